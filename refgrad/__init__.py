@@ -1,0 +1,43 @@
+"""refgrad: a reference autograd engine on NumPy with torch's Python API.
+
+``import refgrad as torch`` runs torch.autograd tutorials and prints what torch prints. Every op lives in one
+family module under ``refgrad/ops``; this module only re-exports.
+"""
+from __future__ import annotations
+
+from refgrad import dtypes as _dtypes
+from refgrad.dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,  # noqa: A004
+                            half, int, int8, int16, int32, int64, long, promote_types, result_type,
+                            set_default_dtype, short, uint8)
+from refgrad.tensor import Size, Tensor, device
+from refgrad.factories import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: E402
+                               full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
+                               randn_like, scalar_tensor, seed, tensor, zeros, zeros_like)
+from refgrad import autograd  # noqa: E402
+from refgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
+                                        is_inference_mode_enabled, no_grad, set_grad_enabled)
+from refgrad import ops as _ops  # noqa: E402
+from refgrad.printing import get_printoptions, set_printoptions  # noqa: E402
+from refgrad import nn, linalg, special  # noqa: E402
+
+__version__ = "0.1.0"
+
+for _entry in _ops.OPS.values():
+    if _entry.namespace == "torch":
+        globals().setdefault(_entry.name, _entry.function)
+
+
+def is_tensor(obj):
+    """True if obj is a refgrad Tensor (torch.is_tensor)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor):
+    return input.is_floating_point()
+
+
+def numel(input: Tensor):
+    return input.numel()
+
+
+del _entry

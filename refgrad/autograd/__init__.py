@@ -1,0 +1,138 @@
+"""refgrad.autograd: backward, grad, grad modes, custom Functions and the functional API (torch.autograd)."""
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+from refgrad.autograd import functional  # noqa: F401 - torch.autograd.functional
+from refgrad.autograd.engine import run_backward
+from refgrad.autograd.function import Function, FunctionCtx  # noqa: F401
+from refgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                                        no_grad, set_grad_enabled)
+from refgrad.autograd.graph import Node  # noqa: F401
+
+__all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "functional"]
+
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its "
+    "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid "
+    "this. If you have to use this function, make sure to reset the .grad fields of your parameters to None "
+    "after use to break the cycle and avoid the leak. (Triggered internally at /refgrad/autograd/__init__.py.)")
+
+
+def _as_tuple(x) -> tuple:
+    from refgrad.tensor import Tensor
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = False) -> list:
+    """Check or create the cotangent for each output (torch's _make_grads)."""
+    from refgrad.tensor import Tensor
+    from refgrad import ones_like
+    made = []
+    for i, (out, g) in enumerate(zip(outputs, grads)):
+        if g is None:
+            if out.requires_grad:
+                if out.numel() != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not out.dtype.is_floating_point:
+                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                       f"{out.dtype}")
+                made.append(ones_like(out))
+            else:
+                made.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+        if g.shape != out.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of "
+                f"{out.shape}.")
+        if out.dtype.is_floating_point != g.dtype.is_floating_point:
+            raise RuntimeError(
+                f"For complex Tensors, both grad_output and output are required to have the same dtype. Mismatch "
+                f"in dtype: grad_output[{i}] has a dtype of {g.dtype} and output[{i}] has a dtype of {out.dtype}.")
+        made.append(g)
+    return made
+
+
+def _check_outputs(outputs: Sequence) -> None:
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,
+             inputs=None) -> None:
+    """torch.autograd.backward: accumulate gradients of ``tensors`` into the leaves' ``.grad``.
+
+    Raises RuntimeError as torch does: non-scalar output without a gradient, output that doesn't require grad,
+    cotangent of the wrong shape, second backward through freed saved tensors.
+    """
+    from refgrad.tensor import Tensor
+    outputs = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if len(inputs) == 0:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError("inputs to backward() must be Tensors")
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(outputs, grads)
+    _check_outputs(outputs)
+    if create_graph and inputs is None:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
+    run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
+    """torch.autograd.grad: the vector-Jacobian products of ``outputs`` w.r.t. ``inputs``, leaving ``.grad`` alone.
+
+    Raises RuntimeError for an input that doesn't require grad, and (unless ``allow_unused``) for one that the
+    outputs don't depend on.
+    """
+    from refgrad import zeros_like
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs and "
+                           f"{len(outputs)} outputs")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grad_outputs = _make_grads(outputs, grad_outputs)
+    _check_outputs(outputs)
+    result = run_backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
+                          inputs=inputs, capture=True)
+    for i, g in enumerate(result):
+        if g is None:
+            if materialize_grads:
+                result[i] = zeros_like(inputs[i])
+            elif not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+        elif not create_graph:
+            result[i] = g.detach()
+    return tuple(result)

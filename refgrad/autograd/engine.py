@@ -1,0 +1,187 @@
+"""The backward pass: one walk over the recorded graph, in torch's order, with torch's bookkeeping.
+
+Nodes run when every consumer of their outputs has run (dependency counting) and, among the ready ones, the most
+recently created first (torch's sequence-number priority). Gradients arriving at one output are summed; each
+input gradient is reduced to its input's shape and cast to its dtype (torch's ``validate_outputs``), then sent
+along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures instead.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Sequence
+
+from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from refgrad.autograd.graph import AccumulateGrad, Node
+
+__all__ = ["run_backward"]
+
+
+def _walk(roots: Sequence[Node]) -> list[Node]:
+    """Every node reachable from ``roots``, children before parents (iterative post-order DFS)."""
+    order, seen = [], set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, children = stack[-1]
+            for child, _ in children:
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _validate(node: Node, index: int, grad):
+    """Reduce a VJP's output to its input's shape (undoing broadcasting) and cast it to the input's dtype."""
+    shape, dtype = node._input_meta[index]
+    if grad.shape != shape:
+        if not _expandable(shape, grad.shape):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
+                f"[{', '.join(map(str, shape))}]")
+        grad = grad.sum_to_size(shape)
+    if grad.dtype is not dtype:
+        grad = grad.to(dtype)
+    return grad
+
+
+def _expandable(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
+
+
+def _accumulate(variable, grad, create_graph: bool) -> None:
+    """AccumulateGrad: the first gradient is stored (a copy), later ones are added (in place unless recording)."""
+    if variable._grad is None:
+        variable._grad = grad if create_graph else grad.detach().clone()
+    elif create_graph:
+        variable._grad = variable._grad + grad
+    else:
+        variable._grad._data += grad._data
+        variable._grad._version_counter.value += 1
+
+
+def _retain(tensor, grad) -> None:
+    if tensor._grad is None:
+        tensor._grad = grad.clone() if not is_grad_enabled() else grad
+    else:
+        tensor._grad = tensor._grad + grad
+
+
+def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, inputs=None,
+                 capture: bool = False) -> list | None:
+    """Back-propagate ``root_grads`` from ``roots`` (tensors that require grad).
+
+    ``inputs``: only these tensors receive gradients. ``capture``: return the gradients of ``inputs`` (a list,
+    None where nothing flowed) instead of accumulating into ``.grad`` (autograd.grad).
+    """
+    buffers: dict[Node, list] = {}
+    start = []
+    for tensor, grad in zip(roots, root_grads):
+        node, nr = _edge(tensor)
+        start.append(node)
+        _add_to(buffers, node, nr, grad)
+
+    order = _walk(start)
+    targets: dict[tuple, list[int]] = {}  # (id(node), output_nr) -> positions in ``inputs``
+    if inputs is not None:
+        for position, tensor in enumerate(inputs):
+            node, nr = _edge(tensor)
+            targets.setdefault((id(node), nr), []).append(position)
+        target_nodes = {key[0] for key in targets}
+        leads = {}
+        for node in order:  # children first
+            leads[id(node)] = id(node) in target_nodes or any(
+                child is not None and leads[id(child)] for child, _ in node.next_functions)
+        runs = {id(n) for n in order if any(c is not None and leads[id(c)] for c, _ in n.next_functions)}
+        if not capture:
+            runs |= {id(n) for n in order if id(n) in target_nodes}
+    else:
+        runs = {id(n) for n in order}
+
+    dependencies: dict[int, int] = {}
+    for node in order:
+        if id(node) in runs:
+            for child, _ in node.next_functions:
+                if child is not None:
+                    dependencies[id(child)] = dependencies.get(id(child), 0) + 1
+    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(id(n), 0) == 0]
+    heapq.heapify(ready)
+    captured = [None] * len(inputs) if capture else None
+
+    with set_grad_enabled(create_graph):
+        while ready:
+            _, node = heapq.heappop(ready)
+            grads = buffers.pop(node, None) or []
+            grads = _run_pre_hooks(node, grads)
+            for nr, g in enumerate(grads):
+                for position in targets.get((id(node), nr), ()):
+                    if capture:
+                        captured[position] = g
+                    elif g is not None and not isinstance(node, AccumulateGrad) and nr not in node._retain_grad_hooks:
+                        _retain(inputs[position], g)  # backward(inputs=[non-leaf]) fills its .grad
+            if id(node) not in runs:
+                continue
+            if isinstance(node, AccumulateGrad):
+                if grads and grads[0] is not None:
+                    _accumulate(node.variable, grads[0], create_graph)
+                continue
+            input_grads = ()
+            if any(g is not None for g in grads):
+                input_grads = node.apply(list(grads))
+                input_grads = tuple(None if g is None or node.next_functions[i][0] is None else _validate(node, i, g)
+                                    for i, g in enumerate(input_grads))
+                for hook in list(node._post_hooks.values()):
+                    replaced = hook(input_grads, tuple(grads))
+                    if replaced is not None:
+                        input_grads = tuple(replaced)
+            if not retain_graph:
+                node.release()
+            for i, (child, nr) in enumerate(node.next_functions):
+                if child is None:
+                    continue
+                if i < len(input_grads) and input_grads[i] is not None:
+                    _add_to(buffers, child, nr, input_grads[i])
+                dependencies[id(child)] -= 1
+                if dependencies[id(child)] == 0:
+                    heapq.heappush(ready, (-child._sequence_nr, child))
+    return captured
+
+
+def _edge(tensor):
+    if tensor.grad_fn is not None:
+        return tensor.grad_fn, tensor._output_nr
+    return tensor._grad_accumulator(), 0
+
+
+def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
+    slots = buffers.setdefault(node, [])
+    while len(slots) <= nr:
+        slots.append(None)
+    slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+
+
+def _run_pre_hooks(node: Node, grads: list) -> list:
+    """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
+    for nr, hooks in node._tensor_pre_hooks.items():
+        if nr < len(grads) and grads[nr] is not None:
+            for hook in list(hooks.values()):
+                replaced = hook(grads[nr])
+                if replaced is not None:
+                    grads[nr] = replaced
+    for nr, tensor in node._retain_grad_hooks.items():
+        if nr < len(grads) and grads[nr] is not None:
+            _retain(tensor, grads[nr])
+    for hook in list(node._pre_hooks.values()):
+        replaced = hook(tuple(grads))
+        if replaced is not None:
+            grads = list(replaced)
+    return grads

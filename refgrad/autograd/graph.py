@@ -1,0 +1,175 @@
+"""The recorded graph: nodes (grad_fn objects), saved tensors and hook handles.
+
+A node knows nothing about any particular op: it holds the op's VJP, the tensors the VJP reads (saved with their
+version, so an in-place change is caught), non-tensor parameters, and one edge per input. The walk over nodes
+lives in ``engine.py``; the math of each op lives next to its forward in ``refgrad/ops``.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "RemovableHandle", "ERR_BACKWARD_TWICE"]
+
+ERR_BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
+    "you need to access saved tensors after calling backward."
+)
+_ANOMALY_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
+                 "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+               "uint8": "ByteTensor", "bool": "BoolTensor"}
+_sequence = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by register_hook; ``remove()`` unregisters the hook (torch.utils.hooks.RemovableHandle)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+class SavedTensor:
+    """A tensor a VJP will read, pinned to the version it had when saved (torch's SavedVariable)."""
+
+    __slots__ = ("tensor", "version", "producer", "grad_fn", "output_nr")
+
+    def __init__(self, tensor, producer: "Node | None" = None) -> None:
+        self.tensor = tensor
+        self.version = tensor._version_counter.value
+        self.producer = producer  # set when the saved tensor is the node's own output
+        self.grad_fn = tensor.grad_fn
+        self.output_nr = tensor._output_nr
+
+    def unpack(self):
+        tensor = self.tensor
+        if tensor is None:
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        if tensor._version_counter.value != self.version:
+            where = ""
+            producer = self.producer or self.grad_fn
+            if producer is not None and not isinstance(producer, AccumulateGrad):
+                where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')}"
+            shape = ", ".join(str(n) for n in tensor.shape)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[torch.{_TYPE_NAMES.get(tensor.dtype.name, 'Tensor')} [{shape}]]{where}, is at version "
+                f"{tensor._version_counter.value}; expected version {self.version} instead. {_ANOMALY_HINT}")
+        return tensor
+
+
+class Node:
+    """A grad_fn: applies one op's VJP and routes the result along ``next_functions``.
+
+    Each torch node name (``MulBackward0``...) is its own subclass, made by :func:`node_class`, so that
+    ``type(t.grad_fn).__name__`` and ``repr`` read exactly as in torch.
+    """
+
+    def __init__(self, vjp: Callable | None, next_functions: tuple, input_meta: tuple, output_meta: tuple = (),
+                 saved: dict | None = None, params: dict | None = None) -> None:
+        self._vjp = vjp
+        self.next_functions = next_functions  # ((node | None, output_nr), ...) one per input
+        self._input_meta = input_meta  # ((shape, dtype), ...) one per input: what validate_outputs restores
+        self._output_meta = output_meta  # ((shape, dtype), ...) one per differentiable output
+        self._saved = saved or {}
+        self._params = params or {}
+        self._sequence_nr = next(_sequence)
+        self._pre_hooks: dict = {}
+        self._post_hooks: dict = {}
+        self._tensor_pre_hooks: dict = {}  # output_nr -> {id: hook}, from Tensor.register_hook on outputs
+        self._retain_grad_hooks: dict = {}  # output_nr -> tensor whose .grad is retained
+        self.metadata: dict = {}
+
+    # --- what torch exposes on a grad_fn -------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def __getattr__(self, attr: str) -> Any:
+        # saved tensors and parameters read by the VJP: ``ctx.self``, ``ctx.result``, ``ctx.dim``; torch
+        # spells the same things ``grad_fn._saved_self`` etc.
+        key = attr[len("_saved_"):] if attr.startswith("_saved_") else attr
+        saved = self.__dict__.get("_saved", {})
+        if key in saved:
+            return saved[key].unpack()
+        params = self.__dict__.get("_params", {})
+        if key in params:
+            return params[key]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{attr}'")
+
+    def register_hook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_inputs, grad_outputs) runs after this node; may return replacement grad_inputs."""
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = fn
+        return handle
+
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_outputs) runs before this node; may return replacement grad_outputs."""
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = fn
+        return handle
+
+    def __call__(self, *grad_outputs):
+        return self.apply(list(grad_outputs))
+
+    # --- used by the engine --------------------------------------------------------------------------
+    def needs_input_grad(self, index: int) -> bool:
+        return self.next_functions[index][0] is not None
+
+    def apply(self, grad_outputs: list) -> tuple:
+        """Run the VJP: one cotangent per output in, one gradient (or None) per input out."""
+        for i, g in enumerate(grad_outputs):
+            if g is None and i < len(self._output_meta):
+                grad_outputs[i] = _zeros(*self._output_meta[i])
+        result = self._vjp(self, *grad_outputs)
+        if not isinstance(result, tuple):
+            result = (result,)
+        return result
+
+    def release(self) -> None:
+        """Free the saved tensors (after a backward without retain_graph)."""
+        for saved in self._saved.values():
+            saved.tensor = None
+
+
+def _zeros(shape, dtype):
+    from refgrad.tensor import Tensor
+    return Tensor._make(np.zeros(shape, dtype=dtype.numpy))
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf that requires grad: adds the incoming gradient into ``variable.grad``."""
+
+    def __init__(self, variable) -> None:
+        super().__init__(None, (), ())
+        self.variable = variable
+
+
+_NODE_CLASSES: dict[str, type] = {"AccumulateGrad": AccumulateGrad}
+
+
+def node_class(name: str) -> type:
+    """The Node subclass called ``name`` (created once), e.g. ``node_class("ExpBackward0")``."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = _NODE_CLASSES[name] = type(name, (Node,), {"__module__": "refgrad.autograd.graph"})
+    return cls

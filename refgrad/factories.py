@@ -1,0 +1,228 @@
+"""Tensor factories (torch.tensor, ones, zeros, full, eye, arange, *_like, rand, randn, manual_seed)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.tensor import Tensor
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "ones", "zeros", "full", "empty", "eye", "arange", "linspace",
+           "ones_like", "zeros_like", "full_like", "empty_like", "rand", "randn", "randint", "rand_like",
+           "randn_like", "manual_seed", "seed", "scalar_tensor", "Generator"]
+
+_ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array)
+    if requires_grad:
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(_ONLY_FLOAT)
+        t._requires_grad = True
+    return t
+
+
+def _infer_dtype(data) -> dtypes.dtype:
+    """torch's inference for Python data: any float → default float, else any int → int64, else bool."""
+    flat = np.asarray(data, dtype=object).ravel() if not isinstance(data, np.ndarray) else None
+    if flat is None:
+        return dtypes.from_numpy_dtype(data.dtype)
+    kinds = {type(v) for v in flat}
+    if any(issubclass(k, (float, np.floating)) for k in kinds):
+        return dtypes.get_default_dtype()
+    if any(issubclass(k, (bool, np.bool_)) for k in kinds) and not any(
+            issubclass(k, (int, np.integer)) and not issubclass(k, (bool, np.bool_)) for k in kinds):
+        return dtypes.bool
+    if flat.size == 0:
+        return dtypes.get_default_dtype()
+    for k in kinds:
+        if not issubclass(k, (numbers.Number, np.bool_)):
+            raise TypeError(f"new(): invalid data type '{k.__name__}'")
+    return dtypes.int64
+
+
+def _sizes(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(f"ones(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, size))}]")
+    return tuple(int(s) for s in size)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors) (torch.tensor)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    elif isinstance(data, (list, tuple)):
+        data = _unwrap(data)  # lists may hold 0-d tensors
+    dtype = dtype or _infer_dtype(data)
+    return _finish(np.array(data, dtype=dtype.numpy), requires_grad)
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data.item() if data.ndim == 0 else data.tolist()
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(v) for v in data]
+    return data
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """torch.as_tensor: shares memory with a NumPy array or tensor of the same dtype, else copies."""
+    if isinstance(data, Tensor) and (dtype is None or dtype is data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy == data.dtype):
+        return Tensor._make(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (torch.from_numpy)."""
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def scalar_tensor(value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.asarray(value, dtype=(dtype or dtypes.get_default_dtype()).numpy), requires_grad)
+
+
+def _filled(fill, size, dtype, requires_grad) -> Tensor:
+    dtype = dtype or dtypes.get_default_dtype()
+    return _finish(np.full(_sizes(size), fill, dtype=dtype.numpy), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    """A tensor of ones (torch.ones)."""
+    return _filled(1, size, dtype, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    """A tensor of zeros (torch.zeros)."""
+    return _filled(0, size, dtype, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    """torch.empty; refgrad fills with zeros so results are reproducible."""
+    return _filled(0, size, dtype, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; dtype inferred from the value as torch does (torch.full)."""
+    if dtype is None:
+        dtype = dtypes.result_type(fill_value)
+    return _filled(fill_value, (tuple(size),), dtype, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Identity matrix, n × m (torch.eye)."""
+    dtype = dtype or dtypes.get_default_dtype()
+    return _finish(np.eye(n, n if m is None else m, dtype=dtype.numpy), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values from start to end (exclusive) by step; int64 unless a bound is a float (torch.arange)."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        dtype = dtypes.result_type(start, end, step)
+    values = np.arange(start, end, step, dtype=np.float64 if dtype.is_floating_point else np.int64)
+    return _finish(values.astype(dtype.numpy), requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive (torch.linspace)."""
+    dtype = dtype or dtypes.get_default_dtype()
+    return _finish(np.linspace(start, end, steps).astype(dtype.numpy), requires_grad)
+
+
+def _like(fill, input: Tensor, dtype, requires_grad) -> Tensor:
+    dtype = dtype or input.dtype
+    return _finish(np.full(input.shape, fill, dtype=dtype.numpy), requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _like(1, input, dtype, requires_grad)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _like(0, input, dtype, requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _like(0, input, dtype, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None):
+    return _like(fill_value, input, dtype, requires_grad)
+
+
+class Generator:
+    """torch.Generator over NumPy's PCG64: ``manual_seed`` makes refgrad's random factories reproducible."""
+
+    def __init__(self, device="cpu") -> None:
+        self._rng = np.random.default_rng(67280421310721)
+        self._seed = 67280421310721
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed refgrad's random factories (the values differ from torch's: same API, NumPy's generator)."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    new = int(np.random.SeedSequence().entropy % (2 ** 63))
+    default_generator.manual_seed(new)
+    return new
+
+
+def _random(sample, size, dtype, requires_grad, generator):
+    dtype = dtype or dtypes.get_default_dtype()
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{dtype.name}'")
+    rng = (generator or default_generator)._rng
+    return _finish(sample(rng, _sizes(size)).astype(dtype.numpy), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) (torch.rand)."""
+    return _random(lambda rng, s: rng.random(s), size, dtype, requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples (torch.randn)."""
+    return _random(lambda rng, s: rng.standard_normal(s), size, dtype, requires_grad, generator)
+
+
+def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform in [low, high) (torch.randint)."""
+    if high is None:
+        low, high = 0, low
+    rng = (generator or default_generator)._rng
+    return _finish(rng.integers(low, high, size=tuple(size)).astype((dtype or dtypes.int64).numpy), requires_grad)

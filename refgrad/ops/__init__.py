@@ -1,0 +1,70 @@
+"""All ops: every module in this package is a family; importing the package registers them all and installs
+the Tensor methods, in-place variants and operators from the registry."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import numpy as _np
+
+from refgrad.ops._inplace import apply_inplace, inplace_method
+from refgrad.ops._registry import OPS, OpEntry, register
+from refgrad.tensor import Tensor
+
+__all__ = ["OPS", "OpEntry", "register", "apply_inplace", "families"]
+
+families = {}
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if not _info.name.startswith("_"):
+        families[_info.name] = importlib.import_module(f"{__name__}.{_info.name}")
+
+from refgrad.ops import elementwise as _ew, indexing as _ix, reductions as _rd, shape as _sh  # noqa: E402
+
+for _entry in list(OPS.values()):
+    if _entry.method and not hasattr(Tensor, _entry.method):
+        setattr(Tensor, _entry.method, _entry.function)
+    if _entry.inplace and not hasattr(Tensor, _entry.inplace):
+        setattr(Tensor, _entry.inplace, inplace_method(_entry.function, _entry.inplace))
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _inplace(fn):
+    def method(self, other):
+        return apply_inplace(self, fn, other)
+    return method
+
+
+_METHODS = {
+    "__add__": _ew.add, "__radd__": _swap(_ew.add), "__iadd__": _inplace(_ew.add),
+    "__sub__": _ew.sub, "__rsub__": _ew.rsub, "__isub__": _inplace(_ew.sub),
+    "__mul__": _ew.mul, "__rmul__": _swap(_ew.mul), "__imul__": _inplace(_ew.mul),
+    "__truediv__": _ew.div, "__rtruediv__": lambda self, other: _ew.mul(_ew.reciprocal(self), other),
+    "__itruediv__": _inplace(_ew.div),
+    "__pow__": _ew.pow, "__rpow__": _swap(_ew.pow), "__ipow__": _inplace(_ew.pow),
+    "__neg__": _ew.neg, "__pos__": lambda self: self,
+    "__matmul__": lambda self, other: families["linalg"].matmul(self, other),
+    "__rmatmul__": lambda self, other: families["linalg"].matmul(other, self),
+    "__eq__": _ew.eq, "__ne__": _ew.ne, "__lt__": _ew.lt, "__le__": _ew.le, "__gt__": _ew.gt, "__ge__": _ew.ge,
+    "__and__": _ew.__and__, "__or__": _ew.__or__, "__xor__": _ew.__xor__, "__invert__": _ew.__invert__,
+    "__getitem__": _ix.getitem, "__setitem__": _ix.setitem,
+    "to": _ew.to, "copy_": _ew.copy_, "view": _sh.view, "view_as": _sh.view_as, "reshape_as": _sh.reshape_as,
+    "expand": _sh.expand, "expand_as": _sh.expand_as, "sum_to_size": _rd.sum_to_size,
+    "_unsafe_view": lambda self, shape: _sh._unsafe_view(self, shape=tuple(shape), self_sym_sizes=tuple(self.shape)),
+    "float": lambda self: _ew.to(self, _dt.float32), "double": lambda self: _ew.to(self, _dt.float64),
+    "half": lambda self: _ew.to(self, _dt.float16), "long": lambda self: _ew.to(self, _dt.int64),
+    "int": lambda self: _ew.to(self, _dt.int32), "bool": lambda self: _ew.to(self, _dt.bool),
+    "type": lambda self, dtype=None: _ew.to(self, dtype) if dtype is not None else _TYPE_NAMES[self.dtype.name],
+    "cpu": lambda self: self, "contiguous": lambda self, memory_format=None: self if self.is_contiguous() else
+    _ew.clone(self),
+    "zero_": _ew.zero_, "fill_": _ew.fill_,
+    "zeros_like_detached": lambda self: Tensor._make(_np.zeros_like(self._data)),
+}
+from refgrad import dtypes as _dt  # noqa: E402
+from refgrad.autograd.graph import _TYPE_NAMES as _TN  # noqa: E402
+
+_TYPE_NAMES = {k: f"torch.{v}" for k, v in _TN.items()}
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,121 @@
+"""In-place ops, generically: ``t.op_(...)`` is the out-of-place op applied to t's old value, written back.
+
+The written-back tensor takes over the new node (so history is rewritten, as in torch), every in-place op bumps
+the version counter shared with views and detached aliases, and an in-place op on a view rewrites the base's
+history through a CopySlices node. torch's three refusals are raised here: a leaf that requires grad, a view of
+such a leaf, and a view made under no_grad modified with grad mode on.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.autograd.graph import node_class
+from refgrad.tensor import Tensor
+
+__all__ = ["apply_inplace", "inplace_method"]
+
+_VIEW_NO_GRAD = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use "
+    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+    "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside "
+    "(if you want the inplace to be tracked).")
+
+
+def _check_allowed(self: Tensor, recording: bool) -> None:
+    if not is_grad_enabled():
+        return
+    if self.grad_fn is None and self._requires_grad:
+        if self._base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if self._base is not None:
+        if self._base.grad_fn is None and self._base._requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if self._view_no_grad and recording:
+            raise RuntimeError(_VIEW_NO_GRAD)
+
+
+def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
+    """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
+    recording = is_grad_enabled() and (self.requires_grad or any(
+        isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
+    _check_allowed(self, recording)
+    if recording:
+        old = Tensor._make(self._data.copy())  # the value before the write, for VJPs that read it
+        old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
+        if self._base is not None and self.grad_fn is None and self._base.requires_grad:
+            old.grad_fn, old._output_nr = self._view_fn(self._base).grad_fn, 0
+        result = fn(old, *args, **kwargs)
+    else:
+        result = fn(self, *args, **kwargs)
+    if not isinstance(result, Tensor):
+        raise TypeError("in-place op must produce a tensor")
+    if result.shape != self.shape:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, result.shape))}]")
+    if result.dtype is not self.dtype:
+        if result.dtype.category > self.dtype.category:
+            raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
+                               f"{_TYPE[self.dtype.name]}")
+        if recording and result.requires_grad:
+            result = result.to(self.dtype)
+    np.copyto(self._data, result._data, casting="unsafe")
+    self._version_counter.value += 1
+    if recording and result.grad_fn is not None:
+        _take_over(self, result)
+    return self
+
+
+def _take_over(self: Tensor, result: Tensor) -> None:
+    """``self`` becomes the op's output in the graph; a view also rewrites its base's history."""
+    node = result.grad_fn
+    for saved in node._saved.values():
+        if saved.tensor is result:  # the op saved its output: that output is now ``self``
+            saved.tensor, saved.version = self, self._version_counter.value
+    if self._base is None:
+        self.grad_fn, self._output_nr = node, result._output_nr
+        return
+    base = self._base
+    copy_slices = node_class("CopySlices")(
+        _copy_slices_vjp, (base._edge() if base.requires_grad else (None, 0), *node.next_functions[1:]),
+        ((base.shape, base.dtype), *node._input_meta[1:]), ((base.shape, base.dtype),),
+        params={"view_fn": self._view_fn, "op": node})
+    base.grad_fn, base._output_nr = copy_slices, 0
+    regenerated = self._view_fn(base).grad_fn
+    regenerated.__class__ = node_class("AsStridedBackward0")
+    self.grad_fn, self._output_nr = regenerated, 0
+
+
+def _copy_slices_vjp(ctx, grad):
+    """Gradient of ``base[view] = op(base[view], *others)``: the op's VJP inside the view, identity outside."""
+    from refgrad.autograd.engine import _validate
+    view_fn, op = ctx.view_fn, ctx.op
+    result = grad.clone()
+    op_grads = op.apply([view_fn(grad).clone()])
+    op_grads = tuple(None if g is None else _validate(op, i, g) for i, g in enumerate(op_grads))
+    region = view_fn(result)
+    if op_grads[0] is None:
+        region._data[...] = 0
+    elif op_grads[0].requires_grad:  # double backward: record the write
+        region.copy_(op_grads[0])
+    else:
+        np.copyto(region._data, op_grads[0]._data)
+    return (result, *op_grads[1:])
+
+
+def inplace_method(fn: Callable, name: str) -> Callable:
+    """The Tensor method ``name`` (e.g. ``exp_``) for the out-of-place op ``fn``."""
+
+    def method(self, *args, **kwargs):
+        return apply_inplace(self, fn, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{fn.__name__}` (torch.Tensor.{name})."
+    return method
+
+
+_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+         "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}

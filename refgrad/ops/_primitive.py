@@ -1,0 +1,110 @@
+"""The one funnel every differentiable op goes through.
+
+A :class:`Primitive` pairs a NumPy forward with its VJP (written in refgrad ops, so gradients are themselves
+differentiable) and torch's node name. Calling it runs the forward and, when grad mode is on and an input
+requires grad, records a node that saves exactly the tensors the VJP reads — so, as in torch, only nodes that
+saved something refuse a second backward.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import numpy as np
+
+from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.autograd.graph import SavedTensor, node_class
+
+__all__ = ["Primitive"]
+
+
+class Primitive:
+    """A differentiable NumPy function.
+
+    ``forward(*arrays, **params)`` returns an array or a tuple of arrays. ``vjp(ctx, *cotangents)`` returns one
+    gradient (or None) per tensor input; ``ctx`` is the recorded node, on which ``ctx.<name>`` reads a saved
+    tensor (names from ``inputs`` plus ``"result"``) or a parameter. Gradients may keep the broadcast shape and
+    the promoted dtype: the engine reduces and casts them to each input's shape and dtype.
+
+    ``save`` names the tensors the VJP reads: a tuple (always saved) or a dict ``{name: inputs}`` saving ``name``
+    only when one of those inputs requires grad (torch saves ``other`` for ``self``'s gradient, and so on).
+
+    ``view=True``: the forward returns a NumPy view of its first input, and the output shares storage and the
+    version counter with it. ``differentiable``: indices of outputs that carry gradient (default: all).
+    """
+
+    __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
+                 "forward_params")
+
+    def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
+                 save=(), view: bool = False, differentiable=None) -> None:
+        self.grad_fn = grad_fn
+        self.forward = forward
+        self.vjp = vjp
+        self.inputs = tuple(inputs)
+        self.save = save if isinstance(save, dict) else {name: None for name in save}
+        self.view = view
+        self.differentiable = differentiable
+        self.node_cls = node_class(grad_fn)
+        self.forward_params = _keyword_names(forward)
+
+    def __call__(self, *tensors, cast=None, **params):
+        """Apply to refgrad tensors; ``cast`` (a refgrad dtype) converts the input arrays before the forward."""
+        from refgrad.tensor import Tensor
+
+        if cast is None:
+            arrays = [t._data for t in tensors]
+        else:
+            arrays = [t._data if t._data.dtype == cast.numpy else t._data.astype(cast.numpy) for t in tensors]
+        accepted = self.forward_params
+        out = self.forward(*arrays, **(params if accepted is None else
+                                       {k: v for k, v in params.items() if k in accepted}))
+        multiple = type(out) is tuple
+        results = tuple(Tensor._make(np.asarray(o)) for o in (out if multiple else (out,)))
+        if self.view and np.may_share_memory(results[0]._data, tensors[0]._data):
+            _mark_view(results[0], tensors[0], self, params)
+        if self.vjp is not None and is_grad_enabled() and any(t.requires_grad for t in tensors):
+            self._record(tensors, results, params)
+        return results if multiple else results[0]
+
+    def _record(self, tensors, results, params) -> None:
+        edges = tuple(t._edge() if t.requires_grad else (None, 0) for t in tensors)
+        differentiable = range(len(results)) if self.differentiable is None else self.differentiable
+        outputs = [i for i in differentiable if results[i].dtype.is_floating_point]
+        node = self.node_cls(self.vjp, edges, tuple((t.shape, t.dtype) for t in tensors),
+                             tuple((r.shape, r.dtype) for r in results), {}, params)
+        for i in outputs:
+            results[i].grad_fn = node
+            results[i]._output_nr = i
+        for name, consumers in self.save.items():
+            if consumers is not None and not any(tensors[self.inputs.index(c)].requires_grad for c in consumers):
+                continue
+            if name == "result":
+                node._saved[name] = SavedTensor(results[0], producer=node)
+            else:
+                node._saved[name] = SavedTensor(tensors[self.inputs.index(name)])
+
+
+def _keyword_names(fn: Callable) -> frozenset | None:
+    """The parameters the forward accepts (params it doesn't name are for the VJP only); None: accepts all."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # NumPy ufuncs
+        return frozenset()
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return None
+    return frozenset(signature.parameters)
+
+
+def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
+    """Make ``out`` a view of ``source``'s base: shared version counter, and a function that recreates it."""
+    base = source._base if source._base is not None else source
+    parent_fn = source._view_fn
+
+    def view_fn(tensor):
+        return primitive(parent_fn(tensor) if parent_fn is not None else tensor, **params)
+
+    out._base = base
+    out._view_fn = view_fn
+    out._version_counter = source._version_counter
+    out._view_no_grad = source._view_no_grad or not is_grad_enabled()

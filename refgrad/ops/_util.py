@@ -1,0 +1,62 @@
+"""Helpers shared by the op families: operand conversion, type promotion, dim handling."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.tensor import Tensor, _wrap_dim
+
+__all__ = ["as_tensor", "promote", "float_dtype", "wrap_dim", "normalize_dims", "scalar_tensor", "is_scalar",
+           "wrap_dim"]
+
+
+def is_scalar(value) -> bool:
+    return isinstance(value, (numbers.Number, np.bool_)) and not isinstance(value, Tensor)
+
+
+def scalar_tensor(value, dtype: dtypes.dtype) -> Tensor:
+    """A Python number as a 0-d tensor of ``dtype`` (torch's "wrapped number")."""
+    return Tensor._make(np.asarray(value, dtype=dtype.numpy))
+
+
+def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
+    """Tensors pass through; numbers become 0-d tensors (of ``dtype``, or their natural dtype)."""
+    if isinstance(value, Tensor):
+        return value
+    if is_scalar(value):
+        return scalar_tensor(value, dtype or dtypes.result_type(value))
+    raise TypeError(f"expected Tensor as element 0 in argument 0, but got {type(value).__name__}")
+
+
+def promote(*operands) -> tuple[dtypes.dtype, tuple[Tensor, ...]]:
+    """torch's result type of the operands, and the operands as tensors (numbers wrapped in that dtype)."""
+    for operand in operands:
+        if not isinstance(operand, Tensor) and not is_scalar(operand):
+            raise TypeError(f"unsupported operand type: {type(operand).__name__}")
+    dtype = dtypes.result_type(*operands)
+    return dtype, tuple(o if isinstance(o, Tensor) else scalar_tensor(o, dtype) for o in operands)
+
+
+def float_dtype(dtype: dtypes.dtype) -> dtypes.dtype:
+    """The dtype a floating op computes in: integers and bool go to the default float dtype."""
+    return dtype if dtype.is_floating_point else dtypes.get_default_dtype()
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    return _wrap_dim(dim, ndim)
+
+
+def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
+    """dim=None (all), an int, or a tuple/list of ints → sorted tuple of non-negative dims; repeats raise."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if len(dims) == 0:
+        return tuple(range(ndim))
+    wrapped = tuple(_wrap_dim(int(d), ndim) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        repeated = next(d for d in wrapped if wrapped.count(d) > 1)
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+    return tuple(sorted(wrapped)) if ndim > 0 else ()

@@ -1,0 +1,401 @@
+"""``refgrad.Tensor``: a NumPy array plus the autograd state torch keeps on a tensor.
+
+The array lives in ``_data``; views share it (NumPy views) and share ``_version_counter`` with their base, which
+every in-place op bumps. Operators and methods are thin: each op's math lives in ``refgrad/ops``, and
+``refgrad/ops/__init__.py`` installs the op functions as methods here.
+"""
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Callable
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
+from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
+
+__all__ = ["Tensor", "Size", "device", "VersionCounter"]
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+    "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information. "
+    "(Triggered internally at /refgrad/tensor.py.)"
+)
+_ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+class Size(tuple):
+    """torch.Size: a tuple of dimension lengths that prints as ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(n) for n in self)}])"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+class device:
+    """torch.device; refgrad only has the CPU."""
+
+    def __init__(self, type: str = "cpu", index=None) -> None:  # noqa: A002 - torch's parameter name
+        type = str(type)
+        if type.split(":")[0] != "cpu":
+            raise RuntimeError(f"refgrad has no device '{type}': it computes on the CPU only")
+        self.type, self.index = "cpu", None
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other) -> bool:
+        return str(other) == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+_CPU = device()
+
+
+class VersionCounter:
+    """Shared by a tensor, its views and its detached aliases; bumped by every in-place op."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
+
+    # Defaults live on the class so that creating an intermediate result only sets what differs.
+    grad_fn = None
+    _output_nr = 0
+    _requires_grad = False
+    _grad = None
+    _base = None
+    _view_fn: Callable | None = None
+    _view_no_grad = False
+    _retains_grad = False
+    _accumulator_ref = None
+    _hooks: dict | None = None
+    _is_inference = False
+    __array_priority__ = 1000  # numpy scalars defer to our operators
+
+    def __init__(self, *args) -> None:
+        # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, always the default float dtype.
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            array = np.array(args[0], dtype=dtypes.get_default_dtype().numpy)
+        else:
+            array = np.zeros(tuple(int(a) for a in args), dtype=dtypes.get_default_dtype().numpy)
+        self._data = array
+        self._version_counter = VersionCounter()
+
+    @classmethod
+    def _make(cls, array: np.ndarray) -> "Tensor":
+        """Wrap an array without copying or checks (the hot path of every op)."""
+        t = object.__new__(cls)
+        t._data = array
+        t._version_counter = VersionCounter()
+        if is_inference_mode_enabled():
+            t._is_inference = True
+        return t
+
+    # --- metadata ------------------------------------------------------------------------------------
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """torch.Tensor.size: the Size, or one dimension's length."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def device(self) -> device:
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return False
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def is_inference(self) -> bool:
+        return self._is_inference
+
+    def _is_view(self) -> bool:
+        return self._base is not None
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter.value
+
+    # --- autograd state ------------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad or self.grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors)."""
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '[{', '.join(map(str, value.shape))}]' to a tensor "
+                    f"of size '[{', '.join(map(str, self.shape))}]'. Please ensure that the gradient and the "
+                    "tensor are the same size")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_C_TYPE[value.dtype.name]}' to a tensor with "
+                    f"grad_dtype '{_SCALAR_TYPE[self.dtype.name]}'. The gradient must match the tensor's "
+                    "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute "
+                    "with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the "
+                    "dtypes of a tensor and its gradient may break downstream systems that assume they match.")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of a non-leaf in ``.grad`` during backward (no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        self.grad_fn._retain_grad_hooks[self._output_nr] = self
+
+    def _grad_accumulator(self) -> AccumulateGrad:
+        """The AccumulateGrad node of a leaf that requires grad (kept while the leaf is alive, as in torch)."""
+        node = self._accumulator_ref() if self._accumulator_ref is not None else None
+        if node is None:
+            node = AccumulateGrad(self)
+            self._accumulator_ref = weakref.ref(node)
+            if self._hooks:
+                node._tensor_pre_hooks[0] = self._hooks
+        return node
+
+    def _edge(self) -> tuple:
+        if self.grad_fn is not None:
+            return self.grad_fn, self._output_nr
+        return self._grad_accumulator(), 0
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            hooks = self.grad_fn._tensor_pre_hooks.setdefault(self._output_nr, {})
+        else:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+            self._grad_accumulator()._tensor_pre_hooks[0] = hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf (torch.Tensor.backward)."""
+        from refgrad.autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing data and version counter with this one, outside the graph."""
+        t = Tensor._make(self._data)
+        t._version_counter = self._version_counter
+        return t
+
+    def detach_(self) -> "Tensor":
+        """Detach in place: this tensor becomes a leaf that doesn't require grad."""
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        self.grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage as a tensor outside the graph, with its own version counter (torch's ``.data``)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    # --- conversion to Python and NumPy ---------------------------------------------------------------
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, as torch shares memory); RuntimeError if it requires grad."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._data, dtype=dtype)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def _scalar_check(self, kind: str):
+        if self._data.size != 1:
+            raise RuntimeError(f"{kind} a Tensor with {self._data.size} elements cannot be converted to Scalar"
+                               if kind != "bool" else
+                               "Boolean value of Tensor with more than one value is ambiguous")
+        return self._data.reshape(()).item()
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar_check("bool"))
+
+    def __float__(self) -> float:
+        return float(self._scalar_check(""))
+
+    def __int__(self) -> int:
+        return int(self._scalar_check(""))
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        from refgrad.printing import format_tensor
+        suffixes = []
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        return format_tensor(self._data, self.dtype, suffixes)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self._data.item(), spec)
+        return str(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                               "because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        copy = _rebuild(self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            copy._grad = self._grad.__deepcopy__(memo)
+        return copy
+
+
+def _rebuild(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """torch's dim wrapping: negative dims count from the end; 0-d tensors accept -1 and 0."""
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+    return dim % rank
+
+
+_C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
