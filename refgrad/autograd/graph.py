@@ -66,11 +66,11 @@ class SavedTensor:
             where = ""
             producer = self.producer or self.grad_fn
             if producer is not None and not isinstance(producer, AccumulateGrad):
-                where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')}"
+                where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')},"
             shape = ", ".join(str(n) for n in tensor.shape)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[torch.{_TYPE_NAMES.get(tensor.dtype.name, 'Tensor')} [{shape}]]{where}, is at version "
+                f"[torch.{_TYPE_NAMES.get(tensor.dtype.name, 'Tensor')} [{shape}]]{where} is at version "
                 f"{tensor._version_counter.value}; expected version {self.version} instead. {_ANOMALY_HINT}")
         return tensor
 
@@ -136,10 +136,16 @@ class Node:
         return self.next_functions[index][0] is not None
 
     def apply(self, grad_outputs: list) -> tuple:
-        """Run the VJP: one cotangent per output in, one gradient (or None) per input out."""
-        for i, g in enumerate(grad_outputs):
-            if g is None and i < len(self._output_meta):
-                grad_outputs[i] = _zeros(*self._output_meta[i])
+        """Run the VJP: one cotangent per output in, one gradient (or None) per input out.
+
+        Outputs that received no gradient get zeros (torch "materializes" them), except non-floating outputs.
+        """
+        grad_outputs = list(grad_outputs) + [None] * (len(self._output_meta) - len(grad_outputs))
+        if getattr(self, "materialize_grads", True):
+            for i, g in enumerate(grad_outputs):
+                if g is None and i < len(self._output_meta) and self._output_meta[i][1] is not None \
+                        and self._output_meta[i][1].is_floating_point:
+                    grad_outputs[i] = _zeros(*self._output_meta[i])
         result = self._vjp(self, *grad_outputs)
         if not isinstance(result, tuple):
             result = (result,)

@@ -27,15 +27,13 @@ _VIEW_NO_GRAD = (
 def _check_allowed(self: Tensor, recording: bool) -> None:
     if not is_grad_enabled():
         return
-    if self.grad_fn is None and self._requires_grad:
-        if self._base is not None:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if self._base is not None:
-        if self._base.grad_fn is None and self._base._requires_grad:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         if self._view_no_grad and recording:
             raise RuntimeError(_VIEW_NO_GRAD)
+        if self._base.grad_fn is None and self._base._requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if self.grad_fn is None and self._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
 def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
