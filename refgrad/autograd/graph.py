@@ -146,6 +146,7 @@ class Node:
                 if g is None and i < len(self._output_meta) and self._output_meta[i][1] is not None \
                         and self._output_meta[i][1].is_floating_point:
                     grad_outputs[i] = _zeros(*self._output_meta[i])
+                    grad_outputs[i]._materialized = True  # no gradient flowed here: VJPs may treat it as None
         result = self._vjp(self, *grad_outputs)
         if not isinstance(result, tuple):
             result = (result,)

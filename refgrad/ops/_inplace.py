@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.autograd.graph import node_class
+from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
 from refgrad.tensor import Tensor
 
 __all__ = ["apply_inplace", "inplace_method"]
@@ -25,8 +25,18 @@ _VIEW_NO_GRAD = (
 
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
+    data = self._data
+    if any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                           "memory location. Please clone() the tensor before performing the operation.")
     if not is_grad_enabled():
         return
+    if getattr(self, "_multi_output_view", False) and self.grad_fn is not None:
+        raise RuntimeError(
+            f"Output {self._output_nr} of {self.grad_fn.name().removesuffix('Backward0')} is a view and is being "
+            "modified inplace. This view is the output of a function that returns multiple views. Such functions do "
+            "not allow the output views to be modified inplace. You should replace the inplace operation by an "
+            "out-of-place one.")
     if self._base is not None:
         if self._view_no_grad and recording:
             raise RuntimeError(_VIEW_NO_GRAD)
@@ -77,7 +87,7 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         self.grad_fn, self._output_nr = node, result._output_nr
         return
     base = self._base
-    copy_slices = node_class("CopySlices")(
+    copy_slices = CopySlices(
         _copy_slices_vjp, (base._edge() if base.requires_grad else (None, 0), *node.next_functions[1:]),
         ((base.shape, base.dtype), *node._input_meta[1:]), ((base.shape, base.dtype),),
         params={"view_fn": self._view_fn, "op": node})
@@ -85,6 +95,24 @@ def _take_over(self: Tensor, result: Tensor) -> None:
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
     self.grad_fn, self._output_nr = regenerated, 0
+
+
+class CopySlices(Node):
+    """The base's node after an in-place op on one of its views; like torch's, it runs once unless retained."""
+
+    def apply(self, grad_outputs: list) -> tuple:
+        if self._params.get("op") is None:
+            raise RuntimeError(ERR_BACKWARD_TWICE)
+        return super().apply(grad_outputs)
+
+    def release(self) -> None:
+        op = self._params.get("op")
+        if op is not None:
+            op.release()
+        self._params["op"] = None
+
+
+_NODE_CLASSES["CopySlices"] = CopySlices
 
 
 def _copy_slices_vjp(ctx, grad):
@@ -97,7 +125,7 @@ def _copy_slices_vjp(ctx, grad):
     region = view_fn(result)
     if op_grads[0] is None:
         region._data[...] = 0
-    elif op_grads[0].requires_grad:  # double backward: record the write
+    elif is_grad_enabled():  # create_graph: record the write, even of constants, so the region's history is cut
         region.copy_(op_grads[0])
     else:
         np.copyto(region._data, op_grads[0]._data)

@@ -61,7 +61,7 @@ class Primitive:
                                        {k: v for k, v in params.items() if k in accepted}))
         multiple = type(out) is tuple
         results = tuple(Tensor._make(np.asarray(o)) for o in (out if multiple else (out,)))
-        if self.view and np.may_share_memory(results[0]._data, tensors[0]._data):
+        if self.view and (results[0]._data.size == 0 or np.may_share_memory(results[0]._data, tensors[0]._data)):
             _mark_view(results[0], tensors[0], self, params)
         if self.vjp is not None and is_grad_enabled() and any(t.requires_grad for t in tensors):
             self._record(tensors, results, params)
