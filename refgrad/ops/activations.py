@@ -1,0 +1,624 @@
+"""Activation functions: torch.nn.functional's pointwise activations, their torch.* and Tensor spellings, and
+their in-place forms.
+
+Each activation is a Primitive with torch's node name; in-place forms that torch records under a different node
+(``elu_`` → EluBackward1, ``leaky_relu_`` → LeakyReluBackward1, ``threshold_`` → ThresholdBackward1...) have
+their own Primitive whose VJP reads the result, as torch's does. Masks at the kinks follow torch 2.13 exactly
+(pinned in tests/ops/test_activations.py): relu/hardtanh/threshold/shrink masks are open at the kink (gradient
+0 there), leaky_relu takes the negative slope at 0, NaN inputs pass the gradient where torch's mask lets them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
+from refgrad.ops.unary import _where, erf, not_implemented, quiet, require_tensor, tanh
+from refgrad.tensor import Tensor
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
+           "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softshrink", "hardshrink",
+           "threshold", "rrelu"]
+
+_F = "torch.nn.functional"
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_ONE_SIXTH = float(np.float32(1.0 / 6.0))  # torch's hardsigmoid slope is the float32 constant, in every dtype
+
+
+
+
+def _sigmoid(x: Tensor) -> Tensor:
+    from refgrad.ops.elementwise import sigmoid
+    return sigmoid(x)
+
+
+def _exp(x: Tensor) -> Tensor:
+    from refgrad.ops.elementwise import exp
+    return exp(x)
+
+
+def _inplace(input: Tensor, fn: Callable) -> Tensor:
+    from refgrad.ops._inplace import apply_inplace
+    return apply_inplace(input, fn)
+
+
+def _floating_only(input, kernel: str) -> None:
+    if not input.dtype.is_floating_point:
+        raise not_implemented(kernel, input.dtype)
+
+
+def _scalar(value, dtype: dtypes.dtype):
+    """A Python number in ``dtype`` (integer tensors truncate float bounds, as torch's scalar conversion does)."""
+    return np.asarray(value).astype(dtype.numpy)
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return Tensor._make(np.zeros_like(t._data))
+
+
+def _backward_op(grad_fn: str, forward: Callable, dself: Callable | None = None) -> Primitive:
+    """An op's first-order gradient as an op of its own, like torch's ``*BackwardBackward0`` nodes.
+
+    ``forward(grad_output, self, **params)`` computes the gradient in NumPy; it is linear in grad_output, so
+    its VJP for grad_output is the op itself. ``dself(c, gg)`` is the VJP for ``self`` (None: zeros, for
+    piecewise-constant slopes). Writing these by hand keeps torch's values where autodiff of a ``where`` would
+    leak NaN from the unselected branch (0 * inf at ±inf, masks at the kinks).
+    """
+    def vjp(c, gg):
+        grad_output = prim(gg, c.self, **c._params) if c.needs_input_grad(0) else None
+        grad_self = None
+        if c.needs_input_grad(1):
+            grad_self = _zeros_like(c.self) if dself is None else dself(c, gg)
+        return grad_output, grad_self
+
+    prim = Primitive(grad_fn, quiet(forward), vjp, inputs=("grad_output", "self"), save=("grad_output", "self"))
+    return prim
+
+
+# --- relu family --------------------------------------------------------------------------------------------
+
+_relu_backward = _backward_op("ThresholdBackwardBackward0", lambda g, y: np.where(y <= 0, np.zeros((), g.dtype), g))
+_relu = Primitive("ReluBackward0", lambda a: np.maximum(a, np.zeros((), a.dtype)),
+                  lambda c, g: _relu_backward(g, c.result), save=("result",))
+
+
+@register(method=True, inplace=True)
+def relu(input):
+    """max(input, 0) (torch.relu); gradient 0 at 0 and 1 at NaN (mask result <= 0)."""
+    require_tensor("relu", input)
+    if input.dtype is dtypes.bool:
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return _relu(input)
+
+
+@register("relu_")
+def relu_(input):
+    """In-place relu (torch.relu_)."""
+    return _inplace(input, relu)
+
+
+@register("relu", namespace=_F)
+def functional_relu(input, inplace: bool = False):
+    """torch.nn.functional.relu."""
+    return relu_(input) if inplace else relu(input)
+
+
+register("relu_", namespace=_F)(relu_)
+
+
+def _hardtanh_forward(a, min_val, max_val):
+    return np.clip(a, _scalar(min_val, _np_dtype(a)), _scalar(max_val, _np_dtype(a)))
+
+
+def _np_dtype(a: np.ndarray) -> dtypes.dtype:
+    return next(d for d in (dtypes.float64, dtypes.float32, dtypes.float16, dtypes.int64, dtypes.int32,
+                            dtypes.int16, dtypes.int8, dtypes.uint8) if d.numpy == a.dtype)
+
+
+_hardtanh_backward = _backward_op(
+    "HardtanhBackwardBackward0",
+    lambda g, x, min_val, max_val: np.where((x <= min_val) | (x >= max_val), np.zeros((), g.dtype), g))
+_hardtanh = Primitive("HardtanhBackward0", _hardtanh_forward,
+                      lambda c, g: _hardtanh_backward(g, c.self, min_val=c.min_val, max_val=c.max_val),
+                      save=("self",))
+
+
+@register(namespace=_F)
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """clamp(input, min_val, max_val) (torch.nn.functional.hardtanh); gradient 0 at and beyond the bounds."""
+    require_tensor("hardtanh", input)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if input.dtype is dtypes.bool:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    fn = lambda x: _hardtanh(x, min_val=min_val, max_val=max_val)  # noqa: E731
+    return _inplace(input, fn) if inplace else fn(input)
+
+
+@register("hardtanh_", namespace=_F)
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
+    """In-place hardtanh (torch.nn.functional.hardtanh_)."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+@register(namespace=_F)
+def relu6(input, inplace: bool = False):
+    """min(max(input, 0), 6) (torch.nn.functional.relu6; a HardtanhBackward0 node)."""
+    return hardtanh(input, 0.0, 6.0, inplace=inplace)
+
+
+def _leaky_forward(a, negative_slope):
+    return np.where(a > 0, a, a * np.asarray(negative_slope, a.dtype))
+
+
+def _leaky_inplace_vjp(c, g):
+    if c.negative_slope < 0:
+        raise RuntimeError("In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+                           "supported. This is caused by calling in-place forward function with a negative slope, "
+                           "please call out-of-place version instead.")
+    return _leaky_backward(g, c.result, negative_slope=c.negative_slope)
+
+
+def _leaky_grad(g, x, negative_slope):
+    return np.where(x > 0, g, g * np.asarray(negative_slope, g.dtype))
+
+
+_leaky_backward = _backward_op("LeakyReluBackwardBackward0", _leaky_grad)
+_rrelu_backward = _backward_op("RreluWithNoiseBackwardBackward0", _leaky_grad)
+_leaky = Primitive("LeakyReluBackward0", _leaky_forward,
+                   lambda c, g: _leaky_backward(g, c.self, negative_slope=c.negative_slope), save=("self",))
+_leaky_inplace = Primitive("LeakyReluBackward1", _leaky_forward, _leaky_inplace_vjp, save=("result",))
+
+
+@register(namespace=_F)
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """input if input > 0 else negative_slope * input (torch.nn.functional.leaky_relu); slope at 0."""
+    require_tensor("leaky_relu", input)
+    _floating_only(input, "leaky_relu_cpu")
+    if inplace:
+        return _inplace(input, lambda x: _leaky_inplace(x, negative_slope=negative_slope))
+    return _leaky(input, negative_slope=negative_slope)
+
+
+@register("leaky_relu_", namespace=_F)
+def leaky_relu_(input, negative_slope: float = 0.01):
+    """In-place leaky_relu (torch.nn.functional.leaky_relu_)."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _rrelu_slope(lower: float, upper: float, training: bool) -> float:
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if training:
+        raise NotImplementedError("refgrad: rrelu with training=True draws random slopes; only training=False "
+                                  "is supported")
+    return (lower + upper) / 2
+
+
+_rrelu = Primitive("RreluWithNoiseBackward0", _leaky_forward,
+                   lambda c, g: _rrelu_backward(g, c.self, negative_slope=c.negative_slope), save=("self",))
+_rrelu_inplace = Primitive("RreluWithNoiseBackward1", _leaky_forward,
+                           lambda c, g: _rrelu_backward(g, c.result, negative_slope=c.negative_slope),
+                           save=("result",))
+
+
+@register()
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False):
+    """Randomized leaky relu, evaluation mode: slope (lower + upper) / 2 (torch.rrelu; training=False only)."""
+    require_tensor("rrelu", input)
+    slope = _rrelu_slope(lower, upper, training)
+    _floating_only(input, "leaky_relu_cpu")
+    if inplace:
+        return _inplace(input, lambda x: _rrelu_inplace(x, negative_slope=slope))
+    return _rrelu(input, negative_slope=slope)
+
+
+@register("rrelu_")
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False):
+    """In-place rrelu (torch.rrelu_, torch.nn.functional.rrelu_)."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+register("rrelu", namespace=_F)(rrelu)
+register("rrelu_", namespace=_F)(rrelu_)
+
+
+# --- elu family: elu, selu, celu (one kernel with scale, alpha and input scale) -----------------------------
+
+def _elu_forward(a, alpha, scale, input_scale):
+    negative = np.expm1(a * np.asarray(input_scale, a.dtype)) * np.asarray(alpha * scale, a.dtype)
+    return np.where(a <= 0, negative, a * np.asarray(scale, a.dtype)).astype(a.dtype, copy=False)
+
+
+def _elu_grad(g, x, alpha, scale, input_scale):
+    negative = g * np.asarray(input_scale * alpha * scale, g.dtype) * np.exp(x * np.asarray(input_scale, x.dtype))
+    return np.where(x <= 0, negative, g * np.asarray(scale, g.dtype))
+
+
+def _elu_result_grad(g, y, alpha, scale, input_scale):
+    negative = g * np.asarray(input_scale, g.dtype) * (y + np.asarray(alpha * scale, y.dtype))
+    return np.where(y <= 0, negative, g * np.asarray(scale, g.dtype))
+
+
+def _elu_second(c, gg):
+    """d(elu_backward)/dx: torch's curvature term, nonzero only for x < 0 (0 at ±0 and at ±inf)."""
+    x = c.self
+    curvature = gg * c.grad_output * (c.input_scale * c.input_scale * c.alpha * c.scale) * _exp(x * c.input_scale)
+    return _where(x < 0, curvature, 0.0)
+
+
+def _elu_result_second(c, gg):
+    return _where(c.self < 0, gg * c.grad_output * c.input_scale, 0.0)
+
+
+_elu_backward = _backward_op("EluBackwardBackward0", _elu_grad, _elu_second)
+_elu_result_backward = _backward_op("EluBackwardBackward0", _elu_result_grad, _elu_result_second)
+
+
+def _elu_vjp(c, g):
+    return _elu_backward(g, c.self, alpha=c.alpha, scale=c.scale, input_scale=c.input_scale)
+
+
+def _elu_result_vjp(c, g):
+    if c.alpha < 0:
+        raise RuntimeError("In-place elu backward calculation is triggered with a negative slope which is not "
+                           "supported. This is caused by calling in-place forward function with a negative slope, "
+                           "please call out-of-place version instead.")
+    return _elu_result_backward(g, c.result, alpha=c.alpha, scale=c.scale, input_scale=c.input_scale)
+
+
+def _elu_primitives(name: str):
+    return (Primitive(f"{name}Backward0", quiet(_elu_forward), _elu_vjp, save=("self",)),
+            Primitive(f"{name}Backward1", quiet(_elu_forward), _elu_result_vjp, save=("result",)))
+
+
+_elu, _elu_inplace = _elu_primitives("Elu")
+_celu, _celu_inplace = _elu_primitives("Celu")
+
+
+def _elu_apply(input, inplace: bool, prims, kernel: str = "elu_cpu", **coefficients):
+    require_tensor(kernel.split("_")[0], input)
+    _floating_only(input, kernel)
+    plain, in_place = prims
+    if inplace:
+        return _inplace(input, lambda x: in_place(x, **coefficients))
+    return plain(input, **coefficients)
+
+
+@register(namespace=_F)
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """input if input > 0 else alpha * (exp(input) - 1) (torch.nn.functional.elu)."""
+    return _elu_apply(input, inplace, (_elu, _elu_inplace), alpha=alpha, scale=1.0, input_scale=1.0)
+
+
+@register("elu_", namespace=_F)
+def elu_(input, alpha: float = 1.0):
+    """In-place elu (torch.nn.functional.elu_); recorded as EluBackward1."""
+    return elu(input, alpha, inplace=True)
+
+
+@register()
+def selu(input, inplace: bool = False):
+    """scale * elu(input, alpha) with torch's fixed constants (torch.selu; an EluBackward0 node)."""
+    return _elu_apply(input, inplace, (_elu, _elu_inplace), alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
+
+
+@register("selu_")
+def selu_(input):
+    """In-place selu (torch.selu_)."""
+    return selu(input, inplace=True)
+
+
+@register()
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (torch.celu)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _elu_apply(input, inplace, (_celu, _celu_inplace), alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+
+
+@register("celu_")
+def celu_(input, alpha: float = 1.0):
+    """In-place celu (torch.celu_)."""
+    return celu(input, alpha, inplace=True)
+
+
+for _name, _fn in (("selu", selu), ("selu_", selu_), ("celu", celu), ("celu_", celu_)):
+    register(_name, namespace=_F)(_fn)
+
+
+# --- smooth activations: gelu, silu, mish, softplus, logsigmoid ---------------------------------------------
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_BETA = math.sqrt(2.0 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def _gelu_forward(a, approximate):
+    from refgrad.ops._special_math import erf as np_erf
+    c = lambda v: np.asarray(v, a.dtype)  # noqa: E731 - constants in the input dtype
+    if approximate == "tanh":
+        inner = c(_GELU_BETA) * (a + c(_GELU_KAPPA) * a * a * a)
+        return c(0.5) * a * (c(1) + np.tanh(inner))
+    result = a * c(0.5) * (c(1) + np_erf(a * c(_SQRT1_2)))
+    if a.dtype == np.float32 and a.size > 1 and a.flags.c_contiguous:
+        # torch 2.13's vectorized float32 kernel (contiguous, 2+ elements) gives NaN at +inf; one element: +inf
+        result = np.where(a == np.inf, np.float32(np.nan), result)
+    return result
+
+
+def _gelu_vjp(c, g):
+    x = c.self
+    if c.approximate == "tanh":
+        inner_tanh = tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
+        left_slope = (inner_tanh + 1) * 0.5
+        right_slope = x * 0.5 * (1 - inner_tanh * inner_tanh) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x * x))
+        return g * (left_slope + right_slope)
+    cdf = (erf(x * _SQRT1_2) + 1) * 0.5
+    pdf = _exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * (cdf + x * pdf)
+
+
+_gelu = Primitive("GeluBackward0", quiet(_gelu_forward), _gelu_vjp, save=("self",))
+
+
+@register(namespace=_F)
+def gelu(input, approximate: str = "none"):
+    """x * Phi(x), or its tanh approximation (torch.nn.functional.gelu)."""
+    require_tensor("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _floating_only(input, "GeluKernelImpl")
+    return _gelu(input, approximate=approximate)
+
+
+def _silu_forward(a):
+    return (a / (np.asarray(1, a.dtype) + np.exp(-a))).astype(a.dtype, copy=False)
+
+
+def _silu_vjp(c, g):
+    s = _sigmoid(c.self)
+    return g * s * (1 + c.self * (1 - s))
+
+
+_silu = Primitive("SiluBackward0", quiet(_silu_forward), _silu_vjp, save=("self",))
+
+
+def _mish_forward(a):
+    return (a * np.tanh(np.log1p(np.exp(a)))).astype(a.dtype, copy=False)
+
+
+def _mish_vjp(c, g):
+    x = c.self
+    tanh_softplus = tanh(_softplus(x, beta=1.0, threshold=20.0))  # torch's composite: softplus, not log1p(exp)
+    return g * (tanh_softplus + x * _sigmoid(x) * (1 - tanh_softplus * tanh_softplus))
+
+
+_mish = Primitive("MishBackward0", quiet(_mish_forward), _mish_vjp, save=("self",))
+
+
+def _simple_activation(name: str, prim: Primitive, kernel: str, doc: str) -> Callable:
+    def op(input, inplace: bool = False):
+        require_tensor(name, input)
+        _floating_only(input, kernel)
+        return _inplace(input, prim) if inplace else prim(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return register(name, namespace=_F)(op)
+
+
+silu = _simple_activation("silu", _silu, "silu_cpu", "input * sigmoid(input) (torch.nn.functional.silu).")
+mish = _simple_activation("mish", _mish, "mish_cpu", "input * tanh(softplus(input)) (torch.nn.functional.mish).")
+
+
+def _softplus_forward(a, beta, threshold):
+    scaled = a * np.asarray(beta, a.dtype)
+    smooth = np.log1p(np.exp(scaled)) / np.asarray(beta, a.dtype)
+    return np.where(scaled > threshold, a, smooth).astype(a.dtype, copy=False)
+
+
+def _softplus_grad(g, x, beta, threshold):
+    scaled = x * np.asarray(beta, x.dtype)
+    z = np.exp(scaled)
+    return np.where(scaled > threshold, g, g * z / (z + np.asarray(1, x.dtype)))
+
+
+def _softplus_second(c, gg):
+    """torch 2.13 zeroes the curvature where beta * x >= threshold (the first derivative switches at >)."""
+    scaled = c.self * c.beta
+    gate = _sigmoid(scaled)
+    return _where(scaled >= c.threshold, 0.0, gg * c.grad_output * c.beta * gate * (1 - gate))
+
+
+_softplus_backward = _backward_op("SoftplusBackwardBackward0", _softplus_grad, _softplus_second)
+
+
+def _softplus_vjp(c, g):
+    return _softplus_backward(g, c.self, beta=c.beta, threshold=c.threshold)
+
+
+_softplus = Primitive("SoftplusBackward0", quiet(_softplus_forward), _softplus_vjp, save=("self",))
+
+
+@register(namespace=_F)
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold (torch.nn.functional.softplus)."""
+    require_tensor("softplus", input)
+    _floating_only(input, "softplus_cpu")
+    return _softplus(input, beta=beta, threshold=threshold)
+
+
+def _logsigmoid_forward(a):
+    return (np.minimum(a, np.zeros((), a.dtype)) - np.log1p(np.exp(-np.abs(a)))).astype(a.dtype, copy=False)
+
+
+_logsigmoid = Primitive("LogSigmoidBackward0", quiet(_logsigmoid_forward), lambda c, g: g * _sigmoid(-c.self),
+                        save=("self",))
+
+
+@register(namespace=_F)
+def logsigmoid(input):
+    """log(sigmoid(input)), computed stably (torch.nn.functional.logsigmoid)."""
+    require_tensor("logsigmoid", input)
+    _floating_only(input, "log_sigmoid_cpu")
+    return _logsigmoid(input)
+
+
+# --- hard activations ---------------------------------------------------------------------------------------
+
+def _hardsigmoid_forward(a):
+    return (np.clip(a + np.asarray(3, a.dtype), 0, 6) / np.asarray(6, a.dtype)).astype(a.dtype, copy=False)
+
+
+def _hardswish_forward(a):
+    return (a * np.clip(a + np.asarray(3, a.dtype), 0, 6) / np.asarray(6, a.dtype)).astype(a.dtype, copy=False)
+
+
+def _hardswish_grad(g, x):
+    return np.where(x <= -3, np.zeros((), g.dtype), np.where(x < 3, g * (x / np.asarray(3, x.dtype) +
+                                                                         np.asarray(0.5, x.dtype)), g))
+
+
+def _hardswish_second(c, gg):
+    x = c.self
+    return _where((x > -3) & (x < 3), gg * c.grad_output / 3, 0.0)
+
+
+def _hardsigmoid_second(c, gg):
+    raise RuntimeError("derivative for aten::hardsigmoid_backward is not implemented")
+
+
+_hardswish_backward = _backward_op("HardswishBackwardBackward0", _hardswish_grad, _hardswish_second)
+# torch 2.13 has no double backward for hardsigmoid: its gradient's node raises when differentiated
+_hardsigmoid_backward = _backward_op(
+    "NotImplemented", lambda g, x: np.where((x > -3) & (x < 3), g * np.asarray(_ONE_SIXTH, g.dtype),
+                                            np.zeros((), g.dtype)), _hardsigmoid_second)
+_hardsigmoid = Primitive("HardsigmoidBackward0", quiet(_hardsigmoid_forward),
+                         lambda c, g: _hardsigmoid_backward(g, c.self), save=("self",))
+_hardswish = Primitive("HardswishBackward0", quiet(_hardswish_forward), lambda c, g: _hardswish_backward(g, c.self),
+                       save=("self",))
+hardsigmoid = _simple_activation("hardsigmoid", _hardsigmoid, "hardsigmoid_cpu",
+                                 "relu6(input + 3) / 6 (torch.nn.functional.hardsigmoid); gradient 0 at ±3.")
+hardswish = _simple_activation("hardswish", _hardswish, "hardswish_cpu",
+                               "input * relu6(input + 3) / 6 (torch.nn.functional.hardswish).")
+
+
+# --- shrinkage and thresholds -------------------------------------------------------------------------------
+
+def _shrink_grad(g, x, lambd):
+    return np.where((x >= -lambd) & (x <= lambd), np.zeros((), g.dtype), g)
+
+
+_softshrink_backward = _backward_op("SoftshrinkBackwardBackward0", _shrink_grad)
+_hardshrink_backward = _backward_op("HardshrinkBackwardBackward0", _shrink_grad)
+
+
+def _softshrink_forward(a, lambd):
+    lam = np.asarray(lambd, a.dtype)
+    return np.where(a > lam, a - lam, np.where(a < -lam, a + lam, a * 0)).astype(a.dtype, copy=False)
+
+
+def _hardshrink_forward(a, lambd):
+    lam = np.asarray(lambd, a.dtype)
+    return np.where((a >= -lam) & (a <= lam), np.zeros((), a.dtype), a)
+
+
+_softshrink = Primitive("SoftshrinkBackward0", _softshrink_forward,
+                        lambda c, g: _softshrink_backward(g, c.self, lambd=c.lambd), save=("self",))
+_hardshrink = Primitive("HardshrinkBackward0", _hardshrink_forward,
+                        lambda c, g: _hardshrink_backward(g, c.self, lambd=c.lambd), save=("self",))
+
+
+@register(namespace=_F)
+def softshrink(input, lambd: float = 0.5):
+    """Shrink toward 0 by lambd, 0 inside [-lambd, lambd] (torch.nn.functional.softshrink)."""
+    require_tensor("softshrink", input)
+    _floating_only(input, "softshrink_check")
+    if lambd < 0:
+        limit = float(np.finfo(input.dtype.numpy).max)
+        type_name = "Double" if input.dtype is dtypes.float64 else "Float" if input.dtype is dtypes.float32 else \
+            "Half"
+        raise RuntimeError(f"lambda must be in range [0, {limit:g}] for input dtype {type_name}, but found "
+                           f"{lambd:g}")
+    return _softshrink(input, lambd=lambd)
+
+
+@register(method=True)
+def hardshrink(input, lambd: float = 0.5):
+    """0 inside [-lambd, lambd], input elsewhere (torch.hardshrink)."""
+    require_tensor("hardshrink", input)
+    _floating_only(input, "hardshrink_cpu")
+    return _hardshrink(input, lambd=lambd)
+
+
+register("hardshrink", namespace=_F)(hardshrink)
+
+
+def _threshold_forward(a, threshold, value):
+    dtype = _np_dtype(a)
+    return np.where(a <= _scalar(threshold, dtype), _scalar(value, dtype), a)
+
+
+_threshold_backward = _backward_op(
+    "ThresholdBackwardBackward0", lambda g, x, threshold: np.where(x <= threshold, np.zeros((), g.dtype), g))
+_threshold = Primitive("ThresholdBackward0", _threshold_forward,
+                       lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",))
+# torch's in-place node also masks by the input before the write (it saves self, not the result)
+_threshold_inplace = Primitive("ThresholdBackward1", _threshold_forward,
+                               lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",))
+
+
+@register()
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    """value where input <= threshold, else input (torch.threshold); gradient 0 at the threshold."""
+    require_tensor("threshold", input)
+    if input.dtype is dtypes.bool:
+        raise not_implemented("threshold_cpu", input.dtype)
+    if inplace:
+        return _inplace(input, lambda x: _threshold_inplace(x, threshold=threshold, value=value))
+    return _threshold(input, threshold=threshold, value=value)
+
+
+@register("threshold_")
+def threshold_(input, threshold: float, value: float):
+    """In-place threshold (torch.threshold_); recorded as ThresholdBackward1."""
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+register("threshold", namespace=_F)(threshold)
+register("threshold_", namespace=_F)(threshold_)
+
+
+# --- composites: softsign, tanhshrink -----------------------------------------------------------------------
+
+@register(namespace=_F)
+def softsign(input):
+    """input / (1 + |input|) (torch.nn.functional.softsign; a DivBackward0 node)."""
+    from refgrad.ops.unary import abs as absolute
+    from refgrad.ops.unary import divide
+    require_tensor("softsign", input)
+    return divide(input, absolute(input) + 1)
+
+
+@register(namespace=_F)
+def tanhshrink(input):
+    """input - tanh(input) (torch.nn.functional.tanhshrink; a SubBackward0 node)."""
+    require_tensor("tanhshrink", input)
+    if input.dtype is dtypes.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return input - tanh(input)
+
+
+# --- aliases of ops other modules own -----------------------------------------------------------------------
+
+register("sigmoid", namespace=_F)(_elementwise_sigmoid)
+register("expit", namespace="torch.special")(_elementwise_sigmoid)
