@@ -1,41 +1,87 @@
-"""Elementwise ops: arithmetic with broadcasting and torch's type promotion, and unary math.
+"""Elementwise arithmetic with broadcasting and torch's type promotion, a few unary maths ops, casts and copies.
 
 Each op is a Primitive (NumPy forward + VJP in refgrad ops) and a registered public function. Broadcasting
-needs no code in the VJPs: the engine sums each gradient back to its input's shape.
+needs no code in the VJPs: the engine sums each gradient back to its input's shape. The other binary maths ops
+live in ``binary.py``, comparisons and logical/bitwise ops in ``comparison.py``, ``where`` and ``clamp`` in
+``selection.py``; the names the Tensor operators need are re-exported here.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._binary_common import (
+    binary_operands,
+    check_broadcast,
+    check_int_divisor,
+    require_tensor,
+    type_name,
+    unsupported,
+)
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import float_dtype, promote
+from refgrad.ops._util import float_dtype
+from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
+    __and__,
+    __invert__,
+    __or__,
+    __xor__,
+    eq,
+    ge,
+    gt,
+    le,
+    lt,
+    ne,
+)
+from refgrad.ops.selection import where
 from refgrad.tensor import Tensor
 
-# --- arithmetic ---------------------------------------------------------------------------------------------
+# --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
-_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
-                 lambda c, g: (g, g if c.alpha == 1 else g * c.alpha), inputs=("self", "other"))
-_sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
-                 lambda c, g: (g, -g if c.alpha == 1 else g * -c.alpha), inputs=("self", "other"))
-_rsub = Primitive("RsubBackward1", lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a,
-                  lambda c, g: (-g if c.alpha == 1 else g * -c.alpha, None), inputs=("self", "other"))
-_mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
+def _quiet(np_fn):
+    """A forward that lets inf/NaN arithmetic produce inf/NaN silently, as torch does."""
+    def forward(*arrays, **params):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np_fn(*arrays, **params)
+    return forward
+
+
+
+def _scaled(g, alpha, sign=1):
+    if alpha == 1:
+        return g if sign == 1 else -g
+    return g * (sign * alpha)
+
+
+_add = Primitive("AddBackward0", _quiet(lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b),
+                 lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"))
+_sub = Primitive("SubBackward0", _quiet(lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b),
+                 lambda c, g: (g, _scaled(g, c.alpha, -1)), inputs=("self", "other"))
+_rsub_forward = _quiet(lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a)
+_rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
+                  inputs=("self", "other"))
+_rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
+                         inputs=("self", "other"))
+_mul = Primitive("MulBackward0", _quiet(np.multiply), lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
                                                             g * c.self if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), save={"other": ("self",), "self": ("other",)})
-_div = Primitive("DivBackward0", np.true_divide,
-                 lambda c, g: (g / c.other if c.needs_input_grad(0) else None,
-                               -g * c.self / (c.other * c.other) if c.needs_input_grad(1) else None),
-                 inputs=("self", "other"), save={"other": ("self", "other"), "self": ("other",)})
 _neg = Primitive("NegBackward0", np.negative, lambda c, g: -g)
 
 
+def _is_bool(operand) -> bool:
+    return operand.dtype is dtypes.bool if isinstance(operand, Tensor) else isinstance(operand, (bool, np.bool_))
+
+
 def _binary_alpha(prim: Primitive, input, other, alpha):
-    dtype, (a, b) = promote(input, other)
-    if dtype is dtypes.bool and prim is not _add:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
+    dtype, (a, b) = binary_operands(prim.grad_fn, input, other)
+    if prim is not _add and (_is_bool(input) or _is_bool(other)):
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                               "or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1 and not dtype.is_floating_point and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     return prim(a, b, cast=dtype, alpha=alpha)
@@ -55,24 +101,16 @@ def sub(input, other, *, alpha=1, out=None):
 
 @register()
 def rsub(input, other, *, alpha=1):
-    """other - alpha * input (torch.rsub; what ``2 - x`` calls)."""
-    return _binary_alpha(_rsub, input, other, alpha)
+    """other - alpha * input (torch.rsub; ``2 - x`` calls it with a number, RsubBackward1)."""
+    require_tensor("rsub", input)
+    return _binary_alpha(_rsub_tensor if isinstance(other, Tensor) else _rsub, input, other, alpha)
 
 
 @register(method=True, inplace=True, aliases=("multiply",))
 def mul(input, other, *, out=None):
-    """input * other, broadcasting (torch.mul)."""
-    dtype, (a, b) = promote(input, other)
+    """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
+    dtype, (a, b) = binary_operands("mul", input, other)
     return _mul(a, b, cast=dtype)
-
-
-@register(method=True, inplace=True, aliases=("divide", "true_divide"))
-def div(input, other, *, rounding_mode=None, out=None):
-    """input / other (torch.div); integer inputs give the default float dtype."""
-    dtype, (a, b) = promote(input, other)
-    if rounding_mode is not None:
-        raise NotImplementedError("div rounding modes are not implemented yet")
-    return _div(a, b, cast=float_dtype(dtype))
 
 
 @register(method=True, inplace=True, aliases=("negative",))
@@ -84,35 +122,148 @@ def neg(input, *, out=None):
     return _neg(input)
 
 
+# --- division -----------------------------------------------------------------------------------------------
+
+def _true_divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)
+
+
+def _rounded_divide(a, b, rounding_mode):
+    """torch's 'trunc' / 'floor' division: Python's floor algorithm for floats, exact integer arithmetic."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if a.dtype.kind == "f":
+            return np.trunc(a / b) if rounding_mode == "trunc" else np.floor_divide(a, b)
+        floor = np.floor_divide(a, b)
+        if rounding_mode == "floor":
+            return floor
+        inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+        return floor + inexact.astype(floor.dtype)
+
+
+def _div_vjp(c, g):
+    return (g / c.other if c.needs_input_grad(0) else None,
+            -g * ((c.self / c.other) / c.other) if c.needs_input_grad(1) else None)
+
+
+def _div_mode_vjp(c, g):
+    """DivBackward2: true-division gradients for rounding_mode=None, zeros for 'trunc'/'floor'."""
+    c.other  # noqa: B018 - torch always saves other (and self for other's gradient): unpacking checks versions
+    if c.needs_input_grad(1):
+        c.self  # noqa: B018
+    if c.rounding_mode is None:
+        return _div_vjp(c, g)
+    zero = g.zeros_like_detached()
+    return (zero if c.needs_input_grad(0) else None, zero if c.needs_input_grad(1) else None)
+
+
+def _not_differentiable(op: str):
+    def vjp(c, g):
+        raise RuntimeError(f"derivative for aten::{op} is not implemented")
+    return vjp
+
+
+_div = Primitive("DivBackward0", _true_divide, _div_vjp, inputs=("self", "other"),
+                 save={"other": ("self", "other"), "self": ("other",)})
+_div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: _true_divide(a, b) if rounding_mode is None
+                         else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
+                         save={"self": ("other",), "other": None})
+_floor_divide = Primitive("NotImplemented", lambda a, b: _rounded_divide(a, b, "floor"),
+                          _not_differentiable("floor_divide"), inputs=("self", "other"))
+
+
+_NO_MODE = object()  # torch.div without the rounding_mode keyword (DivBackward0; with it, even None: DivBackward2)
+
+
+@register(method=True, inplace=True, aliases=("divide",))
+def div(input, other, *, rounding_mode=_NO_MODE, out=None):
+    """input / other (torch.div): true division (integers give the default float dtype), or rounded with
+    ``rounding_mode='trunc'|'floor'`` (dtype kept, zero gradient; integer division by zero raises)."""
+    if rounding_mode not in (_NO_MODE, None, "trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    dtype, (a, b) = binary_operands("div", input, other)
+    if rounding_mode is _NO_MODE:
+        return _div(a, b, cast=float_dtype(dtype))
+    if rounding_mode is None:
+        return _div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None)
+    if dtype is dtypes.bool:
+        raise unsupported(f"div_{rounding_mode}_cpu", dtype)
+    check_int_divisor(dtype, b, a, b)
+    return _div_rounded(a, b, cast=dtype, rounding_mode=rounding_mode)
+
+
+@register(method=True, inplace=True)
+def true_divide(input, other, *, out=None):
+    """input / other, always true division (torch.true_divide)."""
+    return div(input, other)
+
+
+@register(method=True, inplace=True)
+def floor_divide(input, other, *, out=None):
+    """Floor of input / other (torch.floor_divide); not differentiable (its backward raises, as in torch)."""
+    dtype, (a, b) = binary_operands("floor_divide", input, other)
+    if dtype is dtypes.bool:
+        raise unsupported("div_floor_cpu", dtype)
+    check_int_divisor(dtype, b, a, b)
+    return _floor_divide(a, b, cast=dtype)
+
+
+# --- pow ----------------------------------------------------------------------------------------------------
+
+def _power(a, b):
+    """NumPy power with torch's integer rule: a negative exponent gives 0 unless the base is ±1."""
+    if a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+        positive = np.power(a, np.maximum(b, 0))
+        odd = np.asarray(np.remainder(b, 2) != 0)
+        negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
+        return np.where(np.asarray(b) < 0, negative, positive)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.power(a, b)
+
+
 def _pow_scalar_vjp(c, g):
+    x = c.self  # unpacked even when unused: a freed graph must refuse a second backward, as in torch
     if c.exponent == 0:
-        return g * 0
-    return g * (c.self ** (c.exponent - 1) * c.exponent)
+        return g.zeros_like_detached()
+    return g * (c.exponent * x ** (c.exponent - 1))
 
 
 def _pow_tensor_vjp(c, g):
-    x, e = c.self, c.exponent
+    """torch's formulas, including where their double backward gives NaN (0 * inf in the masked branch)."""
+    x, e, result = c.self, c.exponent, c.result  # torch saves and unpacks all three whatever requires grad
     grad_x = grad_e = None
     if c.needs_input_grad(0):
-        grad_x = g * where(e == 0, 0.0, e * x ** where(e == 0, 1.0, e - 1))
+        grad_x = where(e == 0, 0.0, g * (e * x ** (e - 1)))
     if c.needs_input_grad(1):
-        grad_e = g * where((x == 0) & (e >= 0), 0.0, c.result * x.log())
+        grad_e = g * where((x == 0) & (e >= 0), 0.0, result * log(x))
     return grad_x, grad_e
 
 
 def _pow_base_vjp(c, g):
-    base = c.base
+    base, e = c.base, c.exponent
     log_base = float(np.log(base)) if base > 0 else (-np.inf if base == 0 else np.nan)
-    grad = g * c.result * log_base
-    return where(c.exponent >= 0, 0.0, grad) if base == 0 else grad  # torch: d/de 0**e = 0 for e >= 0
+    scaled = c.result * log_base
+    if base == 0:  # torch: d/de 0**e = 0 for e >= 0
+        scaled = where(e >= 0, 0.0, scaled)
+    return g * scaled
 
 
-_pow_scalar = Primitive("PowBackward0", lambda a, exponent: np.power(a, np.asarray(exponent, a.dtype)),
-                        _pow_scalar_vjp, save=("self",))
-_pow_tensor = Primitive("PowBackward1", np.power, _pow_tensor_vjp, inputs=("self", "exponent"),
-                        save={"self": ("self", "exponent"), "exponent": ("self", "exponent"),
-                              "result": ("exponent",)})
-_pow_base = Primitive("PowBackward2", lambda e, base: np.power(np.asarray(base, e.dtype), e), _pow_base_vjp,
+def _pow_scalar_forward(a, exponent):
+    """torch computes these exponents with sqrt/rsqrt/reciprocal/products: it shows at -0 (rsqrt(-0) = -inf)."""
+    if a.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            special = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
+                       -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}.get(exponent)
+            if special is not None:
+                return special(a).astype(a.dtype, copy=False)
+    return _power(a, np.asarray(exponent, a.dtype))
+
+
+_pow_scalar = Primitive("PowBackward0", _pow_scalar_forward, _pow_scalar_vjp, save=("self",))
+_pow_tensor = Primitive("PowBackward1", _power, _pow_tensor_vjp, inputs=("self", "exponent"),
+                        save=("self", "exponent", "result"))
+_pow_base = Primitive("PowBackward2", lambda e, base: _power(np.asarray(base, e.dtype), e), _pow_base_vjp,
                       inputs=("exponent",), save=("exponent", "result"))
 
 
@@ -120,18 +271,46 @@ _pow_base = Primitive("PowBackward2", lambda e, base: np.power(np.asarray(base, 
 def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
     """input ** exponent for tensor or Python-number base and exponent (torch.pow)."""
     if not isinstance(input, Tensor):
-        dtype, (e,) = promote(input, exponent)[0], (exponent,)
-        return _pow_base(e, cast=dtype, base=input)
-    if not isinstance(exponent, Tensor):
         dtype = dtypes.result_type(input, exponent)
+        if dtype is dtypes.bool:
+            raise unsupported("pow", dtype)
+        return _pow_base(exponent, cast=dtype, base=input)
+    if not isinstance(exponent, Tensor):
+        if not isinstance(exponent, (numbers.Number, np.bool_)):
+            raise TypeError(f"pow(): argument 'exponent' must be Tensor or Number, not {type(exponent).__name__}")
+        dtype = dtypes.result_type(input, exponent)
+        if dtype is dtypes.bool:  # True/False ** a bool: computed on integers
+            return Tensor._make(np.power(input._data.astype(np.int64), int(exponent)).astype(bool))
         if not dtype.is_floating_point and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return _pow_scalar(input, cast=dtype, exponent=exponent)
-    dtype, (a, b) = promote(input, exponent)
+    dtype, (a, b) = binary_operands("pow", input, exponent)
+    if dtype is dtypes.bool:
+        raise unsupported("pow", dtype)
     return _pow_tensor(a, b, cast=dtype)
 
 
-_reciprocal = Primitive("ReciprocalBackward0", np.reciprocal, lambda c, g: -g * c.result * c.result,
+@register(method=True)
+def float_power(input, exponent, *, out=None):
+    """input ** exponent computed in float64 (torch.float_power): the inputs are cast (ToCopyBackward0) first."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power() received an invalid combination of arguments - got (number, number)")
+    base = to(input, dtypes.float64) if isinstance(input, Tensor) else float(input)
+    power = to(exponent, dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
+    return pow(base, power)
+
+
+@register("float_power_", namespace="torch.Tensor", method="float_power_")
+def _float_power_inplace(self, exponent):
+    """In-place float_power (torch.Tensor.float_power_): only a float64 tensor can hold the result."""
+    from refgrad.ops._inplace import apply_inplace
+    if self.dtype is not dtypes.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {type_name(self.dtype)} but the operation's "
+                           f"result requires dtype Double")
+    return apply_inplace(self, float_power, exponent)
+
+
+_reciprocal = Primitive("ReciprocalBackward0", lambda a: _true_divide(1, a), lambda c, g: -g * (c.result * c.result),
                         save=("result",))
 
 
@@ -141,7 +320,7 @@ def reciprocal(input, *, out=None):
     return _reciprocal(input, cast=float_dtype(input.dtype))
 
 
-# --- unary math ---------------------------------------------------------------------------------------------
+# --- unary math used across families ------------------------------------------------------------------------
 
 def _unary_float(prim: Primitive):
     def apply(input, *, out=None):
@@ -149,12 +328,23 @@ def _unary_float(prim: Primitive):
     return apply
 
 
-_exp = Primitive("ExpBackward0", np.exp, lambda c, g: g * c.result, save=("result",))
-_log = Primitive("LogBackward0", np.log, lambda c, g: g / c.self, save=("self",))
+_exp = Primitive("ExpBackward0", _quiet(np.exp), lambda c, g: g * c.result, save=("result",))
+_log = Primitive("LogBackward0", _quiet(np.log), lambda c, g: g / c.self, save=("self",))
 exp = register("exp", method=True, inplace=True)(_unary_float(_exp))
 log = register("log", method=True, inplace=True)(_unary_float(_log))
 exp.__doc__ = "e ** input, elementwise (torch.exp)."
 log.__doc__ = "Natural logarithm, elementwise (torch.log); log(0) = -inf and its gradient +inf."
+
+
+def _sigmoid_forward(a):
+    with np.errstate(over="ignore"):
+        return (1 / (1 + np.exp(-a))).astype(a.dtype, copy=False)
+
+
+_sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: g * c.result * (1 - c.result),
+                     save=("result",))
+sigmoid = register("sigmoid", method=True, inplace=True)(_unary_float(_sigmoid))
+sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 
 # --- casts and copies ---------------------------------------------------------------------------------------
@@ -182,8 +372,7 @@ def to(self, *args, **kwargs):
     copy = kwargs.get("copy", False)
     if dtype is None or dtype is self.dtype:
         return _clone(self) if copy else self
-    result = _to_copy(self, dtype=dtype)
-    return result
+    return _to_copy(self, dtype=dtype)
 
 
 def copy_(self, src, non_blocking: bool = False):
@@ -191,93 +380,11 @@ def copy_(self, src, non_blocking: bool = False):
     from refgrad.ops._inplace import apply_inplace
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
+    shape = check_broadcast(self, src)
+    if shape != tuple(self.shape):
+        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, shape))}]")
     return apply_inplace(self, lambda old, s: _copy(old, s), src)
-
-
-# --- comparisons (no gradient) -----------------------------------------------------------------------------
-
-def _compare(np_fn):
-    def compare(input, other, *, out=None):
-        dtype, (a, b) = promote(input, other)
-        return Tensor._make(np.asarray(np_fn(a._data.astype(dtype.numpy, copy=False),
-                                             b._data.astype(dtype.numpy, copy=False))))
-    return compare
-
-
-eq = register("eq", method=True)(_compare(np.equal))
-ne = register("ne", method=True, aliases=("not_equal",))(_compare(np.not_equal))
-lt = register("lt", method=True, aliases=("less",))(_compare(np.less))
-le = register("le", method=True, aliases=("less_equal",))(_compare(np.less_equal))
-gt = register("gt", method=True, aliases=("greater",))(_compare(np.greater))
-ge = register("ge", method=True, aliases=("greater_equal",))(_compare(np.greater_equal))
-
-
-def _logical(np_fn, name):
-    def op(input, other):
-        dtype, (a, b) = promote(input, other)
-        if dtype.is_floating_point:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_scalar_type_name(dtype)}'")
-        return Tensor._make(np.asarray(np_fn(a._data, b._data)).astype(dtype.numpy))
-    return op
-
-
-__and__ = _logical(np.bitwise_and, "bitwise_and")
-__or__ = _logical(np.bitwise_or, "bitwise_or")
-__xor__ = _logical(np.bitwise_xor, "bitwise_xor")
-
-
-def __invert__(self):
-    if self.dtype.is_floating_point:
-        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-    return Tensor._make(np.asarray(~self._data))
-
-
-# --- where (used by the pow VJPs; the full version belongs with the selection ops) --------------------------
-
-def _where_vjp(c, g):
-    zero = g * 0
-    cond = c.condition
-    return (None, _where(cond, g, zero, dtype=None) if c.needs_input_grad(1) else None,
-            _where(cond, zero, g, dtype=None) if c.needs_input_grad(2) else None)
-
-
-def _where_forward(condition, a, b, dtype):
-    if dtype is not None:
-        a, b = a.astype(dtype.numpy, copy=False), b.astype(dtype.numpy, copy=False)
-    return np.where(condition, a, b)
-
-
-_where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
-                   save=("condition",))
-
-
-@register(method=True)
-def where(condition, input=None, other=None, *, out=None):
-    """Select from input where condition holds, else from other (torch.where); NaN gradients leak as in torch."""
-    if input is None and other is None:
-        return tuple(Tensor._make(i) for i in np.nonzero(condition._data))
-    dtype, (a, b) = promote(input, other)
-    cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition))
-    if cond.dtype is not dtypes.bool:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{_scalar_type_name(cond.dtype)}")
-    return _where(cond, a, b, dtype=dtype)
-
-
-def _scalar_type_name(dtype):
-    from refgrad.tensor import _SCALAR_TYPE
-    return _SCALAR_TYPE[dtype.name]
-
-
-def _sigmoid_forward(a):
-    with np.errstate(over="ignore"):
-        return (1 / (1 + np.exp(-a))).astype(a.dtype, copy=False)
-
-
-_sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: g * c.result * (1 - c.result),
-                     save=("result",))
-sigmoid = register("sigmoid", method=True, inplace=True)(_unary_float(_sigmoid))
-sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 
 _zero = Primitive("ZeroBackward0", np.zeros_like, lambda c, g: g.zeros_like_detached())

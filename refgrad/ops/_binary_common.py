@@ -1,0 +1,74 @@
+"""Helpers shared by the binary, comparison and selection families: torch's errors, broadcasting, masks."""
+from __future__ import annotations
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.tensor import _SCALAR_TYPE, Tensor
+
+__all__ = ["check_broadcast", "unsupported", "require_tensor", "constant", "check_int_divisor", "type_name",
+           "binary_operands", "select"]
+
+
+def type_name(dtype: dtypes.dtype) -> str:
+    """torch's scalar type name (``Float``, ``Long``...)."""
+    return _SCALAR_TYPE[dtype.name]
+
+
+def unsupported(kernel: str, dtype: dtypes.dtype) -> NotImplementedError:
+    """torch's dispatch error for a dtype a kernel does not handle."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{type_name(dtype)}'")
+
+
+def check_broadcast(*operands) -> tuple[int, ...]:
+    """The broadcast shape of the tensor operands; RuntimeError (torch's message) when they do not broadcast."""
+    result: tuple[int, ...] = ()
+    for operand in operands:
+        if not isinstance(operand, Tensor):
+            continue
+        shape = tuple(operand.shape)
+        ndim = max(len(result), len(shape))
+        left, right = (1,) * (ndim - len(result)) + result, (1,) * (ndim - len(shape)) + shape
+        merged = []
+        for i, (a, b) in enumerate(zip(left, right)):
+            if a != b and a != 1 and b != 1:
+                raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                                   f"non-singleton dimension {i}")
+            merged.append(b if a == 1 else a)
+        result = tuple(merged)
+    return result
+
+
+def require_tensor(name: str, *operands, names=("input", "other")) -> None:
+    """torch's TypeError for a Python number where the schema has only a Tensor overload."""
+    for position, (operand, arg) in enumerate(zip(operands, names), start=1):
+        if not isinstance(operand, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
+                            f"{type(operand).__name__}")
+
+
+def binary_operands(name: str, input, other):
+    """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
+    from refgrad.ops._util import promote
+    dtype, operands = promote(input, other)
+    check_broadcast(*operands)
+    return dtype, operands
+
+
+def constant(array, dtype: dtypes.dtype | None = None) -> Tensor:
+    """A constant tensor (no history) from a NumPy array, e.g. a mask or a piecewise-constant derivative."""
+    array = np.asarray(array)
+    return Tensor._make(array if dtype is None else array.astype(dtype.numpy, copy=False))
+
+
+def select(mask: np.ndarray, value: Tensor) -> Tensor:
+    """``where(mask, value, 0)``: keeps ``value`` where the mask holds (0 elsewhere, even for inf/NaN values)."""
+    from refgrad.ops.selection import where
+    return where(constant(mask), value, 0.0)
+
+
+def check_int_divisor(dtype: dtypes.dtype, divisor: Tensor, *operands) -> None:
+    """Integer division by zero is an error in torch (not inf, not 0)."""
+    if not dtype.is_floating_point and dtype is not dtypes.bool and np.any(divisor._data == 0):
+        if 0 not in check_broadcast(*operands):  # nothing is divided when the result is empty
+            raise RuntimeError("ZeroDivisionError")

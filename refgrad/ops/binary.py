@@ -1,0 +1,477 @@
+"""Binary maths ops: atan2, hypot, maximum/minimum, fmax/fmin, fmod/remainder, copysign, xlogy, logaddexp(2),
+lerp, addcmul/addcdiv and dist, with torch 2.13.0's gradients at ties, zeros and infinities.
+
+Piecewise-constant factors of a VJP (tie weights, trunc/floor of a quotient, masks) are constants computed from
+the saved inputs; everything else is written in refgrad ops so double backward works.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.ops._binary_common import (
+    binary_operands,
+    check_broadcast,
+    check_int_divisor,
+    constant,
+    require_tensor,
+    select,
+    type_name,
+    unsupported,
+)
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops._util import float_dtype, promote
+from refgrad.ops.elementwise import div, exp, pow, reciprocal
+from refgrad.ops.selection import where
+from refgrad.tensor import Tensor
+
+__all__ = ["atan2", "hypot", "maximum", "minimum", "fmax", "fmin", "fmod", "remainder", "copysign", "xlogy",
+           "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv", "dist"]
+
+
+def _quiet(np_fn):
+    def forward(*arrays, **params):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            return np_fn(*arrays, **params)
+    return forward
+
+
+def _tensors(name: str, input, other, *, floating: bool = False, kernel: str | None = None, bool_ok=True):
+    """Both operands must be tensors; promoted dtype (to float for floating ops), broadcast checked."""
+    require_tensor(name, input, other)
+    dtype, operands = binary_operands(name, input, other)
+    if kernel is not None and (not dtype.is_floating_point or (dtype is dtypes.bool and not bool_ok)):
+        raise unsupported(kernel, dtype)
+    return (float_dtype(dtype) if floating else dtype), operands
+
+
+def _needs(c, *indices):
+    return [c.needs_input_grad(i) for i in indices]
+
+
+def _saved_arrays(c, g, *names):
+    """The saved inputs' values in the result dtype: torch's backward compares them after type promotion."""
+    return [getattr(c, name)._data.astype(g.dtype.numpy, copy=False) for name in names]
+
+
+# --- atan2, hypot -------------------------------------------------------------------------------------------
+
+def _atan2_vjp(c, g):
+    x, y = c.self, c.other
+    recip = reciprocal(x * x + y * y)
+    recip = where(constant(np.isinf(recip._data)), 0.0, recip)  # atan2(0, 0): gradient (0, -0), not NaN
+    need_x, need_y = _needs(c, 0, 1)
+    return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
+
+
+_atan2 = Primitive("Atan2Backward0", _quiet(np.arctan2), _atan2_vjp, inputs=("self", "other"),
+                   save=("self", "other"))
+
+
+@register(method=True, inplace=True, aliases=("arctan2",))
+def atan2(input, other, *, out=None):
+    """Angle of (other, input) in radians (torch.atan2); at (0, 0) the gradient is (0, -0) as in torch."""
+    dtype, (a, b) = _tensors("atan2", input, other, floating=True)
+    return _atan2(a, b, cast=dtype)
+
+
+_hypot = Primitive("HypotBackward0", _quiet(np.hypot),
+                   lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
+                                 g * c.other / c.result if c.needs_input_grad(1) else None),
+                   inputs=("self", "other"), save=("self", "other", "result"))
+
+
+@register(method=True, inplace=True)
+def hypot(input, other, *, out=None):
+    """sqrt(input² + other²) (torch.hypot); floats only; gradient NaN at (0, 0) as in torch."""
+    dtype, (a, b) = _tensors("hypot", input, other, kernel="hypot_cpu")
+    return _hypot(a, b, cast=dtype)
+
+
+# --- maximum, minimum, fmax, fmin ---------------------------------------------------------------------------
+
+def _extremum_vjp(loses):
+    """maximum/minimum: a tie splits the gradient 0.5/0.5; an input that loses gets 0; NaN gives both full."""
+    def vjp(c, g):
+        x, y = _saved_arrays(c, g, "self", "other")
+        tie = x == y
+        weight_x = np.where(tie, 0.5, np.where(loses(x, y), 0.0, 1.0)).astype(g.dtype.numpy)
+        weight_y = np.where(tie, 0.5, np.where(loses(y, x), 0.0, 1.0)).astype(g.dtype.numpy)
+        need_x, need_y = _needs(c, 0, 1)
+        return (g * constant(weight_x) if need_x else None, g * constant(weight_y) if need_y else None)
+    return vjp
+
+
+def _nan_ignoring_vjp(wins):
+    """fmax/fmin (torch 2.13): the whole gradient goes to the first input on a tie or when the other is NaN."""
+    def vjp(c, g):
+        x, y = _saved_arrays(c, g, "self", "other")
+        first = wins(x, y) | (x == y) | np.isnan(y)
+        need_x, need_y = _needs(c, 0, 1)
+        return (select(first, g) if need_x else None, select(~first, g) if need_y else None)
+    return vjp
+
+
+_maximum = Primitive("MaximumBackward0", np.maximum, _extremum_vjp(np.less), inputs=("self", "other"),
+                     save=("self", "other"))
+_minimum = Primitive("MinimumBackward0", np.minimum, _extremum_vjp(np.greater), inputs=("self", "other"),
+                     save=("self", "other"))
+_fmax = Primitive("FmaxBackward0", np.fmax, _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
+                  save=("self", "other"))
+_fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=("self", "other"),
+                  save=("self", "other"))
+
+
+def _binary(prim: Primitive, name: str, doc: str, **options):
+    def op(input, other, *, out=None):
+        dtype, (a, b) = _tensors(name, input, other, **options)
+        return prim(a, b, cast=dtype)
+    op.__name__ = name
+    op.__doc__ = doc
+    return op
+
+
+maximum = register("maximum", method=True)(_binary(
+    _maximum, "maximum", "Elementwise maximum, NaN-propagating (torch.maximum); a tie splits the gradient 0.5/0.5."))
+minimum = register("minimum", method=True)(_binary(
+    _minimum, "minimum", "Elementwise minimum, NaN-propagating (torch.minimum); a tie splits the gradient 0.5/0.5."))
+fmax = register("fmax", method=True)(_binary(
+    _fmax, "fmax", "Elementwise maximum ignoring NaN (torch.fmax); a tie sends the gradient to input (2.13)."))
+fmin = register("fmin", method=True)(_binary(
+    _fmin, "fmin", "Elementwise minimum ignoring NaN (torch.fmin); a tie sends the gradient to input (2.13)."))
+
+
+# --- fmod, remainder ----------------------------------------------------------------------------------------
+
+def _remainder_forward(a, b):
+    """torch's remainder: fmod, shifted by the divisor when the signs differ (the result takes b's sign)."""
+    if a.dtype.kind != "f":
+        return np.remainder(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mod = np.fmod(a, b)
+        return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
+def _quotient_vjp(rounding):
+    """d/dx = 1, d/dy = -q with q the rounded quotient: trunc(x / y) for fmod, floor division for remainder.
+    q is a rounded division (zero gradient), so double backward sees zeros, as torch's does."""
+    def vjp(c, g):
+        grad_y = None
+        if c.needs_input_grad(1):
+            grad_y = -g * div(c.self, c.other, rounding_mode=rounding)
+        return (g if c.needs_input_grad(0) else None, grad_y)
+    return vjp
+
+
+def _not_implemented(kernel):
+    def vjp(c, g):
+        raise RuntimeError(f"derivative for aten::{kernel} is not implemented")
+    return vjp
+
+
+def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
+    tensor_prim = Primitive(tensor_node, np_fn, _quotient_vjp(name), inputs=("self", "other"),
+                            save={"self": ("other",), "other": ("other",)})
+    scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"))
+    number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"))
+
+    def op(input, other, *, out=None):
+        if not isinstance(input, Tensor) and (kernel == "fmod" or not isinstance(other, Tensor)):
+            require_tensor(kernel, input, other)
+        dtype, (a, b) = binary_operands(kernel, input, other)
+        if dtype is dtypes.bool:
+            raise unsupported(f"{kernel}_cpu", dtype)
+        check_int_divisor(dtype, b, a, b)
+        prim = tensor_prim if isinstance(other, Tensor) else scalar_prim
+        return (prim if isinstance(input, Tensor) else number_self)(a, b, cast=dtype)
+    return op
+
+
+fmod = register("fmod", method=True, inplace=True)(_modulo("trunc", _quiet(np.fmod), "fmod", "FmodBackward1",
+                                                           "FmodBackward0"))
+fmod.__doc__ = "C-style remainder, the sign of input (torch.fmod); d/d other = -trunc(input / other)."
+remainder = register("remainder", method=True, inplace=True)(_modulo(
+    "floor", _remainder_forward, "remainder", "RemainderBackward1", "RemainderBackward0"))
+remainder.__doc__ = ("Python-style remainder, the sign of other (torch.remainder); d/d other = "
+                     "-floor_divide(input, other).")
+
+
+# --- copysign -----------------------------------------------------------------------------------------------
+
+def _copysign_self_grad(c, g):
+    x, result = c.self, c.result
+    zero = constant(x._data.astype(g.dtype.numpy, copy=False) == 0)
+    return g * where(zero, 0.0, result / x)  # ±1; 0 at x = ±0; NaN at x = ±inf (torch)
+
+
+def _copysign_vjp(c, g):
+    c.result  # noqa: B018 - torch always saves the result (self only for self's gradient)
+    grad_x = _copysign_self_grad(c, g) if c.needs_input_grad(0) else None
+    return (grad_x, g.zeros_like_detached() if c.needs_input_grad(1) else None)
+
+
+_copysign = Primitive("CopysignBackward0", np.copysign, _copysign_vjp, inputs=("self", "other"),
+                      save={"self": ("self",), "result": None})
+_copysign_scalar = Primitive("CopysignBackward1", lambda a, other: np.copysign(a, np.asarray(other, a.dtype)),
+                             _copysign_self_grad, save=("self", "result"))
+
+
+@register(method=True, inplace=True)
+def copysign(input, other, *, out=None):
+    """|input| with the sign of other (torch.copysign); integers give the default float dtype."""
+    require_tensor("copysign", input, names=("input",))
+    dtype, (a, b) = binary_operands("copysign", input, other)
+    dtype = float_dtype(dtype)
+    if isinstance(other, Tensor):
+        return _copysign(a, b, cast=dtype)
+    return _copysign_scalar(a, cast=dtype, other=other)
+
+
+# --- xlogy --------------------------------------------------------------------------------------------------
+
+def _xlogy_forward(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = x * np.log(y)
+    return np.where(np.isnan(y), y, np.where(x == 0, np.zeros_like(product), product))
+
+
+def _xlogy_vjp(c, g):
+    x, y = c.self, c.other
+    grad_x = grad_y = None
+    if c.needs_input_grad(0):
+        x_values, y_values = _saved_arrays(c, g, "self", "other")
+        zero_x = constant((x_values == 0) & (y_values <= 0))  # torch: 0 where x == 0 and y <= 0 (not NaN y)
+        grad_x = where(zero_x, 0.0, xlogy(g, y))
+    if c.needs_input_grad(1):
+        grad_y = g * x / y
+    return grad_x, grad_y
+
+
+def _xlogy_number_self_forward(y, self_value):
+    return _xlogy_forward(np.asarray(self_value, y.dtype), y)
+
+
+_xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
+                   save=("self", "other"))
+_xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
+                                save=("self", "other"))
+_xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
+                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",))
+
+
+@register(method=True, inplace=True)
+def xlogy(input, other, *, out=None):
+    """input * log(other), 0 where input == 0 unless other is NaN (torch.xlogy, torch.special.xlogy)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        require_tensor("xlogy", input)
+    dtype, (a, b) = binary_operands("xlogy", input, other)
+    dtype = float_dtype(dtype)
+    if not isinstance(input, Tensor):
+        return _xlogy_number_self(b, cast=dtype, self_value=input)
+    if not isinstance(other, Tensor):
+        return _xlogy_number_other(a, b, cast=dtype)
+    return _xlogy(a, b, cast=dtype)
+
+
+register("xlogy", namespace="torch.special")(xlogy)
+
+
+# --- logaddexp, logaddexp2 ----------------------------------------------------------------------------------
+
+def _logaddexp_vjp(c, g):
+    x, y = c.self, c.other
+    return (g / (1 + exp(y - x)) if c.needs_input_grad(0) else None,
+            g / (1 + exp(x - y)) if c.needs_input_grad(1) else None)
+
+
+def _logaddexp2_vjp(c, g):
+    x, y = c.self, c.other
+    return (g / (1 + pow(2.0, y - x)) if c.needs_input_grad(0) else None,
+            g / (1 + pow(2.0, x - y)) if c.needs_input_grad(1) else None)
+
+
+_logaddexp = Primitive("LogaddexpBackward0", _quiet(np.logaddexp), _logaddexp_vjp, inputs=("self", "other"),
+                       save=("self", "other"))
+_logaddexp2 = Primitive("Logaddexp2Backward0", _quiet(np.logaddexp2), _logaddexp2_vjp, inputs=("self", "other"),
+                        save=("self", "other"))
+logaddexp = register("logaddexp", method=True)(_binary(
+    _logaddexp, "logaddexp", "log(exp(input) + exp(other)) (torch.logaddexp); gradient NaN at (-inf, -inf).",
+    kernel="logaddexp_cpu"))
+logaddexp2 = register("logaddexp2", method=True)(_binary(
+    _logaddexp2, "logaddexp2", "log2(2**input + 2**other) (torch.logaddexp2).", kernel="logaddexp2_cpu"))
+
+
+# --- lerp ---------------------------------------------------------------------------------------------------
+
+def _lerp_forward(start, end, weight):
+    """torch's two-sided formula: exact at weight 0 and 1."""
+    weight = np.asarray(weight, start.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+
+
+def _lerp_scalar_vjp(c, g):
+    return (g * (1 - c.weight) if c.needs_input_grad(0) else None, g * c.weight if c.needs_input_grad(1) else None)
+
+
+def _lerp_tensor_vjp(c, g):
+    w = c.weight
+    return (g * (1 - w) if c.needs_input_grad(0) else None, g * w if c.needs_input_grad(1) else None,
+            g * (c.end - c.self) if c.needs_input_grad(2) else None)
+
+
+_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"))
+_lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
+                         save=("self", "end", "weight"))
+
+
+@register(method=True, inplace=True)
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input) (torch.lerp); weight is a number or a tensor of input's dtype."""
+    require_tensor("lerp", input, end, names=("input", "end"))
+    for arg, value in (("end", end), ("weight", weight)):
+        if isinstance(value, Tensor) and value.dtype is not input.dtype:
+            raise RuntimeError(f"expected dtype {_c_name(input.dtype)} for `{arg}` but got dtype "
+                               f"{_c_name(value.dtype)}")
+    if not input.dtype.is_floating_point:
+        raise unsupported("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
+                          input.dtype)
+    check_broadcast(input, end, weight)
+    if isinstance(weight, Tensor):
+        return _lerp_tensor(input, end, weight)
+    return _lerp_scalar(input, end, weight=weight)
+
+
+def _c_name(dtype: dtypes.dtype) -> str:
+    return {"float32": "float", "float64": "double"}.get(dtype.name, dtype.name)
+
+
+# --- addcmul, addcdiv ---------------------------------------------------------------------------------------
+
+def _addc_operands(name, input, tensor1, tensor2, value):
+    require_tensor(name, input, tensor1, tensor2, names=("input", "tensor1", "tensor2"))
+    dtype = dtypes.result_type(input, tensor1, tensor2)
+    check_broadcast(input, tensor1, tensor2)
+    if not dtype.is_floating_point:
+        value = int(value)
+    return dtype, value
+
+
+_addcmul = Primitive(
+    "AddcmulBackward0", lambda x, t1, t2, value: x + value * t1 * t2,
+    lambda c, g: (g if c.needs_input_grad(0) else None,
+                  g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
+                  g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),
+    inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)})
+
+
+def _addcdiv_vjp(c, g):
+    """torch's grouping: the factors multiplying grad are formed first (it shows in NaNs of double backward)."""
+    tensor2 = c.tensor2  # torch always saves tensor2, tensor1 only for tensor2's gradient
+    return (g if c.needs_input_grad(0) else None,
+            g * (c.value / tensor2) if c.needs_input_grad(1) else None,
+            -g * (c.value * c.tensor1 / (tensor2 * tensor2)) if c.needs_input_grad(2) else None)
+
+
+_addcdiv = Primitive("AddcdivBackward0", _quiet(lambda x, t1, t2, value: x + value * t1 / t2), _addcdiv_vjp,
+                     inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None})
+
+
+@register(method=True, inplace=True)
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2 (torch.addcmul)."""
+    dtype, value = _addc_operands("addcmul", input, tensor1, tensor2, value)
+    return _addcmul(input, tensor1, tensor2, cast=dtype, value=value)
+
+
+@register(method=True, inplace=True)
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (torch.addcdiv); integer tensor1 and tensor2 are refused as in torch."""
+    dtype, value = _addc_operands("addcdiv", input, tensor1, tensor2, value)
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a "
+            "true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + "
+            "value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * "
+            "tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    return _addcdiv(input, tensor1, tensor2, cast=dtype, value=value)
+
+
+# --- dist ---------------------------------------------------------------------------------------------------
+
+def _dist_forward(x, y, p):
+    diff = np.abs(x - y).ravel()
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if p == 0:
+            return np.asarray(np.count_nonzero(diff), x.dtype)
+        if p == math.inf:
+            return np.max(diff, initial=0).astype(x.dtype) if diff.size else np.asarray(0, x.dtype)
+        if p == -math.inf:
+            return np.min(diff).astype(x.dtype) if diff.size else np.asarray(np.inf, x.dtype)
+        if p == 1:
+            return np.sum(diff).astype(x.dtype)
+        largest = np.max(diff, initial=0)
+        if p > 0 and 0 < largest < np.inf:  # scaled, so tiny differences do not underflow to a zero norm
+            scaled = diff / largest
+            total = np.sum(scaled * scaled) if p == 2 else np.sum(np.power(scaled, p))
+            return (largest * (np.sqrt(total) if p == 2 else np.power(total, 1 / p))).astype(x.dtype)
+        if p == 2:
+            return np.sqrt(np.sum(diff * diff)).astype(x.dtype)
+        return np.power(np.sum(np.power(diff, p)), 1 / p).astype(x.dtype)
+
+
+# sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
+_sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
+                  lambda c, g: g.zeros_like_detached())
+
+
+def _dist_vjp(c, g):
+    p = c.p
+    if p == 0:
+        raise RuntimeError("Expected a proper Tensor but got None (or an undefined Tensor in C++) for argument #0 "
+                           "'self'")
+    diff = c.self - c.other
+    if diff.dtype is not g.dtype:
+        diff = diff.to(g.dtype)
+    sign = _sign(diff)
+    norm = c.result
+    if p == 1:
+        grad = sign * g
+    elif math.isinf(p):  # ties at the extreme share the gradient evenly
+        extreme = np.abs(diff._data) == norm._data
+        grad = sign * constant(extreme / max(int(np.count_nonzero(extreme)), 1), diff.dtype) * g
+    elif p == 2:
+        grad = g * where(constant(norm._data == 0), 0.0, diff / norm)  # torch's grouping (NaN in double bwd)
+    else:
+        magnitude = diff * sign  # sign(d) * |d|^(p-1): 0 (not NaN) for an infinite d when p < 1, as in torch
+        scaled = where(constant(diff._data == 0), 0.0, sign * pow(magnitude, p - 1))
+        grad = scaled * where(constant(norm._data == 0), 0.0, g / pow(norm, p - 1))
+    return (grad if c.needs_input_grad(0) else None, -grad if c.needs_input_grad(1) else None)
+
+
+_dist = Primitive("DistBackward0", _dist_forward, _dist_vjp, inputs=("self", "other"),
+                  save=("self", "other", "result"))
+
+
+@register(method=True)
+def dist(input, other, p: float = 2):
+    """The p-norm of input - other, broadcast and flattened (torch.dist); floats only."""
+    require_tensor("dist", input, other)
+    if not isinstance(p, numbers.Number):
+        raise TypeError(f"dist(): argument 'p' must be Number, not {type(p).__name__}")
+    dtype, (a, b) = promote(input, other)
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
+                           f"{type_name(dtype)} instead.")
+    shape = check_broadcast(a, b)
+    if (p < 0 or math.isinf(p)) and 0 in shape:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because the "
+                           f"operation does not have an identity")
+    return _dist(a, b, cast=dtype, p=p)
+
+
