@@ -1,13 +1,22 @@
-"""Reductions over all elements or over ``dim`` (an int or a tuple), with ``keepdim``."""
+"""Reductions over all elements or over ``dim`` (an int or a tuple), with ``keepdim``: sums, means, products,
+variances, logsumexp, norms and the logical reductions. Extrema and order statistics live in ``extrema.py``,
+cumulative ops and softmax in ``scan.py``.
+"""
 from __future__ import annotations
+
+import builtins
+import warnings
 
 import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import normalize_dims
+from refgrad.ops._util import float_dtype, normalize_dims, wrap_dim
 from refgrad.tensor import Tensor
+
+_DOF_WARNING = ("{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
+                "(input numel divided by output numel).")
 
 
 def _restore(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
@@ -18,6 +27,30 @@ def _restore(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
     return g.expand(shape)
 
 
+def _unreduce(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """Re-insert the reduced dims of ``g`` (without broadcasting): the keepdim shape."""
+    if not keepdim and len(shape):
+        for d in dims:
+            g = g.unsqueeze(d)
+    return g
+
+
+def _count(shape: tuple, dims: tuple) -> int:
+    return int(np.prod([shape[d] for d in dims])) if dims else 1
+
+
+def _scalar_name(dtype) -> str:
+    from refgrad.tensor import _SCALAR_TYPE
+    return _SCALAR_TYPE[dtype.name]
+
+
+def _reduce(np_fn, a, dims, keepdim, **kwargs):
+    """np_fn over ``dims`` (a tuple; () on a 0-d array) keeping the input's array kind."""
+    return np.asarray(np_fn(a, axis=dims, keepdims=keepdim, **kwargs))
+
+
+# --- sum, nansum, mean, nanmean --------------------------------------------------------------------------------
+
 def _sum_forward(a, dims, keepdim, dtype):
     return np.sum(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
 
@@ -26,12 +59,21 @@ _sum_all = Primitive("SumBackward0", lambda a, dtype: np.sum(a, dtype=dtype.nump
                      lambda c, g: g.expand(c._input_meta[0][0]))
 _sum_dim = Primitive("SumBackward1", _sum_forward,
                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim))
+_nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
+                                                                                 dtype=dtype.numpy),
+                    lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) * _not_nan(c.self),
+                    save=("self",))
 _mean_all = Primitive("MeanBackward0", lambda a, count: np.mean(a, dtype=a.dtype).astype(a.dtype),
                       lambda c, g: g.expand(c._input_meta[0][0]) / c.count)
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),
                       lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count)
+
+
+def _not_nan(t: Tensor) -> Tensor:
+    """1 where ``t`` is a number, 0 at NaN (multiplied, as torch does, so a NaN cotangent stays NaN)."""
+    return Tensor._make((~np.isnan(t._data)).astype(t._data.dtype))
 
 
 def _sum_dtype(input: Tensor, dtype):
@@ -51,6 +93,13 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001 - 
 
 
 @register(method=True)
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Sum treating NaN as zero (torch.nansum); NaN elements get gradient 0."""
+    out_dtype = _sum_dtype(input, dtype)
+    return _nansum(input, dims=normalize_dims(dim, input.ndim), keepdim=keepdim, dtype=out_dtype)
+
+
+@register(method=True)
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Arithmetic mean (torch.mean); integer inputs raise as in torch."""
     if dtype is not None:
@@ -62,8 +111,19 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     if dim is None:
         return _mean_all(input, count=input.numel())
     dims = normalize_dims(dim, input.ndim)
-    count = int(np.prod([input.shape[d] for d in dims])) if dims else 1
-    return _mean_dim(input, dims=dims, keepdim=keepdim, count=count)
+    return _mean_dim(input, dims=dims, keepdim=keepdim, count=_count(input.shape, dims))
+
+
+@register(method=True)
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Mean over the non-NaN elements (torch.nanmean): nansum / count, so its node is DivBackward0."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_scalar_name(input.dtype)}")
+    kept = Tensor._make(np.sum(~np.isnan(input._data), axis=normalize_dims(dim, input.ndim), keepdims=keepdim))
+    return nansum(input, dim, keepdim) / kept
 
 
 def sum_to_size(self, *size):
@@ -77,6 +137,283 @@ def sum_to_size(self, *size):
     result = sum(self, dim=dims, keepdim=True)
     return result.view(shape) if leading else result
 
+
+# --- prod ------------------------------------------------------------------------------------------------------
+
+def _prod_safe_zeros(g: Tensor, x: Tensor, dim: int) -> Tensor:
+    """g * prod_{j != i} x_j along ``dim``, exact with zeros: exclusive cumprods from both ends (torch's recipe)."""
+    from refgrad.ops.join import cat
+    if x.numel() == 0:
+        return g.expand(x.shape)
+    n = x.shape[dim]
+    if n == 1:
+        return g
+    ones = Tensor._make(np.ones(x.shape[:dim] + (1,) + x.shape[dim + 1:], dtype=g._data.dtype))
+    before = cat([ones, x.narrow(dim, 0, n - 1)], dim).cumprod(dim)
+    after = cat([ones, x.narrow(dim, 1, n - 1).flip(dim)], dim).cumprod(dim).flip(dim)
+    return g * (before * after)
+
+
+def _prod_vjp(c, g):
+    """torch's prod gradient, term for term: g * (result / x) without zeros, else exact products of the others
+    (so one zero gets the product of the rest and two or more zeros give 0 everywhere)."""
+    x, result, shape = c.self, c.result, c._input_meta[0][0]
+    if x.ndim == 0:
+        return g
+    zeros = int(np.count_nonzero(x._data == 0))
+    if c.dim is None:
+        if zeros == 0:
+            return g * (result / x)
+        return _prod_safe_zeros(g, x.reshape(-1), 0).view(shape)
+    if not c.keepdim:
+        g, result = g.unsqueeze(c.dim), result.unsqueeze(c.dim)
+    if zeros == 0:
+        return g * (result / x)
+    return _prod_safe_zeros(g, x, c.dim)
+
+
+def _prod_dim_forward(a, dim, keepdim, dtype):
+    return np.prod(a, axis=dim, keepdims=keepdim, dtype=dtype.numpy) if a.ndim else a.astype(dtype.numpy)
+
+
+_prod_all = Primitive("ProdBackward0", lambda a, dtype: np.asarray(np.prod(a, dtype=dtype.numpy)), _prod_vjp,
+                      save=("self", "result"))
+_prod_dim = Primitive("ProdBackward1", _prod_dim_forward, _prod_vjp, save=("self", "result"))
+
+
+@register(method=True)
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Product of all elements or along one ``dim`` (torch.prod); the gradient is exact with zeros."""
+    out_dtype = _sum_dtype(input, dtype)
+    if dim is None:
+        return _prod_all(input, dtype=out_dtype, dim=None, keepdim=False)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    return _prod_dim(input, dim=wrap_dim(int(dim), input.ndim), keepdim=keepdim, dtype=out_dtype)
+
+
+# --- variance and standard deviation ---------------------------------------------------------------------------
+
+def _var_forward(a, dims, keepdim, correction):
+    count = _count(a.shape, dims) if a.ndim else 1
+    centered = a - np.mean(a, axis=dims, keepdims=True, dtype=a.dtype)
+    dof = builtins.max(0.0, count - correction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.sum(centered * centered, axis=dims, keepdims=keepdim, dtype=a.dtype) / a.dtype.type(dof)
+                ).astype(a.dtype)
+
+
+def _var_backward(c, g: Tensor) -> Tensor:
+    """torch's var gradient, term for term, including its conventions when the degrees of freedom are <= 0."""
+    x, shape = c.self, c._input_meta[0][0]
+    count = _count(shape, c.dims) if len(shape) else 1
+    dof = count - c.correction
+    mean = x.mean(dim=c.dims, keepdim=True) if len(shape) else x
+    if c.full_form and dof <= 0:
+        # torch: infinity where the element differs from the mean, NaN where it equals it
+        return g * Tensor._make(np.where(x._data == mean._data, np.nan, np.inf).astype(x._data.dtype))
+    scale = 2.0 / dof if dof != 0 else np.inf
+    return (_unreduce(g, shape, c.dims, c.keepdim) * scale) * (x - mean)
+
+
+def _std_backward(c, g: Tensor) -> Tensor:
+    result = c.result
+    grad_var = (g / (result * 2)).masked_fill(result == 0, 0.0)
+    return _var_backward(c, grad_var)
+
+
+def _welford_mean(a, dims, keepdim):
+    """The mean as torch's var_mean/std_mean compute it: a running (Welford) update, which turns an inf followed by
+    any other element into NaN; identical to np.mean up to rounding when everything is finite."""
+    if np.all(np.isfinite(a)) or a.ndim == 0:
+        return np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype).astype(a.dtype)
+    kept = [d for d in range(a.ndim) if d not in dims]
+    moved = np.transpose(a, kept + list(dims)).reshape([a.shape[d] for d in kept] + [-1])
+    mean = np.zeros(moved.shape[:-1], dtype=a.dtype)
+    with np.errstate(invalid="ignore"):
+        for k in range(moved.shape[-1]):
+            mean = mean + (moved[..., k] - mean) / a.dtype.type(k + 1)
+    if moved.shape[-1] == 0:
+        mean = mean * np.nan
+    return mean.reshape([1 if d in dims else a.shape[d] for d in range(a.ndim)]) if keepdim else mean
+
+
+def _var_mean_forward(a, dims, keepdim, correction):
+    return _var_forward(a, dims, keepdim, correction), _welford_mean(a, dims, keepdim)
+
+
+def _stat_mean_vjp(first):
+    def vjp(c, g_stat, g_mean):
+        shape = c._input_meta[0][0]
+        grad = first(c, g_stat)
+        return grad + _restore(g_mean, shape, c.dims, c.keepdim) / (_count(shape, c.dims) if len(shape) else 1)
+    return vjp
+
+
+def _std_mean_vjp(c, g_std, g_mean):
+    shape = c._input_meta[0][0]
+    result = c.result
+    grad_var = (g_std / (result * 2)).masked_fill(result == 0, 0.0)
+    grad = _var_backward(c, grad_var)
+    return grad + _restore(g_mean, shape, c.dims, c.keepdim) / (_count(shape, c.dims) if len(shape) else 1)
+
+
+_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",))
+_std = Primitive("StdBackward0", lambda a, dims, keepdim, correction: np.sqrt(_var_forward(a, dims, keepdim,
+                                                                                          correction)),
+                 _std_backward, save=("self", "result"))
+_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
+_std_mean = Primitive("StdMeanBackward0",
+                      lambda a, dims, keepdim, correction: (lambda v, m: (np.sqrt(v), m))(
+                          *_var_mean_forward(a, dims, keepdim, correction)),
+                      _std_mean_vjp, save=("self", "result"))
+
+
+def _variance_call(name, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # var(x, unbiased) overload
+        dim, unbiased = None, dim
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}(): input dtype should be either floating point or complex. Got "
+                           f"{_scalar_name(input.dtype)} instead.")
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{name}: Cannot pass both unbiased and correction arguments")
+    correction = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
+    full_form = dim is None or input.ndim == 0
+    dims = normalize_dims(dim, input.ndim)
+    count = _count(input.shape, dims) if input.ndim else 1
+    if count - correction <= 0:
+        warnings.warn(_DOF_WARNING.format(name=name.split("_")[0]), UserWarning, stacklevel=3)
+    return dict(dims=dims, keepdim=keepdim, correction=correction, full_form=full_form)
+
+
+@register(method=True)
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance with Bessel's ``correction`` (default 1) (torch.var); 0 degrees of freedom give inf/NaN."""
+    return _var(input, **_variance_call("var", input, dim, unbiased, keepdim, correction))
+
+
+@register(method=True)
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Standard deviation (torch.std); a single element gives NaN and a UserWarning, as in torch."""
+    return _std(input, **_variance_call("std", input, dim, unbiased, keepdim, correction))
+
+
+@register()
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """(var, mean) in one node (torch.var_mean)."""
+    return _var_mean(input, **_variance_call("var_mean", input, dim, unbiased, keepdim, correction))
+
+
+@register()
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """(std, mean) in one node (torch.std_mean)."""
+    return _std_mean(input, **_variance_call("std_mean", input, dim, unbiased, keepdim, correction))
+
+
+# --- logsumexp -------------------------------------------------------------------------------------------------
+
+def _logsumexp_forward(a, dims, keepdim):
+    if a.size == 0:
+        return np.log(np.sum(np.exp(a), axis=dims, keepdims=keepdim)).astype(a.dtype)
+    shift = np.max(a, axis=dims, keepdims=True) if dims else a
+    shift = np.where(np.isinf(shift), 0, shift)  # torch: no shift where the max is infinite
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        total = np.log(np.sum(np.exp(a - shift), axis=dims, keepdims=True)) + shift
+    return (total if keepdim else np.squeeze(total, axis=dims)).astype(a.dtype)
+
+
+_logsumexp = Primitive("LogsumexpBackward0", _logsumexp_forward,
+                       lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) *
+                       (c.self - _restore(c.result, c._input_meta[0][0], c.dims, c.keepdim)).exp(),
+                       save=("self", "result"))
+
+
+@register(method=True)
+def logsumexp(input, dim, keepdim: bool = False):
+    """log(sum(exp(input))) over ``dim``, computed stably (torch.logsumexp); integers give the default float."""
+    dims = normalize_dims(dim, input.ndim)
+    return _logsumexp(input, cast=float_dtype(input.dtype), dims=dims, keepdim=keepdim)
+
+
+# --- norms -----------------------------------------------------------------------------------------------------
+
+def _vector_norm_forward(a, ord, dims, keepdim):
+    absolute = np.abs(a)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if ord == np.inf:
+            out = np.max(absolute, axis=dims, keepdims=keepdim)
+        elif ord == -np.inf:
+            out = np.min(absolute, axis=dims, keepdims=keepdim)
+        elif ord == 0:
+            out = np.sum(absolute != 0, axis=dims, keepdims=keepdim)
+        elif ord == 1:
+            out = np.sum(absolute, axis=dims, keepdims=keepdim)
+        elif ord == 2:
+            out = np.sqrt(np.sum(absolute * absolute, axis=dims, keepdims=keepdim))
+        else:
+            out = np.sum(absolute ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+    return np.asarray(out).astype(a.dtype)
+
+
+def _vector_norm_vjp(c, g):
+    """torch's vector-norm gradient, term for term (so double backward sees the same NaNs): 0 at the zero vector,
+    ties of the inf-norms split evenly with sign, no gradient at all for ord=0."""
+    x, shape, ord = c.self, c._input_meta[0][0], c.ord
+    norm = _unreduce(c.result, shape, c.dims, c.keepdim)  # keepdim shapes: broadcasting does the rest, as in torch
+    g = _unreduce(g, shape, c.dims, c.keepdim)
+    if ord == 0:
+        return None  # torch: an undefined gradient (autograd.grad gives None)
+    if ord == 1:
+        return x.sign() * g
+    if ord == 2:
+        return g * (x / norm).masked_fill(norm == 0, 0.0)
+    if ord in (np.inf, -np.inf):  # ties (or NaNs) share the gradient, with sign
+        absolute = np.abs(x._data)
+        mask = (absolute == norm._data) | np.isnan(absolute)
+        count = np.sum(mask, axis=c.dims, keepdims=True)
+        return x.sign() * ((g / Tensor._make(count.astype(x._data.dtype))) * Tensor._make(mask))
+    if ord < 1:
+        scaled = x.sign() * (x.abs() ** (ord - 1)).masked_fill(x == 0, 0.0)
+        return scaled * g * norm ** (1 - ord)
+    scaled = x.sign() * x.abs() ** (ord - 1) if ord < 2 else x * x.abs() ** (ord - 2)
+    return scaled * (g / norm ** (ord - 1)).masked_fill(norm == 0, 0.0)
+
+
+_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp,
+                         save=("self", "result"))
+
+
+def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
+    """The vector ``ord``-norm over ``dim`` (what torch.linalg.vector_norm computes)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_scalar_name(input.dtype)}")
+    ord = float(ord)
+    dims = normalize_dims(dim, input.ndim)
+    if (ord < 0 or ord == np.inf) and builtins.any(input.shape[d] == 0 for d in dims):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because the "
+                           "operation does not have an identity")
+    return _vector_norm(input, ord=ord, dims=dims, keepdim=keepdim)
+
+
+@register(method=True)
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """torch.norm: vector p-norms (p = number, inf, -inf, 0) and "fro" over ``dim`` (all by default)."""
+    if p == "nuc":
+        from refgrad.ops.linalg_norms import matrix_norm
+        return matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim, dtype=dtype)
+    if p == "fro" or p is None:
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"linalg.vector_norm: Expected a valid ord, got {p}")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+# --- logical reductions and counts (no gradient) ---------------------------------------------------------------
 
 def _bool_reduce(np_fn, name):
     def reduce(input, dim=None, keepdim: bool = False, *, out=None):
@@ -94,33 +431,9 @@ all = register("all", method=True)(_bool_reduce(np.all, "all"))  # noqa: A001
 any = register("any", method=True)(_bool_reduce(np.any, "any"))  # noqa: A001
 
 
-def _norm_vjp(c, g):
-    x, norm = c.self, c.result
-    # the p=2 subgradient at 0 is 0, as in torch: divide by the norm only where it is nonzero
-    scale = _restore(g / norm.masked_fill(norm == 0, 1.0), c._input_meta[0][0], c.dims, c.keepdim)
-    grad = x * scale
-    return grad.masked_fill(_restore(norm == 0, c._input_meta[0][0], c.dims, c.keepdim), 0.0)
-
-
-_norm2 = Primitive("LinalgVectorNormBackward0",
-                   lambda a, dims, keepdim: np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim)).astype(a.dtype),
-                   _norm_vjp, save=("self", "result"))
-
-
 @register(method=True)
-def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
-    """torch.norm for p=2 / "fro" (other orders live in torch.linalg.vector_norm)."""
-    if p not in ("fro", 2, 2.0):
-        from refgrad.ops import linalg
-        return linalg.vector_norm(input, p, dim, keepdim, dtype=dtype)
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{_scalar_name(input.dtype)}")
+def count_nonzero(input, dim=None):
+    """Number of nonzero elements, over ``dim`` (torch.count_nonzero); int64, no gradient."""
     dims = normalize_dims(dim, input.ndim)
-    return _norm2(input, dims=dims, keepdim=keepdim)
-
-
-def _scalar_name(dtype) -> str:
-    from refgrad.tensor import _SCALAR_TYPE
-    return _SCALAR_TYPE[dtype.name]
-
+    return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dims) if input.ndim else
+                                   np.count_nonzero(input._data)).astype(np.int64))

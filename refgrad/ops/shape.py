@@ -5,7 +5,7 @@ import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import wrap_dim
+from refgrad.ops._util import normalize_dims, wrap_dim
 
 
 def _infer_shape(shape, numel: int) -> tuple:
@@ -31,6 +31,8 @@ _view = Primitive("ViewBackward0", lambda a, shape: a.reshape(shape), lambda c, 
                   view=True)
 _unsafe_view = Primitive("UnsafeViewBackward0", lambda a, shape: a.reshape(shape),
                          lambda c, g: g.reshape(c.self_sym_sizes))
+_reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
+                           lambda c, g: g.reshape(c.self_sym_sizes), view=True)
 _alias = Primitive("AliasBackward0", lambda a: a.view(), lambda c, g: g, view=True)
 
 
@@ -51,15 +53,11 @@ def view(self, *shape):
 def reshape(input, *shape):
     """A view when the layout allows it, else a copy (torch.reshape)."""
     target = _infer_shape(_shape_args(shape), input.numel())
-    result = input._data.reshape(target)
-    if input._data.size == 0 or np.may_share_memory(result, input._data):
+    if input._data.size == 0 or input._data.flags.c_contiguous:
         return _view(input, shape=target, self_sym_sizes=tuple(input.shape))
-    return _unsafe_view(_clone_for_reshape(input), shape=target, self_sym_sizes=tuple(input.shape))
-
-
-def _clone_for_reshape(input):
-    from refgrad.ops.elementwise import clone
-    return clone(input)
+    if np.may_share_memory(input._data.reshape(target), input._data):  # strides allow a view: torch's alias
+        return _reshape_alias(input, shape=target, self_sym_sizes=tuple(input.shape))
+    return _unsafe_view(_contiguous_clone(input), shape=target, self_sym_sizes=tuple(input.shape))
 
 
 def view_as(self, other):
@@ -71,7 +69,8 @@ def reshape_as(self, other):
     return reshape(self, tuple(other.shape))
 
 
-_transpose = Primitive("TransposeBackward0", lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1),
+_transpose = Primitive("TransposeBackward0",
+                       lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1) if a.ndim else a.view(),
                        lambda c, g: g.transpose(c.dim0, c.dim1), view=True)
 _t = Primitive("TBackward0", lambda a: a.T, lambda c, g: g.t(), view=True)
 
@@ -93,10 +92,15 @@ def t(input):
 
 _unsqueeze = Primitive("UnsqueezeBackward0", lambda a, dim: np.expand_dims(a, dim), lambda c, g: g.squeeze(c.dim),
                        view=True)
-_squeeze_dim = Primitive("SqueezeBackward1", lambda a, dim: np.squeeze(a, dim) if a.shape[dim] == 1 else a.view(),
+_squeeze_dim = Primitive("SqueezeBackward1",
+                         lambda a, dim: np.squeeze(a, dim) if a.ndim and a.shape[dim] == 1 else a.view(),
                          lambda c, g: g.reshape(c.self_sym_sizes), view=True)
 _squeeze_all = Primitive("SqueezeBackward0", lambda a: np.squeeze(a), lambda c, g: g.reshape(c.self_sym_sizes),
                          view=True)
+_squeeze_dims = Primitive("SqueezeBackward2",
+                          lambda a, dims: np.squeeze(a, tuple(d for d in dims if a.shape[d] == 1))
+                          if a.ndim else a.view(),
+                          lambda c, g: g.reshape(c.self_sym_sizes), view=True)
 
 
 @register(method=True)
@@ -110,6 +114,9 @@ def squeeze(input, dim=None):
     """Remove length-1 dimensions: all, or the given one (torch.squeeze)."""
     if dim is None:
         return _squeeze_all(input, self_sym_sizes=tuple(input.shape))
+    if isinstance(dim, (tuple, list)):
+        return _squeeze_dims(input, dims=normalize_dims(dim, input.ndim) if dim else (),
+                             self_sym_sizes=tuple(input.shape))
     return _squeeze_dim(input, dim=wrap_dim(dim, input.ndim), self_sym_sizes=tuple(input.shape))
 
 
@@ -121,7 +128,10 @@ def expand(self, *sizes):
     """Broadcast to a larger shape as a view (-1 keeps a dimension) (torch.Tensor.expand)."""
     sizes = _shape_args(sizes)
     if len(sizes) < self.ndim:
-        raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, self.shape))}]}}, size=[{', '.join(map(str, sizes))}]): the number of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({self.ndim})")
+        raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, self.shape))}]}}, "
+                           f"size=[{', '.join(map(str, sizes))}]): "
+                           f"the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+                           f"dimensions in the tensor ({self.ndim})")
     lead = len(sizes) - self.ndim
     target = tuple(self.shape[i - lead] if s == -1 and i >= lead else int(s) for i, s in enumerate(sizes))
     for i, n in enumerate(self.shape):
@@ -165,3 +175,341 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     shape = input.shape[:start] + (int(np.prod(input.shape[start:end + 1])),) + input.shape[end + 1:]
     return reshape(input, shape)
 
+
+
+# --- more views: unflatten, movedim, narrow, diagonal, broadcast_to, atleast_nd, ravel, T/mT/mH ---------------
+
+@register(method=True)
+def unflatten(input, dim: int, sizes):
+    """Split dimension ``dim`` into ``sizes`` (one may be -1), as a view (torch.unflatten)."""
+    dim = wrap_dim(dim, input.ndim)
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    size = input.shape[dim]
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if (-1 in sizes and (known == 0 or size % known)) or (-1 not in sizes and known != size):
+        raise RuntimeError(f"unflatten: Provided sizes [{', '.join(map(str, sizes))}] don't multiply up to the size "
+                           f"of dim {dim} ({size}) in the input tensor")
+    sizes = tuple(size // known if s == -1 else s for s in sizes)
+    return view(input, input.shape[:dim] + sizes + input.shape[dim + 1:])
+
+
+@register(method=True, aliases=("moveaxis",))
+def movedim(input, source, destination):
+    """Move dimensions ``source`` to positions ``destination``, as a permute view (torch.movedim)."""
+    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+                           f"contain the same number of dims as destination ({list(destination)} dims)")
+    n = input.ndim
+    if n == 0:
+        normalize_dims(source, 1), normalize_dims(destination, 1)
+        return _alias(input)
+    source = normalize_dims(source, n) and tuple(wrap_dim(d, n) for d in source)
+    destination = normalize_dims(destination, n) and tuple(wrap_dim(d, n) for d in destination)
+    order = [d for d in range(n) if d not in source]
+    for dst, src in sorted(zip(destination, source)):
+        order.insert(dst, src)
+    return permute(input, tuple(order))
+
+
+@register(method=True)
+def narrow(input, dim: int, start, length: int):
+    """The slice start:start+length along ``dim``, as a view (torch.narrow)."""
+    from refgrad.ops.indexing import _slice
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = wrap_dim(dim, input.ndim)
+    size = input.shape[dim]
+    start = int(start.item() if hasattr(start, "item") else start)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    start = start + size if start < 0 else start
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return _slice(input, dim=dim, start=start, end=start + length, step=1, self_sym_sizes=tuple(input.shape))
+
+
+def _diagonal_view(a, offset, dim1, dim2):
+    """A writable NumPy view of the diagonal (np.diagonal's is read-only), diagonal last, as in torch."""
+    rows, cols = a.shape[dim1], a.shape[dim2]
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    rest = [d for d in range(a.ndim) if d not in (dim1, dim2)]
+    shape = tuple(a.shape[d] for d in rest) + (length,)
+    strides = tuple(a.strides[d] for d in rest) + (a.strides[dim1] + a.strides[dim2],)
+    if length == 0:
+        return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+    key = [slice(None)] * a.ndim
+    key[dim2 if offset >= 0 else dim1] = slice(abs(offset), None)
+    return np.lib.stride_tricks.as_strided(a[tuple(key)], shape=shape, strides=strides)
+
+
+def _diagonal_backward_forward(g, shape, offset, dim1, dim2):
+    out = np.zeros(shape, dtype=g.dtype)
+    _diagonal_view(out, offset, dim1, dim2)[...] = g
+    return out
+
+
+_diagonal_backward = Primitive("DiagonalBackwardBackward0", _diagonal_backward_forward,
+                               lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2))
+_diagonal = Primitive("DiagonalBackward0", _diagonal_view,
+                      lambda c, g: _diagonal_backward(g, shape=c.self_sym_sizes, offset=c.offset, dim1=c.dim1,
+                                                      dim2=c.dim2), view=True)
+
+
+def _diagonal_dims(input, offset, dim1, dim2, name="diagonal"):
+    n = input.ndim
+    if n < 2:
+        raise RuntimeError(f"{name}() expects a tensor with at least 2 dimensions" if name != "diagonal" else
+                           f"diagonal dimensions requires ndim larger than 1, but got {n}")
+    d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+@register(method=True)
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The ``offset`` diagonal of the (dim1, dim2) planes, appended as the last dim, as a view (torch.diagonal)."""
+    d1, d2 = _diagonal_dims(input, offset, dim1, dim2)
+    return _diagonal(input, offset=int(offset), dim1=d1, dim2=d2, self_sym_sizes=tuple(input.shape))
+
+
+def _diag_embed_forward(a, offset, dim1, dim2):
+    n = a.shape[-1] + abs(offset)
+    out_ndim = a.ndim + 1
+    rest = list(a.shape[:-1])
+    shape = []
+    for d in range(out_ndim):
+        shape.append(n if d in (dim1, dim2) else rest.pop(0))
+    out = np.zeros(shape, dtype=a.dtype)
+    _diagonal_view(out, offset, dim1, dim2)[...] = a
+    return out
+
+
+_diag_embed = Primitive("DiagEmbedBackward0", _diag_embed_forward,
+                        lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2))
+_diag_copy = Primitive("DiagonalBackward0_copy", lambda a, offset: np.diagonal(a, offset).copy(),
+                       lambda c, g: _diagonal_backward(g, shape=c._input_meta[0][0], offset=c.offset, dim1=0, dim2=1))
+
+
+@register(method=True)
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """Place the last dim of ``input`` on the ``offset`` diagonal of new (dim1, dim2) planes (torch.diag_embed)."""
+    n = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if input.ndim == 0:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got -2)")
+    return _diag_embed(input, offset=int(offset), dim1=d1, dim2=d2)
+
+
+@register(method=True)
+def diag(input, diagonal: int = 0):
+    """1-D → a matrix with ``input`` on a diagonal; 2-D → that diagonal, copied (torch.diag)."""
+    if input.ndim == 1:
+        return _diag_embed(input, offset=int(diagonal), dim1=0, dim2=1)
+    if input.ndim == 2:
+        return _diag_copy(input, offset=int(diagonal))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def _triangle(np_fn, grad_fn, name):
+    prim = Primitive(grad_fn, lambda a, diagonal: np_fn(a, diagonal), None)
+    prim.vjp = lambda c, g: prim(g, diagonal=c.diagonal)
+
+    def op(input, diagonal: int = 0):
+        if input.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return prim(input, diagonal=int(diagonal))
+
+    op.__name__ = name
+    op.__doc__ = f"Keep the {'lower' if name == 'tril' else 'upper'} triangle from ``diagonal`` (torch.{name})."
+    return op
+
+
+tril = register("tril", method=True, inplace=True)(_triangle(np.tril, "TrilBackward0", "tril"))
+triu = register("triu", method=True, inplace=True)(_triangle(np.triu, "TriuBackward0", "triu"))
+
+
+@register(method=True)
+def broadcast_to(input, size):
+    """Expand to ``size`` as a view (torch.broadcast_to)."""
+    return expand(input, tuple(size))
+
+
+@register()
+def broadcast_tensors(*tensors):
+    """Expand every tensor to the common broadcast shape, as views (torch.broadcast_tensors)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        raise RuntimeError("shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is between "
+                           f"arg 0 with shape {tuple(tensors[0].shape)} and arg 1 with shape "
+                           f"{tuple(tensors[1].shape)}.") from None
+    return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
+
+
+def _atleast(n: int):
+    def one(t):
+        if t.ndim >= n:
+            return t
+        if t.ndim == 0:
+            return reshape(t, (1,) * n)
+        if n == 2:
+            return unsqueeze(t, 0)
+        return unsqueeze(unsqueeze(t, 0), -1) if t.ndim == 1 else unsqueeze(t, -1)
+
+    def op(*tensors):
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            return tuple(one(t) for t in tensors[0])
+        return one(tensors[0]) if len(tensors) == 1 else tuple(one(t) for t in tensors)
+
+    op.__name__ = f"atleast_{n}d"
+    op.__doc__ = f"View with at least {n} dimensions (torch.atleast_{n}d); several inputs give a tuple."
+    return op
+
+
+atleast_1d = register("atleast_1d")(_atleast(1))
+atleast_2d = register("atleast_2d")(_atleast(2))
+atleast_3d = register("atleast_3d")(_atleast(3))
+
+_contiguous_clone = Primitive("CloneBackward0", lambda a: np.array(a, order="C", copy=True), lambda c, g: g)
+
+
+@register(method=True)
+def ravel(input):
+    """Flatten to 1-D: a view of a contiguous tensor, else a view of a contiguous copy (torch.ravel)."""
+    if not input._data.flags.c_contiguous:
+        input = _contiguous_clone(input)
+    return view(input, -1)
+
+
+def matrix_transpose(input):
+    """``x.mT``: swap the last two dims (a view); needs at least 2 dims."""
+    if input.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {input.ndim}-D "
+                           "tensor.")
+    return transpose(input, -2, -1)
+
+
+def matrix_adjoint(input):
+    """``x.mH``: the conjugate transpose of the last two dims (real tensors: mT)."""
+    if input.ndim < 2:
+        raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {input.ndim}-D "
+                           "tensor.")
+    return transpose(input, -2, -1)
+
+
+def adjoint_2d(input):
+    """``x.H``: the conjugate transpose of a matrix (real tensors: the transpose)."""
+    if input.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {input.ndim}-D tensor.")
+    return transpose(input, 0, 1) if input.ndim == 2 else _alias(input)
+
+
+def reversed_dims(input):
+    """``x.T``: all dims reversed, as a permute view (torch warns for ndim other than 2)."""
+    if input.ndim != 2 and input.ndim != 0:
+        import warnings
+        warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                      "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                      "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                      "tensor.", UserWarning, stacklevel=2)
+    return permute(input, tuple(range(input.ndim - 1, -1, -1)))
+
+
+# --- copies: repeat, tile, flip, roll ---------------------------------------------------------------------------
+
+def _repeat_vjp(c, g):
+    repeats, padded = c.repeats, c.padded_shape
+    split_shape = []
+    for r, s in zip(repeats, padded):
+        split_shape += [r, s]
+    summed = g.reshape(tuple(split_shape)).sum(tuple(range(0, 2 * len(repeats), 2)))
+    return summed.reshape(c._input_meta[0][0])
+
+
+_repeat = Primitive("RepeatBackward0", lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats),
+                    _repeat_vjp)
+
+
+@register(namespace="torch.Tensor", method=True)
+def repeat(self, *sizes):
+    """Tile the tensor ``sizes`` times along each dim (torch.Tensor.repeat); a copy."""
+    repeats = tuple(int(r) for r in _shape_args(sizes))
+    if len(repeats) < self.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           "tensor")
+    if any(r < 0 for r in repeats):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(repeats)}: "
+                           f"[{', '.join(map(str, repeats))}]")
+    padded = (1,) * (len(repeats) - self.ndim) + tuple(self.shape)
+    return _repeat(self, repeats=repeats, padded_shape=padded)
+
+
+@register(method=True)
+def tile(input, dims):
+    """Repeat along each dim, padding ``dims`` with leading 1s (torch.tile)."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + tuple(dims))
+
+
+_flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(),
+                  lambda c, g: _flip(g, dims=c.dims))
+
+
+@register(method=True)
+def flip(input, *dims):
+    """Reverse the order along ``dims`` (torch.flip); a copy."""
+    dims = _shape_args(dims)
+    return _flip(input, dims=normalize_dims(dims, input.ndim) if dims else ())
+
+
+@register(method=True)
+def fliplr(input):
+    """Flip the columns, dim 1 (torch.fliplr)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+@register(method=True)
+def flipud(input):
+    """Flip the rows, dim 0 (torch.flipud)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+def _roll_forward(a, shifts, dims):
+    if not dims:
+        return np.roll(a.reshape(-1), shifts).reshape(a.shape)
+    return np.roll(a, shifts, dims)
+
+
+_roll = Primitive("RollBackward0", _roll_forward,
+                  lambda c, g: _roll(g, shifts=-c.shifts if isinstance(c.shifts, int) else
+                                     tuple(-s for s in c.shifts), dims=c.dims))
+
+
+@register(method=True)
+def roll(input, shifts, dims=None):
+    """Rotate elements along ``dims`` (or the flattened tensor) by ``shifts`` (torch.roll); a copy."""
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = () if dims is None else ((dims,) if isinstance(dims, (int, np.integer)) else tuple(dims))
+    if not dims and len(shifts) != 1:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if dims and len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    dims = tuple(wrap_dim(d, input.ndim) for d in dims)
+    return _roll(input, shifts=tuple(int(s) for s in shifts) if dims else int(shifts[0]), dims=dims)

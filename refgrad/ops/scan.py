@@ -1,0 +1,274 @@
+"""Ops along one dimension that keep its length: cumulative sums/products/extrema, logcumsumexp, softmax and
+log_softmax (torch and torch.nn.functional spellings)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops._util import wrap_dim
+from refgrad.ops.extrema import _TYPES, save_output, scatter_along
+from refgrad.tensor import Tensor
+
+
+def _scalar_name(dtype) -> str:
+    from refgrad.tensor import _SCALAR_TYPE
+    return _SCALAR_TYPE[dtype.name]
+
+
+def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
+    return g.flip(dim).cumsum(dim).flip(dim)
+
+
+def _accumulate(np_fn):
+    """NumPy's cumulative ``np_fn`` along ``dim``; a 0-d array is its own cumulation. Like torch on CPU,
+    reduced-precision floats accumulate in float64 and are rounded once at the end."""
+    def forward(a, dim, dtype=None):
+        out_dtype = dtype.numpy if dtype is not None else a.dtype
+        if a.ndim == 0:
+            return a.astype(out_dtype)
+        if np.issubdtype(out_dtype, np.floating) and np.dtype(out_dtype).itemsize < 8:
+            return np_fn(a.astype(np.float64), axis=dim).astype(out_dtype)
+        return np_fn(a, axis=dim, dtype=out_dtype)
+    return forward
+
+
+def _wide(np_fn, a: np.ndarray, **kwargs) -> np.ndarray:
+    """``np_fn`` accumulated in float64 and rounded back to ``a``'s dtype (torch CPU's scan accumulation)."""
+    return np_fn(a.astype(np.float64), **kwargs).astype(a.dtype)
+
+
+_cumsum = Primitive("CumsumBackward0", _accumulate(np.cumsum),
+                    lambda c, g: _reverse_cumsum(g, c.dim) if g.ndim else g)
+
+
+def _cumulative_dtype(input: Tensor, dtype):
+    if dtype is not None:
+        return dtype
+    return dtypes.int64 if input.dtype.category < 2 else input.dtype
+
+
+@register(method=True, inplace=True)
+def cumsum(input, dim: int, *, dtype=None, out=None):
+    """Cumulative sum along ``dim`` (torch.cumsum); integers and bool accumulate in int64."""
+    return _cumsum(input, dim=wrap_dim(dim, input.ndim), dtype=_cumulative_dtype(input, dtype))
+
+
+def _cumprod_first_order(x: np.ndarray, out: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
+    """torch's O(n) cumprod gradient for inputs with zeros, used when no graph is recorded: before a slice's first
+    zero k, reversed_cumsum(out * g) / x; at k, sum_{j >= k} g_j out_{k-1} prod_{k < i <= j} x_i; after k, 0."""
+    xs, outs, gs = (np.moveaxis(a, dim, -1) for a in (x, out, g))
+    flat_x, flat_out, flat_g = (a.reshape(-1, a.shape[-1]) for a in (xs, outs, gs))
+    result = np.zeros_like(flat_x)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for row, (xr, outr, gr) in enumerate(zip(flat_x, flat_out, flat_g)):
+            zeros = np.flatnonzero(xr == 0)
+            k = int(zeros[0]) if zeros.size else xr.size
+            if k:
+                result[row, :k] = np.flip(_wide(np.cumsum, np.flip(outr[:k] * gr[:k]))) / xr[:k]
+            if k < xr.size:
+                omitted = np.concatenate([np.ones(1, xr.dtype), _wide(np.cumprod, xr[k + 1:])])
+                if k:
+                    omitted = omitted * outr[k - 1]
+                result[row, k] = np.sum(gr[k:] * omitted, dtype=xr.dtype)
+    return np.moveaxis(result.reshape(xs.shape), -1, dim)
+
+
+def _cumprod_vjp(c, g):
+    """Without zeros: reversed_cumsum(out * g) / x. With zeros: torch's O(n) formula when no graph is recorded,
+    else the exact grad_i = sum_{j >= i} g_j prod_{k <= j, k != i} x_k (an n x n table per slice)."""
+    from refgrad.autograd.grad_mode import is_grad_enabled
+    from refgrad.ops.elementwise import where
+    x, out, dim = c.self, c.result, c.dim
+    if x.numel() <= 1 or (x.ndim and x.shape[dim] == 1):
+        return g  # torch: the gradient passes through
+    if not np.any(x._data == 0):
+        return _reverse_cumsum(out * g, dim) / x
+    if not is_grad_enabled():
+        return Tensor._make(_cumprod_first_order(x._data, out._data, g._data, dim))
+    n = x.shape[dim]
+    moved, g_moved = x.movedim(dim, -1), g.movedim(dim, -1)
+    eye = Tensor._make(np.eye(n, dtype=bool))
+    rows = where(eye, 1.0, moved.unsqueeze(-2).expand(moved.shape[:-1] + (n, n)))
+    upper = Tensor._make(np.triu(np.ones((n, n), dtype=x._data.dtype)))
+    return (rows.cumprod(-1) * upper * g_moved.unsqueeze(-2)).sum(-1).movedim(-1, dim)
+
+
+_cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"))
+
+
+@register(method=True, inplace=True)
+def cumprod(input, dim: int, *, dtype=None, out=None):
+    """Cumulative product along ``dim`` (torch.cumprod); the gradient is exact with zeros."""
+    return _cumprod(input, dim=wrap_dim(dim, input.ndim), dtype=_cumulative_dtype(input, dtype))
+
+
+def _running_index(data: np.ndarray, dim: int, better) -> np.ndarray:
+    """torch CPU's cummax/cummin index: move to i when ``better(x_i, current)`` or x_i is NaN."""
+    moved = np.moveaxis(data, dim, -1)
+    index = np.zeros(moved.shape, dtype=np.int64)
+    best = moved[..., 0].copy()
+    current = np.zeros(moved.shape[:-1], dtype=np.int64)
+    for i in range(moved.shape[-1]):
+        x = moved[..., i]
+        take = (better(x, best) | np.isnan(x)) if i else np.ones(x.shape, bool)
+        best = np.where(take, x, best)
+        current = np.where(take, i, current)
+        index[..., i] = current
+    return np.moveaxis(index, -1, dim)
+
+
+def _cum_extreme_backward(c, g):
+    index = c.indices._data  # unpacked: a second backward raises, as in torch
+    if c.self.numel() == 0:
+        return c.self  # torch returns the (empty) input itself
+    return g if c.self_ndim == 0 else scatter_along(g, index, c.dim, c._input_meta[0][0])
+
+
+def _cum_extreme(name: str, better, grad_fn: str):
+    prim = Primitive(grad_fn, lambda a, values, index: (values, index),
+                     lambda c, g, *_: _cum_extreme_backward(c, g), differentiable=(0,), save=("self",))
+
+    def op(input, dim: int):
+        data = input._data
+        dim = wrap_dim(dim, input.ndim) if data.size else 0  # torch skips the dim check on empty input
+        if data.ndim == 0:
+            values, index = data.copy(), np.zeros((), np.int64)
+        elif data.size == 0:
+            values, index = data.copy(), np.zeros(data.shape, np.int64)
+        else:
+            index = _running_index(data, dim, better)
+            values = np.take_along_axis(data, index, dim)
+        values, indices = prim(input, values=values, index=index, dim=dim, self_ndim=input.ndim)
+        save_output(values, "indices", indices)
+        return _TYPES[name](values, indices)
+
+    op.__name__ = name
+    op.__doc__ = (f"Running {name[3:]}imum along ``dim`` and its index (torch.{name}); ties move the index "
+                  "forward, and the gradient goes to the indexed elements.")
+    return op
+
+
+cummax = register("cummax", method=True)(_cum_extreme("cummax", np.greater_equal, "CummaxBackward0"))
+cummin = register("cummin", method=True)(_cum_extreme("cummin", np.less_equal, "CumminBackward0"))
+
+
+def _logcumsumexp_forward(a, dim):
+    if a.ndim == 0 or a.size == 0:
+        return a.copy()
+    with np.errstate(invalid="ignore"):
+        return np.logaddexp.accumulate(a, axis=dim).astype(a.dtype)
+
+
+def _reverse_logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    return logcumsumexp(x.flip(dim), dim).flip(dim)
+
+
+def _logcumsumexp_vjp(c, g):
+    """sum_{k >= i} g_k exp(x_i - out_k), computed in log space with the positive and negative parts of g apart
+    (torch's formula, whose log|g| makes double backward NaN where g = 0)."""
+    from refgrad.ops.elementwise import where
+    x, out, dim = c.self, c.result, c.dim
+    if g.ndim == 0 or g.numel() == 0:
+        return g
+    lowest = float(np.finfo(g._data.dtype).min)
+    log_abs = g.abs().log()
+    positive = where(g > 0, log_abs, lowest)
+    negative = where(g < 0, log_abs, lowest)
+    return (_reverse_logcumsumexp(positive - out, dim) + x).exp() - \
+        (_reverse_logcumsumexp(negative - out, dim) + x).exp()
+
+
+_logcumsumexp = Primitive("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp,
+                          save=("self", "result"))
+
+
+@register(method=True)
+def logcumsumexp(input, dim: int):
+    """log(cumsum(exp(input))) along ``dim``, computed stably (torch.logcumsumexp)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_scalar_name(input.dtype)}'")
+    return _logcumsumexp(input, dim=wrap_dim(dim, input.ndim))
+
+
+# --- softmax and log_softmax -----------------------------------------------------------------------------------
+
+def _softmax_forward(a, dim):
+    if a.size == 0:
+        return a.copy()
+    if a.ndim == 0:
+        return _softmax_forward(a.reshape(1), 0).reshape(())
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = np.exp(a - np.max(a, axis=dim, keepdims=True))
+        return (shifted / np.sum(shifted, axis=dim, keepdims=True)).astype(a.dtype)
+
+
+def _log_softmax_forward(a, dim):
+    if a.size == 0:
+        return a.copy()
+    if a.ndim == 0:
+        return _log_softmax_forward(a.reshape(1), 0).reshape(())
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        shifted = a - np.max(a, axis=dim, keepdims=True)
+        return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype)
+
+
+def _softmax_vjp(c, g):
+    y = c.result
+    return y * (g - (g * y).sum(c.dim, keepdim=True))
+
+
+def _log_softmax_vjp(c, g):
+    y = c.result
+    return g - y.exp() * g.sum(c.dim, keepdim=True)
+
+
+_softmax = Primitive("SoftmaxBackward0", _softmax_forward, _softmax_vjp, save=("result",))
+_log_softmax = Primitive("LogSoftmaxBackward0", _log_softmax_forward, _log_softmax_vjp, save=("result",))
+
+
+def _softmax_call(prim, name, input, dim, dtype):
+    if dtype is not None and input.dtype is not dtype:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
+                                  f"'{_scalar_name(input.dtype)}'")
+    return prim(input, dim=wrap_dim(dim, input.ndim))
+
+
+@register(method=True)
+def softmax(input, dim: int, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (torch.softmax; ``dtype`` casts the input first)."""
+    return _softmax_call(_softmax, "softmax", input, dim, dtype)
+
+
+@register(method=True)
+def log_softmax(input, dim: int, dtype=None):
+    """x - logsumexp(x) along ``dim`` (torch.log_softmax; ``dtype`` casts the input first)."""
+    return _softmax_call(_log_softmax, "log_softmax", input, dim, dtype)
+
+
+def _implicit_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+                  "an argument.", UserWarning, stacklevel=stacklevel + 1)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+@register("softmax", namespace="torch.nn.functional")
+def functional_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """torch.nn.functional.softmax: like torch.softmax, with the deprecated implicit dim."""
+    if dim is None:
+        dim = _implicit_dim("softmax", input.ndim, 2)
+    return _softmax_call(_softmax, "softmax", input, dim, dtype)
+
+
+@register("log_softmax", namespace="torch.nn.functional")
+def functional_log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """torch.nn.functional.log_softmax: like torch.log_softmax, with the deprecated implicit dim."""
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input.ndim, 2)
+    return _softmax_call(_log_softmax, "log_softmax", input, dim, dtype)
+
