@@ -1,10 +1,18 @@
-"""Matrix products and linear algebra."""
+"""Matrix products, contractions and norms. Decompositions (inv, det, solve, qr, eigh, svd...) live in
+``decompositions.py``.
+
+``matmul`` is decomposed exactly as torch 2.13 decomposes it (dot, mv, mm, a folded mm/mv, or an expanded bmm),
+so the recorded chain of nodes reads the same as torch's.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import promote, wrap_dim
+from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
 _mm = Primitive("MmBackward0", np.matmul,
@@ -15,14 +23,24 @@ _mv = Primitive("MvBackward0", np.matmul,
                 lambda c, g: (g.unsqueeze(1) * c.vec.unsqueeze(0) if c.needs_input_grad(0) else None,
                               c.self.t().mv(g) if c.needs_input_grad(1) else None),
                 inputs=("self", "vec"), save={"self": ("vec",), "vec": ("self",)})
-_dot = Primitive("DotBackward0", np.dot,
-                 lambda c, g: (g * c.tensor if c.needs_input_grad(0) else None,
-                               g * c.self if c.needs_input_grad(1) else None),
-                 inputs=("self", "tensor"), save={"self": ("tensor",), "tensor": ("self",)})
+
+
+def _dot_like(name: str) -> Primitive:
+    return Primitive(name, np.dot, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
+                                                 g * c.self if c.needs_input_grad(1) else None),
+                     inputs=("self", "other"), save={"self": ("other",), "other": ("self",)})
+
+
+_dot = _dot_like("DotBackward0")
+_vdot = _dot_like("VdotBackward0")
 _bmm = Primitive("BmmBackward0", np.matmul,
                  lambda c, g: (g.bmm(c.mat2.transpose(1, 2)) if c.needs_input_grad(0) else None,
                                c.self.transpose(1, 2).bmm(g) if c.needs_input_grad(1) else None),
                  inputs=("self", "mat2"), save=_MM_SAVE)
+# torch squeezes the (1, m) result of vector @ matrix in place: its node is SqueezeBackward4, not a view
+_squeeze_row = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0))
+_reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
+                           lambda c, g: g.reshape(c._input_meta[0][0]), view=True)
 
 
 def _same_dtype(name: str, a, b):
@@ -69,17 +87,30 @@ def mv(input, vec):
     return _mv(input, vec)
 
 
+def _check_vectors(name: str, input, other) -> None:
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
+                           f"{other.shape[0]} elements respectively")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{name} : expected both vectors to have same dtype, but found {_scalar(input.dtype)} and "
+                           f"{_scalar(other.dtype)}")
+
+
 @register(method=True)
 def dot(input, tensor):
     """Inner product of two 1-D tensors (torch.dot)."""
-    if input.ndim != 1 or tensor.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
-    if input.shape[0] != tensor.shape[0]:
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
-                           f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} and "
-                           f"{tensor.shape[0]} elements respectively")
-    _same_dtype("dot", input, tensor)
+    _check_vectors("dot", input, tensor)
     return _dot(input, tensor)
+
+
+@register(method=True)
+def vdot(input, other):
+    """Inner product of two 1-D tensors, conjugating the first (torch.vdot; real here)."""
+    _check_vectors("vdot", input, other)
+    return _vdot(input, other)
 
 
 @register(method=True)
@@ -94,9 +125,38 @@ def bmm(input, mat2):
     return _bmm(input, mat2)
 
 
+def _batch_contiguous(t: Tensor) -> bool:
+    """torch's fold test: the leading n-1 dims can be viewed as one without a copy."""
+    strides, shape = t.stride(), t.shape
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t.ndim - 2))
+
+
+def _should_fold(t1: Tensor, t2: Tensor) -> bool:
+    larger_first = t1.ndim >= t2.ndim
+    big = t1 if larger_first else t2.transpose(-2, -1)
+    small = t2 if larger_first else t1
+    if not (big.ndim >= 3 and small.ndim <= 2):
+        return False
+    if small.requires_grad:
+        return True
+    if t1.ndim == 2:
+        return False
+    return big.numel() == 0 or _batch_contiguous(big)
+
+
+def _flat_batch(t: Tensor, shape: tuple) -> Tensor:
+    """Reshape as torch's matmul does: a view (View/ReshapeAlias) when possible, else a copy."""
+    from refgrad.ops.shape import reshape
+    if t._data.size and not t.is_contiguous():
+        viewed = t._data.reshape(shape)
+        if np.may_share_memory(viewed, t._data):
+            return _reshape_alias(t, shape=shape)
+    return reshape(t, shape)
+
+
 @register(method=True)
 def matmul(input, other):
-    """torch.matmul, decomposed as torch decomposes it (dot, mv, mm, or a batched bmm) so grad_fns match."""
+    """torch.matmul, decomposed as torch 2.13 decomposes it (dot, mv, mm, folded mm/mv, or bmm)."""
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
                            f"{other.ndim}D")
@@ -109,34 +169,387 @@ def matmul(input, other):
     if a == 2 and b == 1:
         return mv(input, other)
     if a == 1 and b == 2:
-        return mm(input.unsqueeze(0), other).squeeze(-2)
+        return _squeeze_row(mm(input.unsqueeze(0), other))
     if a == 2 and b == 2:
         return mm(input, other)
-    if a >= 3 and b <= 2:
-        # fold the batch into the rows: (..., n, k) @ (k, m) as one mm
-        other2 = other if b == 2 else other.unsqueeze(-1)
-        if input.shape[-1] != other2.shape[0]:
+    if _should_fold(input, other):
+        transposed = b > a
+        big = other.transpose(-2, -1) if transposed else input
+        small = input if transposed else other
+        if big.shape[-1] != small.shape[-1 if small.ndim == 1 or transposed else 0]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                               f"({int(np.prod(input.shape[:-1]))}x{input.shape[-1]} and "
-                               f"{other2.shape[0]}x{other2.shape[1]})")
-        rows = input.reshape(-1, input.shape[-1])
-        out = rows.mm(other2)
-        out = out._unsafe_view(tuple(input.shape[:-1]) + (other2.shape[1],))
-        return out if b == 2 else out.squeeze(-1)
+                               f"({int(np.prod(big.shape[:-1]))}x{big.shape[-1]} and "
+                               f"{small.shape[0]}x{small.shape[-1] if small.ndim == 2 else 1})")
+        rows = _flat_batch(big, (-1, big.shape[-1]) if big.numel() else (int(np.prod(big.shape[:-1])), big.shape[-1]))
+        if small.ndim == 1:
+            out = rows.mv(small)._unsafe_view(tuple(big.shape[:-1]))
+            return out
+        out = rows.mm(small.t() if transposed else small)
+        out = out._unsafe_view(tuple(big.shape[:-1]) + (out.shape[-1],))
+        return out.transpose(-2, -1).contiguous() if transposed else out
+    # two 3-D operands with different batch sizes: a batch-1 operand that requires grad is squeezed to a matrix
+    if a == 3 and b == 3 and input.shape[0] != other.shape[0]:
+        if input.shape[0] == 1 and input.requires_grad:
+            return matmul(input.squeeze(0), other)
+        if other.shape[0] == 1 and other.requires_grad:
+            return matmul(input, other.squeeze(0))
     # general batched case: broadcast the batch dims and use bmm
-    x = input.unsqueeze(0) if a == 1 else input
-    y = other.unsqueeze(-1) if b == 1 else other
-    if x.shape[-1] != y.shape[-2]:
+    n = input.shape[-2] if a > 1 else 1
+    k = input.shape[-1]
+    k2 = other.shape[-2] if b > 1 else other.shape[0]
+    p = other.shape[-1] if b > 1 else 1
+    if k != k2:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{int(np.prod(x.shape[:-2]))}, {x.shape[-1]}] but got: "
-                           f"[{int(np.prod(y.shape[:-2]))}, {y.shape[-2]}].")
-    batch = np.broadcast_shapes(tuple(x.shape[:-2]), tuple(y.shape[:-2]))
-    xb = x.expand(batch + tuple(x.shape[-2:])).reshape(-1, x.shape[-2], x.shape[-1])
-    yb = y.expand(batch + tuple(y.shape[-2:])).reshape(-1, y.shape[-2], y.shape[-1])
-    out = xb.bmm(yb)._unsafe_view(batch + (x.shape[-2], y.shape[-1]))
-    if a == 1:
-        out = out.squeeze(-2)
-    if b == 1:
-        out = out.squeeze(-1)
-    return out
+                           f"[{int(np.prod(input.shape[:-2]))}, {k}] but got: "
+                           f"[{int(np.prod(other.shape[:-2]))}, {k2}].")
+    batch1, batch2 = tuple(input.shape[:-2]), tuple(other.shape[:-2])
+    try:
+        batch = tuple(np.broadcast_shapes(batch1, batch2))
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({batch1[-1]}) must match the size of tensor b ({batch2[-1]}) at "
+                           f"non-singleton dimension {len(batch) - 1 if False else 0}") from None
+    size = int(np.prod(batch))
+    x = input.expand(batch + (n, k)) if a > 1 else input.expand(batch + (n, k))
+    y = other.expand(batch + (k, p)) if b > 1 else other.unsqueeze(-1).expand(batch + (k, p))
+    out = _flat_batch(x, (size, n, k)).bmm(_flat_batch(y, (size, k, p)))
+    shape = batch + ((n,) if a > 1 else ()) + ((p,) if b > 1 else ())
+    return out._unsafe_view(shape)
 
+
+# --- products built on the above -------------------------------------------------------------------------------
+
+
+def _addmm_vjp(c, g):
+    grads = [None, None, None]
+    if c.needs_input_grad(0):
+        grads[0] = g if c.beta == 1 else g * c.beta
+    if c.needs_input_grad(1):
+        grads[1] = _scale(matmul(g, c.mat2.transpose(-2, -1)), c.alpha)
+    if c.needs_input_grad(2):
+        grads[2] = _scale(matmul(c.mat1.transpose(-2, -1), g), c.alpha)
+    return tuple(grads)
+
+
+def _scale(t: Tensor, factor) -> Tensor:
+    return t if factor == 1 else t * factor
+
+
+def _add_scaled(input, product, beta, alpha):
+    scaled = product * np.asarray(alpha, product.dtype) if alpha != 1 else product
+    if beta == 0:
+        return scaled + np.zeros_like(input)
+    return scaled + (input * np.asarray(beta, product.dtype) if beta != 1 else input)
+
+
+_addmm = Primitive("AddmmBackward0", lambda s, m1, m2, beta, alpha: _add_scaled(s, m1 @ m2, beta, alpha),
+                   _addmm_vjp, inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)})
+
+
+def _addmv_vjp(c, g):
+    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+            _scale(g.unsqueeze(1) * c.vec.unsqueeze(0), c.alpha) if c.needs_input_grad(1) else None,
+            _scale(c.mat.t().mv(g), c.alpha) if c.needs_input_grad(2) else None)
+
+
+_addmv = Primitive("AddmvBackward0", lambda s, m, v, beta, alpha: _add_scaled(s, m @ v, beta, alpha), _addmv_vjp,
+                   inputs=("self", "mat", "vec"), save={"mat": ("vec",), "vec": ("mat",)})
+
+
+def _baddbmm_vjp(c, g):
+    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+            _scale(g.bmm(c.batch2.transpose(1, 2)), c.alpha) if c.needs_input_grad(1) else None,
+            _scale(c.batch1.transpose(1, 2).bmm(g), c.alpha) if c.needs_input_grad(2) else None)
+
+
+def _addbmm_vjp(c, g):
+    expanded = g.unsqueeze(0).expand((c._input_meta[1][0][0],) + tuple(g.shape))
+    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+            _scale(expanded.bmm(c.batch2.transpose(1, 2)), c.alpha) if c.needs_input_grad(1) else None,
+            _scale(c.batch1.transpose(1, 2).bmm(expanded), c.alpha) if c.needs_input_grad(2) else None)
+
+
+_BMM_SAVE = {"batch1": ("batch2",), "batch2": ("batch1",)}
+_baddbmm = Primitive("BaddbmmBackward0", lambda s, b1, b2, beta, alpha: _add_scaled(s, b1 @ b2, beta, alpha),
+                     _baddbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE)
+_addbmm = Primitive("AddbmmBackward0",
+                    lambda s, b1, b2, beta, alpha: _add_scaled(s, (b1 @ b2).sum(0), beta, alpha),
+                    _addbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE)
+
+
+def _check_broadcast(input: Tensor, shape: tuple, name: str) -> None:
+    try:
+        if np.broadcast_shapes(input.shape, shape) != tuple(shape):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"The expanded size of the tensor ({shape[-1]}) must match the existing size "
+                           f"({input.shape[-1]}) at non-singleton dimension {len(shape) - 1}.  Target sizes: "
+                           f"{list(shape)}.  Tensor sizes: {list(input.shape)}") from None
+
+
+def _same3(name, *tensors):
+    for t in tensors[1:]:
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c_name(tensors[0].dtype)} "
+                               f"!= {_c_name(t.dtype)}")
+
+
+@register(method=True, inplace=True)
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2) (torch.addmm)."""
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got " f"{mat1.ndim}-D tensor" if mat1.ndim != 2 else
+                           f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _same3("addmm", input, mat1, mat2)
+    _check_broadcast(input, (mat1.shape[0], mat2.shape[1]), "addmm")
+    return _addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+
+
+@register(method=True, inplace=True)
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec) (torch.addmv)."""
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({mat.shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+                           f"vec ({vec.shape[0]})")
+    _same3("addmv", input, mat, vec)
+    _check_broadcast(input, (mat.shape[0],), "addmv")
+    return _addmv(input, mat, vec, beta=beta, alpha=alpha)
+
+
+def _check_batches(batch1, batch2) -> None:
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch1.shape[0]}, "
+                           f"{batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
+
+
+@register(method=True, inplace=True)
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2) (torch.baddbmm)."""
+    _check_batches(batch1, batch2)
+    _same3("baddbmm", input, batch1, batch2)
+    _check_broadcast(input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]), "baddbmm")
+    return _baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@register(method=True, inplace=True)
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * sum_b(batch1[b] @ batch2[b]) (torch.addbmm)."""
+    _check_batches(batch1, batch2)
+    _same3("addbmm", input, batch1, batch2)
+    _check_broadcast(input, (batch1.shape[1], batch2.shape[2]), "addbmm")
+    return _addbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@register(method=True, aliases=("ger",))
+def outer(input, vec2):
+    """Outer product of two 1-D tensors (torch.outer / torch.ger)."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D" if input.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return input.unsqueeze(1) * vec2
+
+
+@register(method=True)
+def tensordot(a, b, dims=2, out=None):
+    """Contract ``dims`` trailing dims of ``a`` with leading dims of ``b``, or explicit dim lists (torch.tensordot)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist() if dims.ndim else int(dims.item())
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = dims
+        dims_a = [dims_a] if isinstance(dims_a, int) else list(dims_a)
+        dims_b = [dims_b] if isinstance(dims_b, int) else list(dims_b)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    dims_a = [wrap_dim(d, a.ndim) for d in dims_a]
+    dims_b = [wrap_dim(d, b.ndim) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
+                               f"and second has size {b.shape[db]} in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    size = int(np.prod([a.shape[d] for d in dims_a]))
+    left = a.permute(free_a + dims_a).reshape(int(np.prod([a.shape[d] for d in free_a])), size)
+    right = b.permute(dims_b + free_b).reshape(size, int(np.prod([b.shape[d] for d in free_b])))
+    return left.mm(right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+
+
+@register(method=True)
+def inner(input, other):
+    """Sum product over the last dims (torch.inner)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+@register(method=True)
+def kron(input, other):
+    """Kronecker product (torch.kron)."""
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
+    a_idx, b_idx = [], []
+    for _ in range(nd):
+        a_idx += [slice(None), None]
+        b_idx += [None, slice(None)]
+    product = a[tuple(a_idx)] * b[tuple(b_idx)]
+    return product._unsafe_view(tuple(a.shape[d] * b.shape[d] for d in range(nd)))
+
+
+_trace = Primitive("TraceBackward0", np.trace,
+                   lambda c, g: g * Tensor._make(np.eye(*c._input_meta[0][0], dtype=c._input_meta[0][1].numpy)))
+
+
+@register(method=True)
+def trace(input):
+    """Sum of the main diagonal of a 2-D tensor (torch.trace)."""
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim " f"{input.ndim}")
+    if not input.dtype.is_floating_point:
+        return Tensor._make(np.asarray(np.trace(input._data), dtype=np.int64))
+    return _trace(input)
+
+
+def _cross_forward(a, b, dim):
+    return np.cross(a, b, axis=dim)
+
+
+_cross = Primitive("LinalgCrossBackward0", _cross_forward,
+                   lambda c, g: (_cross(c.other, g, dim=c.dim) if c.needs_input_grad(0) else None,
+                                 _cross(g, c.self, dim=c.dim) if c.needs_input_grad(1) else None),
+                   inputs=("self", "other"), save={"self": ("other",), "other": ("self",)})
+
+
+@register(namespace="torch.linalg")
+def cross(input, other, *, dim=-1):
+    """Cross product of 3-vectors along ``dim``, broadcasting (torch.linalg.cross)."""
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    shape = np.broadcast_shapes(input.shape, other.shape)
+    dim = wrap_dim(dim, len(shape))
+    if input.shape[dim] != 3 or other.shape[dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} and "
+                           f"{other.shape[dim]}")
+    dtype, (a, b) = promote(input, other)
+    return _cross(a, b, cast=dtype, dim=dim - len(shape))
+
+
+def _torch_cross(input, other, dim=None):
+    """torch.cross: ``dim=None`` means the first dim of size 3 (deprecated in torch)."""
+    if dim is None:
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        dim = next((d for d, n in enumerate(shape) if n == 3), -1)
+    return cross(input, other, dim=dim)
+
+
+register("cross", method=True)(_torch_cross)
+
+
+@register(namespace="torch.linalg")
+def vecdot(x, y, *, dim=-1):
+    """Dot product along ``dim`` (torch.linalg.vecdot): vdot for two vectors, else a product-sum."""
+    if x.ndim == 1 and y.ndim == 1:
+        return vdot(x, y)
+    return (x * y).sum(dim)
+
+
+register("matmul", namespace="torch.linalg")(matmul)
+
+
+# --- einsum ---------------------------------------------------------------------------------------------------
+
+
+def _einsum_parse(equation: str, operands) -> tuple[list[str], str]:
+    """Subscripts per operand and for the output, with ``...`` replaced by upper-case letters."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    ellipsis_dims = 0
+    for term, op in zip(terms, operands):
+        named = len(term.replace("...", ""))
+        if "..." in term:
+            ellipsis_dims = max(ellipsis_dims, op.ndim - named)
+        elif named != op.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
+                               f"number of dimensions ({op.ndim}) for operand {terms.index(term)} and no ellipsis "
+                               f"was given")
+    batch = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:ellipsis_dims]
+    expanded = [t.replace("...", batch[ellipsis_dims - (op.ndim - len(t.replace("...", ""))):])
+                for t, op in zip(terms, operands)]
+    if arrow:
+        output = rhs.replace("...", batch)
+    else:
+        letters = "".join(expanded)
+        output = batch + "".join(sorted(ch for ch in set(letters) if letters.count(ch) == 1 and ch.islower()))
+    return expanded, output
+
+
+@register()
+def einsum(equation: str, *operands):
+    """Einstein summation (torch.einsum): diagonals, broadcasting ``...``, products and sums, in refgrad ops."""
+    from refgrad.ops.indexing import _gather
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    terms, output = _einsum_parse(equation, operands)
+    contracted = sorted({ch for term in terms for ch in term} - set(output))
+    order = list(output) + contracted
+    sizes: dict[str, int] = {}
+    aligned = []
+    for term, op in zip(terms, operands):
+        unique = "".join(dict.fromkeys(term))
+        if len(unique) != len(term):  # repeated subscripts: take the diagonal
+            grids = np.indices([op.shape[term.index(ch)] for ch in unique], sparse=True)
+            key = tuple(grids[unique.index(ch)].reshape([-1 if i == unique.index(ch) else 1
+                                                         for i in range(len(unique))]) for ch in term)
+            op = _gather("DiagonalBackward0")(op, key=key)  # a diagonal saves nothing in torch
+            term = unique
+        for ch, n in zip(term, op.shape):
+            if sizes.get(ch, 1) != n and n != 1 and sizes.get(ch, 1) != 1:
+                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
+                                   f"(original->remapped): subscript {ch} has sizes {sizes[ch]} and {n}")
+            sizes[ch] = max(sizes.get(ch, 1), n)
+        perm = sorted(range(len(term)), key=lambda i: order.index(term[i]))
+        placed = op.permute(perm) if perm != list(range(len(term))) else op
+        shape, present = [], [term[i] for i in perm]
+        for ch in order:
+            shape.append(placed.shape[present.index(ch)] if ch in present else 1)
+        aligned.append(placed.reshape(shape) if tuple(shape) != tuple(placed.shape) else placed)
+    product = aligned[0]
+    for other in aligned[1:]:
+        product = product * other
+    target = tuple(sizes.get(ch, 1) for ch in output)
+    if contracted:
+        product = product.sum(tuple(range(len(output), len(order))))
+        if len(operands) > 1:  # torch contracts pairs with bmm and views the result into place
+            if tuple(product.shape) != target:
+                product = product.expand(target).clone()
+            product = product.view(target)
+    elif len(operands) == 1:  # torch always ends a single-operand einsum with a permute
+        product = product.permute(tuple(range(product.ndim)))
+    return product if tuple(product.shape) == target else product.expand(target)
+
+
+# the norms live in linalg_norms.py; torch.norm (reductions.py) reaches them as linalg.vector_norm
+from refgrad.ops.linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402
+
+__all__ = ["mm", "mv", "dot", "vdot", "bmm", "matmul", "addmm", "addmv", "baddbmm", "addbmm", "outer", "tensordot",
+           "inner", "kron", "trace", "cross", "vecdot", "vector_norm", "matrix_norm", "norm", "dtypes"]

@@ -1,0 +1,593 @@
+"""Matrix functions and decompositions: inv, det, slogdet, solve, cholesky, qr, eigh, svd, pinv and friends.
+
+Forwards are LAPACK through NumPy (the same routines torch's CPU build calls, so signs of Q, eigenvectors and
+singular vectors agree). VJPs are written with refgrad ops — the multi-output decompositions recompute their
+factors from the saved input with the differentiable op itself — so double backward works everywhere.
+Inputs may carry batch dimensions.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops.linalg import _scalar, matmul
+from refgrad.tensor import Tensor
+
+
+class LinAlgError(RuntimeError):
+    """Raised when a factorization or inversion fails (torch.linalg.LinAlgError)."""
+
+
+register("LinAlgError", namespace="torch.linalg")(LinAlgError)
+
+_Slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
+_QR = namedtuple("qr", ["Q", "R"])
+_Eigh = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+_SVD = namedtuple("svd", ["U", "S", "Vh"])
+_TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+def _save_outputs(results: tuple, names: tuple) -> tuple:
+    """Save a multi-output node's outputs as torch does (they are what its VJP reads, and modifying one in place
+    must fail the backward)."""
+    from refgrad.autograd.graph import SavedTensor
+    node = next((r.grad_fn for r in results if r.grad_fn is not None), None)
+    if node is not None:
+        for name, result in zip(names, results):
+            node._saved[name] = SavedTensor(result, producer=node)
+    return results
+
+
+# --- small differentiable helpers ------------------------------------------------------------------------------
+
+
+def _mT(t: Tensor) -> Tensor:
+    return t.transpose(-2, -1)
+
+
+def _diag_embed_forward(v):
+    out = np.zeros(v.shape + (v.shape[-1],), dtype=v.dtype)
+    idx = np.arange(v.shape[-1])
+    out[..., idx, idx] = v
+    return out
+
+
+_diag_embed = Primitive("DiagEmbedBackward0", _diag_embed_forward, lambda c, g: _diagonal(g))
+_diagonal = Primitive("DiagonalBackward0", lambda a: np.diagonal(a, axis1=-2, axis2=-1).copy(),
+                      lambda c, g: _pad_diag(g, c._input_meta[0][0]))
+
+
+def _pad_diag(g: Tensor, shape: tuple) -> Tensor:
+    embedded = _diag_embed(g)
+    return embedded if embedded.shape == tuple(shape) else _pad(embedded, shape)
+
+
+_pad = Primitive("ConstantPadNdBackward0",
+                 lambda a, shape: np.pad(a, [(0, s - n) for s, n in zip(shape, a.shape)]),
+                 lambda c, g: g[tuple(slice(0, n) for n in c._input_meta[0][0])])
+_tril = Primitive("TrilBackward0", lambda a, k: np.tril(a, k), lambda c, g: _tril(g, k=c.k))
+_triu = Primitive("TriuBackward0", lambda a, k: np.triu(a, k), lambda c, g: _triu(g, k=c.k))
+
+
+def _eye(n: int, like: Tensor) -> Tensor:
+    return Tensor._make(np.eye(n, dtype=like.dtype.numpy))
+
+
+def _check_square(name: str, A: Tensor, arg: str = "A") -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: {arg} must be batches of square matrices, but they are {A.shape[-2]} by "
+                           f"{A.shape[-1]} matrices")
+    _check_float(name, A)
+
+
+def _check_float(name: str, A: Tensor) -> None:
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_scalar(A.dtype)}")
+
+
+def _is_zero(g: Tensor) -> bool:
+    """A cotangent the engine materialized for an unused output (torch would pass 'undefined')."""
+    return g.grad_fn is None and not g.requires_grad and not np.any(g._data)
+
+
+# --- inverse, determinant, solve -------------------------------------------------------------------------------
+
+
+def _inv_forward(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed "
+                          "because the input matrix is singular.") from None
+
+
+_inv = Primitive("LinalgInvExBackward0", _inv_forward,
+                 lambda c, g: -matmul(_mT(c.result), matmul(g, _mT(c.result))), save=("result",))
+
+
+@register(namespace="torch.linalg", aliases=())
+def inv(A, *, out=None):
+    """Inverse of a square matrix (torch.linalg.inv); LinAlgError if singular."""
+    _check_square("linalg.inv", A)
+    return _inv(A)
+
+
+register("inverse", method=True)(inv)
+
+
+def _det_vjp(c, g):
+    """g·det·A^{-T}; torch 2.13 returns an all-zero gradient where det is exactly 0 (rank-deficient A)."""
+    A, det = c.self, c.result
+    n = A.shape[-1]
+    singular = det._data == 0
+    if n == 1 and singular.any():  # 1x1: the derivative of det is 1 everywhere, torch gets it right here
+        return g.unsqueeze(-1).unsqueeze(-1).expand(A.shape) * 1.0
+    scale = (g * det).unsqueeze(-1).unsqueeze(-1)
+    if not singular.any():
+        return solve(_mT(A), scale * _eye(n, A))
+    mask = Tensor._make(singular[..., None, None])
+    safe = A.masked_fill(mask, 0.0) + _eye(n, A) * Tensor._make(singular[..., None, None].astype(A._data.dtype))
+    return solve(_mT(safe), scale * _eye(n, A)).masked_fill(mask, 0.0)
+
+
+_det = Primitive("LinalgDetBackward0", lambda a: np.asarray(np.linalg.det(a), dtype=a.dtype), _det_vjp,
+                 save=("self", "result"))
+
+
+@register(namespace="torch.linalg")
+def det(A, *, out=None):
+    """Determinant of square matrices (torch.linalg.det)."""
+    _check_square("linalg.det", A)
+    return _det(A)
+
+
+register("det", method=True)(det)
+
+
+def _slogdet_forward(a):
+    sign, logabsdet = np.linalg.slogdet(a)
+    return np.asarray(sign, dtype=a.dtype), np.asarray(logabsdet, dtype=a.dtype)
+
+
+def _slogdet_vjp(c, g_sign, g_logabsdet):
+    A = c.self
+    return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
+
+
+_slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",))
+
+
+@register(namespace="torch.linalg")
+def slogdet(A, *, out=None):
+    """Sign and log of the absolute value of the determinant (torch.linalg.slogdet)."""
+    _check_square("linalg.slogdet", A)
+    return _Slogdet(*_slogdet(A))
+
+
+register("slogdet", method=True)(slogdet)
+
+
+@register(method=True)
+def logdet(input):
+    """log(det(input)): NaN for a negative determinant (torch.logdet)."""
+    from refgrad.ops.elementwise import where
+    _check_square("linalg.slogdet", input)
+    sign, logabsdet = _slogdet(input)
+    return where(sign == -1, float("nan"), logabsdet)
+
+
+def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def _solve_forward(a, b, vector, left):
+    if not left:
+        return np.swapaxes(_solve_forward(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), False, True), -1, -2)
+    try:
+        if vector:
+            return np.linalg.solve(a, b[..., None])[..., 0]
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:]))
+    except np.linalg.LinAlgError:
+        raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
+
+
+def _solve_vjp(c, g):
+    A = c.A
+    grad_B = solve(_mT(A), g, left=c.left)
+    grad_A = None
+    if c.needs_input_grad(0):
+        X = c.result
+        if not c.left:
+            grad_A = -matmul(_mT(X), grad_B)
+        else:
+            grad_A = -(grad_B.unsqueeze(-1) * X.unsqueeze(-2) if c.vector else matmul(grad_B, _mT(X)))
+    return grad_A, grad_B if c.needs_input_grad(1) else None
+
+
+_solve = Primitive("LinalgSolveExBackward0", _solve_forward, _solve_vjp, inputs=("A", "B"),
+                   save={"A": ("A", "B"), "result": ("A",)})
+
+
+@register(namespace="torch.linalg")
+def solve(A, B, *, left: bool = True, out=None):
+    """The solution X of A X = B (or X A = B when ``left=False``) (torch.linalg.solve)."""
+    _check_square("linalg.solve", A)
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                           f"{_scalar(A.dtype)} and B of type {_scalar(B.dtype)} instead")
+    vector = _is_vector_rhs(A, B)
+    if not left:
+        if vector or B.shape[-1] != A.shape[-1]:
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                               f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2] if B.ndim > 1 else 1}x{B.shape[-1]})")
+        return _solve(A, B, vector=False, left=False)
+    if B.shape[-1 if vector else -2] != A.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2] if B.ndim > 1 else B.shape[-1]}x"
+                           f"{B.shape[-1] if B.ndim > 1 else 1})")
+    return _solve(A, B, vector=vector, left=True)
+
+
+# --- cholesky, qr, eigh, svd -----------------------------------------------------------------------------------
+
+
+def _cholesky_forward(a, upper):
+    try:
+        low = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not "
+                          "positive-definite.") from None
+    return np.swapaxes(low, -1, -2).copy() if upper else low
+
+
+def _cholesky_vjp(c, g):
+    """gA = sym(L^{-T} Φ(L^T gL) L^{-1}), Φ = lower triangle with the diagonal halved."""
+    L = _mT(c.result) if c.upper else c.result
+    gL = _mT(g) if c.upper else g
+    phi = _tril(matmul(_mT(L), gL), k=-1) + _diag_embed(_diagonal(matmul(_mT(L), gL)) * 0.5)
+    L_inv = inv(L)
+    S = matmul(_mT(L_inv), matmul(phi, L_inv))
+    return (S + _mT(S)) * 0.5
+
+
+_cholesky = Primitive("LinalgCholeskyExBackward0", _cholesky_forward, _cholesky_vjp, save=("result",))
+_cholesky_old = Primitive("CholeskyBackward0", _cholesky_forward, _cholesky_vjp, save=("result",))
+
+
+@register(namespace="torch.linalg")
+def cholesky(A, *, upper: bool = False, out=None):
+    """Cholesky factor of a symmetric positive-definite matrix (torch.linalg.cholesky)."""
+    _check_square("linalg.cholesky", A)
+    return _cholesky(A, upper=upper)
+
+
+def _torch_cholesky(input, upper: bool = False):
+    """torch.cholesky (deprecated spelling of linalg.cholesky)."""
+    _check_square("cholesky", input)
+    return _cholesky_old(input, upper=upper)
+
+
+register("cholesky", method=True)(_torch_cholesky)
+
+
+def _qr_forward(a, mode):
+    q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+    if mode == "r":
+        return np.zeros((0,), dtype=a.dtype), r
+    return q, r
+
+
+def _qr_vjp(c, gQ, gR):
+    """gA = (gQ + Q copyltu(M)) R^{-T}, M = R gR^T - gQ^T Q (m >= n)."""
+    m, n = c._input_meta[0][0][-2:]
+    if c.mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+                           "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+    if m < n:
+        raise NotImplementedError("refgrad: linalg.qr backward for wide matrices (m < n) is not implemented")
+    if c.mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    Q, R = c.Q, c.R
+    M = matmul(R, _mT(gR)) - matmul(_mT(gQ), Q)
+    lower = _tril(M, k=-1)
+    sym = lower + _mT(lower) + _diag_embed(_diagonal(M))
+    rhs = gQ + matmul(Q, sym)
+    return _mT(solve_triangular(R, _mT(rhs), upper=True))
+
+
+_qr = Primitive("LinalgQrBackward0", _qr_forward, _qr_vjp)
+
+
+@register(namespace="torch.linalg")
+def qr(A, mode: str = "reduced", *, out=None):
+    """QR decomposition, ``mode`` 'reduced', 'complete' or 'r' (torch.linalg.qr)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
+    _check_float("linalg.qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           f"or 'complete'")
+    return _QR(*_save_outputs(_qr(A, mode=mode), ("Q", "R")))
+
+
+def _eigh_forward(a, UPLO):
+    values, vectors = np.linalg.eigh(a, UPLO=UPLO)
+    return values.astype(a.dtype), vectors.astype(a.dtype)
+
+
+def _eigh_vjp(c, gL, gV):
+    """gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i off the diagonal: symmetric, as torch's."""
+    L, V = c.eigenvalues, c.eigenvectors
+    inner = _diag_embed(gL)
+    if not _is_zero(gV):
+        gap = L.unsqueeze(-2) - L.unsqueeze(-1)
+        off = Tensor._make(~np.eye(L.shape[-1], dtype=bool))
+        gap = gap.masked_fill(~off, 1.0)
+        VtgV = matmul(_mT(V), gV)
+        inner = inner + ((VtgV - _mT(VtgV)) * 0.5 / gap).masked_fill(~off, 0.0)
+    return matmul(V, matmul(inner, _mT(V)))
+
+
+_eigh = Primitive("LinalgEighBackward0", _eigh_forward, _eigh_vjp)
+
+
+@register(namespace="torch.linalg")
+def eigh(A, UPLO: str = "L", *, out=None):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix (torch.linalg.eigh)."""
+    _check_square("linalg.eigh", A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return _Eigh(*_save_outputs(_eigh(A, UPLO=UPLO), ("eigenvalues", "eigenvectors")))
+
+
+@register(namespace="torch.linalg")
+def eigvalsh(A, UPLO: str = "L", *, out=None):
+    """Eigenvalues of a symmetric matrix, ascending (torch.linalg.eigvalsh)."""
+    return eigh(A, UPLO).eigenvalues
+
+
+def _svd_forward(a, full_matrices):
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
+
+
+def _svd_vjp(c, gU, gS, gVh):
+    """torch's svd_backward for real inputs (distinct nonzero singular values assumed)."""
+    m, n = c._input_meta[0][0][-2:]
+    k = min(m, n)
+    U, S, Vh = c.U[..., :, :k], c.S, c.Vh[..., :k, :]
+    use_u, use_v = not _is_zero(gU), not _is_zero(gVh)
+    if c.full_matrices:
+        gU, gVh = gU[..., :, :k], gVh[..., :k, :]
+    if not use_u and not use_v:
+        return matmul(U * gS.unsqueeze(-2), Vh)
+    S_row, S_col = S.unsqueeze(-2), S.unsqueeze(-1)
+    off = Tensor._make(~np.eye(k, dtype=bool))
+    E = (S_row * S_row - S_col * S_col).masked_fill(~off, 1.0)
+    inner = None
+    if use_u:
+        UhgU = matmul(_mT(U), gU)
+        inner = (UhgU - _mT(UhgU)) * S_row
+    if use_v:
+        VhgV = matmul(Vh, _mT(gVh))
+        term = S_col * (VhgV - _mT(VhgV))
+        inner = term if inner is None else inner + term
+    inner = inner / E + _diag_embed(gS)
+    if m > k and use_u:
+        gUSinv = gU / S_row
+        core = matmul(U, inner) + gUSinv - matmul(U, matmul(_mT(U), gUSinv))
+        return matmul(core, Vh)
+    if n > k and use_v:
+        SinvgVh = gVh / S_col
+        core = matmul(inner, Vh) + SinvgVh - matmul(matmul(SinvgVh, _mT(Vh)), Vh)
+        return matmul(U, core)
+    return matmul(U, matmul(inner, Vh))
+
+
+_svd = Primitive("LinalgSvdBackward0", _svd_forward, _svd_vjp)
+
+
+@register(namespace="torch.linalg")
+def svd(A, full_matrices: bool = True, *, driver=None, out=None):
+    """Singular value decomposition U, S, Vh (torch.linalg.svd)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    _check_float("linalg.svd", A)
+    return _SVD(*_save_outputs(_svd(A, full_matrices=full_matrices), ("U", "S", "Vh")))
+
+
+@register(namespace="torch.linalg")
+def svdvals(A, *, driver=None, out=None):
+    """Singular values, descending (torch.linalg.svdvals)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svdvals: The input tensor A must have at least 2 dimensions.")
+    _check_float("linalg.svdvals", A)
+    return _save_outputs(_svd(A, full_matrices=False), ("U", "S", "Vh"))[1]
+
+
+def _pinv_vjp(c, g):
+    """gA = -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A) (constant rank)."""
+    A, P = c.self, c.result
+    m, n = A.shape[-2:]
+    gT, PT = _mT(g), _mT(P)
+    first = -matmul(PT, matmul(g, PT))
+    second = matmul(_eye(m, A) - matmul(A, P), matmul(gT, matmul(P, PT)))
+    third = matmul(matmul(PT, P), matmul(gT, _eye(n, A) - matmul(P, A)))
+    return first + second + third
+
+
+_pinv = Primitive("LinalgPinvBackward0", lambda a, hermitian: np.linalg.pinv(a, hermitian=hermitian).astype(a.dtype),
+                  _pinv_vjp, save=("self", "result"))
+
+
+@register(namespace="torch.linalg")
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
+    """Moore-Penrose pseudo-inverse (torch.linalg.pinv; default tolerances only)."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.pinv(A): expected A to have at least 2 dimensions, but got {A.ndim}")
+    _check_float("linalg.pinv", A)
+    if atol is not None or rtol is not None:
+        raise NotImplementedError("refgrad: linalg.pinv with explicit atol/rtol is not implemented")
+    return _pinv(A, hermitian=hermitian)
+
+
+# --- triangular systems ----------------------------------------------------------------------------------------
+
+
+def _triangle(a, upper, unitriangular):
+    t = np.triu(a) if upper else np.tril(a)
+    if unitriangular:
+        idx = np.arange(a.shape[-1])
+        t = t.copy()
+        t[..., idx, idx] = 1
+    return t
+
+
+def _tri_solve_forward(a, b, upper, left, unitriangular):
+    t = _triangle(a, upper, unitriangular)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+            if left:
+                return np.linalg.solve(np.broadcast_to(t, batch + t.shape[-2:]),
+                                       np.broadcast_to(b, batch + b.shape[-2:]))
+            tt = np.swapaxes(np.broadcast_to(t, batch + t.shape[-2:]), -1, -2)
+            return np.swapaxes(np.linalg.solve(tt, np.swapaxes(np.broadcast_to(b, batch + b.shape[-2:]), -1, -2)),
+                               -1, -2)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("linalg.solve_triangular: the triangular matrix is singular") from None
+
+
+def _project(gA: Tensor, upper: bool, unitriangular: bool) -> Tensor:
+    return (_triu(gA, k=1 if unitriangular else 0) if upper else _tril(gA, k=-1 if unitriangular else 0))
+
+
+def _tri_solve_vjp(c, g):
+    A = c.self
+    grad_B = solve_triangular(_mT(A), g, upper=not c.upper, left=c.left, unitriangular=c.unitriangular)
+    grad_A = None
+    if c.needs_input_grad(0):
+        X = c.result
+        grad_A = -(matmul(grad_B, _mT(X)) if c.left else matmul(_mT(X), grad_B))
+        grad_A = _project(grad_A, c.upper, c.unitriangular)
+    return grad_A, grad_B if c.needs_input_grad(1) else None
+
+
+_tri_solve = Primitive("LinalgSolveTriangularBackward0", _tri_solve_forward, _tri_solve_vjp, inputs=("self", "B"),
+                       save={"self": ("self", "B"), "result": ("self",)})
+
+
+@register(namespace="torch.linalg")
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
+    """Solve A X = B (or X A = B) for triangular A (torch.linalg.solve_triangular)."""
+    _check_square("linalg.solve_triangular", A)
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"linalg.solve_triangular: Expected A and B to have the same dtype, but found A of type "
+                           f"{_scalar(A.dtype)} and B of type {_scalar(B.dtype)} instead")
+    if (B.shape[-2] if left else B.shape[-1]) != A.shape[-1]:
+        raise RuntimeError("linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x"
+                           f"{B.shape[-1]})")
+    return _tri_solve(A, B, upper=upper, left=left, unitriangular=unitriangular)
+
+
+def _legacy_tri_forward(b, a, upper, transpose, unitriangular):
+    t = _triangle(a, upper, unitriangular)
+    solution = _tri_solve_forward(np.swapaxes(t, -1, -2) if transpose else t, b, upper != transpose, True, False)
+    return solution, np.broadcast_to(a, solution.shape[:-2] + a.shape[-2:]).copy()
+
+
+def _legacy_tri_vjp(c, g_solution, g_coefficient):
+    A = c.A
+    T = _mT(A) if c.transpose else A
+    upper = c.upper != c.transpose
+    grad_b = solve_triangular(_mT(T), g_solution, upper=not upper, unitriangular=c.unitriangular)
+    grad_A = None
+    if c.needs_input_grad(1):
+        grad_T = _project(-matmul(grad_b, _mT(c.result)), upper, c.unitriangular)
+        grad_A = (_mT(grad_T) if c.transpose else grad_T) + g_coefficient
+    return grad_b if c.needs_input_grad(0) else None, grad_A
+
+
+_legacy_tri = Primitive("TriangularSolveBackward0", _legacy_tri_forward, _legacy_tri_vjp, inputs=("self", "A"),
+                        save={"A": ("self", "A"), "result": ("A",)})
+
+
+@register(method=True)
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """Solve A X = b for triangular A; returns (solution, cloned A) (torch.triangular_solve, deprecated)."""
+    _check_square("triangular_solve", A)
+    return _TriangularSolve(*_legacy_tri(b, A, upper=upper, transpose=transpose, unitriangular=unitriangular))
+
+
+def _cholesky_solve_forward(b, u, upper):
+    low = np.swapaxes(u, -1, -2) if upper else u
+    a = low @ np.swapaxes(low, -1, -2)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def _cholesky_solve_vjp(c, g):
+    c.self  # noqa: B018 - torch saves B as well: version check
+    X, L = c.result, c.input2
+    grad_b = cholesky_solve(g, L, upper=c.upper)
+    grad_L = None
+    if c.needs_input_grad(1):
+        common = matmul(grad_b, _mT(X))
+        common = common + _mT(common)
+        grad_L = -matmul(L, common) if c.upper else -matmul(common, L)
+    return grad_b if c.needs_input_grad(0) else None, grad_L
+
+
+_cholesky_solve = Primitive("CholeskySolveBackward0", _cholesky_solve_forward, _cholesky_solve_vjp,
+                            inputs=("self", "input2"), save=("self", "input2", "result"))
+
+
+@register(method=True)
+def cholesky_solve(B, L, upper: bool = False, *, out=None):
+    """Solve A X = B given the Cholesky factor L of A (torch.cholesky_solve)."""
+    if B.ndim < 2 or L.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
+    return _cholesky_solve(B, L, upper=upper)
+
+
+_identity_like = Primitive("CopyBackwards",
+                           lambda a: np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(),
+                           lambda c, g: Tensor._make(np.zeros(g.shape, dtype=g.dtype.numpy)))
+
+
+@register(namespace="torch.linalg")
+def matrix_power(A, n: int, *, out=None):
+    """A raised to the integer power ``n`` (torch.linalg.matrix_power); n < 0 inverts first."""
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError("linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.ndim > 1 else 1} by {A.shape[-1]} matrices")
+    if n == 0:
+        return _identity_like(A)
+    if n < 0:
+        A, n = inv(A), -n
+        if n == 1:
+            return A
+    if n == 1:
+        return A.clone()
+    if n == 2:
+        return matmul(A, A)
+    if n == 3:
+        return matmul(matmul(A, A), A)
+    power, result = None, None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        power = A if power is None else matmul(power, power)
+        if bit:
+            result = power if result is None else matmul(result, power)
+    return result
+
+
+register("matrix_power", method=True)(matrix_power)

@@ -1,0 +1,180 @@
+"""Vector and matrix norms (torch.linalg.vector_norm / matrix_norm / norm), with torch's gradients at 0 and at
+ties: 0 at a zero norm, ±inf orders and amax/amin split evenly among tied entries (with sign)."""
+from __future__ import annotations
+
+import numpy as np
+
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops._util import normalize_dims, wrap_dim
+from refgrad.ops.linalg import _scalar
+from refgrad.tensor import Tensor
+
+
+def _sign(a: np.ndarray) -> Tensor:
+    """torch's sgn for the norm gradients: 0 at 0 and at NaN."""
+    return Tensor._make(np.nan_to_num(np.sign(a), nan=0.0))
+
+
+_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign(c.self._data), save=("self",))
+
+
+def _extreme_vjp(c, g):
+    """amax/amin: the gradient is split evenly among the tied extrema (torch's convention)."""
+    shape = c._input_meta[0][0]
+    result = c.result if c.keepdim else _unsqueeze_all(c.result, c.dims)
+    hit = Tensor._make((c.self._data == result._data).astype(c.self._data.dtype))
+    count = hit.sum(c.dims, keepdim=True)
+    grad = g if c.keepdim else _unsqueeze_all(g, c.dims)
+    return grad.expand(shape) * hit / count
+
+
+def _unsqueeze_all(t: Tensor, dims: tuple) -> Tensor:
+    for d in dims:
+        t = t.unsqueeze(d)
+    return t
+
+
+_amax = Primitive("AmaxBackward0", lambda a, dims, keepdim: np.amax(a, axis=dims, keepdims=keepdim), _extreme_vjp,
+                  save=("self", "result"))
+_amin = Primitive("AminBackward0", lambda a, dims, keepdim: np.amin(a, axis=dims, keepdims=keepdim), _extreme_vjp,
+                  save=("self", "result"))
+
+
+def _vector_norm_forward(a, ord, dims, keepdim):
+    x = np.abs(a)
+    if ord == 0:
+        out = np.sum(x != 0, axis=dims, keepdims=keepdim)
+    elif ord == np.inf:
+        out = np.amax(x, axis=dims, keepdims=keepdim)
+    elif ord == -np.inf:
+        out = np.amin(x, axis=dims, keepdims=keepdim)
+    elif ord == 1:
+        out = np.sum(x, axis=dims, keepdims=keepdim)
+    elif ord == 2:
+        out = np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim))
+    else:
+        with np.errstate(divide="ignore"):
+            out = np.sum(x ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+    return np.asarray(out, dtype=a.dtype)
+
+
+def _vector_norm_vjp(c, g):
+    """torch's norm_backward: 0 where the norm is 0 (and at zero entries for p < 1); ties split for +-inf."""
+    x, norm, p, shape = c.self, c.result, c.ord, c._input_meta[0][0]
+    if p == 0:
+        return None
+    if not c.keepdim:
+        norm, g = _unsqueeze_all(norm, c.dims), _unsqueeze_all(g, c.dims)
+    sign = _sign(x._data)
+    if p == 1:
+        return sign * g
+    if p in (np.inf, -np.inf):
+        hit = Tensor._make((np.abs(x._data) == norm._data).astype(x._data.dtype))
+        count = hit.sum(c.dims, keepdim=True)
+        return sign * hit * (g / count.masked_fill(count == 0, 1.0))  # NaN input: no entry hits, gradient 0
+    zero = Tensor._make(norm._data == 0)
+    safe_norm = norm.masked_fill(zero, 1.0)
+    if p == 2:  # torch: grad * (self / norm).masked_fill_(norm == 0, 0): its own derivative is NaN at 0, as torch's
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * (x / norm).masked_fill(zero.expand(shape), 0.0)
+    else:
+        magnitude = _abs(x)
+        ratio = (magnitude / safe_norm) if p >= 1 else (magnitude.masked_fill(Tensor._make(x._data == 0), 1.0)
+                                                        / safe_norm)
+        grad = sign * ratio ** (p - 1) * g
+    return grad.masked_fill(zero.expand(shape), 0.0)
+
+
+_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"))
+
+
+def _norm_dtype(name: str, input: Tensor, dtype) -> Tensor:
+    if dtype is not None:
+        if not dtype.is_floating_point:
+            raise RuntimeError(f"{name}: dtype should be floating point or complex, but got {_scalar(dtype)}")
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_scalar(input.dtype)}")
+    return input
+
+
+@register(namespace="torch.linalg")
+def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A002 - torch's name
+    """The ``ord``-norm of ``x`` over ``dim`` (all dims by default) (torch.linalg.vector_norm)."""
+    if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+    x = _norm_dtype("linalg.vector_norm", x, dtype)
+    dims = normalize_dims(dim, x.ndim)
+    if x.numel() == 0 and ord < 0 or (ord == np.inf and any(x.shape[d] == 0 for d in dims)):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
+                           f"operation does not have an identity")
+    return _vector_norm(x, ord=float(ord), dims=dims, keepdim=keepdim)
+
+
+def _matrix_dims(A: Tensor, dim) -> tuple[int, int]:
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
+    return d0, d1
+
+
+@register(namespace="torch.linalg")
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out=None):  # noqa: A002
+    """Frobenius, nuclear, 1, -1, inf, -inf, 2 or -2 matrix norm over ``dim`` (torch.linalg.matrix_norm)."""
+    from refgrad.ops.decompositions import svdvals
+    A = _norm_dtype("linalg.matrix_norm", A, dtype)
+    d0, d1 = _matrix_dims(A, dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord == "nuc" or ord in (2, -2):
+        order = [d for d in range(A.ndim) if d not in (d0, d1)] + [d0, d1]
+        values = svdvals(A.permute(order))
+        if ord == "nuc":
+            result = values.sum(-1)
+        else:
+            result = (_amax if ord == 2 else _amin)(values, dims=(values.ndim - 1,), keepdim=False)
+        if keepdim:  # torch restores the reduced dims with a permute
+            result = result.unsqueeze(-1).unsqueeze(-1).permute(tuple(int(i) for i in np.argsort(order)))
+        return result
+    if ord not in (1, -1, np.inf, -np.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    sum_dim, max_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = _abs(A).sum(sum_dim, keepdim=keepdim)
+    if not keepdim and sum_dim < max_dim:
+        max_dim -= 1
+    return (_amax if ord > 0 else _amin)(sums, dims=(max_dim,), keepdim=keepdim)
+
+
+def _squeeze_dims(t: Tensor, dims) -> Tensor:
+    for d in sorted(dims, reverse=True):
+        t = t.squeeze(d)
+    return t
+
+
+@register(namespace="torch.linalg")
+def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A002
+    """Vector or matrix norm, chosen from ``ord`` and ``dim`` (torch.linalg.norm)."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        dim = tuple(dim)
+        if len(dim) == 1:
+            dim = dim[0]
+    if ord is None:
+        if dim is None or isinstance(dim, (int, np.integer)) or len(dim) == 1:
+            return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+        return matrix_norm(A, "fro", dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        dim = (0, 1) if A.ndim == 2 else 0
+    if isinstance(dim, (int, np.integer)):
+        if isinstance(ord, str):
+            raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord}")
+        return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
+
+

@@ -1,0 +1,222 @@
+"""Linear algebra: VJPs (first and second order) against central differences at well-conditioned points, and
+torch 2.13.0's conventions pinned as numbers — det at singular matrices, norms at 0 and at ties, matmul's
+decomposition (grad_fn chains) — each observed on torch 2.13.0+cpu (float64, cotangent 1 unless stated).
+
+No torch import: these run with torch absent.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import refgrad
+from tests.ops.numerical import check_vjp
+
+L = refgrad.linalg
+rng = np.random.default_rng(11)
+A = rng.standard_normal((3, 3)) + 3 * np.eye(3)  # well conditioned
+B = rng.standard_normal((3, 2))
+V = rng.standard_normal(3)
+W = rng.standard_normal(3)
+T = rng.standard_normal((4, 3))  # tall
+WIDE = rng.standard_normal((2, 4))
+SPD = A @ A.T + 3 * np.eye(3)
+BATCH = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+UPPER = np.triu(A)
+
+
+def _sym_spectrum(x):
+    """x + xᵀ with a spread-out spectrum: eigenvalues stay distinct under the finite-difference steps."""
+    return x + x.transpose(-2, -1) + refgrad.tensor(np.diag([0.0, 6.0, 12.0]))
+
+
+def _svd_invariant(x):
+    U, S, Vh = L.svd(x, full_matrices=False)
+    weights = refgrad.tensor(np.linspace(0.5, 1.5, S.shape[-1]))
+    return S, (U * (S * weights).unsqueeze(-2)) @ Vh, U @ U.transpose(-2, -1)
+
+
+def _eigh_invariant(x):
+    values, vectors = L.eigh(_sym_spectrum(x))
+    weights = refgrad.tensor(np.linspace(0.5, 1.5, values.shape[-1]))
+    return values, (vectors * weights) @ vectors.transpose(-2, -1)
+
+
+CASES = {
+    "mm": (refgrad.mm, [A, B]), "mv": (refgrad.mv, [A, V]), "dot": (refgrad.dot, [V, W]),
+    "vdot": (refgrad.vdot, [V, W]), "bmm": (refgrad.bmm, [BATCH, BATCH]),
+    "matmul.1d_3d": (refgrad.matmul, [V, BATCH]), "matmul.3d_2d": (refgrad.matmul, [BATCH, B]),
+    "matmul.broadcast": (refgrad.matmul, [rng.standard_normal((2, 1, 2, 3)), rng.standard_normal((4, 3, 2))]),
+    "addmm": (lambda i, a, b: refgrad.addmm(i, a, b, beta=0.5, alpha=2.0), [rng.standard_normal(2), A, B]),
+    "addmv": (lambda i, a, v: refgrad.addmv(i, a, v, alpha=3.0), [V, A, W]),
+    "baddbmm": (lambda i, a, b: refgrad.baddbmm(i, a, b, beta=2.0), [BATCH, BATCH, BATCH]),
+    "addbmm": (refgrad.addbmm, [A, BATCH, BATCH]),
+    "outer": (refgrad.outer, [V, W]), "inner": (refgrad.inner, [A, B.T]),
+    "tensordot": (lambda a, b: refgrad.tensordot(a, b, dims=([0], [1])), [T, WIDE]),
+    "kron": (refgrad.kron, [A, B]),
+    "einsum.matmul": (lambda a, b: refgrad.einsum("ij,jk->ik", a, b), [A, B]),
+    "einsum.diagonal": (lambda a: refgrad.einsum("...ii->...i", a), [BATCH]),
+    "einsum.three": (lambda a, b, c: refgrad.einsum("ab,bc,cd->ad", a, b, c), [A, B, WIDE]),
+    "trace": (refgrad.trace, [A]), "cross": (L.cross, [T, T[::-1].copy()]),
+    "vector_norm.2": (lambda x: L.vector_norm(x, 2, dim=1), [T]),
+    "vector_norm.1": (lambda x: L.vector_norm(x, 1), [T]),
+    "vector_norm.3": (lambda x: L.vector_norm(x, 3, dim=0, keepdim=True), [T]),
+    "vector_norm.0_5": (lambda x: L.vector_norm(x, 0.5), [T]),
+    "vector_norm.inf": (lambda x: L.vector_norm(x, float("inf"), dim=1), [T]),
+    "vector_norm.-inf": (lambda x: L.vector_norm(x, -float("inf"), dim=1), [T]),
+    "matrix_norm.fro": (lambda x: L.matrix_norm(x), [T]), "matrix_norm.nuc": (lambda x: L.matrix_norm(x, "nuc"), [T]),
+    "matrix_norm.1": (lambda x: L.matrix_norm(x, 1), [T]), "matrix_norm.inf": (lambda x: L.matrix_norm(x, np.inf), [T]),
+    "matrix_norm.2": (lambda x: L.matrix_norm(x, 2), [T]), "matrix_norm.-2": (lambda x: L.matrix_norm(x, -2), [T]),
+    "inv": (L.inv, [BATCH]), "det": (L.det, [BATCH]), "slogdet": (lambda x: L.slogdet(x).logabsdet, [A]),
+    "logdet": (refgrad.logdet, [SPD]),
+    "solve": (L.solve, [A, B]), "solve.vector": (L.solve, [A, V]),
+    "solve.right": (lambda a, b: L.solve(a, b, left=False), [A, B.T.copy()]),
+    "cholesky": (lambda x: L.cholesky(x @ x.transpose(-2, -1) + 3 * refgrad.eye(3, dtype=refgrad.float64)), [A]),
+    "cholesky.upper": (lambda x: L.cholesky(x @ x.transpose(-2, -1) + 3 * refgrad.eye(3, dtype=refgrad.float64),
+                                            upper=True), [A]),
+    "qr": (lambda x: tuple(L.qr(x)), [T]),
+    "eigh": (_eigh_invariant, [A]), "eigvalsh": (lambda x: L.eigvalsh(_sym_spectrum(x)), [A]),
+    "svd.tall": (_svd_invariant, [T]), "svd.wide": (_svd_invariant, [WIDE]), "svdvals": (L.svdvals, [T]),
+    "pinv": (L.pinv, [T]),
+    "cholesky_solve": (lambda b, low: refgrad.cholesky_solve(b, low), [B, np.linalg.cholesky(SPD)]),
+    "matrix_power.5": (lambda x: L.matrix_power(x, 5), [A / 3]),
+    "matrix_power.-2": (lambda x: L.matrix_power(x, -2), [A]),
+    "solve_triangular": (lambda a, b: L.solve_triangular(a, b, upper=True), [UPPER, B]),
+    "solve_triangular.unit_right": (lambda a, b: L.solve_triangular(a, b, upper=False, left=False,
+                                                                    unitriangular=True), [A, B.T.copy()]),
+    "triangular_solve": (lambda b, a: tuple(refgrad.triangular_solve(b, a, transpose=True)), [B, UPPER]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("order", [1, 2])
+def test_vjp_matches_central_differences(name, order):
+    fn, arrays = CASES[name]
+    check_vjp(fn, *arrays, order=order, rtol=1e-4, atol=1e-5)
+
+
+def _grad(fn, array):
+    x = refgrad.tensor(array, dtype=refgrad.float64, requires_grad=True)
+    out = fn(x)
+    out.sum().backward()
+    return out, x.grad
+
+
+@pytest.mark.parametrize(("matrix", "value", "grad"), [
+    # torch 2.13: det of a singular n x n matrix of rank n-1 has an all-zero gradient (the true one is adj(A)ᵀ,
+    # e.g. [[4, -2], [-2, 1]] for [[1, 2], [2, 4]]); a 1x1 zero matrix gets 1 (fixed by PR #171225)
+    ([[1.0, 2.0], [2.0, 4.0]], 0.0, [[0.0, 0.0], [0.0, 0.0]]),
+    ([[1.0, 0.0], [0.0, 0.0]], 0.0, [[0.0, 0.0], [0.0, 0.0]]),
+    ([[0.0, 0.0], [0.0, 0.0]], 0.0, [[0.0, 0.0], [0.0, 0.0]]),
+    ([[0.0]], 0.0, [[1.0]]),
+    ([[2.0, 1.0], [1.0, 3.0]], 5.0, [[3.0, -1.0], [-1.0, 2.0]]),
+])
+def test_det_gradient_at_singular_matrices(matrix, value, grad):
+    out, gradient = _grad(L.det, np.array(matrix))
+    assert abs(out.item() - value) < 1e-12
+    np.testing.assert_allclose(gradient.numpy(), grad, atol=1e-12)
+
+
+@pytest.mark.parametrize(("ord_", "grad"), [
+    # torch 2.13 on [0, 1, -2, 2]: the gradient at the zero entry is 0 for every order; inf splits ties with sign
+    (1, [0.0, 1.0, -1.0, 1.0]),
+    (2, [0.0, 1 / 3, -2 / 3, 2 / 3]),
+    (float("inf"), [0.0, 0.0, -0.5, 0.5]),
+    (-float("inf"), [0.0, 0.0, 0.0, 0.0]),
+    (3, [0.0, 17 ** (-2 / 3), -4 * 17 ** (-2 / 3), 4 * 17 ** (-2 / 3)]),  # printed 0.1513, -0.6050
+    (0.5, [0.0, 3.82842712, -2.70710678, 2.70710678]),
+    (-1, [0.0, 0.0, 0.0, 0.0]),
+])
+def test_vector_norm_at_zero_entries(ord_, grad):
+    _, gradient = _grad(lambda x: L.vector_norm(x, ord_), np.array([0.0, 1.0, -2.0, 2.0]))
+    np.testing.assert_allclose(gradient.numpy(), grad, atol=1e-7)
+
+
+@pytest.mark.parametrize("ord_", [1, 2, 3, 0.5, float("inf"), -1])
+def test_vector_norm_of_zero_vector_has_zero_gradient(ord_):
+    # torch 2.13: vector_norm(zeros(2), ord).backward() -> grad [0., 0.] (subgradient 0, PR #2775)
+    _, gradient = _grad(lambda x: L.vector_norm(x, ord_), np.zeros(2))
+    assert gradient.tolist() == [0.0, 0.0]
+
+
+def test_vector_norm_order_zero_has_no_gradient():
+    # torch 2.13: vector_norm(x, 0).sum().backward() leaves x.grad None (the node returns an undefined gradient)
+    _, gradient = _grad(lambda x: L.vector_norm(x, 0), np.array([0.0, 1.0, -2.0]))
+    assert gradient is None
+
+
+def test_matrix_norm_ties_split_evenly():
+    # torch 2.13: matrix_norm([[1, -1], [1, 1]], 1) -> 2, grad [[.5, -.5], [.5, .5]] (amax ties split);
+    # matrix_norm(eye(2), 2) -> grad [[.5, 0], [0, .5]]; matrix_norm([[1, 0], [0, 0]], 'nuc') -> grad eye(2)
+    _, gradient = _grad(lambda x: L.matrix_norm(x, 1), np.array([[1.0, -1.0], [1.0, 1.0]]))
+    assert gradient.tolist() == [[0.5, -0.5], [0.5, 0.5]]
+    _, gradient = _grad(lambda x: L.matrix_norm(x, 2), np.eye(2))
+    np.testing.assert_allclose(gradient.numpy(), [[0.5, 0.0], [0.0, 0.5]], atol=1e-12)
+    _, gradient = _grad(lambda x: L.matrix_norm(x, "nuc"), np.array([[1.0, 0.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(gradient.numpy(), np.eye(2), atol=1e-12)
+
+
+def _chain(tensor, depth=6):
+    names, node = [], tensor.grad_fn
+    while node is not None and depth:
+        names.append(type(node).__name__)
+        following = [n for n, _ in node.next_functions if n is not None and type(n).__name__ != "AccumulateGrad"]
+        node, depth = (following[0] if following else None), depth - 1
+    return names
+
+
+@pytest.mark.parametrize(("shapes", "flags", "chain"), [
+    # torch 2.13, type names walking grad_fn.next_functions (first non-leaf edge each step)
+    (((3,), (3,)), (True, True), ["DotBackward0"]),
+    (((2, 3), (3,)), (True, True), ["MvBackward0"]),
+    (((3,), (3, 2)), (True, True), ["SqueezeBackward4", "MmBackward0", "UnsqueezeBackward0"]),
+    (((5, 2, 3), (3,)), (True, True), ["UnsafeViewBackward0", "MvBackward0", "ViewBackward0"]),
+    (((5, 2, 3), (3, 4)), (False, True), ["UnsafeViewBackward0", "MmBackward0"]),
+    (((3,), (5, 3, 2)), (True, True),
+     ["UnsafeViewBackward0", "MvBackward0", "UnsafeViewBackward0", "CloneBackward0", "TransposeBackward0"]),
+    (((3,), (5, 3, 2)), (False, True), ["UnsafeViewBackward0", "BmmBackward0", "ViewBackward0", "ExpandBackward0"]),
+    (((2, 3), (5, 3, 4)), (True, False), ["CloneBackward0", "TransposeBackward0", "UnsafeViewBackward0",
+                                          "MmBackward0", "TBackward0"]),
+    (((5, 2, 3), (1, 3, 4)), (False, True), ["UnsafeViewBackward0", "MmBackward0", "SqueezeBackward1"]),
+    (((5, 2, 3), (1, 3, 4)), (True, False), ["UnsafeViewBackward0", "BmmBackward0", "ViewBackward0",
+                                             "ExpandBackward0"]),
+    (((2, 1, 2, 3), (5, 3, 4)), (True, True), ["UnsafeViewBackward0", "BmmBackward0", "UnsafeViewBackward0",
+                                               "CloneBackward0", "ExpandBackward0"]),
+    (((5, 2, 3), (1, 1, 3, 4)), (False, True), ["UnsafeViewBackward0", "BmmBackward0", "ReshapeAliasBackward0",
+                                                "ExpandBackward0"]),
+])
+def test_matmul_decomposes_like_torch(shapes, flags, chain):
+    a, b = (refgrad.tensor(rng.standard_normal(s), requires_grad=f) for s, f in zip(shapes, flags))
+    assert _chain(a @ b) == chain
+
+
+@pytest.mark.parametrize(("expression", "name"), [
+    # torch 2.13 type(out.grad_fn).__name__
+    (lambda a: refgrad.einsum("ij,jk->ik", a, a), "ViewBackward0"), (lambda a: refgrad.einsum("ii->i", a),
+                                                                      "PermuteBackward0"),
+    (lambda a: refgrad.einsum("ii", a), "SumBackward1"), (lambda a: refgrad.outer(a[0], a[1]), "MulBackward0"),
+    (lambda a: refgrad.inner(a[0], a[1]), "ViewBackward0"), (lambda a: refgrad.kron(a, a), "UnsafeViewBackward0"),
+    (lambda a: L.inv(a), "LinalgInvExBackward0"), (lambda a: refgrad.inverse(a), "LinalgInvExBackward0"),
+    (lambda a: refgrad.det(a), "LinalgDetBackward0"), (lambda a: L.slogdet(a).sign, "LinalgSlogdetBackward0"),
+    (lambda a: L.solve(a, a[0]), "LinalgSolveExBackward0"), (lambda a: L.qr(a).Q, "LinalgQrBackward0"),
+    (lambda a: L.svdvals(a), "LinalgSvdBackward0"), (lambda a: L.matrix_norm(a, "nuc"), "SumBackward1"),
+    (lambda a: L.matrix_norm(a, 1), "AmaxBackward0"), (lambda a: L.matrix_norm(a, -2), "AminBackward0"),
+    (lambda a: L.matrix_norm(a, 2, keepdim=True), "PermuteBackward0"),
+    (lambda a: L.norm(a), "LinalgVectorNormBackward0"), (lambda a: refgrad.trace(a), "TraceBackward0"),
+    (lambda a: L.matrix_power(a, 0), "CopyBackwards"), (lambda a: L.matrix_power(a, 1), "CloneBackward0"),
+    (lambda a: L.matrix_power(a, -1), "LinalgInvExBackward0"), (lambda a: L.matrix_power(a, 5), "MmBackward0"),
+    (lambda a: L.cross(a, a), "LinalgCrossBackward0"), (lambda a: L.pinv(a), "LinalgPinvBackward0"),
+    (lambda a: L.solve_triangular(a, a, upper=True), "LinalgSolveTriangularBackward0"),
+    (lambda a: refgrad.triangular_solve(a, a).cloned_coefficient, "TriangularSolveBackward0"),
+    (lambda a: refgrad.addmm(a, a, a), "AddmmBackward0"), (lambda a: refgrad.vdot(a[0], a[1]), "VdotBackward0"),
+])
+def test_grad_fn_names(expression, name):
+    assert type(expression(refgrad.tensor(A, requires_grad=True)).grad_fn).__name__ == name
+
+
+def test_singular_inputs_raise_linalg_errors():
+    # torch 2.13: linalg.inv(ones(2, 2)) and linalg.cholesky(-eye(2)) raise torch.linalg.LinAlgError (a RuntimeError)
+    with pytest.raises(L.LinAlgError):
+        L.inv(refgrad.ones(2, 2, dtype=refgrad.float64))
+    with pytest.raises(RuntimeError, match="positive-definite"):
+        L.cholesky(-refgrad.eye(2, dtype=refgrad.float64))
