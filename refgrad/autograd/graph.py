@@ -140,6 +140,8 @@ class Node:
 
         Outputs that received no gradient get zeros (torch "materializes" them), except non-floating outputs.
         """
+        for saved in self._saved.values():  # torch unpacks every saved tensor: a stale one is an error even if unread
+            saved.unpack()
         grad_outputs = list(grad_outputs) + [None] * (len(self._output_meta) - len(grad_outputs))
         if getattr(self, "materialize_grads", True):
             for i, g in enumerate(grad_outputs):

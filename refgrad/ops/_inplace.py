@@ -100,8 +100,10 @@ def _take_over(self: Tensor, result: Tensor) -> None:
 class CopySlices(Node):
     """The base's node after an in-place op on one of its views; like torch's, it runs once unless retained."""
 
+    _freed = False
+
     def apply(self, grad_outputs: list) -> tuple:
-        if self._params.get("op") is None:
+        if self._freed:
             raise RuntimeError(ERR_BACKWARD_TWICE)
         return super().apply(grad_outputs)
 
@@ -109,7 +111,8 @@ class CopySlices(Node):
         op = self._params.get("op")
         if op is not None:
             op.release()
-        self._params["op"] = None
+        super().release()
+        self._freed = True
 
 
 _NODE_CLASSES["CopySlices"] = CopySlices
