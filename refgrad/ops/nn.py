@@ -1,14 +1,28 @@
-"""torch.nn.functional: activations with a functional-only spelling, and the losses."""
+"""torch.nn.functional: the shared building blocks of the nn family, and the dense layers and distance ops.
+
+Building blocks used by conv, pooling, normalization and losses:
+
+* ``sparse_map``/``sparse_map_adjoint``: ``y[b, m] = sum_j w[m, j] * x[b, idx[m, j]]`` over the flattened
+  trailing (spatial) dims, and its transpose. Padding, pooling, interpolation and im2col are all such maps; each
+  primitive's VJP is the other one, so every double backward through them works.
+* ``einsum``: a multilinear contraction whose VJP is again an einsum.
+* a few private elementwise primitives (abs, sqrt, clamp_min, xlogy, softmax, log_softmax) carrying torch's node
+  names, for composite ops whose outermost node torch reports (``l1_loss(reduction='none')`` -> AbsBackward0).
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import promote
+from refgrad.ops._util import promote, wrap_dim
+from refgrad.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
 
+
+# --- reductions shared by the losses ------------------------------------------------------------------------
 
 def _reduce_forward(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
@@ -30,6 +44,498 @@ def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
+
+def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    """Apply a loss reduction with refgrad ops (MeanBackward0 / SumBackward0 as in torch's composites)."""
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """torch's mapping of the deprecated size_average/reduce flags onto ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def const(array, like: Tensor | None = None) -> Tensor:
+    """A constant (no-grad) tensor, cast to ``like``'s dtype when given."""
+    array = np.asarray(array)
+    if like is not None:
+        array = array.astype(like._data.dtype, copy=False)
+    return Tensor._make(array)
+
+
+def not_differentiable(function: str, argument: str, tensor) -> None:
+    """torch's refusal when a non-differentiable argument requires grad (checked under grad mode only)."""
+    from refgrad.autograd.grad_mode import is_grad_enabled
+    if tensor is not None and isinstance(tensor, Tensor) and tensor.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to argument '{argument}'. "
+                           "This input cannot have requires_grad True.")
+
+
+# --- private elementwise primitives with torch's node names -------------------------------------------------
+
+def _sign_forward(a):
+    return np.where(np.isnan(a), np.zeros((), a.dtype), np.sign(a)).astype(a.dtype, copy=False)
+
+
+# sgn(x) as a node (its own gradient is zero), so the double backward of abs/l1 gives zeros as torch does
+_sgn = Primitive("SgnBackward0", _sign_forward, lambda c, g: Tensor._make(np.zeros(c._input_meta[0][0],
+                                                                                   g._data.dtype)))
+
+
+def _sign_const(x: Tensor) -> Tensor:
+    return _sgn(x)
+
+
+def _xlogy_forward(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = x * np.log(y)
+    return np.where((x == 0) & ~np.isnan(y), np.zeros((), x.dtype), out).astype(x.dtype, copy=False)
+
+
+def _xlogy_vjp(c, g):
+    x, y = c.self, c.other
+    gx = g * xlogy(const(x._data != 0, x), y) if c.needs_input_grad(0) else None
+    gy = g * x / y if c.needs_input_grad(1) else None
+    return gx, gy
+
+
+def _softmax_vjp(c, g):
+    y = c.result
+    return y * (g - (g * y).sum(c.dim, keepdim=True))
+
+
+def _log_softmax_vjp(c, g):
+    return g - c.result.exp() * g.sum(c.dim, keepdim=True)
+
+
+def _softmax_np(a, dim):
+    shifted = a - np.max(a, axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    return (e / np.sum(e, axis=dim, keepdims=True)).astype(a.dtype, copy=False)
+
+
+def _log_softmax_np(a, dim):
+    shifted = a - np.max(a, axis=dim, keepdims=True)
+    return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype, copy=False)
+
+
+_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign_const(c.self), save=("self",))
+_sqrt = Primitive("SqrtBackward0", np.sqrt, lambda c, g: g / (2 * c.result), save=("result",))
+_clamp_min = Primitive("ClampMinBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)).astype(a.dtype),
+                       lambda c, g: g.masked_fill(const(~(c.self._data >= c.min)), 0.0), save=("self",))
+# torch clamps some norms in place under no_grad: the value is clamped but the gradient passes unchanged
+_clamp_min_value_only = Primitive("CloneBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)),
+                                  lambda c, g: g)
+_xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"), save=("self", "other"))
+_softmax = Primitive("SoftmaxBackward0", _softmax_np, _softmax_vjp, save=("result",))
+_log_softmax = Primitive("LogSoftmaxBackward0", _log_softmax_np, _log_softmax_vjp, save=("result",))
+_log1p = Primitive("Log1PBackward0", np.log1p, lambda c, g: g / (c.self + 1), save=("self",))
+
+
+def abs_(x: Tensor) -> Tensor:
+    return _abs(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return _sqrt(x)
+
+
+def clamp_min(x: Tensor, min: float) -> Tensor:  # noqa: A002 - torch's name
+    return _clamp_min(x, min=min)
+
+
+def xlogy(x: Tensor, y: Tensor) -> Tensor:
+    dtype, (a, b) = promote(x, y)
+    return _xlogy(a, b, cast=dtype)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return _log1p(x)
+
+
+def softmax_(x: Tensor, dim: int) -> Tensor:
+    return _softmax(x, dim=dim % max(x.ndim, 1))
+
+
+def log_softmax_(x: Tensor, dim: int) -> Tensor:
+    return _log_softmax(x, dim=dim % max(x.ndim, 1))
+
+
+# --- einsum ------------------------------------------------------------------------------------------------
+
+_EINSUM_CACHE: dict = {}
+
+
+def _einsum_vjp(c, g):
+    operands_spec, out_spec = c.spec.split("->")
+    specs = operands_spec.split(",")
+    operands = [getattr(c, f"a{i}") for i in range(len(specs))]  # all unpacked, so in-place changes are caught
+    grads = []
+    for k, sub in enumerate(specs):
+        if not c.needs_input_grad(k):
+            grads.append(None)
+            continue
+        others = [(s, t) for i, (s, t) in enumerate(zip(specs, operands)) if i != k]
+        available = set(out_spec).union(*[set(s) for s, _ in others])
+        target = "".join(ch for ch in sub if ch in available)
+        grad = einsum(",".join([out_spec] + [s for s, _ in others]) + "->" + target, g, *[t for _, t in others])
+        if target != sub:  # an index only this operand carries was summed: broadcast it back
+            for pos, ch in enumerate(sub):
+                if ch not in available:
+                    grad = grad.unsqueeze(pos)
+            grad = grad.expand(c._input_meta[k][0])
+        grads.append(grad)
+    return tuple(grads)
+
+
+def einsum(spec: str, *tensors: Tensor, name: str = "EinsumBackward0") -> Tensor:
+    """A multilinear contraction (NumPy einsum spec) recorded as one node called ``name``."""
+    key = (name, len(tensors))
+    prim = _EINSUM_CACHE.get(key)
+    if prim is None:
+        names = tuple(f"a{i}" for i in range(len(tensors)))
+        prim = _EINSUM_CACHE[key] = Primitive(
+            name, lambda *arrays, spec: np.einsum(spec, *arrays).astype(arrays[0].dtype, copy=False),
+            _einsum_vjp, inputs=names, save=names)
+    return prim(*tensors, spec=spec)
+
+
+# --- sparse linear maps over the trailing dims --------------------------------------------------------------
+
+def _map_np(x: np.ndarray, index: np.ndarray, weight, nd: int, out_spatial: tuple) -> np.ndarray:
+    """y[b, m] = sum_j weight[m, j] * x[b, index[m, j]] (index < 0: no term). ``index`` (M, J) or (B, M, J)."""
+    lead = x.shape[:x.ndim - nd]
+    flat = x.reshape(int(np.prod(lead, dtype=np.int64)), -1)
+    valid = index >= 0
+    safe = np.where(valid, index, 0)
+    if index.ndim == 2:
+        picked = flat[:, safe]  # (B, M, J)
+    else:
+        picked = np.take_along_axis(flat, safe.reshape(flat.shape[0], -1), axis=1).reshape(index.shape)
+    picked = np.where(valid, picked, np.zeros((), x.dtype))
+    if weight is not None:
+        picked = picked * np.asarray(weight, x.dtype)
+    out = picked.sum(axis=-1, dtype=x.dtype) if picked.shape[-1] > 1 else picked[..., 0]
+    return out.reshape(lead + tuple(out_spatial))
+
+
+def _map_adjoint_np(g: np.ndarray, index: np.ndarray, weight, nd_out: int, in_spatial: tuple) -> np.ndarray:
+    lead = g.shape[:g.ndim - nd_out]
+    batch = int(np.prod(lead, dtype=np.int64))
+    flat = g.reshape(batch, -1)
+    size = int(np.prod(in_spatial, dtype=np.int64))
+    contrib = np.broadcast_to(flat[:, :, None], (batch,) + index.shape[-2:])
+    if weight is not None:
+        contrib = contrib * np.asarray(weight, g.dtype)
+    valid = np.broadcast_to(index >= 0, contrib.shape)
+    out = np.zeros((batch, size), dtype=g.dtype)
+    rows = np.broadcast_to(np.arange(batch)[:, None, None], contrib.shape)
+    cols = np.broadcast_to(index, contrib.shape)
+    np.add.at(out, (rows[valid], cols[valid]), contrib[valid])
+    return out.reshape(lead + tuple(in_spatial))
+
+
+_MAP_CACHE: dict = {}
+# torch's backward of pooling/padding kernels also takes the input, so their double backward returns zeros (not
+# None) for it: those maps save the input and add this zero-valued, input-connected term to their gradient
+_zeros_of = Primitive("ZerosLikeBackward0", np.zeros_like, lambda c, g: Tensor._make(np.zeros(c._input_meta[0][0],
+                                                                                          g._data.dtype)))
+
+
+def _map_vjp(c, g):
+    grad = sparse_map_adjoint(g, c.index, c.weight, c.in_spatial, c.out_spatial)
+    return grad + _zeros_of(c.self) if c.link else grad
+
+
+def _map_prims(name: str, link: bool = False):
+    prim = _MAP_CACHE.get((name, link))
+    if prim is None:
+        prim = _MAP_CACHE[(name, link)] = Primitive(
+            name, lambda x, index, weight, nd, out_spatial, in_spatial, link: _map_np(x, index, weight, nd,
+                                                                                       out_spatial),
+            _map_vjp, save=("self",) if link else ())
+    return prim
+
+
+_adjoint = Primitive("SparseMapAdjointBackward0",
+                     lambda g, index, weight, in_spatial, out_spatial:
+                     _map_adjoint_np(g, index, weight, len(out_spatial), in_spatial),
+                     lambda c, gg: sparse_map(gg, c.index, c.weight, c.in_spatial, c.out_spatial))
+
+
+def sparse_map(x: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spatial: tuple,
+               name: str = "SparseMapBackward0", link: bool = False) -> Tensor:
+    """The sparse linear map (see module docstring) from trailing dims ``in_spatial`` to ``out_spatial``;
+    ``link``: the double backward gives zeros (not None) for ``x``, as torch's pooling/padding kernels do."""
+    return _map_prims(name, link)(x, index=index, weight=weight, nd=len(in_spatial), out_spatial=tuple(out_spatial),
+                                  in_spatial=tuple(in_spatial), link=link)
+
+
+def sparse_map_adjoint(g: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spatial: tuple) -> Tensor:
+    """The transpose of :func:`sparse_map`: scatter-adds ``g`` (trailing dims ``out_spatial``) to ``in_spatial``."""
+    return _adjoint(g, index=index, weight=weight, in_spatial=tuple(in_spatial), out_spatial=tuple(out_spatial))
+
+
+def grid_index(per_dim: list[np.ndarray], in_spatial: tuple) -> np.ndarray:
+    """Combine per-dim index tables (O_d, J_d) (-1 = none) into flat (prod O, prod J) indices over in_spatial."""
+    index = np.zeros((1, 1), dtype=np.int64)
+    valid = np.ones((1, 1), dtype=bool)
+    for table, size in zip(per_dim, in_spatial):
+        index = (index[:, None, :, None] * size + table[None, :, None, :])
+        valid = valid[:, None, :, None] & (table >= 0)[None, :, None, :]
+        index = index.reshape(index.shape[0] * index.shape[1], -1)
+        valid = valid.reshape(index.shape)
+    return np.where(valid, index, -1)
+
+
+def grid_weight(per_dim: list[np.ndarray]) -> np.ndarray:
+    """Outer product of per-dim weight tables (O_d, J_d), laid out like :func:`grid_index`."""
+    weight = np.ones((1, 1))
+    for table in per_dim:
+        weight = (weight[:, None, :, None] * table[None, :, None, :])
+        weight = weight.reshape(weight.shape[0] * weight.shape[1], -1)
+    return weight
+
+
+# --- linear layers ----------------------------------------------------------------------------------------
+
+def _addmm_vjp(c, g):
+    grad_bias = g if c.needs_input_grad(0) else None
+    grad_a = g.mm(c.mat2.t()) if c.needs_input_grad(1) else None
+    grad_b = c.mat1.t().mm(g) if c.needs_input_grad(2) else None
+    return grad_bias, grad_a, grad_b
+
+
+_addmm = Primitive("AddmmBackward0", lambda bias, a, b: (bias + a @ b).astype(a.dtype, copy=False), _addmm_vjp,
+                   inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)})
+
+
+def _check_same_dtype(*tensors) -> None:
+    present = [t for t in tensors if t is not None]
+    for t in present[1:]:
+        if t.dtype is not present[0].dtype:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_scalar_name(present[0].dtype)} "
+                               f"and {_scalar_name(t.dtype)}")
+
+
+_squeeze_first = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0), view=True)
+
+
+@register(namespace="torch.nn.functional")
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias (torch.nn.functional.linear); node names follow torch's addmm/matmul paths."""
+    _check_same_dtype(input, weight, bias)
+    if input.shape[-1] != weight.shape[-1]:
+        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+                           f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})")
+    if bias is None:
+        if input.ndim == 1:
+            return _squeeze_first(input.unsqueeze(0).matmul(weight.t())) if weight.ndim == 2 else input.matmul(weight)
+        return input.matmul(weight.t())
+    if input.ndim == 2 and bias.ndim <= 1:
+        return _addmm(bias, input, weight.t())
+    rows = input.reshape(-1, input.shape[-1])
+    out = _addmm(bias, rows, weight.t())
+    return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x1^T W x2 + b per output feature (torch.nn.functional.bilinear)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+                           f"{list(input2.shape[:-1])}")
+    if weight.ndim != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but "
+                           f"expected {weight.shape[1] if weight.ndim == 3 else '?'}")
+    lead = tuple(input1.shape[:-1])
+    a = input1.reshape(-1, input1.shape[-1])
+    b = input2.reshape(-1, input2.shape[-1])
+    out = einsum("ni,oij,nj->no", a, weight, b, name="TrilinearBackward0").view(lead + (weight.shape[0],))
+    return out if bias is None else out + bias
+
+
+# --- embedding, one_hot, dropout -----------------------------------------------------------------------------
+
+def _embedding_backward(g: Tensor, index: np.ndarray, num_weights: int, padding_idx) -> Tensor:
+    table = index.reshape(-1, 1)
+    if padding_idx is not None:
+        table = np.where(table == padding_idx, -1, table)
+    flat = g.reshape(1, -1, g.shape[-1]).transpose(1, 2)  # (1, D, M): rows are the map's trailing dim
+    return sparse_map_adjoint(flat, table, None, (num_weights,), (table.shape[0],)).transpose(1, 2)[0]
+
+
+_embedding = Primitive("EmbeddingBackward0", lambda w, index_tensor, indices, padding_idx: w[indices],
+                       lambda c, g: (_embedding_backward(g, c.index_tensor._data.astype(np.int64),
+                                                         c._input_meta[0][0][0], c.padding_idx), None),
+                       inputs=("weight", "index_tensor"), save=("index_tensor",))  # torch saves the indices
+
+
+@register(namespace="torch.nn.functional")
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by integer ``input`` (torch.nn.functional.embedding); padding_idx rows get no
+    gradient, duplicate indices accumulate."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not implemented")
+    if input.dtype not in (dtypes.int64, dtypes.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got torch.{_c_name(input.dtype)} instead (while checking arguments "
+                           f"for embedding)")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % num
+    indices = input._data.astype(np.int64)
+    if indices.size and (indices.min() < 0 or indices.max() >= num):
+        raise IndexError("index out of range in self")
+    return _embedding(weight, input, indices=indices, padding_idx=padding_idx)
+
+
+@register(namespace="torch.nn.functional")
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding along a new last dim (torch.nn.functional.one_hot)."""
+    if tensor.dtype is not dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    data = tensor._data
+    if data.size == 0 and num_classes == -1:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    if data.size and data.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1
+    elif data.size and data.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+@register(namespace="torch.nn.functional")
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) (torch.nn.functional.dropout).
+
+    ``training=False`` and ``p=0`` return ``input`` itself, as torch does. For 0 < p the mask comes from
+    refgrad's generator, so only its statistics (not its values) can be compared with torch.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    from refgrad.factories import rand
+    keep = rand(*input.shape, dtype=input.dtype)._data >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = const(keep * scale, input)
+    return input.mul_(mask) if inplace else input * mask
+
+
+# --- distances and normalisation of vectors ----------------------------------------------------------------
+
+def _pnorm_forward(a, p, dim, keepdim):
+    mag = np.abs(a)
+    if p == 2:
+        out = np.sqrt(np.sum(mag * mag, axis=dim, keepdims=keepdim))
+    elif p == 1:
+        out = np.sum(mag, axis=dim, keepdims=keepdim)
+    elif p == np.inf:
+        out = np.max(mag, axis=dim, keepdims=keepdim) if a.shape[dim] else np.zeros(())
+    elif p == 0:
+        out = np.sum(mag != 0, axis=dim, keepdims=keepdim)
+    else:
+        out = np.sum(mag ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+    return np.asarray(out, dtype=a.dtype)
+
+
+def _pnorm_vjp(c, g):
+    x, norm, p = c.self, c.result, c.p
+    if not c.keepdim:
+        g, norm = g.unsqueeze(c.dim), norm.unsqueeze(c.dim)
+    zero = const(norm._data == 0)
+    if p == 0:
+        return x * 0
+    if p == 1:
+        return g * _sign_const(x)
+    if p == 2:  # torch's form: g * (x / norm) zeroed where norm is 0 (so its double backward matches torch's)
+        return g * (x / norm).masked_fill(zero, 0.0)
+    if p == np.inf:
+        at_max = const(np.abs(x._data) == norm._data, x)
+        count = at_max.sum(c.dim, keepdim=True)
+        return g * _sign_const(x) * at_max / count
+    scale = g / norm.masked_fill(zero, 1.0).pow(p - 1)
+    return (x * _abs(x).pow(p - 2) * scale).masked_fill(zero.expand(x.shape), 0.0)
+
+
+_pnorm = Primitive("NormBackward1", _pnorm_forward, _pnorm_vjp, save=("self", "result"))
+_vector_norm = Primitive("LinalgVectorNormBackward0", _pnorm_forward, _pnorm_vjp, save=("self", "result"))
+
+
+def _float_check(name: str, *tensors) -> None:
+    for t in tensors:
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(f"{name}: expected a floating point tensor, but got {_scalar_name(t.dtype)}")
+
+
+@register(namespace="torch.nn.functional")
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """input / max(||input||_p, eps) along ``dim`` (torch.nn.functional.normalize); the zero vector gets
+    gradient 1/eps (1e12 by default), from the eps clamp, as in torch."""
+    _float_check("linalg.vector_norm", input)
+    d = wrap_dim(dim, input.ndim)
+    norm = _vector_norm(input, p=float(p), dim=d, keepdim=True) if input.ndim else _abs(input)
+    denom = clamp_min(norm, eps).expand(input.shape)
+    return input / denom
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between x1 and x2 along ``dim`` (torch.nn.functional.cosine_similarity); each norm is
+    clamped at eps in value only, as torch does, so zero vectors give huge finite gradients."""
+    dtype, (a, b) = promote(x1, x2)
+    if not dtype.is_floating_point:
+        raise RuntimeError("cosine_similarity requires floating point inputs")
+    shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+    a = a.to(dtype).expand(shape) if a.shape != shape else a.to(dtype)
+    b = b.to(dtype).expand(shape) if b.shape != shape else b.to(dtype)
+    d = wrap_dim(dim, len(shape))
+    na = _clamp_min_value_only(_vector_norm(a, p=2.0, dim=d, keepdim=True), min=eps)
+    nb = _clamp_min_value_only(_vector_norm(b, p=2.0, dim=d, keepdim=True), min=eps)
+    return ((a / na) * (b / nb)).sum(d)
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (torch.nn.functional.pairwise_distance)."""
+    diff = x1 - x2 + eps
+    if diff.ndim == 0:
+        diff = diff.reshape(1) if not keepdim else diff
+    return _pnorm(diff, p=float(p), dim=diff.ndim - 1, keepdim=keepdim)
+
+
+def _scalar_name(dtype) -> str:
+    from refgrad.tensor import _SCALAR_TYPE
+    return _SCALAR_TYPE[dtype.name]
+
+
+def _c_name(dtype) -> str:
+    from refgrad.tensor import _C_TYPE
+    return _C_TYPE[dtype.name]
+
+
+# --- binary cross-entropy with logits ----------------------------------------------------------------------
 
 def _bce_logits_forward(x, y, weight, pos_weight, reduction):
     softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # log(1 + exp(-x)), stable
@@ -71,6 +577,7 @@ _bce_logits = Primitive("BinaryCrossEntropyWithLogitsBackward0",
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one numerically stable step (torch.nn.functional, same name)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")

@@ -1,0 +1,561 @@
+"""Losses (torch.nn.functional): fused primitives where torch has a fused node (MseLossBackward0,
+SmoothL1LossBackward0, HuberLossBackward0, BinaryCrossEntropyBackward0, NllLossBackward0,
+SoftMarginLossBackward0), and torch's own composites elsewhere, so the outermost node names match torch's.
+binary_cross_entropy_with_logits lives in ``nn.py``.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops._util import promote
+from refgrad.ops.nn import (
+    _abs,
+    _check_reduction,
+    _clamp_min_value_only,
+    _reduce_backward,
+    _reduce_forward,
+    _sign_const,
+    clamp_min,
+    const,
+    legacy_reduction,
+    log_softmax_,
+    not_differentiable,
+    pairwise_distance,
+    reduce_loss,
+    sqrt,
+    xlogy,
+)
+from refgrad.tensor import Tensor
+
+
+def _pair(input, target, name: str):
+    if not isinstance(target, Tensor) or not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' and 'target' must be Tensor")
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", UserWarning, stacklevel=3)
+    dtype, (x, y) = promote(input, target)
+    return dtype, x, y, tuple(np.broadcast_shapes(x.shape, y.shape))
+
+
+def _pointwise(name: str, loss_np, slope):
+    """A fused elementwise loss of d = input - target; ``slope(c, d)`` is dloss/dd in refgrad ops."""
+    def vjp(c, g):
+        d = c.self - c.target
+        grad = _reduce_backward(g, c.shape, c.reduction) * slope(c, d)
+        return (grad if c.needs_input_grad(0) else None), (-grad if c.needs_input_grad(1) else None)
+
+    def forward(x, y, reduction, shape, beta):
+        with np.errstate(all="ignore"):
+            return _reduce_forward(np.asarray(loss_np(x - y, beta), dtype=x.dtype), reduction)
+    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"))
+
+
+def _smooth_slope(c, d):
+    """d/beta strictly inside |d| < beta, the sign outside; at |d| = beta the value is ±1 with zero second
+    derivative, as torch's double backward (mask ``|d| < beta``) gives."""
+    inside = const(np.abs(d._data) < c.beta)
+    edge = const(np.clip(d._data, -c.beta, c.beta), d)
+    return d.masked_fill(~inside, 0.0) / c.beta + edge.masked_fill(inside, 0.0) / c.beta
+
+
+def _huber_slope(c, d):
+    inside = const(np.abs(d._data) < c.beta)
+    edge = const(np.clip(d._data, -c.beta, c.beta), d)
+    return d.masked_fill(~inside, 0.0) + edge.masked_fill(inside, 0.0)
+
+
+_mse = _pointwise("MseLossBackward0", lambda d, beta: d * d, lambda c, d: 2 * d)
+_smooth_l1 = _pointwise("SmoothL1LossBackward0",
+                        lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta),
+                        _smooth_slope)
+_huber = _pointwise("HuberLossBackward0",
+                    lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d, beta * (np.abs(d) - 0.5 * beta)),
+                    _huber_slope)
+
+
+@register(namespace="torch.nn.functional")
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
+    """Mean squared error (torch.nn.functional.mse_loss); broadcasting warns as in torch."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    dtype, x, y, shape = _pair(input, target, "mse_loss")
+    return _mse(x, y, cast=dtype, reduction=reduction, shape=shape, beta=0.0)
+
+
+@register(namespace="torch.nn.functional")
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
+    """Mean absolute error (torch.nn.functional.l1_loss): |input - target| then the reduction, as torch's
+    composite (gradient 0 at input == target)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _pair(input, target, "l1_loss")
+    return reduce_loss(_abs(input - target), reduction)
+
+
+@register(namespace="torch.nn.functional")
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """Smooth L1 (torch.nn.functional.smooth_l1_loss); beta = 0 is l1_loss; gradient ±1 at |d| = beta."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    dtype, x, y, shape = _pair(input, target, "smooth_l1_loss")
+    return _smooth_l1(x, y, cast=dtype, reduction=reduction, shape=shape, beta=float(beta))
+
+
+@register(namespace="torch.nn.functional")
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None) -> Tensor:
+    """Huber loss (torch.nn.functional.huber_loss); gradient ±delta at |d| = delta."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    dtype, x, y, shape = _pair(input, target, "huber_loss")
+    return _huber(x, y, cast=dtype, reduction=reduction, shape=shape, beta=float(delta))
+
+
+# --- binary cross-entropy ------------------------------------------------------------------------------------
+
+def _bce_forward(x, y, *maybe_weight, reduction):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log1p(-x), -100)
+    loss = -(y * log_x + (1 - y) * log_1mx)
+    if maybe_weight:
+        loss = loss * maybe_weight[0]
+    return _reduce_forward(np.asarray(loss, dtype=x.dtype), reduction)
+
+
+def _bce_vjp(c, g):
+    x, y = c.self, c.target
+    w = c.weight if len(c._input_meta) > 2 else None
+    g = _reduce_backward(g, c.shape, c.reduction)
+    if w is not None:
+        g = g * w
+    grad_x = grad_y = None
+    if c.needs_input_grad(0):
+        grad_x = _bce_grad(x, y, g)
+    if c.needs_input_grad(1):
+        grad_y = g * ((1 - x).log() - x.log())  # unclamped, as torch: +-inf at x = 0 or 1
+    return grad_x, grad_y, None
+
+
+_BCE_EPS = float(np.float32(1e-12))  # torch's EPSILON is a C++ float: 9.99999996e-13
+
+
+def _bce_grad_forward(x, y, g):
+    return (g * (x - y) / np.maximum((1 - x) * x, np.asarray(_BCE_EPS, x.dtype))).astype(x.dtype, copy=False)
+
+
+def _bce_grad_vjp(c, gout):
+    """torch's binary_cross_entropy double backward (its own formula, with eps = 1e-12 added, not clamped)."""
+    x, y, g = c.self, c.target, c.grad_output
+    gx = gy = gg = None
+    if c.needs_input_grad(0):
+        gx = gout * g * (x * x - 2 * x * y + y) / ((x + 1e-12).pow(2) * (1 - x + 1e-12).pow(2))
+    if c.needs_input_grad(1):
+        gy = -gout * g / clamp_min((1 - x) * x, _BCE_EPS)
+    if c.needs_input_grad(2):
+        gg = gout * (x - y) / clamp_min((1 - x) * x, _BCE_EPS)
+    return gx, gy, gg
+
+
+_bce_grad = Primitive("BinaryCrossEntropyBackwardBackward0", _bce_grad_forward, _bce_grad_vjp,
+                      inputs=("self", "target", "grad_output"), save=("self", "target", "grad_output"))
+_bce = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target"),
+                 save=("self", "target"))
+_bce_weighted = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target", "weight"),
+                          save=("self", "target", "weight"))
+
+
+@register(namespace="torch.nn.functional")
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """-w (y log x + (1 - y) log(1 - x)) with logs clamped at -100 (torch.nn.functional.binary_cross_entropy)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    not_differentiable("binary_cross_entropy", "weight", weight)
+    data = input._data
+    if data.size and not np.all((data >= 0) & (data <= 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    dtype, (x, y) = promote(input, target)
+    shape = tuple(x.shape)
+    if weight is None:
+        return _bce(x, y, cast=dtype, reduction=reduction, shape=shape)
+    return _bce_weighted(x, y, weight.expand(shape) if weight.shape != shape else weight, cast=dtype,
+                         reduction=reduction, shape=shape)
+
+
+# --- nll / cross entropy -----------------------------------------------------------------------------------
+
+def _nll_pick(x, target, weight, ignore_index):
+    """Per-element losses, the per-element weights and the (N, C, ...) one-hot positions."""
+    classes = x.shape[1]
+    safe = np.where(target == ignore_index, 0, target)
+    w = np.ones(classes, x.dtype) if weight is None else weight.astype(x.dtype)
+    per_weight = np.where(target == ignore_index, 0, w[safe]).astype(x.dtype)
+    picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
+    return -picked * per_weight, per_weight, safe
+
+
+def _nll_forward(x, target, weight, ignore_index, reduction):
+    if x.ndim == 1:  # unbatched (C,): a 0-d loss
+        return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
+    losses, per_weight, _ = _nll_pick(x, target, weight, ignore_index)
+    if reduction == "none":
+        return losses.astype(x.dtype)
+    if reduction == "sum":
+        return np.sum(losses, dtype=x.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.sum(losses, dtype=x.dtype) / np.sum(per_weight, dtype=x.dtype), dtype=x.dtype)
+
+
+def _nll_vjp(c, g):
+    x = c.self
+    unbatched = x.ndim == 1
+    if unbatched:
+        x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
+    _, per_weight, safe = _nll_pick(x._data, np.reshape(c.target, (x.shape[0],) + tuple(x.shape[2:])), c.weight,
+                                    c.ignore_index)
+    scale = -per_weight
+    if c.reduction == "mean":
+        total = per_weight.sum()
+        scale = scale / total if total != 0 else scale * 0
+    onehot = np.zeros(x.shape, dtype=x._data.dtype)
+    np.put_along_axis(onehot, safe[:, None], scale[:, None], axis=1)
+    coefficient = const(onehot)
+    if c.reduction == "none":
+        g = g.unsqueeze(1)
+    from refgrad.ops.nn import _zeros_of
+    grad = (g * coefficient)[0] if unbatched else g * coefficient
+    return grad + _zeros_of(c.self)  # torch's nll backward takes self: its double backward gives zeros
+
+
+_nll = Primitive("NllLossBackward0", _nll_forward, _nll_vjp, save=("self",))
+_nll2d = Primitive("NllLoss2DBackward0", _nll_forward, _nll_vjp, save=("self",))
+
+
+@register(namespace="torch.nn.functional")
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.dtype is not dtypes.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    unbatched = input.ndim == 1
+    x = input.unsqueeze(0) if unbatched else input
+    t = target.reshape(1) if unbatched and target.ndim == 0 else target
+    if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+        if x.ndim == 2:
+            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
+        raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
+    classes = x.shape[1]
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
+                           f"weight tensor of shape: {list(weight.shape)}")
+    tdata = t._data
+    bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
+    if bad.any():
+        raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
+    params = dict(weight=None if weight is None else weight._data, ignore_index=ignore_index, reduction=reduction)
+    if unbatched:
+        return _nll(input, target=tdata, **params)
+    if x.ndim == 2:
+        return _nll(x, target=tdata, **params)
+    if x.ndim == 4:
+        return _nll2d(x, target=tdata, **params)
+    folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
+    out = _nll2d(folded, target=tdata.reshape(tdata.shape[0], tdata.shape[1], -1), **params)
+    return out.view(tuple(t.shape)) if reduction == "none" else out
+
+
+_div_scalar = Primitive("DivBackward1", lambda a, other: (a / np.asarray(other, a.dtype)).astype(a.dtype),
+                        lambda c, g: g / c.other)
+
+
+@register(namespace="torch.nn.functional")
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax + nll_loss for class indices, or soft cross-entropy for class probabilities
+    (torch.nn.functional.cross_entropy), with weight, ignore_index and label_smoothing as torch composes them."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax_(input, class_dim)
+    classes = input.shape[class_dim]
+    wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
+    if target.dtype.is_floating_point:
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        terms = logp * target if weight is None else logp * target * weight.view(wshape)
+        if reduction == "none":
+            return -terms.sum(class_dim)
+        if reduction == "sum":
+            return -terms.sum()
+        return _div_scalar(-terms.sum(), other=float(input.numel() / classes))
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return nll
+    ignored = const(target._data == ignore_index)
+    smooth = -(logp * weight.view(wshape)).sum(class_dim) if weight is not None else -logp.sum(class_dim)
+    smooth = smooth.masked_fill(ignored, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            kept = target._data[target._data != ignore_index]
+            smooth_total = smooth.sum() / Tensor._make(np.sum(weight._data[kept], dtype=weight._data.dtype))
+        else:
+            smooth_total = smooth.sum() / Tensor._make(np.asarray(np.sum(~ignored._data)))
+    elif reduction == "sum":
+        smooth_total = smooth.sum()
+    else:
+        smooth_total = smooth
+    return (1 - label_smoothing) * nll + smooth_total * (label_smoothing / classes)
+
+
+# --- the other composites --------------------------------------------------------------------------------------
+
+@register(namespace="torch.nn.functional")
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
+    """Pointwise KL divergence (torch.nn.functional.kl_div), reductions incl. 'batchmean'."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    loss = target.exp() * (target - input) if log_target else xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return reduce_loss(loss, reduction)
+
+
+def _soft_margin_vjp(c, g):
+    x, y = c.self, c.target
+    z = -y * x
+    sig = (1 + (-z).exp()).reciprocal()
+    return _reduce_backward(g, c.shape, c.reduction) * (-y) * sig, None
+
+
+_soft_margin = Primitive("SoftMarginLossBackward0",
+                         lambda x, y, reduction, shape: _reduce_forward(
+                             np.asarray(np.logaddexp(0, -y * x), dtype=x.dtype), reduction),
+                         _soft_margin_vjp, inputs=("self", "target"), save=("self", "target"))
+
+
+@register(namespace="torch.nn.functional")
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) (torch.nn.functional.soft_margin_loss); target is not differentiable."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.requires_grad:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. "
+                           "This input cannot have requires_grad True.")
+    dtype, x, y, shape = _pair(input, target, "soft_margin_loss")
+    return _soft_margin(x, y, cast=dtype, reduction=reduction, shape=shape)
+
+
+@register(namespace="torch.nn.functional")
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin) (torch.nn.functional.margin_ranking_loss); gradient flows at the kink."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return reduce_loss(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+@register(namespace="torch.nn.functional")
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1 (torch.nn.functional.hinge_embedding_loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    from refgrad.ops.elementwise import where
+    zeros = const(np.zeros(input.shape), input)
+    margin_part = where(target != 1, clamp_min(margin - input, 0), zeros)
+    self_part = where(target != -1, input, zeros)
+    return reduce_loss(margin_part + self_part, reduction)
+
+
+@register(namespace="torch.nn.functional")
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos for y = 1, max(0, cos - margin) for y = -1 (torch.nn.functional.cosine_embedding_loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    from refgrad.ops.elementwise import where
+    dim = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / sqrt(mag1 * mag2)
+    zeros = const(np.zeros(cos.shape), cos)
+    positive = where(target == 1, 1 - cos, zeros)
+    negative = where(target == -1, clamp_min(cos - margin, 0), zeros)
+    return reduce_loss(positive + negative, reduction)
+
+
+@register(namespace="torch.nn.functional")
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood (torch.nn.functional.poisson_nll_loss), with the Stirling term when
+    ``full`` (only where target > 1)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return reduce_loss(loss, reduction)
+
+
+@register(namespace="torch.nn.functional")
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+    """Gaussian negative log-likelihood (torch.nn.functional.gaussian_nll_loss); var is clamped at eps in value
+    only (as torch clamps a clone under no_grad)."""
+    if isinstance(var, (int, float)):
+        var = const(np.full(input.shape, float(var)), input)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if np.any(var._data < 0):
+        raise ValueError("var has negative entry/entries")
+    var = _clamp_min_value_only(var, min=eps)
+    diff = input - target
+    loss = 0.5 * (var.log() + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction)
+
+
+@register(namespace="torch.nn.functional")
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) (torch.nn.functional.triplet_margin_loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    dist_pos = pairwise_distance(anchor, positive, p, eps)
+    dist_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        from refgrad.ops.elementwise import where
+        dist_swap = pairwise_distance(positive, negative, p, eps)
+        dist_neg = where(dist_swap < dist_neg, dist_swap, dist_neg)
+    return reduce_loss(clamp_min(margin + dist_pos - dist_neg, 0), reduction)
+
+
+def _scalar_name(dtype) -> str:
+    from refgrad.tensor import _SCALAR_TYPE
+    return _SCALAR_TYPE[dtype.name]
+
+
+_ = _sign_const
+
+
+# --- multi-class margin -------------------------------------------------------------------------------------------
+
+def _multi_margin_terms(x, target, p, margin, weight):
+    """Per-(sample, class) hinge terms z = margin - x[y] + x[j] (j != y), clipped at 0, and the scale w[y] / C."""
+    classes = x.shape[1]
+    picked = np.take_along_axis(x, target[:, None], axis=1)
+    with np.errstate(invalid="ignore"):
+        z = margin - picked + x
+    # torch adds a term only when z > 0, so NaN terms (inf - inf) are skipped
+    z = np.where((np.arange(classes)[None, :] == target[:, None]) | ~(z > 0), 0, z)
+    scale = (np.ones(classes, x.dtype) if weight is None else weight.astype(x.dtype))[target] / classes
+    return z, scale
+
+
+def _multi_margin_forward(x, target, p, margin, weight, reduction, unbatched):
+    xb = x[None] if unbatched else x
+    z, scale = _multi_margin_terms(xb, target, p, margin, weight)
+    losses = ((z if p == 1 else z * z).sum(axis=1) * scale).astype(x.dtype)
+    if unbatched and reduction == "none":
+        return losses.reshape(())
+    return _reduce_forward(losses, reduction)
+
+
+def _multi_margin_backward_forward(g, x, target, p, margin, weight, reduction, unbatched):
+    xb = x[None] if unbatched else x
+    z, scale = _multi_margin_terms(xb, target, p, margin, weight)
+    slope = (z > 0).astype(x.dtype) if p == 1 else 2 * z
+    slope = slope * scale[:, None]
+    slope[np.arange(xb.shape[0]), target] = -slope.sum(axis=1)
+    g = np.asarray(g, x.dtype)
+    if reduction == "none":
+        factor = g.reshape(-1, 1)
+    else:
+        factor = g / xb.shape[0] if reduction == "mean" else g
+    grad = (slope * factor).astype(x.dtype)
+    return grad[0] if unbatched else grad
+
+
+def _not_implemented_multi_margin(c, *cotangents):
+    raise RuntimeError("derivative for aten::multi_margin_loss_backward is not implemented")
+
+
+_multi_margin_backward = Primitive("NotImplemented", _multi_margin_backward_forward, _not_implemented_multi_margin,
+                                   inputs=("grad_output", "self"))
+_multi_margin = Primitive("MultiMarginLossBackward0", _multi_margin_forward,
+                          lambda c, g: _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin,
+                                                              weight=c.weight, reduction=c.reduction,
+                                                              unbatched=c.unbatched), save=("self",))
+
+
+@register(namespace="torch.nn.functional")
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss (torch.nn.functional.multi_margin_loss), p in {1, 2}; like torch, it has no
+    double backward."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise RuntimeError("only p == 1 and p == 2 supported")
+    unbatched = input.ndim <= 1
+    classes = input.shape[-1] if input.ndim else 1
+    tdata = target._data.reshape(-1).astype(np.int64)
+    if input.ndim > 2 or tdata.shape[0] != (1 if unbatched else input.shape[0]):
+        raise RuntimeError(f"inconsistent target size, expected {1 if unbatched else input.shape[0]} but got "
+                           f"{list(target.shape)}")
+    if tdata.size and (tdata.min() < 0 or tdata.max() >= classes):
+        raise RuntimeError("target out of range")
+    if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    x = input.reshape(1) if input.ndim == 0 else input
+    return _multi_margin(x, target=tdata, p=p, margin=margin, weight=None if weight is None else weight._data,
+                         reduction=reduction, unbatched=unbatched)

@@ -1,0 +1,375 @@
+"""Pooling, interpolation and padding (torch.nn.functional): each a gather over the spatial dims.
+
+Every op here is a :func:`refgrad.ops.nn.sparse_map` with per-dim index/weight tables: max pooling gathers the
+argmax (so the gradient goes to the argmax, first occurrence on ties, NaN wins, as in torch), average pooling and
+linear interpolation gather weighted windows, padding gathers reflected/replicated/wrapped positions. The VJP is
+the adjoint scatter-add, itself differentiable, so double backward works.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.ops.nn import _map_adjoint_np, _map_np, grid_index, grid_weight, sparse_map, sparse_map_adjoint
+from refgrad.tensor import Tensor
+
+
+def _tuple(value, n: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        return tuple(int(v) for v in value) * (n if len(value) == 1 else 1)
+    return (int(value),) * n
+
+
+def _fmt(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    numerator = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = numerator // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _window_tables(in_spatial, out_spatial, kernel, stride, padding, dilation):
+    """Per-dim (O, K) input positions of each window tap (-1 outside the input)."""
+    tables = []
+    for size, out, k, s, p, d in zip(in_spatial, out_spatial, kernel, stride, padding, dilation):
+        pos = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
+        tables.append(np.where((pos >= 0) & (pos < size), pos, -1))
+    return tables
+
+
+def _adaptive_tables(in_spatial, out_spatial):
+    tables = []
+    for size, out in zip(in_spatial, out_spatial):
+        starts = [(o * size) // out for o in range(out)]
+        ends = [-((-(o + 1) * size) // out) for o in range(out)]
+        width = max(e - s for s, e in zip(starts, ends))
+        table = np.full((out, width), -1, dtype=np.int64)
+        for o, (s, e) in enumerate(zip(starts, ends)):
+            table[o, :e - s] = np.arange(s, e)
+        tables.append(table)
+    return tables
+
+
+def _argmax_index(x: np.ndarray, index: np.ndarray, nd: int) -> np.ndarray:
+    """Per-batch flat input index of each window's maximum: (B, M, 1); first maximum wins, NaN beats all."""
+    lead = x.shape[:x.ndim - nd]
+    flat = x.reshape(int(np.prod(lead, dtype=np.int64)), -1)
+    valid = index >= 0
+    values = np.where(valid, flat[:, np.where(valid, index, 0)], -np.inf)
+    best = np.argmax(values, axis=-1)
+    return np.take_along_axis(np.broadcast_to(index, values.shape), best[..., None], axis=-1)
+
+
+def _max_pool(input: Tensor, nd: int, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+              tables_fn, name: str):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
+    in_spatial = tuple(input.shape[-nd:])
+    tables, out_spatial = tables_fn(in_spatial)
+    index = grid_index(tables, in_spatial)
+    chosen = _argmax_index(input._data, index, nd)
+    out = sparse_map(input, chosen, None, in_spatial, out_spatial, name=name, link=True)
+    if return_indices:
+        indices = Tensor._make(chosen[..., 0].reshape(out.shape).astype(np.int64))
+        return out, indices
+    return out
+
+
+def _check_pool_args(in_spatial, kernel, stride, padding, dilation, ceil_mode, input_shape):
+    for k, s, p, d in zip(kernel, stride, padding, dilation):
+        if k <= 0:
+            raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[-1]}")
+        if s <= 0:
+            raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[-1]}")
+        if d <= 0:
+            raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
+                               f"dilationW: {dilation[-1]}")
+        if p < 0 or p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation={d}")
+    out = tuple(_pool_out(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(in_spatial, kernel, stride, padding,
+                                                                             dilation))
+    if any(o < 1 for o in out):
+        lead = input_shape[-len(in_spatial) - 1]
+        raise RuntimeError(f"Given input size: ({lead}x{_fmt(in_spatial)}). Calculated output size: "
+                           f"({lead}x{_fmt(out)}). Output size is too small")
+    return out
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """2-D max pooling (torch.nn.functional.max_pool2d); the gradient goes to each window's (first) argmax."""
+    kernel = _tuple(kernel_size, 2)
+    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, 2)
+    padding, dilation = _tuple(padding, 2), _tuple(dilation, 2)
+
+    def tables(in_spatial):
+        out = _check_pool_args(in_spatial, kernel, stride, padding, dilation, ceil_mode, input.shape)
+        return _window_tables(in_spatial, out, kernel, stride, padding, dilation), out
+
+    return _max_pool(input, 2, kernel, stride, padding, dilation, ceil_mode, return_indices, tables,
+                     "MaxPool2DWithIndicesBackward0")
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """1-D max pooling (torch.nn.functional.max_pool1d): torch's unsqueeze + max_pool2d + squeeze."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError("max_pool1d() Expected 2D or 3D input tensor, but got " + f"{list(input.shape)}")
+    stride = kernel_size if stride is None or stride == [] or stride == () else stride
+    result = max_pool2d(input.unsqueeze(-2), (1, _tuple(kernel_size, 1)[0]), (1, _tuple(stride, 1)[0]),
+                        (0, _tuple(padding, 1)[0]), (1, _tuple(dilation, 1)[0]), ceil_mode, True)
+    out, indices = result[0].squeeze(-2), Tensor._make(result[1]._data[..., 0, :])
+    return (out, indices) if return_indices else out
+
+
+@register(namespace="torch.nn.functional")
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over adaptive windows (torch.nn.functional.adaptive_max_pool2d)."""
+    out_size = _adaptive_size(input, output_size, 2)
+    return _max_pool(input, 2, None, None, None, None, False, return_indices,
+                     lambda in_spatial: (_adaptive_tables(in_spatial, out_size), out_size),
+                     "AdaptiveMaxPool2DBackward0")
+
+
+def _adaptive_size(input: Tensor, output_size, nd: int) -> tuple:
+    if input.ndim not in (nd + 1, nd + 2) or any(n == 0 for n in input.shape[-nd:]):
+        raise RuntimeError(f"adaptive_avg_pool{nd}d(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * nd
+    if len(sizes) != nd:
+        raise RuntimeError(f"adaptive_avg_pool{nd}d: output_size must be {nd}")
+    return tuple(input.shape[-nd + i] if s is None else int(s) for i, s in enumerate(sizes))
+
+
+@register(namespace="torch.nn.functional")
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over adaptive windows (torch.nn.functional.adaptive_avg_pool2d); 1x1 output is torch's mean."""
+    out_size = _adaptive_size(input, output_size, 2)
+    if out_size == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    in_spatial = tuple(input.shape[-2:])
+    tables = _adaptive_tables(in_spatial, out_size)
+    index = grid_index(tables, in_spatial)
+    counts = (index >= 0).sum(axis=1, keepdims=True)
+    return sparse_map(input, index, np.broadcast_to(1.0 / counts, index.shape), in_spatial, out_size,
+                      name="AdaptiveAvgPool2DBackward0", link=True)
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """1-D adaptive average pooling (torch.nn.functional.adaptive_avg_pool1d), via the 2-D op as torch does."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got {list(input.shape)}")
+    size = output_size[0] if isinstance(output_size, (list, tuple)) else output_size
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+@register(namespace="torch.nn.functional")
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-D average pooling (torch.nn.functional.avg_pool2d) with torch's divisor rules."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _tuple(kernel_size, 2)
+    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, 2)
+    padding = _tuple(padding, 2)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    in_spatial = tuple(input.shape[-2:])
+    out = _check_pool_args(in_spatial, kernel, stride, padding, (1, 1), ceil_mode, input.shape)
+    tables = _window_tables(in_spatial, out, kernel, stride, padding, (1, 1))
+    index = grid_index(tables, in_spatial)
+    if divisor_override is not None:
+        divisor = np.full((index.shape[0], 1), float(divisor_override))
+    else:
+        per_dim = []
+        for size, o, k, s, p in zip(in_spatial, out, kernel, stride, padding):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, size + p)
+            if count_include_pad:
+                per_dim.append(end - start)
+            else:
+                per_dim.append(np.minimum(end, size) - np.maximum(start, 0))
+        divisor = (per_dim[0][:, None] * per_dim[1][None, :]).reshape(-1, 1).astype(np.float64)
+    return sparse_map(input, index, np.broadcast_to(1.0 / divisor, index.shape), in_spatial, out,
+                      name="AvgPool2DBackward0", link=True)
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling (torch.nn.functional.avg_pool1d), via the 2-D op as torch does."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"avg_pool1d() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+    stride = kernel_size if stride is None or stride == [] or stride == () else stride
+    return avg_pool2d(input.unsqueeze(-2), (1, _tuple(kernel_size, 1)[0]), (1, _tuple(stride, 1)[0]),
+                      (0, _tuple(padding, 1)[0]), ceil_mode, count_include_pad).squeeze(-2)
+
+
+# --- interpolate ---------------------------------------------------------------------------------------------
+
+def _nearest_table(size: int, out: int, scale) -> np.ndarray:
+    if out == size:
+        return np.arange(out)[:, None]
+    if out == 2 * size:
+        return (np.arange(out) >> 1)[:, None]
+    factor = np.float32(1.0 / scale) if scale else np.float32(size) / np.float32(out)
+    src = np.floor(np.arange(out, dtype=np.float32) * factor).astype(np.int64)
+    return np.minimum(src, size - 1)[:, None]
+
+
+def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
+    real = np.float32 if dtype == np.float32 else np.float64
+    if align_corners:
+        factor = real((size - 1) / (out - 1)) if out > 1 else real(0)
+        src = factor * np.arange(out, dtype=real)
+    else:
+        factor = real(1.0 / scale) if scale else real(size) / real(out)
+        src = np.maximum(factor * (np.arange(out, dtype=real) + real(0.5)) - real(0.5), real(0))
+    low = src.astype(np.int64)
+    high = low + (low < size - 1)
+    lam1 = np.clip(src - low.astype(real), 0, 1).astype(real)
+    return np.stack([low, high], 1), np.stack([real(1) - lam1, lam1], 1)
+
+
+_MODES = {"nearest": ("UpsampleNearest{n}DBackward0", None), "linear": ("UpsampleLinear1DBackward0", 1),
+          "bilinear": ("UpsampleBilinear2DBackward0", 2)}
+
+
+@register(namespace="torch.nn.functional")
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dims (torch.nn.functional.interpolate): modes 'nearest', 'linear', 'bilinear'."""
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    nd = input.ndim - 2
+    if nd < 1:
+        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the input "
+                         f"dimensions (got {mode})")
+    name, needed = _MODES[mode]
+    if needed is not None and nd != needed:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input")
+    if nd > 2:
+        raise NotImplementedError("interpolate: 3-D spatial inputs are not implemented")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None else
+                         "either size or scale_factor should be defined")
+    in_spatial = tuple(input.shape[2:])
+    if size is not None:
+        out = tuple(size) if isinstance(size, (list, tuple)) else (size,) * nd
+        if len(out) != nd:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(in_spatial)} and output size of {list(out)}. Please "
+                             f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             f"...,oK) format.")
+        scales = (None,) * nd
+    else:
+        scales = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * nd
+        out = tuple(int(math.floor(float(n) * float(s))) for n, s in zip(in_spatial, scales))
+        if recompute_scale_factor:
+            scales = (None,) * nd
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({_fmt(in_spatial)}) "
+                           f"and output ({_fmt(out)})")
+    dtype = input._data.dtype
+    if mode == "nearest":
+        tables = [_nearest_table(n, o, s) for n, o, s in zip(in_spatial, out, scales)]
+        index, weight = grid_index(tables, in_spatial), None
+    else:
+        if align_corners is None:
+            align_corners = False
+        pairs = [_linear_tables(n, o, s, align_corners, dtype) for n, o, s in zip(in_spatial, out, scales)]
+        index = grid_index([p[0] for p in pairs], in_spatial)
+        weight = grid_weight([p[1] for p in pairs]).astype(dtype)
+    return sparse_map(input, index, weight, in_spatial, out, name=name.format(n=nd))
+
+
+# --- pad -----------------------------------------------------------------------------------------------------
+
+def _constant_pad_forward(x, index, nd, out_spatial, in_spatial, value):
+    out = _map_np(x, index, None, nd, out_spatial)
+    if value != 0:
+        outside = (index[:, 0] < 0).reshape(out_spatial)
+        out = np.where(outside, np.asarray(value, x.dtype), out)
+    return out
+
+
+_constant_pad = Primitive("ConstantPadNdBackward0", _constant_pad_forward,
+                          lambda c, g: sparse_map_adjoint(g, c.index, None, c.in_spatial, c.out_spatial))
+
+
+def _pad_table(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    pos = np.arange(-lo, size + hi)
+    if mode == "constant":
+        return np.where((pos >= 0) & (pos < size), pos, -1)[:, None]
+    if mode == "reflect":
+        pos = np.abs(pos)
+        return np.where(pos >= size, 2 * (size - 1) - pos, pos)[:, None]
+    if mode == "replicate":
+        return np.clip(pos, 0, size - 1)[:, None]
+    return (pos % size)[:, None]  # circular
+
+
+@register(namespace="torch.nn.functional")
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad (or crop, for negative amounts) the last len(pad)//2 dims (torch.nn.functional.pad); modes
+    constant, reflect, replicate, circular, with torch's node names."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.ndim}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+        if not (k <= 3 and input.ndim in (k + 1, k + 2)):
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\nSupported combinations "
+                "for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D "
+                "input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 "
+                "dimensions)")
+    in_spatial = tuple(input.shape[input.ndim - k:])
+    amounts = [(int(pad[2 * (k - 1 - i)]), int(pad[2 * (k - 1 - i) + 1])) for i in range(k)]  # per dim, in order
+    for dim, (size, (lo, hi)) in enumerate(zip(in_spatial, amounts)):
+        axis = input.ndim - k + dim
+        if mode == "reflect" and (lo >= size or hi >= size):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
+                               f"got: padding ({lo}, {hi}) at dimension {axis} of input {list(input.shape)}")
+        if mode == "replicate" and size == 0:
+            raise RuntimeError("input tensor must have non-zero size in padded dimensions")
+        if mode == "circular" and (lo > size or hi > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if size + lo + hi < 0 or (mode != "constant" and size + lo + hi <= 0):
+            raise RuntimeError(f"The input size {size}, plus negative padding {lo} and {hi} resulted in a negative "
+                               f"output size, which is invalid. Check dimension {axis} of your input.")
+    out_spatial = tuple(size + lo + hi for size, (lo, hi) in zip(in_spatial, amounts))
+    index = grid_index([_pad_table(size, lo, hi, mode) for size, (lo, hi) in zip(in_spatial, amounts)], in_spatial)
+    if mode == "constant":
+        return _constant_pad(input, index=index, nd=k, out_spatial=out_spatial, in_spatial=in_spatial,
+                             value=0.0 if value is None else value)
+    name = {"reflect": f"ReflectionPad{k}DBackward0", "replicate": f"ReplicationPad{k}DBackward0",
+            "circular": "CopySlices"}[mode]
+    return sparse_map(input, index, None, in_spatial, out_spatial, name=name, link=mode != "circular")
+
+
+_ = _map_adjoint_np  # re-exported for symmetry with conv

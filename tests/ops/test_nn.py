@@ -1,0 +1,293 @@
+"""nn family: VJPs (first and second order) against central differences, and torch's conventions at special
+points. No torch import: the pinned numbers were read off torch 2.13.0 (CPU, float64) and are written here."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import refgrad
+import refgrad.nn.functional as F
+from tests.ops.numerical import check_vjp
+
+rng = np.random.default_rng(1234)
+
+
+def randn(*shape):
+    return rng.standard_normal(shape)
+
+
+def unit(*shape):  # probabilities away from 0 and 1
+    return rng.random(shape) * 0.8 + 0.1
+
+
+def positive(*shape):
+    return rng.random(shape) + 0.5
+
+
+def const(array, dtype=refgrad.float64):
+    return refgrad.tensor(np.asarray(array), dtype=dtype)
+
+
+TARGET = np.array([0, 2, 1, 2])
+SIGNS = np.array([1.0, -1.0, 1.0, -1.0])
+LONG = refgrad.int64
+TARGET_2D = const(rng.integers(0, 3, (2, 2, 3)), LONG)
+RUNNING_MEAN, RUNNING_VAR, BCE_WEIGHT = const(randn(3)), const(positive(3)), const(unit(3, 4))
+
+# (id, fn over float64 tensors, input arrays, supports double backward)
+CASES = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), (randn(3, 4), randn(5, 4), randn(5)), True),
+    ("linear.3d_nobias", lambda x, w: F.linear(x, w), (randn(2, 3, 4), randn(5, 4)), True),
+    ("bilinear", lambda a, b, w, c: F.bilinear(a, b, w, c), (randn(3, 2), randn(3, 4), randn(5, 2, 4), randn(5)),
+     True),
+    ("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+     (randn(2, 4, 9), randn(6, 2, 3), randn(6)), True),
+    ("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=(1, 2)),
+     (randn(2, 3, 5, 6), randn(4, 3, 3, 2), randn(4)), True),
+    ("conv2d.strided", lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=(1, 0)),
+     (randn(1, 2, 6, 5), randn(3, 2, 3, 3)), True),
+    ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1, groups=2),
+     (randn(2, 4, 5), randn(4, 3, 3), randn(6)), True),
+    ("conv_transpose2d", lambda x, w: F.conv_transpose2d(x, w, stride=(2, 3), padding=(1, 0), dilation=(1, 2)),
+     (randn(2, 3, 4, 3), randn(3, 2, 3, 2)), True),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), (randn(2, 3, 7, 6),), True),
+    ("max_pool1d", lambda x: F.max_pool1d(x, 3, 2, 1, dilation=1), (randn(2, 3, 9),), True),
+    ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (3, 4)), (randn(2, 3, 7, 6),), True),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+     (randn(2, 3, 7, 6),), True),
+    ("avg_pool1d", lambda x: F.avg_pool1d(x, 3, 2, 1), (randn(2, 3, 9),), True),
+    ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), (randn(2, 3, 7, 6),), True),
+    ("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 4), (randn(2, 3, 7),), True),
+    ("interpolate.nearest", lambda x: F.interpolate(x, scale_factor=1.7), (randn(1, 2, 5, 4),), True),
+    ("interpolate.linear", lambda x: F.interpolate(x, size=8, mode="linear", align_corners=True), (randn(1, 2, 5),),
+     True),
+    ("interpolate.bilinear", lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"), (randn(1, 2, 5, 4),), True),
+    ("pad.constant", lambda x: F.pad(x, (1, 2, -1, 3), value=2.5), (randn(2, 3, 5, 4),), True),
+    ("pad.reflect", lambda x: F.pad(x, (1, 2, 0, 3), mode="reflect"), (randn(2, 3, 5, 4),), True),
+    ("pad.replicate", lambda x: F.pad(x, (2, 1), mode="replicate"), (randn(2, 3, 5),), True),
+    ("pad.circular", lambda x: F.pad(x, (1, 2, 2, 0), mode="circular"), (randn(2, 3, 5, 4),), True),
+    # padding_idx rows get no gradient by convention (tested below), so the numeric check runs without it
+    ("embedding", lambda w: F.embedding(const([[0, 2], [2, 3]], LONG), w), (randn(4, 3),), True),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), (randn(3, 4), randn(4), randn(4)), True),
+    ("layer_norm.full_shape", lambda x, w, b: F.layer_norm(x, (2, 3), w, b), (randn(2, 3), randn(2, 3), randn(2, 3)),
+     True),
+    ("batch_norm.train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     (randn(4, 3, 2), randn(3), randn(3)), True),
+    ("batch_norm.eval", lambda x, w, b: F.batch_norm(x, RUNNING_MEAN, RUNNING_VAR, w, b, training=False),
+     (randn(4, 3, 2), randn(3), randn(3)), True),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), (randn(2, 4, 3), randn(4), randn(4)), True),
+    ("instance_norm", lambda x: F.instance_norm(x), (randn(2, 3, 4),), True),
+    ("normalize", lambda x: F.normalize(x, p=3.0, dim=1), (randn(3, 4),), True),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b), (randn(3, 4), randn(3, 4)), True),
+    ("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), (randn(3, 4), randn(3, 4)), True),
+    ("cdist", lambda a, b: refgrad.cdist(a, b, p=3.0), (randn(2, 3, 4), randn(2, 2, 4)), False),
+    ("pdist", lambda a: F.pdist(a, p=1.5), (randn(4, 3),), False),
+    ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+     (randn(2, 3, 4), randn(2, 3, 4), randn(2, 3, 5)), True),
+    ("sdpa.float_mask", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.3),
+     (randn(2, 3, 4), randn(2, 5, 4), randn(2, 5, 2), randn(3, 5)), True),
+    ("mse_loss", lambda x, y: F.mse_loss(x, y), (randn(3, 4), randn(3, 4)), True),
+    ("l1_loss", lambda x, y: F.l1_loss(x, y, reduction="sum"), (randn(3, 4), randn(3, 4)), True),
+    ("smooth_l1_loss", lambda x, y: F.smooth_l1_loss(x, y, beta=0.5, reduction="none"), (randn(3, 4), randn(3, 4)),
+     True),
+    ("huber_loss", lambda x, y: F.huber_loss(x, y, delta=0.5), (randn(3, 4), randn(3, 4)), True),
+    ("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x, y, BCE_WEIGHT), (unit(3, 4), unit(3, 4)), True),
+    ("binary_cross_entropy_with_logits", lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+     (randn(3, 4), unit(3, 4)), True),
+    ("nll_loss", lambda x: F.nll_loss(x, const(TARGET, LONG), weight=const([1.0, 2.0, 0.5]), ignore_index=1),
+     (randn(4, 3),), True),
+    ("nll_loss.2d", lambda x: F.nll_loss(x, TARGET_2D, reduction="none"),
+     (randn(2, 3, 2, 3),), True),
+    ("cross_entropy", lambda x: F.cross_entropy(x, const(TARGET, LONG), label_smoothing=0.2), (randn(4, 3),), True),
+    ("cross_entropy.probs", lambda x, y: F.cross_entropy(x, y), (randn(4, 3), unit(4, 3)), True),
+    ("kl_div", lambda x, y: F.kl_div(x, y, reduction="batchmean"), (randn(3, 4), unit(3, 4)), True),
+    ("kl_div.log_target", lambda x, y: F.kl_div(x, y, log_target=True, reduction="sum"), (randn(3, 4), randn(3, 4)),
+     True),
+    ("soft_margin_loss", lambda x: F.soft_margin_loss(x, const(SIGNS)), (randn(4),), True),
+    ("margin_ranking_loss", lambda a, b: F.margin_ranking_loss(a, b, const(SIGNS), margin=10.0), (randn(4), randn(4)),
+     True),
+    ("hinge_embedding_loss", lambda x: F.hinge_embedding_loss(x, const(SIGNS), margin=10.0), (randn(4),), True),
+    ("cosine_embedding_loss", lambda a, b: F.cosine_embedding_loss(a, b, const(SIGNS), margin=-2.0),
+     (randn(4, 3), randn(4, 3)), True),
+    ("poisson_nll_loss", lambda x, y: F.poisson_nll_loss(x, y, full=True), (randn(5), positive(5) * 3), True),
+    ("gaussian_nll_loss", lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=True), (randn(5, 2), randn(5, 2),
+                                                                                      positive(5)), True),
+    ("multi_margin_loss", lambda x: F.multi_margin_loss(x, const(TARGET, LONG), p=2, margin=10.0,
+                                                       weight=const([1.0, 2.0, 0.5])), (randn(4, 3),), False),
+    ("triplet_margin_loss", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=20.0),
+     (randn(4, 3), randn(4, 3), randn(4, 3)), True),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays,gradgrad", CASES, ids=[c[0] for c in CASES])
+def test_vjp_first_order(name, fn, arrays, gradgrad):
+    check_vjp(fn, *arrays, order=1)
+
+
+@pytest.mark.parametrize("name,fn,arrays,gradgrad", [c for c in CASES if c[3]], ids=[c[0] for c in CASES if c[3]])
+def test_vjp_second_order(name, fn, arrays, gradgrad):
+    check_vjp(fn, *arrays, order=2, rtol=1e-4, atol=1e-5)
+
+
+# --- conventions at special points (numbers from torch 2.13.0, float64) -----------------------------------------
+
+def _grad(fn, *arrays, create_graph=False):
+    tensors = [refgrad.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    return tensors, out, refgrad.autograd.grad(out.sum(), tensors, create_graph=create_graph)
+
+
+@pytest.mark.parametrize("loss", ["smooth_l1_loss", "huber_loss"])
+def test_smooth_l1_and_huber_at_the_switch_point(loss):
+    # torch 2.13: d/dx at |d| = beta is ±1 (both branches agree) and the second derivative there is 0 (mask |d| < beta)
+    fn = (lambda x: F.smooth_l1_loss(x, refgrad.zeros(4, dtype=refgrad.float64), beta=1.0, reduction="sum")) \
+        if loss == "smooth_l1_loss" else \
+        (lambda x: F.huber_loss(x, refgrad.zeros(4, dtype=refgrad.float64), delta=1.0, reduction="sum"))
+    (x,), _, (g,) = _grad(fn, [1.0, -1.0, 0.0, 2.0], create_graph=True)
+    assert g.tolist() == [1.0, -1.0, 0.0, 1.0]
+    (gg,) = refgrad.autograd.grad(g.sum(), [x])
+    assert gg.tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_l1_loss_at_zero_difference():
+    # torch 2.13: F.l1_loss(zeros, zeros) -> gradient 0 (abs'(0) = sgn(0) = 0)
+    _, _, (g,) = _grad(lambda x: F.l1_loss(x, refgrad.zeros(3, dtype=refgrad.float64)), [0.0, 0.0, 0.0])
+    assert g.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_normalize_at_the_zero_vector():
+    # torch 2.13: F.normalize(zeros(2, 3)) == 0 and its gradient is 1/eps = 1e12 everywhere (also in float32)
+    _, out, (g,) = _grad(lambda x: F.normalize(x), np.zeros((2, 3)))
+    assert out.tolist() == [[0.0] * 3] * 2
+    assert g.tolist() == [[1e12] * 3] * 2
+    x32 = refgrad.zeros(2, 3, requires_grad=True)
+    (g32,) = refgrad.autograd.grad(F.normalize(x32).sum(), [x32])
+    assert np.allclose(g32.numpy(), 1e12, rtol=1e-6)
+
+
+def test_cosine_similarity_at_the_zero_vector():
+    # torch 2.13: x1 = 0 row, x2 = [1, 2, 3]: value 0, grad_x1 = x2 / |x2| / eps = [26726124.1912, 53452248.3825,
+    # 80178372.5737]; both zero -> all-zero gradients
+    _, out, (g1, g2) = _grad(lambda a, b: F.cosine_similarity(a, b), np.zeros((2, 3)),
+                             [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    assert out.tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(g1.numpy()[0], [26726124.1912, 53452248.3825, 80178372.5737], rtol=1e-11)
+    assert g1.numpy()[1].tolist() == [0.0] * 3 and g2.numpy().tolist() == [[0.0] * 3] * 2
+
+
+def test_max_pool_ties_go_to_the_first_maximum():
+    # torch 2.13: max_pool2d over a constant 2x2 window sends the whole gradient to the first element; index 0
+    x = refgrad.ones(1, 1, 2, 2, dtype=refgrad.float64, requires_grad=True)
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    (g,) = refgrad.autograd.grad(out.sum(), [x])
+    assert idx.tolist() == [[[[0]]]] and g.tolist() == [[[[1.0, 0.0], [0.0, 0.0]]]]
+
+
+def test_margin_ranking_gradient_flows_at_the_kink():
+    # torch 2.13: clamp_min's gradient mask is x >= min, so at -y(x1-x2)+margin == 0 the gradient is -y / +y
+    _, _, (g1, g2) = _grad(lambda a, b: F.margin_ranking_loss(a, b, const([1.0]), reduction="sum"), [1.0], [1.0])
+    assert (g1.tolist(), g2.tolist()) == ([-1.0], [1.0])
+
+
+def test_bce_clamps_the_log_at_minus_100():
+    # torch 2.13: F.binary_cross_entropy(0, 1) = 100 and (1, 0) = 100 (log clamped at -100); grad_input
+    # -1000000003995.8029 / +1000000003995.8029 (x(1-x) clamped at float32(1e-12)); grad_target uses the unclamped
+    # logs: +inf / -inf
+    _, out, (gx, gy) = _grad(lambda x, y: F.binary_cross_entropy(x, y, reduction="none"), [0.0, 1.0], [1.0, 0.0])
+    assert out.tolist() == [100.0, 100.0]
+    np.testing.assert_allclose(gx.numpy(), [-1000000003995.8029, 1000000003995.8029], rtol=1e-15)
+    assert gy.tolist() == [np.inf, -np.inf]
+
+
+def test_bce_double_backward_uses_torchs_formula():
+    # torch 2.13 (scalar x, y, reduction mean): d2/dx2 at (0, 0) = 0, (0, 1) = 9.999999999979999e+23,
+    # (0.5, 0.3) = 3.9999999999680007
+    points = [((0.0, 0.0), 0.0), ((0.0, 1.0), 9.999999999979999e+23), ((0.5, 0.3), 3.9999999999680007)]
+    for (xv, yv), expected in points:
+        x = refgrad.tensor(xv, dtype=refgrad.float64, requires_grad=True)
+        (g,) = refgrad.autograd.grad(F.binary_cross_entropy(x, const(yv)), [x], create_graph=True)
+        (gg,) = refgrad.autograd.grad(g, [x])
+        np.testing.assert_allclose(gg.item(), expected, rtol=1e-13)
+
+
+def test_nll_loss_mean_with_every_target_ignored():
+    # torch 2.13: nll_loss(mean) with all targets ignored is nan, and the gradient is all zeros
+    _, out, (g,) = _grad(lambda x: F.nll_loss(x, const([1, 1], LONG), ignore_index=1), randn(2, 3))
+    assert np.isnan(out.item()) and g.tolist() == [[0.0] * 3] * 2
+
+
+def test_dropout_identities_and_statistics():
+    x = refgrad.tensor(randn(4, 5), requires_grad=True)
+    assert F.dropout(x, 0.5, training=False) is x and F.dropout(x, 0.0) is x
+    refgrad.manual_seed(0)
+    y = F.dropout(refgrad.ones(200, 200, dtype=refgrad.float64), 0.25)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.01 and np.all(y.numpy()[kept] == 1 / 0.75)
+    assert type(F.dropout(x, 0.3).grad_fn).__name__ == "MulBackward0"
+
+
+def test_embedding_accumulates_duplicates_and_skips_padding():
+    w = refgrad.tensor(randn(4, 2), requires_grad=True)
+    (g,) = refgrad.autograd.grad(F.embedding(const([0, 0, 3, 1], LONG), w, padding_idx=3).sum(), [w])
+    assert g.tolist() == [[2.0, 2.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+def test_batch_norm_updates_running_stats_in_place_without_a_version_bump():
+    # torch 2.13: running_mean/var change in place and their _version stays 0
+    x = refgrad.tensor([[1.0, 2.0], [3.0, 6.0]], dtype=refgrad.float64)
+    mean, var = refgrad.zeros(2, dtype=refgrad.float64), refgrad.ones(2, dtype=refgrad.float64)
+    F.batch_norm(x, mean, var, training=True, momentum=0.5)
+    assert mean.tolist() == [1.0, 2.0] and var.tolist() == [1.5, 4.5]
+    assert mean._version == 0 and var._version == 0
+
+
+def test_non_differentiable_arguments_refuse_requires_grad():
+    x = refgrad.tensor(unit(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        F.binary_cross_entropy(x, x.detach(), weight=refgrad.tensor(unit(3), requires_grad=True))
+    with pytest.raises(RuntimeError, match="argument 'running_mean'"):
+        F.batch_norm(x.reshape(3, 1), x.detach().mean(0, keepdim=True).requires_grad_(), None, training=True)
+
+
+def test_multi_margin_loss_has_no_double_backward():
+    # torch 2.13: RuntimeError "derivative for aten::multi_margin_loss_backward is not implemented"
+    x = refgrad.tensor(randn(4, 3), requires_grad=True)
+    (g,) = refgrad.autograd.grad(F.multi_margin_loss(x, const(TARGET, LONG)), [x], create_graph=True)
+    with pytest.raises(RuntimeError, match="multi_margin_loss_backward is not implemented"):
+        refgrad.autograd.grad(g.sum(), [x])
+
+
+def test_cdist_and_pdist_at_equal_points_and_double_backward():
+    # torch 2.13: the gradient at coinciding points is 0; the double backward raises
+    # "the derivative for '_cdist_backward' is not implemented."
+    a = refgrad.zeros(2, 3, dtype=refgrad.float64, requires_grad=True)
+    assert refgrad.autograd.grad(refgrad.cdist(a, a).sum(), [a])[0].tolist() == [[0.0] * 3] * 2
+    assert refgrad.autograd.grad(F.pdist(a).sum(), [a])[0].tolist() == [[0.0] * 3] * 2
+    x = refgrad.tensor(randn(3, 2), requires_grad=True)
+    (g,) = refgrad.autograd.grad(refgrad.cdist(x, x.detach() + 1).sum(), [x], create_graph=True)
+    with pytest.raises(NotImplementedError, match="derivative for '_cdist_backward' is not implemented"):
+        refgrad.autograd.grad(g.sum(), [x])
+
+
+def test_one_hot():
+    out = F.one_hot(const([0, 2], LONG))
+    assert out.dtype is refgrad.int64 and out.tolist() == [[1, 0, 0], [0, 0, 1]]
+    with pytest.raises(RuntimeError):
+        F.one_hot(const([0, 3], LONG), 3)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda x: F.linear(x, x), "MmBackward0"),
+    (lambda x: F.conv2d(x.reshape(1, 1, 3, 3), x.reshape(1, 1, 3, 3)), "ConvolutionBackward0"),
+    (lambda x: F.max_pool1d(x.reshape(1, 1, 9), 3), "SqueezeBackward1"),
+    (lambda x: F.adaptive_avg_pool2d(x.reshape(1, 1, 3, 3), 1), "MeanBackward1"),
+    (lambda x: F.pad(x, (1, 1), mode="circular"), "CopySlices"),
+    (lambda x: F.l1_loss(x, x.detach(), reduction="none"), "AbsBackward0"),
+    (lambda x: F.cross_entropy(x, x.detach().softmax(1), reduction="mean"), "DivBackward1"),
+    (lambda x: F.layer_norm(x, (3,)), "NativeLayerNormBackward0"),
+    (lambda x: F.group_norm(x.reshape(1, 3, 3), 3), "NativeGroupNormBackward0"),
+    (lambda x: F.normalize(x), "DivBackward0"),
+])
+def test_node_names(call, name):
+    x = refgrad.tensor(randn(3, 3), requires_grad=True)
+    assert type(call(x).grad_fn).__name__ == name
