@@ -26,7 +26,7 @@ _VIEW_NO_GRAD = (
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
     data = self._data
-    if any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
+    if data.size > 1 and any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                            "memory location. Please clone() the tensor before performing the operation.")
     if not is_grad_enabled():

@@ -1,0 +1,271 @@
+"""Running one property over one spec and dtype: Hypothesis loop, both sides, verdict, records, reproducer.
+
+A property supplies a *trial* function ``trial(session, spec, dtype, data) -> Trial | None`` that draws an
+example and runs a program on both modules; :func:`check` does everything else.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import re
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, reproduce_failure, settings
+from hypothesis import strategies as st
+
+from conformance import profiles, programs
+from conformance.engines import Engine, reference
+from conformance.examples import input_facts
+from conformance.records import Recorder
+from conformance.repro import literal, snippet
+from conformance.specs._spec import OpSpec
+from conformance.strategies import DEFAULT_TOLERANCE
+from conformance.verdict import compare_outcomes
+
+__all__ = ["Session", "Trial", "Divergence", "ExampleTimeout", "check", "run_both", "run_one", "time_limit",
+           "make_record", "base_record", "tracked", "Tracker"]
+
+
+class Divergence(AssertionError):
+    """The engine and torch disagree; the reproducer is attached as an exception note."""
+
+
+class ExampleTimeout(Exception):
+    """One side exceeded the per-example time limit (recorded as that side's outcome)."""
+
+
+@dataclass
+class Session:
+    """What every property needs: the engine, the reference, where records go, run settings."""
+
+    engine: Engine
+    recorder: Recorder = field(default_factory=Recorder)
+    reference: Engine = field(default_factory=reference)
+    run_id: str = ""
+    seed: int | None = None
+    max_examples: int | None = None
+    timeout: float = 20.0
+    profile: str = "dev"
+    overrides: dict[str, Any] = field(default_factory=dict)  # extra Hypothesis settings (tests: derandomize...)
+    reproduce: str | None = None  # a record's "@reproduce_failure(...)" text: replay that example only
+
+    def settings(self) -> settings:
+        """Hypothesis settings for one property run (the active profile; Hypothesis' own default -> dev)."""
+        profiles.register()
+        name = settings.get_current_profile_name()
+        parent = settings.get_profile("dev") if name == "default" else settings.default
+        changes: dict[str, Any] = {
+            "deadline": None, "print_blob": True, "report_multiple_bugs": False,
+            "suppress_health_check": list(parent.suppress_health_check) + [
+                HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+        }
+        if self.max_examples is not None:
+            changes["max_examples"] = self.max_examples
+        changes.update(self.overrides)
+        return settings(parent, **changes)
+
+
+@dataclass
+class Trial:
+    """One example run on both sides."""
+
+    program: Callable
+    fn: Callable
+    inputs: list
+    kwargs: dict
+    extra: dict
+    reference: dict
+    engine: dict
+    scenario: str = ""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ExampleTimeout in the block after ``seconds`` (main thread only; elsewhere no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise ExampleTimeout(f"example exceeded the {seconds:g} s time limit")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_one(session: Session, module: Any, program: Callable, fn: Callable, inputs: list, kwargs: dict,
+            extra: dict) -> dict:
+    """``programs.execute`` under the time limit, with warnings silenced (they are not compared here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with time_limit(session.timeout):
+                return programs.execute(module, program, fn, inputs, kwargs, extra)
+        except ExampleTimeout as timeout:  # fired outside execute's try (setup/teardown)
+            return {"obs": {}, "error": {"type": "ExampleTimeout", "base": "Exception", "message": str(timeout),
+                                         "step": None}}
+
+
+def run_both(session: Session, program: Callable, fn: Callable, inputs: list, kwargs: dict, extra: dict,
+             scenario: str = "") -> Trial:
+    """Run ``program`` on torch and on the engine."""
+    ref = run_one(session, session.reference.module, program, fn, inputs, kwargs, extra)
+    got = run_one(session, session.engine.module, program, fn, inputs, kwargs, extra)
+    return Trial(program, fn, inputs, kwargs, extra, ref, got, scenario)
+
+
+def tolerances(spec: OpSpec) -> dict[str, tuple[float, float]]:
+    """dtype name -> (rtol, atol) for every floating dtype."""
+    return {name: spec.tolerance(name) for name in DEFAULT_TOLERANCE}
+
+
+def _error_fields(prefix: str, error: dict | None) -> dict[str, Any]:
+    return {f"{prefix}_error_type": None if error is None else error["type"],
+            f"{prefix}_error_message": None if error is None else error["message"]}
+
+
+def base_record(session: Session, op: str, family: str, prop: str, dtype: str, mismatches: list[dict],
+                errors: tuple[dict | None, dict | None], *, nodeid: str = "", expected_reason: str = "") -> dict:
+    """The divergence-record fields that do not depend on how the example is represented."""
+    first = mismatches[0]
+    value = next((m for m in mismatches if m["kind"] == "value"), {})
+    identity = f"{op}|{prop}|{dtype}|{first['kind']}|{first['key']}"
+    return {
+        "record_type": "divergence", "run_id": session.run_id,
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "divergence_id": hashlib.sha1(identity.encode()).hexdigest()[:12],
+        "op": op, "family": family, "property": prop, "dtype": dtype,
+        "kind": first["kind"], "key": first["key"], "mismatches": len(mismatches),
+        "details": "\n".join(f"{m['kind']} at {m['key']}: torch {m['reference']} | engine {m['engine']}"
+                             for m in mismatches),
+        "reference_outcome": first["reference"], "engine_outcome": first["engine"],
+        **_error_fields("reference", errors[0]), **_error_fields("engine", errors[1]),
+        "max_abs_err": value.get("max_abs_err"), "max_rel_err": value.get("max_rel_err"),
+        "rtol": value.get("rtol"), "atol": value.get("atol"),
+        "expected": bool(expected_reason), "expected_reason": expected_reason,
+        "seed": session.seed, "reproduce_failure": None, "nodeid": nodeid,
+        "command": (f"python -m conformance run --engine {session.engine.name} --ops {op} --properties {prop} "
+                    f"--dtypes {dtype}" + (f" --seed {session.seed}" if session.seed is not None else "")),
+        "torch_version": session.reference.version, "engine": session.engine.name,
+        "engine_version": session.engine.version,
+    }
+
+
+def make_record(session: Session, spec_name: str, family: str, prop: str, dtype: str, trial: Trial,
+                mismatches: list[dict], tol: dict, *, nodeid: str = "", expected_reason: str = "") -> dict:
+    """The divergence record (see :mod:`conformance.records`) for a trial with mismatches."""
+    record = base_record(session, spec_name, family, prop, dtype, mismatches,
+                         (trial.reference["error"], trial.engine["error"]), nodeid=nodeid,
+                         expected_reason=expected_reason)
+    title = f"{spec_name} / {prop} / {dtype}: {record['kind']} mismatch at {record['key']}"
+    record.update(input_facts(trial.inputs), scenario=trial.scenario, kwargs=literal(trial.kwargs),
+                  inputs=literal(trial.inputs), extra=literal(trial.extra),
+                  snippet=snippet(title, session.engine, trial.program, trial.fn, trial.inputs, trial.kwargs,
+                                  trial.extra, tol))
+    return record
+
+
+def reproduce_arguments(text: str) -> tuple[str, bytes]:
+    """(version, blob) from ``@reproduce_failure('6.1', b'...')`` as stored in records."""
+    found = re.fullmatch(r"\s*@?reproduce_failure\((.*)\)\s*", text)
+    if not found:
+        raise ValueError(f"not a @reproduce_failure(...) text: {text!r}")
+    version, blob = ast.literal_eval(f"({found.group(1)},)")
+    return version, blob
+
+
+def _blob(error: BaseException) -> str | None:
+    for note in getattr(error, "__notes__", []):
+        found = re.search(r"@reproduce_failure\(.*?\)", note)
+        if found:
+            return found.group(0)
+    return None
+
+
+class Tracker:
+    """Counts examples and keeps the latest divergence record of one property run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.examples = 0
+        self.last: dict | None = None
+
+    def example(self) -> None:
+        """Count an example (only before the first divergence: shrinking is not counted)."""
+        if self.last is None:
+            self.examples += 1
+
+    def divergence(self, record: dict) -> Divergence:
+        """Remember ``record`` (saving the first one at once) and return the exception to raise."""
+        if self.last is None:
+            self.session.recorder.pending(record)
+        self.last = record
+        failure = Divergence(record["details"])
+        failure.add_note("Reproducer (standalone script):\n" + record["snippet"])
+        return failure
+
+
+@contextlib.contextmanager
+def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodeid: str,
+            expected_reason: str = "") -> Iterator[Tracker]:
+    """Bookkeeping around one Hypothesis run: the shrunk record on Divergence, xfail for known divergences,
+    and the summary record in every case."""
+    tracker = Tracker(session)
+    started, status = time.perf_counter(), "error"
+    try:
+        yield tracker
+        status = "pass"
+    except Divergence as error:
+        record = dict(tracker.last, shrunk=True, reproduce_failure=_blob(error))
+        session.recorder.divergence(record)
+        status = "expected" if expected_reason else "diverged"
+        if expected_reason:
+            pytest.xfail(f"known divergence ({prop}): {expected_reason}")
+        raise
+    finally:
+        session.recorder.summary({
+            "record_type": "summary", "run_id": session.run_id, "op": op, "family": family, "property": prop,
+            "dtype": dtype, "examples": tracker.examples, "diverged": int(tracker.last is not None),
+            "expected": bool(expected_reason), "status": status,
+            "seconds": round(time.perf_counter() - started, 3), "nodeid": nodeid, "engine": session.engine.name,
+            "engine_version": session.engine.version, "torch_version": session.reference.version})
+
+
+def check(session: Session, spec: OpSpec, dtype: str, prop: str,
+          trial: Callable[[Session, OpSpec, str, st.DataObject], Trial | None], nodeid: str = "") -> None:
+    """Run property ``prop`` over ``spec`` at ``dtype``: raise Divergence (with a reproducer note) after
+    recording the shrunk example, or pytest.xfail when the spec lists the divergence as known."""
+    tol = tolerances(spec)
+    expected_reason = spec.known.get(prop, "")
+
+    with tracked(session, spec.name, spec.family, prop, dtype, nodeid, expected_reason) as tracker:
+        def example(data: st.DataObject) -> None:
+            tracker.example()
+            outcome = trial(session, spec, dtype, data)
+            if outcome is None:
+                return
+            mismatches = compare_outcomes(outcome.reference, outcome.engine, tol)
+            if mismatches:
+                raise tracker.divergence(make_record(session, spec.name, spec.family, prop, dtype, outcome,
+                                                     mismatches, tol, nodeid=nodeid,
+                                                     expected_reason=expected_reason))
+
+        example._hypothesis_internal_add_digest = f"{prop}|{spec.name}|{dtype}".encode()
+        run = settings(session.settings())(given(st.data())(example))
+        if session.reproduce:
+            run = reproduce_failure(*reproduce_arguments(session.reproduce))(run)
+        run()

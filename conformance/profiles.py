@@ -1,0 +1,25 @@
+"""Hypothesis profiles for conformance runs, registered in this one place.
+
+Select with pytest's ``--hypothesis-profile NAME`` or the CLI's ``--profile NAME``. When Hypothesis' own
+``default`` profile is active, conformance properties use ``dev``.
+"""
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+__all__ = ["PROFILES", "register"]
+
+#: name -> max_examples per op x property x dtype
+PROFILES = {"dev": 5, "ci": 10, "nightly": 1000}
+
+
+def register() -> None:
+    """Register the profiles (idempotent)."""
+    for name, examples in PROFILES.items():
+        settings.register_profile(
+            name, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+            stateful_step_count=50 if name == "nightly" else 20)
+
+
+register()

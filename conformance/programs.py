@@ -1,0 +1,240 @@
+"""The programs each property runs, identically, on torch and on the engine.
+
+Every function here is self-contained (uses only ``np``, builtins and the other functions of this module):
+reproducers paste their source verbatim, so a snippet runs exactly what the harness ran. A program receives
+the module ``t``, the spec's ``fn``, the inputs as plain data (see :func:`make_input`), the kwargs, an
+``extra`` dict (cotangents, scenario) and ``obs``, a dict it fills with observables (see :func:`observe`).
+``obs["_step"]`` names the stage in progress, so an exception is attributed to a step.
+"""
+import numpy as np
+
+UNUSED_LEAF = {"kind": "tensor", "data": [1.0, 2.0], "shape": [2], "dtype": "float64", "requires_grad": True}
+
+
+def make_input(t, item):
+    """Build one input on module ``t``: a Python scalar, or a tensor from nested-list data.
+
+    ``item`` is ``{"kind": "scalar", "value": v}`` or ``{"kind": "tensor", "data": nested list, "shape": [...],
+    "dtype": "float32", "requires_grad": bool}``; size-0 tensors are built with ``t.zeros``.
+    """
+    if item["kind"] == "scalar":
+        return item["value"]
+    dtype = getattr(t, item["dtype"])
+    if 0 in item["shape"]:
+        return t.zeros(tuple(item["shape"]), dtype=dtype, requires_grad=item["requires_grad"])
+    return t.tensor(item["data"], dtype=dtype, requires_grad=item["requires_grad"])
+
+
+def flatten_outputs(t, result):
+    """The outputs of an op as a flat list (tuples, lists and named tuples are unpacked)."""
+    if isinstance(result, (tuple, list)):
+        flat = []
+        for part in result:
+            flat.extend(flatten_outputs(t, part))
+        return flat
+    return [result]
+
+
+def to_numpy(x):
+    """``x.detach().numpy()`` copied; falls back to ``numpy(force=True)`` (torch's ZeroTensor gradients refuse
+    plain conversion)."""
+    try:
+        return np.array(x.detach().numpy(), copy=True)
+    except RuntimeError:
+        return np.array(x.detach().numpy(force=True), copy=True)
+
+
+def observe(t, obs, key, x, full=True):
+    """Record what a user can see of ``x`` under ``key``: None, a non-tensor's repr, or a tensor's shape,
+    dtype, requires_grad, value (and with ``full``: is_leaf and the grad_fn's class name).
+    An observable whose access raises is recorded as ``"!error <Type>: <message>"``."""
+    if isinstance(x, np.ndarray):
+        obs[key + ".value"] = x.copy()
+        return
+    if x is None or not isinstance(x, t.Tensor):
+        plain = x is None or isinstance(x, (bool, int, float, str))
+        obs[key] = x if plain else "<" + type(x).__name__ + ">"  # reprs hold addresses
+        return
+    getters = {
+        "shape": lambda: tuple(int(n) for n in x.shape),
+        "dtype": lambda: str(x.dtype),
+        "requires_grad": lambda: bool(x.requires_grad),
+        "value": lambda: to_numpy(x),
+    }
+    if full:
+        getters["is_leaf"] = lambda: bool(x.is_leaf)
+        getters["grad_fn"] = lambda: None if x.grad_fn is None else type(x.grad_fn).__name__
+    for name, getter in getters.items():
+        try:
+            obs[key + "." + name] = getter()
+        except Exception as error:  # an engine failing to expose an observable is itself a finding
+            obs[key + "." + name] = "!error " + type(error).__name__ + ": " + str(error)
+
+
+def differentiable_outputs(t, outs, cotangent_items):
+    """The outputs that receive a cotangent, and the cotangent tensors (items aligned with ``outs``)."""
+    selected, cotangents = [], []
+    for out, item in zip(outs, cotangent_items):
+        if item is not None:
+            selected.append(out)
+            cotangents.append(make_input(t, item))
+    return selected, cotangents
+
+
+def program_forward(t, fn, inputs, kwargs, extra, obs):
+    """Forward: outputs' values, shape, dtype, requires_grad, is_leaf and grad_fn name."""
+    obs["_step"] = "forward"
+    args = [make_input(t, item) for item in inputs]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    obs["outputs"] = len(outs)
+    for index, out in enumerate(outs):
+        observe(t, obs, "out[" + str(index) + "]", out)
+
+
+def program_vjp(t, fn, inputs, kwargs, extra, obs):
+    """VJP with random cotangents, via autograd.grad (allow_unused, plus an unused leaf) and via backward."""
+    obs["_step"] = "forward"
+    args = [make_input(t, item) for item in inputs]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    selected, cotangents = differentiable_outputs(t, outs, extra["cotangents"])
+    unused = make_input(t, UNUSED_LEAF)
+    wrt = [a for a in args if isinstance(a, t.Tensor) and a.requires_grad]
+    obs["_step"] = "autograd.grad"
+    grads = t.autograd.grad(selected, wrt + [unused], grad_outputs=cotangents, allow_unused=True)
+    for index, grad in enumerate(grads):
+        observe(t, obs, "grad[" + str(index) + "]", grad, full=False)
+    obs["_step"] = "backward"
+    args = [make_input(t, item) for item in inputs]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    selected, cotangents = differentiable_outputs(t, outs, extra["cotangents"])
+    if len(selected) == 1:
+        selected[0].backward(gradient=cotangents[0])
+    else:
+        t.autograd.backward(selected, grad_tensors=cotangents)
+    for index, arg in enumerate(args):
+        if isinstance(arg, t.Tensor):
+            observe(t, obs, "x" + str(index) + ".grad", arg.grad, full=False)
+
+
+def program_double_backward(t, fn, inputs, kwargs, extra, obs):
+    """Second order: autograd.grad with create_graph=True and a cotangent v that requires grad, then the VJP
+    of those gradients with a second cotangent u, with respect to the inputs and v."""
+    obs["_step"] = "forward"
+    args = [make_input(t, item) for item in inputs]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    selected, cotangents = differentiable_outputs(t, outs, extra["cotangents"])
+    wrt = [a for a in args if isinstance(a, t.Tensor) and a.requires_grad]
+    obs["_step"] = "first order"
+    grads = t.autograd.grad(selected, wrt, grad_outputs=cotangents, create_graph=True, allow_unused=True)
+    for index, grad in enumerate(grads):
+        observe(t, obs, "grad[" + str(index) + "]", grad, full=False)
+    targets, second = [], []
+    for grad, item in zip(grads, extra["second_cotangents"]):
+        if grad is not None and grad.requires_grad:
+            targets.append(grad)
+            second.append(make_input(t, item))
+    obs["second order targets"] = len(targets)
+    if not targets:
+        return
+    obs["_step"] = "second order"
+    gradgrads = t.autograd.grad(targets, wrt + cotangents, grad_outputs=second, allow_unused=True)
+    for index, gradgrad in enumerate(gradgrads):
+        observe(t, obs, "gradgrad[" + str(index) + "]", gradgrad, full=False)
+
+
+def program_errors(t, fn, inputs, kwargs, extra, obs):
+    """One misuse scenario (``extra["scenario"]``); the exception it raises, if any, is the observable."""
+    scenario = extra["scenario"]
+    obs["_step"] = "forward"
+    leaves = [make_input(t, item) for item in inputs]
+    args = leaves
+    if scenario == "inplace_input":
+        args = [a.clone() if isinstance(a, t.Tensor) else a for a in leaves]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    obs["outputs"] = len(outs)
+    if scenario == "call":
+        for index, out in enumerate(outs):
+            observe(t, obs, "out[" + str(index) + "]", out)
+        return
+    selected, cotangents = differentiable_outputs(t, outs, extra["cotangents"])
+    first = outs[0]
+    obs["_step"] = scenario
+    if scenario == "implicit_backward":
+        first.backward()
+    elif scenario == "backward_twice":
+        t.autograd.backward(selected, grad_tensors=cotangents)
+        obs["_step"] = "second backward"
+        t.autograd.backward(selected, grad_tensors=cotangents)
+    elif scenario == "grad_unused_strict":
+        leaves = [a for a in args if isinstance(a, t.Tensor) and a.requires_grad]
+        t.autograd.grad(selected, leaves + [make_input(t, UNUSED_LEAF)], grad_outputs=cotangents)
+    elif scenario == "grad_output_shape":
+        wrong = t.zeros(tuple(first.shape) + (2,), dtype=first.dtype)
+        first.backward(gradient=wrong)
+    elif scenario == "inplace_input":
+        target = [a for a in args if isinstance(a, t.Tensor)][extra["target"]]
+        target.add_(1)
+        obs["_step"] = "backward after in-place"
+        t.autograd.backward(selected, grad_tensors=cotangents)
+    elif scenario == "inplace_output":
+        first.mul_(2)
+        obs["_step"] = "backward after in-place"
+        t.autograd.backward(selected, grad_tensors=cotangents)
+    elif scenario == "numpy_on_output":
+        observe(t, obs, "numpy()", first.numpy(), full=False)
+    obs["_step"] = "done"
+    for index, leaf in enumerate(leaves):
+        if isinstance(leaf, t.Tensor):
+            observe(t, obs, "x" + str(index) + ".grad", leaf.grad, full=False)
+
+
+def execute(t, program, fn, inputs, kwargs, extra):
+    """Run ``program`` on module ``t``; return ``{"obs": {...}, "error": None | {...}}``, never raising
+    (except KeyboardInterrupt/SystemExit). The error holds the type, its nearest builtin base, the message
+    and the step in progress."""
+    obs = {}
+    try:
+        program(t, fn, inputs, kwargs, extra, obs)
+        error = None
+    except Exception as exc:
+        base = next(c for c in type(exc).__mro__ if c.__module__ == "builtins")
+        error = {"type": type(exc).__module__ + "." + type(exc).__qualname__, "base": base.__name__,
+                 "message": str(exc), "step": obs.get("_step")}
+    obs.pop("_step", None)
+    return {"obs": obs, "error": error}
+
+
+def run_statement(namespace, statement):
+    """Execute one statement of a graph-state program; return None or an error dict (as ``execute``)."""
+    try:
+        exec(statement, namespace)
+        return None
+    except Exception as exc:
+        base = next(c for c in type(exc).__mro__ if c.__module__ == "builtins")
+        return {"type": type(exc).__module__ + "." + type(exc).__qualname__, "base": base.__name__,
+                "message": str(exc), "step": None}
+
+
+def observe_namespace(t, namespace, names):
+    """Every observable of a graph-state program: grad modes, hook calls, and for each variable its
+    observables plus its ``.grad``."""
+    obs = {}
+    for flag in ("is_grad_enabled", "is_inference_mode_enabled"):
+        try:
+            obs[flag] = bool(getattr(t, flag)())
+        except Exception as error:
+            obs[flag] = "!error " + type(error).__name__ + ": " + str(error)
+    obs["hook calls"] = repr(namespace.get("calls"))
+    for name in names:
+        if name not in namespace:
+            obs[name] = "<undefined>"
+            continue
+        value = namespace[name]
+        observe(t, obs, name, value)
+        if isinstance(value, t.Tensor):
+            try:
+                grad = value.grad
+            except Exception as error:
+                grad = "!error " + type(error).__name__ + ": " + str(error)
+            observe(t, obs, name + ".grad", grad, full=False)
+    return obs

@@ -1,0 +1,138 @@
+"""The known-divergences file: divergences a run may show without failing CI, each with a written reason.
+
+TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml)::
+
+    [[divergence]]
+    op = "norm"                 # required; shell-style pattern (fnmatch): "sub*", "*"
+    property = "double_backward"  # required; pattern
+    dtype = "*"                 # optional pattern, default "*"
+    kind = "value"              # optional pattern on the record's kind (status, exception_type, value...)
+    key = "gradgrad*"           # optional pattern on the record's key (the observable)
+    scenario = "*"              # optional pattern on the errors/graph_state scenario
+    id = "4b58d41fbac1"         # optional: exact divergence_id
+    reason = "why this is accepted"   # required, non-empty
+    verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
+
+A divergence is *known* when its record says ``expected`` (the spec lists it) or any entry matches all of its
+given fields. An entry matching no divergence of the run is *stale*: ``fixed`` when the run covered a cell the
+entry names, ``not exercised`` when it did not.
+"""
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["KnownEntry", "KnownFileError", "load_known", "apply_known", "stale_entries", "MATCH_FIELDS"]
+
+MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "id")
+_ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict"}
+_RECORD_FIELD = {"id": "divergence_id"}
+
+
+class KnownFileError(Exception):
+    """The known-divergences file is missing, malformed, or has an entry without a reason."""
+
+
+@dataclass(frozen=True)
+class KnownEntry:
+    """One entry: field patterns, the reason, and its position in the file (1-based)."""
+
+    patterns: tuple[tuple[str, str], ...]
+    reason: str
+    verdict: str = ""
+    index: int = 0
+
+    def label(self) -> str:
+        """A short text naming the entry (``#3 op=norm property=double_backward``)."""
+        return f"#{self.index} " + " ".join(f"{name}={pattern}" for name, pattern in self.patterns)
+
+    def field(self, name: str, default: str = "*") -> str:
+        """The pattern given for ``name`` (``default`` when absent)."""
+        return dict(self.patterns).get(name, default)
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        """True when every given pattern matches the record's field (ids exactly, the rest by fnmatch)."""
+        for name, pattern in self.patterns:
+            value = record.get(_RECORD_FIELD.get(name, name))
+            value = "" if value is None else str(value)
+            if name == "id":
+                if value != pattern:
+                    return False
+            elif not fnmatch.fnmatchcase(value, pattern):
+                return False
+        return True
+
+
+def load_known(path: str | Path | None) -> list[KnownEntry]:
+    """Entries of the known-divergences file at ``path`` (no entries for None). KnownFileError if the file
+    is missing or an entry lacks op/property/reason or has unknown fields."""
+    if path is None:
+        return []
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KnownFileError(f"cannot read known-divergences file {str(path)!r}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise KnownFileError(f"{path}: invalid TOML: {error}") from None
+    unknown_tables = set(data) - {"divergence"}
+    if unknown_tables:
+        raise KnownFileError(f"{path}: unknown top-level keys {sorted(unknown_tables)} (use [[divergence]])")
+    entries = []
+    for index, raw in enumerate(data.get("divergence", []), start=1):
+        where = f"{path}: entry #{index}"
+        extra = set(raw) - _ALLOWED
+        if extra:
+            raise KnownFileError(f"{where}: unknown fields {sorted(extra)}; allowed: {sorted(_ALLOWED)}")
+        if not str(raw.get("reason", "")).strip():
+            raise KnownFileError(f"{where}: every entry needs a non-empty reason")
+        if "id" not in raw and not ("op" in raw and "property" in raw):
+            raise KnownFileError(f"{where}: give op and property (patterns), or an exact id")
+        patterns = tuple((name, str(raw[name])) for name in MATCH_FIELDS if name in raw)
+        entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index))
+    return entries
+
+
+def apply_known(divergences: pd.DataFrame, entries: list[KnownEntry]) -> pd.DataFrame:
+    """``divergences`` with columns ``known`` (bool), ``known_source`` (spec | file | "") and ``known_reason``.
+
+    The spec's own ``expected`` flag wins; otherwise the first matching file entry gives the reason."""
+    frame = divergences.copy()
+    known, source, reason = [], [], []
+    for record in frame.to_dict("records"):
+        if record.get("expected"):
+            known.append(True)
+            source.append("spec")
+            reason.append(record.get("expected_reason") or "")
+            continue
+        entry = next((e for e in entries if e.matches(record)), None)
+        known.append(entry is not None)
+        source.append("file" if entry else "")
+        reason.append(entry.reason if entry else "")
+    frame["known"] = pd.Series(known, index=frame.index, dtype=bool)
+    frame["known_source"] = pd.Series(source, index=frame.index, dtype=object)
+    frame["known_reason"] = pd.Series(reason, index=frame.index, dtype=object)
+    return frame
+
+
+def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: pd.DataFrame) -> list[dict]:
+    """Entries matching no divergence: dicts with ``entry`` (label), ``reason`` and ``status`` -- ``fixed``
+    when some cell of the run matches the entry's op/property/dtype, ``not exercised`` otherwise."""
+    records = divergences.to_dict("records")
+    cell_records = cells.to_dict("records")
+    stale = []
+    for entry in entries:
+        if any(entry.matches(record) for record in records):
+            continue
+        covered = any(all(fnmatch.fnmatchcase(str(cell.get(name, "")), entry.field(name))
+                          for name in ("op", "property", "dtype")) for cell in cell_records)
+        if entry.field("id", "") and not (entry.field("op", "") or entry.field("property", "")):
+            covered = False  # an id-only entry cannot be placed in a cell
+        stale.append({"entry": entry.label(), "reason": entry.reason,
+                      "status": "fixed" if covered else "not exercised"})
+    return stale

@@ -1,0 +1,128 @@
+"""Specs for the torch.nn.functional losses (refgrad/ops/losses.py; binary_cross_entropy_with_logits in nn.py).
+
+Every loss runs with each reduction; class-index targets are drawn as floats in [0, C-1] and cast with .long()
+inside ``fn`` (the harness draws one dtype per example). Kinks (|d| = beta, d = 0, margins) come from the
+strategies' special points: targets and inputs often tie at small integers.
+"""
+from hypothesis import strategies as st
+
+from conformance.specs._spec import (
+    PROBABILITY,
+    SMALL,
+    Domain,
+    Kwargs,
+    OpSpec,
+    Shapes,
+    func,
+    mismatched_shapes,
+    same_shapes,
+    tensor,
+)
+
+F = "nn.functional."
+TIES = Domain(-3.0, 3.0, specials=(0.0, 1.0, -1.0, 0.5, 2.0))
+CLASSES = Domain(0.0, 2.0, specials=(0.0, 1.0, 2.0), nonfinite=())
+SIGN = Domain(-1.0, 1.0, specials=(-1.0, 1.0), nonfinite=())
+POS = Domain(0.01, 5.0, specials=(0.0, 1.0, 2.0), nonfinite=())
+OPEN_UNIT = Domain(0.02, 0.98, specials=(0.5,), nonfinite=())
+REDUCTION = st.sampled_from(["mean", "sum", "none"])
+
+
+def _reduction(extra=None):
+    def factory(_shapes):
+        return st.fixed_dictionaries({"reduction": REDUCTION}, optional=extra or {})
+    return factory
+
+
+def _pair_spec(name, extra=None, domains=(TIES, TIES), **options):
+    return OpSpec(f"nn.functional.{name}", func(F + name), args=(tensor(domains[0]), tensor(domains[1])),
+                  shapes=Shapes(same_shapes(2), invalid=mismatched_shapes(2)),
+                  kwargs=Kwargs(_reduction(extra), lambda _s: st.just({"reduction": "average"})), **options)
+
+
+@st.composite
+def _class_shapes(draw, kdim=False):
+    n = draw(st.integers(1, 4), label="batch")
+    extra = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 2)))) if kdim else ()
+    return ((n, 3) + extra, (n,) + extra, (3,))
+
+
+def _nll_fn(loss):
+    source = (f"lambda t, x, y, w, **kw: t.nn.functional.{loss}(x, y.long(), "
+              "weight=w if kw.pop('weighted') else None, **kw)")
+    fn = eval(source)  # noqa: S307 - constant source, pasted into reproducers
+    fn.__conformance_source__ = source
+    return fn
+
+
+def _nll_kwargs(label_smoothing):
+    def factory(_shapes):
+        parts = {"reduction": REDUCTION, "weighted": st.booleans(), "ignore_index": st.sampled_from([-100, 1])}
+        if label_smoothing:
+            parts["label_smoothing"] = st.sampled_from([0.0, 0.2])
+        return st.fixed_dictionaries(parts)
+    return factory
+
+
+SPECS = [
+    _pair_spec("mse_loss"),
+    _pair_spec("l1_loss"),
+    _pair_spec("smooth_l1_loss", {"beta": st.sampled_from([1.0, 0.5, 0.0, 2.0])}),
+    _pair_spec("huber_loss", {"delta": st.sampled_from([1.0, 0.5, 2.0])}),
+    OpSpec("nn.functional.binary_cross_entropy", func(F + "binary_cross_entropy"),
+           args=(tensor(PROBABILITY), tensor(PROBABILITY), tensor(PROBABILITY, differentiable=False)),
+           shapes=Shapes(same_shapes(3), invalid=mismatched_shapes(3)), kwargs=_reduction()),
+    OpSpec("nn.functional.binary_cross_entropy_with_logits.weights",
+           lambda t, x, y, w, pw, **kw: t.nn.functional.binary_cross_entropy_with_logits(x, y, w, pos_weight=pw,
+                                                                                          **kw),
+           args=(tensor(SMALL), tensor(PROBABILITY), tensor(PROBABILITY, differentiable=False),
+                 tensor(POS, differentiable=False)),
+           shapes=same_shapes(4, min_dims=1), kwargs=_reduction()),
+    OpSpec("nn.functional.nll_loss", _nll_fn("nll_loss"),
+           args=(tensor(SMALL), tensor(CLASSES, differentiable=False), tensor(POS, differentiable=False)),
+           shapes=st.booleans().flatmap(lambda k: _class_shapes(kdim=k)), kwargs=_nll_kwargs(False)),
+    OpSpec("nn.functional.cross_entropy", _nll_fn("cross_entropy"),
+           args=(tensor(SMALL), tensor(CLASSES, differentiable=False), tensor(POS, differentiable=False)),
+           shapes=st.booleans().flatmap(lambda k: _class_shapes(kdim=k)), kwargs=_nll_kwargs(True),
+           tol={"float32": (1e-5, 1e-5)}, tol_reason="float32 log_softmax: summation order differs"),
+    OpSpec("nn.functional.cross_entropy.probs",
+           lambda t, x, y, **kw: t.nn.functional.cross_entropy(x, y, **kw),
+           args=(tensor(SMALL), tensor(PROBABILITY)), shapes=same_shapes(2, min_dims=2, min_side=1),
+           kwargs=_reduction({"label_smoothing": st.sampled_from([0.0, 0.3])}),
+           tol={"float32": (1e-5, 1e-5)}, tol_reason="float32 log_softmax: summation order differs"),
+    OpSpec("nn.functional.kl_div", func(F + "kl_div"), args=(tensor(SMALL), tensor(POS)), shapes=same_shapes(2),
+           kwargs=lambda _s: st.fixed_dictionaries({"reduction": st.sampled_from(["sum", "none", "batchmean"]),
+                                                    "log_target": st.booleans()})),
+    OpSpec("nn.functional.soft_margin_loss", func(F + "soft_margin_loss"),
+           args=(tensor(SMALL), tensor(SIGN, differentiable=False)), shapes=same_shapes(2), kwargs=_reduction()),
+    OpSpec("nn.functional.margin_ranking_loss", func(F + "margin_ranking_loss"),
+           args=(tensor(TIES), tensor(TIES), tensor(SIGN, differentiable=False)), shapes=same_shapes(3),
+           kwargs=_reduction({"margin": st.sampled_from([0.0, 0.5, 1.0])})),
+    OpSpec("nn.functional.hinge_embedding_loss",
+           lambda t, x, y, **kw: t.nn.functional.hinge_embedding_loss(x, (y >= 0).to(x.dtype) * 2 - 1, **kw),
+           args=(tensor(TIES), tensor(SIGN, differentiable=False)), shapes=same_shapes(2),
+           kwargs=_reduction({"margin": st.sampled_from([1.0, 0.5, 2.0])})),
+    OpSpec("nn.functional.cosine_embedding_loss",
+           lambda t, a, b, y, **kw: t.nn.functional.cosine_embedding_loss(a, b, (y >= 0).to(a.dtype) * 2 - 1, **kw),
+           args=(tensor(SMALL), tensor(SMALL), tensor(SIGN, differentiable=False)),
+           shapes=st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda s: (s, s, s[:1])),
+           kwargs=_reduction({"margin": st.sampled_from([0.0, 0.5, -0.5])})),
+    OpSpec("nn.functional.poisson_nll_loss", func(F + "poisson_nll_loss"), args=(tensor(SMALL), tensor(POS)),
+           shapes=same_shapes(2), kwargs=_reduction({"log_input": st.booleans(), "full": st.booleans()})),
+    OpSpec("nn.functional.gaussian_nll_loss", func(F + "gaussian_nll_loss"),
+           args=(tensor(SMALL), tensor(SMALL), tensor(POS)),
+           shapes=st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda s: (s, s, s[:1])),
+           kwargs=_reduction({"full": st.booleans(), "eps": st.sampled_from([1e-6, 0.5])})),
+    OpSpec("nn.functional.multi_margin_loss",
+           lambda t, x, y, w, **kw: t.nn.functional.multi_margin_loss(x, y.long(), weight=w if kw.pop("weighted", False)
+                                                                      else None, **kw),
+           args=(tensor(TIES), tensor(CLASSES, differentiable=False), tensor(POS, differentiable=False)),
+           shapes=st.integers(1, 4).map(lambda n: ((n, 3), (n,), (3,))),
+           kwargs=_reduction({"p": st.sampled_from([1, 2]), "margin": st.sampled_from([1.0, 0.5]),
+                              "weighted": st.booleans()})),
+    OpSpec("nn.functional.triplet_margin_loss", func(F + "triplet_margin_loss"),
+           args=(tensor(SMALL), tensor(SMALL), tensor(SMALL)),
+           shapes=st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda s: (s, s, s)),
+           kwargs=_reduction({"margin": st.sampled_from([1.0, 0.0]), "p": st.sampled_from([2.0, 1.0]),
+                              "swap": st.booleans()})),
+]

@@ -1,0 +1,151 @@
+"""Deliberately broken engines: torch's namespace with one thing wrong each. The conformance suite must flag
+every one of them (see test_meta_broken_engines.py). Load as
+``--engine tests.conformance.broken_engines:<name>`` from the repository root.
+
+Op-level breakage is injected with tensor hooks on an identity view, so the forward (values, grad_fn names)
+stays exactly torch's and only the intended property can notice.
+"""
+from __future__ import annotations
+
+import contextlib
+import types
+
+import torch
+
+
+class TorchProxy(types.ModuleType):
+    """A module that is ``base`` except for ``overrides`` (nested namespaces via ``children``)."""
+
+    def __init__(self, name: str, base, overrides=None, children=None):
+        super().__init__(name)
+        self._base = base
+        self.__dict__.update(overrides or {})
+        self.__dict__.update(children or {})
+        self.__version__ = f"{torch.__version__}+{name}"
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+
+def _engine(name, overrides=None, autograd=None, functional=None):
+    children = {}
+    if autograd:
+        children["autograd"] = TorchProxy(f"{name}.autograd", torch.autograd, autograd)
+    if functional:
+        children["nn"] = TorchProxy(f"{name}.nn", torch.nn, children={
+            "functional": TorchProxy(f"{name}.nn.functional", torch.nn.functional, functional)})
+    return TorchProxy(name, torch, overrides, children)
+
+
+def _hooked_input(x, hook):
+    """An identity view of ``x`` whose incoming gradient passes through ``hook`` (when x requires grad)."""
+    if not (isinstance(x, torch.Tensor) and x.requires_grad):
+        return x
+    middle = x.view_as(x)
+    middle.register_hook(hook)
+    return middle
+
+
+def _exp_scaled(x, *args, **kwargs):
+    return torch.exp(_hooked_input(x, lambda grad: grad * 1.01), *args, **kwargs)
+
+
+def _exp_ignoring_cotangent(x, *args, **kwargs):
+    out = torch.exp(x, *args, **kwargs)
+    if out.requires_grad:
+        out.register_hook(torch.ones_like)
+    return out
+
+
+def _exp_first_order_only(x, *args, **kwargs):
+    return torch.exp(_hooked_input(x, lambda grad: grad.detach()), *args, **kwargs)
+
+
+def _abs_wrong_subgradient(x):
+    """abs with d|x|/dx = 1 at x == 0 (torch: 0)."""
+    seen = {}
+    out = torch.abs(_hooked_input(x, lambda grad: torch.where(x.detach() == 0, seen["cotangent"], grad)))
+    if out.requires_grad:
+        out.register_hook(lambda grad: seen.setdefault("cotangent", grad))
+    return out
+
+
+def _exp_hanging(x, *args, **kwargs):
+    while True:  # an engine stuck in an infinite loop
+        pass
+
+
+def _exp_crashing(x, *args, **kwargs):
+    raise SystemError("engine internal error")
+
+
+def _add_promoting_to_double(a, b, **kwargs):
+    out = torch.add(a, b, **kwargs)
+    integral = [v for v in (a, b) if isinstance(v, torch.Tensor) and not v.dtype.is_floating_point]
+    return out.double() if integral and out.dtype == torch.float32 else out
+
+
+def _matmul_value_error(a, b, **kwargs):
+    try:
+        return torch.matmul(a, b, **kwargs)
+    except RuntimeError as error:
+        raise ValueError(str(error)) from None
+
+
+def _backward_other_message(*args, **kwargs):
+    try:
+        return torch.autograd.backward(*args, **kwargs)
+    except RuntimeError as error:
+        raise RuntimeError("graph already freed") from error if "second time" in str(error) else error
+
+
+class _NoOpContext(contextlib.ContextDecorator):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _backward_overwriting(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """autograd.backward that overwrites .grad instead of accumulating (only through t.autograd.backward)."""
+    targets = list(inputs) if inputs is not None else None
+    if targets is None:
+        roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
+        targets, stack, seen = [], [r.grad_fn for r in roots if r.grad_fn is not None], set()
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            if hasattr(node, "variable"):
+                targets.append(node.variable)
+            stack.extend(next_node for next_node, _ in node.next_functions)
+    for leaf in targets:
+        leaf.grad = None
+    return torch.autograd.backward(tensors, grad_tensors, retain_graph, create_graph, inputs=inputs)
+
+
+exp_vjp_scaled = _engine("exp_vjp_scaled", {"exp": _exp_scaled})
+exp_ignores_cotangent = _engine("exp_ignores_cotangent", {"exp": _exp_ignoring_cotangent})
+exp_hangs = _engine("exp_hangs", {"exp": _exp_hanging})
+exp_crashes = _engine("exp_crashes", {"exp": _exp_crashing})
+exp_first_order_only = _engine("exp_first_order_only", {"exp": _exp_first_order_only})
+abs_subgradient_one = _engine("abs_subgradient_one", {"abs": _abs_wrong_subgradient})
+add_promotes_to_double = _engine("add_promotes_to_double", {"add": _add_promoting_to_double})
+matmul_value_error = _engine("matmul_value_error", {"matmul": _matmul_value_error})
+backward_twice_message = _engine("backward_twice_message", autograd={"backward": _backward_other_message})
+no_grad_ignored = _engine("no_grad_ignored", {"no_grad": _NoOpContext})
+backward_overwrites = _engine("backward_overwrites", autograd={"backward": _backward_overwriting})
+bce_sum_for_mean = _engine("bce_sum_for_mean", functional={
+    "binary_cross_entropy_with_logits":
+        lambda i, t, reduction="mean", **kw: torch.nn.functional.binary_cross_entropy_with_logits(
+            i, t, reduction="sum" if reduction == "mean" else reduction, **kw)})
+
+
+def missing_api():
+    """A factory returning something that is not torch-like (load_engine must refuse it)."""
+    return types.SimpleNamespace(tensor=torch.tensor)
+
+
+BROKEN = {name: value for name, value in globals().items() if isinstance(value, TorchProxy)}

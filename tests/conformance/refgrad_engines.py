@@ -1,0 +1,91 @@
+"""Broken engines built from refgrad: a private copy of the package, loaded under another name, with one
+piece of graph machinery patched. The real ``refgrad`` is never touched.
+
+Each attribute is a factory (``load_engine("tests.conformance.refgrad_engines:no_grad_ignored")`` calls it).
+The patches are written against refgrad's internals as of its core commit (autograd/engine.py ``_accumulate``,
+grad_mode ``no_grad._enter_state``, ``Tensor.detach``, graph ``Node.release``).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import itertools
+import re
+import sys
+from pathlib import Path
+
+_IMPORT = re.compile(r"(?m)^(\s*)from refgrad(?=[.\s])")
+_counter = itertools.count()
+
+
+class _PrivateCopy(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``<name>`` and ``<name>.*`` in refgrad's source tree and rewrites ``from refgrad`` imports."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        self.name, self.root = name, root
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name and not fullname.startswith(self.name + "."):
+            return None
+        relative = Path(*fullname.split(".")[1:])
+        package = self.root / relative / "__init__.py"
+        if package.exists():
+            return importlib.util.spec_from_file_location(fullname, package, loader=self,
+                                                          submodule_search_locations=[str(package.parent)])
+        module = (self.root / relative).with_suffix(".py")
+        return importlib.util.spec_from_file_location(fullname, module, loader=self) if module.exists() else None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        source = Path(module.__spec__.origin).read_text(encoding="utf-8")
+        code = compile(_IMPORT.sub(rf"\1from {self.name}", source), module.__spec__.origin, "exec")
+        exec(code, module.__dict__)  # noqa: S102 - refgrad's own source, import lines renamed
+
+
+def private_refgrad(label: str):
+    """A fresh copy of refgrad named ``refgrad_<label>_<n>`` (its modules are separate objects)."""
+    import refgrad
+    name = f"refgrad_{label}_{next(_counter)}"
+    sys.meta_path.insert(0, _PrivateCopy(name, Path(refgrad.__file__).parent))
+    module = importlib.import_module(name)
+    module.__version__ = f"{refgrad.__version__}+{label}"
+    return module
+
+
+def _submodule(copy, dotted: str):
+    return sys.modules[f"{copy.__name__}.{dotted}"]
+
+
+def accumulate_overwrites():
+    """.grad is overwritten by every backward instead of accumulated."""
+    copy = private_refgrad("overwrite")
+    engine = _submodule(copy, "autograd.engine")
+
+    def overwrite(variable, grad, create_graph):
+        variable._grad = grad if create_graph else grad.detach().clone()
+    engine._accumulate = overwrite
+    return copy
+
+
+def no_grad_ignored():
+    """no_grad() records the graph anyway."""
+    copy = private_refgrad("nograd")
+    _submodule(copy, "autograd.grad_mode").no_grad._enter_state = lambda self: None
+    return copy
+
+
+def detach_keeps_graph():
+    """detach() returns the tensor itself, graph and all."""
+    copy = private_refgrad("detach")
+    copy.Tensor.detach = lambda self: self
+    return copy
+
+
+def retain_graph_not_enforced():
+    """Saved tensors are never freed, so a second backward without retain_graph succeeds."""
+    copy = private_refgrad("retain")
+    _submodule(copy, "autograd.graph").Node.release = lambda self: None
+    return copy
