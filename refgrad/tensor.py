@@ -78,7 +78,8 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
 
     # Defaults live on the class so that creating an intermediate result only sets what differs.
-    grad_fn = None
+    _grad_fn = None
+    _view_version = 0  # for views: the version at which _grad_fn was last valid
     _output_nr = 0
     _requires_grad = False
     _grad = None
@@ -175,8 +176,43 @@ class Tensor:
 
     # --- autograd state ------------------------------------------------------------------------------
     @property
+    def grad_fn(self):
+        """The node that made this tensor (None for leaves). A view whose base was modified in place since gets
+        a regenerated node, as in torch (AsStridedBackward0), or torch's error for multi-output views."""
+        if self._base is not None and self._view_version != self._version_counter.value:
+            self._regenerate_view_grad_fn()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node) -> None:
+        self._grad_fn = node
+        if self._base is not None:
+            self._view_version = self._version_counter.value
+
+    def _regenerate_view_grad_fn(self) -> None:
+        from refgrad.autograd.grad_mode import enable_grad
+        from refgrad.autograd.graph import node_class
+        base = self._base
+        self._view_version = self._version_counter.value
+        if not base.requires_grad or self._view_no_grad:
+            return
+        if getattr(self, "_multi_output_view", False):
+            raise RuntimeError(
+                f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
+                "base or another view of its base has been modified inplace. This view is the output of a function "
+                "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
+                "You should replace the inplace operation by an out-of-place one.")
+        with enable_grad():
+            node = self._view_fn(base)._grad_fn
+        node.__class__ = node_class("AsStridedBackward0")
+        self._grad_fn, self._output_nr = node, 0
+
+    @property
     def requires_grad(self) -> bool:
-        return self._requires_grad or self.grad_fn is not None
+        if self._requires_grad or self._grad_fn is not None:
+            return True
+        return self._base is not None and self._view_version != self._version_counter.value and \
+            self._base.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:

@@ -26,7 +26,13 @@ def _set(enabled: bool) -> None:
 
 
 class _GradModeContext:
-    """Base for the grad-mode context managers; each also works as a function decorator, as in torch."""
+    """Base for the grad-mode context managers; each also works as a function decorator, as in torch —
+    with or without parentheses (``@no_grad()`` and ``@no_grad``)."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]) and not kwargs:
+            return cls()(args[0])  # used bare as a decorator
+        return super().__new__(cls)
 
     def _enter_state(self):  # returns the state to restore
         raise NotImplementedError
@@ -56,10 +62,6 @@ class _GradModeContext:
 
 class no_grad(_GradModeContext):
     """torch.no_grad: operations inside are not recorded; their results have requires_grad=False."""
-
-    def __init__(self, orig_func=None):
-        if orig_func is not None and callable(orig_func):
-            raise TypeError("no_grad() takes no arguments; use @no_grad() or with no_grad():")
 
     def _enter_state(self):
         _set(False)
@@ -105,11 +107,8 @@ class inference_mode(_GradModeContext):
         self.mode = bool(mode)
 
     def _enter_state(self):
-        if self.mode:
-            _set(False)
-            _state.inference = True
-        else:
-            _state.inference = False
+        _set(not self.mode)  # inference_mode(False) turns grad mode on, as torch does
+        _state.inference = self.mode
 
     def clone(self):
         return inference_mode(self.mode)

@@ -25,12 +25,15 @@ _VIEW_NO_GRAD = (
 
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
+    if is_grad_enabled():
+        _check_graph_allows(self, recording)
     data = self._data
     if data.size > 1 and any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                            "memory location. Please clone() the tensor before performing the operation.")
-    if not is_grad_enabled():
-        return
+
+
+def _check_graph_allows(self: Tensor, recording: bool) -> None:
     if getattr(self, "_multi_output_view", False) and self.grad_fn is not None:
         raise RuntimeError(
             f"Output {self._output_nr} of {self.grad_fn.name().removesuffix('Backward0')} is a view and is being "
@@ -94,7 +97,7 @@ def _take_over(self: Tensor, result: Tensor) -> None:
     base.grad_fn, base._output_nr = copy_slices, 0
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
-    self.grad_fn, self._output_nr = regenerated, 0
+    self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
 
 
 class CopySlices(Node):

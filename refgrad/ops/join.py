@@ -126,6 +126,7 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._base = base
         out._view_fn = view_fn
         out._version_counter = source._version_counter
+        out._view_version = source._version_counter.value
         out._view_no_grad = source._view_no_grad or not is_grad_enabled()
         out._multi_output_view = True  # torch refuses in-place ops on these
 
