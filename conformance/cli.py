@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="conformance-results", help="records directory (default ./conformance-results)")
     run.add_argument("--jobs", type=int, default=1, help="pytest-xdist workers (default 1: in-process)")
     run.add_argument("--timeout", type=float, default=20.0, help="seconds per example per side (default 20)")
+    run.add_argument("--known", default=None, metavar="FILE",
+                     help="known-divergences file: matching divergences do not fail the run")
     run.add_argument("-v", "--verbose", action="store_true", help="pytest output per test")
     commands.add_parser("list", help="list the op specs")
     from conformance.report.cli import add_report_commands
@@ -105,6 +107,8 @@ def _pytest_args(args: argparse.Namespace, run_id: str, seed: int, ini: Path) ->
         pytest_args.append("--conformance-reproduce=" + args.reproduce.strip().lstrip("@"))
     if args.max_examples is not None:
         pytest_args += ["--conformance-max-examples", str(args.max_examples)]
+    if args.known:
+        pytest_args += ["--conformance-known", str(Path(args.known).resolve())]
     if args.jobs > 1:
         pytest_args += ["-n", str(args.jobs)]
     return pytest_args
@@ -135,6 +139,12 @@ def _run(args: argparse.Namespace) -> int:
     ops = _split(args.ops, {s.name for s in all_specs()} | {"graph_state"}, "op")
     props = _split(args.properties, set(PROPERTY_NAMES), "property")
     _split(args.dtypes, {"float64", "float32", "float16", "int64", "bool"}, "dtype")
+    if args.known:
+        from conformance.report.known import KnownFileError, load_known
+        try:
+            load_known(args.known)
+        except KnownFileError as error:
+            raise UsageError(f"--known: {error}") from None
     if args.reproduce:
         try:
             reproduce_arguments(args.reproduce)

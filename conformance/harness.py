@@ -57,6 +57,11 @@ class Session:
     profile: str = "dev"
     overrides: dict[str, Any] = field(default_factory=dict)  # extra Hypothesis settings (tests: derandomize...)
     reproduce: str | None = None  # a record's "@reproduce_failure(...)" text: replay that example only
+    known: tuple = ()  # KnownEntry list from a known-divergences file: matching divergences are expected
+
+    def known_reason(self, record: dict) -> str:
+        """The reason of the first known-divergences entry matching ``record`` ("" if none)."""
+        return next((entry.reason for entry in self.known if entry.matches(record)), "")
 
     def settings(self) -> settings:
         """Hypothesis settings for one property run (the active profile; Hypothesis' own default -> dev)."""
@@ -231,6 +236,8 @@ def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodei
         status = "pass"
     except Divergence as error:
         record = dict(tracker.last, shrunk=True, reproduce_failure=_blob(error))
+        expected_reason = expected_reason or session.known_reason(record)
+        record.update(expected=bool(expected_reason), expected_reason=expected_reason)
         session.recorder.divergence(record)
         status = "expected" if expected_reason else "diverged"
         if expected_reason:

@@ -39,6 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="time limit for one example on one side (default 20)")
     group.addoption("--conformance-reproduce", default=None, metavar="BLOB",
                     help="replay one record's @reproduce_failure(...) text (select its op/property/dtype too)")
+    group.addoption("--conformance-known", default=None, metavar="FILE",
+                    help="known-divergences TOML file: divergences matching an entry are expected (xfail)")
     group.addoption("--conformance-run-id", default=None, help="run id written into every record (CLI sets it)")
 
 
@@ -129,7 +131,18 @@ def conformance_session(pytestconfig: pytest.Config) -> Session:
                    max_examples=pytestconfig.getoption("conformance_max_examples"),
                    timeout=pytestconfig.getoption("conformance_timeout"),
                    profile=pytestconfig.getoption("hypothesis_profile", None) or "dev",
-                   reproduce=pytestconfig.getoption("conformance_reproduce"))
+                   reproduce=pytestconfig.getoption("conformance_reproduce"),
+                   known=_known_entries(pytestconfig.getoption("conformance_known")))
+
+
+def _known_entries(path: str | None) -> tuple:
+    if not path:
+        return ()
+    from conformance.report.known import KnownFileError, load_known
+    try:
+        return tuple(load_known(path))
+    except KnownFileError as error:
+        raise pytest.UsageError(f"conformance: {error}") from None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -117,13 +117,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     if materialize_grads and not allow_unused:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
                          "allow_unused=False.")
-    for t in inputs:
-        if not t.requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
     grad_outputs = _make_grads(outputs, grad_outputs)
-    _check_outputs(outputs)
+    _check_outputs(outputs)  # torch checks the outputs before the inputs
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     result = run_backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
                           inputs=inputs, capture=True)
     for i, g in enumerate(result):
