@@ -1,5 +1,7 @@
 """Hypothesis profiles for conformance runs, registered in this one place.
 
+``ci`` is derandomized (same examples for the same code, so CI cannot flake); ``dev`` and ``nightly`` explore
+randomly and use Hypothesis' example database, so a divergence found once is replayed first next time.
 Select with pytest's ``--hypothesis-profile NAME`` or the CLI's ``--profile NAME``. When Hypothesis' own
 ``default`` profile is active, conformance properties use ``dev``.
 """
@@ -19,7 +21,8 @@ def register() -> None:
         settings.register_profile(
             name, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-            stateful_step_count=50 if name == "nightly" else 20)
+            stateful_step_count=50 if name == "nightly" else 20,
+            derandomize=name == "ci")  # CI must be reproducible: the same commit explores the same examples
 
 
 register()

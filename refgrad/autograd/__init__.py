@@ -83,15 +83,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         inputs = _as_tuple(inputs)
         if len(inputs) == 0:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-        for t in inputs:
-            if not isinstance(t, Tensor):
-                raise TypeError("inputs to backward() must be Tensors")
-            if not t.requires_grad:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
+        if not all(isinstance(t, Tensor) for t in inputs):
+            raise TypeError("inputs to backward() must be Tensors")
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
-    _check_outputs(outputs)
+    _check_outputs(outputs)  # torch checks the outputs before the inputs
+    if inputs is not None and not all(t.requires_grad for t in inputs):
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
     if create_graph and inputs is None:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)

@@ -11,7 +11,7 @@ from refgrad.ops._inplace import apply_inplace, inplace_method
 from refgrad.ops._registry import OPS, OpEntry, register
 from refgrad.tensor import Tensor
 
-__all__ = ["OPS", "OpEntry", "register", "apply_inplace", "families"]
+__all__ = ["OPS", "OpEntry", "register", "apply_inplace", "families", "op_count"]
 
 families = {}
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -82,3 +82,8 @@ from refgrad.autograd.graph import _TYPE_NAMES as _TN  # noqa: E402
 _TYPE_NAMES = {k: f"torch.{v}" for k, v in _TN.items()}
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
+
+
+def op_count() -> int:
+    """Distinct public ops: one per function, aliases and Tensor-only spellings not counted again."""
+    return len({id(e.function) for e in OPS.values() if e.namespace != "torch.Tensor"})
