@@ -5,20 +5,71 @@ family module under ``refgrad/ops``; this module only re-exports.
 """
 from __future__ import annotations
 
+from refgrad import (  # noqa: E402
+    autograd,  # noqa: E402
+    linalg,
+    nn,
+    special,
+)
 from refgrad import dtypes as _dtypes
-from refgrad.dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,  # noqa: A004
-                            half, int, int8, int16, int32, int64, long, promote_types, result_type,
-                            set_default_dtype, short, uint8)
-from refgrad.tensor import Size, Tensor, device
-from refgrad.factories import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: E402
-                               full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
-                               randn_like, scalar_tensor, seed, tensor, zeros, zeros_like)
-from refgrad import autograd  # noqa: E402
-from refgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
-                                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from refgrad import ops as _ops  # noqa: E402
+from refgrad.autograd.grad_mode import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from refgrad.dtypes import (  # noqa: A004
+    bool,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from refgrad.factories import (  # noqa: E402
+    Generator,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    scalar_tensor,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from refgrad.printing import get_printoptions, set_printoptions  # noqa: E402
-from refgrad import nn, linalg, special  # noqa: E402
+from refgrad.tensor import Size, Tensor, device
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
+from refgrad.autograd.grad_mode import is_inference_mode_enabled
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
 
 __all__ = ["Tensor", "Size", "device", "VersionCounter"]
@@ -318,7 +318,11 @@ class Tensor:
     def detach_(self) -> "Tensor":
         """Detach in place: this tensor becomes a leaf that doesn't require grad."""
         if self._base is not None and self._base.requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "
+                "training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence "
+                "detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self.grad_fn = None
         self._output_nr = 0
         self._requires_grad = False

@@ -7,8 +7,7 @@ from typing import Sequence
 from refgrad.autograd import functional  # noqa: F401 - torch.autograd.functional
 from refgrad.autograd.engine import run_backward
 from refgrad.autograd.function import Function, FunctionCtx  # noqa: F401
-from refgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
-                                        no_grad, set_grad_enabled)
+from refgrad.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from refgrad.autograd.graph import Node  # noqa: F401
 
 __all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -32,8 +31,8 @@ def _as_tuple(x) -> tuple:
 
 def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = False) -> list:
     """Check or create the cotangent for each output (torch's _make_grads)."""
-    from refgrad.tensor import Tensor
     from refgrad import ones_like
+    from refgrad.tensor import Tensor
     made = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if g is None:

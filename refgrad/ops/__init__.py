@@ -7,6 +7,8 @@ import pkgutil
 
 import numpy as _np
 
+from refgrad import dtypes as _dt
+from refgrad.autograd.graph import _TYPE_NAMES as _TN
 from refgrad.ops._inplace import apply_inplace, inplace_method
 from refgrad.ops._registry import OPS, OpEntry, register
 from refgrad.tensor import Tensor
@@ -18,7 +20,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _info.name.startswith("_"):
         families[_info.name] = importlib.import_module(f"{__name__}.{_info.name}")
 
-from refgrad.ops import elementwise as _ew, indexing as _ix, reductions as _rd, shape as _sh  # noqa: E402
+_ew, _ix, _rd, _sh = (families[name] for name in ("elementwise", "indexing", "reductions", "shape"))
 
 for _entry in list(OPS.values()):
     if _entry.method and not hasattr(Tensor, _entry.method):
@@ -76,9 +78,6 @@ _METHODS = {
     "zero_": _ew.zero_, "fill_": _ew.fill_,
     "zeros_like_detached": lambda self: Tensor._make(_np.zeros_like(self._data)),
 }
-from refgrad import dtypes as _dt  # noqa: E402
-from refgrad.autograd.graph import _TYPE_NAMES as _TN  # noqa: E402
-
 _TYPE_NAMES = {k: f"torch.{v}" for k, v in _TN.items()}
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

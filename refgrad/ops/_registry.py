@@ -1,9 +1,9 @@
 """The op registry: every public op is registered once, with its torch spellings.
 
 ``@register`` records a function under its torch name and namespace (``torch``, ``torch.nn.functional``,
-``torch.linalg``, ``torch.special``; ``torch.Tensor`` for a Tensor-only method), and says whether it is also a Tensor method and whether torch has an
-in-place ``name_`` variant. ``refgrad/ops/__init__.py`` installs everything from here, so adding an op means
-writing it in one family module and nowhere else.
+``torch.linalg``, ``torch.special``; ``torch.Tensor`` for a Tensor-only method), and says whether it is also a
+Tensor method and whether torch has an in-place ``name_`` variant. ``refgrad/ops/__init__.py`` installs
+everything from here, so adding an op means writing it in one family module and nowhere else.
 """
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def test_saved_tensor_access_after_free_raises_backward_twice_message():
     y = x.exp()
     y.sum().backward()
     with pytest.raises(RuntimeError) as info:
-        y.grad_fn._saved_result
+        _ = y.grad_fn._saved_result
     assert str(info.value) == ERR_BACKWARD_TWICE
 
 
