@@ -28,6 +28,9 @@ _NON_LEAF_GRAD_WARNING = (
 _ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
 
 
+_DTYPE_OF = dict(dtypes._BY_NUMPY)
+
+
 class Size(tuple):
     """torch.Size: a tuple of dimension lengths that prints as ``torch.Size([2, 3])``."""
 
@@ -114,7 +117,10 @@ class Tensor:
     # --- metadata ------------------------------------------------------------------------------------
     @property
     def dtype(self) -> dtypes.dtype:
-        return dtypes.from_numpy_dtype(self._data.dtype)
+        try:
+            return _DTYPE_OF[self._data.dtype]
+        except KeyError:
+            return dtypes.from_numpy_dtype(self._data.dtype)  # raises torch's TypeError for unsupported types
 
     @property
     def shape(self) -> Size:

@@ -14,6 +14,7 @@ import numpy as np
 
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import SavedTensor, node_class
+from refgrad.tensor import Tensor
 
 __all__ = ["Primitive"]
 
@@ -50,22 +51,29 @@ class Primitive:
 
     def __call__(self, *tensors, cast=None, **params):
         """Apply to refgrad tensors; ``cast`` (a refgrad dtype) converts the input arrays before the forward."""
-        from refgrad.tensor import Tensor
-
         if cast is None:
             arrays = [t._data for t in tensors]
         else:
-            arrays = [t._data if t._data.dtype == cast.numpy else t._data.astype(cast.numpy) for t in tensors]
+            target = cast.numpy
+            arrays = [t._data if t._data.dtype == target else t._data.astype(target) for t in tensors]
         accepted = self.forward_params
-        out = self.forward(*arrays, **(params if accepted is None else
-                                       {k: v for k, v in params.items() if k in accepted}))
-        multiple = type(out) is tuple
-        results = tuple(Tensor._make(np.asarray(o)) for o in (out if multiple else (out,)))
+        if params and accepted is not None:
+            out = self.forward(*arrays, **{k: v for k, v in params.items() if k in accepted})
+        else:
+            out = self.forward(*arrays, **params)
+        make = Tensor._make
+        if type(out) is tuple:
+            results = tuple(make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
+        else:
+            results = (make(out if type(out) is np.ndarray else np.asarray(out)),)
         if self.view and (results[0]._data.size == 0 or np.may_share_memory(results[0]._data, tensors[0]._data)):
             _mark_view(results[0], tensors[0], self, params)
-        if self.vjp is not None and is_grad_enabled() and any(t.requires_grad for t in tensors):
-            self._record(tensors, results, params)
-        return results if multiple else results[0]
+        if self.vjp is not None and is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    self._record(tensors, results, params)
+                    break
+        return results if type(out) is tuple else results[0]
 
     def _record(self, tensors, results, params) -> None:
         edges = tuple(t._edge() if t.requires_grad else (None, 0) for t in tensors)

@@ -32,6 +32,10 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
 
 def promote(*operands) -> tuple[dtypes.dtype, tuple[Tensor, ...]]:
     """torch's result type of the operands, and the operands as tensors (numbers wrapped in that dtype)."""
+    if len(operands) == 2 and type(operands[0]) is Tensor and type(operands[1]) is Tensor:
+        first, second = operands[0]._data.dtype, operands[1]._data.dtype
+        if first == second:  # the common case needs no promotion lattice
+            return operands[0].dtype, operands
     for operand in operands:
         if not isinstance(operand, Tensor) and not is_scalar(operand):
             raise TypeError(f"unsupported operand type: {type(operand).__name__}")
