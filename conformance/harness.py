@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import os
 import re
 import signal
 import threading
@@ -75,6 +76,11 @@ class Session:
         }
         if self.max_examples is not None:
             changes["max_examples"] = self.max_examples
+        location = os.environ.get("CONFORMANCE_DATABASE")  # a campaign's example database (docs/campaign.md)
+        if location and "database" not in self.overrides:
+            from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
+            database = DirectoryBasedExampleDatabase(location)
+            changes["database"] = ReadOnlyDatabase(database) if parent.derandomize else database
         changes.update(self.overrides)
         return settings(parent, **changes)
 

@@ -1,0 +1,262 @@
+"""Same workloads, one process: refgrad, torch (CPU, one thread), HIPS autograd and MyGrad.
+
+    python -m benchmarks.engines [--quick] [--engines refgrad,torch,...] [--out DIR]
+
+Prints median time per step (with IQR) and the ratio refgrad/other, and writes ``engines.json`` and
+``engines.md`` to ``benchmarks/results/``. An engine that is not installed is skipped with one line; a workload
+an engine cannot express is ``n/a``. Every step returns a float (the loss), so the engines can be cross-checked.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import numpy as np
+
+from benchmarks._common import machine, machine_lines, measure, write
+
+WORKLOADS = {
+    "mlp": "MLP training step: 64x32 -> tanh 64 -> 10, MSE, SGD update",
+    "chain": "100 elementwise ops (tanh, *1.1, +c, sin) on 16 elements, forward+backward",
+    "cross_entropy": "cross-entropy of 128x10 logits, forward+backward",
+    "conv2d": "conv2d 8x3x16x16 * 8x3x3x3 (valid), sum, forward+backward",
+    "double_backward": "grad of sum(grad of sum(tanh(x) * x)), 16 elements",
+}
+CHAIN_CYCLES = 25  # 4 ops per cycle: 100 ops
+Step = Callable[[], float]
+
+
+def workload_data(seed: int = 0) -> SimpleNamespace:
+    """The NumPy inputs every engine starts from (float64)."""
+    rng = np.random.default_rng(seed)
+    return SimpleNamespace(
+        X=rng.standard_normal((64, 32)), Y=np.eye(10)[rng.integers(0, 10, 64)],
+        W1=rng.standard_normal((32, 64)) * 0.2, b1=np.zeros(64), W2=rng.standard_normal((64, 10)) * 0.2,
+        b2=np.zeros(10), chain=rng.uniform(-1, 1, 16), shift=rng.uniform(-0.1, 0.1, 16),
+        logits=rng.standard_normal((128, 10)), target=rng.integers(0, 10, 128),
+        image=rng.standard_normal((8, 3, 16, 16)), kernel=rng.standard_normal((8, 3, 3, 3)) * 0.3,
+        small=rng.uniform(-1, 1, 16))
+
+
+def torch_api_steps(t, d: SimpleNamespace) -> dict[str, Step | None]:
+    """The workloads written once against torch's API: run on torch and on refgrad alike."""
+    F = t.nn.functional
+
+    def leaf(array):
+        return t.tensor(array, requires_grad=True)
+
+    X, Y, shift, target = t.tensor(d.X), t.tensor(d.Y), t.tensor(d.shift), t.tensor(d.target)
+    params = [leaf(a) for a in (d.W1, d.b1, d.W2, d.b2)]
+    chain_x, logits, image, kernel, small = (leaf(a) for a in (d.chain, d.logits, d.image, d.kernel, d.small))
+
+    def mlp():
+        W1, b1, W2, b2 = params
+        loss = ((t.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()
+        loss.backward()
+        with t.no_grad():
+            for p in params:
+                p -= 0.01 * p.grad
+                p.grad = None
+        return float(loss)
+
+    def chain():
+        y = chain_x
+        for _ in range(CHAIN_CYCLES):
+            y = t.sin(t.tanh(y) * 1.1 + shift)
+        loss = y.sum()
+        loss.backward()
+        chain_x.grad = None
+        return float(loss)
+
+    def cross_entropy():
+        loss = F.cross_entropy(logits, target)
+        loss.backward()
+        logits.grad = None
+        return float(loss)
+
+    def conv2d():
+        loss = F.conv2d(image, kernel).sum()
+        loss.backward()
+        image.grad = kernel.grad = None
+        return float(loss)
+
+    def double_backward():
+        (first,) = t.autograd.grad((t.tanh(small) * small).sum(), small, create_graph=True)
+        (second,) = t.autograd.grad(first.sum(), small)
+        return float(second.sum())
+
+    return {"mlp": mlp, "chain": chain, "cross_entropy": cross_entropy, "conv2d": conv2d,
+            "double_backward": double_backward}
+
+
+def autograd_steps(d: SimpleNamespace) -> dict[str, Step | None]:
+    """HIPS autograd: functional gradients of NumPy code; conv2d via autograd.scipy.signal.convolve."""
+    import autograd.numpy as anp
+    from autograd import grad, value_and_grad
+    from autograd.scipy.special import logsumexp
+
+    params = [d.W1.copy(), d.b1.copy(), d.W2.copy(), d.b2.copy()]
+    rows = np.arange(len(d.target))
+
+    def mlp_loss(p):
+        return anp.mean((anp.dot(anp.tanh(anp.dot(d.X, p[0]) + p[1]), p[2]) + p[3] - d.Y) ** 2)
+
+    def chain_loss(y):
+        for _ in range(CHAIN_CYCLES):
+            y = anp.sin(anp.tanh(y) * 1.1 + d.shift)
+        return anp.sum(y)
+
+    def ce_loss(z):
+        return anp.mean(logsumexp(z, axis=1) - z[rows, d.target])
+
+    mlp_vg, chain_vg, ce_vg = value_and_grad(mlp_loss), value_and_grad(chain_loss), value_and_grad(ce_loss)
+    first = grad(lambda x: anp.sum(anp.tanh(x) * x))
+    second = grad(lambda x: anp.sum(first(x)))
+
+    def mlp():
+        loss, grads = mlp_vg(params)
+        for p, g in zip(params, grads):
+            p -= 0.01 * g
+        return float(loss)
+
+    steps: dict[str, Step | None] = {
+        "mlp": mlp, "chain": lambda: float(chain_vg(d.chain)[0]), "cross_entropy": lambda: float(ce_vg(d.logits)[0]),
+        "double_backward": lambda: float(np.sum(second(d.small))), "conv2d": None}
+    try:
+        from autograd.scipy.signal import convolve  # needs scipy
+
+        def conv_loss(image, kernel):  # a true convolution (flipped kernel): same cost as torch's correlation
+            return anp.sum(convolve(image, kernel, axes=([2, 3], [2, 3]), dot_axes=([1], [1]), mode="valid"))
+
+        conv_vg = value_and_grad(conv_loss, argnum=(0, 1))
+        steps["conv2d"] = lambda: float(conv_vg(d.image, d.kernel)[0])
+    except ImportError:
+        pass
+    return steps
+
+
+def mygrad_steps(d: SimpleNamespace) -> dict[str, Step | None]:
+    """MyGrad: tensors with .backward(); no higher-order derivatives, so no double backward."""
+    import mygrad as mg
+    from mygrad.nnet import conv_nd, softmax_crossentropy
+
+    params = [mg.tensor(a.copy()) for a in (d.W1, d.b1, d.W2, d.b2)]
+    chain_x, logits, image, kernel = (mg.tensor(a) for a in (d.chain, d.logits, d.image, d.kernel))
+
+    def mlp():
+        W1, b1, W2, b2 = params
+        loss = mg.mean((mg.matmul(mg.tanh(mg.matmul(d.X, W1) + b1), W2) + b2 - d.Y) ** 2)
+        loss.backward()
+        for p in params:
+            p.data -= 0.01 * p.grad
+        return float(loss)
+
+    def chain():
+        y = chain_x
+        for _ in range(CHAIN_CYCLES):
+            y = mg.sin(mg.tanh(y) * 1.1 + d.shift)
+        loss = mg.sum(y)
+        loss.backward()
+        return float(loss)
+
+    def cross_entropy():
+        loss = softmax_crossentropy(logits, d.target)
+        loss.backward()
+        return float(loss)
+
+    def conv2d():
+        loss = mg.sum(conv_nd(image, kernel, stride=1))
+        loss.backward()
+        return float(loss)
+
+    return {"mlp": mlp, "chain": chain, "cross_entropy": cross_entropy, "conv2d": conv2d, "double_backward": None}
+
+
+def engine_steps(name: str, d: SimpleNamespace) -> dict[str, Step | None]:
+    """The workload steps of engine ``name``; ImportError when it is not installed."""
+    if name in ("refgrad", "torch"):
+        module = importlib.import_module(name)
+        if name == "torch":
+            module.set_num_threads(1)
+        return torch_api_steps(module, d)
+    if name == "autograd":
+        return autograd_steps(d)
+    if name == "mygrad":
+        return mygrad_steps(d)
+    raise ValueError(f"unknown engine {name!r}")
+
+
+ENGINES = ("refgrad", "torch", "autograd", "mygrad")
+
+
+def run(engines=ENGINES, workloads=tuple(WORKLOADS), *, quick: bool = False, log=print) -> dict:
+    """Time every workload on every installed engine; returns the JSON-ready results."""
+    timing = {"repeats": 5, "min_time": 0.01, "warmup": 1} if quick else {"repeats": 15, "min_time": 0.1, "warmup": 3}
+    results: dict = {"machine": machine(), "timing": timing, "workloads": {w: WORKLOADS[w] for w in workloads},
+                     "skipped": {}, "times": {}, "values": {}}
+    for name in engines:
+        try:
+            steps = engine_steps(name, workload_data())
+        except ImportError as error:
+            log(f"skipping {name}: not installed ({error})")
+            results["skipped"][name] = str(error)
+            continue
+        for workload in workloads:
+            step = steps.get(workload)
+            if step is None:
+                log(f"{name:9s} {workload:16s} n/a")
+                continue
+            results["values"].setdefault(workload, {})[name] = step()
+            stats = measure(step, **timing)
+            results["times"].setdefault(workload, {})[name] = stats
+            log(f"{name:9s} {workload:16s} {stats['median'] * 1e6:12.1f} us  (IQR {stats['iqr'] * 1e6:.1f})")
+    return results
+
+
+def _cell(stats: dict | None) -> str:
+    return "n/a" if stats is None else f"{stats['median'] * 1e6:,.0f} ± {stats['iqr'] * 1e6 / 2:,.0f}"
+
+
+def markdown(results: dict) -> str:
+    """The results as a markdown table: median µs per step (± half the IQR) and refgrad/other ratios."""
+    others = [e for e in ENGINES if e != "refgrad" and e not in results["skipped"]]
+    header = ["workload", "refgrad µs"] + [f"{e} µs" for e in others] + [f"refgrad/{e}" for e in others]
+    lines = ["# refgrad vs other engines", "", "Median time per step in µs (± half the IQR); ratio > 1: refgrad is "
+             "slower. Produced by `python -m benchmarks.engines`.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for workload, times in results["times"].items():
+        mine = times.get("refgrad")
+        ratios = [f"{mine['median'] / times[e]['median']:.1f}" if mine and e in times else "n/a" for e in others]
+        lines.append("| " + " | ".join([workload, _cell(mine)] + [_cell(times.get(e)) for e in others] + ratios)
+                     + " |")
+    chain = results["times"].get("chain", {}).get("refgrad")
+    if chain:
+        lines += ["", f"refgrad per elementwise op (chain / 100, forward+backward): "
+                      f"{chain['median'] * 1e6 / (4 * CHAIN_CYCLES):.1f} µs"]
+    lines += ["", "Workloads:"] + [f"- `{w}`: {text}" for w, text in results["workloads"].items()]
+    lines += [f"- skipped: {name} ({why})" for name, why in results["skipped"].items()]
+    lines += ["", "Machine:"] + machine_lines(results["machine"]) + [f"- timing: {results['timing']}", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point (see module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.engines", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke run, noisy numbers)")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    parser.add_argument("--out", default=None, help="results directory (default benchmarks/results)")
+    args = parser.parse_args(argv)
+    results = run(args.engines.split(","), args.workloads.split(","), quick=args.quick)
+    text = markdown(results)
+    print(text)
+    for path in write("engines", results, text, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The benchmark code paths run and agree on what they compute. No timing is asserted anywhere."""
+import json
+
+import pytest
+
+from benchmarks import engines, harness, profile_ops
+from benchmarks._common import measure
+from conformance.engines import load_engine
+from conformance.specs import get_spec
+
+
+def test_measure_reports_quartiles():
+    stats = measure(lambda: None, repeats=3, min_time=0.0, warmup=0)
+    assert stats["q1"] <= stats["median"] <= stats["q3"] and stats["iqr"] >= 0 and stats["number"] >= 1
+
+
+@pytest.mark.parametrize("workload", list(engines.WORKLOADS))
+def test_refgrad_and_torch_compute_the_same_workload(workload):
+    data = engines.workload_data()
+    mine = engines.engine_steps("refgrad", data)[workload]()
+    theirs = engines.engine_steps("torch", data)[workload]()
+    assert mine == pytest.approx(theirs, rel=1e-9)
+
+
+def test_other_engines_agree_where_installed():
+    for name in ("autograd", "mygrad"):
+        try:
+            steps = engines.engine_steps(name, engines.workload_data())
+        except ImportError:
+            continue
+        reference = engines.engine_steps("torch", engines.workload_data())  # fresh: the MLP step updates weights
+        for workload in ("mlp", "chain", "cross_entropy"):
+            assert steps[workload]() == pytest.approx(reference[workload](), rel=1e-9), (name, workload)
+
+
+def test_engines_script_writes_json_and_markdown(tmp_path):
+    argv = ["--quick", "--workloads", "chain", "--out", str(tmp_path), "--engines"]
+    with pytest.raises(ValueError):
+        engines.main(argv + ["refgrad,not_an_engine_xyz"])
+    assert engines.main(argv + ["refgrad,torch"]) == 0
+    results = json.loads((tmp_path / "engines.json").read_text())
+    assert set(results["times"]["chain"]) == {"refgrad", "torch"}
+    assert "| chain |" in (tmp_path / "engines.md").read_text()
+
+
+def test_profile_lists_refgrad_functions():
+    rows = profile_ops.top_functions(profile_ops.profile_chain(steps=2), steps=2, top=10)
+    assert len(rows) == 10 and any("refgrad/" in row["function"] for row in rows)
+
+
+def test_harness_and_plain_loops_run_the_same_case(tmp_path):
+    row = harness.measure_case(load_engine("refgrad"), get_spec("tanh"), "float64", "vjp", seconds=0.05)
+    assert row["harness_examples"] > 0 and row["plain_examples"] > 0 and row["plain_disagreements"] == 0
+    assert harness.selected_cases(["tanh"], ["vjp", "forward"], ["float64"])
+    assert harness.main(["--ops", "tanh", "--seconds", "0.05", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "harness.json").read_text())["overall"]["cases"] == 1
