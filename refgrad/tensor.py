@@ -278,7 +278,7 @@ class Tensor:
         if self.grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True
-        self.grad_fn._retain_grad_hooks[self._output_nr] = self
+        self.grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
 
     def _grad_accumulator(self) -> AccumulateGrad:
         """The AccumulateGrad node of a leaf that requires grad (kept while the leaf is alive, as in torch)."""
@@ -287,7 +287,7 @@ class Tensor:
             node = AccumulateGrad(self)
             self._accumulator_ref = weakref.ref(node)
             if self._hooks:
-                node._tensor_pre_hooks[0] = self._hooks
+                node._table("_tensor_pre_hooks")[0] = self._hooks
         return node
 
     def _edge(self) -> tuple:
@@ -300,12 +300,12 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            hooks = self.grad_fn._tensor_pre_hooks.setdefault(self._output_nr, {})
+            hooks = self.grad_fn._table("_tensor_pre_hooks").setdefault(self._output_nr, {})
         else:
             if self._hooks is None:
                 self._hooks = {}
             hooks = self._hooks
-            self._grad_accumulator()._tensor_pre_hooks[0] = hooks
+            self._grad_accumulator()._table("_tensor_pre_hooks")[0] = hooks
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
         return handle

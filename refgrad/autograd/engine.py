@@ -40,6 +40,8 @@ def _walk(roots: Sequence[Node]) -> list[Node]:
 def _validate(node: Node, index: int, grad):
     """Reduce a VJP's output to its input's shape (undoing broadcasting) and cast it to the input's dtype."""
     shape, dtype = node._input_meta[index]
+    if grad._data.shape == shape and grad._data.dtype == dtype.numpy:
+        return grad
     if grad.shape != shape:
         if not _expandable(shape, grad.shape):
             raise RuntimeError(
@@ -105,11 +107,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         if not capture:
             runs |= {id(n) for n in order if id(n) in target_nodes}
     else:
-        runs = {id(n) for n in order}
+        runs = None  # every node runs
 
     dependencies: dict[int, int] = {}
     for node in order:
-        if id(node) in runs:
+        if runs is None or id(node) in runs:
             for child, _ in node.next_functions:
                 if child is not None:
                     dependencies[id(child)] = dependencies.get(id(child), 0) + 1
@@ -122,13 +124,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             _, node = heapq.heappop(ready)
             grads = buffers.pop(node, None) or []
             grads = _run_pre_hooks(node, grads)
-            for nr, g in enumerate(grads):
+            for nr, g in enumerate(grads if targets else ()):
                 for position in targets.get((id(node), nr), ()):
                     if capture:
                         captured[position] = g
                     elif g is not None and not isinstance(node, AccumulateGrad) and nr not in node._retain_grad_hooks:
                         _retain(inputs[position], g)  # backward(inputs=[non-leaf]) fills its .grad
-            if id(node) not in runs:
+            if runs is not None and id(node) not in runs:
                 continue
             if isinstance(node, AccumulateGrad):
                 if grads and grads[0] is not None:
@@ -139,7 +141,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 input_grads = node.apply(list(grads))
                 input_grads = tuple(None if g is None or node.next_functions[i][0] is None else _validate(node, i, g)
                                     for i, g in enumerate(input_grads))
-                for hook in list(node._post_hooks.values()):
+                for hook in list(node._post_hooks.values()) if node._post_hooks else ():
                     replaced = hook(input_grads, tuple(grads))
                     if replaced is not None:
                         input_grads = tuple(replaced)
@@ -171,6 +173,8 @@ def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
 
 def _run_pre_hooks(node: Node, grads: list) -> list:
     """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
+    if not (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
+        return grads
     for nr, hooks in node._tensor_pre_hooks.items():
         if nr < len(grads) and grads[nr] is not None:
             for hook in list(hooks.values()):

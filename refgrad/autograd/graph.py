@@ -7,6 +7,7 @@ lives in ``engine.py``; the math of each op lives next to its forward in ``refgr
 from __future__ import annotations
 
 import itertools
+from types import MappingProxyType
 from typing import Any, Callable
 
 import numpy as np
@@ -75,6 +76,9 @@ class SavedTensor:
         return tensor
 
 
+_NO_HOOKS = MappingProxyType({})  # shared, read-only: a node's hook tables until one is registered
+
+
 class Node:
     """A grad_fn: applies one op's VJP and routes the result along ``next_functions``.
 
@@ -91,11 +95,25 @@ class Node:
         self._saved = saved or {}
         self._params = params or {}
         self._sequence_nr = next(_sequence)
-        self._pre_hooks: dict = {}
-        self._post_hooks: dict = {}
-        self._tensor_pre_hooks: dict = {}  # output_nr -> {id: hook}, from Tensor.register_hook on outputs
-        self._retain_grad_hooks: dict = {}  # output_nr -> tensor whose .grad is retained
-        self.metadata: dict = {}
+        # hook tables are created on first registration (most nodes never get one): see _table()
+
+    _pre_hooks = _NO_HOOKS
+    _post_hooks = _NO_HOOKS
+    _tensor_pre_hooks = _NO_HOOKS  # output_nr -> {id: hook}, from Tensor.register_hook on outputs
+    _retain_grad_hooks = _NO_HOOKS  # output_nr -> tensor whose .grad is retained
+
+    def _table(self, name: str) -> dict:
+        """This node's own (mutable) hook table ``name``, created on first use."""
+        table = self.__dict__.get(name)
+        if table is None:
+            table = {}
+            setattr(self, name, table)
+        return table
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations (torch's ``grad_fn.metadata``)."""
+        return self._table("_metadata")
 
     # --- what torch exposes on a grad_fn -------------------------------------------------------------
     def name(self) -> str:
@@ -118,14 +136,16 @@ class Node:
 
     def register_hook(self, fn: Callable) -> RemovableHandle:
         """fn(grad_inputs, grad_outputs) runs after this node; may return replacement grad_inputs."""
-        handle = RemovableHandle(self._post_hooks)
-        self._post_hooks[handle.id] = fn
+        hooks = self._table("_post_hooks")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = fn
         return handle
 
     def register_prehook(self, fn: Callable) -> RemovableHandle:
         """fn(grad_outputs) runs before this node; may return replacement grad_outputs."""
-        handle = RemovableHandle(self._pre_hooks)
-        self._pre_hooks[handle.id] = fn
+        hooks = self._table("_pre_hooks")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = fn
         return handle
 
     def __call__(self, *grad_outputs):

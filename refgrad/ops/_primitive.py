@@ -35,7 +35,7 @@ class Primitive:
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params")
+                 "forward_params", "save_plan")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
                  save=(), view: bool = False, differentiable=None) -> None:
@@ -48,6 +48,11 @@ class Primitive:
         self.differentiable = differentiable
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
+        # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
+        self.save_plan = tuple(
+            (name, None if name == "result" else self.inputs.index(name),
+             None if consumers is None else tuple(self.inputs.index(c) for c in consumers))
+            for name, consumers in self.save.items())
 
     def __call__(self, *tensors, cast=None, **params):
         """Apply to refgrad tensors; ``cast`` (a refgrad dtype) converts the input arrays before the forward."""
@@ -77,20 +82,19 @@ class Primitive:
 
     def _record(self, tensors, results, params) -> None:
         edges = tuple(t._edge() if t.requires_grad else (None, 0) for t in tensors)
-        differentiable = range(len(results)) if self.differentiable is None else self.differentiable
-        outputs = [i for i in differentiable if results[i].dtype.is_floating_point]
-        node = self.node_cls(self.vjp, edges, tuple((t.shape, t.dtype) for t in tensors),
-                             tuple((r.shape, r.dtype) for r in results), {}, params)
-        for i in outputs:
-            results[i].grad_fn = node
-            results[i]._output_nr = i
-        for name, consumers in self.save.items():
-            if consumers is not None and not any(tensors[self.inputs.index(c)].requires_grad for c in consumers):
+        node = self.node_cls(self.vjp, edges, tuple((t._data.shape, t.dtype) for t in tensors),
+                             tuple((r._data.shape, r.dtype) for r in results), {}, params)
+        for i in range(len(results)) if self.differentiable is None else self.differentiable:
+            if results[i].dtype.is_floating_point:
+                results[i].grad_fn = node
+                results[i]._output_nr = i
+        for name, index, consumers in self.save_plan:
+            if consumers is not None and not any(tensors[c].requires_grad for c in consumers):
                 continue
-            if name == "result":
+            if index is None:
                 node._saved[name] = SavedTensor(results[0], producer=node)
             else:
-                node._saved[name] = SavedTensor(tensors[self.inputs.index(name)])
+                node._saved[name] = SavedTensor(tensors[index])
 
 
 def _keyword_names(fn: Callable) -> frozenset | None:
