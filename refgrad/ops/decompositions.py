@@ -90,8 +90,9 @@ def _check_float(name: str, A: Tensor) -> None:
 
 
 def _is_zero(g: Tensor) -> bool:
-    """A cotangent the engine materialized for an unused output (torch would pass 'undefined')."""
-    return g.grad_fn is None and not g.requires_grad and not np.any(g._data)
+    """A cotangent the engine materialized for an output no gradient reached (torch passes 'undefined' there).
+    An explicit zero cotangent is defined, and torch uses it in its formulas (NaN at degenerate points)."""
+    return bool(getattr(g, "_materialized", False))
 
 
 # --- inverse, determinant, solve -------------------------------------------------------------------------------
@@ -120,18 +121,64 @@ register("inverse", method=True)(inv)
 
 
 def _det_vjp(c, g):
-    """g·det·A^{-T}; torch 2.13 returns an all-zero gradient where det is exactly 0 (rank-deficient A)."""
+    """torch 2.13's det backward: g·det·A^{-T} for nonsingular A. A 1x1 A gets g itself (no graph to A). Where det
+    is exactly 0: zeros without grad mode; under create_graph the cofactors from an SVD (differentiable, so its
+    double backward is NaN at repeated singular values, as torch's)."""
+    from refgrad.autograd.grad_mode import is_grad_enabled
     A, det = c.self, c.result
     n = A.shape[-1]
-    singular = det._data == 0
-    if n == 1 and singular.any():  # 1x1: the derivative of det is 1 everywhere, torch gets it right here
-        return g.unsqueeze(-1).unsqueeze(-1).expand(A.shape) * 1.0
+    if n == 1:
+        return g.unsqueeze(-1).unsqueeze(-1).expand(A.shape)
+    # exactly singular: det == 0, or (det computed from a slightly different LU) a solve that can't proceed, where
+    # torch's LU would have given det == 0 too
+    singular = (det._data == 0) | _unsolvable(A._data)
     scale = (g * det).unsqueeze(-1).unsqueeze(-1)
     if not singular.any():
         return solve(_mT(A), scale * _eye(n, A))
+    if A.ndim == 2 and is_grad_enabled():
+        return _det_cofactors(g, A)
     mask = Tensor._make(singular[..., None, None])
     safe = A.masked_fill(mask, 0.0) + _eye(n, A) * Tensor._make(singular[..., None, None].astype(A._data.dtype))
-    return solve(_mT(safe), scale * _eye(n, A)).masked_fill(mask, 0.0)
+    grad = solve(_mT(safe), scale * _eye(n, A)).masked_fill(mask, 0.0)
+    if not is_grad_enabled():
+        return grad
+    # batched, under create_graph: the singular matrices' gradients are the SVD cofactors, put in place
+    from refgrad.ops.indexing import index_put
+    flat = grad.reshape((-1, n, n))
+    where = Tensor._make(np.flatnonzero(singular.reshape(-1)))
+    picked = A.reshape((-1, n, n))[where]
+    flat = index_put(flat, (where,), _det_cofactors(g.reshape(-1)[where], picked))
+    return flat.reshape(A.shape)
+
+
+def _unsolvable(a: np.ndarray) -> np.ndarray:
+    """Per matrix of a batch: does LAPACK's LU of a^T hit an exactly zero pivot."""
+    flat = a.reshape((-1,) + a.shape[-2:])
+    bad = np.zeros(flat.shape[0], dtype=bool)
+    for i, m in enumerate(flat):
+        try:
+            np.linalg.solve(m.T, np.eye(m.shape[-1], dtype=m.dtype))
+        except np.linalg.LinAlgError:
+            bad[i] = True
+    return bad.reshape(a.shape[:-2])
+
+
+def _det_cofactors(g: Tensor, A: Tensor) -> Tensor:
+    """The gradient of det at any A, from A = U S Vh: U diag(g·det(U)det(Vh)·prod_{j != i} S_j) Vh."""
+    U, S, Vh = svd(A)
+    alpha = det(U) * det(Vh)
+    return matmul(U * _products_but_one(alpha * g, S).unsqueeze(-2), Vh)
+
+
+def _products_but_one(g: Tensor, S: Tensor) -> Tensor:
+    """g · prod_{j != i} S_j along the last dim, without dividing (exact at zeros): exclusive prefix products times
+    exclusive suffix products."""
+    from refgrad.ops.join import cat
+    from refgrad.ops.scan import cumprod
+    ones = Tensor._make(np.ones(S.shape[:-1] + (1,), dtype=S._data.dtype))
+    prefix = cumprod(cat([ones, S[..., :-1]], -1), -1)
+    suffix = cumprod(cat([ones, S[..., 1:].flip(-1)], -1), -1).flip(-1)
+    return g.unsqueeze(-1) * (prefix * suffix)
 
 
 _det = Primitive("LinalgDetBackward0", lambda a: np.asarray(np.linalg.det(a), dtype=a.dtype), _det_vjp,
@@ -154,6 +201,8 @@ def _slogdet_forward(a):
 
 
 def _slogdet_vjp(c, g_sign, g_logabsdet):
+    if _is_zero(g_logabsdet):  # torch: no gradient reached logabsdet, the sign's is ignored -> no gradient
+        return None
     A = c.self
     return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
 
@@ -165,7 +214,10 @@ _slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, s
 def slogdet(A, *, out=None):
     """Sign and log of the absolute value of the determinant (torch.linalg.slogdet)."""
     _check_square("linalg.slogdet", A)
-    return _Slogdet(*_slogdet(A))
+    sign, logabsdet = _slogdet(A)
+    if sign.grad_fn is not None:  # torch saves the sign output (modifying it in place fails the backward)
+        _save_outputs((sign,), ("sign",))
+    return _Slogdet(sign, logabsdet)
 
 
 register("slogdet", method=True)(slogdet)
@@ -209,8 +261,9 @@ def _solve_vjp(c, g):
     return grad_A, grad_B if c.needs_input_grad(1) else None
 
 
+# torch saves A (with its LU) and the result whichever input needs the gradient: modifying either fails backward
 _solve = Primitive("LinalgSolveExBackward0", _solve_forward, _solve_vjp, inputs=("A", "B"),
-                   save={"A": ("A", "B"), "result": ("A",)})
+                   save={"A": ("A", "B"), "result": ("A", "B")})
 
 
 @register(namespace="torch.linalg")
@@ -352,7 +405,9 @@ def eigvalsh(A, UPLO: str = "L", *, out=None):
 
 
 def _svd_forward(a, full_matrices):
-    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    # + 0.0 turns -0.0 entries into +0.0: torch's LAPACK treats them alike (svdvals' gradient at [[-0.]] is +1),
+    # NumPy's picks the singular vectors' signs from the zero's sign
+    u, s, vh = np.linalg.svd(a + 0.0, full_matrices=full_matrices)
     return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
 
 
@@ -505,6 +560,7 @@ def _legacy_tri_forward(b, a, upper, transpose, unitriangular):
 
 
 def _legacy_tri_vjp(c, g_solution, g_coefficient):
+    c.self  # noqa: B018 - torch saves b as well (version check)
     A = c.A
     T = _mT(A) if c.transpose else A
     upper = c.upper != c.transpose
@@ -517,7 +573,7 @@ def _legacy_tri_vjp(c, g_solution, g_coefficient):
 
 
 _legacy_tri = Primitive("TriangularSolveBackward0", _legacy_tri_forward, _legacy_tri_vjp, inputs=("self", "A"),
-                        save={"A": ("self", "A"), "result": ("A",)})
+                        save={"self": ("self", "A"), "A": ("self", "A"), "result": ("self", "A")})
 
 
 @register(method=True)

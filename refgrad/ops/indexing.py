@@ -118,12 +118,18 @@ def _write_vjp(c, g):
     return grad_self, grad_values
 
 
+# torch saves the source of put always, of index_add / index_copy when the source needs a gradient (it reads its
+# sizes there), so modifying it in place before the backward fails the version check
+_WRITE_SAVES = {"PutBackward0": {"values": ("self", "values")}, "IndexAddBackward0": {"values": ("values",)},
+                "IndexCopyBackward0": {"values": ("values",)}}
+
+
 def _write(name: str, self: Tensor, values: Tensor, key, *, accumulate=False, src_key=None, alpha=1,
            pad_source=True, vjp_error=None) -> Tensor:
     """``self`` with ``values`` written (or added) at ``key``, recorded as ``name``."""
     if name not in _WRITES:
         _WRITES[name] = Primitive(name, _write_forward, _write_vjp, inputs=("self", "values"),
-                                  save={"values": ("self", "values")} if name == "PutBackward0" else ())
+                                  save=_WRITE_SAVES.get(name, ()))
     result = _WRITES[name](self, values, key=key, accumulate=accumulate, src_key=src_key, alpha=alpha,
                            pad_source=pad_source, vjp_error=vjp_error)
     # the index is needed for the values' gradient, and for self's unless the write accumulates
@@ -359,8 +365,9 @@ def _grid_key(index: np.ndarray, dim: int, ndim: int | None = None) -> tuple:
 
 
 def _index_select_error(dim: int, size: int, bad: int) -> Exception:
-    """torch's index_select reports a bad index differently along dim 0 and the other dims."""
-    if dim == 0:
+    """torch's index_select reports a bad index along dim 1 from its dedicated dim-1 kernel (a RuntimeError), along
+    every other dim (0, 2, 3...) from the generic one (an IndexError)."""
+    if dim != 1:
         return IndexError("index out of range in self")
     return RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
 

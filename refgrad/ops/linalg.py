@@ -246,12 +246,22 @@ _addmm = Primitive("AddmmBackward0", lambda s, m1, m2, beta, alpha: _add_scaled(
 
 
 def _addmv_vjp(c, g):
+    # outer and mv check their arguments as torch's ger / mv do: with an empty ``mat`` the output takes the shape
+    # of ``input`` (see _addmv_forward) and torch's backward rejects a 0-d gradient there
     return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
-            _scale(g.unsqueeze(1) * c.vec.unsqueeze(0), c.alpha) if c.needs_input_grad(1) else None,
+            _scale(outer(g, c.vec), c.alpha) if c.needs_input_grad(1) else None,
             _scale(c.mat.t().mv(g), c.alpha) if c.needs_input_grad(2) else None)
 
 
-_addmv = Primitive("AddmvBackward0", lambda s, m, v, beta, alpha: _add_scaled(s, m @ v, beta, alpha), _addmv_vjp,
+def _addmv_forward(s, m, v, beta, alpha):
+    if m.size == 0:  # torch's shortcut for an empty matrix: zeros, or beta * input at input's own shape
+        if beta == 0:
+            return np.zeros((m.shape[0],), dtype=m.dtype)
+        return s * np.asarray(beta, s.dtype)
+    return _add_scaled(s, m @ v, beta, alpha)
+
+
+_addmv = Primitive("AddmvBackward0", _addmv_forward, _addmv_vjp,
                    inputs=("self", "mat", "vec"), save={"mat": ("vec",), "vec": ("mat",)})
 
 
@@ -374,16 +384,31 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both dimension lists should have same length")
     dims_a = [wrap_dim(d, a.ndim) for d in dims_a]
     dims_b = [wrap_dim(d, b.ndim) for d in dims_b]
+    # as torch: a contracted dim of size 1 on one side broadcasts, the other side is summed over it right away
+    # (keepdim), so the product never sees (nor saves) that operand itself
+    t1, t2, csize = a, b, 1
     for da, db in zip(dims_a, dims_b):
-        if a.shape[da] != b.shape[db]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
-                               f"and second has size {b.shape[db]} in dim {db}")
+        s1, s2 = a.shape[da], b.shape[db]
+        if s2 == 1:
+            t1 = t1.sum(da, keepdim=True)
+        elif s1 == 1:
+            t2 = t2.sum(db, keepdim=True)
+        elif s1 != s2:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {s1} in dim {da} "
+                               f"and second has size {s2} in dim {db}")
+        else:
+            csize *= s1
     free_a = [d for d in range(a.ndim) if d not in dims_a]
     free_b = [d for d in range(b.ndim) if d not in dims_b]
-    size = int(np.prod([a.shape[d] for d in dims_a]))
-    left = a.permute(free_a + dims_a).reshape(int(np.prod([a.shape[d] for d in free_a])), size)
-    right = b.permute(dims_b + free_b).reshape(size, int(np.prod([b.shape[d] for d in free_b])))
-    return left.mm(right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+    size1 = int(np.prod([a.shape[d] for d in free_a]))
+    size2 = int(np.prod([b.shape[d] for d in free_b]))
+    out_shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
+    left, right = t1.permute(free_a + dims_a), t2.permute(dims_b + free_b)
+    if size1 == 1 and size2 == 1:  # torch contracts two vectors with dot
+        left = left if tuple(left.shape) == (csize,) else left.reshape(csize)
+        right = right if tuple(right.shape) == (csize,) else right.reshape(csize)
+        return dot(left, right).view(out_shape)
+    return left.reshape(size1, csize).mm(right.reshape(csize, size2)).view(out_shape)
 
 
 @register(method=True)
@@ -401,14 +426,13 @@ def inner(input, other):
 def kron(input, other):
     """Kronecker product (torch.kron)."""
     nd = max(input.ndim, other.ndim)
-    a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
-    b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
-    a_idx, b_idx = [], []
-    for _ in range(nd):
-        a_idx += [slice(None), None]
-        b_idx += [None, slice(None)]
-    product = a[tuple(a_idx)] * b[tuple(b_idx)]
-    return product._unsafe_view(tuple(a.shape[d] * b.shape[d] for d in range(nd)))
+    a_shape = (1,) * (nd - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (nd - other.ndim) + tuple(other.shape)
+    # torch interleaves the dims with _unsafe_view (no view of the inputs: the product saves fresh tensors, which
+    # an in-place change of an input doesn't touch)
+    a = input._unsafe_view(tuple(n for d in a_shape for n in (d, 1)))
+    b = other._unsafe_view(tuple(n for d in b_shape for n in (1, d)))
+    return (a * b)._unsafe_view(tuple(a_shape[d] * b_shape[d] for d in range(nd)))
 
 
 _trace = Primitive("TraceBackward0", np.trace,

@@ -11,12 +11,14 @@ from refgrad.ops.linalg import _scalar
 from refgrad.tensor import Tensor
 
 
-def _sign(a: np.ndarray) -> Tensor:
-    """torch's sgn for the norm gradients: 0 at 0 and at NaN."""
-    return Tensor._make(np.nan_to_num(np.sign(a), nan=0.0))
+def _sign(x: Tensor) -> Tensor:
+    """torch's sgn for the norm gradients: 0 at 0 and at NaN; a graph node (SgnBackward0, zero gradient) as in
+    torch, so a double backward returns zeros for ``x``, not None."""
+    from refgrad.ops.unary import sgn
+    return sgn(x)
 
 
-_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign(c.self._data), save=("self",))
+_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign(c.self), save=("self",))
 
 
 def _extreme_vjp(c, g):
@@ -43,6 +45,9 @@ _amin = Primitive("AminBackward0", lambda a, dims, keepdim: np.amin(a, axis=dims
 
 def _vector_norm_forward(a, ord, dims, keepdim):
     x = np.abs(a)
+    if ord != 0 and (a.ndim == 0 or int(np.prod([a.shape[d] for d in dims])) == 1):
+        # one element per norm: torch returns |x| itself (no x**p underflow or overflow)
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim) if a.ndim else x, dtype=a.dtype)
     if ord == 0:
         out = np.sum(x != 0, axis=dims, keepdims=keepdim)
     elif ord == np.inf:
@@ -66,7 +71,7 @@ def _vector_norm_vjp(c, g):
         return None
     if not c.keepdim:
         norm, g = _unsqueeze_all(norm, c.dims), _unsqueeze_all(g, c.dims)
-    sign = _sign(x._data)
+    sign = _sign(x)
     if p == 1:
         return sign * g
     if p in (np.inf, -np.inf):

@@ -229,3 +229,36 @@ def test_searches():
     assert refgrad.bucketize(values, seq).tolist() == [[0, 1], [2, 3]]
     assert refgrad.nonzero(refgrad.tensor([[0.0, 1.0], [2.0, 0.0]])).tolist() == [[0, 1], [1, 0]]
     assert refgrad.nonzero(refgrad.tensor(5.0)).shape == (1, 0)
+
+
+# --- divergence fixes (shrunk examples of the conformance ci run), values observed on torch 2.13.0+cpu -----------
+
+
+def test_index_fill_tensor_value_gradient_rejects_negative_index_along_last_dim():
+    # the value's gradient is an index_select: along dim 1 it raises RuntimeError, along every other dim IndexError
+    x = refgrad.zeros((1, 1, 1), dtype=refgrad.float64, requires_grad=True)
+    v = refgrad.tensor(0.0, dtype=refgrad.float64, requires_grad=True)
+    out = x.index_fill(-1, index([-1]), v)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        refgrad.autograd.grad(out, [x, v], refgrad.zeros((1, 1, 1), dtype=refgrad.float64))
+    with pytest.raises(RuntimeError, match="INDICES element is out of DATA bounds, id=-1 axis_dim=1"):
+        refgrad.zeros((3, 1)).index_select(1, index([-1]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        refgrad.zeros((1, 1, 3)).index_select(2, index([5]))
+
+
+@pytest.mark.parametrize("name", ["index_add", "index_copy"])
+@pytest.mark.parametrize("idx", [[], [0]])
+def test_index_add_copy_save_their_source(name, idx):
+    # torch saves the source when it needs a gradient: changing it in place fails the backward
+    x = refgrad.zeros(2, dtype=refgrad.float64, requires_grad=True).clone()
+    src = refgrad.zeros(1, dtype=refgrad.float64, requires_grad=True).clone()
+    out = getattr(x, name)(0, index(idx), src[:len(idx)])
+    src.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    y = refgrad.zeros(2, dtype=refgrad.float64, requires_grad=True).clone()
+    plain = refgrad.zeros(1, dtype=refgrad.float64)
+    out = getattr(y, name)(0, index([0]), plain)
+    plain.add_(1)
+    out.sum().backward()  # a source without gradient is not saved

@@ -220,3 +220,118 @@ def test_singular_inputs_raise_linalg_errors():
         L.inv(refgrad.ones(2, 2, dtype=refgrad.float64))
     with pytest.raises(RuntimeError, match="positive-definite"):
         L.cholesky(-refgrad.eye(2, dtype=refgrad.float64))
+
+
+# --- divergence fixes (shrunk examples of the conformance ci run), values observed on torch 2.13.0+cpu -----------
+
+
+def _t(values, requires_grad=True):
+    return refgrad.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+def test_addmv_empty_matrix_keeps_input_shape():
+    out = refgrad.addmv(_t(2.0), _t(np.zeros((0, 0))), _t(np.zeros(0)), beta=3.0)
+    assert out.shape == () and out.item() == 6.0
+    assert refgrad.addmv(_t(2.0), _t(np.zeros((0, 3))), _t(np.ones(3)), beta=0).shape == (0,)
+    assert refgrad.addmv(_t([2.0]), _t(np.zeros((0, 3))), _t(np.ones(3))).shape == (1,)
+    with pytest.raises(RuntimeError, match="outer: Expected 1-D argument self, but got 0-D"):
+        out.backward()
+
+
+def test_inner_and_kron_do_not_save_views_of_their_inputs():
+    # inner of size-1 vectors sums the first operand first; kron works on _unsafe_views: in-place changes are fine
+    a, b = _t([0.0]).clone(), _t([0.0]).clone()
+    out = refgrad.inner(a, b)
+    a.add_(1)
+    out.backward()
+    a, b = _t(0.0).clone(), _t(np.zeros(0)).clone()
+    out = refgrad.kron(a, b)
+    a.add_(1)
+    out.backward(refgrad.zeros(0, dtype=refgrad.float64))
+    assert out.grad_fn.name() == "UnsafeViewBackward0"
+
+
+def test_tensordot_broadcasts_size_one_contracted_dims():
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 1))
+    out = refgrad.tensordot(refgrad.tensor(a), refgrad.tensor(b), ([1], [1]))
+    np.testing.assert_allclose(out.numpy(), a.sum(1, keepdims=True) @ b.T)
+
+
+@pytest.mark.parametrize("fn, shape", [(lambda x: L.vector_norm(x, ord=1), ()),
+                                       (lambda x: L.matrix_norm(x, ord=1), (1, 1)),
+                                       (lambda x: L.norm(x, ord=1), (1,))])
+def test_norm_double_backward_at_zero_is_zero_not_none(fn, shape):
+    x = _t(np.zeros(shape))
+    out = fn(x)
+    v = refgrad.zeros_like(out).requires_grad_()
+    (g,) = refgrad.autograd.grad(out, x, v, create_graph=True)
+    gx, gv = refgrad.autograd.grad(g, [x, v], refgrad.zeros_like(g), allow_unused=True)
+    assert gx is not None and not gx.numpy().any()
+
+
+def test_vector_norm_of_one_subnormal_element_is_its_magnitude():
+    x = _t(9.789846524626559e-167)
+    out = L.vector_norm(x, ord=2)
+    assert out.item() == 9.789846524626559e-167
+    out.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_det_double_backward_follows_torch():
+    # 1x1: the gradient is the cotangent itself, no graph to A
+    x = _t([[0.0]])
+    v = _t(1.0)
+    (g,) = refgrad.autograd.grad(L.det(x + 2 * refgrad.eye(1, dtype=refgrad.float64)), x, v, create_graph=True)
+    assert refgrad.autograd.grad(g, [x, v], refgrad.ones_like(g), allow_unused=True)[0] is None
+    # singular under create_graph: SVD cofactors (the adjugate), NaN second derivative at a double zero
+    x = _t([[1.0, 2.0], [2.0, 4.0]])
+    (g,) = refgrad.autograd.grad(L.det(x), x, _t(1.0), create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
+    x = _t(np.zeros((2, 2)))
+    v = _t(0.0)
+    (g,) = refgrad.autograd.grad(L.det(x), x, v, create_graph=True)
+    assert np.isnan(refgrad.autograd.grad(g, x, refgrad.zeros_like(g))[0].numpy()).all()
+    # without grad mode: zeros at an exactly singular matrix, never a LinAlgError
+    x = _t([[-1.0, -0.5, -1.0, -1.0], [-1.0, 0.0, -1.0, -1.0], [1.0, -1.0, 0.0, -1.0], [-1.0, -1.0, -1.0, -1.0]])
+    L.det(x).backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_explicit_zero_cotangents_are_used():
+    # svd of a zero matrix with explicit zero cotangents for U and Vh: torch's formula divides by S = 0 -> NaN
+    x = _t(np.zeros((1, 2)))
+    U, S, Vh = L.svd(x, full_matrices=False)
+    refgrad.autograd.backward([S, U, Vh], [refgrad.zeros_like(S), refgrad.zeros_like(U), refgrad.zeros_like(Vh)])
+    assert np.isnan(x.grad.numpy()).all()
+    # slogdet: only the sign reached -> no gradient at all
+    x = _t([[0.0]])
+    sign, _ = L.slogdet(x + 2 * refgrad.eye(1, dtype=refgrad.float64))
+    sign.backward()
+    assert x.grad is None
+
+
+def test_solve_and_triangular_solve_save_what_torch_saves():
+    b = _t([0.0]).clone()
+    out = L.solve(refgrad.eye(1, dtype=refgrad.float64) * 2, b)
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward(refgrad.zeros(1, dtype=refgrad.float64))
+    b, a = _t([[0.0]]).clone(), _t([[2.0]]).clone()
+    out = refgrad.triangular_solve(b, a, upper=False).solution
+    b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward(refgrad.zeros((1, 1), dtype=refgrad.float64))
+
+
+def test_svdvals_gradient_at_negative_zero_is_plus_one():
+    x = _t([[-0.0]])
+    L.svdvals(x).sum().backward()
+    assert x.grad.item() == 1.0
+
+
+def test_slogdet_saves_its_sign_output():
+    x = _t([[2.0]])
+    sign, logabsdet = L.slogdet(x)
+    sign.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        logabsdet.backward()
