@@ -212,9 +212,12 @@ SPECS = [
            args=(tensor(SMALL), tensor(SMALL), tensor(SMALL), tensor(SMALL)),
            shapes=st.tuples(_side(1, 3), _side(1, 3), _side(1, 3), _side(1, 3)).map(
                lambda s: ((s[0], s[1]), (s[0], s[2]), (s[3], s[1], s[2]), (s[3],)))),
-    OpSpec("nn.functional.conv1d", func(F + "conv1d"), args=(tensor(SMALL), tensor(SMALL), tensor(SMALL)),
+    # finite weights only: torch's float32 convolution with a batch of 2 or more (the oneDNN path) skips the taps
+    # that fall on the zero padding, so a NaN/inf weight there gives 0, while its float64 path and a batch of 1
+    # multiply the padding (NaN * 0 = NaN), as refgrad does: torch disagrees with itself. NaN/inf inputs stay in.
+    OpSpec("nn.functional.conv1d", func(F + "conv1d"), args=(tensor(SMALL), tensor(FINITE), tensor(SMALL)),
            shapes=_conv_shapes(1), kwargs=_conv_kwargs(1)),
-    OpSpec("nn.functional.conv2d", func(F + "conv2d"), args=(tensor(SMALL), tensor(SMALL), tensor(SMALL)),
+    OpSpec("nn.functional.conv2d", func(F + "conv2d"), args=(tensor(SMALL), tensor(FINITE), tensor(SMALL)),
            shapes=_conv_shapes(2), kwargs=_conv_kwargs(2)),
     # finite values only: torch skips out-of-range taps in the transposed kernels, so NaN/inf spread differently
     OpSpec("nn.functional.conv_transpose1d", _conv_t_fn(1), args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)),
@@ -262,9 +265,11 @@ SPECS = [
            args=(tensor(SMALL), tensor(SMALL, differentiable=False), tensor(SMALL, differentiable=False),
                  tensor(SMALL), tensor(SMALL)),
            shapes=_bn_shapes(1).map(lambda s: (s[0], s[1], s[1], s[1], s[1]))),
+    # finite weights: with an infinite weight torch's group-norm double backward formula gives NaN (inf * 0 inside)
+    # where the derivative is the +-inf limit that refgrad returns (torch itself gives +-1.6e302 at weight 1e300)
     OpSpec("nn.functional.group_norm",
            lambda t, x, w, b, g: t.nn.functional.group_norm(x, g.shape[0], w, b),
-           args=(tensor(FINITE), tensor(SMALL), tensor(SMALL), tensor(differentiable=False)), shapes=_gn_shapes(),
+           args=(tensor(FINITE), tensor(FINITE), tensor(SMALL), tensor(differentiable=False)), shapes=_gn_shapes(),
            tol={"float32": (1e-4, 1e-4)}, tol_reason="float32 group variance: accumulation order differs"),
     OpSpec("nn.functional.instance_norm", func(F + "instance_norm"), args=(tensor(FINITE),),
            shapes=_bn_shapes().map(lambda s: ((s[0][0], s[0][1], 2) + s[0][2:],)),
@@ -273,7 +278,10 @@ SPECS = [
            shapes=st.lists(_side(1, 3), min_size=1, max_size=3).map(lambda s: (tuple(s),)),
            kwargs=lambda shapes: st.fixed_dictionaries({}, optional={
                "p": st.sampled_from([2.0, 1.0, 3.0]), "dim": st.integers(-len(shapes[0]), len(shapes[0]) - 1),
-               "eps": st.sampled_from([1e-12, 0.5])})),
+               "eps": st.sampled_from([1e-12, 0.5])}),
+           tol={"float32": (1.3e-6, 1e-4)},
+           tol_reason="float32 second derivatives of ~1e2-1e3 cancel to 0 at some entries: torch leaves 3e-5 of "
+                      "rounding there (float64: 1e-13)"),
     OpSpec("nn.functional.cosine_similarity", func(F + "cosine_similarity"), args=(tensor(SMALL), tensor(SMALL)),
            shapes=st.lists(_side(1, 3), min_size=1, max_size=3).map(lambda s: (tuple(s), tuple(s))),
            kwargs=lambda shapes: st.fixed_dictionaries({}, optional={

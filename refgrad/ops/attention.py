@@ -7,24 +7,38 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops.nn import const, softmax_
+from refgrad.ops.nn import _softmax_np, _softmax_vjp, const
 from refgrad.tensor import Tensor
 
 
+def _safe_softmax_forward(a, dim):
+    """softmax, but 0 (not NaN) for a row whose entries are all -inf (a fully masked query)."""
+    with np.errstate(invalid="ignore"):
+        out = _softmax_np(a, dim)
+    masked = np.all(a == -np.inf, axis=dim, keepdims=True)
+    return np.where(masked, np.zeros((), a.dtype), out).astype(a.dtype, copy=False)
+
+
+_safe_softmax = Primitive("SafeSoftmaxBackward0", _safe_softmax_forward, _softmax_vjp, save=("result",))
+
+
 def _attention(query, key, value, mask, is_causal, scale):
-    """The math path in refgrad ops; ``mask`` is a bool or float tensor or None."""
+    """torch's math path in refgrad ops: query and the transposed key are each scaled by sqrt(scale) (so the
+    matmul saves those scaled copies, not query and key), a bool or causal mask becomes an additive 0/-inf
+    float mask, the mask is added to the scores (so +inf + -inf is NaN), and a fully masked row's softmax is
+    0 (torch's _safe_softmax); ``mask`` is a bool or float tensor or None."""
     length, source = query.shape[-2], key.shape[-2]
-    factor = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else scale
-    scores = query.matmul(key.transpose(-2, -1)) * factor
+    factor = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
+    root = float(np.sqrt(abs(factor)))
+    scores = (query * (root if factor >= 0 else -root)).matmul(key.transpose(-2, -1) * root)
     if is_causal:
-        allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = scores.masked_fill(const(~allowed), float("-inf"))
+        mask = Tensor._make(np.tril(np.ones((length, source), dtype=bool)))
     if mask is not None:
         if mask.dtype is dtypes.bool:
-            scores = scores.masked_fill(const(~mask._data), float("-inf"))
-        else:
-            scores = scores + mask
-    return softmax_(scores, -1).matmul(value)
+            additive = np.where(mask._data, 0.0, -np.inf).astype(query._data.dtype)
+            mask = const(additive)
+        scores = scores + mask
+    return _safe_softmax(scores, dim=scores.ndim - 1).matmul(value)
 
 
 def _flash_forward(q, k, v, mask, is_causal, scale):
@@ -50,9 +64,10 @@ def _flash_double_backward(c, *cotangents):
 _flash_backward = Primitive("ScaledDotProductFlashAttentionForCpuBackwardBackward0", _flash_backward_forward,
                             _flash_double_backward, inputs=("grad_out", "query", "key", "value"))
 _flash = Primitive("ScaledDotProductFlashAttentionForCpuBackward0", _flash_forward,
-                   lambda c, g: _flash_backward(g, c.query, c.key, c.value, mask=c.mask, is_causal=c.is_causal,
-                                                scale=c.scale),
-                   inputs=("query", "key", "value"), save=("query", "key", "value"))
+                   lambda c, g: (c.result, _flash_backward(g, c.query, c.key, c.value, mask=c.mask,
+                                                           is_causal=c.is_causal, scale=c.scale))[1],
+                   # torch saves the output too: an in-place change to it is reported at backward
+                   inputs=("query", "key", "value"), save=("query", "key", "value", "result"))
 
 
 @register(namespace="torch.nn.functional")

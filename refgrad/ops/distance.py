@@ -9,45 +9,60 @@ from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
 
 
-def _norms(diff: np.ndarray, p: float) -> np.ndarray:
+def _norms(diff: np.ndarray, p: float, skip_nan_max: bool = False) -> np.ndarray:
+    """The p-norms of the last dim. For p = inf, torch's cdist kernel keeps a running max from 0 in which a NaN
+    never compares greater (``skip_nan_max``), while its pdist kernel's max propagates NaN."""
     mag = np.abs(diff)
-    if p == 0:
-        return np.sum(mag != 0, axis=-1).astype(diff.dtype)
-    if p == 1:
-        return np.sum(mag, axis=-1)
-    if p == 2:
-        return np.sqrt(np.sum(mag * mag, axis=-1))
-    if p == np.inf:
-        return np.max(mag, axis=-1) if diff.shape[-1] else np.zeros(diff.shape[:-1], diff.dtype)
-    return np.sum(mag ** p, axis=-1) ** (1.0 / p)
+    with np.errstate(all="ignore"):
+        if p == 0:  # count of non-zeros as sum(min(ceil(|d|), 1)): a NaN difference propagates, as in torch
+            return np.sum(np.minimum(np.ceil(mag), 1), axis=-1).astype(diff.dtype)
+        if p == 1:
+            return np.sum(mag, axis=-1)
+        if p == 2:
+            return np.sqrt(np.sum(mag * mag, axis=-1))
+        if p == np.inf:
+            if skip_nan_max:
+                mag = np.where(np.isnan(mag), 0, mag)
+            return np.max(mag, axis=-1, initial=0).astype(diff.dtype)
+        return np.sum(mag ** p, axis=-1) ** (1.0 / p)
 
 
-def _norm_grad(diff: np.ndarray, dist: np.ndarray, p: float) -> np.ndarray:
-    """d dist / d diff, with 0 where the distance is 0 (torch's convention at equal points)."""
+def _norm_grad(diff: np.ndarray, dist: np.ndarray, g: np.ndarray, p: float) -> np.ndarray:
+    """g * d dist / d diff per element, with torch's distance-backward formulas at their special points: 0 where
+    the distance is 0 (and where diff is 0 for p < 1); for p = inf the indicator of |diff| == dist is
+    1 - min(1, ceil(| |diff| - dist |)), so an infinite (or NaN) distance gives NaN."""
     d = dist[..., None]
-    safe = np.where(d == 0, 1, d)
+    g = g[..., None]
     with np.errstate(all="ignore"):
         if p == 0:
-            grad = np.zeros_like(diff)
-        elif p == 1:
-            grad = np.sign(diff)
-        elif p == 2:
-            grad = diff / safe
-        elif p == np.inf:
-            grad = np.sign(diff) * (np.abs(diff) == d)
+            return np.zeros_like(diff)
+        if p == 1:
+            return (g * np.sign(diff)).astype(diff.dtype, copy=False)
+        if p == np.inf:
+            at_max = 1 - np.minimum(1, np.ceil(np.abs(np.abs(diff) - d)))
+            return (g * np.sign(diff) * at_max).astype(diff.dtype, copy=False)
+        if p == 2:
+            grad = g * diff / d
+        elif p < 2:
+            grad = np.sign(diff) * np.abs(diff) ** (p - 1) * g / d ** (p - 1)
         else:
-            grad = np.sign(diff) * np.abs(diff) ** (p - 1) / safe ** (p - 1)
-    return np.where(d == 0, 0, grad).astype(diff.dtype, copy=False)
+            grad = diff * np.abs(diff) ** (p - 2) * g / d ** (p - 1)
+        zero = d == 0
+        if p < 1:
+            zero = zero | (diff == 0)
+        return np.where(zero, 0, grad).astype(diff.dtype, copy=False)
 
 
 def _cdist_diff(x1, x2):
-    return x1[..., :, None, :] - x2[..., None, :, :]
+    with np.errstate(all="ignore"):
+        return x1[..., :, None, :] - x2[..., None, :, :]
 
 
 def _cdist_backward_forward(g, x1, x2, p):
     diff = _cdist_diff(x1, x2)
-    local = _norm_grad(diff, _norms(diff, p), p) * g[..., None]
-    return local.sum(axis=-2).astype(x1.dtype), (-local.sum(axis=-3)).astype(x1.dtype)
+    local = _norm_grad(diff, _norms(diff, p, skip_nan_max=True), g, p)
+    with np.errstate(all="ignore"):
+        return local.sum(axis=-2).astype(x1.dtype), (-local.sum(axis=-3)).astype(x1.dtype)
 
 
 def _raise(name):
@@ -58,7 +73,8 @@ def _raise(name):
 
 _cdist_backward = Primitive("CdistBackwardBackward0", _cdist_backward_forward, _raise("_cdist_backward"),
                             inputs=("grad", "x1", "x2"))
-_cdist = Primitive("CdistBackward0", lambda x1, x2, p: _norms(_cdist_diff(x1, x2), p).astype(x1.dtype),
+_cdist = Primitive("CdistBackward0",
+                   lambda x1, x2, p: _norms(_cdist_diff(x1, x2), p, skip_nan_max=True).astype(x1.dtype),
                    lambda c, g: _cdist_backward(g, c.x1, c.x2, p=c.p) if c.result is not None else None,
                    inputs=("x1", "x2"), save=("x1", "x2", "result"))  # torch saves (and checks) the result too
 
@@ -85,19 +101,25 @@ def _pdist_pairs(n: int):
 
 def _pdist_backward_forward(g, x, p):
     rows, cols = _pdist_pairs(x.shape[0])
-    diff = x[rows] - x[cols]
-    local = _norm_grad(diff, _norms(diff, p), p) * g[:, None]
+    with np.errstate(all="ignore"):
+        diff = x[rows] - x[cols]
+    local = _norm_grad(diff, _norms(diff, p), g, p)
     grad = np.zeros_like(x)
-    np.add.at(grad, rows, local)
-    np.add.at(grad, cols, -local)
+    with np.errstate(all="ignore"):
+        np.add.at(grad, rows, local)
+        np.add.at(grad, cols, -local)
     return grad
 
 
 _pdist_backward = Primitive("PdistBackwardBackward0", _pdist_backward_forward, _raise("_pdist_backward"),
                             inputs=("grad", "self"))
-_pdist = Primitive("PdistBackward0",
-                   lambda x, p: _norms(x[_pdist_pairs(x.shape[0])[0]] - x[_pdist_pairs(x.shape[0])[1]], p)
-                   .astype(x.dtype),
+def _pdist_forward(x, p):
+    rows, cols = _pdist_pairs(x.shape[0])
+    with np.errstate(all="ignore"):
+        return _norms(x[rows] - x[cols], p).astype(x.dtype)
+
+
+_pdist = Primitive("PdistBackward0", _pdist_forward,
                    lambda c, g: _pdist_backward(g, c.self, p=c.p) if c.result is not None else None,
                    save=("self", "result"))
 

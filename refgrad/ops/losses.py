@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote
@@ -41,16 +42,20 @@ def _pair(input, target, name: str):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
                       "same size.", UserWarning, stacklevel=3)
+    shape = check_broadcast(input, target)  # torch's broadcast RuntimeError, after the warning
     dtype, (x, y) = promote(input, target)
-    return dtype, x, y, tuple(np.broadcast_shapes(x.shape, y.shape))
+    return dtype, x, y, shape
 
 
 def _pointwise(name: str, loss_np, slope):
     """A fused elementwise loss of d = input - target; ``slope(c, d)`` is dloss/dd in refgrad ops."""
     def vjp(c, g):
-        d = c.self - c.target
-        grad = _reduce_backward(g, c.shape, c.reduction) * slope(c, d)
-        return (grad if c.needs_input_grad(0) else None), (-grad if c.needs_input_grad(1) else None)
+        # as torch, target's gradient is the same backward with self and target swapped (not -grad of self), so
+        # each has its own product with g (at d = inf with a zero second cotangent, one is NaN, not both +-inf)
+        g = _reduce_backward(g, c.shape, c.reduction)
+        grad_x = g * slope(c, c.self - c.target) if c.needs_input_grad(0) else None
+        grad_y = g * slope(c, c.target - c.self) if c.needs_input_grad(1) else None
+        return grad_x, grad_y
 
     def forward(x, y, reduction, shape, beta):
         with np.errstate(all="ignore"):
@@ -137,16 +142,19 @@ def _bce_forward(x, y, *maybe_weight, reduction):
 
 
 def _bce_vjp(c, g):
+    from refgrad.ops.unary import logit
     x, y = c.self, c.target
     w = c.weight if len(c._input_meta) > 2 else None
-    g = _reduce_backward(g, c.shape, c.reduction)
-    if w is not None:
-        g = g * w
     grad_x = grad_y = None
     if c.needs_input_grad(0):
-        grad_x = _bce_grad(x, y, g)
-    if c.needs_input_grad(1):
-        grad_y = g * ((1 - x).log() - x.log())  # unclamped, as torch: +-inf at x = 0 or 1
+        gx = _reduce_backward(g, c.shape, c.reduction)
+        grad_x = _bce_grad(x, y, gx if w is None else gx * w)
+    if c.needs_input_grad(1):  # torch's form: -logit(x) * grad (* weight) (/ numel), unclamped: +-inf at 0 or 1
+        grad_y = -logit(x) * g
+        if w is not None:
+            grad_y = grad_y * w
+        if c.reduction == "mean":
+            grad_y = grad_y / int(np.prod(c.shape))
     return grad_x, grad_y, None
 
 
@@ -208,7 +216,9 @@ def _nll_pick(x, target, weight, ignore_index):
     w = np.ones(classes, x.dtype) if weight is None else weight.astype(x.dtype)
     per_weight = np.where(target == ignore_index, 0, w[safe]).astype(x.dtype)
     picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
-    return -picked * per_weight, per_weight, safe
+    with np.errstate(invalid="ignore"):  # an ignored target adds no term (not inf * 0), as in torch
+        losses = np.where(target == ignore_index, np.zeros((), x.dtype), -picked * per_weight)
+    return losses, per_weight, safe
 
 
 def _nll_forward(x, target, weight, ignore_index, reduction):
@@ -228,12 +238,13 @@ def _nll_vjp(c, g):
     unbatched = x.ndim == 1
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
-    _, per_weight, safe = _nll_pick(x._data, np.reshape(c.target, (x.shape[0],) + tuple(x.shape[2:])), c.weight,
-                                    c.ignore_index)
+    target = np.reshape(c.target, (x.shape[0],) + tuple(x.shape[2:]))
+    _, per_weight, safe = _nll_pick(x._data, target, c.weight, c.ignore_index)
     scale = -per_weight
-    if c.reduction == "mean":
-        total = per_weight.sum()
-        scale = scale / total if total != 0 else scale * 0
+    if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored entries
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = scale / per_weight.sum()
+        scale = np.where(target == c.ignore_index, np.zeros((), scale.dtype), scale)
     onehot = np.zeros(x.shape, dtype=x._data.dtype)
     np.put_along_axis(onehot, safe[:, None], scale[:, None], axis=1)
     coefficient = const(onehot)
@@ -244,8 +255,31 @@ def _nll_vjp(c, g):
     return grad + _zeros_of(c.self)  # torch's nll backward takes self: its double backward gives zeros
 
 
+def _nll_weighted_forward(x, weight, target, ignore_index, reduction):
+    return _nll_forward(x, target, weight, ignore_index, reduction)
+
+
+def _nll_weighted_vjp(c, g):
+    weight = c.weight_tensor._data  # torch saves the weight too: unpacking it reports an in-place change
+    return _nll_vjp(_WithWeight(c, weight), g), None
+
+
+class _WithWeight:
+    """A node view whose ``weight`` is the saved weight's array (what :func:`_nll_vjp` reads)."""
+
+    def __init__(self, node, weight):
+        self._node, self.weight = node, weight
+
+    def __getattr__(self, name):
+        return getattr(self._node, name)
+
+
 _nll = Primitive("NllLossBackward0", _nll_forward, _nll_vjp, save=("self",))
 _nll2d = Primitive("NllLoss2DBackward0", _nll_forward, _nll_vjp, save=("self",))
+_nll_w = Primitive("NllLossBackward0", _nll_weighted_forward, _nll_weighted_vjp, inputs=("self", "weight_tensor"),
+                   save=("self", "weight_tensor"))
+_nll2d_w = Primitive("NllLoss2DBackward0", _nll_weighted_forward, _nll_weighted_vjp,
+                     inputs=("self", "weight_tensor"), save=("self", "weight_tensor"))
 
 
 @register(namespace="torch.nn.functional")
@@ -273,15 +307,22 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
     if bad.any():
         raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
-    params = dict(weight=None if weight is None else weight._data, ignore_index=ignore_index, reduction=reduction)
+    not_differentiable("nll_loss2d_forward" if x.ndim > 2 else "nll_loss_forward", "weight", weight)
+    params = dict(ignore_index=ignore_index, reduction=reduction)
+
+    def call(prim, prim_weighted, tensor, target):
+        if weight is None:
+            return prim(tensor, target=target, weight=None, **params)
+        return prim_weighted(tensor, weight, target=target, **params)
+
     if unbatched:
-        return _nll(input, target=tdata, **params)
+        return call(_nll, _nll_w, input, tdata)
     if x.ndim == 2:
-        return _nll(x, target=tdata, **params)
+        return call(_nll, _nll_w, x, tdata)
     if x.ndim == 4:
-        return _nll2d(x, target=tdata, **params)
+        return call(_nll2d, _nll2d_w, x, tdata)
     folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
-    out = _nll2d(folded, target=tdata.reshape(tdata.shape[0], tdata.shape[1], -1), **params)
+    out = call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1))
     return out.view(tuple(t.shape)) if reduction == "none" else out
 
 
@@ -472,10 +513,10 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
                            f"{negative.ndim}D inputs")
     dist_pos = pairwise_distance(anchor, positive, p, eps)
     dist_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        from refgrad.ops.elementwise import where
+    if swap:  # torch.min(dist_neg, dist_swap): MinimumBackward0, a tie splits the gradient evenly
+        from refgrad.ops.binary import minimum
         dist_swap = pairwise_distance(positive, negative, p, eps)
-        dist_neg = where(dist_swap < dist_neg, dist_swap, dist_neg)
+        dist_neg = minimum(dist_neg, dist_swap)
     return reduce_loss(clamp_min(margin + dist_pos - dist_neg, 0), reduction)
 
 
@@ -501,7 +542,8 @@ def _multi_margin_terms(x, target, p, margin, weight):
     return z, scale
 
 
-def _multi_margin_forward(x, target, p, margin, weight, reduction, unbatched):
+def _multi_margin_forward(x, *maybe_weight, target, p, margin, reduction, unbatched):
+    weight = maybe_weight[0] if maybe_weight else None
     xb = x[None] if unbatched else x
     z, scale = _multi_margin_terms(xb, target, p, margin, weight)
     losses = ((z if p == 1 else z * z).sum(axis=1) * scale).astype(x.dtype)
@@ -531,10 +573,16 @@ def _not_implemented_multi_margin(c, *cotangents):
 
 _multi_margin_backward = Primitive("NotImplemented", _multi_margin_backward_forward, _not_implemented_multi_margin,
                                    inputs=("grad_output", "self"))
-_multi_margin = Primitive("MultiMarginLossBackward0", _multi_margin_forward,
-                          lambda c, g: _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin,
-                                                              weight=c.weight, reduction=c.reduction,
-                                                              unbatched=c.unbatched), save=("self",))
+def _multi_margin_vjp(c, g):
+    weight = c.weight._data if len(c._input_meta) > 1 else None  # saved by torch too: in-place changes are caught
+    grad = _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin, weight=weight,
+                                  reduction=c.reduction, unbatched=c.unbatched)
+    return (grad,) + (None,) * (len(c._input_meta) - 1)
+
+
+_multi_margin = Primitive("MultiMarginLossBackward0", _multi_margin_forward, _multi_margin_vjp, save=("self",))
+_multi_margin_weighted = Primitive("MultiMarginLossBackward0", _multi_margin_forward, _multi_margin_vjp,
+                                   inputs=("self", "weight"), save=("self", "weight"))
 
 
 @register(namespace="torch.nn.functional")
@@ -556,6 +604,9 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         raise RuntimeError("target out of range")
     if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
         raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    not_differentiable("multi_margin_loss", "weight", weight)
     x = input.reshape(1) if input.ndim == 0 else input
-    return _multi_margin(x, target=tdata, p=p, margin=margin, weight=None if weight is None else weight._data,
-                         reduction=reduction, unbatched=unbatched)
+    params = dict(target=tdata, p=p, margin=margin, reduction=reduction, unbatched=unbatched)
+    if weight is None:
+        return _multi_margin(x, **params)
+    return _multi_margin_weighted(x, weight, **params)

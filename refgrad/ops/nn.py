@@ -180,13 +180,16 @@ _EINSUM_CACHE: dict = {}
 def _einsum_vjp(c, g):
     operands_spec, out_spec = c.spec.split("->")
     specs = operands_spec.split(",")
-    operands = [getattr(c, f"a{i}") for i in range(len(specs))]  # all unpacked, so in-place changes are caught
+    # each operand is saved when another one requires grad (as torch's _trilinear): unpack all the saved ones
+    # first, so an in-place change to any of them is caught
+    needed = {i for i in range(len(specs)) if any(c.needs_input_grad(k) for k in range(len(specs)) if k != i)}
+    operands = {i: getattr(c, f"a{i}") for i in sorted(needed)}
     grads = []
     for k, sub in enumerate(specs):
         if not c.needs_input_grad(k):
             grads.append(None)
             continue
-        others = [(s, t) for i, (s, t) in enumerate(zip(specs, operands)) if i != k]
+        others = [(specs[i], operands[i]) for i in range(len(specs)) if i != k]
         available = set(out_spec).union(*[set(s) for s, _ in others])
         target = "".join(ch for ch in sub if ch in available)
         grad = einsum(",".join([out_spec] + [s for s, _ in others]) + "->" + target, g, *[t for _, t in others])
@@ -207,7 +210,7 @@ def einsum(spec: str, *tensors: Tensor, name: str = "EinsumBackward0") -> Tensor
         names = tuple(f"a{i}" for i in range(len(tensors)))
         prim = _EINSUM_CACHE[key] = Primitive(
             name, lambda *arrays, spec: np.einsum(spec, *arrays).astype(arrays[0].dtype, copy=False),
-            _einsum_vjp, inputs=names, save=names)
+            _einsum_vjp, inputs=names, save={n: tuple(m for m in names if m != n) for n in names})
     return prim(*tensors, spec=spec)
 
 
@@ -478,7 +481,13 @@ def _pnorm_vjp(c, g):
 
 
 _pnorm = Primitive("NormBackward1", _pnorm_forward, _pnorm_vjp, save=("self", "result"))
-_vector_norm = Primitive("LinalgVectorNormBackward0", _pnorm_forward, _pnorm_vjp, save=("self", "result"))
+
+
+def _linalg_vector_norm(x: Tensor, p: float, dim: int) -> Tensor:
+    """torch.linalg.vector_norm(x, p, dim, keepdim=True) as torch computes it (e.g. |x| itself for a single
+    element, so a tiny x's norm does not underflow through x * x)."""
+    from refgrad.ops.linalg_norms import _vector_norm
+    return _vector_norm(x, ord=p, dims=(dim,), keepdim=True)
 
 
 def _float_check(name: str, *tensors) -> None:
@@ -493,7 +502,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     gradient 1/eps (1e12 by default), from the eps clamp, as in torch."""
     _float_check("linalg.vector_norm", input)
     d = wrap_dim(dim, input.ndim)
-    norm = _vector_norm(input, p=float(p), dim=d, keepdim=True) if input.ndim else _abs(input)
+    norm = _linalg_vector_norm(input, float(p), d) if input.ndim else _abs(input)
     denom = clamp_min(norm, eps).expand(input.shape)
     return input / denom
 
@@ -510,8 +519,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     a = a.to(dtype).expand(shape) if a.shape != shape else a.to(dtype)
     b = b.to(dtype).expand(shape) if b.shape != shape else b.to(dtype)
     d = wrap_dim(dim, len(shape))
-    na = _clamp_min_value_only(_vector_norm(a, p=2.0, dim=d, keepdim=True), min=eps)
-    nb = _clamp_min_value_only(_vector_norm(b, p=2.0, dim=d, keepdim=True), min=eps)
+    na = _clamp_min_value_only(_linalg_vector_norm(a, 2.0, d), min=eps)
+    nb = _clamp_min_value_only(_linalg_vector_norm(b, 2.0, d), min=eps)
     return ((a / na) * (b / nb)).sum(d)
 
 
@@ -537,7 +546,9 @@ def _c_name(dtype) -> str:
 
 # --- binary cross-entropy with logits ----------------------------------------------------------------------
 
-def _bce_logits_forward(x, y, weight, pos_weight, reduction):
+def _bce_logits_forward(x, y, *extra, reduction, has_weight, has_pos_weight):
+    weight = extra[0] if has_weight else None
+    pos_weight = extra[-1] if has_pos_weight else None
     softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # log(1 + exp(-x)), stable
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
     loss = (1 - y) * x + log_weight * softplus_neg
@@ -550,8 +561,8 @@ def _bce_logits_vjp(c, g):
     from refgrad.ops.elementwise import sigmoid
     x, y = c.self, c.target
     g = _reduce_backward(g, c.shape, c.reduction)
-    w = c.weight_tensor
-    pw = c.pos_weight_tensor
+    w = c.weight if c.has_weight else None  # saved and unpacked, as torch: an in-place change is reported
+    pw = c.pos_weight if c.has_pos_weight else None
     grad_x = grad_y = None
     if c.needs_input_grad(0):
         if pw is None:
@@ -564,13 +575,21 @@ def _bce_logits_vjp(c, g):
         softplus_neg = (1 + (-x).exp()).log()
         grad_y = -x if pw is None else -x + (pw - 1) * softplus_neg
         grad_y = grad_y * g if w is None else grad_y * w * g
-    return grad_x, grad_y
+    return (grad_x, grad_y) + (None,) * (len(c._input_meta) - 2)
 
 
-_bce_logits = Primitive("BinaryCrossEntropyWithLogitsBackward0",
-                        lambda x, y, reduction, shape, weight, pos_weight, weight_tensor, pos_weight_tensor:
-                        _bce_logits_forward(x, y, weight, pos_weight, reduction),
-                        _bce_logits_vjp, inputs=("self", "target"), save=("self", "target"))
+_BCE_LOGITS_PRIMS: dict = {}
+
+
+def _bce_logits(has_weight: bool, has_pos_weight: bool) -> Primitive:
+    """torch's node saves self, target, weight and pos_weight (the last two when given)."""
+    key = (has_weight, has_pos_weight)
+    if key not in _BCE_LOGITS_PRIMS:
+        inputs = ("self", "target") + (("weight",) if has_weight else ()) + (("pos_weight",) if has_pos_weight
+                                                                             else ())
+        _BCE_LOGITS_PRIMS[key] = Primitive("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
+                                           _bce_logits_vjp, inputs=inputs, save=inputs)
+    return _BCE_LOGITS_PRIMS[key]
 
 
 @register(namespace="torch.nn.functional")
@@ -581,8 +600,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
+    not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     dtype, (x, y) = promote(input, target)
-    return _bce_logits(x, y, cast=dtype, reduction=reduction, shape=tuple(np.broadcast_shapes(x.shape, y.shape)),
-                       weight=None if weight is None else weight._data,
-                       pos_weight=None if pos_weight is None else pos_weight._data,
-                       weight_tensor=weight, pos_weight_tensor=pos_weight)
+    extra = [t for t in (weight, pos_weight) if t is not None]
+    return _bce_logits(weight is not None, pos_weight is not None)(
+        x, y, *extra, cast=dtype, reduction=reduction, shape=tuple(np.broadcast_shapes(x.shape, y.shape)),
+        has_weight=weight is not None, has_pos_weight=pos_weight is not None)

@@ -37,7 +37,7 @@ def _norm_forward(x, *params, axes, eps, affine_axes, has_weight, has_bias):
 def _norm_vjp(c, g):
     """Gradient of y = xhat * w + b where xhat normalises over ``axes``."""
     x = c.input
-    if c.has_bias:
+    if c.has_bias and type(c).__name__ == "NativeLayerNormBackward0":
         c.bias  # noqa: B018 - unpacked for torch's in-place check
     axes, count = c.axes, c.count
     mean = x.mean(axes, keepdim=True)
@@ -73,8 +73,10 @@ def _norm_primitive(name: str, has_weight: bool, has_bias: bool) -> Primitive:
     key = (name, has_weight, has_bias)
     if key not in _NORM_PRIMS:
         inputs = ("input",) + (("weight",) if has_weight else ()) + (("bias",) if has_bias else ())
-        # torch saves (and unpacks) weight and bias too, so an in-place change to either is reported
-        _NORM_PRIMS[key] = Primitive(name, _norm_forward, _norm_vjp, inputs=inputs, save=inputs)
+        # torch's layer norm saves (and unpacks) weight and bias too, so an in-place change to either is reported;
+        # its batch norm saves the weight but not the bias
+        save = inputs if name == "NativeLayerNormBackward0" else tuple(n for n in inputs if n != "bias")
+        _NORM_PRIMS[key] = Primitive(name, _norm_forward, _norm_vjp, inputs=inputs, save=save)
     return _NORM_PRIMS[key]
 
 
@@ -153,9 +155,7 @@ def _group_affine_vjp(c, g):
     shape = c._input_meta[0][0]
     n, channels = shape[:2]
     spatial = int(np.prod(shape[2:])) if len(shape) > 2 else 1
-    x = c.input.reshape(n, channels, spatial)
-    if c.has_bias:
-        c.bias  # noqa: B018 - unpacked for torch's in-place check
+    x = c.input.reshape(n, channels, spatial)  # torch's group norm saves input and weight, not the bias
     g = g.reshape(n, channels, spatial)
     groups = c.groups
     grouped = x.reshape(n, groups, -1)
@@ -187,7 +187,7 @@ def _group_affine(name, has_weight, has_bias):
     key = (has_weight, has_bias)
     if key not in _GROUP_PRIMS:
         inputs = ("input",) + (("weight",) if has_weight else ()) + (("bias",) if has_bias else ())
-        save = inputs
+        save = tuple(n for n in inputs if n != "bias")
         _GROUP_PRIMS[key] = Primitive(name, _group_affine_forward, _group_affine_vjp, inputs=inputs, save=save)
     return _GROUP_PRIMS[key]
 
@@ -278,9 +278,11 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if input.ndim < 3:
         raise ValueError(f"Expected at least 3D input (got {input.ndim}D input)")
     n, channels = input.shape[:2]
-    folded = input.reshape((1, n * channels) + tuple(input.shape[2:]))
-    rep_w = weight.reshape(1, -1).expand(n, channels).reshape(-1) if weight is not None else None
-    rep_b = bias.reshape(1, -1).expand(n, channels).reshape(-1) if bias is not None else None
+    # as torch: input.contiguous().view(...) and weight.repeat(n), so weight and bias are copies (an in-place
+    # change to them after the call is not reported)
+    folded = input.contiguous().view((1, n * channels) + tuple(input.shape[2:]))
+    rep_w = weight.repeat(n) if weight is not None else None
+    rep_b = bias.repeat(n) if bias is not None else None
     rm = rv = None
     if running_mean is not None:
         rm = Tensor._make(np.tile(running_mean._data, n))

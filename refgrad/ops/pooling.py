@@ -1,9 +1,9 @@
 """Pooling, interpolation and padding (torch.nn.functional): each a gather over the spatial dims.
 
 Every op here is a :func:`refgrad.ops.nn.sparse_map` with per-dim index/weight tables: max pooling gathers the
-argmax (so the gradient goes to the argmax, first occurrence on ties, NaN wins, as in torch), average pooling and
-linear interpolation gather weighted windows, padding gathers reflected/replicated/wrapped positions. The VJP is
-the adjoint scatter-add, itself differentiable, so double backward works.
+argmax (so the gradient goes to the argmax, first occurrence on ties, the last NaN wins, as in torch), average
+pooling and linear interpolation gather weighted windows, padding gathers reflected/replicated/wrapped positions.
+The VJP is the adjoint scatter-add, itself differentiable, so double backward works.
 """
 from __future__ import annotations
 
@@ -58,12 +58,19 @@ def _adaptive_tables(in_spatial, out_spatial):
 
 
 def _argmax_index(x: np.ndarray, index: np.ndarray, nd: int) -> np.ndarray:
-    """Per-batch flat input index of each window's maximum: (B, M, 1); first maximum wins, NaN beats all."""
+    """Per-batch flat input index of each window's maximum: (B, M, 1). As torch's kernels scan a window: the first
+    maximum wins, a NaN beats all (the last NaN wins), and a padded tap never wins (a window of -inf values picks
+    its first real tap, not the padding)."""
     lead = x.shape[:x.ndim - nd]
     flat = x.reshape(int(np.prod(lead, dtype=np.int64)), -1)
     valid = index >= 0
     values = np.where(valid, flat[:, np.where(valid, index, 0)], -np.inf)
-    best = np.argmax(values, axis=-1)
+    is_nan = np.isnan(values)
+    clean = np.where(is_nan, -np.inf, values)
+    top = np.max(clean, axis=-1, keepdims=True)
+    first_max = np.argmax(valid & (clean == top), axis=-1)
+    last_nan = values.shape[-1] - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
+    best = np.where(is_nan.any(axis=-1), last_nan, first_max)
     return np.take_along_axis(np.broadcast_to(index, values.shape), best[..., None], axis=-1)
 
 

@@ -291,3 +291,182 @@ def test_one_hot():
 def test_node_names(call, name):
     x = refgrad.tensor(randn(3, 3), requires_grad=True)
     assert type(call(x).grad_fn).__name__ == name
+
+
+# --- regressions from the conformance run (shrunk examples; expected values read off torch 2.13.0 CPU) ----------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _f64(data, requires_grad=True):
+    return refgrad.tensor(data, dtype=refgrad.float64, requires_grad=requires_grad)
+
+
+def _same(actual, expected):
+    np.testing.assert_array_equal(np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64))
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_pointwise_losses_raise_torchs_broadcast_error(loss):
+    # torch: UserWarning about the target size, then RuntimeError (not ValueError) from broadcasting
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match=r"The size of tensor a \(2\) must match the "
+                                                                      r"size of tensor b \(3\) at non-singleton "
+                                                                      r"dimension 0"):
+        getattr(F, loss)(_f64([0.0, 0.0]), _f64([0.0, 0.0, 0.0]))
+
+
+def test_triplet_margin_loss_swap_splits_a_tie_like_torch_min():
+    # torch: dist_neg = torch.min(dist_neg, dist_swap), whose gradient splits 0.5/0.5 at a tie
+    a, p, n = _f64([[0.0]]), _f64([[0.0]]), _f64([[0.0]])
+    F.triplet_margin_loss(a, p, n, swap=True).backward()
+    assert a.grad.tolist() == [[0.5]] and p.grad.tolist() == [[-1.5]] and n.grad.tolist() == [[1.0]]
+
+
+def test_pdist_and_cdist_at_nan_and_inf():
+    # torch: p = 0 counts min(ceil(|d|), 1), so NaN propagates; p = inf: cdist's max skips NaN, pdist's does not;
+    # the p = inf gradient's indicator 1 - min(1, ceil(| |d| - dist |)) is NaN at an infinite distance
+    assert np.isnan(F.pdist(_f64([[NAN], [NAN]]), 0.0).item())
+    assert refgrad.cdist(_f64([[NAN, 1.0]]), _f64([[0.0, 0.0]]), p=float("inf")).item() == 1.0
+    assert np.isnan(F.pdist(_f64([[NAN, 1.0], [0.0, 0.0]]), float("inf")).item())
+    x1, x2 = _f64([[0.0]]), _f64([[INF]])
+    g1, g2 = refgrad.autograd.grad(refgrad.cdist(x1, x2, p=float("inf")), [x1, x2], _f64([[0.0]], False))
+    assert np.isnan(g1.item()) and np.isnan(g2.item())
+
+
+def test_max_pool_padding_never_wins_and_the_last_nan_does():
+    # torch: a window of -inf picks its first real element (not the padding); among NaNs the last one wins
+    x = _f64([[[-INF]]])
+    out, idx = F.max_pool1d(x, 2, padding=1, return_indices=True)
+    assert out.tolist() == [[[-INF]]] and idx.tolist() == [[[0]]]
+    (g,) = refgrad.autograd.grad(out, [x], _f64([[[1.0]]], False))
+    assert g.tolist() == [[[1.0]]]
+    _, idx = F.max_pool1d(_f64([[[NAN, NAN, 1.0]]]), 3, return_indices=True)
+    assert idx.tolist() == [[[1]]]
+
+
+def test_norm_layers_do_not_save_the_bias():
+    # torch saves the bias for layer_norm only: an in-place change to it after batch/group norm is not reported
+    for call in (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                 lambda x, w, b: F.group_norm(x, 1, w, b)):
+        x, w, b = _f64(randn(2, 3)), _f64(randn(3)), _f64(randn(3))
+        out = call(x, w, b)
+        with refgrad.no_grad():
+            b.add_(1)
+        out.sum().backward()
+    x, w, b = _f64(randn(2, 3)), _f64(randn(3)), _f64(randn(3))
+    out = F.layer_norm(x, (3,), w, b)
+    with refgrad.no_grad():
+        b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_instance_norm_copies_weight_and_bias():
+    # torch: weight.repeat(N), so changing the weight in place after the call is not reported (also for N = 1)
+    x, w = _f64(randn(1, 3, 2)), _f64(randn(3))
+    out = F.instance_norm(x, weight=w)
+    with refgrad.no_grad():
+        w.add_(1)
+    out.sum().backward()
+
+
+def test_bilinear_saves_an_input_only_for_the_others_gradients():
+    # torch's _trilinear saves i1 only when i2 or i3 requires grad
+    x1, x2, w = _f64([[0.0]]), _f64([[0.0]], False), _f64([[[0.0]]], False)
+    out = F.bilinear(x1, x2, w)
+    with refgrad.no_grad():
+        x1.add_(1)
+    out.sum().backward()
+    x2.requires_grad_()
+    out = F.bilinear(x1, x2, w)
+    with refgrad.no_grad():
+        x1.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, w: F.binary_cross_entropy_with_logits(x, x.detach(), w, pos_weight=w),
+    lambda x, w: F.multi_margin_loss(x.reshape(1, 3), const([2], LONG), weight=w),
+], ids=["bce_with_logits", "multi_margin_loss"])
+def test_losses_save_their_weights(call):
+    # torch saves weight (and pos_weight): an in-place change after the forward is reported at backward
+    x, w = _f64([0.1, 0.2, 0.3]), _f64([1.0, 2.0, 3.0], False)
+    out = call(x, w)
+    w.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        call(x, w.requires_grad_())
+
+
+def test_cross_entropy_mean_with_zero_total_weight():
+    # torch: the gradient is -w[t] * (g / total_weight): NaN for the kept targets when the weights are all 0
+    x = _f64([[0.0, 0.0, 0.0]])
+    F.cross_entropy(x, const([0], LONG), weight=_f64([0.0, 0.0, 0.0], False)).backward()
+    assert np.isnan(x.grad.numpy()).all()
+    x = _f64([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    F.nll_loss(x, const([0, 1], LONG), weight=_f64([0.0, 0.0, 1.0], False), ignore_index=1).backward()
+    _same(x.grad, [[NAN, 0.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_scaled_dot_product_attention_math_path():
+    # torch's math path: a fully masked row gives 0 (_safe_softmax); query and key are scaled before the matmul,
+    # so they are not saved (an in-place change to them is not reported)
+    q, k, v = _f64([[[0.0]]]), _f64([[[0.0]]]), _f64([[[0.0]]])
+    assert F.scaled_dot_product_attention(q, k, v, attn_mask=_f64([[-INF]], False)).tolist() == [[[0.0]]]
+    q, k, v = _f64([[[1.0]]]), _f64([[[-INF]]]), _f64([[[0.0]]])
+    gq, gk, gv = refgrad.autograd.grad(F.scaled_dot_product_attention(q, k, v), [q, k, v], _f64([[[0.0]]], False))
+    assert np.isnan(gq.item()) and gk.item() == 0.0 and gv.item() == 0.0
+    q, k, v = _f64([[[0.5]]]), _f64([[[0.5]]]), _f64([[[0.5]]])
+    out = F.scaled_dot_product_attention(q, k, v)
+    with refgrad.no_grad():
+        q.add_(1)
+        k.add_(1)
+    out.sum().backward()
+
+
+def test_loss_double_backward_special_points():
+    # mse: target's gradient is its own product with g, so d/dg at d = inf with a 0 cotangent for self's is NaN
+    x, y = _f64(0.0), _f64(INF)
+    g = _f64(0.0)
+    gx, gy = refgrad.autograd.grad(F.mse_loss(x, y), [x, y], g, create_graph=True)
+    (gg,) = refgrad.autograd.grad([gx, gy], [g], [_f64(0.0, False), _f64(1.0, False)])
+    assert np.isnan(gg.item())
+    # bce: target's gradient is -logit(x) * g, whose x-derivative at x = -0.0 is -inf (torch's LogitBackward0)
+    x, y = _f64(-0.0), _f64(0.0)
+    g = _f64(1.0)
+    gx, gy = refgrad.autograd.grad(F.binary_cross_entropy(x, y, _f64(1.0, False)), [x, y], g, create_graph=True)
+    (gg,) = refgrad.autograd.grad([gx, gy], [x], [_f64(0.0, False), _f64(1.0, False)])
+    assert gg.item() == -INF
+
+
+def test_normalize_of_a_tiny_single_element_has_zero_second_derivative():
+    # torch's vector norm of one element is |x| (no x * x underflow to a zero norm)
+    x = _f64([[7.519347885153285e-259]])
+    v = _f64([[0.0]])
+    (g,) = refgrad.autograd.grad(F.normalize(x), [x], v, create_graph=True)
+    assert refgrad.autograd.grad(g, [x], _f64([[0.0]], False))[0].tolist() == [[0.0]]
+
+
+def test_nll_loss_saves_its_weight_and_flash_attention_its_output():
+    # torch: NllLossBackward0 saves weight; ScaledDotProductFlashAttentionForCpuBackward0 saves the output
+    x, w = _f64([[0.0, 0.0, 0.0]]), _f64([1.0, 2.0, 3.0], False)
+    out = F.nll_loss(x, const([1], LONG), weight=w)
+    w.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+    with pytest.raises(RuntimeError, match="'nll_loss_forward' is not differentiable with respect to argument"):
+        F.cross_entropy(x, const([1], LONG), weight=w.requires_grad_())
+    q = _f64(randn(1, 1, 2, 3))
+    out = F.scaled_dot_product_attention(q, q, q)
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_nll_loss_ignored_targets_add_no_term():
+    # torch 2.13: an ignored row adds nothing (not inf * 0 = NaN)
+    x = const([[INF] * 3] * 2)
+    assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1).item() == -INF
+    assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1, reduction="none").tolist() == [-INF, 0.0]
