@@ -124,9 +124,12 @@ SPECS = [
     unary("rad2deg", dtypes=_NUMBERS),
     OpSpec("positive", lambda t, x: t.positive(x) * 1, dtypes=_ALL),
     unary("sinc", SMALL, dtypes=_NUMBERS, known={"double_backward": (
-        "for 0 < |x| < ~1e-4 the second derivative cancels catastrophically (pi x cos(pi x) - sin(pi x)) / x^2; "
-        "torch's value there (e.g. -3.2946 at 1e-7, true -3.2899) depends on its engine's order of summing the "
-        "gradient contributions to x, which refgrad does not reproduce (refgrad: -3.3030); elsewhere they agree")}),
+        "float32, small |x| (e.g. 0.0625): the second derivative cancels catastrophically in torch's formula "
+        "(pi x cos(pi x) - sin(pi x)) / (x x pi), so a 1-ulp difference in cos(pi x) moves it ~1e-5 relative; "
+        "torch's float32 cos is not correctly rounded (cos(0.19634955) = 0.98078531, correctly rounded "
+        "0.98078525, which NumPy gives). refgrad replays torch's graph and summation order exactly: with torch's "
+        "sin/cos values patched in it agrees bit for bit (0.0625: torch -3.2519298, refgrad -3.2518907, "
+        "float64 -3.2519049)")}),
     unary("i0", SMALL, dtypes=_NUMBERS),
     # float64 only: torch's float32 i1 loses digits to cancellation in i0(x) - i1(x)/x near 0 (double backward)
     _dotted("special.i1", SMALL, dtypes=("float64",)),

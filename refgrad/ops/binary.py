@@ -82,7 +82,7 @@ def atan2(input, other, *, out=None):
 _hypot = Primitive("HypotBackward0", _quiet(np.hypot),
                    lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
                                  g * c.other / c.result if c.needs_input_grad(1) else None),
-                   inputs=("self", "other"), save=("self", "other", "result"))
+                   inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None})
 
 
 @register(method=True, inplace=True)
@@ -245,7 +245,7 @@ def _xlogy_vjp(c, g):
     if c.needs_input_grad(0):
         x_values, y_values = _saved_arrays(c, g, "self", "other")
         zero_x = constant((x_values == 0) & (y_values <= 0))  # torch: 0 where x == 0 and y <= 0 (not NaN y)
-        grad_x = where(zero_x, 0.0, xlogy(g, y))
+        grad_x = xlogy(g, y).masked_fill(zero_x, 0.0)  # torch's node: MaskedFillBackward0
     if c.needs_input_grad(1):
         grad_y = g * x / y
     return grad_x, grad_y
@@ -319,14 +319,14 @@ def _lerp_scalar_vjp(c, g):
 
 
 def _lerp_tensor_vjp(c, g):
-    w = c.weight
-    return (g * (1 - w) if c.needs_input_grad(0) else None, g * w if c.needs_input_grad(1) else None,
+    return (g * (1 - c.weight) if c.needs_input_grad(0) else None, g * c.weight if c.needs_input_grad(1) else None,
             g * (c.end - c.self) if c.needs_input_grad(2) else None)
 
 
 _lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"))
+# as torch: start and end are saved only for weight's gradient, weight only for start's and end's
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save=("self", "end", "weight"))
+                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")})
 
 
 @register(method=True, inplace=True)
@@ -413,8 +413,8 @@ def _dist_forward(x, y, p):
             return np.max(diff, initial=0).astype(x.dtype) if diff.size else np.asarray(0, x.dtype)
         if p == -math.inf:
             return np.min(diff).astype(x.dtype) if diff.size else np.asarray(np.inf, x.dtype)
-        if p == 1:
-            return np.sum(diff).astype(x.dtype)
+        if p == 1 or diff.size == 1:  # torch: a single element's norm is |d| for every p (even where |d|^p
+            return np.sum(diff).astype(x.dtype)  # under- or overflows)
         largest = np.max(diff, initial=0)
         if p > 0 and 0 < largest < np.inf:  # scaled, so tiny differences do not underflow to a zero norm
             scaled = diff / largest

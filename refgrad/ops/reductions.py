@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import float_dtype, normalize_dims, wrap_dim
@@ -156,7 +157,8 @@ def _prod_safe_zeros(g: Tensor, x: Tensor, dim: int) -> Tensor:
 
 def _prod_vjp(c, g):
     """torch's prod gradient, term for term: g * (result / x) without zeros, else exact products of the others
-    (so one zero gets the product of the rest and two or more zeros give 0 everywhere)."""
+    (so one zero gets the product of the rest and two or more zeros give 0 everywhere, NaN beside a NaN or inf
+    except for the full prod without grad mode, which torch answers with zeros outright)."""
     x, result, shape = c.self, c.result, c._input_meta[0][0]
     if x.ndim == 0:
         return g
@@ -164,6 +166,8 @@ def _prod_vjp(c, g):
     if c.dim is None:
         if zeros == 0:
             return g * (result / x)
+        if zeros > 1 and not is_grad_enabled():  # torch's shortcut (full prod only): zeros, even beside NaN/inf
+            return Tensor._make(np.zeros(shape, dtype=g._data.dtype))
         return _prod_safe_zeros(g, x.reshape(-1), 0).view(shape)
     if not c.keepdim:
         g, result = g.unsqueeze(c.dim), result.unsqueeze(c.dim)

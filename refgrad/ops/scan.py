@@ -30,15 +30,17 @@ def _accumulate(np_fn):
         out_dtype = dtype.numpy if dtype is not None else a.dtype
         if a.ndim == 0:
             return a.astype(out_dtype)
-        if np.issubdtype(out_dtype, np.floating) and np.dtype(out_dtype).itemsize < 8:
-            return np_fn(a.astype(np.float64), axis=dim).astype(out_dtype)
-        return np_fn(a, axis=dim, dtype=out_dtype)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf * 0, inf - inf: NaN without a warning, as torch
+            if np.issubdtype(out_dtype, np.floating) and np.dtype(out_dtype).itemsize < 8:
+                return np_fn(a.astype(np.float64), axis=dim).astype(out_dtype)
+            return np_fn(a, axis=dim, dtype=out_dtype)
     return forward
 
 
 def _wide(np_fn, a: np.ndarray, **kwargs) -> np.ndarray:
     """``np_fn`` accumulated in float64 and rounded back to ``a``'s dtype (torch CPU's scan accumulation)."""
-    return np_fn(a.astype(np.float64), **kwargs).astype(a.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np_fn(a.astype(np.float64), **kwargs).astype(a.dtype)
 
 
 _cumsum = Primitive("CumsumBackward0", _accumulate(np.cumsum),
@@ -59,7 +61,8 @@ def cumsum(input, dim: int, *, dtype=None, out=None):
 
 def _cumprod_first_order(x: np.ndarray, out: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     """torch's O(n) cumprod gradient for inputs with zeros, used when no graph is recorded: before a slice's first
-    zero k, reversed_cumsum(out * g) / x; at k, sum_{j >= k} g_j out_{k-1} prod_{k < i <= j} x_i; after k, 0."""
+    zero k, reversed_cumsum(out * g) / x; at k, out_{k-1} sum_{k <= j < k2} g_j prod_{k < i <= j} x_i (k2: the second
+    zero; the terms past it are 0 times the last product, NaN when that is infinite); after k, 0."""
     xs, outs, gs = (np.moveaxis(a, dim, -1) for a in (x, out, g))
     flat_x, flat_out, flat_g = (a.reshape(-1, a.shape[-1]) for a in (xs, outs, gs))
     result = np.zeros_like(flat_x)
@@ -70,18 +73,21 @@ def _cumprod_first_order(x: np.ndarray, out: np.ndarray, g: np.ndarray, dim: int
             if k:
                 result[row, :k] = np.flip(_wide(np.cumsum, np.flip(outr[:k] * gr[:k]))) / xr[:k]
             if k < xr.size:
-                omitted = np.concatenate([np.ones(1, xr.dtype), _wide(np.cumprod, xr[k + 1:])])
-                if k:
-                    omitted = omitted * outr[k - 1]
-                result[row, k] = np.sum(gr[k:] * omitted, dtype=xr.dtype)
+                # torch's masked form: over the whole slice, g_j (zeroed outside [k, k2), k2 the second zero) times
+                # the cumprod of x over (k, min(j, k2 - 1)]; so past k2 it adds 0 * that product (NaN if infinite)
+                end = int(zeros[1]) if zeros.size > 1 else xr.size
+                partial = np.concatenate([np.ones(1, xr.dtype), _wide(np.cumprod, xr[k + 1:end])])
+                terms = np.concatenate([np.zeros(k, xr.dtype), gr[k:end] * partial,
+                                        np.zeros(xr.size - end, xr.dtype) * partial[-1]])
+                total = np.sum(terms, dtype=xr.dtype)
+                result[row, k] = total * outr[k - 1] if k else total
     return np.moveaxis(result.reshape(xs.shape), -1, dim)
 
 
 def _cumprod_vjp(c, g):
     """Without zeros: reversed_cumsum(out * g) / x. With zeros: torch's O(n) formula when no graph is recorded,
-    else the exact grad_i = sum_{j >= i} g_j prod_{k <= j, k != i} x_k (an n x n table per slice)."""
+    else torch's differentiable O(n^2) one (see ``_cumprod_graph_vjp``)."""
     from refgrad.autograd.grad_mode import is_grad_enabled
-    from refgrad.ops.elementwise import where
     x, out, dim = c.self, c.result, c.dim
     if x.numel() <= 1 or (x.ndim and x.shape[dim] == 1):
         return g  # torch: the gradient passes through
@@ -89,12 +95,28 @@ def _cumprod_vjp(c, g):
         return _reverse_cumsum(out * g, dim) / x
     if not is_grad_enabled():
         return Tensor._make(_cumprod_first_order(x._data, out._data, g._data, dim))
+    return _cumprod_graph_vjp(x, g, dim)
+
+
+def _cumprod_graph_vjp(x: Tensor, g: Tensor, dim: int) -> Tensor:
+    """grad_k = sum_{j >= k} g_j (prod_{i < k} x_i) (prod_{k < i <= j} x_i), slice by slice as torch builds it:
+    prod of x[:k] and cumprod of x[k+1:] only, so a NaN or inf never meets a zero mask (double backward)."""
+    from refgrad.ops.join import cat, stack
     n = x.shape[dim]
-    moved, g_moved = x.movedim(dim, -1), g.movedim(dim, -1)
-    eye = Tensor._make(np.eye(n, dtype=bool))
-    rows = where(eye, 1.0, moved.unsqueeze(-2).expand(moved.shape[:-1] + (n, n)))
-    upper = Tensor._make(np.triu(np.ones((n, n), dtype=x._data.dtype)))
-    return (rows.cumprod(-1) * upper * g_moved.unsqueeze(-2)).sum(-1).movedim(-1, dim)
+    ones = Tensor._make(np.ones(x.shape[:dim] + (1,) + x.shape[dim + 1:], dtype=g.dtype.numpy))
+    slices = []
+    for k in range(n):
+        if k == 0:
+            omitted = cat([ones, x.narrow(dim, 1, n - 1).cumprod(dim)], dim)
+        else:
+            until = x.narrow(dim, 0, k).prod(dim, keepdim=True)
+            if k == n - 1:
+                omitted = until
+            else:
+                after = x.narrow(dim, k + 1, n - k - 1).cumprod(dim)
+                omitted = cat([until, until.expand_as(after) * after], dim)
+        slices.append((g.narrow(dim, k, n - k) * omitted).sum(dim))
+    return stack(slices, dim)
 
 
 _cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"))

@@ -220,9 +220,12 @@ def _sinc_forward(a):
 
 def _sinc_vjp(c, g):
     x = c.self
+    scaled = x * math.pi  # formed once and shared, as in torch: its rounding decides double backward
     squared = x * x * math.pi
-    # torch's composite, term by term (each x * pi separately): its rounding decides double backward near 0
-    slope = divide((x * math.pi) * cos(x * math.pi) - sin(x * math.pi), squared) * g
+    # torch's composite term by term: grad * ((pi x cos(pi x) - sin(pi x)) / (x x pi)), with sin(pi x) formed
+    # before cos(pi x) as torch's C++ does; that fixes the order double backward sums the three terms into pi x
+    sine = sin(scaled)
+    slope = g * divide(scaled * cos(scaled) - sine, squared)
     return _where(squared == 0, 0.0, slope)  # 0 where x * x * pi underflows; NaN leaks in double backward at 0
 
 

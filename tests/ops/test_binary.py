@@ -176,6 +176,17 @@ def test_atan2_hypot_xlogy_at_zero():
     same(grads(refgrad.xlogy, [0.0], [nan])[1], [[nan], [nan]])
 
 
+def test_xlogy_input_gradient_is_a_masked_fill_node():
+    # torch 2.13: d/dx xlogy = xlogy(g, y).masked_fill((x == 0) & (y <= 0), 0); with create_graph its node is
+    # MaskedFillBackward0, and a zero cotangent gives 0 (not 0 * log(-1) = NaN)
+    x = refgrad.tensor([0.0, -2.0], requires_grad=True)
+    y = refgrad.tensor([-1.0, -1.0])
+    v = refgrad.tensor([1.0, 0.0], requires_grad=True)
+    (gx,) = refgrad.autograd.grad(refgrad.xlogy(x, y), x, v, create_graph=True)
+    assert type(gx.grad_fn).__name__ == "MaskedFillBackward0"
+    np.testing.assert_array_equal(gx.detach().numpy(), [0.0, 0.0])
+
+
 def test_logaddexp_infinities_give_nan():
     # torch: logaddexp(-inf, -inf) = -inf with grads NaN; (inf, inf) too
     out, g = grads(refgrad.logaddexp, [-inf, inf], [-inf, inf])
@@ -422,11 +433,41 @@ def test_second_backward_refusal_matches_torch(fn, flags, raises):
         out.backward()
 
 
+@pytest.mark.parametrize("fn, flags, target, raises", [
+    # torch 2.13 (conformance hypot, lerp.tensor / errors / inplace_input): hypot saves self only for self's
+    # gradient and other only for other's; lerp saves start and end only for weight's gradient
+    (lambda a, b, w: refgrad.hypot(a, b), (True, False, False), 1, False),
+    (lambda a, b, w: refgrad.hypot(a, b), (True, False, False), 0, True),
+    (lambda a, b, w: refgrad.hypot(a, b), (False, True, False), 0, False),
+    (lambda a, b, w: refgrad.lerp(a, b, w), (True, True, False), 0, False),
+    (lambda a, b, w: refgrad.lerp(a, b, w), (True, True, False), 1, False),
+    (lambda a, b, w: refgrad.lerp(a, b, w), (True, True, False), 2, True),
+    (lambda a, b, w: refgrad.lerp(a, b, w), (False, False, True), 0, True),
+])
+def test_inplace_change_of_an_input_after_the_op_matches_torch(fn, flags, target, raises):
+    leaves = [refgrad.tensor([1.5, 0.5], requires_grad=flag) for flag in flags]
+    args = [leaf.clone() for leaf in leaves]
+    out = fn(*args)
+    args[target].add_(1)
+    if raises:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    else:
+        out.sum().backward()
+
+
 def test_dist_refuses_empty_inputs_without_identity():
     # torch: p < 0 or ±inf on an empty tensor raises; p = 2 gives 0
     assert refgrad.dist(refgrad.zeros(0), refgrad.zeros(0)).item() == 0.0
     with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
         refgrad.dist(refgrad.zeros(0), refgrad.zeros(0), math.inf)
+
+
+def test_dist_of_one_element_is_its_absolute_difference_for_every_p():
+    # torch 2.13: dist(0, [1e-310], -1) = 1e-310 (a single element skips the power sum, whose 1e310 overflows)
+    for p in (-1.0, -2.5, 0.5, 3.0):
+        assert refgrad.dist(refgrad.tensor(0.0, dtype=refgrad.float64),
+                            refgrad.tensor([1e-310], dtype=refgrad.float64), p).item() == 1e-310
 
 
 def test_pow_double_backward_at_zero_is_nan_like_torch():

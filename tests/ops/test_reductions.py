@@ -99,6 +99,10 @@ CONVENTIONS = [
     ("std of constants", lambda x: x.std(), [1.0, 1, 1], [0, 0, 0]),
     ("prod one zero", lambda x: x.prod(), [2.0, 0, 3], [0, 6, 0]),
     ("prod two zeros", lambda x: x.prod(), [2.0, 0, 0], [0, 0, 0]),
+    # conformance prod/errors: torch's full prod answers two zeros with zeros outright (no grad mode), NaN or not;
+    # along a dim (and under create_graph) the exclusive products give NaN beside the NaN: [0, nan, nan]
+    ("prod two zeros beside NaN", lambda x: x.prod(), [nan, 0, 0], [0, 0, 0]),
+    ("prod dim two zeros beside NaN", lambda x: x.prod(0), [nan, 0, 0], [0, nan, nan]),
     ("cumprod zeros exact", lambda x: x.cumprod(0), [2.0, 0, 3, 0, 5], [1, 8, 0, 0, 0]),
     ("logsumexp all -inf", lambda x: x.logsumexp(0), [-inf, -inf], [nan, nan]),
     ("logsumexp with +inf", lambda x: x.logsumexp(0), [inf, 1.0], [nan, 0]),
@@ -125,6 +129,35 @@ def test_cumprod_cotangent_weights_zeros():
     # torch 2.13: cumprod([0, 2, 0, 3]) with cotangent [1, 2, 3, 4] gives [5, 0, 0, 0]
     got = _grad(lambda x: x.cumprod(0), [0.0, 2, 0, 3], [1.0, 2, 3, 4])
     np.testing.assert_allclose(got, [5, 0, 0, 0])
+
+
+def test_cumprod_double_backward_nan_after_zero_stays_out_of_other_slices():
+    # torch 2.13 (conformance cumprod/double_backward, float32): x = [0, nan], v = [0, 0] (requires grad), u = [0, 0]:
+    # first order [nan, 0]; second order wrt x [0, 0] and wrt v [0, nan]. torch builds slice k from prod(x[:k]) and
+    # cumprod(x[k+1:]) only, so x[1]'s NaN never reaches slice 1 through a masked n x n table.
+    x = refgrad.tensor([0.0, nan], requires_grad=True)
+    v = refgrad.tensor([0.0, 0.0], requires_grad=True)
+    (g,) = refgrad.autograd.grad(x.cumprod(0), x, v, create_graph=True)
+    gx, gv = refgrad.autograd.grad(g, [x, v], refgrad.tensor([0.0, 0.0]))
+    np.testing.assert_array_equal(g.detach().numpy(), [nan, 0])
+    np.testing.assert_array_equal(gx.numpy(), [0, 0])
+    np.testing.assert_array_equal(gv.numpy(), [0, nan])
+
+
+def test_cumprod_first_order_at_the_first_zero_follows_torchs_masked_sum():
+    # torch 2.13, no grad mode: at the first zero only the terms up to the second zero count (an inf cotangent past
+    # it is dropped), but those past it are 0 * (last partial product), NaN when that product is infinite
+    assert _grad(lambda x: x.cumprod(0), [0.0, 2, 0, 5], [1.0, 1, inf, 1]).tolist() == [3, 0, 0, 0]
+    got = _grad(lambda x: x.cumprod(0), [0.0, 3, inf, -0.0, nan, inf], [1.0, inf, inf, 0, -0.5, nan])
+    np.testing.assert_array_equal(got, [nan, 0, 0, 0, 0, 0])
+
+
+def test_prod_double_backward_through_cumprod_of_zeros_and_inf():
+    # torch 2.13 (conformance prod/double_backward, float32): x = [[inf, 1], [0, 0]], v = 1, u = ones
+    x = refgrad.tensor([[inf, 1.0], [0.0, 0.0]], requires_grad=True)
+    (g,) = refgrad.autograd.grad(x.prod(), x, refgrad.tensor(1.0, requires_grad=True), create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(2, 2))
+    np.testing.assert_array_equal(gg.numpy(), [[nan, nan], [inf, inf]])
 
 
 def test_log_softmax_cotangent():

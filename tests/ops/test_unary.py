@@ -233,6 +233,14 @@ def test_sinc_gradient_where_x_squared_underflows():
     assert second == [0.0, 0.0]
 
 
+def test_sinc_double_backward_float32_follows_torchs_summation_order():
+    # torch 2.13.0 float32, x = 1e-3 (conformance sinc/double_backward): d2/dx2 sinc = -3.245547294616699 (float64:
+    # -3.2898); its graph forms sin(pi x) before cos(pi x), which fixes the order the three terms are summed into
+    # pi x. Summed in creation order the cancellation gave -3.2048950.
+    _, _, second = values_and_grads(refgrad.sinc, [1e-3], dtype=refgrad.float32)
+    assert second == [-3.245547294616699]
+
+
 def test_trigamma_at_negative_integers_is_huge_but_finite():
     # torch 2.13.0: polygamma(1, -1) = 6.580790147320947e32, polygamma(1, -3) = 7.311989052578831e31 (reflection
     # through sin(pi x)^2 ~ 1e-32), polygamma(2, ±0) = -inf, polygamma(2, inf) = nan
