@@ -52,10 +52,6 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of "
                 f"{out.shape}.")
-        if out.dtype.is_floating_point != g.dtype.is_floating_point:
-            raise RuntimeError(
-                f"For complex Tensors, both grad_output and output are required to have the same dtype. Mismatch "
-                f"in dtype: grad_output[{i}] has a dtype of {g.dtype} and output[{i}] has a dtype of {out.dtype}.")
         made.append(g)
     return made
 
