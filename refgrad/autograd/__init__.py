@@ -85,7 +85,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     grads = _make_grads(outputs, grads)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
     if inputs is not None and not all(t.requires_grad for t in inputs):
-        raise RuntimeError("One of the differentiated Tensors does not require grad")
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")  # torch's text here
     if create_graph and inputs is None:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
