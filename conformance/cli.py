@@ -89,7 +89,7 @@ def plugin_is_installed() -> bool:
 def _pytest_args(args: argparse.Namespace, run_id: str, seed: int, ini: Path) -> list[str]:
     pytest_args = ["--pyargs", "conformance.properties", "-c", str(ini), "--rootdir", str(_PACKAGE_ROOT),
                    "--noconftest", "-p", "no:cacheprovider", "-p", "no:benchmark",
-                   "--engine", args.engine or default_engine_name(), "--conformance-out", args.out,
+                   "--engine", args.engine or default_engine_name(), "--conformance-out", str(Path(args.out).resolve()),
                    "--conformance-run-id", run_id, "--hypothesis-profile", args.profile,
                    "--hypothesis-seed", str(seed), "--conformance-timeout", str(args.timeout),
                    "-q" if not args.verbose else "-v", "-rfE", "--tb=line",

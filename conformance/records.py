@@ -154,7 +154,7 @@ def check_writable(out_dir: Path) -> None:
     """Create ``out_dir`` if needed; OutputDirError when it cannot be written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
+        probe = out_dir / f".write-test-{os.getpid()}"  # per process: xdist workers probe at the same time
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as error:
