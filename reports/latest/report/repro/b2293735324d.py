@@ -11,9 +11,9 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, x, w, b: t.nn.functional.layer_norm(x, w.shape, w, b)
-inputs = [{'kind': 'tensor', 'data': [[0.0, 1.0, 0.0]], 'shape': [1, 3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [inf, 0.0, 0.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.0, 0.0, 0.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}]
+inputs = [{'kind': 'tensor', 'data': [[0.0, 0.0], [1.0, 1.11825430393219]], 'shape': [2, 2], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [2.0, 2.0], 'shape': [2], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.0, 0.0], 'shape': [2], 'dtype': 'float32', 'requires_grad': True}]
 kwargs = {}
-extra = {'cotangents': [{'kind': 'tensor', 'data': [[1.0, 1.0, 1.0]], 'shape': [1, 3], 'dtype': 'float32', 'requires_grad': False}], 'target': 0, 'scenario': 'inplace_output'}
+extra = {'cotangents': [{'kind': 'tensor', 'data': [[2.0, 2.0], [2.0, 2.0]], 'shape': [2, 2], 'dtype': 'float32', 'requires_grad': False}], 'target': 0, 'scenario': 'inplace_output'}
 tolerances = {'float64': (1e-07, 1e-07), 'float32': (0.0001, 0.0001), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05)}
 
 
