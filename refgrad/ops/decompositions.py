@@ -503,19 +503,27 @@ def _triangle(a, upper, unitriangular):
     return t
 
 
+def _substitute(t, b, upper):
+    """Solve t x = b by substitution, as BLAS trsm does: no singularity check, so a zero pivot gives IEEE infs
+    and NaNs (torch's solve_triangular returns them; it never raises)."""
+    batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    t = np.broadcast_to(t, batch + t.shape[-2:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    n = t.shape[-1]
+    x = np.zeros(b.shape, dtype=np.result_type(t, b))
+    for i in (range(n - 1, -1, -1) if upper else range(n)):
+        done = slice(i + 1, n) if upper else slice(0, i)
+        partial = (t[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
+        x[..., i, :] = (b[..., i, :] - partial) / t[..., i, i, None]
+    return x
+
+
 def _tri_solve_forward(a, b, upper, left, unitriangular):
     t = _triangle(a, upper, unitriangular)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        try:
-            batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
-            if left:
-                return np.linalg.solve(np.broadcast_to(t, batch + t.shape[-2:]),
-                                       np.broadcast_to(b, batch + b.shape[-2:]))
-            tt = np.swapaxes(np.broadcast_to(t, batch + t.shape[-2:]), -1, -2)
-            return np.swapaxes(np.linalg.solve(tt, np.swapaxes(np.broadcast_to(b, batch + b.shape[-2:]), -1, -2)),
-                               -1, -2)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.solve_triangular: the triangular matrix is singular") from None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if left:
+            return _substitute(t, b, upper)
+        return np.swapaxes(_substitute(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2), not upper), -1, -2)
 
 
 def _project(gA: Tensor, upper: bool, unitriangular: bool) -> Tensor:
@@ -533,8 +541,10 @@ def _tri_solve_vjp(c, g):
     return grad_A, grad_B if c.needs_input_grad(1) else None
 
 
+# torch saves A and the result whichever input needs the gradient (modifying the output in place fails the backward
+# even when only B requires grad); B itself is not saved
 _tri_solve = Primitive("LinalgSolveTriangularBackward0", _tri_solve_forward, _tri_solve_vjp, inputs=("self", "B"),
-                       save={"self": ("self", "B"), "result": ("self",)})
+                       save={"self": ("self", "B"), "result": ("self", "B")})
 
 
 @register(namespace="torch.linalg")

@@ -33,7 +33,9 @@ def _dot_like(name: str) -> Primitive:
 
 _dot = _dot_like("DotBackward0")
 _vdot = _dot_like("VdotBackward0")
-_bmm = Primitive("BmmBackward0", np.matmul,
+# torch's bmm skips its dtype check when there is nothing to multiply (an empty result, or k = 0: zeros); the
+# result then has batch2's dtype
+_bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, copy=False),
                  lambda c, g: (g.bmm(c.mat2.transpose(1, 2)) if c.needs_input_grad(0) else None,
                                c.self.transpose(1, 2).bmm(g) if c.needs_input_grad(1) else None),
                  inputs=("self", "mat2"), save=_MM_SAVE)
@@ -83,7 +85,9 @@ def mv(input, vec):
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
                            f"vec ({vec.shape[0]})")
-    _same_dtype("mv", input, vec)
+    if input.dtype is not vec.dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_scalar(vec.dtype)}, "
+                           f"{_scalar(input.dtype)}, and {_scalar(vec.dtype)}")
     return _mv(input, vec)
 
 
@@ -121,7 +125,9 @@ def bmm(input, mat2):
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, "
                            f"{input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
-    _same_dtype("bmm", input, mat2)
+    empty = input.shape[0] * input.shape[1] * mat2.shape[2] == 0 or input.shape[2] == 0
+    if input.dtype is not mat2.dtype and not empty:
+        raise RuntimeError(f"expected scalar type {_scalar(input.dtype)} but found {_scalar(mat2.dtype)}")
     return _bmm(input, mat2)
 
 
@@ -160,9 +166,7 @@ def matmul(input, other):
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
                            f"{other.ndim}D")
-    if input.dtype is not other.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c_name(input.dtype)} != "
-                           f"{_c_name(other.dtype)}")
+    # no dtype check here: each product checks its own (bmm lets mixed dtypes through when its result is empty)
     a, b = input.ndim, other.ndim
     if a == 1 and b == 1:
         return dot(input, other)
@@ -530,7 +534,7 @@ def _einsum_parse(equation: str, operands) -> tuple[list[str], str]:
 @register()
 def einsum(equation: str, *operands):
     """Einstein summation (torch.einsum): diagonals, broadcasting ``...``, products and sums, in refgrad ops."""
-    from refgrad.ops.indexing import _gather
+    from refgrad.ops.shape import diagonal
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, output = _einsum_parse(equation, operands)
@@ -539,13 +543,11 @@ def einsum(equation: str, *operands):
     sizes: dict[str, int] = {}
     aligned = []
     for term, op in zip(terms, operands):
-        unique = "".join(dict.fromkeys(term))
-        if len(unique) != len(term):  # repeated subscripts: take the diagonal
-            grids = np.indices([op.shape[term.index(ch)] for ch in unique], sparse=True)
-            key = tuple(grids[unique.index(ch)].reshape([-1 if i == unique.index(ch) else 1
-                                                         for i in range(len(unique))]) for ch in term)
-            op = _gather("DiagonalBackward0")(op, key=key)  # a diagonal saves nothing in torch
-            term = unique
+        while len(set(term)) != len(term):  # repeated subscripts: a diagonal VIEW, as torch's (its dim goes last)
+            ch = next(ch for ch in term if term.count(ch) > 1)
+            first, second = term.index(ch), term.index(ch, term.index(ch) + 1)
+            op = diagonal(op, 0, first, second)
+            term = "".join(c for i, c in enumerate(term) if i not in (first, second)) + ch
         for ch, n in zip(term, op.shape):
             if sizes.get(ch, 1) != n and n != 1 and sizes.get(ch, 1) != 1:
                 raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "

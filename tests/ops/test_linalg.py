@@ -335,3 +335,73 @@ def test_slogdet_saves_its_sign_output():
     sign.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         logabsdet.backward()
+
+
+@pytest.mark.parametrize(("equation", "shape", "strides"), [
+    # torch 2.13: a single-operand einsum without summation returns a view of its operand; repeated subscripts
+    # take a diagonal view (strides in elements: (4,) for the diagonal of a 3x3, (9, 4) for (2, 3, 3))
+    ("ii->i", (3, 3), (4,)), ("...ii->...i", (2, 3, 3), (9, 4)), ("jii->ij", (3, 2, 2), (3, 4)),
+    ("ij->ji", (2, 3), (1, 3)),
+])
+def test_einsum_without_summation_is_a_view_of_its_operand(equation, shape, strides):
+    x = _t(np.arange(float(np.prod(shape))).reshape(shape))
+    out = refgrad.einsum(equation, x)
+    assert out._is_view() and out._base is x and out.stride() == strides
+    np.testing.assert_array_equal(out.detach().numpy(), np.einsum(equation, x.detach().numpy()))
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place"):
+        out.mul_(2)
+
+
+def test_bmm_and_matmul_accept_mixed_dtypes_only_when_nothing_is_multiplied():
+    # torch 2.13: bmm skips its dtype check for an empty result or k = 0 (zeros) and returns batch2's dtype:
+    # matmul(ones(3, 0, float32), ones(2, 0, 3, float64)) -> zeros (2, 3, 3) float64, and the reverse float32;
+    # gradients come back in each input's own dtype. With something to multiply it raises.
+    x = refgrad.ones(3, 0, dtype=refgrad.float32)
+    y = refgrad.ones(2, 0, 3, dtype=refgrad.float64, requires_grad=True)
+    out = refgrad.matmul(x, y)
+    assert out.dtype is refgrad.float64 and out.shape == (2, 3, 3) and not out.detach().numpy().any()
+    out.backward(refgrad.ones(2, 3, 3, dtype=refgrad.float64))
+    assert y.grad.dtype is refgrad.float64 and y.grad.shape == (2, 0, 3)
+    assert refgrad.bmm(refgrad.ones(2, 0, 3, dtype=refgrad.float64),
+                       refgrad.ones(2, 3, 2, dtype=refgrad.float32)).dtype is refgrad.float32
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        refgrad.bmm(refgrad.ones(2, 2, 3), refgrad.ones(2, 3, 2, dtype=refgrad.float64))
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float != double"):
+        refgrad.matmul(refgrad.ones(3, 0), refgrad.ones(0, 3, dtype=refgrad.float64))  # mm: always checked
+
+
+def test_solve_triangular_saves_its_result_when_only_b_requires_grad():
+    # torch 2.13: linalg.solve_triangular(2·I, B, upper=False, left=False) with only B requiring grad, output
+    # multiplied in place -> backward raises "modified by an inplace operation" (the result is saved for either
+    # input); modifying B in place is fine (B is not saved)
+    for modify in ("out", "B"):
+        b = _t([[1.0]]).clone()
+        out = L.solve_triangular(refgrad.eye(1, dtype=refgrad.float64) * 2, b, upper=False, left=False)
+        (out if modify == "out" else b).mul_(2)
+        if modify == "out":
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.backward(refgrad.ones(1, 1, dtype=refgrad.float64))
+        else:
+            out.backward(refgrad.ones(1, 1, dtype=refgrad.float64))
+
+
+@pytest.mark.parametrize(("matrix", "rhs", "upper", "left", "expected"), [
+    # torch 2.13 (trsm, no singularity check): zero pivots give IEEE infinities and NaNs, never an error
+    ([[0.0, 0.0], [0.0, 0.0]], [[1.0], [1.0]], True, True, [[np.nan], [np.inf]]),
+    ([[0.0, 2.0], [0.0, 1.0]], [[1.0], [1.0]], True, True, [[-np.inf], [1.0]]),
+    ([[1.0, 2.0], [0.0, 0.0]], [[1.0], [0.0]], True, True, [[np.nan], [np.nan]]),
+    ([[1.0, 0.0], [3.0, 0.0]], [[1.0], [1.0]], False, True, [[1.0], [-np.inf]]),
+    ([[1.0, 0.0], [3.0, 0.0]], [[1.0, 1.0]], False, False, [[-np.inf, np.inf]]),
+])
+def test_solve_triangular_of_a_singular_matrix_gives_infs_and_nans(matrix, rhs, upper, left, expected):
+    out = L.solve_triangular(_t(matrix, False), _t(rhs, False), upper=upper, left=left)
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_qr_gradient_at_a_singular_r_is_nan():
+    # torch 2.13: linalg.qr([[0.]]) -> Q [[1.]], R [[0.]]; its backward solves with R: grad [[nan]] for any
+    # cotangents (zero ones included), no error
+    x = _t([[0.0]])
+    Q, R = L.qr(x)
+    refgrad.autograd.backward([Q, R], [refgrad.zeros_like(Q), refgrad.zeros_like(R)])
+    assert np.isnan(x.grad.item())
