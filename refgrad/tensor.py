@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.grad_mode import is_inference_mode_enabled
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
 
 __all__ = ["Tensor", "Size", "device", "VersionCounter"]
@@ -110,7 +110,7 @@ class Tensor:
         t = object.__new__(cls)
         t._data = array
         t._version_counter = VersionCounter()
-        if is_inference_mode_enabled():
+        if _grad_mode.inference:
             t._is_inference = True
         return t
 

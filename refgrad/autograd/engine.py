@@ -78,6 +78,21 @@ def _retain(tensor, grad) -> None:
         tensor._grad = tensor._grad + grad
 
 
+def _count_dependencies(start: list[Node]) -> dict[Node, int]:
+    """For every node reachable from ``start``: how many edges of the graph point at it."""
+    dependencies: dict[Node, int] = {}
+    seen = set(start)
+    stack = list(seen)
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is not None:
+                dependencies[child] = dependencies.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return dependencies
+
+
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, inputs=None,
                  capture: bool = False) -> list | None:
     """Back-propagate ``root_grads`` from ``roots`` (tensors that require grad).
@@ -92,9 +107,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         start.append(node)
         _add_to(buffers, node, nr, grad)
 
-    order = _walk(start)
     targets: dict[tuple, list[int]] = {}  # (id(node), output_nr) -> positions in ``inputs``
-    if inputs is not None:
+    runs = None  # every node runs
+    if inputs is None:
+        dependencies = _count_dependencies(start)
+    else:
+        order = _walk(start)
         for position, tensor in enumerate(inputs):
             node, nr = _edge(tensor)
             targets.setdefault((id(node), nr), []).append(position)
@@ -103,59 +121,76 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         for node in order:  # children first
             leads[id(node)] = id(node) in target_nodes or any(
                 child is not None and leads[id(child)] for child, _ in node.next_functions)
-        runs = {id(n) for n in order if any(c is not None and leads[id(c)] for c, _ in n.next_functions)}
+        runs = {n for n in order if any(c is not None and leads[id(c)] for c, _ in n.next_functions)}
         if not capture:
-            runs |= {id(n) for n in order if id(n) in target_nodes}
-    else:
-        runs = None  # every node runs
-
-    dependencies: dict[int, int] = {}
-    for node in order:
-        if runs is None or id(node) in runs:
+            runs |= {n for n in order if id(n) in target_nodes}
+        dependencies = {}
+        for node in runs:
             for child, _ in node.next_functions:
                 if child is not None:
-                    dependencies[id(child)] = dependencies.get(id(child), 0) + 1
-    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(id(n), 0) == 0]
+                    dependencies[child] = dependencies.get(child, 0) + 1
+    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(n, 0) == 0]
     heapq.heapify(ready)
     captured = [None] * len(inputs) if capture else None
+    pop, push = heapq.heappop, heapq.heappush
 
     with set_grad_enabled(create_graph):
         while ready:
-            _, node = heapq.heappop(ready)
+            node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
-            grads = _run_pre_hooks(node, grads)
-            for nr, g in enumerate(grads if targets else ()):
-                for position in targets.get((id(node), nr), ()):
-                    if capture:
-                        captured[position] = g
-                    elif g is not None and not isinstance(node, AccumulateGrad) and nr not in node._retain_grad_hooks:
-                        _retain(inputs[position], g)  # backward(inputs=[non-leaf]) fills its .grad
-            if runs is not None and id(node) not in runs:
+            if node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks:
+                grads = _run_pre_hooks(node, grads)
+            if targets:
+                for nr, g in enumerate(grads):
+                    for position in targets.get((id(node), nr), ()):
+                        if capture:
+                            captured[position] = g
+                        elif g is not None and not isinstance(node, AccumulateGrad) and \
+                                nr not in node._retain_grad_hooks:
+                            _retain(inputs[position], g)  # backward(inputs=[non-leaf]) fills its .grad
+            if runs is not None and node not in runs:
                 continue
             if isinstance(node, AccumulateGrad):
                 if grads and grads[0] is not None:
                     _accumulate(node.variable, grads[0], create_graph)
                 continue
+            next_functions = node.next_functions
             input_grads = ()
-            if any(g is not None for g in grads):
-                input_grads = node.apply(list(grads))
-                input_grads = tuple(None if g is None or node.next_functions[i][0] is None else _validate(node, i, g)
-                                    for i, g in enumerate(input_grads))
-                for hook in list(node._post_hooks.values()) if node._post_hooks else ():
-                    replaced = hook(input_grads, tuple(grads))
-                    if replaced is not None:
-                        input_grads = tuple(replaced)
+            for g in grads:
+                if g is not None:
+                    input_grads = _validated(node, node.apply(grads), next_functions)
+                    if node._post_hooks:
+                        for hook in list(node._post_hooks.values()):
+                            replaced = hook(input_grads, tuple(grads))
+                            if replaced is not None:
+                                input_grads = tuple(replaced)
+                    break
             if not retain_graph:
                 node.release()
-            for i, (child, nr) in enumerate(node.next_functions):
+            for i, (child, nr) in enumerate(next_functions):
                 if child is None:
                     continue
                 if i < len(input_grads) and input_grads[i] is not None:
                     _add_to(buffers, child, nr, input_grads[i])
-                dependencies[id(child)] -= 1
-                if dependencies[id(child)] == 0:
-                    heapq.heappush(ready, (-child._sequence_nr, child))
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
+                    push(ready, (-child._sequence_nr, child))
     return captured
+
+
+def _validated(node: Node, grads: tuple, next_functions: tuple) -> tuple:
+    """The VJP's gradients, None where the input needs none, each checked against its input (_validate)."""
+    meta = node._input_meta
+    out = []
+    for i, g in enumerate(grads):
+        if g is None or next_functions[i][0] is None:
+            out.append(None)
+        else:
+            shape, dtype = meta[i]
+            data = g._data
+            out.append(g if data.shape == shape and data.dtype == dtype.numpy else _validate(node, i, g))
+    return tuple(out)
 
 
 def _edge(tensor):
@@ -165,7 +200,12 @@ def _edge(tensor):
 
 
 def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
-    slots = buffers.setdefault(node, [])
+    slots = buffers.get(node)
+    if slots is None:
+        if nr == 0:
+            buffers[node] = [grad]
+            return
+        slots = buffers[node] = []
     while len(slots) <= nr:
         slots.append(None)
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad

@@ -8,17 +8,24 @@ import threading
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
 
-_state = threading.local()
+class _State(threading.local):
+    """Per-thread grad mode, as in torch; the class attributes are each new thread's defaults."""
+
+    enabled = True
+    inference = False
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """torch.is_grad_enabled: True unless inside no_grad / set_grad_enabled(False) / inference_mode."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def is_inference_mode_enabled() -> bool:
     """torch.is_inference_mode_enabled."""
-    return getattr(_state, "inference", False)
+    return _state.inference
 
 
 def _set(enabled: bool) -> None:

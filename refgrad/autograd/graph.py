@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "RemovableHandle", "ERR_BACKWARD_TWICE"]
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "expose_fields", "RemovableHandle",
+           "ERR_BACKWARD_TWICE"]
 
 ERR_BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -155,6 +156,8 @@ class Node:
     def needs_input_grad(self, index: int) -> bool:
         return self.next_functions[index][0] is not None
 
+    materialize_grads = True  # an autograd.Function's ctx may turn it off
+
     def apply(self, grad_outputs: list) -> tuple:
         """Run the VJP: one cotangent per output in, one gradient (or None) per input out.
 
@@ -162,15 +165,16 @@ class Node:
         """
         for saved in self._saved.values():  # torch unpacks every saved tensor: a stale one is an error even if unread
             saved.unpack()
-        grad_outputs = list(grad_outputs) + [None] * (len(self._output_meta) - len(grad_outputs))
-        if getattr(self, "materialize_grads", True):
+        meta = self._output_meta
+        if len(grad_outputs) < len(meta):
+            grad_outputs = list(grad_outputs) + [None] * (len(meta) - len(grad_outputs))
+        if self.materialize_grads:
             for i, g in enumerate(grad_outputs):
-                if g is None and i < len(self._output_meta) and self._output_meta[i][1] is not None \
-                        and self._output_meta[i][1].is_floating_point:
-                    grad_outputs[i] = _zeros(*self._output_meta[i])
+                if g is None and i < len(meta) and meta[i][1] is not None and meta[i][1].is_floating_point:
+                    grad_outputs[i] = _zeros(*meta[i])
                     grad_outputs[i]._materialized = True  # no gradient flowed here: VJPs may treat it as None
         result = self._vjp(self, *grad_outputs)
-        if not isinstance(result, tuple):
+        if type(result) is not tuple:
             result = (result,)
         return result
 
@@ -194,6 +198,28 @@ class AccumulateGrad(Node):
 
 
 _NODE_CLASSES: dict[str, type] = {"AccumulateGrad": AccumulateGrad}
+
+
+def _saved_field(name: str) -> property:
+    """``node.<name>`` for a saved tensor (unpacked, so a stale or freed one raises) or, failing that, a
+    parameter: the attribute a VJP reads as ``ctx.<name>``, without ``__getattr__``'s failed lookup first."""
+    def get(node):
+        saved = node._saved.get(name)
+        if saved is not None:
+            return saved.unpack()
+        params = node._params
+        if name in params:
+            return params[name]
+        return node.__getattr__(name)  # torch's AttributeError
+    return property(get, doc=f"the saved tensor or parameter {name!r}")
+
+
+def expose_fields(cls: type, names) -> None:
+    """Give node class ``cls`` fast accessors for the saved tensors / parameters ``names`` (see _saved_field);
+    names that are already attributes of a node (``name``, ``metadata``...) are left to ``__getattr__``."""
+    for name in names:
+        if not hasattr(cls, name):
+            setattr(cls, name, _saved_field(name))
 
 
 def node_class(name: str) -> type:

@@ -22,11 +22,20 @@ def unsupported(kernel: str, dtype: dtypes.dtype) -> NotImplementedError:
 
 def check_broadcast(*operands) -> tuple[int, ...]:
     """The broadcast shape of the tensor operands; RuntimeError (torch's message) when they do not broadcast."""
+    if len(operands) == 2 and type(operands[0]) is Tensor and type(operands[1]) is Tensor:
+        first, second = operands[0]._data.shape, operands[1]._data.shape
+        if first == second or not second:  # same shape, or a 0-d operand: nothing to check
+            return first
+        if not first:
+            return second
+    shapes = [o._data.shape for o in operands if isinstance(o, Tensor)]
+    if not shapes:
+        return ()
+    first = shapes[0]
+    if all(shape == first for shape in shapes):  # the common case: nothing to broadcast
+        return first
     result: tuple[int, ...] = ()
-    for operand in operands:
-        if not isinstance(operand, Tensor):
-            continue
-        shape = tuple(operand.shape)
+    for shape in shapes:
         ndim = max(len(result), len(shape))
         left, right = (1,) * (ndim - len(result)) + result, (1,) * (ndim - len(shape)) + shape
         merged = []

@@ -32,10 +32,19 @@ def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:
 
 def promote(*operands) -> tuple[dtypes.dtype, tuple[Tensor, ...]]:
     """torch's result type of the operands, and the operands as tensors (numbers wrapped in that dtype)."""
-    if len(operands) == 2 and type(operands[0]) is Tensor and type(operands[1]) is Tensor:
-        first, second = operands[0]._data.dtype, operands[1]._data.dtype
-        if first == second:  # the common case needs no promotion lattice
-            return operands[0].dtype, operands
+    if len(operands) == 2:  # the common cases need no promotion lattice
+        first, second = operands
+        if type(first) is Tensor:
+            if type(second) is Tensor:
+                if first._data.dtype == second._data.dtype:
+                    return first.dtype, operands
+            elif (type(second) is float or type(second) is int) and first._data.dtype.kind == "f":
+                dtype = first.dtype  # a Python number never changes a floating tensor's dtype
+                return dtype, (first, scalar_tensor(second, dtype))
+        elif type(second) is Tensor and (type(first) is float or type(first) is int) and \
+                second._data.dtype.kind == "f":
+            dtype = second.dtype
+            return dtype, (scalar_tensor(first, dtype), second)
     for operand in operands:
         if not isinstance(operand, Tensor) and not is_scalar(operand):
             raise TypeError(f"unsupported operand type: {type(operand).__name__}")

@@ -40,13 +40,6 @@ from refgrad.tensor import Tensor
 
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
-def _quiet(np_fn):
-    """A forward that lets inf/NaN arithmetic produce inf/NaN silently, as torch does."""
-    def forward(*arrays, **params):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np_fn(*arrays, **params)
-    return forward
-
 
 
 def _scaled(g, alpha, sign=1):
@@ -55,16 +48,16 @@ def _scaled(g, alpha, sign=1):
     return g * (sign * alpha)
 
 
-_add = Primitive("AddBackward0", _quiet(lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b),
+_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
                  lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"))
-_sub = Primitive("SubBackward0", _quiet(lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b),
+_sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
                  lambda c, g: (g, _scaled(g, c.alpha, -1)), inputs=("self", "other"))
-_rsub_forward = _quiet(lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a)
+_rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
 _rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
                   inputs=("self", "other"))
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
                          inputs=("self", "other"))
-_mul = Primitive("MulBackward0", _quiet(np.multiply), lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
+_mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
                                                             g * c.self if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), save={"other": ("self",), "self": ("other",)})
 _neg = Primitive("NegBackward0", np.negative, lambda c, g: -g)
@@ -124,21 +117,15 @@ def neg(input, *, out=None):
 
 # --- division -----------------------------------------------------------------------------------------------
 
-def _true_divide(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.true_divide(a, b)
-
-
 def _rounded_divide(a, b, rounding_mode):
     """torch's 'trunc' / 'floor' division: Python's floor algorithm for floats, exact integer arithmetic."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if a.dtype.kind == "f":
-            return np.trunc(a / b) if rounding_mode == "trunc" else np.floor_divide(a, b)
-        floor = np.floor_divide(a, b)
-        if rounding_mode == "floor":
-            return floor
-        inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
-        return floor + inexact.astype(floor.dtype)
+    if a.dtype.kind == "f":
+        return np.trunc(a / b) if rounding_mode == "trunc" else np.floor_divide(a, b)
+    floor = np.floor_divide(a, b)
+    if rounding_mode == "floor":
+        return floor
+    inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+    return floor + inexact.astype(floor.dtype)
 
 
 def _div_vjp(c, g):
@@ -163,9 +150,9 @@ def _not_differentiable(op: str):
     return vjp
 
 
-_div = Primitive("DivBackward0", _true_divide, _div_vjp, inputs=("self", "other"),
+_div = Primitive("DivBackward0", np.true_divide, _div_vjp, inputs=("self", "other"),
                  save={"other": ("self", "other"), "self": ("other",)})
-_div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: _true_divide(a, b) if rounding_mode is None
+_div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: np.true_divide(a, b) if rounding_mode is None
                          else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
                          save={"self": ("other",), "other": None})
 _floor_divide = Primitive("NotImplemented", lambda a, b: _rounded_divide(a, b, "floor"),
@@ -218,8 +205,7 @@ def _power(a, b):
         odd = np.asarray(np.remainder(b, 2) != 0)
         negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
         return np.where(np.asarray(b) < 0, negative, positive)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.power(a, b)
+    return np.power(a, b)
 
 
 def _pow_scalar_vjp(c, g):
@@ -252,11 +238,10 @@ def _pow_base_vjp(c, g):
 def _pow_scalar_forward(a, exponent):
     """torch computes these exponents with sqrt/rsqrt/reciprocal/products: it shows at -0 (rsqrt(-0) = -inf)."""
     if a.dtype.kind == "f":
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            special = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
-                       -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}.get(exponent)
-            if special is not None:
-                return special(a).astype(a.dtype, copy=False)
+        special = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
+                   -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}.get(exponent)
+        if special is not None:
+            return special(a).astype(a.dtype, copy=False)
     return _power(a, np.asarray(exponent, a.dtype))
 
 
@@ -310,7 +295,7 @@ def _float_power_inplace(self, exponent):
     return apply_inplace(self, float_power, exponent)
 
 
-_reciprocal = Primitive("ReciprocalBackward0", lambda a: _true_divide(1, a), lambda c, g: -g * (c.result * c.result),
+_reciprocal = Primitive("ReciprocalBackward0", lambda a: np.true_divide(1, a), lambda c, g: -g * (c.result * c.result),
                         save=("result",))
 
 
@@ -328,8 +313,8 @@ def _unary_float(prim: Primitive):
     return apply
 
 
-_exp = Primitive("ExpBackward0", _quiet(np.exp), lambda c, g: g * c.result, save=("result",))
-_log = Primitive("LogBackward0", _quiet(np.log), lambda c, g: g / c.self, save=("self",))
+_exp = Primitive("ExpBackward0", np.exp, lambda c, g: g * c.result, save=("result",))
+_log = Primitive("LogBackward0", np.log, lambda c, g: g / c.self, save=("self",))
 exp = register("exp", method=True, inplace=True)(_unary_float(_exp))
 log = register("log", method=True, inplace=True)(_unary_float(_log))
 exp.__doc__ = "e ** input, elementwise (torch.exp)."
@@ -337,8 +322,7 @@ log.__doc__ = "Natural logarithm, elementwise (torch.log); log(0) = -inf and its
 
 
 def _sigmoid_forward(a):
-    with np.errstate(over="ignore"):
-        return (1 / (1 + np.exp(-a))).astype(a.dtype, copy=False)
+    return (1 / (1 + np.exp(-a))).astype(a.dtype, copy=False)
 
 
 _sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: g * c.result * (1 - c.result),

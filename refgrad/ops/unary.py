@@ -65,7 +65,7 @@ def _divide_vjp(c, g):
     return grad_self, grad_other
 
 
-_divide = Primitive("DivBackward0", quiet(np.true_divide), _divide_vjp, inputs=("self", "other"),
+_divide = Primitive("DivBackward0", np.true_divide, _divide_vjp, inputs=("self", "other"),
                     save={"other": ("self", "other"), "self": ("other",)})
 
 
@@ -92,7 +92,7 @@ def _float_op(name: str, prim: Primitive, doc: str, *, method: bool = True, inpl
 
 
 def _unary(name: str, grad_fn: str, forward: Callable, vjp: Callable, doc: str, *, save=("self",), **options):
-    return _float_op(name, Primitive(grad_fn, quiet(forward), vjp, save=save), doc, **options)
+    return _float_op(name, Primitive(grad_fn, forward, vjp, save=save), doc, **options)
 
 
 # --- abs and sign -------------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def _logit_vjp(c, g):
     return _where((x < c.eps) | (x > 1 - c.eps), 0.0, slope)
 
 
-_logit = Primitive("LogitBackward0", quiet(_logit_forward), _logit_vjp, save=("self",))
+_logit = Primitive("LogitBackward0", _logit_forward, _logit_vjp, save=("self",))
 
 
 @register(method=True, inplace=True)
@@ -282,9 +282,9 @@ def _polygamma_forward(a, n):
     return special.polygamma(n, a)
 
 
-_polygamma = Primitive("PolygammaBackward0", quiet(_polygamma_forward),
+_polygamma = Primitive("PolygammaBackward0", _polygamma_forward,
                        lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",))
-_polygamma_inplace = Primitive("PolygammaBackward1", quiet(_polygamma_forward),
+_polygamma_inplace = Primitive("PolygammaBackward1", _polygamma_forward,
                                lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",))
 
 
@@ -332,7 +332,7 @@ def _i1_vjp(c, g):
     return g * _where(regular, i0(safe) - c.result / safe, 0.5)
 
 
-_i1 = Primitive("SpecialI1Backward0", quiet(special.i1), _i1_vjp, save=("self", "result"))
+_i1 = Primitive("SpecialI1Backward0", special.i1, _i1_vjp, save=("self", "result"))
 i0 = _unary("i0", "I0Backward0", special.i0, lambda c, g: g * _i1(c.self),
             "Modified Bessel function of the first kind, order 0 (torch.i0); NaN at ±inf.", special_names=("i0",))
 
@@ -374,7 +374,7 @@ def _round_decimals(a, decimals):
 
 
 _round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp)
-_round_dec = Primitive("RoundBackward1", quiet(_round_decimals), zeros_vjp)
+_round_dec = Primitive("RoundBackward1", _round_decimals, zeros_vjp)
 
 
 @register(method=True, inplace=True)
@@ -390,7 +390,7 @@ def round(input, *, decimals: int | None = None, out=None):  # noqa: A001 - torc
 
 register("round", namespace="torch.special")(round)
 
-_frac = Primitive("FracBackward0", quiet(lambda a: a - np.trunc(a)), lambda c, g: g)
+_frac = Primitive("FracBackward0", lambda a: a - np.trunc(a), lambda c, g: g)
 
 
 @register(method=True, inplace=True)

@@ -80,6 +80,34 @@ def test_grad_mode_restored_after_an_exception():
 
 # --- detach ------------------------------------------------------------------------------------------------------
 
+def test_grad_mode_is_per_thread_and_new_threads_start_enabled():
+    import threading
+    seen = []
+    with torch.no_grad():
+        thread = threading.Thread(target=lambda: seen.append(torch.is_grad_enabled()))
+        thread.start()
+        thread.join()
+        assert not torch.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_forwards_never_warn_on_floating_point_exceptions_and_leave_numpy_state_alone():
+    """torch's kernels return inf/NaN silently; refgrad's forwards run with NumPy's FP errors ignored, and the
+    caller's np.errstate (here: raise on everything) is in force again right after."""
+    import warnings
+
+    import numpy as np
+    x = torch.tensor([0.0, -1.0, 1e308], dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            y = (1 / x + x.log() + x * 10).sum()  # divide by zero, invalid, overflow
+            y.backward()
+            with pytest.raises(FloatingPointError):
+                np.ones(1) / np.zeros(1)
+    assert np.isnan(y.item()) and x.grad.shape == (3,)
+
+
 def test_detach_shares_data_and_version_counter():
     x = leaf(1.0, 2.0)
     d = x.detach()
