@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._util import promote
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 __all__ = ["check_broadcast", "unsupported", "require_tensor", "constant", "check_int_divisor", "type_name",
@@ -58,7 +59,6 @@ def require_tensor(name: str, *operands, names=("input", "other")) -> None:
 
 def binary_operands(name: str, input, other):
     """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
-    from refgrad.ops._util import promote
     dtype, operands = promote(input, other)
     check_broadcast(*operands)
     return dtype, operands

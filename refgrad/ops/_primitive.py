@@ -83,9 +83,8 @@ class Primitive:
         else:
             target = cast.numpy
             arrays = [t._data if t._data.dtype == target else t._data.astype(target) for t in tensors]
-        accepted = self.forward_params
-        if params and accepted is not None:
-            params_fw = {k: v for k, v in params.items() if k in accepted}
+        if params and self.forward_params is not None and not params.keys() <= self.forward_params:
+            params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
             params_fw = params
         token = _set_fp_errors(_FP_QUIET)  # torch's kernels never warn: inf/NaN come out silently
@@ -93,19 +92,21 @@ class Primitive:
             out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
-        make = Tensor._make
         if type(out) is tuple:
-            results = tuple(make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
+            result = results = tuple(Tensor._make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:
-            results = (make(out if type(out) is np.ndarray else np.asarray(out)),)
-        if self.view and (results[0]._data.size == 0 or np.may_share_memory(results[0]._data, tensors[0]._data)):
-            _mark_view(results[0], tensors[0], self, params)
+            result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
+            results = None
+        if self.view:
+            first = result if results is None else results[0]
+            if first._data.size == 0 or np.may_share_memory(first._data, tensors[0]._data):
+                _mark_view(first, tensors[0], self, params)
         if self.vjp is not None and _grad_mode.enabled:
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or t.requires_grad:
-                    self._record(tensors, results, params)
+                    self._record(tensors, (result,) if results is None else results, params)
                     break
-        return results if type(out) is tuple else results[0]
+        return result
 
     def _record(self, tensors, results, params) -> None:
         edges, input_meta = [], []

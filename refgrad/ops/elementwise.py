@@ -325,7 +325,16 @@ def _sigmoid_forward(a):
     return (1 / (1 + np.exp(-a))).astype(a.dtype, copy=False)
 
 
-_sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: g * c.result * (1 - c.result),
+def _sigmoid_backward_vjp(c, gg):
+    grad_output, output = c.grad_output, c.output
+    return (_sigmoid_backward(gg, output) if c.needs_input_grad(0) else None,
+            gg * grad_output * (-2 * output + 1) if c.needs_input_grad(1) else None)
+
+
+# torch's sigmoid_backward(grad_output, output), an op of its own (SigmoidBackwardBackward0 in a double backward)
+_sigmoid_backward = Primitive("SigmoidBackwardBackward0", lambda g, y: g * (1 - y) * y, _sigmoid_backward_vjp,
+                              inputs=("grad_output", "output"), save=("grad_output", "output"))
+_sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: _sigmoid_backward(g, c.result),
                      save=("result",))
 sigmoid = register("sigmoid", method=True, inplace=True)(_unary_float(_sigmoid))
 sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."

@@ -188,7 +188,17 @@ atan = _unary("atan", "AtanBackward0", np.arctan, lambda c, g: divide(g, c.self 
               "Arctangent (torch.atan).", aliases=("arctan",))
 sinh = _unary("sinh", "SinhBackward0", np.sinh, lambda c, g: g * cosh(c.self), "Hyperbolic sine (torch.sinh).")
 cosh = _unary("cosh", "CoshBackward0", np.cosh, lambda c, g: g * sinh(c.self), "Hyperbolic cosine (torch.cosh).")
-tanh = _unary("tanh", "TanhBackward0", np.tanh, lambda c, g: g * (1 - c.result * c.result),
+def _tanh_backward_vjp(c, gg):
+    grad_output, output = c.grad_output, c.output
+    return (_tanh_backward(gg, output) if c.needs_input_grad(0) else None,
+            gg * (-2 * output * grad_output) if c.needs_input_grad(1) else None)
+
+
+# torch's tanh_backward(grad_output, output): the gradient is an op of its own, so a double backward meets a
+# TanhBackwardBackward0 node, as in torch
+_tanh_backward = Primitive("TanhBackwardBackward0", lambda g, y: g * (1 - y * y), _tanh_backward_vjp,
+                           inputs=("grad_output", "output"), save=("grad_output", "output"))
+tanh = _unary("tanh", "TanhBackward0", np.tanh, lambda c, g: _tanh_backward(g, c.result),
               "Hyperbolic tangent (torch.tanh).", save=("result",))
 register("tanh", namespace="torch.nn.functional")(tanh)
 asinh = _unary("asinh", "AsinhBackward0", np.arcsinh, lambda c, g: g * rsqrt(c.self.pow(2) + 1),

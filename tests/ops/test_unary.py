@@ -364,3 +364,16 @@ def test_digamma_reflection_uses_the_fractional_part():
     # is about -5.63e14)
     value = refgrad.digamma(refgrad.tensor(-1.9999999999999982, dtype=refgrad.float64)).item()
     assert value == pytest.approx(-5.328685201427006e14, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_first_gradient_is_its_own_op_as_in_torch(name):
+    """torch 2.13.0: d tanh / d sigmoid is tanh_backward / sigmoid_backward, so a double backward goes through a
+    TanhBackwardBackward0 / SigmoidBackwardBackward0 node that saved grad_output and output."""
+    x = refgrad.tensor([0.5, -1.0], dtype=refgrad.float64, requires_grad=True)
+    y = getattr(refgrad, name)(x)
+    (grad,) = refgrad.autograd.grad(y.sum(), x, create_graph=True)
+    node = grad.grad_fn
+    assert node.name() == f"{name.capitalize()}BackwardBackward0"
+    assert node.next_functions[1][0] is y.grad_fn and node.next_functions[0][0] is None
+    assert node._saved_output is not None and node._saved_grad_output.tolist() == [1.0, 1.0]
