@@ -43,10 +43,11 @@ _amin = Primitive("AminBackward0", lambda a, dims, keepdim: np.amin(a, axis=dims
                   save=("self", "result"))
 
 
-def _vector_norm_forward(a, ord, dims, keepdim):
+def _vector_norm_forward(a, ord, dims, keepdim, scalar_dim=False):
     x = np.abs(a)
-    if ord != 0 and (a.ndim == 0 or int(np.prod([a.shape[d] for d in dims])) == 1):
-        # one element per norm: torch returns |x| itself (no x**p underflow or overflow)
+    if ord != 0 and not scalar_dim and (a.ndim == 0 or int(np.prod([a.shape[d] for d in dims])) == 1):
+        # one element per norm: torch returns |x| itself (no x**p underflow or overflow), except for a 0-d input
+        # given an explicit dim (0 or -1: ``scalar_dim``), which it reduces with the general formula
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim) if a.ndim else x, dtype=a.dtype)
     if ord == 0:
         out = np.sum(x != 0, axis=dims, keepdims=keepdim)
@@ -65,8 +66,12 @@ def _vector_norm_forward(a, ord, dims, keepdim):
 
 
 def _vector_norm_vjp(c, g):
-    """torch's norm_backward: 0 where the norm is 0 (and at zero entries for p < 1); ties split for +-inf."""
-    x, norm, p, shape = c.self, c.result, c.ord, c._input_meta[0][0]
+    """torch 2.13's norm backward, term for term, so first and second derivatives see the same zeros and NaNs:
+    no gradient for ord 0; sgn(x)·g for 1; x / norm masked to 0 where the norm is 0 for 2; ties (and NaNs) of the
+    inf-norms share the gradient with sign; otherwise x|x|^(p-2) (sgn(x)|x|^(p-1) for p < 2, masked at x = 0 for
+    p < 1) times g / norm^(p-1) masked to 0 where the norm is 0 (times g·norm^(1-p) for p < 1). The masks make the
+    derivative of the masked term 0, and its quotient's backward divides that 0 by the zero norm: NaN, as torch."""
+    x, norm, p = c.self, c.result, c.ord
     if p == 0:
         return None
     if not c.keepdim:
@@ -74,21 +79,19 @@ def _vector_norm_vjp(c, g):
     sign = _sign(x)
     if p == 1:
         return sign * g
-    if p in (np.inf, -np.inf):
-        hit = Tensor._make((np.abs(x._data) == norm._data).astype(x._data.dtype))
-        count = hit.sum(c.dims, keepdim=True)
-        return sign * hit * (g / count.masked_fill(count == 0, 1.0))  # NaN input: no entry hits, gradient 0
-    zero = Tensor._make(norm._data == 0)
-    safe_norm = norm.masked_fill(zero, 1.0)
-    if p == 2:  # torch: grad * (self / norm).masked_fill_(norm == 0, 0): its own derivative is NaN at 0, as torch's
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * (x / norm).masked_fill(zero.expand(shape), 0.0)
-    else:
-        magnitude = _abs(x)
-        ratio = (magnitude / safe_norm) if p >= 1 else (magnitude.masked_fill(Tensor._make(x._data == 0), 1.0)
-                                                        / safe_norm)
-        grad = sign * ratio ** (p - 1) * g
-    return grad.masked_fill(zero.expand(shape), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 2:
+            return g * (x / norm).masked_fill(Tensor._make(norm._data == 0), 0.0)
+        if p in (np.inf, -np.inf):
+            magnitude = np.abs(x._data)
+            hit = (magnitude == norm._data) | np.isnan(magnitude)
+            count = Tensor._make(np.sum(hit, axis=c.dims, keepdims=True).astype(x._data.dtype))
+            return sign * ((g / count) * Tensor._make(hit))
+        if p < 1:
+            scaled = sign * (_abs(x) ** (p - 1)).masked_fill(Tensor._make(x._data == 0), 0.0)
+            return scaled * g * norm ** (1 - p)
+        scaled = sign * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
+        return scaled * (g / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
 
 
 _vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"))
@@ -111,11 +114,27 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=No
     if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     x = _norm_dtype("linalg.vector_norm", x, dtype)
+    _check_identity(x, float(ord), dim)  # before the dims are wrapped: torch checks them one by one
     dims = normalize_dims(dim, x.ndim)
-    if x.numel() == 0 and ord < 0 or (ord == np.inf and any(x.shape[d] == 0 for d in dims)):
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
-                           f"operation does not have an identity")
-    return _vector_norm(x, ord=float(ord), dims=dims, keepdim=keepdim)
+    scalar_dim = x.ndim == 0 and dim is not None and not (isinstance(dim, (tuple, list)) and len(dim) == 0)
+    return _vector_norm(x, ord=float(ord), dims=dims, keepdim=keepdim, scalar_dim=scalar_dim)
+
+
+def _check_identity(x: Tensor, ord: float, dim) -> None:
+    """Negative and +inf orders have no identity: torch rejects an empty reduction (the whole empty tensor when no
+    dim is given, else any reduced dim of size 0)."""
+    if not (ord < 0 or ord == np.inf):
+        return
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        if x.numel() == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because the "
+                               f"operation does not have an identity")
+        return
+    given = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    for d, wrapped in zip(given, (wrap_dim(int(d), x.ndim) for d in given) if x.ndim else ()):
+        if x.shape[wrapped] == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the dimension {d}because this "
+                               f"dimension is empty and the operation does not have an identity")
 
 
 def _matrix_dims(A: Tensor, dim) -> tuple[int, int]:

@@ -53,10 +53,10 @@ def _reduce(np_fn, a, dims, keepdim, **kwargs):
 # --- sum, nansum, mean, nanmean --------------------------------------------------------------------------------
 
 def _sum_forward(a, dims, keepdim, dtype):
-    return np.sum(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
+    return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)  # np.sum without its Python wrapper
 
 
-_sum_all = Primitive("SumBackward0", lambda a, dtype: np.sum(a, dtype=dtype.numpy),
+_sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
                      lambda c, g: g.expand(c._input_meta[0][0]))
 _sum_dim = Primitive("SumBackward1", _sum_forward,
                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim))
@@ -339,74 +339,14 @@ def logsumexp(input, dim, keepdim: bool = False):
     return _logsumexp(input, cast=float_dtype(input.dtype), dims=dims, keepdim=keepdim)
 
 
-# --- norms -----------------------------------------------------------------------------------------------------
-
-def _vector_norm_forward(a, ord, dims, keepdim):
-    absolute = np.abs(a)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if ord == np.inf:
-            out = np.max(absolute, axis=dims, keepdims=keepdim)
-        elif ord == -np.inf:
-            out = np.min(absolute, axis=dims, keepdims=keepdim)
-        elif ord == 0:
-            out = np.sum(absolute != 0, axis=dims, keepdims=keepdim)
-        elif ord == 1:
-            out = np.sum(absolute, axis=dims, keepdims=keepdim)
-        elif ord == 2:
-            out = np.sqrt(np.sum(absolute * absolute, axis=dims, keepdims=keepdim))
-        else:
-            out = np.sum(absolute ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    return np.asarray(out).astype(a.dtype)
-
-
-def _vector_norm_vjp(c, g):
-    """torch's vector-norm gradient, term for term (so double backward sees the same NaNs): 0 at the zero vector,
-    ties of the inf-norms split evenly with sign, no gradient at all for ord=0."""
-    x, shape, ord = c.self, c._input_meta[0][0], c.ord
-    norm = _unreduce(c.result, shape, c.dims, c.keepdim)  # keepdim shapes: broadcasting does the rest, as in torch
-    g = _unreduce(g, shape, c.dims, c.keepdim)
-    if ord == 0:
-        return None  # torch: an undefined gradient (autograd.grad gives None)
-    if ord == 1:
-        return x.sign() * g
-    if ord == 2:
-        return g * (x / norm).masked_fill(norm == 0, 0.0)
-    if ord in (np.inf, -np.inf):  # ties (or NaNs) share the gradient, with sign
-        absolute = np.abs(x._data)
-        mask = (absolute == norm._data) | np.isnan(absolute)
-        count = np.sum(mask, axis=c.dims, keepdims=True)
-        return x.sign() * ((g / Tensor._make(count.astype(x._data.dtype))) * Tensor._make(mask))
-    if ord < 1:
-        scaled = x.sign() * (x.abs() ** (ord - 1)).masked_fill(x == 0, 0.0)
-        return scaled * g * norm ** (1 - ord)
-    scaled = x.sign() * x.abs() ** (ord - 1) if ord < 2 else x * x.abs() ** (ord - 2)
-    return scaled * (g / norm ** (ord - 1)).masked_fill(norm == 0, 0.0)
-
-
-_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp,
-                         save=("self", "result"))
-
-
-def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
-    """The vector ``ord``-norm over ``dim`` (what torch.linalg.vector_norm computes)."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{_scalar_name(input.dtype)}")
-    ord = float(ord)
-    dims = normalize_dims(dim, input.ndim)
-    if (ord < 0 or ord == np.inf) and builtins.any(input.shape[d] == 0 for d in dims):
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because the "
-                           "operation does not have an identity")
-    return _vector_norm(input, ord=ord, dims=dims, keepdim=keepdim)
-
+# --- norms ---------------------------------------------------------------------------------------------------
 
 @register(method=True)
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
-    """torch.norm: vector p-norms (p = number, inf, -inf, 0) and "fro" over ``dim`` (all by default)."""
+    """torch.norm: vector p-norms (p = number, inf, -inf, 0) and "fro" over ``dim`` (all by default), computed by
+    linalg.vector_norm (linalg_norms.py) as torch does."""
+    from refgrad.ops.linalg_norms import matrix_norm, vector_norm
     if p == "nuc":
-        from refgrad.ops.linalg_norms import matrix_norm
         return matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim, dtype=dtype)
     if p == "fro" or p is None:
         if isinstance(dim, (tuple, list)) and len(dim) > 2:

@@ -405,3 +405,39 @@ def test_qr_gradient_at_a_singular_r_is_nan():
     Q, R = L.qr(x)
     refgrad.autograd.backward([Q, R], [refgrad.zeros_like(Q), refgrad.zeros_like(R)])
     assert np.isnan(x.grad.item())
+
+
+def test_torch_norm_of_one_element_is_its_magnitude_but_not_for_a_0d_input_with_a_dim():
+    # torch 2.13: torch.norm(tensor(3.3641631218745875e-165), 2) -> the value itself, backward -> grad 1 (x·x would
+    # underflow to 0); linalg.vector_norm(tensor(1e-170), 2, dim=0) -> 0.0: a 0-d input given a dim is reduced by
+    # the general formula
+    x = _t(3.3641631218745875e-165)
+    out = refgrad.norm(x, p=2)
+    assert out.item() == 3.3641631218745875e-165
+    out.backward()
+    assert x.grad.item() == 1.0
+    assert L.vector_norm(_t(1e-170), 2, dim=0).item() == 0.0
+    assert L.vector_norm(_t(1e-170), 2).item() == 1e-170
+    assert L.vector_norm(_t([[1e-170, 0.0]]), 2, dim=0).tolist() == [1e-170, 0.0]
+
+
+@pytest.mark.parametrize(("ord_", "grad_x", "grad_v"), [(3, 0.0, np.nan), (1.5, np.nan, np.nan), (2, np.nan, 0.0)])
+def test_vector_norm_second_derivatives_at_a_zero_norm(ord_, grad_x, grad_v):
+    # torch 2.13, x = zeros(1), cotangent v = 0, second cotangent 0: the first-order gradient is 0, and the masks of
+    # its formula (g / norm^(p-1), x / norm, masked to 0 where norm == 0) send 0 / 0 = NaN into the second order
+    x = _t([0.0])
+    v = _t(0.0)
+    (g,) = refgrad.autograd.grad(L.vector_norm(x, ord_), x, v, create_graph=True)
+    assert g.tolist() == [0.0]
+    gx, gv = refgrad.autograd.grad(g, [x, v], refgrad.zeros_like(g))
+    np.testing.assert_array_equal([gx.item(), gv.item()], [grad_x, grad_v])
+
+
+def test_vector_norm_without_identity_rejects_only_empty_reduced_dims():
+    # torch 2.13: vector_norm(zeros(0, 3), -1, dim=1) -> tensor([]); dim=0 or no dim -> RuntimeError
+    assert L.vector_norm(refgrad.zeros(0, 3), -1, dim=1).shape == (0,)
+    assert refgrad.norm(refgrad.zeros(0, 3), float("inf"), dim=1).shape == (0,)
+    with pytest.raises(RuntimeError, match="cannot compute the -1 norm on the dimension 0"):
+        L.vector_norm(refgrad.zeros(0, 3), -1, dim=0)
+    with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
+        refgrad.norm(refgrad.zeros(0, 3), float("inf"))
