@@ -1,6 +1,8 @@
 """Shape and movement ops. Those torch implements as views return NumPy views sharing storage and version."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from refgrad.ops._primitive import Primitive
@@ -10,17 +12,17 @@ from refgrad.ops._util import normalize_dims, wrap_dim
 
 def _infer_shape(shape, numel: int) -> tuple:
     """Resolve one -1 in a requested shape, with torch's error for an impossible shape."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple([int(s) for s in shape])
+    if -1 not in shape:
+        if math.prod(shape) != numel:
+            raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+        return shape
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
+    known = math.prod(s for s in shape if s != -1)
+    if known == 0 or numel % known:
         raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
-    return shape
+    return tuple(numel // known if s == -1 else s for s in shape)
 
 
 def _shape_args(args) -> tuple:
@@ -41,12 +43,12 @@ def view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):
         from refgrad.ops.elementwise import to
         return to(self, shape[0])  # view(dtype) of a same-size dtype is not supported: treat as cast
-    target = _infer_shape(_shape_args(shape), self.numel())
-    result = self._data.reshape(target) if self._data.size else np.empty(target, self._data.dtype)
-    if self._data.size and not np.may_share_memory(result, self._data):
+    data = self._data
+    target = _infer_shape(_shape_args(shape), data.size)
+    if data.size and not data.flags.c_contiguous and not np.may_share_memory(data.reshape(target), data):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
                            "spans across two contiguous subspaces). Use .reshape(...) instead.")
-    return _view(self, shape=target, self_sym_sizes=tuple(self.shape))
+    return _view(self, shape=target, self_sym_sizes=data.shape)
 
 
 @register(method=True)
