@@ -113,17 +113,23 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         dependencies = _count_dependencies(start)
     else:
         order = _walk(start)
+        target_nodes = set()  # held here: a leaf's AccumulateGrad lives only while referenced
         for position, tensor in enumerate(inputs):
             node, nr = _edge(tensor)
+            target_nodes.add(node)
             targets.setdefault((id(node), nr), []).append(position)
-        target_nodes = {key[0] for key in targets}
-        leads = {}
+        leads, runs = set(), set()  # leads: a target is reachable from it; runs: its VJP is needed
         for node in order:  # children first
-            leads[id(node)] = id(node) in target_nodes or any(
-                child is not None and leads[id(child)] for child, _ in node.next_functions)
-        runs = {n for n in order if any(c is not None and leads[id(c)] for c, _ in n.next_functions)}
+            for child, _ in node.next_functions:
+                if child in leads:
+                    runs.add(node)
+                    leads.add(node)
+                    break
+            else:
+                if node in target_nodes:
+                    leads.add(node)
         if not capture:
-            runs |= {n for n in order if id(n) in target_nodes}
+            runs |= target_nodes & set(order)
         dependencies = {}
         for node in runs:
             for child, _ in node.next_functions:
