@@ -121,9 +121,11 @@ register("inverse", method=True)(inv)
 
 
 def _det_vjp(c, g):
-    """torch 2.13's det backward: g·det·A^{-T} for nonsingular A. A 1x1 A gets g itself (no graph to A). Where det
-    is exactly 0: zeros without grad mode; under create_graph the cofactors from an SVD (differentiable, so its
-    double backward is NaN at repeated singular values, as torch's)."""
+    """torch 2.13's det backward: g·det·A^{-T} for nonsingular A. A 1x1 A gets g itself (no graph to A). Without
+    grad mode, where det is exactly 0: zeros. Under create_graph torch switches to the cofactors from an SVD
+    (differentiable, so its double backward is NaN at repeated singular values, as torch's) wherever
+    |det| < 100·eps of the dtype (observed: diag(a, 1) switches at a = 2.2e-14 in float64, 1.2e-5 in float32;
+    a·I3 at a³ = 2.2e-14): near-singular matrices, whose solve-based second derivative cancels catastrophically."""
     from refgrad.autograd.grad_mode import is_grad_enabled
     A, det = c.self, c.result
     n = A.shape[-1]
@@ -132,6 +134,8 @@ def _det_vjp(c, g):
     # exactly singular: det == 0, or (det computed from a slightly different LU) a solve that can't proceed, where
     # torch's LU would have given det == 0 too
     singular = (det._data == 0) | _unsolvable(A._data)
+    if is_grad_enabled():
+        singular = singular | (np.abs(det._data) < 100 * np.finfo(A._data.dtype).eps)
     scale = (g * det).unsqueeze(-1).unsqueeze(-1)
     if not singular.any():
         return solve(_mT(A), scale * _eye(n, A))

@@ -441,3 +441,17 @@ def test_vector_norm_without_identity_rejects_only_empty_reduced_dims():
         L.vector_norm(refgrad.zeros(0, 3), -1, dim=0)
     with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
         refgrad.norm(refgrad.zeros(0, 3), float("inf"))
+
+
+@pytest.mark.parametrize(("matrix", "dtype"), [
+    ([[1e-15, 0.0], [0.0, 1.0]], refgrad.float64), ([[1.4720752709408792e-111, 0.0], [0.0, 1.0]], refgrad.float64),
+    ([[0.8046875, 0.8046875], [0.8046875, 0.8046875]], refgrad.float32),
+])
+def test_det_second_derivative_near_singular_uses_the_cofactors(matrix, dtype):
+    # the gradient of a 2x2 det is the cofactor matrix [[d, -c], [-b, a]], linear in A: its derivative along
+    # ones(2, 2) is exactly [[1, -1], [-1, 1]]. torch 2.13 under create_graph switches to the SVD cofactors where
+    # |det| < 100·eps and gets it; det·A^-T there cancels catastrophically (1.125 / 0 at entry [0, 0] before)
+    x = refgrad.tensor(matrix, dtype=dtype, requires_grad=True)
+    (g,) = refgrad.autograd.grad(L.det(x), x, refgrad.ones((), dtype=dtype), create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(2, 2, dtype=dtype))
+    np.testing.assert_allclose(gg.numpy(), [[1.0, -1.0], [-1.0, 1.0]], atol=1e-6 if dtype is refgrad.float32 else 1e-12)
