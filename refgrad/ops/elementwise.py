@@ -235,11 +235,14 @@ def _pow_base_vjp(c, g):
     return g * scaled
 
 
+_POW_SPECIAL = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
+                -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}
+
+
 def _pow_scalar_forward(a, exponent):
     """torch computes these exponents with sqrt/rsqrt/reciprocal/products: it shows at -0 (rsqrt(-0) = -inf)."""
     if a.dtype.kind == "f":
-        special = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
-                   -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}.get(exponent)
+        special = _POW_SPECIAL.get(exponent)
         if special is not None:
             return special(a).astype(a.dtype, copy=False)
     return _power(a, np.asarray(exponent, a.dtype))
@@ -263,6 +266,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
     if not isinstance(exponent, Tensor):
         if not isinstance(exponent, (numbers.Number, np.bool_)):
             raise TypeError(f"pow(): argument 'exponent' must be Tensor or Number, not {type(exponent).__name__}")
+        if input._data.dtype.kind == "f" and (type(exponent) is int or type(exponent) is float):
+            return _pow_scalar(input, exponent=exponent)  # a number never changes a floating tensor's dtype
         dtype = dtypes.result_type(input, exponent)
         if dtype is dtypes.bool:  # True/False ** a bool: computed on integers
             return Tensor._make(np.power(input._data.astype(np.int64), int(exponent)).astype(bool))

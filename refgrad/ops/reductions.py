@@ -130,9 +130,9 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
 def sum_to_size(self, *size):
     """Sum broadcast dimensions away so the result has ``size`` (torch.Tensor.sum_to_size)."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
-    leading = self.ndim - len(shape)
-    dims = tuple(range(leading)) + tuple(leading + i for i, n in enumerate(shape)
-                                         if n == 1 and self.shape[leading + i] != 1)
+    own = self._data.shape
+    leading = len(own) - len(shape)
+    dims = tuple(range(leading)) + tuple([leading + i for i, n in enumerate(shape) if n == 1 and own[leading + i] != 1])
     if not dims:
         return self
     result = sum(self, dim=dims, keepdim=True)

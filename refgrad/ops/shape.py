@@ -129,20 +129,21 @@ _expand = Primitive("ExpandBackward0", lambda a, shape: np.broadcast_to(a, shape
 def expand(self, *sizes):
     """Broadcast to a larger shape as a view (-1 keeps a dimension) (torch.Tensor.expand)."""
     sizes = _shape_args(sizes)
-    if len(sizes) < self.ndim:
+    shape = self._data.shape
+    if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, self.shape))}]}}, "
                            f"size=[{', '.join(map(str, sizes))}]): "
                            f"the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({self.ndim})")
-    lead = len(sizes) - self.ndim
-    target = tuple(self.shape[i - lead] if s == -1 and i >= lead else int(s) for i, s in enumerate(sizes))
-    for i, n in enumerate(self.shape):
+    lead = len(sizes) - len(shape)
+    target = tuple([shape[i - lead] if s == -1 and i >= lead else int(s) for i, s in enumerate(sizes)])
+    for i, n in enumerate(shape):
         if n != 1 and n != target[lead + i]:
             raise RuntimeError(
                 f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({n}) at "
                 f"non-singleton dimension {lead + i}.  Target sizes: [{', '.join(map(str, sizes))}].  Tensor sizes: "
-                f"[{', '.join(map(str, self.shape))}]")
-    return _expand(self, shape=target, self_sym_sizes=tuple(self.shape))
+                f"[{', '.join(map(str, shape))}]")
+    return _expand(self, shape=target, self_sym_sizes=shape)
 
 
 def expand_as(self, other):
