@@ -1,4 +1,7 @@
-"""Same workloads, one process: refgrad, torch (CPU, one thread), HIPS autograd and MyGrad.
+"""Same workloads, one process: refgrad, torch (CPU, one thread), HIPS autograd, MyGrad, and hand-written NumPy.
+
+The ``numpy`` column is the same forward and backward written out by hand (no autograd, no checks): the compute
+floor, so ``refgrad/numpy`` is the cost of refgrad's bookkeeping.
 
     python -m benchmarks.engines [--quick] [--engines refgrad,torch,...] [--out DIR]
 
@@ -175,6 +178,78 @@ def mygrad_steps(d: SimpleNamespace) -> dict[str, Step | None]:
     return {"mlp": mlp, "chain": chain, "cross_entropy": cross_entropy, "conv2d": conv2d, "double_backward": None}
 
 
+def numpy_steps(d: SimpleNamespace, grads: dict | None = None) -> dict[str, Step | None]:
+    """Hand-written NumPy forward and backward, no autograd: the compute floor every engine pays on top of.
+
+    ``grads``: a dict that receives each step's gradients (what tests compare with torch's)."""
+    grads = {} if grads is None else grads
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from refgrad.ops._contract import contract
+
+    params = [d.W1.copy(), d.b1.copy(), d.W2.copy(), d.b2.copy()]
+    rows = np.arange(len(d.target))
+
+    def mlp():
+        W1, b1, W2, b2 = params
+        h = np.tanh(d.X @ W1 + b1)
+        r = h @ W2 + b2 - d.Y
+        loss = (r * r).mean()
+        go = 2 * r / r.size
+        gz = (go @ W2.T) * (1 - h * h)
+        grads["mlp"] = (d.X.T @ gz, gz.sum(0), h.T @ go, go.sum(0))
+        for p, g in zip(params, grads["mlp"]):
+            p -= 0.01 * g
+        return float(loss)
+
+    def chain():
+        y, saved = d.chain, []
+        for _ in range(CHAIN_CYCLES):
+            t = np.tanh(y)
+            z = t * 1.1 + d.shift
+            saved.append((t, z))
+            y = np.sin(z)
+        g = np.ones_like(y)
+        for t, z in reversed(saved):
+            g = g * np.cos(z) * 1.1 * (1 - t * t)
+        grads["chain"] = (g,)
+        return float(y.sum())
+
+    def cross_entropy():
+        z = d.logits - d.logits.max(1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+        loss = -log_p[rows, d.target].mean()
+        grad = np.exp(log_p)
+        grad[rows, d.target] -= 1
+        grad /= len(rows)
+        grads["cross_entropy"] = (grad,)
+        return float(loss)
+
+    def conv2d():
+        windows = sliding_window_view(d.image, d.kernel.shape[2:], axis=(2, 3))  # n c h w i j
+        out = contract("nchwij,ocij->nohw", windows, d.kernel)
+        g = np.ones_like(out)
+        grad_kernel = contract("nohw,nchwij->ocij", g, windows)
+        cols = contract("nohw,ocij->nchwij", g, d.kernel)  # the image's gradient: col2im, one slice per tap
+        grad_image = np.zeros_like(d.image)
+        h, w = out.shape[2:]
+        for i in range(d.kernel.shape[2]):
+            for j in range(d.kernel.shape[3]):
+                grad_image[:, :, i:i + h, j:j + w] += cols[..., i, j]
+        grads["conv2d"] = (grad_image, grad_kernel)
+        return float(out.sum())
+
+    def double_backward():
+        x = d.small
+        t = np.tanh(x)
+        slope = 1 - t * t
+        second = slope * (2 - 2 * t * x)  # d/dx of d/dx sum(tanh(x) * x) = slope * x + t
+        return float(second.sum())
+
+    return {"mlp": mlp, "chain": chain, "cross_entropy": cross_entropy, "conv2d": conv2d,
+            "double_backward": double_backward}
+
+
 def engine_steps(name: str, d: SimpleNamespace) -> dict[str, Step | None]:
     """The workload steps of engine ``name``; ImportError when it is not installed."""
     if name in ("refgrad", "torch"):
@@ -186,10 +261,12 @@ def engine_steps(name: str, d: SimpleNamespace) -> dict[str, Step | None]:
         return autograd_steps(d)
     if name == "mygrad":
         return mygrad_steps(d)
+    if name == "numpy":
+        return numpy_steps(d)
     raise ValueError(f"unknown engine {name!r}")
 
 
-ENGINES = ("refgrad", "torch", "autograd", "mygrad")
+ENGINES = ("refgrad", "torch", "autograd", "mygrad", "numpy")  # numpy: hand-written gradients, the floor
 
 
 def run(engines=ENGINES, workloads=tuple(WORKLOADS), *, quick: bool = False, log=print) -> dict:
@@ -225,7 +302,8 @@ def markdown(results: dict) -> str:
     others = [e for e in ENGINES if e != "refgrad" and e not in results["skipped"]]
     header = ["workload", "refgrad µs"] + [f"{e} µs" for e in others] + [f"refgrad/{e}" for e in others]
     lines = ["# refgrad vs other engines", "", "Median time per step in µs (± half the IQR); ratio > 1: refgrad is "
-             "slower. Produced by `python -m benchmarks.engines`.", "",
+             "slower. `numpy` is hand-written NumPy gradients, no autograd: the compute floor. Produced by "
+             "`python -m benchmarks.engines`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for workload, times in results["times"].items():
         mine = times.get("refgrad")

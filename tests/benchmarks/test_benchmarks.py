@@ -23,7 +23,7 @@ def test_refgrad_and_torch_compute_the_same_workload(workload):
 
 
 def test_other_engines_agree_where_installed():
-    for name in ("autograd", "mygrad"):
+    for name in ("autograd", "mygrad", "numpy"):
         try:
             steps = engines.engine_steps(name, engines.workload_data())
         except ImportError:
@@ -31,6 +31,35 @@ def test_other_engines_agree_where_installed():
         reference = engines.engine_steps("torch", engines.workload_data())  # fresh: the MLP step updates weights
         for workload in ("mlp", "chain", "cross_entropy"):
             assert steps[workload]() == pytest.approx(reference[workload](), rel=1e-9), (name, workload)
+
+
+def test_numpy_floor_computes_torchs_gradients():
+    """The hand-written NumPy steps (the compute floor in the table) do the work: their gradients are torch's."""
+    import torch
+    data, grads = engines.workload_data(), {}
+    steps = engines.numpy_steps(data, grads)
+    for workload in ("mlp", "chain", "cross_entropy", "conv2d"):
+        steps[workload]()
+    F = torch.nn.functional
+
+    def leaf(array):
+        return torch.tensor(array, requires_grad=True)
+
+    params = [leaf(a) for a in (data.W1, data.b1, data.W2, data.b2)]
+    W1, b1, W2, b2 = params
+    ((torch.tanh(torch.tensor(data.X) @ W1 + b1) @ W2 + b2 - torch.tensor(data.Y)) ** 2).mean().backward()
+    x, logits, image, kernel = (leaf(a) for a in (data.chain, data.logits, data.image, data.kernel))
+    y = x
+    for _ in range(engines.CHAIN_CYCLES):
+        y = torch.sin(torch.tanh(y) * 1.1 + torch.tensor(data.shift))
+    y.sum().backward()
+    F.cross_entropy(logits, torch.tensor(data.target)).backward()
+    F.conv2d(image, kernel).sum().backward()
+    expected = {"mlp": [p.grad for p in params], "chain": [x.grad], "cross_entropy": [logits.grad],
+                "conv2d": [image.grad, kernel.grad]}
+    for workload, tensors in expected.items():
+        for mine, theirs in zip(grads[workload], tensors, strict=True):
+            assert mine == pytest.approx(theirs.numpy(), rel=1e-9, abs=1e-12), workload
 
 
 def test_engines_script_writes_json_and_markdown(tmp_path):
