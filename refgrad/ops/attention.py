@@ -7,14 +7,14 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops.nn import _softmax_np, _softmax_vjp, const
+from refgrad.ops.nn import const
+from refgrad.ops.scan import _softmax_forward, _softmax_vjp
 from refgrad.tensor import Tensor
 
 
 def _safe_softmax_forward(a, dim):
     """softmax, but 0 (not NaN) for a row whose entries are all -inf (a fully masked query)."""
-    with np.errstate(invalid="ignore"):
-        out = _softmax_np(a, dim)
+    out = _softmax_forward(a, dim)
     masked = np.all(a == -np.inf, axis=dim, keepdims=True)
     return np.where(masked, np.zeros((), a.dtype), out).astype(a.dtype, copy=False)
 

@@ -15,23 +15,22 @@ from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote
+from refgrad.ops.binary import xlogy
 from refgrad.ops.nn import (
-    _abs,
     _check_reduction,
     _clamp_min_value_only,
     _reduce_backward,
     _reduce_forward,
-    _sign_const,
-    clamp_min,
     const,
     legacy_reduction,
-    log_softmax_,
     not_differentiable,
     pairwise_distance,
     reduce_loss,
-    sqrt,
-    xlogy,
 )
+from refgrad.ops.scan import log_softmax
+from refgrad.ops.selection import clamp_min
+from refgrad.ops.unary import abs as tensor_abs
+from refgrad.ops.unary import sqrt
 from refgrad.tensor import Tensor
 
 
@@ -102,7 +101,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _pair(input, target, "l1_loss")
-    return reduce_loss(_abs(input - target), reduction)
+    return reduce_loss(tensor_abs(input - target), reduction)
 
 
 @register(namespace="torch.nn.functional")
@@ -340,7 +339,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    logp = log_softmax_(input, class_dim)
+    logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]
     wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
     if target.dtype.is_floating_point:
@@ -524,8 +523,6 @@ def _scalar_name(dtype) -> str:
     from refgrad.tensor import _SCALAR_TYPE
     return _SCALAR_TYPE[dtype.name]
 
-
-_ = _sign_const
 
 
 # --- multi-class margin -------------------------------------------------------------------------------------------

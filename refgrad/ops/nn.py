@@ -6,8 +6,8 @@ Building blocks used by conv, pooling, normalization and losses:
   trailing (spatial) dims, and its transpose. Padding, pooling, interpolation and im2col are all such maps; each
   primitive's VJP is the other one, so every double backward through them works.
 * ``einsum``: a multilinear contraction whose VJP is again an einsum.
-* a few private elementwise primitives (abs, sqrt, clamp_min, xlogy, softmax, log_softmax) carrying torch's node
-  names, for composite ops whose outermost node torch reports (``l1_loss(reduction='none')`` -> AbsBackward0).
+* the elementwise pieces of the composites (abs, sgn, sqrt, clamp_min, xlogy, log_softmax...) are the public
+  refgrad ops, so they carry torch's node names (``l1_loss(reduction='none')`` -> AbsBackward0).
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote, wrap_dim
+from refgrad.ops.selection import clamp_min
+from refgrad.ops.unary import abs as tensor_abs
+from refgrad.ops.unary import sgn
 from refgrad.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -82,94 +85,9 @@ def not_differentiable(function: str, argument: str, tensor) -> None:
                            "This input cannot have requires_grad True.")
 
 
-# --- private elementwise primitives with torch's node names -------------------------------------------------
-
-def _sign_forward(a):
-    return np.where(np.isnan(a), np.zeros((), a.dtype), np.sign(a)).astype(a.dtype, copy=False)
-
-
-# sgn(x) as a node (its own gradient is zero), so the double backward of abs/l1 gives zeros as torch does
-_sgn = Primitive("SgnBackward0", _sign_forward, lambda c, g: Tensor._make(np.zeros(c._input_meta[0][0],
-                                                                                   g._data.dtype)))
-
-
-def _sign_const(x: Tensor) -> Tensor:
-    return _sgn(x)
-
-
-def _xlogy_forward(x, y):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = x * np.log(y)
-    return np.where((x == 0) & ~np.isnan(y), np.zeros((), x.dtype), out).astype(x.dtype, copy=False)
-
-
-def _xlogy_vjp(c, g):
-    x, y = c.self, c.other
-    gx = g * xlogy(const(x._data != 0, x), y) if c.needs_input_grad(0) else None
-    gy = g * x / y if c.needs_input_grad(1) else None
-    return gx, gy
-
-
-def _softmax_vjp(c, g):
-    y = c.result
-    return y * (g - (g * y).sum(c.dim, keepdim=True))
-
-
-def _log_softmax_vjp(c, g):
-    return g - c.result.exp() * g.sum(c.dim, keepdim=True)
-
-
-def _softmax_np(a, dim):
-    shifted = a - np.max(a, axis=dim, keepdims=True)
-    e = np.exp(shifted)
-    return (e / np.sum(e, axis=dim, keepdims=True)).astype(a.dtype, copy=False)
-
-
-def _log_softmax_np(a, dim):
-    shifted = a - np.max(a, axis=dim, keepdims=True)
-    return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype, copy=False)
-
-
-_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign_const(c.self), save=("self",))
-_sqrt = Primitive("SqrtBackward0", np.sqrt, lambda c, g: g / (2 * c.result), save=("result",))
-_clamp_min = Primitive("ClampMinBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)).astype(a.dtype),
-                       lambda c, g: g.masked_fill(const(~(c.self._data >= c.min)), 0.0), save=("self",))
 # torch clamps some norms in place under no_grad: the value is clamped but the gradient passes unchanged
 _clamp_min_value_only = Primitive("CloneBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)),
                                   lambda c, g: g)
-_xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"), save=("self", "other"))
-_softmax = Primitive("SoftmaxBackward0", _softmax_np, _softmax_vjp, save=("result",))
-_log_softmax = Primitive("LogSoftmaxBackward0", _log_softmax_np, _log_softmax_vjp, save=("result",))
-_log1p = Primitive("Log1PBackward0", np.log1p, lambda c, g: g / (c.self + 1), save=("self",))
-
-
-def abs_(x: Tensor) -> Tensor:
-    return _abs(x)
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return _sqrt(x)
-
-
-def clamp_min(x: Tensor, min: float) -> Tensor:  # noqa: A002 - torch's name
-    return _clamp_min(x, min=min)
-
-
-def xlogy(x: Tensor, y: Tensor) -> Tensor:
-    dtype, (a, b) = promote(x, y)
-    return _xlogy(a, b, cast=dtype)
-
-
-def log1p(x: Tensor) -> Tensor:
-    return _log1p(x)
-
-
-def softmax_(x: Tensor, dim: int) -> Tensor:
-    return _softmax(x, dim=dim % max(x.ndim, 1))
-
-
-def log_softmax_(x: Tensor, dim: int) -> Tensor:
-    return _log_softmax(x, dim=dim % max(x.ndim, 1))
 
 
 # --- einsum ------------------------------------------------------------------------------------------------
@@ -469,15 +387,15 @@ def _pnorm_vjp(c, g):
     if p == 0:
         return x * 0
     if p == 1:
-        return g * _sign_const(x)
+        return g * sgn(x)
     if p == 2:  # torch's form: g * (x / norm) zeroed where norm is 0 (so its double backward matches torch's)
         return g * (x / norm).masked_fill(zero, 0.0)
     if p == np.inf:
         at_max = const(np.abs(x._data) == norm._data, x)
         count = at_max.sum(c.dim, keepdim=True)
-        return g * _sign_const(x) * at_max / count
+        return g * sgn(x) * at_max / count
     scale = g / norm.masked_fill(zero, 1.0).pow(p - 1)
-    return (x * _abs(x).pow(p - 2) * scale).masked_fill(zero.expand(x.shape), 0.0)
+    return (x * tensor_abs(x).pow(p - 2) * scale).masked_fill(zero.expand(x.shape), 0.0)
 
 
 _pnorm = Primitive("NormBackward1", _pnorm_forward, _pnorm_vjp, save=("self", "result"))
@@ -502,7 +420,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     gradient 1/eps (1e12 by default), from the eps clamp, as in torch."""
     _float_check("linalg.vector_norm", input)
     d = wrap_dim(dim, input.ndim)
-    norm = _linalg_vector_norm(input, float(p), d) if input.ndim else _abs(input)
+    norm = _linalg_vector_norm(input, float(p), d) if input.ndim else tensor_abs(input)
     denom = clamp_min(norm, eps).expand(input.shape)
     return input / denom
 

@@ -470,3 +470,14 @@ def test_nll_loss_ignored_targets_add_no_term():
     x = const([[INF] * 3] * 2)
     assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1).item() == -INF
     assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1, reduction="none").tolist() == [-INF, 0.0]
+
+
+def test_the_losses_xlogy_differentiates_x_at_zero():
+    # the losses use refgrad's public xlogy: d/dx x log y = log y also at x = 0 (torch 2.13: log 2, log 3 at
+    # x = 0, y = [2, 3]; 0 only where y <= 0). A private copy of xlogy returned 0 there.
+    from refgrad.ops import losses
+    x, y = _f64([0.0, 0.0, 0.0]), _f64([2.0, 3.0, 0.0])
+    gx, gy = refgrad.autograd.grad(losses.xlogy(x, y).sum(), [x, y])
+    np.testing.assert_allclose(gx.numpy(), [np.log(2.0), np.log(3.0), 0.0], rtol=1e-15)
+    check_vjp(losses.xlogy, np.zeros(3), np.array([2.0, 3.0, 0.5]))
+    check_vjp(losses.xlogy, np.zeros(3), np.array([2.0, 3.0, 0.5]), order=2, rtol=1e-4, atol=1e-5)
