@@ -12,39 +12,57 @@ from refgrad.ops.scan import _softmax_forward, _softmax_vjp
 from refgrad.tensor import Tensor
 
 
-def _safe_softmax_forward(a, dim):
-    """softmax, but 0 (not NaN) for a row whose entries are all -inf (a fully masked query)."""
+def _safe_softmax_forward(a, dim, nan_blind=False):
+    """softmax, but 0 (not NaN) for a row whose entries are all -inf (a fully masked query). ``nan_blind``
+    (torch's fused CPU kernel, forward only): its running row max skips NaN, so a row with no entry above -inf
+    other than NaNs (e.g. [NaN], or [NaN, causally masked]) counts as fully masked too."""
     out = _softmax_forward(a, dim)
-    masked = np.all(a == -np.inf, axis=dim, keepdims=True)
+    if nan_blind:
+        masked = ~np.any(a > -np.inf, axis=dim, keepdims=True)
+    else:
+        masked = np.all(a == -np.inf, axis=dim, keepdims=True)
     return np.where(masked, np.zeros((), a.dtype), out).astype(a.dtype, copy=False)
 
 
 _safe_softmax = Primitive("SafeSoftmaxBackward0", _safe_softmax_forward, _softmax_vjp, save=("result",))
 
 
-def _attention(query, key, value, mask, is_causal, scale):
+def _attention(query, key, value, mask, is_causal, scale, flash=None):
     """torch's math path in refgrad ops: query and the transposed key are each scaled by sqrt(scale) (so the
     matmul saves those scaled copies, not query and key), a bool or causal mask becomes an additive 0/-inf
     float mask, the mask is added to the scores (so +inf + -inf is NaN), and a fully masked row's softmax is
-    0 (torch's _safe_softmax); ``mask`` is a bool or float tensor or None."""
+    0 (torch's _safe_softmax); ``mask`` is a bool or float tensor or None.
+
+    ``flash`` ("forward" or "backward") follows torch's fused CPU kernel instead, which never computes the
+    scores above the causal diagonal: they are set to -inf (not added to) and their probabilities are exactly
+    0, so a NaN key there neither spreads nor gets a gradient (torch 2.13: q = 1, k = [1, NaN], causal with
+    one query gives out 1, dk = [0, 0], dv = [1, 0]); its forward's fully-masked test ignores NaN scores."""
     length, source = query.shape[-2], key.shape[-2]
     factor = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
     root = float(np.sqrt(abs(factor)))
     scores = (query * (root if factor >= 0 else -root)).matmul(key.transpose(-2, -1) * root)
-    if is_causal:
+    above = None
+    if is_causal and flash:
+        above = const(~np.tril(np.ones((length, source), dtype=bool)))
+        scores = scores.masked_fill(above, -np.inf)
+    elif is_causal:
         mask = Tensor._make(np.tril(np.ones((length, source), dtype=bool)))
     if mask is not None:
         if mask.dtype is dtypes.bool:
             additive = np.where(mask._data, 0.0, -np.inf).astype(query._data.dtype)
             mask = const(additive)
         scores = scores + mask
-    return _safe_softmax(scores, dim=scores.ndim - 1).matmul(value)
+    probs = _safe_softmax(scores, dim=scores.ndim - 1, nan_blind=flash == "forward")
+    if above is not None:
+        probs = probs.masked_fill(above, 0.0)
+    return probs.matmul(value)
 
 
 def _flash_forward(q, k, v, mask, is_causal, scale):
     from refgrad.autograd.grad_mode import no_grad
     with no_grad():
-        return _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale)._data
+        return _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale,
+                          flash="forward")._data
 
 
 def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
@@ -52,7 +70,7 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
     from refgrad.autograd.grad_mode import enable_grad
     leaves = [Tensor._make(a).requires_grad_() for a in (q, k, v)]
     with enable_grad():
-        out = _attention(*leaves, mask, is_causal, scale)
+        out = _attention(*leaves, mask, is_causal, scale, flash="backward")
         grads = grad(out, leaves, Tensor._make(g))
     return tuple(t._data for t in grads)
 

@@ -6,6 +6,8 @@ double backward works. A transposed convolution is the same pieces in the other 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from refgrad.ops._primitive import Primitive
@@ -171,6 +173,17 @@ def _convnd(nd: int, input, weight, bias, stride, padding, dilation, groups):
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != weight.shape[0]):
         raise RuntimeError(f"Given weight of size {_fmt(weight.shape)}, expected bias to be 1-dimensional with "
                            f"{weight.shape[0]} elements, but got bias of size {_fmt(bias.shape)} instead")
+    if lo != hi:
+        # as torch: an odd total 'same' padding pads the extra element on the high side first (a ConstantPadNd
+        # node), so the convolution saves that padded copy, not the input
+        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                      "copy of the input be created", UserWarning, stacklevel=3)
+        from refgrad.ops.pooling import pad
+        amounts = []
+        for a, b in zip(reversed(lo), reversed(hi)):
+            amounts += [0, b - a]
+        x = pad(x, amounts)
+        hi = lo
     in_spatial = tuple(x.shape[2:])
     padded = [s + a + b for s, a, b in zip(in_spatial, lo, hi)]
     effective = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]

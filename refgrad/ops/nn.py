@@ -213,10 +213,9 @@ def grid_index(per_dim: list[np.ndarray], in_spatial: tuple) -> np.ndarray:
     index = np.zeros((1, 1), dtype=np.int64)
     valid = np.ones((1, 1), dtype=bool)
     for table, size in zip(per_dim, in_spatial):
-        index = (index[:, None, :, None] * size + table[None, :, None, :])
-        valid = valid[:, None, :, None] & (table >= 0)[None, :, None, :]
-        index = index.reshape(index.shape[0] * index.shape[1], -1)
-        valid = valid.reshape(index.shape)
+        rows, cols = index.shape[0] * table.shape[0], index.shape[1] * table.shape[1]  # explicit: sizes may be 0
+        index = (index[:, None, :, None] * size + table[None, :, None, :]).reshape(rows, cols)
+        valid = (valid[:, None, :, None] & (table >= 0)[None, :, None, :]).reshape(rows, cols)
     return np.where(valid, index, -1)
 
 
@@ -224,8 +223,8 @@ def grid_weight(per_dim: list[np.ndarray]) -> np.ndarray:
     """Outer product of per-dim weight tables (O_d, J_d), laid out like :func:`grid_index`."""
     weight = np.ones((1, 1))
     for table in per_dim:
-        weight = (weight[:, None, :, None] * table[None, :, None, :])
-        weight = weight.reshape(weight.shape[0] * weight.shape[1], -1)
+        rows, cols = weight.shape[0] * table.shape[0], weight.shape[1] * table.shape[1]
+        weight = (weight[:, None, :, None] * table[None, :, None, :]).reshape(rows, cols)
     return weight
 
 
@@ -272,6 +271,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 
+def _trilinear_forward(a, w, b, spec):
+    """input1 is contracted with the weight first, then with input2, as torch does: a zero of input1 against an
+    infinite input2 adds no NaN term (0 * 1 * inf) when another term is finite."""
+    partial = np.einsum("ni,oij->noj", a, w)
+    return np.einsum("noj,nj->no", partial, b).astype(a.dtype, copy=False)
+
+
+_TRILINEAR_NAMES = ("a0", "a1", "a2")
+_trilinear = Primitive("TrilinearBackward0", _trilinear_forward, _einsum_vjp, inputs=_TRILINEAR_NAMES,
+                       save={n: tuple(m for m in _TRILINEAR_NAMES if m != n) for n in _TRILINEAR_NAMES})
+
+
 @register(namespace="torch")
 @register(namespace="torch.nn.functional")
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -285,7 +296,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     lead = tuple(input1.shape[:-1])
     a = input1.reshape(-1, input1.shape[-1])
     b = input2.reshape(-1, input2.shape[-1])
-    out = einsum("ni,oij,nj->no", a, weight, b, name="TrilinearBackward0").view(lead + (weight.shape[0],))
+    out = _trilinear(a, weight, b, spec="ni,oij,nj->no").view(lead + (weight.shape[0],))
     return out if bias is None else out + bias
 
 
@@ -366,7 +377,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def _pnorm_forward(a, p, dim, keepdim):
     mag = np.abs(a)
-    if p == 2:
+    if a.shape[dim] == 1 and p != 0:  # as torch: the norm of one element is |x| exactly (no x**p round trip)
+        out = mag if keepdim else np.squeeze(mag, axis=dim)
+    elif p == 2:
         out = np.sqrt(np.sum(mag * mag, axis=dim, keepdims=keepdim))
     elif p == 1:
         out = np.sum(mag, axis=dim, keepdims=keepdim)
@@ -490,8 +503,10 @@ def _bce_logits_vjp(c, g):
             grad_x = (1 - y) - log_weight * sigmoid(-x)
         grad_x = grad_x * g if w is None else grad_x * w * g
     if c.needs_input_grad(1):
-        softplus_neg = (1 + (-x).exp()).log()
-        grad_y = -x if pw is None else -x + (pw - 1) * softplus_neg
+        # with pos_weight: log sigmoid(-x) - pw log sigmoid(x), torch's form, so x = -inf with pw = 1 gives
+        # +inf (the limit of -x) rather than inf + 0 * inf = NaN
+        from refgrad.ops.activations import logsigmoid
+        grad_y = -x if pw is None else logsigmoid(-x) - pw * logsigmoid(x)
         grad_y = grad_y * g if w is None else grad_y * w * g
     return (grad_x, grad_y) + (None,) * (len(c._input_meta) - 2)
 

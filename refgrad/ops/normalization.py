@@ -48,9 +48,12 @@ def _norm_vjp(c, g):
     reduce_axes = tuple(d for d in range(len(c._input_meta[0][0])) if c.affine_axes[d] == 1)
     grads = []
     if c.needs_input_grad(0):
-        dxhat = g * weight if weight is not None else g
-        grads.append(rstd * (dxhat - dxhat.mean(axes, keepdim=True)
-                             - xhat * (dxhat * xhat).mean(axes, keepdim=True)))
+        # batch norm's weight is constant over the normalised axes: it factors out and multiplies last, as in
+        # torch, so an infinite weight gives the +-inf limit (not 0 * inf = NaN where the cotangent is 0)
+        per_channel = weight is not None and all(c.affine_axes[a] == 1 for a in axes)
+        dxhat = g * weight if weight is not None and not per_channel else g
+        grad = rstd * (dxhat - dxhat.mean(axes, keepdim=True) - xhat * (dxhat * xhat).mean(axes, keepdim=True))
+        grads.append(grad * weight if per_channel else grad)
     else:
         grads.append(None)
     def reduce(t):  # an empty dim tuple means "all dims" to sum(): skip it when nothing is reduced

@@ -33,6 +33,7 @@ SIGNS = np.array([1.0, -1.0, 1.0, -1.0])
 LONG = refgrad.int64
 TARGET_2D = const(rng.integers(0, 3, (2, 2, 3)), LONG)
 RUNNING_MEAN, RUNNING_VAR, BCE_WEIGHT = const(randn(3)), const(positive(3)), const(unit(3, 4))
+POS_WEIGHT = const(positive(4) * 2)
 
 # (id, fn over float64 tensors, input arrays, supports double backward)
 CASES = [
@@ -66,6 +67,10 @@ CASES = [
     ("pad.reflect", lambda x: F.pad(x, (1, 2, 0, 3), mode="reflect"), (randn(2, 3, 5, 4),), True),
     ("pad.replicate", lambda x: F.pad(x, (2, 1), mode="replicate"), (randn(2, 3, 5),), True),
     ("pad.circular", lambda x: F.pad(x, (1, 2, 2, 0), mode="circular"), (randn(2, 3, 5, 4),), True),
+    ("interpolate.bilinear_one_dim_kept", lambda x: F.interpolate(x, size=(5, 7), mode="bilinear",
+                                                                 align_corners=True), (randn(1, 2, 5, 4),), True),
+    ("conv2d.same_even_kernel", lambda x, w: F.conv2d(x, w, padding="same"), (randn(1, 2, 4, 5), randn(3, 2, 2, 3)),
+     True),
     # padding_idx rows get no gradient by convention (tested below), so the numeric check runs without it
     ("embedding", lambda w: F.embedding(const([[0, 2], [2, 3]], LONG), w), (randn(4, 3),), True),
     ("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), (randn(3, 4), randn(4), randn(4)), True),
@@ -80,6 +85,8 @@ CASES = [
     ("normalize", lambda x: F.normalize(x, p=3.0, dim=1), (randn(3, 4),), True),
     ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b), (randn(3, 4), randn(3, 4)), True),
     ("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), (randn(3, 4), randn(3, 4)), True),
+    ("pairwise_distance.p3_one_element", lambda a, b: F.pairwise_distance(a, b, p=3.0), (randn(3, 1), randn(3, 1)),
+     True),
     ("cdist", lambda a, b: refgrad.cdist(a, b, p=3.0), (randn(2, 3, 4), randn(2, 2, 4)), False),
     ("pdist", lambda a: F.pdist(a, p=1.5), (randn(4, 3),), False),
     ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
@@ -94,6 +101,8 @@ CASES = [
     ("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x, y, BCE_WEIGHT), (unit(3, 4), unit(3, 4)), True),
     ("binary_cross_entropy_with_logits", lambda x, y: F.binary_cross_entropy_with_logits(x, y),
      (randn(3, 4), unit(3, 4)), True),
+    ("binary_cross_entropy_with_logits.pos_weight", lambda x, y: F.binary_cross_entropy_with_logits(
+        x, y, BCE_WEIGHT, pos_weight=POS_WEIGHT), (randn(3, 4), unit(3, 4)), True),
     ("nll_loss", lambda x: F.nll_loss(x, const(TARGET, LONG), weight=const([1.0, 2.0, 0.5]), ignore_index=1),
      (randn(4, 3),), True),
     ("nll_loss.2d", lambda x: F.nll_loss(x, TARGET_2D, reduction="none"),
@@ -470,6 +479,114 @@ def test_nll_loss_ignored_targets_add_no_term():
     x = const([[INF] * 3] * 2)
     assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1).item() == -INF
     assert F.nll_loss(x, const([0, 1], LONG), ignore_index=1, reduction="none").tolist() == [-INF, 0.0]
+
+
+# --- torch 2.13 behaviours at infinities, NaN and empty outputs (numbers read off torch 2.13.0, CPU) ------------
+
+def test_batch_norm_infinite_weight_gives_the_infinite_limit_of_the_input_gradient():
+    # the per-channel weight multiplies last: x = [[1], [0]] (and a constant x), weight inf, cotangent [[1], [0]]
+    # -> torch [[inf], [-inf]] (not 0 * inf = NaN where the cotangent is 0)
+    for data in ([[1.0], [0.0]], [[0.0], [0.0]]):
+        x, w = _f64(data), _f64([INF])
+        out = F.batch_norm(x, None, None, w, _f64([0.0]), training=True)
+        (gx,) = refgrad.autograd.grad(out, [x], _f64([[1.0], [0.0]], False))
+        _same(gx, [[INF], [-INF]])
+
+
+def test_bce_with_logits_pos_weight_target_gradient_at_infinite_logits():
+    # torch 2.13, reduction sum, weight [0, 1, 1, 1]: d/dtarget = log sigmoid(-x) - pw log sigmoid(x), so x = -inf
+    # gives +inf (the limit of -x) for any pos_weight, not inf + 0 * inf = NaN
+    x, y = _f64([0.0, -INF, INF, 3.0]), _f64([0.0, 0.0, 0.3, 0.5])
+    for pw, expected in ((1.0, [0.0, INF, -INF, -3.0]), (2.0, [0.0, INF, -INF, -2.951412648426258])):
+        loss = F.binary_cross_entropy_with_logits(x, y, _f64([0.0, 1.0, 1.0, 1.0], False),
+                                                  pos_weight=_f64([pw] * 4, False), reduction="sum")
+        gx, gy = refgrad.autograd.grad(loss, [x, y])
+        np.testing.assert_allclose(gy.numpy(), expected, rtol=1e-14)
+        np.testing.assert_allclose(gx.numpy(), [0.0, 0.0, 0.7, 0.45257412682243336 if pw == 1 else
+                                                0.4288611902336501], rtol=1e-14)
+
+
+def test_bilinear_contracts_input1_with_the_weight_first():
+    # torch 2.13: x1 = [[0, 1]], x2 = [[inf]], W = ones(1, 2, 1): (x1 W) x2 = 1 * inf = inf, not 0 * inf + inf = NaN
+    out = F.bilinear(_f64([[0.0, 1.0]]), _f64([[INF]]), _f64([[[1.0], [1.0]]]), _f64([0.0]))
+    _same(out, [[INF]])
+    assert type(out.grad_fn).__name__ == "AddBackward0"
+    assert type(out.grad_fn.next_functions[0][0].next_functions[0][0]).__name__ == "TrilinearBackward0"
+
+
+def test_conv_same_padding_with_an_odd_total_pads_a_copy_first():
+    # torch 2.13: padding='same' with kernel (1, 2) pads one column on the right with a ConstantPadNd node and
+    # warns; the convolution saves that copy, so an in-place change of the input afterwards is not reported
+    x, w = _f64(np.arange(12.0).reshape(1, 1, 3, 4)), _f64([[[[1.0, 10.0]]]])
+    with pytest.warns(UserWarning, match="zero-padded copy of the input"):
+        out = F.conv2d(x, w, padding="same")
+    assert type(out.grad_fn.next_functions[0][0]).__name__ == "ConstantPadNdBackward0"
+    _same(out, [[[[10.0, 21.0, 32.0, 3.0], [54.0, 65.0, 76.0, 7.0], [98.0, 109.0, 120.0, 11.0]]]])
+    with refgrad.no_grad():
+        x.mul_(2)
+    gx, gw = refgrad.autograd.grad(out.sum(), [x, w])
+    _same(gx, [[[[1.0, 11.0, 11.0, 11.0]] * 3]])
+    _same(gw, [[[[66.0, 54.0]]]])
+    # an even total needs no copy: the convolution takes the input itself
+    out = F.conv2d(x, _f64(np.ones((1, 1, 3, 3))), padding="same")
+    assert type(out.grad_fn.next_functions[0][0]).__name__ == "AccumulateGrad"
+
+
+def test_constant_pad_to_an_empty_output():
+    # torch 2.13: cropping a dim to size 0 gives an empty (1, 2, 0, 3) output and a zero gradient
+    x = _f64(np.ones((1, 2, 2, 3)))
+    for pad, shape in (((0, 0, -1, -1), (1, 2, 0, 3)), ((-1, -2, 0, 0), (1, 2, 2, 0)), ((1, 1, -1, -1), (1, 2, 0, 5))):
+        out = F.pad(x, pad, value=1.5)
+        assert tuple(out.shape) == shape and type(out.grad_fn).__name__ == "ConstantPadNdBackward0"
+        (g,) = refgrad.autograd.grad(out, [x], refgrad.ones(shape, dtype=refgrad.float64))
+        _same(g, np.zeros((1, 2, 2, 3)))
+
+
+def test_interpolate_copies_a_dim_kept_at_its_size():
+    # torch 2.13: a dim whose output size equals its input size is copied, whatever the scale, so a NaN does not
+    # leak into a neighbour through a 0 weight
+    x = _f64([[[[0.0, 1.0], [NAN, 2.0]]]])
+    _same(F.interpolate(x, size=(2, 3), mode="bilinear", align_corners=True), [[[[0.0, 0.5, 1.0], [NAN, NAN, 2.0]]]])
+    _same(F.interpolate(x, size=(2, 2), mode="bilinear"), [[[[0.0, 1.0], [NAN, 2.0]]]])
+    _same(F.interpolate(_f64([[[0.0, 3.0, 1.0, 2.0]]]), scale_factor=1.2, mode="linear"), [[[0.0, 3.0, 1.0, 2.0]]])
+    # a resized dim still mixes its neighbours: 1 * 0 + 0 * NaN is NaN, as in torch
+    _same(F.interpolate(_f64([[[0.0, NAN]]]), size=3, mode="linear", align_corners=True), [[[NAN, NAN, NAN]]])
+
+
+def test_flash_attention_never_computes_the_causally_masked_scores():
+    # torch 2.13 (4-D inputs, the fused CPU kernel), one query q = 1, v = [1, 2], cotangent 1:
+    # k = [1, NaN] causal -> out 1, dk [0, 0], dv [1, 0] (dq NaN: the masked key still enters dS @ K)
+    # k = [NaN, 1] causal -> out 0 (a row of NaN and masked scores counts as fully masked), dk [NaN, 0], dv [NaN, 0]
+    # k = [NaN], no mask -> out 0
+    def run(keys, causal):
+        q = _f64(np.ones((1, 1, 1, 1)))
+        k = _f64(np.array(keys).reshape(1, 1, -1, 1))
+        v = _f64(np.arange(1.0, len(keys) + 1).reshape(1, 1, -1, 1))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        grads = refgrad.autograd.grad(out, [q, k, v], refgrad.ones_like(out))
+        return [out.detach().numpy().ravel()] + [g.numpy().ravel() for g in grads]
+
+    for got, expected in zip(run([1.0, NAN], True), ([1.0], [NAN], [0.0, 0.0], [1.0, 0.0])):
+        _same(got, expected)
+    for got, expected in zip(run([NAN, 1.0], True), ([0.0], [NAN], [NAN, 0.0], [NAN, 0.0])):
+        _same(got, expected)
+    for got, expected in zip(run([NAN], False), ([0.0], [NAN], [NAN], [NAN])):
+        _same(got, expected)
+    # without a NaN both paths agree with the math path
+    for got, expected in zip(run([1.0, 2.0], True), ([1.0], [0.0], [0.0, 0.0], [1.0, 0.0])):
+        _same(got, expected)
+
+
+def test_pairwise_distance_of_one_element_is_its_absolute_value():
+    # torch 2.13: the p-norm of one element is |x| exactly, so float32 x1 = x2 = 0 (diff = eps = 1e-6), p = 3 has
+    # first derivatives +-1 and second derivatives exactly 0 (a rounded (|d|^3)^(1/3) leaves 2.625 there)
+    x1, x2 = refgrad.zeros(1, requires_grad=True), refgrad.zeros(1, requires_grad=True)
+    out = F.pairwise_distance(x1, x2, p=3.0)
+    assert out.item() == np.float32(1e-6)
+    g = refgrad.autograd.grad(out, [x1, x2], refgrad.tensor(1.0, requires_grad=True), create_graph=True)
+    assert [t.item() for t in g] == [1.0, -1.0]
+    gg = refgrad.autograd.grad(g, [x1, x2], [refgrad.zeros(1), refgrad.ones(1)])
+    assert [t.item() for t in gg] == [0.0, 0.0]
 
 
 def test_the_losses_xlogy_differentiates_x_at_zero():
