@@ -598,3 +598,20 @@ def test_the_losses_xlogy_differentiates_x_at_zero():
     np.testing.assert_allclose(gx.numpy(), [np.log(2.0), np.log(3.0), 0.0], rtol=1e-15)
     check_vjp(losses.xlogy, np.zeros(3), np.array([2.0, 3.0, 0.5]))
     check_vjp(losses.xlogy, np.zeros(3), np.array([2.0, 3.0, 0.5]), order=2, rtol=1e-4, atol=1e-5)
+
+
+def test_norm_layers_keep_float32_second_derivatives_of_constant_groups_accurate():
+    # a constant group has var = 0 and rstd = 1/sqrt(eps) = 316, which amplifies float32 rounding of the
+    # recomputed statistics: torch 2.13 (float32 and float64) gives second derivatives 0 here and first
+    # derivatives [52.70463, -895.97864, 685.16016, -263.52313, 52.70463, 368.9324]; float32 statistics gave -25.1
+    # to 37.7 instead of 0
+    v = np.array([[[[1.0, -2.0, 3.0], [0.0, 1.0, 2.0]]]])
+    u = np.array([[[[2.0, 0.0, -1.0], [1.0, 1.0, -3.0]]]])
+    x = refgrad.full((1, 1, 2, 3), -7.514334678649902, requires_grad=True)
+    (gx,) = refgrad.autograd.grad(F.instance_norm(x), [x], refgrad.tensor(v, dtype=refgrad.float32,
+                                                                         requires_grad=True), create_graph=True)
+    assert gx.dtype is refgrad.float32
+    np.testing.assert_allclose(gx.detach().numpy().ravel(), [52.70463, -895.97864, 685.16016, -263.52313, 52.70463,
+                                                             368.9324], rtol=1e-6)
+    (gg,) = refgrad.autograd.grad(gx, [x], refgrad.tensor(u, dtype=refgrad.float32))
+    assert gg.dtype is refgrad.float32 and np.abs(gg.numpy()).max() < 1e-3
