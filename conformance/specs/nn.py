@@ -271,8 +271,13 @@ SPECS = [
            shapes=st.lists(_side(1, 3), max_size=2).map(lambda s: (tuple(s),)), differentiable=False),
     OpSpec("nn.functional.dropout.identity", func(F + "dropout"),
            kwargs=st.sampled_from([{"training": False}, {"p": 0.0}, {"p": 0.7, "training": False}])),
+    # finite weights: with an infinite weight the input gradient is inf * (a finite coefficient that may cancel
+    # to 0), and both engines lose it to inf - inf inside their formulas, differently (shrunk example x = [0, 1,
+    # 0], weight [inf, 0, 0], cotangent 1: true limits [+inf, NaN, -inf], torch [NaN, NaN, NaN], refgrad [NaN,
+    # NaN, -inf]; double backward at x = [1, 0, 0], weight [inf, 0, 0]: torch -inf, refgrad NaN, inf times a
+    # coefficient that is 0 in exact arithmetic and that torch's rounding leaves slightly negative)
     OpSpec("nn.functional.layer_norm", lambda t, x, w, b: t.nn.functional.layer_norm(x, w.shape, w, b),
-           args=(tensor(SMALL), tensor(SMALL), tensor(SMALL)), shapes=st.integers(1, 2).flatmap(_norm_shapes),
+           args=(tensor(SMALL), tensor(FINITE), tensor(SMALL)), shapes=st.integers(1, 2).flatmap(_norm_shapes),
            tol=_NORM_F32, tol_reason=_NORM_F32_REASON),
     OpSpec("nn.functional.batch_norm.train",
            lambda t, x, w, b, **kw: (lambda rm, rv: (t.nn.functional.batch_norm(x, rm, rv, w, b, training=True,

@@ -170,10 +170,10 @@ def _bce_grad_vjp(c, gout):
     gx = gy = gg = None
     if c.needs_input_grad(0):
         gx = gout * g * (x * x - 2 * x * y + y) / ((x + 1e-12).pow(2) * (1 - x + 1e-12).pow(2))
-    if c.needs_input_grad(1):
-        gy = -gout * g / clamp_min((1 - x) * x, _BCE_EPS)
-    if c.needs_input_grad(2):
-        gg = gout * (x - y) / clamp_min((1 - x) * x, _BCE_EPS)
+    if c.needs_input_grad(1):  # clamped at a double 1e-12 here (the first order clamps at float(1e-12))
+        gy = -gout * g / clamp_min((1 - x) * x, 1e-12)
+    if c.needs_input_grad(2):  # 1e-12 added to x and 1 - x, not clamped: x = 1e-8, y = 0 gives 0.99990002
+        gg = gout * (x - y) / ((x + 1e-12) * (1 - x + 1e-12))
     return gx, gy, gg
 
 

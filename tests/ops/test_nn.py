@@ -219,6 +219,20 @@ def test_bce_double_backward_uses_torchs_formula():
         np.testing.assert_allclose(gg.item(), expected, rtol=1e-13)
 
 
+def test_bce_double_backward_for_target_and_cotangent_near_zero():
+    # torch 2.13 (float64, reduction none, cotangent 1): the input gradient's derivative w.r.t. the target clamps
+    # x(1 - x) at a double 1e-12 and w.r.t. the cotangent divides by (x + 1e-12)(1 - x + 1e-12), so at
+    # x = [1e-8, 1e-12, 0.3, 0, 1, 0], y = [0, 0, 0.1, 0.5, 0, 1]:
+    x, y = _f64([1e-8, 1e-12, 0.3, 0.0, 1.0, 0.0]), _f64([0.0, 0.0, 0.1, 0.5, 0.0, 1.0])
+    v = _f64([1.0] * 6)
+    gx, _ = refgrad.autograd.grad(F.binary_cross_entropy(x, y, reduction="none"), [x, y], v, create_graph=True)
+    _, d_y, d_v = refgrad.autograd.grad(gx, [x, y, v], refgrad.ones(6, dtype=refgrad.float64))
+    np.testing.assert_allclose(d_y.numpy(), [-100000001.00000001, -1e12, -4.761904761904762, -1e12, -1e12, -1e12],
+                               rtol=1e-15)
+    np.testing.assert_allclose(d_v.numpy(), [0.9999000199970005, 0.5, 0.9523809523764173, -499999999999.5,
+                                             999999999999.0, -999999999999.0], rtol=1e-15)
+
+
 def test_nll_loss_mean_with_every_target_ignored():
     # torch 2.13: nll_loss(mean) with all targets ignored is nan, and the gradient is all zeros
     _, out, (g,) = _grad(lambda x: F.nll_loss(x, const([1, 1], LONG), ignore_index=1), randn(2, 3))
