@@ -421,16 +421,20 @@ def test_torch_norm_of_one_element_is_its_magnitude_but_not_for_a_0d_input_with_
     assert L.vector_norm(_t([[1e-170, 0.0]]), 2, dim=0).tolist() == [1e-170, 0.0]
 
 
-@pytest.mark.parametrize(("ord_", "grad_x", "grad_v"), [(3, 0.0, np.nan), (1.5, np.nan, np.nan), (2, np.nan, 0.0)])
+@pytest.mark.parametrize(("ord_", "grad_x", "grad_v"), [
+    (3, 0.0, np.nan), (1.5, np.nan, np.nan), (2, np.nan, 0.0), (0.5, np.nan, 0.0), (-1, np.nan, 0.0),
+    (1, 0.0, 0.0), (float("inf"), 0.0, 0.0),
+])
 def test_vector_norm_second_derivatives_at_a_zero_norm(ord_, grad_x, grad_v):
-    # torch 2.13, x = zeros(1), cotangent v = 0, second cotangent 0: the first-order gradient is 0, and the masks of
-    # its formula (g / norm^(p-1), x / norm, masked to 0 where norm == 0) send 0 / 0 = NaN into the second order
-    x = _t([0.0])
+    # torch 2.13, x = zeros(2), cotangent v = 0, second cotangent ones: the first-order gradient is 0, and the masks
+    # of its formula (g / norm^(p-1), x / norm, masked to 0 where norm == 0) send 0 / 0 = NaN into the second order
+    x = _t([0.0, 0.0])
     v = _t(0.0)
     (g,) = refgrad.autograd.grad(L.vector_norm(x, ord_), x, v, create_graph=True)
-    assert g.tolist() == [0.0]
-    gx, gv = refgrad.autograd.grad(g, [x, v], refgrad.zeros_like(g))
-    np.testing.assert_array_equal([gx.item(), gv.item()], [grad_x, grad_v])
+    assert g.tolist() == [0.0, 0.0]
+    gx, gv = refgrad.autograd.grad(g, [x, v], refgrad.ones_like(g))
+    np.testing.assert_array_equal(gx.numpy(), [grad_x, grad_x])
+    np.testing.assert_array_equal(gv.item(), grad_v)
 
 
 def test_vector_norm_without_identity_rejects_only_empty_reduced_dims():
