@@ -66,10 +66,12 @@ def _norm_vjp(c, g):
     if c.needs_input_grad(0):
         # batch norm's weight is constant over the normalised axes: it factors out and multiplies last, as in
         # torch, so an infinite weight gives the +-inf limit (not 0 * inf = NaN where the cotangent is 0)
-        per_channel = weight is not None and all(c.affine_axes[a] == 1 for a in axes)
-        dxhat = g * weight if weight is not None and not per_channel else g
-        grad = rstd * (dxhat - dxhat.mean(axes, keepdim=True) - xhat * (dxhat * xhat).mean(axes, keepdim=True))
-        grads.append(grad * weight if per_channel else grad)
+        if weight is not None and all(c.affine_axes[a] == 1 for a in axes):
+            grads.append(_channel_input_grad(x, weight, g, axes=axes, eps=c.eps))
+        else:
+            dxhat = g * weight if weight is not None else g
+            grads.append(rstd * (dxhat - dxhat.mean(axes, keepdim=True)
+                                 - xhat * (dxhat * xhat).mean(axes, keepdim=True)))
     else:
         grads.append(None)
     def reduce(t):  # an empty dim tuple means "all dims" to sum(): skip it when nothing is reduced
@@ -83,6 +85,58 @@ def _norm_vjp(c, g):
         grads.append(reduce(g).reshape(c._input_meta[k][0]) if c.needs_input_grad(k) else None)
     del count
     return _narrow(grads, c._input_meta)
+
+
+def _project(x, v, axes, eps):
+    """L_x(v) = rstd (v - mean(v) - xhat mean(v xhat)) over ``axes``, in refgrad ops, with rstd and xhat."""
+    centered = x - x.mean(axes, keepdim=True)
+    rstd = ((centered * centered).mean(axes, keepdim=True) + eps).pow(-0.5)
+    xhat = centered * rstd
+    return rstd * (v - v.mean(axes, keepdim=True) - xhat * (v * xhat).mean(axes, keepdim=True)), rstd, xhat
+
+
+def _channel_input_grad_np(x, w, g, axes, eps):
+    mean = np.mean(x, axis=axes, keepdims=True)
+    centered = x - mean
+    rstd = 1.0 / np.sqrt(np.mean(centered * centered, axis=axes, keepdims=True) + eps)
+    xhat = centered * rstd
+    projected = rstd * (g - np.mean(g, axis=axes, keepdims=True) - xhat * np.mean(g * xhat, axis=axes, keepdims=True))
+    return (projected * w).astype(x.dtype, copy=False)
+
+
+def _channel_input_grad_vjp(c, u):
+    """Derivatives of w * L_x(g) (w per channel, so it is applied last in every term, as in torch's batch-norm
+    double backward: an infinite weight gives +-inf limits, not inf - inf = NaN inside L). L_x is symmetric, so
+    the g-derivative is the same map applied to u; the x-derivative of <u, L_x(g)> is, with N elements per
+    channel, a = u - mean(u), b = g - mean(g), A = sum(a g), B = sum(u xhat), C = sum(g xhat):
+    rstd^2 / N * (3 xhat B C / N - xhat A - a C - b B)."""
+    x, w, g, axes, eps = c.input, c.weight, c.grad_output, c.axes, c.eps
+    grad_x = grad_w = grad_g = None
+    if c.needs_input_grad(2):
+        grad_g = _channel_input_grad(x, w, u, axes=axes, eps=eps)
+    if c.needs_input_grad(0) or c.needs_input_grad(1):
+        projected, rstd, xhat = _project(x, g, axes, eps)
+        if c.needs_input_grad(1):
+            reduce_axes = tuple(d for d in range(u.ndim) if c._input_meta[1][0][d] == 1)
+            grad_w = (u * projected).sum(reduce_axes, keepdim=True)
+        if c.needs_input_grad(0):
+            count = int(np.prod([c._input_meta[0][0][a] for a in axes]))
+            a, b = u - u.mean(axes, keepdim=True), g - g.mean(axes, keepdim=True)
+            big_a = (a * g).sum(axes, keepdim=True)
+            big_b = (u * xhat).sum(axes, keepdim=True)
+            big_c = (g * xhat).sum(axes, keepdim=True)
+            inner = xhat * (big_b * big_c * (3.0 / count) - big_a) - a * big_c - b * big_b
+            grad_x = rstd * rstd / count * inner * w
+    return grad_x, grad_w, grad_g
+
+
+_channel_input = Primitive("NativeBatchNormBackwardBackward0", _channel_input_grad_np, _channel_input_grad_vjp,
+                           inputs=("input", "weight", "grad_output"), save=("input", "weight", "grad_output"))
+
+
+def _channel_input_grad(x, w, g, axes, eps):
+    """Batch norm's input gradient w * L_x(g) as one node (torch's NativeBatchNormBackwardBackward0)."""
+    return _channel_input(x, w, g, axes=axes, eps=eps)
 
 
 _NORM_PRIMS: dict = {}

@@ -507,6 +507,20 @@ def test_batch_norm_infinite_weight_gives_the_infinite_limit_of_the_input_gradie
         _same(gx, [[INF], [-INF]])
 
 
+def test_batch_norm_infinite_weight_double_backward_multiplies_the_weight_last():
+    # torch 2.13 (float64): x = [[1], [0]], weight inf, cotangent v = [[1], [0]], second cotangent [[1], [2]] ->
+    # d/dx [inf, -inf], d/dweight -3.999760012007546e-05, d/dv [-inf, inf]; the input gradient is one
+    # NativeBatchNormBackwardBackward0 node, as in torch
+    x, w, b, v = _f64([[1.0], [0.0]]), _f64([INF]), _f64([0.0]), _f64([[1.0], [0.0]])
+    gx, gw, gb = refgrad.autograd.grad(F.batch_norm(x, None, None, w, b, training=True), [x, w, b], v,
+                                       create_graph=True)
+    assert type(gx.grad_fn).__name__ == "NativeBatchNormBackwardBackward0"
+    ggx, ggw, ggv = refgrad.autograd.grad(gx, [x, w, v], _f64([[1.0], [2.0]], False))
+    _same(ggx, [[INF], [-INF]])
+    _same(ggv, [[-INF], [INF]])
+    np.testing.assert_allclose(ggw.numpy(), [-3.999760012007546e-05], rtol=1e-12)
+
+
 def test_bce_with_logits_pos_weight_target_gradient_at_infinite_logits():
     # torch 2.13, reduction sum, weight [0, 1, 1, 1]: d/dtarget = log sigmoid(-x) - pw log sigmoid(x), so x = -inf
     # gives +inf (the limit of -x) for any pos_weight, not inf + 0 * inf = NaN
