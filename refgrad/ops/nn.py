@@ -120,6 +120,15 @@ def _einsum_vjp(c, g):
     return tuple(grads)
 
 
+def _einsum_left_to_right(spec: str, arrays) -> np.ndarray:
+    """np.einsum contracting the operands pairwise from the left, as torch's _trilinear and its backward do: a
+    zero against an infinity then only meets the other operands' sum (0 * 1 + 1 * 1 = 1, times inf), not a
+    0 * inf term of the full product."""
+    path = ["einsum_path"] + [(0, 1)] + [(0, len(arrays) - 1 - k) for k in range(1, len(arrays) - 1)]
+    out = np.einsum(spec, *arrays, optimize=path) if len(arrays) > 2 else np.einsum(spec, *arrays)
+    return np.asarray(out).astype(arrays[0].dtype, copy=False)
+
+
 def einsum(spec: str, *tensors: Tensor, name: str = "EinsumBackward0") -> Tensor:
     """A multilinear contraction (NumPy einsum spec) recorded as one node called ``name``."""
     key = (name, len(tensors))
@@ -127,7 +136,7 @@ def einsum(spec: str, *tensors: Tensor, name: str = "EinsumBackward0") -> Tensor
     if prim is None:
         names = tuple(f"a{i}" for i in range(len(tensors)))
         prim = _EINSUM_CACHE[key] = Primitive(
-            name, lambda *arrays, spec: np.einsum(spec, *arrays).astype(arrays[0].dtype, copy=False),
+            name, lambda *arrays, spec: _einsum_left_to_right(spec, arrays),
             _einsum_vjp, inputs=names, save={n: tuple(m for m in names if m != n) for n in names})
     return prim(*tensors, spec=spec)
 
@@ -271,16 +280,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 
-def _trilinear_forward(a, w, b, spec):
-    """input1 is contracted with the weight first, then with input2, as torch does: a zero of input1 against an
-    infinite input2 adds no NaN term (0 * 1 * inf) when another term is finite."""
-    partial = np.einsum("ni,oij->noj", a, w)
-    return np.einsum("noj,nj->no", partial, b).astype(a.dtype, copy=False)
+def _trilinear_vjp(c, g):
+    """torch's _trilinear order rule, which decides between inf and NaN when zeros meet infinities (measured on
+    bilinear with zeros and +-inf, first and second order): with operands (p0, p1, p2) contracted from the left,
+    p0's gradient is (g, p2, p1), p1's is (p0, g, p2) and p2's is (p0, p1, g), each again such a node. Each operand
+    is saved only for the others' gradients."""
+    inputs, out = c.spec.split("->")
+    subs = inputs.split(",")
+    operands = [c.a0 if any(c.needs_input_grad(k) for k in (1, 2)) else None,
+                c.a1 if any(c.needs_input_grad(k) for k in (0, 2)) else None,
+                c.a2 if any(c.needs_input_grad(k) for k in (0, 1)) else None]
+    orders = ((("g", 2, 1)), (0, "g", 2), (0, 1, "g"))
+    grads = []
+    for k, order in enumerate(orders):
+        if not c.needs_input_grad(k):
+            grads.append(None)
+            continue
+        picked = [(out, g) if i == "g" else (subs[i], operands[i]) for i in order]
+        grads.append(trilinear(",".join(p[0] for p in picked) + "->" + subs[k], *(p[1] for p in picked)))
+    return tuple(grads)
 
 
 _TRILINEAR_NAMES = ("a0", "a1", "a2")
-_trilinear = Primitive("TrilinearBackward0", _trilinear_forward, _einsum_vjp, inputs=_TRILINEAR_NAMES,
+_trilinear = Primitive("TrilinearBackward0", lambda a0, a1, a2, spec: _einsum_left_to_right(spec, (a0, a1, a2)),
+                       _trilinear_vjp, inputs=_TRILINEAR_NAMES,
                        save={n: tuple(m for m in _TRILINEAR_NAMES if m != n) for n in _TRILINEAR_NAMES})
+
+
+def trilinear(spec: str, p0: Tensor, p1: Tensor, p2: Tensor) -> Tensor:
+    """A three-operand contraction (NumPy einsum spec, every index in at least two operands) as torch's
+    _trilinear: p0 with p1 first, then p2 (TrilinearBackward0)."""
+    return _trilinear(p0, p1, p2, spec=spec)
 
 
 @register(namespace="torch")
@@ -296,7 +326,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     lead = tuple(input1.shape[:-1])
     a = input1.reshape(-1, input1.shape[-1])
     b = input2.reshape(-1, input2.shape[-1])
-    out = _trilinear(a, weight, b, spec="ni,oij,nj->no").view(lead + (weight.shape[0],))
+    out = trilinear("ni,oij,nj->no", a, weight, b).view(lead + (weight.shape[0],))
     return out if bias is None else out + bias
 
 

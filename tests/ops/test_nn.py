@@ -542,6 +542,24 @@ def test_bilinear_contracts_input1_with_the_weight_first():
     assert type(out.grad_fn.next_functions[0][0].next_functions[0][0]).__name__ == "TrilinearBackward0"
 
 
+def test_bilinear_gradients_contract_in_torchs_order():
+    # torch 2.13 (float64): input1's gradient is (g x input2) . W, input2's (input1 . W) . g, recursively for the
+    # second order, which decides between inf and NaN where zeros meet infinities
+    x1, x2, w = _f64([[0.0, 1.0]]), _f64([[INF, 0.0]]), _f64([[[1.0, 2.0], [1.0, 0.0]]])
+    g1, g2, gw = refgrad.autograd.grad(F.bilinear(x1, x2, w), [x1, x2, w], _f64([[1.0]], False))
+    _same(g1, [[INF, INF]])
+    _same(g2, [[1.0, 0.0]])
+    _same(gw, [[[NAN, 0.0], [INF, 0.0]]])
+    # x1 = 0, x2 = inf, W = [1, 1], cotangent v = 0: d/dv <[0, 1], d/dx1> = (0 * 1 + 1 * 1) * inf = inf (torch)
+    x1, x2, b, v = _f64([[0.0, 0.0]]), _f64([[INF]]), _f64([0.0]), _f64([[0.0]])
+    g = refgrad.autograd.grad(F.bilinear(x1, x2, _f64([[[1.0], [1.0]]], False), b), [x1, x2, b], v,
+                              create_graph=True)
+    _same(g[0], [[NAN, NAN]])
+    assert type(g[0].grad_fn).__name__ == "ViewBackward0"
+    (gv,) = refgrad.autograd.grad(g, [v], [_f64([[0.0, 1.0]], False), _f64([[0.0]], False), _f64([0.0], False)])
+    _same(gv, [[INF]])
+
+
 def test_conv_same_padding_with_an_odd_total_pads_a_copy_first():
     # torch 2.13: padding='same' with kernel (1, 2) pads one column on the right with a ConstantPadNd node and
     # warns; the convolution saves that copy, so an in-place change of the input afterwards is not reported
