@@ -459,3 +459,11 @@ def test_det_second_derivative_near_singular_uses_the_cofactors(matrix, dtype):
     (g,) = refgrad.autograd.grad(L.det(x), x, refgrad.ones((), dtype=dtype), create_graph=True)
     (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(2, 2, dtype=dtype))
     np.testing.assert_allclose(gg.numpy(), [[1.0, -1.0], [-1.0, 1.0]], atol=1e-6 if dtype is refgrad.float32 else 1e-12)
+
+
+def test_float32_vector_norm_adds_its_powers_in_float64():
+    # 64 · sqrt(0.5) rounded once: 45.254833 (float32), squared 2047.9999 (float32 pairwise summation gave
+    # 2047.9996, torch 2.13 gives 2048.0024, the exact norm is 2048); the powers overflow in float32 as in torch
+    x = refgrad.full((4, 4, 4), 0.5, dtype=refgrad.float32)
+    assert L.vector_norm(x, 0.5).item() == 2047.9998779296875
+    assert L.vector_norm(refgrad.full((5,), 1e20, dtype=refgrad.float32), 2).item() == float("inf")
