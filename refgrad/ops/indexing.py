@@ -12,6 +12,7 @@ slice); the remaining tensor/list indices are then applied to that view — whic
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -118,9 +119,10 @@ def _write_vjp(c, g):
     return grad_self, grad_values
 
 
-# torch saves the source of put always, of index_add / index_copy when the source needs a gradient (it reads its
-# sizes there), so modifying it in place before the backward fails the version check
-_WRITE_SAVES = {"PutBackward0": {"values": ("self", "values")}, "IndexAddBackward0": {"values": ("values",)},
+# torch saves the source of put / index_add / index_copy when the source needs a gradient (it reads its sizes
+# there), so modifying it in place before the backward fails the version check; when only self needs a gradient,
+# modifying the source is fine (torch 2.13: put(..., src) then src.add_(1), backward succeeds)
+_WRITE_SAVES = {"PutBackward0": {"values": ("values",)}, "IndexAddBackward0": {"values": ("values",)},
                 "IndexCopyBackward0": {"values": ("values",)}}
 
 
@@ -132,8 +134,12 @@ def _write(name: str, self: Tensor, values: Tensor, key, *, accumulate=False, sr
                                   save=_WRITE_SAVES.get(name, ()))
     result = _WRITES[name](self, values, key=key, accumulate=accumulate, src_key=src_key, alpha=alpha,
                            pad_source=pad_source, vjp_error=vjp_error)
-    # the index is needed for the values' gradient, and for self's unless the write accumulates
-    return _saving_index(result, values.requires_grad or (self.requires_grad and not accumulate))
+    # the index is needed for the values' gradient, and for self's unless the write accumulates; torch's
+    # IndexPutBackward0 and PutBackward0 keep their index whatever needs a gradient (a second backward fails even
+    # when only self, accumulated into, requires grad)
+    needed = (name in ("IndexPutBackward0", "PutBackward0") or values.requires_grad
+              or (self.requires_grad and not accumulate))
+    return _saving_index(result, needed)
 
 
 def _fill_forward(a, key, value):
@@ -239,7 +245,11 @@ def _apply_basic(self: Tensor, index, *, skip_lone_slice: bool):
             start, stop, step = k.indices(size)
             if k.step is not None and k.step <= 0:
                 raise ValueError("step must be greater than zero")
-            if (start, max(stop, start), step) != (0, size, 1) or lone:
+            # torch skips a slice whose *written* bounds cover the dim (start 0 or omitted, stop omitted or
+            # >= size, step 1 or omitted), before normalization: x[-n:] of a size-n dim is still a slice
+            written = [None if v is None else operator.index(v) for v in (k.start, k.stop, k.step)]
+            full = written[0] in (None, 0) and (written[1] is None or written[1] >= size) and written[2] in (None, 1)
+            if not full or lone:
                 result = _slice(result, dim=dim, start=start, end=max(stop, start), step=step,
                                 self_sym_sizes=tuple(result.shape))
             advanced.append(slice(None))

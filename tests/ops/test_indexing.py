@@ -160,6 +160,12 @@ GRAD_FNS = [
     (lambda x: _set(x, ..., 1.0), "FillBackward3"), (lambda x: _set(x, slice(None), 1.0), "FillBackward3"),
     (lambda x: _set(x, (slice(None), [0, 1]), 1.0), "IndexPutBackward0"),
     (lambda x: _set(x, ..., refgrad.tensor(2.0)), "FillBackward3"),
+    # a slice is skipped only when its written bounds cover the dim: start 0/None, stop None or >= size, step 1/None
+    (lambda x: x[(slice(0, 9),)], "AliasBackward0"), (lambda x: x[(slice(-4, None),)], "SliceBackward0"),
+    (lambda x: x[(slice(None, -1),)], "SliceBackward0"), (lambda x: x[..., slice(-5, 5)], "SliceBackward0"),
+    (lambda x: x[(slice(-9, None), slice(None))], "SliceBackward0"),
+    (lambda x: _set(x, (slice(-4, None),), refgrad.tensor(2.0)), "CopySlices"),
+    (lambda x: _set(x, slice(-4, None), 2.0), "CopySlices"), (lambda x: _set(x, (slice(0, 4),), 2.0), "FillBackward3"),
     (lambda x: refgrad.unique(x), "Unique2Backward0"),
 ]
 
@@ -262,3 +268,35 @@ def test_index_add_copy_save_their_source(name, idx):
     out = getattr(y, name)(0, index([0]), plain)
     plain.add_(1)
     out.sum().backward()  # a source without gradient is not saved
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("name", ["index_put", "put"])
+def test_index_put_and_put_always_save_their_index(name, accumulate):
+    # torch 2.13: x.index_put((i,), v, accumulate=True) with only x requiring grad still refuses a second backward
+    # ("Trying to backward through the graph a second time"); so does x.put(i, v, accumulate=True)
+    x = refgrad.zeros(3, dtype=refgrad.float64, requires_grad=True)
+    v = refgrad.ones(2, dtype=refgrad.float64)
+    out = x.index_put((index([0, 0]),), v, accumulate=accumulate) if name == "index_put" else \
+        x.put(index([0, 1]), v, accumulate=accumulate)
+    out.sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_put_saves_its_source_only_when_it_needs_a_gradient(accumulate):
+    # torch 2.13: x.put(i, src) with only x requiring grad, then src.add_(1): the backward succeeds
+    # (x.grad = [0, 0, 1], or ones when accumulating); with src requiring grad it fails the version check
+    x = refgrad.zeros(3, dtype=refgrad.float64, requires_grad=True)
+    src = refgrad.ones(3, dtype=refgrad.float64)
+    out = x.put(index([0, 1]), src[:2], accumulate=accumulate)
+    src.add_(1)
+    out.sum().backward()
+    assert x.grad.tolist() == ([1.0, 1.0, 1.0] if accumulate else [0.0, 0.0, 1.0])
+    leaf = refgrad.ones(3, dtype=refgrad.float64, requires_grad=True)
+    src = leaf.clone()
+    out = refgrad.zeros(3, dtype=refgrad.float64).put(index([0, 1]), src[:2], accumulate=accumulate)
+    src.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
