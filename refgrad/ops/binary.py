@@ -62,8 +62,11 @@ def _saved_arrays(c, g, *names):
 
 def _atan2_vjp(c, g):
     x, y = c.self, c.other
-    recip = reciprocal(x * x + y * y)
-    recip = where(constant(np.isinf(recip._data)), 0.0, recip)  # atan2(0, 0): gradient (0, -0), not NaN
+    denominator = x * x + y * y
+    # torch zeroes the reciprocal where x² + y² is exactly 0 (atan2(0, 0), or squares underflowing to 0): gradient
+    # (0, -0), not NaN; a nonzero subnormal x² + y² whose reciprocal overflows stays inf (float32 atan2(0, 4e-21):
+    # gradient (g * inf, NaN) in torch 2.13)
+    recip = where(constant(denominator._data == 0), 0.0, reciprocal(denominator))
     need_x, need_y = _needs(c, 0, 1)
     return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
 

@@ -1,6 +1,7 @@
 """Comparisons, predicates, logical and bitwise ops: no gradient, bool (or integer) results.
 
-Comparisons promote their operands like arithmetic does; logical ops take any dtype's truthiness; bitwise ops
+Comparisons promote their operands like arithmetic does; binary logical ops take the truth values of the operands
+cast to their promoted dtype (so a float64 0-d value that underflows in float32 is False); bitwise ops
 take integers and bools only (floats raise torch's NotImplementedError).
 """
 from __future__ import annotations
@@ -127,11 +128,18 @@ def equal(input, other) -> bool:
 
 # --- logical ------------------------------------------------------------------------------------------------
 
+def _truth(a: Tensor, dtype: dtypes.dtype) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return a._data.astype(dtype.numpy, copy=False).astype(bool)
+
+
 def _logical(np_fn, name: str):
     def op(input, other, *, out=None):
+        # torch takes the truth values in the promoted dtype: a float64 0-d 1e-129 next to float32 tensors is
+        # float32 0 (False), an int64 0-d 256 next to uint8 tensors is uint8 0
         require_tensor(name, input, other)
-        check_broadcast(input, other)
-        return _result(np_fn(input._data.astype(bool), other._data.astype(bool)))
+        dtype, (a, b) = binary_operands(name, input, other)
+        return _result(np_fn(_truth(a, dtype), _truth(b, dtype)))
     op.__name__ = name
     op.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values (torch.{name})."
     return op

@@ -494,3 +494,38 @@ def test_float_power_inplace_needs_float64():
     with pytest.raises(RuntimeError, match="float_power_ has dtype Float"):
         refgrad.tensor([1.5]).float_power_(2)
     assert refgrad.tensor([1.5], dtype=refgrad.float64).float_power_(2).tolist() == [2.25]
+
+
+def test_logical_ops_take_truth_values_in_the_promoted_dtype():
+    # torch 2.13 (conformance errors cells of logical_and/logical_xor, float32): a float64 0-d operand next to a
+    # float32 tensor is cast to float32 first, so 1.2e-129 is 0 (False); 1e300 overflows to inf (True); an int64
+    # 0-d 256 next to a uint8 tensor is uint8 0; a dimensioned float64 operand keeps float64 (True)
+    tiny = refgrad.tensor(1.2220990663783315e-129, dtype=refgrad.float64)
+    one, zero = refgrad.tensor([1.0]), refgrad.tensor([0.0])
+    assert refgrad.logical_and(one, tiny).tolist() == [False]
+    assert refgrad.logical_and(tiny, one).tolist() == [False]
+    assert refgrad.logical_or(zero, tiny).tolist() == [False]
+    assert refgrad.logical_xor(zero, tiny).tolist() == [False]
+    assert refgrad.logical_xor(one, tiny).tolist() == [True]
+    assert one.clone().logical_and_(tiny).tolist() == [0.0]
+    assert refgrad.logical_and(one, refgrad.tensor(1e300, dtype=refgrad.float64)).tolist() == [True]
+    assert refgrad.logical_and(one, refgrad.tensor([1.2220990663783315e-129], dtype=refgrad.float64)).tolist() == [True]
+    assert refgrad.logical_and(refgrad.tensor([1], dtype=refgrad.uint8), refgrad.tensor(256)).tolist() == [False]
+    assert refgrad.logical_and(refgrad.tensor([1]), refgrad.tensor(0.3)).tolist() == [True]
+
+
+def test_atan2_gradient_is_zeroed_only_where_the_squares_sum_to_zero():
+    # torch 2.13: the reciprocal of x² + y² is zeroed where that sum is exactly 0 (also when the squares underflow,
+    # float64 (0, 1e-170): (0, -0)); a nonzero subnormal sum whose reciprocal overflows is not (float32
+    # (0, 3.96e-21): (inf, NaN) for a cotangent of 1, (NaN, NaN) for 0)
+    tiny = 3.961802546455467e-21
+    same(grads(refgrad.atan2, 0.0, 1e-170)[1], [0.0, -0.0])
+    same(grads(refgrad.atan2, 1e-200, 1e-170)[1], [0.0, -0.0])
+    same(grads(refgrad.atan2, 0.0, tiny, dtype=refgrad.float32)[1], [inf, nan])
+    same(grads(refgrad.atan2, tiny, 0.0, dtype=refgrad.float32)[1], [nan, -inf])
+    x = refgrad.tensor(0.0, requires_grad=True)
+    y = refgrad.tensor(tiny, requires_grad=True)
+    v = refgrad.tensor(0.0, requires_grad=True)
+    first = refgrad.autograd.grad(refgrad.atan2(x, y), [x, y], v, create_graph=True)
+    same([g.item() for g in first], [nan, nan])
+    assert refgrad.autograd.grad(first[0], v)[0].item() == inf  # torch: y · inf, the reciprocal not zeroed
