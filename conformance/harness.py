@@ -33,7 +33,7 @@ from conformance.strategies import DEFAULT_TOLERANCE
 from conformance.verdict import compare_outcomes
 
 __all__ = ["Session", "Trial", "Divergence", "ExampleTimeout", "check", "run_both", "run_one", "time_limit",
-           "make_record", "base_record", "tracked", "Tracker"]
+           "tolerances", "computing_dtypes", "make_record", "base_record", "tracked", "Tracker"]
 
 
 class Divergence(AssertionError):
@@ -139,9 +139,32 @@ def run_both(session: Session, program: Callable, fn: Callable, inputs: list, kw
     return Trial(program, fn, inputs, kwargs, extra, ref, got, scenario)
 
 
-def tolerances(spec: OpSpec) -> dict[str, tuple[float, float]]:
-    """dtype name -> (rtol, atol) for every floating dtype."""
-    return {name: spec.tolerance(name) for name in DEFAULT_TOLERANCE}
+_OUTPUT_DTYPE = re.compile(r"out\[\d+\]\.dtype")
+
+
+def computing_dtypes(trial: Trial) -> tuple[str, ...]:
+    """The floating dtypes the op computed in on torch: the dtypes of its outputs, read from the reference's
+    forward observables or from the cotangents (drawn per output, in its dtype). A float64 0-d tensor (or a Python
+    scalar) mixed with float32 tensors computes in float32 (type promotion), and so does the float64 gradient of
+    that 0-d leaf: its digits are float32 digits whatever dtype it is returned in."""
+    names = {item["dtype"] for item in trial.extra.get("cotangents") or ()
+             if isinstance(item, dict) and item.get("kind") == "tensor"}
+    names.update(value.removeprefix("torch.") for key, value in trial.reference["obs"].items()
+                 if isinstance(value, str) and _OUTPUT_DTYPE.fullmatch(key))
+    return tuple(sorted(name for name in names if name in DEFAULT_TOLERANCE))
+
+
+def tolerances(spec: OpSpec, trial: Trial | None = None) -> dict[str, tuple[float, float]]:
+    """dtype name -> (rtol, atol) for every floating dtype: the spec's (or assert_close's) tolerance of the
+    compared value's dtype, widened, when ``trial`` is given, to that of every dtype the op computed in
+    (:func:`computing_dtypes`): a float64 value computed in float32 compares at float32's tolerance."""
+    table = {name: tuple(spec.tolerance(name)) for name in DEFAULT_TOLERANCE}
+    computing = computing_dtypes(trial) if trial is not None else ()
+    if not computing:
+        return table
+    rtol = max(table[name][0] for name in computing)
+    atol = max(table[name][1] for name in computing)
+    return {name: (max(own[0], rtol), max(own[1], atol)) for name, own in table.items()}
 
 
 def _error_fields(prefix: str, error: dict | None) -> dict[str, Any]:
@@ -262,7 +285,6 @@ def check(session: Session, spec: OpSpec, dtype: str, prop: str,
           trial: Callable[[Session, OpSpec, str, st.DataObject], Trial | None], nodeid: str = "") -> None:
     """Run property ``prop`` over ``spec`` at ``dtype``: raise Divergence (with a reproducer note) after
     recording the shrunk example, or pytest.xfail when the spec lists the divergence as known."""
-    tol = tolerances(spec)
     expected_reason = spec.known.get(prop, "")
 
     with tracked(session, spec.name, spec.family, prop, dtype, nodeid, expected_reason) as tracker:
@@ -271,6 +293,7 @@ def check(session: Session, spec: OpSpec, dtype: str, prop: str,
             outcome = trial(session, spec, dtype, data)
             if outcome is None:
                 return
+            tol = tolerances(spec, outcome)  # the dtypes this example computed in, not only the leaves'
             mismatches = compare_outcomes(outcome.reference, outcome.engine, tol)
             if mismatches:
                 raise tracker.divergence(make_record(session, spec.name, spec.family, prop, dtype, outcome,

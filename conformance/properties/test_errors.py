@@ -46,11 +46,10 @@ def errors_trial(session, spec, dtype, data: st.DataObject):
     if "inplace_input" in chosen:
         count = sum(item["kind"] == "tensor" for item in inputs)
         extra["target"] = data.draw(st.integers(0, count - 1), label="input modified in place")
-    tol = tolerances(spec)
     for scenario in chosen:
         trial = run_both(session, programs.program_errors, spec.fn, inputs, kwargs, dict(extra, scenario=scenario),
                          scenario)
-        if compare_outcomes(trial.reference, trial.engine, tol):
+        if compare_outcomes(trial.reference, trial.engine, tolerances(spec, trial)):
             break
     return trial
 
