@@ -241,8 +241,9 @@ def _nearest_table(size: int, out: int, scale) -> np.ndarray:
 
 def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
     real = np.float32 if dtype == np.float32 else np.float64
-    if out == size:  # as torch: a dim kept at its size is copied (whatever the scale), no 0-weighted neighbour
-        return np.stack([np.arange(out), np.full(out, -1)], 1), np.stack([np.ones(out, real), np.zeros(out, real)], 1)
+    if out == size:  # as torch: a dim kept at its size (whatever the scale) pairs each element with itself,
+        # weights (1, 0): no neighbour mixes in, but x * 1 + x * 0 is still NaN for x = +-inf
+        return np.stack([np.arange(out)] * 2, 1), np.stack([np.ones(out, real), np.zeros(out, real)], 1)
     if align_corners:
         factor = real((size - 1) / (out - 1)) if out > 1 else real(0)
         src = factor * np.arange(out, dtype=real)

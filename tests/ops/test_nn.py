@@ -588,13 +588,15 @@ def test_constant_pad_to_an_empty_output():
         _same(g, np.zeros((1, 2, 2, 3)))
 
 
-def test_interpolate_copies_a_dim_kept_at_its_size():
-    # torch 2.13: a dim whose output size equals its input size is copied, whatever the scale, so a NaN does not
-    # leak into a neighbour through a 0 weight
+def test_interpolate_pairs_each_element_with_itself_in_a_dim_kept_at_its_size():
+    # torch 2.13: a dim whose output size equals its input size (whatever the scale) interpolates each element
+    # with itself, weights (1, 0): a NaN does not leak into a neighbour, but x = inf gives inf + 0 * inf = NaN
     x = _f64([[[[0.0, 1.0], [NAN, 2.0]]]])
     _same(F.interpolate(x, size=(2, 3), mode="bilinear", align_corners=True), [[[[0.0, 0.5, 1.0], [NAN, NAN, 2.0]]]])
     _same(F.interpolate(x, size=(2, 2), mode="bilinear"), [[[[0.0, 1.0], [NAN, 2.0]]]])
     _same(F.interpolate(_f64([[[0.0, 3.0, 1.0, 2.0]]]), scale_factor=1.2, mode="linear"), [[[0.0, 3.0, 1.0, 2.0]]])
+    _same(F.interpolate(_f64([[[1.0, INF, 2.0]]]), size=3, mode="linear"), [[[1.0, NAN, 2.0]]])
+    _same(F.interpolate(_f64([[[INF]]]), size=1, mode="linear", align_corners=True), [[[NAN]]])
     # a resized dim still mixes its neighbours: 1 * 0 + 0 * NaN is NaN, as in torch
     _same(F.interpolate(_f64([[[0.0, NAN]]]), size=3, mode="linear", align_corners=True), [[[NAN, NAN, NAN]]])
 
