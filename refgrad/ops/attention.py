@@ -33,10 +33,10 @@ def _attention(query, key, value, mask, is_causal, scale, flash=None):
     float mask, the mask is added to the scores (so +inf + -inf is NaN), and a fully masked row's softmax is
     0 (torch's _safe_softmax); ``mask`` is a bool or float tensor or None.
 
-    ``flash`` ("forward" or "backward") follows torch's fused CPU kernel instead, which never computes the
-    scores above the causal diagonal: they are set to -inf (not added to) and their probabilities are exactly
-    0, so a NaN key there neither spreads nor gets a gradient (torch 2.13: q = 1, k = [1, NaN], causal with
-    one query gives out 1, dk = [0, 0], dv = [1, 0]); its forward's fully-masked test ignores NaN scores."""
+    ``flash`` follows the forward of torch's fused CPU kernel instead, which never computes the scores above
+    the causal diagonal: they are set to -inf (not added to) and their probabilities are exactly 0, so a NaN key
+    there does not spread (torch 2.13: q = 1, k = [1, NaN], causal with one query gives out 1); without an
+    attn_mask its fully-masked test ignores NaN scores (k = [NaN]: out 0; with a mask [-inf] or [NaN]: NaN)."""
     length, source = query.shape[-2], key.shape[-2]
     factor = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
     root = float(np.sqrt(abs(factor)))
@@ -52,7 +52,7 @@ def _attention(query, key, value, mask, is_causal, scale, flash=None):
             additive = np.where(mask._data, 0.0, -np.inf).astype(query._data.dtype)
             mask = const(additive)
         scores = scores + mask
-    probs = _safe_softmax(scores, dim=scores.ndim - 1, nan_blind=flash == "forward")
+    probs = _safe_softmax(scores, dim=scores.ndim - 1, nan_blind=bool(flash) and mask is None)
     if above is not None:
         probs = probs.masked_fill(above, 0.0)
     return probs.matmul(value)
@@ -62,17 +62,42 @@ def _flash_forward(q, k, v, mask, is_causal, scale):
     from refgrad.autograd.grad_mode import no_grad
     with no_grad():
         return _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale,
-                          flash="forward")._data
+                          flash=True)._data
 
 
 def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
-    from refgrad.autograd import grad
-    from refgrad.autograd.grad_mode import enable_grad
-    leaves = [Tensor._make(a).requires_grad_() for a in (q, k, v)]
-    with enable_grad():
-        out = _attention(*leaves, mask, is_causal, scale, flash="backward")
-        grads = grad(out, leaves, Tensor._make(g))
-    return tuple(t._data for t in grads)
+    """torch's fused CPU backward: P is the softmax of the recomputed scores (exactly 0 above the causal
+    diagonal and for a fully masked row), D = rowsum(g * out) with the forward's output, dS = P (g v^T - D),
+    dq = dS k scale, dk = dS^T q scale, dv = P^T g. A masked score's dS is 0 * (dP - D), NaN when dP or D is
+    (torch 2.13: q = 0, k = [0, 0], v = [NaN, NaN], causal, one query: dk = [NaN, NaN]), and its key still enters
+    dq (k = [1, NaN], causal: dq NaN, dk = [0, 0])."""
+    out = _flash_forward(q, k, v, mask, is_causal, scale)
+    length, source = q.shape[-2], k.shape[-2]
+    factor = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else float(scale)
+    root = float(np.sqrt(abs(factor)))
+    qs, ks = q * np.asarray(root if factor >= 0 else -root, q.dtype), k * np.asarray(root, k.dtype)
+    with np.errstate(all="ignore"):
+        scores = qs @ np.swapaxes(ks, -1, -2)
+        if mask is not None:
+            additive = np.where(mask._data, 0.0, -np.inf) if mask.dtype is dtypes.bool else mask._data
+            scores = scores + additive.astype(q.dtype)
+        above = ~np.tril(np.ones((length, source), dtype=bool)) if is_causal else np.zeros((length, source), bool)
+        scores = np.where(above, -np.inf, scores).astype(q.dtype)
+        # a row the forward treated as fully masked keeps log-sum-exp +inf, so exp(score - lse) is 0 there, and
+        # NaN for a NaN score (k = [NaN, -inf], no mask: out 0, dv = [NaN, 0])
+        if mask is None:
+            fully = ~np.any(scores > -np.inf, axis=-1, keepdims=True)
+        else:
+            fully = np.all(scores == -np.inf, axis=-1, keepdims=True)
+        probs = np.where(fully, np.where(np.isnan(scores), scores, np.zeros((), q.dtype)),
+                         _softmax_forward(scores, scores.ndim - 1))
+        probs = np.where(above, np.zeros((), q.dtype), probs)
+        d_probs = g @ np.swapaxes(v, -1, -2)
+        d_scores = probs * (d_probs - np.sum(g * out, axis=-1, keepdims=True))
+        dq = (d_scores @ ks) * np.asarray(root if factor >= 0 else -root, q.dtype)
+        dk = (np.swapaxes(d_scores, -1, -2) @ qs) * np.asarray(root, q.dtype)
+        dv = np.swapaxes(probs, -1, -2) @ g
+    return tuple(a.astype(q.dtype, copy=False) for a in (dq, dk, dv))
 
 
 def _flash_double_backward(c, *cotangents):

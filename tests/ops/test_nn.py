@@ -625,6 +625,29 @@ def test_flash_attention_never_computes_the_causally_masked_scores():
         _same(got, expected)
 
 
+def test_flash_attention_backward_follows_torchs_fused_kernel():
+    # torch 2.13, 4-D inputs with one head size, one query; (out, dq, dk, dv):
+    def run(q, k, v, g, mask=None, causal=False):
+        ts = [_f64(np.array(a).reshape(1, 1, -1, 1)) for a in (q, k, v)]
+        out = F.scaled_dot_product_attention(*ts, attn_mask=None if mask is None else _f64([mask], False),
+                                             is_causal=causal)
+        grads = refgrad.autograd.grad(out, ts, _f64(np.array(g).reshape(1, 1, 1, 1), False))
+        return [out.detach().numpy().ravel()] + [t.numpy().ravel() for t in grads]
+
+    # scores [NaN, -inf] without a mask: the forward sees a fully masked row (out 0, log-sum-exp +inf), so the
+    # backward's probabilities are [NaN, 0]
+    for got, expected in zip(run([1.0], [NAN, -INF], [1.0, 2.0], [1.0]), ([0.0], [NAN], [NAN, 0.0], [NAN, 0.0])):
+        _same(got, expected)
+    # a causally masked score still gets dS = 0 * (dP - D), NaN when v is NaN
+    for got, expected in zip(run([0.0], [0.0, 0.0], [NAN, NAN], [0.0], causal=True),
+                             ([NAN], [NAN], [NAN, NAN], [0.0, 0.0])):
+        _same(got, expected)
+    # with an attn_mask a NaN score is not skipped: [0 + NaN] and [NaN - inf] give NaN everywhere
+    for mask, k in (([NAN], [0.0]), ([-INF], [NAN])):
+        for got in run([1.0], k, [1.0], [1.0], mask=mask):
+            _same(got, [NAN])
+
+
 def test_pairwise_distance_of_one_element_is_its_absolute_value():
     # torch 2.13: the p-norm of one element is |x| exactly, so float32 x1 = x2 = 0 (diff = eps = 1e-6), p = 3 has
     # first derivatives +-1 and second derivatives exactly 0 (a rounded (|d|^3)^(1/3) leaves 2.625 there)
