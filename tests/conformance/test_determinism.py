@@ -1,0 +1,83 @@
+"""A derandomized (``ci``) run draws the same examples in every process.
+
+Hypothesis 6.155 mixes literal constants of every *local* module imported so far into generated data. Before
+``conformance.harness.preload_local_modules``, what was imported when the first example ran depended on the
+process: ``python -m conformance run`` in-process had loaded the CLI and ``conformance.report.*``, an xdist worker
+had not (so ``--jobs 1`` and ``--jobs 2`` of the same commit drew different examples: linalg.det / vjp / float64
+diverged at its 7th example in one, passed in the other). Each run here is a fresh process with its own
+PYTHONHASHSEED, as two CI runs are.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DRAWS = """
+import importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)  # what another kind of process has loaded before its first example
+from conformance.engines import load_engine
+from conformance.harness import Session, check
+from conformance.properties.test_vjp import vjp_trial
+from conformance.specs import get_spec
+
+seen = []
+def trial(session, spec, dtype, data):
+    outcome = vjp_trial(session, spec, dtype, data)
+    seen.append(repr((outcome.inputs, outcome.extra)))
+    return outcome
+
+session = Session(engine=load_engine("torch"), max_examples=25, overrides={"derandomize": True, "database": None})
+for name in ("add", "sum.dim"):
+    check(session, get_spec(name), "float64", "vjp", trial, nodeid="determinism::" + name)
+print(json.dumps(seen))
+"""
+
+
+def _python(args: list[str], hash_seed: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    env.pop("CONFORMANCE_DATABASE", None)  # a campaign database would be replayed first
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def _draws(hash_seed: str, *preimported: str) -> list[str]:
+    done = _python(["-c", DRAWS, *preimported], hash_seed)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_examples_do_not_depend_on_what_the_process_imported_first():
+    plain = _draws("1")
+    like_the_cli = _draws("2", "conformance.cli", "conformance.report.diff", "conformance.report.render")
+    assert len(plain) == len(like_the_cli) == 50
+    assert plain == like_the_cli
+
+
+def _records(out: Path) -> tuple[dict, dict]:
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    drop = ("run_id", "time")
+    divergences, summaries = {}, {}
+    for name, table in (("divergences.jsonl", divergences), ("summary.jsonl", summaries)):
+        path = out / name
+        for line in path.read_text().splitlines() if path.exists() else ():
+            record = json.loads(line)
+            if record["run_id"] == run_id:
+                cell = (record["op"], record["property"], record["dtype"])
+                table[cell] = {k: v for k, v in record.items() if k not in drop and k != "seconds"}
+    return divergences, summaries
+
+
+def test_cli_ci_profile_twice_gives_identical_records(tmp_path):
+    """The same command twice: in-process, then in an xdist worker (``--jobs 2`` runs the one cell in one)."""
+    command = ["-m", "conformance", "run", "--ops", "linalg.det,logaddexp", "--properties", "vjp", "--dtypes",
+               "float64", "--profile", "ci", "--seed", "0"]
+    first = _python([*command, "--out", str(tmp_path / "first")], "1")
+    second = _python([*command, "--jobs", "2", "--out", str(tmp_path / "second")], "2")
+    assert first.returncode in (0, 1) and second.returncode == first.returncode, first.stderr + second.stderr
+    divergences, summaries = _records(tmp_path / "first")
+    assert len(summaries) == 2
+    assert _records(tmp_path / "second") == (divergences, summaries)
