@@ -2,6 +2,9 @@
 
 ``ci`` is derandomized (same examples for the same code, so CI cannot flake); ``dev`` and ``nightly`` explore
 randomly and use Hypothesis' example database, so a divergence found once is replayed first next time.
+"The same code" includes the literal constants of every local module imported (Hypothesis mixes them into its
+data): :func:`conformance.harness.preload_local_modules` imports all of conformance and of the engine before the
+first example, so in-process and xdist runs of one commit draw the same examples.
 Select with pytest's ``--hypothesis-profile NAME`` or the CLI's ``--profile NAME``. When Hypothesis' own
 ``default`` profile is active, conformance properties use ``dev``.
 """
