@@ -36,7 +36,7 @@ from conformance.strategies import DEFAULT_TOLERANCE
 from conformance.verdict import compare_outcomes
 
 __all__ = ["Session", "Trial", "Divergence", "ExampleTimeout", "check", "run_both", "run_one", "time_limit",
-           "tolerances", "computing_dtypes", "make_record", "base_record", "tracked", "Tracker"]
+           "tolerances", "computing_dtypes", "widened", "make_record", "base_record", "tracked", "Tracker"]
 
 
 class Divergence(AssertionError):
@@ -187,29 +187,35 @@ def run_both(session: Session, program: Callable, fn: Callable, inputs: list, kw
 _OUTPUT_DTYPE = re.compile(r"out\[\d+\]\.dtype")
 
 
-def computing_dtypes(trial: Trial) -> tuple[str, ...]:
-    """The floating dtypes the op computed in on torch: the dtypes of its outputs, read from the reference's
-    forward observables or from the cotangents (drawn per output, in its dtype). A float64 0-d tensor (or a Python
-    scalar) mixed with float32 tensors computes in float32 (type promotion), and so does the float64 gradient of
-    that 0-d leaf: its digits are float32 digits whatever dtype it is returned in."""
-    names = {item["dtype"] for item in trial.extra.get("cotangents") or ()
+def computing_dtypes(reference: dict, extra: dict) -> tuple[str, ...]:
+    """The floating dtypes an example computed in on torch: the dtypes of the op's outputs, read from the
+    reference outcome's forward observables or from the cotangents in ``extra`` (drawn per output, in its dtype).
+    A float64 0-d tensor (or a Python scalar) mixed with float32 tensors computes in float32 (type promotion), and
+    so does the float64 gradient of that 0-d leaf: its digits are float32 digits whatever dtype it is returned in."""
+    names = {item["dtype"] for item in extra.get("cotangents") or ()
              if isinstance(item, dict) and item.get("kind") == "tensor"}
-    names.update(value.removeprefix("torch.") for key, value in trial.reference["obs"].items()
+    names.update(value.removeprefix("torch.") for key, value in reference["obs"].items()
                  if isinstance(value, str) and _OUTPUT_DTYPE.fullmatch(key))
     return tuple(sorted(name for name in names if name in DEFAULT_TOLERANCE))
 
 
-def tolerances(spec: OpSpec, trial: Trial | None = None) -> dict[str, tuple[float, float]]:
-    """dtype name -> (rtol, atol) for every floating dtype: the spec's (or assert_close's) tolerance of the
-    compared value's dtype, widened, when ``trial`` is given, to that of every dtype the op computed in
-    (:func:`computing_dtypes`): a float64 value computed in float32 compares at float32's tolerance."""
-    table = {name: tuple(spec.tolerance(name)) for name in DEFAULT_TOLERANCE}
-    computing = computing_dtypes(trial) if trial is not None else ()
+def widened(table: dict[str, tuple[float, float]], reference: dict, extra: dict) -> dict[str, tuple[float, float]]:
+    """``table`` (dtype name -> (rtol, atol)) with every entry at least as loose as the tolerance of each dtype
+    the example computed in (:func:`computing_dtypes`): a float64 value computed in float32 compares at float32's
+    tolerance. Any comparison of one example's outcomes can use it (``compare_outcomes(ref, got, widened(...))``)."""
+    computing = [name for name in computing_dtypes(reference, extra) if name in table]
     if not computing:
-        return table
+        return dict(table)
     rtol = max(table[name][0] for name in computing)
     atol = max(table[name][1] for name in computing)
     return {name: (max(own[0], rtol), max(own[1], atol)) for name, own in table.items()}
+
+
+def tolerances(spec: OpSpec, trial: Trial | None = None) -> dict[str, tuple[float, float]]:
+    """dtype name -> (rtol, atol) for every floating dtype: the spec's (or assert_close's) tolerance of the
+    compared value's dtype, :func:`widened` to the dtypes ``trial`` computed in when a trial is given."""
+    table = {name: tuple(spec.tolerance(name)) for name in DEFAULT_TOLERANCE}
+    return table if trial is None else widened(table, trial.reference, trial.extra)
 
 
 def _error_fields(prefix: str, error: dict | None) -> dict[str, Any]:
