@@ -9,7 +9,7 @@ import numpy as np
 from conformance import programs
 from conformance.engines import Engine, load_engine
 from conformance.examples import tensor_item
-from conformance.harness import Session, Trial, make_record, run_both, run_one
+from conformance.harness import Session, Trial, make_record, run_both, run_one, widened
 from conformance.records import divergence_record
 from conformance.strategies import DEFAULT_TOLERANCE
 from conformance.verdict import compare_outcomes
@@ -89,6 +89,7 @@ def compare(fn: Callable[..., Any], *inputs: Any, engine: str | Engine | None = 
 
 
 def _records(session: Session, label: str, prop: str, dtype: str, trial: Trial, tol: dict) -> list[dict]:
+    tol = widened(tol, trial.reference, trial.extra)  # the computing dtype's tolerance, as the properties compare
     mismatches = compare_outcomes(trial.reference, trial.engine, tol)
     if not mismatches:
         return []

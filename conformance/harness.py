@@ -194,7 +194,7 @@ def computing_dtypes(reference: dict, extra: dict) -> tuple[str, ...]:
     so does the float64 gradient of that 0-d leaf: its digits are float32 digits whatever dtype it is returned in."""
     names = {item["dtype"] for item in extra.get("cotangents") or ()
              if isinstance(item, dict) and item.get("kind") == "tensor"}
-    names.update(value.removeprefix("torch.") for key, value in reference["obs"].items()
+    names.update(value.removeprefix("torch.") for key, value in reference.get("obs", {}).items()
                  if isinstance(value, str) and _OUTPUT_DTYPE.fullmatch(key))
     return tuple(sorted(name for name in names if name in DEFAULT_TOLERANCE))
 

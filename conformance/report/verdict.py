@@ -310,14 +310,16 @@ def _defensible(dot: float, slopes: tuple[float, float, float], kink: bool) -> b
 
 def _judge_values(example: Example, record: dict, engine: Any, reference: Any,
                   rng: np.random.Generator) -> Verdict:
+    from conformance.harness import widened
     from conformance.verdict import compare_outcomes
 
     ref_outcome, engine_outcome = _replay(example, engine, reference)
-    reproduced = bool(compare_outcomes(ref_outcome, engine_outcome, example.tolerances))
+    tolerances = widened(example.tolerances, ref_outcome, example.extra)  # as the run compared (computing dtype)
+    reproduced = bool(compare_outcomes(ref_outcome, engine_outcome, tolerances))
     if not reproduced:
         return Verdict("undecided", "the replay no longer diverges (fixed since the run, or the divergence depends "
                                     "on state the record does not hold)", reproduced)
-    loose_close = not compare_outcomes(ref_outcome, engine_outcome, dict(example.tolerances) | LOOSE)
+    loose_close = not compare_outcomes(ref_outcome, engine_outcome, tolerances | LOOSE)
     if example.prop == "forward":
         return _judge_forward(example, engine, reference, rng, reproduced, loose_close)
     problem = _Problem(example)
