@@ -99,8 +99,10 @@ def _channel_input_grad_np(x, w, g, axes, eps):
     mean = np.mean(x, axis=axes, keepdims=True)
     centered = x - mean
     rstd = 1.0 / np.sqrt(np.mean(centered * centered, axis=axes, keepdims=True) + eps)
-    xhat = centered * rstd
-    projected = rstd * (g - np.mean(g, axis=axes, keepdims=True) - xhat * np.mean(g * xhat, axis=axes, keepdims=True))
+    # torch's order: mean(g (x - mean)) rstd^2 scales the centred input, rstd multiplies last, so a cotangent
+    # orthogonal to both 1 and x - mean gives exactly 0 (times an infinite weight: NaN, as torch), not rounding
+    k = np.mean(g * centered, axis=axes, keepdims=True) * rstd * rstd
+    projected = (g - np.mean(g, axis=axes, keepdims=True) - centered * k) * rstd
     return (projected * w).astype(x.dtype, copy=False)
 
 

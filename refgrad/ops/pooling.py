@@ -249,7 +249,9 @@ def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
         src = factor * np.arange(out, dtype=real)
     else:
         factor = real(1.0 / scale) if scale else real(size) / real(out)
-        src = np.maximum(factor * (np.arange(out, dtype=real) + real(0.5)) - real(0.5), real(0))
+        # factor * (i + 0.5) - 0.5 rounded once, as torch's fused multiply-add: for 1 -> 3 elements the middle
+        # source is 1.5 * float32(1/3) - 0.5 = 1.5e-8 (weight on the neighbour > 0), not 0.5 - 0.5 = 0
+        src = np.maximum((np.float64(factor) * (np.arange(out) + 0.5) - 0.5).astype(real), real(0))
     low = src.astype(np.int64)
     high = low + (low < size - 1)
     lam1 = np.clip(src - low.astype(real), 0, 1).astype(real)

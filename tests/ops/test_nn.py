@@ -507,6 +507,15 @@ def test_batch_norm_infinite_weight_gives_the_infinite_limit_of_the_input_gradie
         _same(gx, [[INF], [-INF]])
 
 
+def test_batch_norm_infinite_weight_times_an_exactly_zero_projection_is_nan():
+    # torch 2.13: x = [[[1, 0]], [[0, 0]]], weight inf, cotangent ones: the projected cotangent is exactly 0
+    # (sum(g (x - mean)) = 0.75 - 3 * 0.25), so every input gradient is 0 * inf = NaN, not +-inf from rounding
+    x = _f64([[[1.0, 0.0]], [[0.0, 0.0]]])
+    out = F.batch_norm(x, None, None, _f64([INF]), _f64([0.0]), training=True)
+    (gx,) = refgrad.autograd.grad(out, [x], refgrad.ones_like(out))
+    _same(gx, np.full((2, 1, 2), NAN))
+
+
 def test_batch_norm_infinite_weight_double_backward_multiplies_the_weight_last():
     # torch 2.13 (float64): x = [[1], [0]], weight inf, cotangent v = [[1], [0]], second cotangent [[1], [2]] ->
     # d/dx [inf, -inf], d/dweight -3.999760012007546e-05, d/dv [-inf, inf]; the input gradient is one
@@ -597,6 +606,9 @@ def test_interpolate_pairs_each_element_with_itself_in_a_dim_kept_at_its_size():
     _same(F.interpolate(_f64([[[0.0, 3.0, 1.0, 2.0]]]), scale_factor=1.2, mode="linear"), [[[0.0, 3.0, 1.0, 2.0]]])
     _same(F.interpolate(_f64([[[1.0, INF, 2.0]]]), size=3, mode="linear"), [[[1.0, NAN, 2.0]]])
     _same(F.interpolate(_f64([[[INF]]]), size=1, mode="linear", align_corners=True), [[[NAN]]])
+    # the source position is factor * (i + 0.5) - 0.5 rounded once (torch's fused multiply-add): float32 [inf]
+    # resized to 3 gives [NaN, inf, inf] (middle weight 1.5e-8 on the clamped neighbour, not 0 * inf)
+    _same(F.interpolate(refgrad.tensor([[[INF]]]), size=3, mode="linear"), [[[NAN, INF, INF]]])
     # a resized dim still mixes its neighbours: 1 * 0 + 0 * NaN is NaN, as in torch
     _same(F.interpolate(_f64([[[0.0, NAN]]]), size=3, mode="linear", align_corners=True), [[[NAN, NAN, NAN]]])
 
