@@ -6,10 +6,12 @@ double backward works. A transposed convolution is the same pieces in the other 
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 
+from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _map_adjoint_np, _map_np, einsum, grid_index, sparse_map, sparse_map_adjoint
@@ -27,23 +29,26 @@ def _tuple(value, n: int, name: str) -> tuple:
     return (int(value),) * n
 
 
+@functools.lru_cache(maxsize=256)
 def _unfold_index(in_spatial, out_spatial, kernel, stride, dilation, pad_lo) -> np.ndarray:
-    """Flat (O*K, 1) gather indices: output position o, kernel tap k -> input o*stride + k*dilation - pad."""
+    """Flat (O*K, 1) gather indices: output position o, kernel tap k -> input o*stride + k*dilation - pad.
+    Cached per geometry (all arguments are tuples); the table is read-only, as it is shared."""
     tables = []
     for size, out, k, s, d, lo in zip(in_spatial, out_spatial, kernel, stride, dilation, pad_lo):
         pos = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d - lo
         tables.append(np.where((pos >= 0) & (pos < size), pos, -1))
     # grid_index interleaves (o, k) per dim; reorder to (O..., K...) so columns read (O_flat, K_flat)
     nd = len(tables)
-    index = grid_index(tables, in_spatial).reshape(tuple(out_spatial) + tuple(kernel))
-    return index.reshape(-1, 1), int(np.prod(out_spatial)), int(np.prod(kernel)), nd
+    index = grid_index(tables, in_spatial).reshape(tuple(out_spatial) + tuple(kernel)).reshape(-1, 1)
+    index.flags.writeable = False
+    return index, int(np.prod(out_spatial)), int(np.prod(kernel)), nd
 
 
 def _conv_forward(x, w, *maybe_bias, index, groups, out_spatial, n_out, n_k):
     n, c = x.shape[:2]
     cols = _map_np(x, index, None, x.ndim - 2, (n_out, n_k)).reshape(n, groups, c // groups, n_out, n_k)
     wr = w.reshape(groups, w.shape[0] // groups, w.shape[1], n_k)
-    y = np.einsum("ngcok,gdck->ngdo", cols, wr).reshape((n, w.shape[0]) + tuple(out_spatial))
+    y = contract("ngcok,gdck->ngdo", cols, wr).reshape((n, w.shape[0]) + tuple(out_spatial))
     if maybe_bias:
         y = y + maybe_bias[0].reshape((-1,) + (1,) * len(out_spatial))
     return y.astype(x.dtype, copy=False)
@@ -75,7 +80,7 @@ def _conv_t_forward(x, w, *maybe_bias, index, groups, out_spatial, n_in, n_k):
     dout = w.shape[1]
     xr = x.reshape(n, groups, cin // groups, n_in)
     wr = w.reshape(groups, cin // groups, dout, n_k)
-    cols = np.einsum("ngcs,gcdk->ngdsk", xr, wr).reshape(n, groups * dout, n_in, n_k)
+    cols = contract("ngcs,gcdk->ngdsk", xr, wr).reshape(n, groups * dout, n_in, n_k)
     y = _map_adjoint_np(cols, index, None, 2, tuple(out_spatial))
     if maybe_bias:
         y = y + maybe_bias[0].reshape((-1,) + (1,) * len(out_spatial))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote, wrap_dim
@@ -125,7 +126,7 @@ def _einsum_left_to_right(spec: str, arrays) -> np.ndarray:
     zero against an infinity then only meets the other operands' sum (0 * 1 + 1 * 1 = 1, times inf), not a
     0 * inf term of the full product."""
     path = ["einsum_path"] + [(0, 1)] + [(0, len(arrays) - 1 - k) for k in range(1, len(arrays) - 1)]
-    out = np.einsum(spec, *arrays, optimize=path) if len(arrays) > 2 else np.einsum(spec, *arrays)
+    out = np.einsum(spec, *arrays, optimize=path) if len(arrays) > 2 else contract(spec, *arrays)
     return np.asarray(out).astype(arrays[0].dtype, copy=False)
 
 
@@ -148,12 +149,14 @@ def _map_np(x: np.ndarray, index: np.ndarray, weight, nd: int, out_spatial: tupl
     lead = x.shape[:x.ndim - nd]
     flat = x.reshape(int(np.prod(lead, dtype=np.int64)), -1)
     valid = index >= 0
-    safe = np.where(valid, index, 0)
+    complete = bool(valid.all())  # no padding taps: no masking needed
+    safe = index if complete else np.where(valid, index, 0)
     if index.ndim == 2:
-        picked = flat[:, safe]  # (B, M, J)
+        picked = np.take(flat, safe, axis=1)  # (B, M, J)
     else:
         picked = np.take_along_axis(flat, safe.reshape(flat.shape[0], -1), axis=1).reshape(index.shape)
-    picked = np.where(valid, picked, np.zeros((), x.dtype))
+    if not complete:
+        picked = np.where(valid, picked, np.zeros((), x.dtype))
     if weight is not None:
         picked = picked * np.asarray(weight, x.dtype)
     out = picked.sum(axis=-1, dtype=x.dtype) if picked.shape[-1] > 1 else picked[..., 0]
@@ -168,8 +171,18 @@ def _map_adjoint_np(g: np.ndarray, index: np.ndarray, weight, nd_out: int, in_sp
     contrib = np.broadcast_to(flat[:, :, None], (batch,) + index.shape[-2:])
     if weight is not None:
         contrib = contrib * np.asarray(weight, g.dtype)
-    valid = np.broadcast_to(index >= 0, contrib.shape)
     out = np.zeros((batch, size), dtype=g.dtype)
+    if index.ndim == 2:  # one table for every row: sort its terms by target once, then one segmented sum
+        targets = index.reshape(-1)
+        order = np.argsort(targets, kind="stable")  # stable: each target's terms are added in (m, j) order
+        targets = targets[order]
+        first = int(np.searchsorted(targets, 0))  # index < 0: no term
+        order, targets = order[first:], targets[first:]
+        if targets.size:
+            starts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+            out[:, targets[starts]] = np.add.reduceat(contrib.reshape(batch, -1)[:, order], starts, axis=1)
+        return out.reshape(lead + tuple(in_spatial))
+    valid = np.broadcast_to(index >= 0, contrib.shape)
     rows = np.broadcast_to(np.arange(batch)[:, None, None], contrib.shape)
     cols = np.broadcast_to(index, contrib.shape)
     np.add.at(out, (rows[valid], cols[valid]), contrib[valid])
