@@ -18,7 +18,7 @@ from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
-from refgrad.ops.unary import _where, erf, not_implemented, quiet, require_tensor, tanh
+from refgrad.ops.unary import _where, erf, not_implemented, require_tensor, tanh
 from refgrad.tensor import Tensor
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
@@ -77,7 +77,7 @@ def _backward_op(grad_fn: str, forward: Callable, dself: Callable | None = None)
             grad_self = _zeros_like(c.self) if dself is None else dself(c, gg)
         return grad_output, grad_self
 
-    prim = Primitive(grad_fn, quiet(forward), vjp, inputs=("grad_output", "self"), save=("grad_output", "self"))
+    prim = Primitive(grad_fn, forward, vjp, inputs=("grad_output", "self"), save=("grad_output", "self"))
     return prim
 
 
@@ -274,8 +274,8 @@ def _elu_result_vjp(c, g):
 
 
 def _elu_primitives(name: str):
-    return (Primitive(f"{name}Backward0", quiet(_elu_forward), _elu_vjp, save=("self",)),
-            Primitive(f"{name}Backward1", quiet(_elu_forward), _elu_result_vjp, save=("result",)))
+    return (Primitive(f"{name}Backward0", _elu_forward, _elu_vjp, save=("self",)),
+            Primitive(f"{name}Backward1", _elu_forward, _elu_result_vjp, save=("result",)))
 
 
 _elu, _elu_inplace = _elu_primitives("Elu")
@@ -366,7 +366,7 @@ def _gelu_vjp(c, g):
     return g * (cdf + x * pdf)
 
 
-_gelu = Primitive("GeluBackward0", quiet(_gelu_forward), _gelu_vjp, save=("self",))
+_gelu = Primitive("GeluBackward0", _gelu_forward, _gelu_vjp, save=("self",))
 
 
 @register(namespace=_F)
@@ -388,7 +388,7 @@ def _silu_vjp(c, g):
     return g * s * (1 + c.self * (1 - s))
 
 
-_silu = Primitive("SiluBackward0", quiet(_silu_forward), _silu_vjp, save=("self",))
+_silu = Primitive("SiluBackward0", _silu_forward, _silu_vjp, save=("self",))
 
 
 def _mish_forward(a):
@@ -401,7 +401,7 @@ def _mish_vjp(c, g):
     return g * (tanh_softplus + x * _sigmoid(x) * (1 - tanh_softplus * tanh_softplus))
 
 
-_mish = Primitive("MishBackward0", quiet(_mish_forward), _mish_vjp, save=("self",))
+_mish = Primitive("MishBackward0", _mish_forward, _mish_vjp, save=("self",))
 
 
 def _simple_activation(name: str, prim: Primitive, kernel: str, doc: str) -> Callable:
@@ -445,7 +445,7 @@ def _softplus_vjp(c, g):
     return _softplus_backward(g, c.self, beta=c.beta, threshold=c.threshold)
 
 
-_softplus = Primitive("SoftplusBackward0", quiet(_softplus_forward), _softplus_vjp, save=("self",))
+_softplus = Primitive("SoftplusBackward0", _softplus_forward, _softplus_vjp, save=("self",))
 
 
 @register(namespace=_F)
@@ -460,7 +460,7 @@ def _logsigmoid_forward(a):
     return (np.minimum(a, np.zeros((), a.dtype)) - np.log1p(np.exp(-np.abs(a)))).astype(a.dtype, copy=False)
 
 
-_logsigmoid = Primitive("LogSigmoidBackward0", quiet(_logsigmoid_forward), lambda c, g: g * _sigmoid(-c.self),
+_logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward, lambda c, g: g * _sigmoid(-c.self),
                         save=("self",))
 
 
@@ -501,9 +501,9 @@ _hardswish_backward = _backward_op("HardswishBackwardBackward0", _hardswish_grad
 _hardsigmoid_backward = _backward_op(
     "NotImplemented", lambda g, x: np.where((x > -3) & (x < 3), g * np.asarray(_ONE_SIXTH, g.dtype),
                                             np.zeros((), g.dtype)), _hardsigmoid_second)
-_hardsigmoid = Primitive("HardsigmoidBackward0", quiet(_hardsigmoid_forward),
+_hardsigmoid = Primitive("HardsigmoidBackward0", _hardsigmoid_forward,
                          lambda c, g: _hardsigmoid_backward(g, c.self), save=("self",))
-_hardswish = Primitive("HardswishBackward0", quiet(_hardswish_forward), lambda c, g: _hardswish_backward(g, c.self),
+_hardswish = Primitive("HardswishBackward0", _hardswish_forward, lambda c, g: _hardswish_backward(g, c.self),
                        save=("self",))
 hardsigmoid = _simple_activation("hardsigmoid", _hardsigmoid, "hardsigmoid_cpu",
                                  "relu6(input + 3) / 6 (torch.nn.functional.hardsigmoid); gradient 0 at ±3.")

@@ -33,13 +33,6 @@ __all__ = ["atan2", "hypot", "maximum", "minimum", "fmax", "fmin", "fmod", "rema
            "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv", "dist"]
 
 
-def _quiet(np_fn):
-    def forward(*arrays, **params):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            return np_fn(*arrays, **params)
-    return forward
-
-
 def _tensors(name: str, input, other, *, floating: bool = False, kernel: str | None = None, bool_ok=True):
     """Both operands must be tensors; promoted dtype (to float for floating ops), broadcast checked."""
     require_tensor(name, input, other)
@@ -71,7 +64,7 @@ def _atan2_vjp(c, g):
     return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
 
 
-_atan2 = Primitive("Atan2Backward0", _quiet(np.arctan2), _atan2_vjp, inputs=("self", "other"),
+_atan2 = Primitive("Atan2Backward0", np.arctan2, _atan2_vjp, inputs=("self", "other"),
                    save=("self", "other"))
 
 
@@ -82,7 +75,7 @@ def atan2(input, other, *, out=None):
     return _atan2(a, b, cast=dtype)
 
 
-_hypot = Primitive("HypotBackward0", _quiet(np.hypot),
+_hypot = Primitive("HypotBackward0", np.hypot,
                    lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
                                  g * c.other / c.result if c.needs_input_grad(1) else None),
                    inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None})
@@ -194,7 +187,7 @@ def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
     return op
 
 
-fmod = register("fmod", method=True, inplace=True)(_modulo("trunc", _quiet(np.fmod), "fmod", "FmodBackward1",
+fmod = register("fmod", method=True, inplace=True)(_modulo("trunc", np.fmod, "fmod", "FmodBackward1",
                                                            "FmodBackward0"))
 fmod.__doc__ = "C-style remainder, the sign of input (torch.fmod); d/d other = -trunc(input / other)."
 remainder = register("remainder", method=True, inplace=True)(_modulo(
@@ -297,9 +290,9 @@ def _logaddexp2_vjp(c, g):
             g / (1 + pow(2.0, x - y)) if c.needs_input_grad(1) else None)
 
 
-_logaddexp = Primitive("LogaddexpBackward0", _quiet(np.logaddexp), _logaddexp_vjp, inputs=("self", "other"),
+_logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
                        save=("self", "other"))
-_logaddexp2 = Primitive("Logaddexp2Backward0", _quiet(np.logaddexp2), _logaddexp2_vjp, inputs=("self", "other"),
+_logaddexp2 = Primitive("Logaddexp2Backward0", np.logaddexp2, _logaddexp2_vjp, inputs=("self", "other"),
                         save=("self", "other"))
 logaddexp = register("logaddexp", method=True)(_binary(
     _logaddexp, "logaddexp", "log(exp(input) + exp(other)) (torch.logaddexp); gradient NaN at (-inf, -inf).",
@@ -380,7 +373,7 @@ def _addcdiv_vjp(c, g):
             -g * (c.value * c.tensor1 / (tensor2 * tensor2)) if c.needs_input_grad(2) else None)
 
 
-_addcdiv = Primitive("AddcdivBackward0", _quiet(lambda x, t1, t2, value: x + value * t1 / t2), _addcdiv_vjp,
+_addcdiv = Primitive("AddcdivBackward0", lambda x, t1, t2, value: x + value * t1 / t2, _addcdiv_vjp,
                      inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None})
 
 

@@ -45,14 +45,6 @@ def not_implemented(kernel: str, dtype: dtypes.dtype) -> NotImplementedError:
     return NotImplementedError(f"\"{kernel}\" not implemented for '{_SCALAR_TYPE[dtype.name]}'")
 
 
-def quiet(fn: Callable) -> Callable:
-    """A NumPy forward that returns NaN/inf silently, as torch does."""
-    def forward(*arrays, **params):
-        with np.errstate(all="ignore"):
-            return fn(*arrays, **params)
-    return forward
-
-
 def zeros_vjp(c, g):
     """The gradient of a piecewise-constant function: zeros that carry no history (torch: zeros_like(grad))."""
     return Tensor._make(np.zeros_like(g._data))
