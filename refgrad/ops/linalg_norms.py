@@ -8,6 +8,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
 from refgrad.ops.linalg import _scalar
+from refgrad.ops.unary import _abs  # |x| with torch's AbsBackward0 (gradient sgn(x))
 from refgrad.tensor import Tensor
 
 
@@ -18,7 +19,6 @@ def _sign(x: Tensor) -> Tensor:
     return sgn(x)
 
 
-_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * _sign(c.self), save=("self",))
 
 
 def _extreme_vjp(c, g):
