@@ -152,7 +152,11 @@ SPECS = [
            kwargs=_dim_kwargs(keepdim=False), dtypes=NUMERIC),
     OpSpec("cummin", lambda t, x, **kw: x.cummin(**kw), args=(tensor(TIES),), shapes=NONEMPTY,
            kwargs=_dim_kwargs(keepdim=False), dtypes=NUMERIC),
-    OpSpec("logcumsumexp", lambda t, x, **kw: t.logcumsumexp(x, **kw), kwargs=_dim_kwargs(keepdim=False)),
+    OpSpec("logcumsumexp", lambda t, x, **kw: t.logcumsumexp(x, **kw), kwargs=_dim_kwargs(keepdim=False),
+           tol={"float32": (1.3e-6, 5e-5)},
+           tol_reason="the second derivative cancels terms of size |cotangent|·|second cotangent| (about 40 here): "
+                      "x = [[0, 1], [1, 1]], cotangent 8.75 at [1, 0], second cotangent 5 gives torch float32 "
+                      "-1.34e-5 where the exact value is 0 (torch float64 -1.1e-14, refgrad 0)"),
     OpSpec("softmax", lambda t, x, **kw: t.softmax(x, **kw), kwargs=Kwargs(_softmax_kwargs, _bad_dim)),
     OpSpec("log_softmax", lambda t, x, **kw: x.log_softmax(**kw), kwargs=Kwargs(_softmax_kwargs, _bad_dim)),
     OpSpec("nn.functional.softmax", func("nn.functional.softmax"), kwargs=Kwargs(_softmax_kwargs, _bad_dim)),

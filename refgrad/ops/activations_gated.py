@@ -123,7 +123,16 @@ def _prelu_backward_vjp(c, gg_x, gg_w):
     shape = _channel_shape(tuple(x.shape), w.numel())
     nonnegative = x >= 0
     slopes, gg_w_b = w.reshape(shape), gg_w.reshape(shape)
-    grad_g = _where(nonnegative, gg_x, gg_x * slopes + gg_w_b * x) if c.needs_input_grad(0) else None
+    grad_g = None
+    if c.needs_input_grad(0):
+        # as torch, a cotangent that never flowed (x's or the weight's, when it needs no gradient) adds no term,
+        # so a NaN x or weight meets no 0 * NaN (x = NaN, weight 0: torch gives 0, a flowed zero cotangent NaN)
+        flowed_x, flowed_w = (not getattr(gg, "_materialized", False) for gg in (gg_x, gg_w))
+        if flowed_x and flowed_w:
+            negative = gg_x * slopes + gg_w_b * x
+        else:
+            negative = gg_x * slopes if flowed_x else gg_w_b * x
+        grad_g = _where(nonnegative, gg_x, negative)
     grad_x = _where(nonnegative, 0.0, g * gg_w_b) if c.needs_input_grad(1) else None
     grad_w = _per_channel(_where(nonnegative, 0.0, g * gg_x), x.dim(), tuple(w.shape)) if c.needs_input_grad(2) \
         else None

@@ -343,3 +343,36 @@ def test_softplus_curvature_is_zero_at_the_threshold():
     (second,) = refgrad.autograd.grad(grad.sum(), x)
     np.testing.assert_allclose(grad.detach().numpy(), [0.7310585786300049, 0.7310192544262487], rtol=1e-9)
     assert second.numpy()[0] == 0.0 and second.numpy()[1] == pytest.approx(0.3933, abs=1e-4)
+
+
+def test_prelu_double_backward_skips_the_weight_term_when_its_cotangent_never_flowed():
+    """torch 2.13 (float64): prelu(x = [NaN, 0], weight [0]), d(grad_x)/d(grad_output) is [0, 0] when the weight
+    needs no gradient (its cotangent is undefined, no gg_w * x term), but [NaN, ...] once a cotangent reaches the
+    weight's gradient (0 * NaN), here with x = [NaN, 0, -1], weight 0.5: [NaN, 1, 0.5]."""
+    nan = float("nan")
+
+    def second(x_values, weight_grad):
+        x = refgrad.tensor(x_values, dtype=refgrad.float64, requires_grad=True)
+        w = refgrad.tensor([0.0 if not weight_grad else 0.5], dtype=refgrad.float64, requires_grad=weight_grad)
+        g = refgrad.ones(len(x_values), dtype=refgrad.float64, requires_grad=True)
+        y = F.prelu(x, w)
+        if not weight_grad:
+            (gx,) = refgrad.autograd.grad(y, x, g, create_graph=True)
+            return refgrad.autograd.grad(gx.sum(), g)[0].tolist()
+        gx, gw = refgrad.autograd.grad(y, (x, w), g, create_graph=True)
+        return refgrad.autograd.grad(gx.sum() + gw.sum() * 0, g)[0].tolist()
+
+    assert second([nan, 0.0], weight_grad=False) == [0.0, 1.0]
+    got = second([nan, 0.0, -1.0], weight_grad=True)
+    assert np.isnan(got[0]) and got[1:] == [1.0, 0.5]
+
+
+def test_prelu_double_backward_skips_the_input_term_when_its_cotangent_never_flowed():
+    """torch 2.13 (float64): x = [-1, 0] needing no gradient, weight [NaN]: d(grad_weight)/d(grad_output) is
+    [-0, 0] (the undefined gg_x * weight term is skipped), not NaN."""
+    x = refgrad.tensor([-1.0, 0.0], dtype=refgrad.float64)
+    w = refgrad.tensor([float("nan")], dtype=refgrad.float64, requires_grad=True)
+    g = refgrad.ones(2, dtype=refgrad.float64, requires_grad=True)
+    (gw,) = refgrad.autograd.grad(F.prelu(x, w), w, g, create_graph=True)
+    (second,) = refgrad.autograd.grad(gw.sum(), g)
+    assert second.tolist() == [-1.0, 0.0]
