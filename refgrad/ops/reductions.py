@@ -198,13 +198,24 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 # --- variance and standard deviation ---------------------------------------------------------------------------
 
-def _var_forward(a, dims, keepdim, correction):
+def _var_acc(a, dims, keepdim, correction):
+    """The variance in torch's CPU accumulation type: float64 for float32/float16 inputs (cast by the caller)."""
+    if a.dtype.itemsize < 8:
+        a = a.astype(np.float64)
     count = _count(a.shape, dims) if a.ndim else 1
     centered = a - np.mean(a, axis=dims, keepdims=True, dtype=a.dtype)
     dof = builtins.max(0.0, count - correction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (np.sum(centered * centered, axis=dims, keepdims=keepdim, dtype=a.dtype) / a.dtype.type(dof)
-                ).astype(a.dtype)
+    return np.sum(centered * centered, axis=dims, keepdims=keepdim, dtype=a.dtype) / a.dtype.type(dof)
+
+
+def _var_forward(a, dims, keepdim, correction):
+    return np.asarray(_var_acc(a, dims, keepdim, correction)).astype(a.dtype)
+
+
+def _std_forward(a, dims, keepdim, correction):
+    """sqrt of the accumulated variance, rounded once: a float32 std of 1.9e-27 survives where its variance
+    (3.7e-54) underflows, as in torch (x = [2.7e-27, 0] float32: std 1.9157e-27, var 0)."""
+    return np.sqrt(np.asarray(_var_acc(a, dims, keepdim, correction))).astype(a.dtype)
 
 
 def _var_backward(c, g: Tensor) -> Tensor:
@@ -263,13 +274,12 @@ def _std_mean_vjp(c, g_std, g_mean):
 
 
 _var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",))
-_std = Primitive("StdBackward0", lambda a, dims, keepdim, correction: np.sqrt(_var_forward(a, dims, keepdim,
-                                                                                          correction)),
+_std = Primitive("StdBackward0", _std_forward,
                  _std_backward, save=("self", "result"))
 _var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
 _std_mean = Primitive("StdMeanBackward0",
-                      lambda a, dims, keepdim, correction: (lambda v, m: (np.sqrt(v), m))(
-                          *_var_mean_forward(a, dims, keepdim, correction)),
+                      lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
+                                                            _welford_mean(a, dims, keepdim)),
                       _std_mean_vjp, save=("self", "result"))
 
 

@@ -260,3 +260,16 @@ def test_errors():
         x.kthvalue(4, 1)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         refgrad.nn.functional.softmax(x)
+
+
+def test_float32_std_is_the_root_of_the_variance_accumulated_in_float64():
+    """torch 2.13 accumulates float32 variances in float64 and rounds once: x = [2.7092149e-27, 0] float32 has
+    var 0 (3.7e-54 underflows) but std 1.9157e-27, so std_mean's double backward sees a nonzero std (no 0/0)."""
+    x = refgrad.tensor([2.7092148972332577e-27, 0.0], requires_grad=True)
+    assert refgrad.var(x).item() == 0.0
+    std, _ = refgrad.std_mean(x)
+    assert std.item() == pytest.approx(1.9157e-27, rel=1e-4) and refgrad.std(x).item() == std.item()
+    zero = refgrad.zeros((), requires_grad=True)
+    (grad,) = refgrad.autograd.grad(std, x, zero, create_graph=True)
+    (second,) = refgrad.autograd.grad(grad, zero, refgrad.zeros(2))
+    assert second.item() == 0.0
