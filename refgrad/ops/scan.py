@@ -238,14 +238,42 @@ def _log_softmax_forward(a, dim):
         return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype)
 
 
+# torch's gradients of softmax and log_softmax are ops of their own (_softmax_backward_data and
+# _log_softmax_backward_data), with their own derivative formulas: a double backward meets a
+# SoftmaxBackwardDataBackward0 / LogSoftmaxBackwardDataBackward0 node that saved grad_output and output.
+
+def _softmax_backward_data_vjp(c, gg):
+    g, y, dim = c.grad_output, c.output, c.dim
+    grad_g = _softmax_backward_data(gg, y, dim=dim) if c.needs_input_grad(0) else None
+    grad_y = None
+    if c.needs_input_grad(1):
+        grad_y = g * gg - (y * g).sum(dim, keepdim=True) * gg - g * (y * gg).sum(dim, keepdim=True)
+    return grad_g, grad_y
+
+
+def _log_softmax_backward_data_vjp(c, gg):
+    g, y, dim = c.grad_output, c.output, c.dim
+    grad_g = gg - (gg * y.exp()).sum(dim, keepdim=True) if c.needs_input_grad(0) else None
+    grad_y = -g.sum(dim, keepdim=True) * y.exp() * gg if c.needs_input_grad(1) else None
+    return grad_g, grad_y
+
+
+_softmax_backward_data = Primitive(
+    "SoftmaxBackwardDataBackward0",
+    lambda g, y, dim: y * (g - np.sum(g * y, axis=dim, keepdims=True, dtype=y.dtype)),
+    _softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
+_log_softmax_backward_data = Primitive(
+    "LogSoftmaxBackwardDataBackward0",
+    lambda g, y, dim: g - np.exp(y) * np.sum(g, axis=dim, keepdims=True, dtype=y.dtype),
+    _log_softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
+
+
 def _softmax_vjp(c, g):
-    y = c.result
-    return y * (g - (g * y).sum(c.dim, keepdim=True))
+    return _softmax_backward_data(g, c.result, dim=c.dim)
 
 
 def _log_softmax_vjp(c, g):
-    y = c.result
-    return g - y.exp() * g.sum(c.dim, keepdim=True)
+    return _log_softmax_backward_data(g, c.result, dim=c.dim)
 
 
 _softmax = Primitive("SoftmaxBackward0", _softmax_forward, _softmax_vjp, save=("result",))
