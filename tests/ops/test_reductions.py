@@ -273,3 +273,21 @@ def test_float32_std_is_the_root_of_the_variance_accumulated_in_float64():
     (grad,) = refgrad.autograd.grad(std, x, zero, create_graph=True)
     (second,) = refgrad.autograd.grad(grad, zero, refgrad.zeros(2))
     assert second.item() == 0.0
+
+
+@pytest.mark.parametrize("name, node", [("softmax", "SoftmaxBackwardDataBackward0"),
+                                        ("log_softmax", "LogSoftmaxBackwardDataBackward0")])
+def test_softmax_gradient_is_its_own_op_with_torchs_double_backward(name, node):
+    """torch 2.13.0 (float64): the first gradient is _softmax_backward_data / _log_softmax_backward_data, with
+    the second derivatives torch's formulas give, here at x = [[0, 1, 2]], g = [[1, -1, 0.5]], gg = [[2, 0, 1]]."""
+    expected = {"softmax": ([[0.052845045254594, 0.155015208130884, -0.207860253385478]],
+                            [[0.103958113585168, -0.206869491030153, 0.102911377444986]]),
+                "log_softmax": ([[-0.051979056792584, 0.103434745515076, -0.051455688722493]],
+                                [[1.154697897884417, -0.845302102115583, 0.154697897884417]])}[name]
+    x = refgrad.tensor([[0.0, 1.0, 2.0]], dtype=refgrad.float64, requires_grad=True)
+    g = refgrad.tensor([[1.0, -1.0, 0.5]], dtype=refgrad.float64, requires_grad=True)
+    (grad,) = refgrad.autograd.grad(getattr(refgrad, name)(x, 1), x, g, create_graph=True)
+    assert grad.grad_fn.name() == node
+    dx, dg = refgrad.autograd.grad(grad, (x, g), refgrad.tensor([[2.0, 0.0, 1.0]], dtype=refgrad.float64))
+    np.testing.assert_allclose(dx.numpy(), expected[0], rtol=1e-12)
+    np.testing.assert_allclose(dg.numpy(), expected[1], rtol=1e-12)
