@@ -305,6 +305,8 @@ def write_report(report: Report, report_dir: str | Path) -> list[Path]:
     """Write every report file (see :data:`FILES`) and repro/<id>.py into ``report_dir``; returns the paths."""
     report_dir = Path(report_dir)
     (report_dir / "repro").mkdir(parents=True, exist_ok=True)
+    for stale in (report_dir / "repro").glob("*.py"):  # reproducers of an earlier report's divergences
+        stale.unlink()
     written = []
 
     def put(name: str, text: str) -> None:

@@ -68,7 +68,10 @@ def test_matrix(run_dir):
 
 def test_every_file_exists_and_parses(run_dir, tmp_path):
     report_dir = tmp_path / "report"
+    (report_dir / "repro").mkdir(parents=True)
+    (report_dir / "repro" / "old999.py").write_text("# an earlier report's reproducer\n")
     assert build(run_dir, report_dir, None) == 1
+    assert sorted(p.name for p in (report_dir / "repro").iterdir()) == ["aaa111.py", "bbb222.py", "ccc333.py"]
     for name in FILES:
         assert (report_dir / name).exists(), name
     csv = pd.read_csv(report_dir / "divergences.csv")
