@@ -3,7 +3,7 @@
 TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml)::
 
     [[divergence]]
-    op = "norm"                 # required; shell-style pattern (fnmatch): "sub*", "*"
+    op = "norm"                 # required; shell-style pattern (fnmatch): "sub*", "*"; "a|b": either
     property = "double_backward"  # required; pattern
     dtype = "*"                 # optional pattern, default "*"
     kind = "value"              # optional pattern on the record's kind (status, exception_type, value...)
@@ -63,9 +63,14 @@ class KnownEntry:
             if name == "id":
                 if value != pattern:
                     return False
-            elif not fnmatch.fnmatchcase(value, pattern):
+            elif not pattern_matches(value, pattern):
                 return False
         return True
+
+
+def pattern_matches(value: str, pattern: str) -> bool:
+    """fnmatch, where ``a|b`` matches what either alternative matches (``linalg.svd|linalg.svdvals``)."""
+    return any(fnmatch.fnmatchcase(value, alternative) for alternative in pattern.split("|"))
 
 
 def load_known(path: str | Path | None) -> list[KnownEntry]:
@@ -129,7 +134,7 @@ def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: p
     for entry in entries:
         if any(entry.matches(record) for record in records):
             continue
-        covered = any(all(fnmatch.fnmatchcase(str(cell.get(name, "")), entry.field(name))
+        covered = any(all(pattern_matches(str(cell.get(name, "")), entry.field(name))
                           for name in ("op", "property", "dtype")) for cell in cell_records)
         if entry.field("id", "") and not (entry.field("op", "") or entry.field("property", "")):
             covered = False  # an id-only entry cannot be placed in a cell

@@ -24,6 +24,10 @@ def _fn(source: str):
 
 WELL = "(x + (x.shape[-1] + 1) * t.eye(x.shape[-1], dtype=x.dtype))"  # strictly diagonally dominant
 SPD = "(x @ x.transpose(-2, -1) + x.shape[-1] * t.eye(x.shape[-1], dtype=x.dtype))"
+# entries in [-1, 1] (spectral norm <= 4 for sides <= 4) plus 10, 20, 30... on the diagonal: by Weyl's inequality
+# the singular values are distinct (gaps >= 2) and >= 6, so the SVD's factors are unique up to sign
+DISTINCT = ("(x + t.eye(x.shape[-2], x.shape[-1], dtype=x.dtype) * (10 * t.arange(1, x.shape[-1] + 1, "
+            "dtype=x.dtype)))")
 
 
 @st.composite
@@ -211,6 +215,9 @@ SPECS = [
            shapes=shapes(max_dims=3, min_side=1).map(lambda s: (s,)), kwargs=_vector_norm_kwargs),
     OpSpec("linalg.matrix_norm", _fn("lambda t, x, **kw: t.linalg.matrix_norm(x, **kw)"), args=(tensor(FINITE),),
            shapes=_matrix(), kwargs=Kwargs(_matrix_norm_kwargs, _bad_matrix_norm), tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("linalg.matrix_norm.distinct", _fn(f"lambda t, x, **kw: t.linalg.matrix_norm({DISTINCT}, **kw)"),
+           args=(tensor(ENTRY),), shapes=_matrix(), kwargs=Kwargs(_matrix_norm_kwargs, _bad_matrix_norm), tol=_TOL,
+           tol_reason=_TOL_REASON),
     OpSpec("linalg.norm", _fn("lambda t, x, **kw: t.linalg.norm(x, **kw)"), args=(tensor(FINITE),),
            shapes=shapes(min_dims=1, max_dims=2, min_side=1).map(lambda s: (s,)),
            kwargs=lambda drawn: st.fixed_dictionaries({}, optional={"ord": st.sampled_from(
@@ -264,6 +271,14 @@ SPECS = [
            kwargs={"full_matrices": st.booleans()}, tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("linalg.svdvals", _fn("lambda t, x: t.linalg.svdvals(x)"), args=(tensor(ENTRY),), shapes=_matrix(),
            tol=_TOL, tol_reason=_TOL_REASON),
+    # the same at distinct, nonzero singular values: the accepted rank-deficient entries of linalg.svd, svdvals
+    # and matrix_norm (reports/known_divergences.toml) do not apply to these
+    OpSpec("linalg.svd.distinct", _fn(_svd_invariant().replace("t.linalg.svd(x, **kw)",
+                                                               f"t.linalg.svd({DISTINCT}, **kw)")),
+           args=(tensor(ENTRY),), shapes=_matrix(), kwargs={"full_matrices": st.booleans()}, tol=_TOL,
+           tol_reason=_TOL_REASON),
+    OpSpec("linalg.svdvals.distinct", _fn(f"lambda t, x: t.linalg.svdvals({DISTINCT})"), args=(tensor(ENTRY),),
+           shapes=_matrix(), tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("linalg.pinv", _fn("lambda t, x: t.linalg.pinv(x + 2 * t.eye(x.shape[-2], x.shape[-1], dtype=x.dtype))"),
            args=(tensor(ENTRY),), shapes=_matrix(), tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("cholesky_solve", _fn(f"lambda t, b, x, **kw: t.cholesky_solve(b, t.linalg.cholesky({SPD}, **kw), **kw)"),
