@@ -9,7 +9,7 @@ from refgrad import dtypes
 from refgrad.tensor import Tensor, _wrap_dim
 
 __all__ = ["as_tensor", "promote", "float_dtype", "wrap_dim", "normalize_dims", "scalar_tensor", "is_scalar",
-           "wrap_dim"]
+           "never_flowed"]
 
 
 def is_scalar(value) -> bool:
@@ -73,3 +73,9 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
         repeated = next(d for d in wrapped if wrapped.count(d) > 1)
         raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     return tuple(sorted(wrapped)) if ndim > 0 else ()
+
+
+def never_flowed(g: Tensor) -> bool:
+    """A cotangent the engine materialized (zeros) for an output no gradient reached: torch passes 'undefined'
+    there and its formulas skip the term. An explicit zero cotangent is defined, and torch uses it (0 * inf = NaN)."""
+    return bool(getattr(g, "_materialized", False))

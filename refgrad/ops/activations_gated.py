@@ -9,6 +9,7 @@ import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import never_flowed
 from refgrad.ops.activations import _F, _floating_only
 from refgrad.ops.elementwise import sigmoid as _sigmoid
 from refgrad.ops.unary import _where, require_tensor
@@ -127,7 +128,7 @@ def _prelu_backward_vjp(c, gg_x, gg_w):
     if c.needs_input_grad(0):
         # as torch, a cotangent that never flowed (x's or the weight's, when it needs no gradient) adds no term,
         # so a NaN x or weight meets no 0 * NaN (x = NaN, weight 0: torch gives 0, a flowed zero cotangent NaN)
-        flowed_x, flowed_w = (not getattr(gg, "_materialized", False) for gg in (gg_x, gg_w))
+        flowed_x, flowed_w = not never_flowed(gg_x), not never_flowed(gg_w)
         if flowed_x and flowed_w:
             negative = gg_x * slopes + gg_w_b * x
         else:

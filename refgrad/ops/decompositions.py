@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import never_flowed
 from refgrad.ops.linalg import _scalar, matmul
 from refgrad.tensor import Tensor
 
@@ -87,12 +88,6 @@ def _check_square(name: str, A: Tensor, arg: str = "A") -> None:
 def _check_float(name: str, A: Tensor) -> None:
     if not A.dtype.is_floating_point:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_scalar(A.dtype)}")
-
-
-def _is_zero(g: Tensor) -> bool:
-    """A cotangent the engine materialized for an output no gradient reached (torch passes 'undefined' there).
-    An explicit zero cotangent is defined, and torch uses it in its formulas (NaN at degenerate points)."""
-    return bool(getattr(g, "_materialized", False))
 
 
 # --- inverse, determinant, solve -------------------------------------------------------------------------------
@@ -205,7 +200,7 @@ def _slogdet_forward(a):
 
 
 def _slogdet_vjp(c, g_sign, g_logabsdet):
-    if _is_zero(g_logabsdet):  # torch: no gradient reached logabsdet, the sign's is ignored -> no gradient
+    if never_flowed(g_logabsdet):  # torch: no gradient reached logabsdet, the sign's is ignored -> no gradient
         return None
     A = c.self
     return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
@@ -381,7 +376,7 @@ def _eigh_vjp(c, gL, gV):
     """gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i off the diagonal: symmetric, as torch's."""
     L, V = c.eigenvalues, c.eigenvectors
     inner = _diag_embed(gL)
-    if not _is_zero(gV):
+    if not never_flowed(gV):
         gap = L.unsqueeze(-2) - L.unsqueeze(-1)
         off = Tensor._make(~np.eye(L.shape[-1], dtype=bool))
         gap = gap.masked_fill(~off, 1.0)
@@ -420,7 +415,7 @@ def _svd_vjp(c, gU, gS, gVh):
     m, n = c._input_meta[0][0][-2:]
     k = min(m, n)
     U, S, Vh = c.U[..., :, :k], c.S, c.Vh[..., :k, :]
-    use_u, use_v = not _is_zero(gU), not _is_zero(gVh)
+    use_u, use_v = not never_flowed(gU), not never_flowed(gVh)
     if c.full_matrices:
         gU, gVh = gU[..., :, :k], gVh[..., :k, :]
     if not use_u and not use_v:

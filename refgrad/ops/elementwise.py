@@ -40,8 +40,6 @@ from refgrad.tensor import Tensor
 
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
-
-
 def _scaled(g, alpha, sign=1):
     if alpha == 1:
         return g if sign == 1 else -g

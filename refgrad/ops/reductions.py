@@ -265,22 +265,13 @@ def _stat_mean_vjp(first):
     return vjp
 
 
-def _std_mean_vjp(c, g_std, g_mean):
-    shape = c._input_meta[0][0]
-    result = c.result
-    grad_var = (g_std / (result * 2)).masked_fill(result == 0, 0.0)
-    grad = _var_backward(c, grad_var)
-    return grad + _restore(g_mean, shape, c.dims, c.keepdim) / (_count(shape, c.dims) if len(shape) else 1)
-
-
 _var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",))
-_std = Primitive("StdBackward0", _std_forward,
-                 _std_backward, save=("self", "result"))
+_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"))
 _var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
 _std_mean = Primitive("StdMeanBackward0",
                       lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
                                                             _welford_mean(a, dims, keepdim)),
-                      _std_mean_vjp, save=("self", "result"))
+                      _stat_mean_vjp(_std_backward), save=("self", "result"))
 
 
 def _variance_call(name, input, dim, unbiased, keepdim, correction):
