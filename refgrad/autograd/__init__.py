@@ -84,8 +84,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
-    if inputs is not None and not all(t.requires_grad for t in inputs):
-        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")  # torch's text here
+    for t in inputs or ():
+        t.retain_grad()  # as torch: a non-leaf input keeps its .grad from now on (raises if it needs no grad)
     if create_graph and inputs is None:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)

@@ -128,8 +128,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             else:
                 if node in target_nodes:
                     leads.add(node)
-        if not capture:
-            runs |= target_nodes & set(order)
+        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward())
+            runs |= {n for n in target_nodes if isinstance(n, AccumulateGrad)} & set(order)
         dependencies = {}
         for node in runs:
             for child, _ in node.next_functions:
@@ -146,14 +146,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             grads = buffers.pop(node, None) or []
             if node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks:
                 grads = _run_pre_hooks(node, grads)
-            if targets:
+            if capture:
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
-                        if capture:
-                            captured[position] = g
-                        elif g is not None and not isinstance(node, AccumulateGrad) and \
-                                nr not in node._retain_grad_hooks:
-                            _retain(inputs[position], g)  # backward(inputs=[non-leaf]) fills its .grad
+                        captured[position] = g
             if runs is not None and node not in runs:
                 continue
             if isinstance(node, AccumulateGrad):

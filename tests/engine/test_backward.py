@@ -222,3 +222,17 @@ def test_assigning_a_wrong_grad_raises():
 def test_integer_outputs_never_require_grad():
     x = leaf(1.0, 2.0)
     assert not x.eq(x).requires_grad
+
+
+def test_backward_inputs_makes_a_non_leaf_retain_its_grad_as_torch():
+    """torch 2.13 calls retain_grad() on every backward(inputs=...) tensor: a non-leaf input keeps .grad even in
+    later backwards without inputs, and its own node does not run (x.grad stays None)."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.sum().backward(inputs=[y], retain_graph=True)
+    assert y.retains_grad and y.grad.tolist() == [1.0, 1.0] and x.grad is None
+    y.sum().backward()
+    assert y.grad.tolist() == [2.0, 2.0] and x.grad.tolist() == [2.0, 2.0]
+    z = x * 3  # not on the path of the backward: retains its grad all the same
+    x.sum().backward(inputs=[x, z])
+    assert z.retains_grad and z.grad is None
