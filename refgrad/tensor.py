@@ -354,8 +354,9 @@ class Tensor:
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The underlying array (shared, as torch shares memory); RuntimeError if it requires grad."""
-        if self.requires_grad and not force:
+        """The underlying array (shared, as torch shares memory); RuntimeError if it requires grad while grad mode
+        is on (torch allows it under no_grad and inference_mode)."""
+        if self.requires_grad and _grad_mode.enabled and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         return self._data

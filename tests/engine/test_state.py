@@ -108,6 +108,16 @@ def test_forwards_never_warn_on_floating_point_exceptions_and_leave_numpy_state_
     assert np.isnan(y.item()) and x.grad.shape == (3,)
 
 
+def test_numpy_of_a_tensor_that_requires_grad_is_allowed_only_without_grad_mode():
+    x = leaf(1.0)
+    with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+        x.numpy()
+    with torch.no_grad():
+        assert x.numpy().tolist() == [1.0]  # torch 2.13: allowed under no_grad and inference_mode
+    with torch.inference_mode():
+        assert x.numpy().tolist() == [1.0]
+
+
 def test_detach_shares_data_and_version_counter():
     x = leaf(1.0, 2.0)
     d = x.detach()
