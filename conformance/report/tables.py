@@ -5,7 +5,8 @@ Definitions (the same words appear in every output):
 
 - A **cell** is one op x property x dtype (one summary record). Its **outcome** is ``pass`` (no divergence),
   ``known`` (diverged, but the spec or the known-divergences file lists it), ``unexpected`` (diverged, not
-  listed) or ``error`` (the property run itself failed, e.g. a harness error: not evaluated).
+  listed) or ``error`` (the property run itself failed, e.g. a harness error, before recording any divergence:
+  not evaluated).
 - **Conformant cells** = (pass + known) / evaluated cells, where evaluated = pass + known + unexpected. This is
   the headline figure ("% conformant"). **Strict** = pass / evaluated (known divergences count against).
 - **Examples-weighted** = (examples run - examples that diverged unexpectedly) / examples run, over evaluated
@@ -60,11 +61,11 @@ def cell_outcomes(run: Run, divergences: pd.DataFrame) -> pd.DataFrame:
     def outcome(row: Any) -> str:
         if row.status == "pass":
             return "pass"
+        cell = (row.op, row.property, row.dtype)
+        if cell in known_by_cell:  # a recorded divergence decides, even when the run then ended in an error
+            return "known" if known_by_cell[cell] else "unexpected"
         if row.status == "error":
             return "error"
-        cell = (row.op, row.property, row.dtype)
-        if cell in known_by_cell:
-            return "known" if known_by_cell[cell] else "unexpected"
         return "known" if row.status == "expected" else "unexpected"
 
     cells["outcome"] = [outcome(row) for row in cells.itertuples(index=False)]

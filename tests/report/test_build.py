@@ -175,3 +175,12 @@ def test_known_patterns_take_alternatives():
     assert pattern_matches("linalg.svdvals", "linalg.svd|linalg.svdvals")
     assert not pattern_matches("linalg.svd.distinct", "linalg.svd|linalg.svdvals")
     assert pattern_matches("linalg.svd.distinct", "linalg.svd*")
+
+
+def test_a_cell_whose_run_errored_after_recording_a_divergence_counts_as_diverged(tmp_path):
+    out = tmp_path / "records"
+    write_run(out, [summary("add", "vjp", "float64", 2, "error"), summary("add", "forward", "float64", 5, "pass")],
+              [error_divergence("add", "vjp", "float64", divergence_id="ddd444")])
+    report = make_report(out)
+    assert report.headline["cells_unexpected"] == 1 and report.headline["cells_error"] == 0
+    assert report.headline["conformant_pct"] == 50.0
