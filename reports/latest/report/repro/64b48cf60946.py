@@ -11,7 +11,7 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, x, m, v, w, b: t.nn.functional.batch_norm(x, m.detach(), v.detach().abs() + 0.5, w, b)
-inputs = [{'kind': 'tensor', 'data': [[0.0]], 'shape': [1, 1], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [1.0], 'shape': [1], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [0.0], 'shape': [1], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [inf], 'shape': [1], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.0], 'shape': [1], 'dtype': 'float32', 'requires_grad': True}]
+inputs = [{'kind': 'tensor', 'data': [[0.0, 2.0, 2.0], [-2.0, 5.508594989776611, -10.0]], 'shape': [2, 3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [nan, -0.0, 0.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-2.0, 0.9800000190734863, -0.5], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-0.0, 0.0, inf], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.0, -0.0, -9.674295425415039], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}]
 kwargs = {}
 extra = {}
 tolerances = {'float64': (1.3e-06, 1e-05), 'float32': (1.3e-06, 1e-05), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05)}

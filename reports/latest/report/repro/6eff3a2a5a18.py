@@ -11,9 +11,9 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, x: t.linalg.eigvalsh(x)
-inputs = [{'kind': 'tensor', 'data': [[[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]], [[1.0, 1.0, 1.0, 1.0], [-0.0, 1.0, 0.5, 1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]], [[1.0, 0.0, 1.0, 1.0], [0.125, 1.0, 1.0, 1.0], [1.0, -0.33113425970077515, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]], 'shape': [3, 4, 4], 'dtype': 'float32', 'requires_grad': True}]
+inputs = [{'kind': 'tensor', 'data': [[[-0.5, -0.5, -0.5], [-0.5, -0.5, -0.0], [-0.5, -0.5, -0.5]], [[-0.5, -0.5, -0.5], [-0.5, -0.5, -0.5], [-0.5, -0.5, -0.5]]], 'shape': [2, 3, 3], 'dtype': 'float32', 'requires_grad': True}]
 kwargs = {}
-extra = {'cotangents': [{'kind': 'tensor', 'data': [[-0.5, 0.5, 0.0, 10.0], [0.40001899003982544, 0.5, -0.5, 0.5], [3.0594048500061035, 7.660589218139648, 0.0, 0.5]], 'shape': [3, 4], 'dtype': 'float32', 'requires_grad': False}]}
+extra = {'cotangents': [{'kind': 'tensor', 'data': [[-0.0, 0.0, 0.5], [-0.0, -0.5, 0.5]], 'shape': [2, 3], 'dtype': 'float32', 'requires_grad': False}]}
 tolerances = {'float64': (0.0001, 0.0001), 'float32': (0.0001, 0.0001), 'float16': (0.001, 0.0001), 'bfloat16': (0.016, 0.0001)}
 
 
