@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILES", "register"]
+__all__ = ["PROFILES", "GRAPH_BUDGET", "register"]
 
 #: name -> max_examples per op x property x dtype
 PROFILES = {"dev": 5, "ci": 10, "nightly": 1000}
+
+# -- graph state ---------------------------------------------------------------------------------------------
+#: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per
+#: dtype but carries the mission's four graph behaviours; sized to about a quarter of a ``dev`` run (measured in
+#: the graph-state section of conformance/README.md)
+GRAPH_BUDGET = {"dev": (200, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 
 def register() -> None:
