@@ -77,6 +77,13 @@ class VersionCounter:
         self.value = 0
 
 
+_VIEW_NO_GRAD_REBASE = (
+    "A view was created in no_grad mode and its base or another view of its base has been modified inplace with "
+    "grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+    "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
 
@@ -92,6 +99,7 @@ class Tensor:
     _retains_grad = False
     _accumulator_ref = None
     _hooks: dict | None = None
+    _post_accumulate_hooks: dict | None = None
     _is_inference = False
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
@@ -199,9 +207,12 @@ class Tensor:
         from refgrad.autograd.grad_mode import enable_grad
         from refgrad.autograd.graph import node_class
         base = self._base
-        self._view_version = self._version_counter.value
-        if not base.requires_grad or self._view_no_grad:
+        if not base.requires_grad and self._grad_fn is None:
+            self._view_version = self._version_counter.value
             return
+        if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
+            raise RuntimeError(_VIEW_NO_GRAD_REBASE)
+        self._view_version = self._version_counter.value
         if getattr(self, "_multi_output_view", False):
             raise RuntimeError(
                 f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
@@ -217,8 +228,7 @@ class Tensor:
     def requires_grad(self) -> bool:
         if self._requires_grad or self._grad_fn is not None:
             return True
-        return self._base is not None and self._view_version != self._version_counter.value and \
-            self._base.requires_grad
+        return self._base is not None and self._base.requires_grad  # torch: a view reports its base's flag
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -308,6 +318,18 @@ class Tensor:
             self._grad_accumulator()._table("_tensor_pre_hooks")[0] = hooks
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(self)`` after each backward has accumulated into this leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:

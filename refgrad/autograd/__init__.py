@@ -58,7 +58,7 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
 
 def _check_outputs(outputs: Sequence) -> None:
     for i, out in enumerate(outputs):
-        if not out.requires_grad:
+        if out.grad_fn is None and not out._requires_grad:  # a no_grad view of a leaf reports requires_grad=True
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
 
 
@@ -102,6 +102,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     from refgrad import zeros_like
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if not inputs:  # torch checks this before anything else
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs and "

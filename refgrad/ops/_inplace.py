@@ -43,7 +43,7 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
     if self._base is not None:
         if self._view_no_grad and recording:
             raise RuntimeError(_VIEW_NO_GRAD)
-        if self._base.grad_fn is None and self._base._requires_grad:
+        if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if self.grad_fn is None and self._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")

@@ -162,5 +162,3 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._version_counter = source._version_counter
     out._view_version = source._version_counter.value
     out._view_no_grad = source._view_no_grad or not is_grad_enabled()
-    if out._view_no_grad and source.requires_grad:
-        out._requires_grad = True  # torch: a view made under no_grad still reports its base's requires_grad

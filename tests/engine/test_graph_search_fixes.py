@@ -1,0 +1,98 @@
+"""Graph-state divergences found by the swarm-tested graph-state search (issue #10), pinned with torch 2.13.0's
+behaviour (checked against torch in /work/venv; torch is not imported here)."""
+from __future__ import annotations
+
+import pytest
+
+import refgrad as torch
+
+VIEW_OF_LEAF = "^a view of a leaf Variable that requires grad is being used in an in-place operation."
+NO_GRAD_REBASE = "A view was created in no_grad mode and its base or another view of its base has been modified"
+
+
+def leaf(*values, requires_grad=True):
+    return torch.tensor(list(values), dtype=torch.float64, requires_grad=requires_grad)
+
+
+def test_backward_of_a_no_grad_view_of_a_leaf_raises():
+    a = leaf(1.0, 2.0, 3.0)
+    with torch.no_grad():
+        v = a.reshape(-1)
+    assert (v.requires_grad, v.grad_fn, v.is_leaf) == (True, None, True)  # the base's flag, but no edge
+    with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad and does not have a grad_fn"):
+        v.backward(torch.ones(3))
+    w = (v * 2).sum()  # an op on it records a node, but nothing flows back to the leaf
+    assert w.requires_grad and type(w.grad_fn).__name__ == "SumBackward0"
+    w.backward()
+    assert a.grad is None and v.grad is None
+
+
+def test_a_view_reports_its_base_requires_grad_set_later_without_a_grad_fn():
+    a = leaf(1.0, 2.0, requires_grad=False)
+    v = a.view(-1)
+    a.requires_grad_(True)
+    assert (v.requires_grad, v.grad_fn, v.is_leaf) == (True, None, True)
+    (v * 2).sum().backward()
+    assert a.grad is None
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        v.add_(1)
+
+
+def test_grad_with_empty_inputs_raises_before_anything_else():
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="^`inputs` argument to `grad\\(\\)` cannot be empty.$"):
+        torch.autograd.grad(a * 2, [])  # a non-scalar output without grad_outputs: still this error
+    with pytest.raises(RuntimeError, match="^`inputs` argument to `grad\\(\\)` cannot be empty.$"):
+        torch.autograd.grad(a.sum(), [], grad_outputs=[torch.ones(2), torch.ones(2)])
+
+
+def test_in_place_on_a_view_made_while_the_base_required_grad():
+    b = leaf(1.0, 2.0)
+    c = b[0]
+    b.requires_grad_(False)
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        c.add_(1)
+    assert b.grad_fn is None and b.tolist() == [1.0, 2.0]
+    d = b[1]  # made after: does not require grad, so the write is allowed and not recorded
+    d.add_(1)
+    assert b.grad_fn is None and b.tolist() == [1.0, 3.0]
+
+
+def test_a_leaf_that_stopped_requiring_grad_accumulates_nothing():
+    a = leaf(1.0, 2.0)
+    v = a.view(-1)
+    a.requires_grad_(False)
+    assert type(v.grad_fn).__name__ == "ViewBackward0"
+    v.sum().backward()
+    assert a.grad is None
+
+
+def test_grad_fn_of_a_no_grad_view_after_its_base_changed_raises():
+    a = leaf(1.0, 2.0)
+    with torch.no_grad():
+        v = a.view(-1)
+        v.add_(1)
+    for _ in range(2):  # on every access, as torch
+        with pytest.raises(RuntimeError, match=f"^{NO_GRAD_REBASE}"):
+            _ = v.grad_fn
+    assert v.requires_grad
+
+
+def test_post_accumulate_grad_hooks():
+    a = leaf(1.0, 2.0)
+    seen = []
+    handle = a.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    (a * 3).sum().backward()
+    (a * 3).sum().backward(inputs=[a])
+    torch.autograd.grad((a * 3).sum(), [a])  # no accumulation: no call
+    assert seen == [[3.0, 3.0], [6.0, 6.0]]
+    handle.remove()
+    (a * 3).sum().backward()
+    assert len(seen) == 2
+    a.register_post_accumulate_grad_hook(lambda p: 5)
+    with pytest.raises(TypeError, match="^expected Variable, but hook returned 'int'$"):
+        (a * 3).sum().backward()
+    with pytest.raises(RuntimeError, match="^post accumulate grad hooks cannot be registered on non-leaf tensors$"):
+        (a * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't require gradient$"):
+        leaf(1.0, requires_grad=False).register_post_accumulate_grad_hook(lambda p: None)
