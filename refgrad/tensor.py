@@ -77,11 +77,16 @@ class VersionCounter:
         self.value = 0
 
 
-_VIEW_NO_GRAD_REBASE = (
-    "A view was created in no_grad mode and its base or another view of its base has been modified inplace with "
-    "grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
-    "your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the "
-    "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+def _view_mode_error(view: "Tensor", rebase: bool) -> str:
+    """torch's refusal for a view made under no_grad or inference_mode and written in place with grad mode on
+    (``rebase``: the write was to its base or another view, noticed when its grad_fn is read)."""
+    mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
+                          else ("no_grad", "with grad mode enabled", "no_grad"))
+    what = "its base or another view of its base has been modified" if rebase else "is being modified"
+    return (f"A view was created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
+            "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
+            f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
+            "you want the inplace to be tracked).")
 
 
 class Tensor:
@@ -96,6 +101,7 @@ class Tensor:
     _base = None
     _view_fn: Callable | None = None
     _view_no_grad = False
+    _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
     _retains_grad = False
     _accumulator_ref = None
     _hooks: dict | None = None
@@ -211,7 +217,7 @@ class Tensor:
             self._view_version = self._version_counter.value
             return
         if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
-            raise RuntimeError(_VIEW_NO_GRAD_REBASE)
+            raise RuntimeError(_view_mode_error(self, rebase=True))
         self._view_version = self._version_counter.value
         if getattr(self, "_multi_output_view", False):
             raise RuntimeError(
@@ -228,7 +234,8 @@ class Tensor:
     def requires_grad(self) -> bool:
         if self._requires_grad or self._grad_fn is not None:
             return True
-        return self._base is not None and self._base.requires_grad  # torch: a view reports its base's flag
+        # torch: a view reports its base's flag; views of inference tensors are not autograd views
+        return self._base is not None and not self._is_inference and self._base.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:

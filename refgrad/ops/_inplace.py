@@ -13,15 +13,9 @@ import numpy as np
 
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
-from refgrad.tensor import Tensor
+from refgrad.tensor import Tensor, _view_mode_error
 
 __all__ = ["apply_inplace", "inplace_method"]
-
-_VIEW_NO_GRAD = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use "
-    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the "
-    "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside "
-    "(if you want the inplace to be tracked).")
 
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
@@ -42,7 +36,7 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
             "out-of-place one.")
     if self._base is not None:
         if self._view_no_grad and recording:
-            raise RuntimeError(_VIEW_NO_GRAD)
+            raise RuntimeError(_view_mode_error(self, rebase=False))
         if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if self.grad_fn is None and self._requires_grad:

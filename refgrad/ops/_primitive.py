@@ -162,3 +162,5 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._version_counter = source._version_counter
     out._view_version = source._version_counter.value
     out._view_no_grad = source._view_no_grad or not is_grad_enabled()
+    out._view_inference = _grad_mode.inference if not is_grad_enabled() else source._view_inference
+    out._is_inference = source._is_inference  # a view of a normal tensor made in inference mode is normal

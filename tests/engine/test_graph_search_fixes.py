@@ -96,3 +96,21 @@ def test_post_accumulate_grad_hooks():
         (a * 2).register_post_accumulate_grad_hook(lambda p: None)
     with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't require gradient$"):
         leaf(1.0, requires_grad=False).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_views_made_in_inference_mode():
+    a = leaf(1.0, 2.0)
+    with torch.inference_mode():
+        v = a.view(-1)  # a view of a normal tensor: normal, reports the base's flag
+        inference = torch.tensor([1.0], requires_grad=True)
+        w = inference.view(-1)  # a view of an inference tensor is no autograd view
+        assert not w.requires_grad and w.is_inference()
+    assert not v.is_inference() and v.requires_grad and v.grad_fn is None
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and is being modified inplace in "
+                                           "normal mode.*inside the inference_mode block"):
+        v.add_(1)
+    with torch.no_grad():
+        v.add_(1)
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view of "
+                                           "its base has been modified inplace in normal mode"):
+        _ = v.grad_fn
