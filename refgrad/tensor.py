@@ -251,6 +251,8 @@ class Tensor:
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and self._is_inference and not _grad_mode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -352,7 +354,7 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         """Detach in place: this tensor becomes a leaf that doesn't require grad."""
-        if self._base is not None and self._base.requires_grad:
+        if self._base is not None and not self._is_inference:  # any autograd view, as torch
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "
                 "training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence "

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
 from refgrad.tensor import Tensor, _view_mode_error
 
@@ -19,6 +19,10 @@ __all__ = ["apply_inplace", "inplace_method"]
 
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
+    if self._is_inference and not is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                           "clone to get a normal tensor before doing inplace update.See "
+                           "https://github.com/pytorch/rfcs/pull/17 for more details.")
     if is_grad_enabled():
         _check_graph_allows(self, recording)
     data = self._data
@@ -45,7 +49,7 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
 
 def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
-    recording = is_grad_enabled() and (self.requires_grad or any(
+    recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording)
     if recording:

@@ -101,7 +101,7 @@ class Primitive:
             first = result if results is None else results[0]
             if first._data.size == 0 or np.may_share_memory(first._data, tensors[0]._data):
                 _mark_view(first, tensors[0], self, params)
-        if self.vjp is not None and _grad_mode.enabled:
+        if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or t.requires_grad:
                     self._record(tensors, (result,) if results is None else results, params)

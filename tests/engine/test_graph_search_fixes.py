@@ -114,3 +114,43 @@ def test_views_made_in_inference_mode():
     with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view of "
                                            "its base has been modified inplace in normal mode"):
         _ = v.grad_fn
+
+
+def test_inference_tensors_outside_inference_mode():
+    with torch.inference_mode():
+        w = torch.ones(2)
+        with torch.enable_grad():  # inference mode records nothing, whatever the grad mode
+            r = torch.tensor([1.0], requires_grad=True) * 2
+        assert (r.requires_grad, r.grad_fn) == (False, None)
+    a = leaf(1.0, 1.0)
+    with pytest.raises(RuntimeError, match="^Inference tensors cannot be saved for backward"):
+        w * a
+    assert (w + a).requires_grad  # nothing saved: allowed
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="^Setting requires_grad=True on inference tensor outside InferenceMode"):
+        w.requires_grad_()
+
+
+def test_outputs_and_inputs_that_are_not_tensors():
+    a = leaf(1.0)
+    with pytest.raises(AssertionError, match="^Expected output to be a torch.Tensor$"):
+        torch.autograd.grad([None], [a])
+    with pytest.raises(AssertionError, match="^Expected output to be a torch.Tensor$"):
+        torch.autograd.backward([None])
+    for call in (lambda: torch.autograd.backward([a.sum()], inputs=[None]),
+                 lambda: torch.autograd.grad([a.sum()], [a, None])):
+        with pytest.raises(RuntimeError, match="^all inputs have to be Tensors or GradientEdges, but got NoneType$"):
+            call()
+
+
+def test_detach_in_place_refuses_every_autograd_view():
+    b = leaf(1.0, 2.0, requires_grad=False)
+    with torch.no_grad():
+        made_under_no_grad = b.view(-1)
+    for view in (b.view(-1), made_under_no_grad):
+        with pytest.raises(RuntimeError, match="^Can't detach views in-place. Use detach\\(\\) instead."):
+            view.detach_()
+    with torch.inference_mode():
+        inference_view = torch.ones(2).view(-1)  # a view of an inference tensor is no autograd view
+    assert inference_view.detach_() is inference_view
