@@ -154,3 +154,11 @@ def test_detach_in_place_refuses_every_autograd_view():
     with torch.inference_mode():
         inference_view = torch.ones(2).view(-1)  # a view of an inference tensor is no autograd view
     assert inference_view.detach_() is inference_view
+
+
+def test_reading_grad_of_a_stale_no_grad_view_does_not_raise():
+    a = leaf(1.0, 2.0)
+    with torch.no_grad():
+        v = a.view(-1)
+        a.mul_(2)
+    assert v.grad is None  # grad_fn and is_leaf raise (see above); .grad does not
