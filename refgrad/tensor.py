@@ -354,6 +354,8 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         """Detach in place: this tensor becomes a leaf that doesn't require grad."""
+        if self._is_inference or _grad_mode.inference:  # torch: an autograd-only op, skipped there
+            return self
         if self._base is not None and not self._is_inference:  # any autograd view, as torch
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "

@@ -23,7 +23,7 @@ def _check_allowed(self: Tensor, recording: bool) -> None:
         raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                            "clone to get a normal tensor before doing inplace update.See "
                            "https://github.com/pytorch/rfcs/pull/17 for more details.")
-    if is_grad_enabled():
+    if is_grad_enabled() and not is_inference_mode_enabled():  # inference mode: no autograd checks
         _check_graph_allows(self, recording)
     data = self._data
     if data.size > 1 and any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):

@@ -162,3 +162,30 @@ def test_reading_grad_of_a_stale_no_grad_view_does_not_raise():
         v = a.view(-1)
         a.mul_(2)
     assert v.grad is None  # grad_fn and is_leaf raise (see above); .grad does not
+
+
+def test_inference_mode_skips_autograd_checks_and_detach_():
+    c = leaf(1.0)
+    n = leaf(1.0)
+    with torch.inference_mode():
+        c.zero_()  # a leaf that requires grad may be written: nothing is recorded
+        n.detach_()  # an autograd-only op: nothing happens
+    assert c.tolist() == [0.0] and c.grad_fn is None and n.requires_grad
+    with torch.inference_mode():
+        w = torch.tensor([1.0], requires_grad=True)
+    w.detach_()
+    assert w.requires_grad
+
+
+def test_binary_cross_entropy_with_logits_dtypes():
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    with pytest.raises(NotImplementedError, match="^\"log_sigmoid_cpu\" not implemented for 'Long'$"):
+        bce(torch.tensor([1]), torch.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="^result type Double can't be cast to the desired output type Long$"):
+        bce(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1]))
+    with pytest.raises(RuntimeError, match="^Subtraction, the `-` operator, with two bool tensors is not supported"):
+        bce(torch.tensor([1.0]), torch.tensor([True]))
+    x = leaf(1.0, 2.0)
+    out = bce(x, torch.ones(2))  # float64 logits, float32 target: torch computes in float32
+    out.backward()
+    assert out.dtype is torch.float32 and x.grad.dtype is torch.float64
