@@ -77,6 +77,19 @@ class VersionCounter:
         self.value = 0
 
 
+def _view_creation(view: "Tensor", source: "Tensor") -> None:
+    """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
+    mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
+    is a normal tensor; a view of an inference tensor is one."""
+    if _grad_mode.inference:
+        view._view_no_grad, view._view_inference = True, True
+    elif not _grad_mode.enabled:
+        view._view_no_grad, view._view_inference = True, False
+    else:
+        view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
+    view._is_inference = source._is_inference
+
+
 def _view_mode_error(view: "Tensor", rebase: bool) -> str:
     """torch's refusal for a view made under no_grad or inference_mode and written in place with grad mode on
     (``rebase``: the write was to its base or another view, noticed when its grad_fn is read)."""

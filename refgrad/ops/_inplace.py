@@ -18,11 +18,19 @@ from refgrad.tensor import Tensor, _view_mode_error
 __all__ = ["apply_inplace", "inplace_method"]
 
 
+def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
+    """An inference tensor updated in place outside inference mode: torch writes the value, then raises."""
+    from refgrad.autograd.grad_mode import no_grad
+    with no_grad():
+        result = fn(self, *args, **kwargs)
+    if isinstance(result, Tensor) and result.shape == self.shape:
+        np.copyto(self._data, result._data, casting="unsafe")
+    raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                       "clone to get a normal tensor before doing inplace update.See "
+                       "https://github.com/pytorch/rfcs/pull/17 for more details.")
+
+
 def _check_allowed(self: Tensor, recording: bool) -> None:
-    if self._is_inference and not is_inference_mode_enabled():
-        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
-                           "clone to get a normal tensor before doing inplace update.See "
-                           "https://github.com/pytorch/rfcs/pull/17 for more details.")
     if is_grad_enabled() and not is_inference_mode_enabled():  # inference mode: no autograd checks
         _check_graph_allows(self, recording)
     data = self._data
@@ -49,6 +57,8 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
 
 def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
+    if self._is_inference and not is_inference_mode_enabled():
+        _write_then_refuse(self, fn, *args, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording)

@@ -13,9 +13,8 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
-from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import Tensor
+from refgrad.tensor import Tensor, _view_creation
 
 __all__ = ["Primitive"]
 
@@ -161,6 +160,4 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._view_fn = view_fn
     out._version_counter = source._version_counter
     out._view_version = source._version_counter.value
-    out._view_no_grad = source._view_no_grad or not is_grad_enabled()
-    out._view_inference = _grad_mode.inference if not is_grad_enabled() else source._view_inference
-    out._is_inference = source._is_inference  # a view of a normal tensor made in inference mode is normal
+    _view_creation(out, source)

@@ -189,3 +189,22 @@ def test_binary_cross_entropy_with_logits_dtypes():
     out = bce(x, torch.ones(2))  # float64 logits, float32 target: torch computes in float32
     out.backward()
     assert out.dtype is torch.float32 and x.grad.dtype is torch.float64
+
+
+def test_in_place_on_an_inference_tensor_outside_inference_mode_writes_then_raises():
+    with torch.inference_mode():
+        w = torch.tensor([1.0, 2.0])
+    for mode in (torch.no_grad, torch.enable_grad):
+        with mode(), pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+            w.mul_(2)
+    assert w.tolist() == [4.0, 8.0]  # torch 2.13.0 performs the write before refusing
+
+
+def test_a_view_made_in_inference_mode_with_grad_enabled_is_an_inference_mode_view():
+    a = leaf(-1.0)
+    with torch.inference_mode(), torch.set_grad_enabled(True):
+        v = a.view(-1)
+    with torch.no_grad():
+        a.mul_(2)
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view"):
+        _ = v.grad_fn
