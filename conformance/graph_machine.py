@@ -46,6 +46,9 @@ ACC_HOOK = "lambda p: calls.append(('acc', None if p.grad is None else tuple(p.g
 INPLACE = ["{v}.add_(1.5)", "{v}.mul_(2)", "{v}.sub_(0.1 * {v}.grad)", "{v}.zero_()", "{v}.exp_()"]
 VIEWS = ["{v}.view(-1)", "{v}.reshape(-1)", "{v}[0]", "{v}.unsqueeze(0)", "{v}.t()", "{v}.narrow(0, 0, 1)",
          "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()"]
+#: values after chains of random ops (exp_ of a matmul...) amplify one-ulp differences in their inputs: graph
+#: state compares values looser than assert_close (a graph bug is off by far more: a gradient doubled or missing)
+TOLERANCE = {**DEFAULT_TOLERANCE, "float64": (1e-6, 1e-7), "float32": (1e-4, 1e-5)}
 DECORATED = ["t.no_grad()", "t.enable_grad()", "t.inference_mode()", "t.set_grad_enabled(False)"]
 
 
@@ -107,6 +110,7 @@ class GraphProgram:
         self.contexts: list[str] = []   # grad-mode contexts entered and not yet exited
         self.backwards: list[str] = []  # backward statements run so far (replayed by "again")
         self.counter = 0
+        self.inference = False  # torch's inference mode is on (read from its observables after each step)
 
     # -- running and comparing -------------------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -120,11 +124,12 @@ class GraphProgram:
         timeout = self.session.timeout
         reference = self.reference.step(statement, names, timeout)
         candidate = self.candidate.step(statement, names, timeout)
-        tolerances = dict(DEFAULT_TOLERANCE)  # assert_close defaults; integers and bool exact
+        tolerances = dict(TOLERANCE)  # integers and bool exact
         mismatches = compare_outcomes(reference, candidate, tolerances)
         if mismatches:
             self.fail(mismatches, reference, candidate, names, tolerances)
         ok = reference["error"] is None
+        self.inference = reference["obs"].get("is_inference_mode_enabled") is True
         if ok and observed:
             self.names.extend(new)
         obs = reference["obs"]
@@ -149,7 +154,7 @@ class GraphProgram:
         shapes_ = [list(m["shape"]) for m in self.meta.values()]
         record.update(scenario=self.program[-1], inputs=literal(self.program), kwargs="{}", extra="{}",
                       input_shapes=shapes_, input_dtypes=[m["dtype"] for m in self.meta.values()],
-                      requires_grad=[], steps=len(self.program),
+                      requires_grad=[],
                       snippet=graph_snippet(title, session.engine, functions, self.program, names, tolerances))
         raise self.tracker.divergence(record)
 
@@ -189,7 +194,8 @@ class GraphProgram:
         shape = data.draw(shapes(max_dims=2, max_side=3), label="leaf shape")
         other = "float32" if self.dtype == "float64" else "float64"
         dtype = _pick(data, [self.dtype, self.dtype, other, "int64"], "leaf dtype")
-        requires_grad = data.draw(st.booleans() if is_floating(dtype) else st.just(False), label="requires_grad")
+        requiring = is_floating(dtype) and not self.inference  # see NOT_GENERATED
+        requires_grad = data.draw(st.booleans() if requiring else st.just(False), label="requires_grad")
         name = self.fresh()
         source = self.data_literal(data, dtype, shape, "leaf values", f", requires_grad={requires_grad}")
         self.step(f"{name} = {source}", name)
@@ -273,8 +279,8 @@ class GraphProgram:
         (accumulating), grad.zero_(), backward(v) of a non-scalar, and maybe one backward too many."""
         leaf = self.fresh()
         shape = data.draw(shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), label="tutorial shape")
-        self.step(f"{leaf} = {self.data_literal(data, self.dtype, shape, 'tutorial leaf', ', requires_grad=True')}",
-                  leaf)
+        source = self.data_literal(data, self.dtype, shape, "tutorial leaf", f", requires_grad={not self.inference}")
+        self.step(f"{leaf} = {source}", leaf)
         out = self.fresh()
         form = _pick(data, ["({x} * {x}).sum()", "({x} ** 2 + 3 * {x}).mean()", "t.exp({x}).sum()",
                             "({x} + 2) * 3", "t.matmul({x}.reshape(-1), {x}.reshape(-1))"], "tutorial output")
@@ -314,8 +320,9 @@ class GraphProgram:
 
     def rule_flags(self, data: st.DataObject) -> None:
         name = self.tensor(data, "tensor", requiring=False)
-        form = _pick(data, ["{v}.requires_grad_(True)", "{v}.requires_grad_(False)", "{v}.retain_grad()",
-                            "{v}.requires_grad_()", "{v}.requires_grad = False"], "flag action")
+        forms = ["{v}.requires_grad_(False)", "{v}.retain_grad()", "{v}.requires_grad = False"]
+        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()"]),
+                     "flag action")
         self.step(form.format(v=name))
 
     def rule_detach(self, data: st.DataObject) -> None:
@@ -358,6 +365,12 @@ class GraphProgram:
             self.contexts.append(name)
             self.step(f"{name} = {_pick(data, MODES, 'mode')}; {name}.__enter__()")
 
+
+#: What the programs deliberately do not make: an inference tensor that requires grad (a leaf made with
+#: requires_grad=True, or requires_grad_(), inside inference mode). Used outside inference mode, torch's handling
+#: of one depends on each kernel (2.13.0: ``exp`` and ``neg`` give results that do not require grad, ``add`` and
+#: ``mul`` record a node, ``clone`` records CopyBackwards), which is no semantics an engine can follow.
+NOT_GENERATED = "inference tensors that require grad"
 
 #: rule -> (weight, precondition); "leaf" and "op" are always enabled, the others are swarm-selected
 RULES: dict[str, tuple[int, Any]] = {
@@ -420,7 +433,7 @@ def replay(session: Session, program: list[str]) -> tuple[int, list[dict]] | Non
         for index, statement in enumerate(program):
             names += [n for n in _assigned(statement) if n not in names]
             reference, candidate = (side.step(statement, names, session.timeout) for side in sides)
-            mismatches = compare_outcomes(reference, candidate, dict(DEFAULT_TOLERANCE))
+            mismatches = compare_outcomes(reference, candidate, dict(TOLERANCE))
             if mismatches:
                 return index, mismatches
         return None
