@@ -256,7 +256,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors)."""
-        if self.grad_fn is not None:
+        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
             if requires_grad:
                 return self
             raise RuntimeError(
@@ -446,9 +446,13 @@ class Tensor:
     def __repr__(self) -> str:
         from refgrad.printing import format_tensor
         suffixes = []
-        if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
-        elif self._requires_grad:
+        try:
+            name = None if self.grad_fn is None else type(self.grad_fn).__name__
+        except RuntimeError:  # a stale no_grad/inference-mode view: torch prints <Invalid>
+            name = "Invalid"
+        if name is not None:
+            suffixes.append(f"grad_fn=<{name}>")
+        elif self.requires_grad:  # a view reports its base's flag, in print too
             suffixes.append("requires_grad=True")
         return format_tensor(self._data, self.dtype, suffixes)
 

@@ -136,8 +136,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             else:
                 if node in target_nodes:
                     leads.add(node)
-        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward())
-            runs |= {n for n in target_nodes if isinstance(n, AccumulateGrad)} & set(order)
+        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward()),
+            runs |= target_nodes & set(order)  # and its node runs too (torch: hooks fire, freed graphs raise)
         dependencies = {}
         for node in runs:
             for child, _ in node.next_functions:

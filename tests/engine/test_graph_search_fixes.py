@@ -208,3 +208,28 @@ def test_a_view_made_in_inference_mode_with_grad_enabled_is_an_inference_mode_vi
         a.mul_(2)
     with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view"):
         _ = v.grad_fn
+
+
+def test_backward_with_a_non_leaf_input_runs_that_input_s_node():
+    x = leaf(1.0, 2.0)
+    y = x * x
+    calls = []
+    y.grad_fn.register_hook(lambda gi, go: calls.append("post"))
+    (y * 2).sum().backward(inputs=[y], retain_graph=True)
+    assert calls == ["post"] and x.grad is None and y.grad.tolist() == [2.0, 2.0]
+    z = x * x
+    z.sum().backward()  # frees z's node
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        (z * 2).sum().backward(inputs=[z])
+
+
+def test_requires_grad_and_repr_of_a_stale_no_grad_view():
+    base = torch.zeros((0, 3), requires_grad=True)
+    with torch.no_grad():
+        view = base.t()
+        view.reshape(-1).add_(1.5)  # an empty view of a view: the version moves
+    assert view.requires_grad_(False) is view  # torch's C++ is_leaf: no regeneration, no error
+    assert repr(view) == "tensor([], size=(3, 0), grad_fn=<Invalid>)"
+    with torch.no_grad():
+        plain = leaf(1.0).view(-1)
+    assert repr(plain) == "tensor([1.], dtype=torch.float64, requires_grad=True)"  # the base's flag
