@@ -227,8 +227,7 @@ class Tensor:
         from refgrad.autograd.graph import node_class
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
-            self._view_version = self._version_counter.value
-            return
+            return  # the version stays stale: the node is made if the base requires grad later (torch)
         if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
             raise RuntimeError(_view_mode_error(self, rebase=True))
         self._view_version = self._version_counter.value

@@ -233,3 +233,12 @@ def test_requires_grad_and_repr_of_a_stale_no_grad_view():
     with torch.no_grad():
         plain = leaf(1.0).view(-1)
     assert repr(plain) == "tensor([1.], dtype=torch.float64, requires_grad=True)"  # the base's flag
+
+
+def test_a_view_gets_its_node_when_its_modified_base_requires_grad_later():
+    base = leaf(0.0, requires_grad=False)
+    view = base.view(-1)
+    base.add_(1.5)
+    assert view.grad_fn is None  # reading it now does not settle it
+    base.requires_grad_(True)
+    assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
