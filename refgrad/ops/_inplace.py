@@ -23,8 +23,8 @@ def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
     from refgrad.autograd.grad_mode import no_grad
     with no_grad():
         result = fn(self, *args, **kwargs)
-    if isinstance(result, Tensor) and result.shape == self.shape:
-        np.copyto(self._data, result._data, casting="unsafe")
+    _check_result(self, result)
+    np.copyto(self._data, result._data, casting="unsafe")
     raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                        "clone to get a normal tensor before doing inplace update.See "
                        "https://github.com/pytorch/rfcs/pull/17 for more details.")
@@ -55,6 +55,18 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
+def _check_result(self: Tensor, result) -> None:
+    """The out-of-place result must fit in ``self``: same shape, a dtype that casts to self's (torch's errors)."""
+    if not isinstance(result, Tensor):
+        raise TypeError("in-place op must produce a tensor")
+    if result.shape != self.shape:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, result.shape))}]")
+    if result.dtype is not self.dtype and result.dtype.category > self.dtype.category:
+        raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
+                           f"{_TYPE[self.dtype.name]}")
+
+
 def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
     if self._is_inference and not is_inference_mode_enabled():
@@ -70,17 +82,9 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
         result = fn(old, *args, **kwargs)
     else:
         result = fn(self, *args, **kwargs)
-    if not isinstance(result, Tensor):
-        raise TypeError("in-place op must produce a tensor")
-    if result.shape != self.shape:
-        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
-                           f"shape [{', '.join(map(str, result.shape))}]")
-    if result.dtype is not self.dtype:
-        if result.dtype.category > self.dtype.category:
-            raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
-                               f"{_TYPE[self.dtype.name]}")
-        if recording and result.requires_grad:
-            result = result.to(self.dtype)
+    _check_result(self, result)
+    if result.dtype is not self.dtype and recording and result.requires_grad:
+        result = result.to(self.dtype)
     np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
     if recording and result.grad_fn is not None:

@@ -198,6 +198,11 @@ def test_in_place_on_an_inference_tensor_outside_inference_mode_writes_then_rais
         with mode(), pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
             w.mul_(2)
     assert w.tolist() == [4.0, 8.0]  # torch 2.13.0 performs the write before refusing
+    with torch.inference_mode():
+        n = torch.tensor([4, -5])
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired output type Long$"):
+        n.exp_()  # a result that cannot be written: that error, and no write
+    assert n.tolist() == [4, -5]
 
 
 def test_a_view_made_in_inference_mode_with_grad_enabled_is_an_inference_mode_view():
