@@ -21,7 +21,7 @@ PROFILES = {"dev": 5, "ci": 10, "nightly": 1000}
 #: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per
 #: dtype but carries the mission's four graph behaviours; sized to about a quarter of a ``dev`` run (measured in
 #: the graph-state section of conformance/README.md)
-GRAPH_BUDGET = {"dev": (200, 20), "ci": (300, 20), "nightly": (3000, 40)}
+GRAPH_BUDGET = {"dev": (1000, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 
 def register() -> None:
