@@ -1,10 +1,16 @@
-"""Graph state: one random program of autograd statements, run on torch and on the engine side by side.
+"""Graph state: random programs of autograd statements, run on torch and on the engine side by side.
 
 Every step is a line of torch-API Python (``v3 = op_mul(t, v1, v2)``, ``v3.backward(retain_graph=True)``,
 ``c0 = t.no_grad(); c0.__enter__()``...) executed on both modules; after each step all observables (every
 variable's value, shape, dtype, requires_grad, is_leaf, grad_fn, .grad; grad modes; hook calls) and the
 exception, if any, are compared. Each side runs in its own thread because torch's grad mode is thread-local,
 so an engine that wraps torch cannot disturb the reference (or the test process).
+
+The search is *swarm testing*: each program first draws which rules it may use (the core rules, making leaves
+and applying ops, are always on), then draws its steps from the enabled rules, weighted toward what makes graph
+bugs visible (several backward calls sharing leaves, repeated backwards through the same graph, hooks, in-place
+ops and views). :data:`RULES` lists the rules and their weights; :func:`run_program` runs one program from a
+Hypothesis ``data`` object, so the same function serves the property, the meta-tests and the HypoFuzz target.
 """
 from __future__ import annotations
 
@@ -14,24 +20,36 @@ import re
 import warnings
 from typing import Any
 
-import torch
+from hypothesis import given, reproduce_failure, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from conformance import programs
-from conformance.harness import Session, Tracker, base_record
+from conformance import profiles, programs
+from conformance.harness import Session, Tracker, base_record, reproduce_arguments, tracked
 from conformance.repro import graph_snippet, literal
 from conformance.specs import all_specs
 from conformance.specs._spec import ScalarArg
 from conformance.strategies import DEFAULT_TOLERANCE, SMALL, is_floating, shapes, tensor_values
 from conformance.verdict import compare_outcomes
 
-__all__ = ["GraphStateMachine", "machine_ops", "bind", "replay"]
+__all__ = ["GraphProgram", "RULES", "budget", "check", "machine_ops", "run_program", "replay"]
 
 MODES = ["t.no_grad()", "t.enable_grad()", "t.set_grad_enabled(False)", "t.set_grad_enabled(True)",
          "t.inference_mode()", "t.inference_mode(False)"]
-HOOKS = ["lambda g: g * 2", "lambda g: calls.append(tuple(g.shape))", "lambda g: None"]
-INPLACE = ["{v}.add_(1.5)", "{v}.mul_(2)", "{v}.sub_(0.1 * {v}.grad)", "{v}.zero_()"]
+BLOCKS = ["t.no_grad()", "t.inference_mode()", "t.enable_grad()", "t.set_grad_enabled(False)"]
+HOOKS = ["lambda g: g * 2", "lambda g: calls.append(('tensor', tuple(g.shape)))", "lambda g: None"]
+NODE_HOOKS = [  # (method, hook): Node post hooks get (grad_inputs, grad_outputs), pre hooks get grad_outputs
+    ("register_hook", "lambda gi, go: calls.append(('post', [None if g is None else tuple(g.shape) for g in gi]))"),
+    ("register_prehook", "lambda go: calls.append(('pre', [None if g is None else tuple(g.shape) for g in go]))"),
+    ("register_prehook", "lambda go: tuple(None if g is None else g * 3 for g in go)"),
+]
+ACC_HOOK = "lambda p: calls.append(('acc', None if p.grad is None else tuple(p.grad.shape)))"
+INPLACE = ["{v}.add_(1.5)", "{v}.mul_(2)", "{v}.sub_(0.1 * {v}.grad)", "{v}.zero_()", "{v}.exp_()"]
+VIEWS = ["{v}.view(-1)", "{v}.reshape(-1)", "{v}[0]", "{v}.unsqueeze(0)", "{v}.t()", "{v}.narrow(0, 0, 1)",
+         "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()"]
+#: values after chains of random ops (exp_ of a matmul...) amplify one-ulp differences in their inputs: graph
+#: state compares values looser than assert_close (a graph bug is off by far more: a gradient doubled or missing)
+TOLERANCE = {**DEFAULT_TOLERANCE, "float64": (1e-6, 1e-7), "float32": (1e-4, 1e-5)}
+DECORATED = ["t.no_grad()", "t.enable_grad()", "t.inference_mode()", "t.set_grad_enabled(False)"]
 
 
 def machine_ops() -> dict[str, Any]:
@@ -73,48 +91,57 @@ class Side:
         self.pool.shutdown(wait=False)
 
 
-class GraphStateMachine(RuleBasedStateMachine):
-    """The machine; :func:`bind` sets ``session``, ``dtype`` and ``tracker`` on a subclass per test."""
+def _pick(data: st.DataObject, options: list, label: str):
+    return data.draw(st.sampled_from(options), label=label)
 
-    session: Session
-    tracker: Tracker
-    dtype = "float64"
-    nodeid = ""
 
-    def __init__(self) -> None:
-        super().__init__()
+class GraphProgram:
+    """One program: both sides, the statements so far, and what is known (from torch) about each variable."""
+
+    def __init__(self, session: Session, dtype: str, tracker: Tracker, nodeid: str = "") -> None:
+        self.session, self.dtype, self.tracker, self.nodeid = session, dtype, tracker, nodeid
         self.ops = machine_ops()
-        self.reference = Side(self.session.reference.module, self.ops)
-        self.candidate = Side(self.session.engine.module, self.ops)
+        self.reference = Side(session.reference.module, self.ops)
+        self.candidate = Side(session.engine.module, self.ops)
         self.program: list[str] = []
-        self.names: list[str] = []      # every variable, in creation order
-        self.shapes: dict[str, tuple] = {}  # tensor variables (in torch) -> shape
-        self.dtypes: dict[str, str] = {}
-        self.contexts: list[str] = []
+        self.names: list[str] = []      # every observed variable, in creation order
+        self.meta: dict[str, dict] = {}  # tensor variables -> torch's shape, dtype, requires_grad, grad_fn
+        self.handles: list[str] = []    # hook handles (not observed)
+        self.contexts: list[str] = []   # grad-mode contexts entered and not yet exited
+        self.backwards: list[str] = []  # backward statements run so far (replayed by "again")
         self.counter = 0
-        self.tracker.example()
+        self.inference = False  # torch's inference mode is on (read from its observables after each step)
 
     # -- running and comparing -------------------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-    def step(self, statement: str, new: str | None = None) -> None:
-        names = self.names + ([new] if new else [])
+    def step(self, statement: str, *new: str, observed: bool = True) -> bool:
+        """Run ``statement`` on both sides and compare; True when torch ran it without error."""
+        names = self.names + [n for n in new if observed]
         self.program.append(statement)
         timeout = self.session.timeout
         reference = self.reference.step(statement, names, timeout)
         candidate = self.candidate.step(statement, names, timeout)
-        tolerances = dict(DEFAULT_TOLERANCE)  # assert_close defaults; integers and bool exact
+        tolerances = dict(TOLERANCE)  # integers and bool exact
         mismatches = compare_outcomes(reference, candidate, tolerances)
         if mismatches:
             self.fail(mismatches, reference, candidate, names, tolerances)
-        if new and reference["error"] is None:
-            self.names.append(new)
-            shape = reference["obs"].get(f"{new}.shape")
+        ok = reference["error"] is None
+        self.inference = reference["obs"].get("is_inference_mode_enabled") is True
+        if ok and observed:
+            self.names.extend(new)
+        obs = reference["obs"]
+        for name in self.names:
+            shape = obs.get(f"{name}.shape")
             if isinstance(shape, tuple):
-                self.shapes[new] = shape
-                self.dtypes[new] = str(reference["obs"][f"{new}.dtype"]).removeprefix("torch.")
+                self.meta[name] = {"shape": shape, "dtype": str(obs[f"{name}.dtype"]).removeprefix("torch."),
+                                   "requires_grad": obs.get(f"{name}.requires_grad") is True,
+                                   "grad_fn": obs.get(f"{name}.grad_fn"), "grad": f"{name}.grad.shape" in obs}
+            else:
+                self.meta.pop(name, None)
+        return ok
 
     def fail(self, mismatches, reference, candidate, names, tolerances) -> None:
         session = self.session
@@ -124,24 +151,31 @@ class GraphStateMachine(RuleBasedStateMachine):
                 f"{self.program[-1]!r}"
         used = "\n".join(self.program)
         functions = {name: spec.fn for name, spec in self.ops.items() if re.search(rf"\b{name}\(", used)}
+        shapes_ = [list(m["shape"]) for m in self.meta.values()]
         record.update(scenario=self.program[-1], inputs=literal(self.program), kwargs="{}", extra="{}",
-                      input_shapes=[list(s) for s in self.shapes.values()], input_dtypes=list(self.dtypes.values()),
-                      requires_grad=[], snippet=graph_snippet(title, session.engine, functions, self.program, names,
-                                                               tolerances))
+                      input_shapes=shapes_, input_dtypes=[m["dtype"] for m in self.meta.values()],
+                      requires_grad=[],
+                      snippet=graph_snippet(title, session.engine, functions, self.program, names, tolerances))
         raise self.tracker.divergence(record)
 
-    def teardown(self) -> None:
+    def close(self) -> None:
         exits = [f"{c}.__exit__(None, None, None)" for c in reversed(self.contexts)]
         self.reference.close(exits)
         self.candidate.close(exits)
 
-    @invariant()
-    def grad_mode_of_test_process_untouched(self) -> None:
-        assert torch.is_grad_enabled(), "the harness leaked a grad mode into the test thread"
-
     # -- helpers for drawing ---------------------------------------------------------------------------
     def tensors(self) -> list[str]:
-        return [name for name in self.names if name in self.shapes]
+        return [name for name in self.names if name in self.meta]
+
+    def tensor(self, data: st.DataObject, label: str, requiring: bool = True) -> str:
+        """A tensor variable, most often one that requires grad (when ``requiring`` and there is one)."""
+        pool = [n for n in self.tensors() if self.meta[n]["requires_grad"]] if requiring else []
+        if pool and data.draw(st.integers(0, 7), label=f"{label}: any tensor") != 0:
+            return _pick(data, pool, label)
+        return _pick(data, self.tensors(), label)
+
+    def leaves(self) -> list[str]:
+        return [n for n in self.tensors() if self.meta[n]["requires_grad"] and self.meta[n]["grad_fn"] is None]
 
     def data_literal(self, data: st.DataObject, dtype: str, shape: tuple, label: str, options: str = "") -> str:
         """Source building a tensor of drawn values (``options`` are extra keyword arguments)."""
@@ -150,111 +184,233 @@ class GraphStateMachine(RuleBasedStateMachine):
         values = data.draw(tensor_values(SMALL, dtype, shape), label=label)
         return f"t.tensor({values.tolist()!r}, dtype=t.{dtype}{options})"
 
-    # -- rules -----------------------------------------------------------------------------------------
-    @rule(data=st.data())
-    def make_leaf(self, data: st.DataObject) -> None:
+    def gradient_for(self, data: st.DataObject, root: str, label: str) -> str:
+        meta = self.meta[root]
+        dtype = meta["dtype"] if is_floating(meta["dtype"]) else "float32"
+        return self.data_literal(data, dtype, meta["shape"], label)
+
+    # -- rules: each draws and runs one or a few statements --------------------------------------------
+    def rule_leaf(self, data: st.DataObject) -> None:
         shape = data.draw(shapes(max_dims=2, max_side=3), label="leaf shape")
-        dtype = data.draw(st.sampled_from([self.dtype, "float32", "float64", "int64"]), label="leaf dtype")
-        requires_grad = data.draw(st.booleans() if is_floating(dtype) else st.just(False), label="requires_grad")
+        other = "float32" if self.dtype == "float64" else "float64"
+        dtype = _pick(data, [self.dtype, self.dtype, other, "int64"], "leaf dtype")
+        requiring = is_floating(dtype) and not self.inference  # see NOT_GENERATED
+        requires_grad = data.draw(st.booleans() if requiring else st.just(False), label="requires_grad")
         name = self.fresh()
         source = self.data_literal(data, dtype, shape, "leaf values", f", requires_grad={requires_grad}")
         self.step(f"{name} = {source}", name)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def apply_op(self, data: st.DataObject) -> None:
-        op = data.draw(st.sampled_from(sorted(self.ops)), label="op")
+    def rule_op(self, data: st.DataObject) -> None:
+        op = _pick(data, sorted(self.ops), "op")
         spec = self.ops[op]
         args, shapes_drawn = [], []
         for position, arg in enumerate(spec.args):
             if isinstance(arg, ScalarArg):
                 args.append(repr(data.draw(arg.strategy(), label=f"scalar {position}")))
             else:
-                name = data.draw(st.sampled_from(self.tensors()), label=f"tensor {position}")
+                name = self.tensor(data, f"tensor {position}")
                 args.append(name)
-                shapes_drawn.append(self.shapes[name])
+                shapes_drawn.append(self.meta[name]["shape"])
         kwargs = data.draw(spec.kwargs_strategy(tuple(shapes_drawn)), label="kwargs")
         call = ", ".join(["t", *args, *(f"{key}={value!r}" for key, value in kwargs.items())])
         name = self.fresh()
         self.step(f"{name} = {op}({call})", name)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def backward(self, data: st.DataObject) -> None:
-        root = data.draw(st.sampled_from(self.tensors()), label="backward root")
+    def rule_backward(self, data: st.DataObject) -> None:
+        root = self.tensor(data, "backward root")
         parts = []
-        if self.shapes[root] != () or data.draw(st.booleans(), label="explicit gradient for a scalar"):
-            dtype = self.dtypes[root] if is_floating(self.dtypes[root]) else "float32"
-            parts.append("gradient=" + self.data_literal(data, dtype, self.shapes[root], "gradient"))
-        retain = data.draw(st.sampled_from([None, True, False]), label="retain_graph")
+        implicit = self.meta[root]["shape"] == () or data.draw(st.integers(0, 5), label="omit gradient") == 0
+        if not implicit or data.draw(st.booleans(), label="explicit gradient for a scalar"):
+            parts.append("gradient=" + self.gradient_for(data, root, "gradient"))
+        retain = _pick(data, [None, True, True, False], "retain_graph")
         if retain is not None:
             parts.append(f"retain_graph={retain}")
-        if data.draw(st.booleans(), label="with inputs="):
-            chosen = data.draw(st.lists(st.sampled_from(self.tensors()), min_size=1, max_size=3, unique=True),
-                               label="inputs")
+        if data.draw(st.integers(0, 2), label="with inputs=") == 0:
+            chosen = data.draw(st.lists(st.sampled_from(self.tensors()), max_size=3, unique=True), label="inputs")
             parts.append(f"inputs=[{', '.join(chosen)}]")
         if data.draw(st.booleans(), label="as t.autograd.backward"):
             parts = [p.replace("gradient=", "grad_tensors=") for p in parts]
-            self.step(f"t.autograd.backward({', '.join([root] + parts)})")
+            statement = f"t.autograd.backward({', '.join([root] + parts)})"
         else:
-            self.step(f"{root}.backward({', '.join(parts)})")
+            statement = f"{root}.backward({', '.join(parts)})"
+        self.backwards.append(statement)
+        self.step(statement)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def autograd_grad(self, data: st.DataObject) -> None:
-        root = data.draw(st.sampled_from(self.tensors()), label="grad root")
-        wrt = data.draw(st.sampled_from(self.tensors()), label="grad input")
-        parts = [f"[{root}]", f"[{wrt}]"]
-        if self.shapes[root] != ():
-            dtype = self.dtypes[root] if is_floating(self.dtypes[root]) else "float32"
-            parts.append("grad_outputs=[" + self.data_literal(data, dtype, self.shapes[root], "grad_outputs") + "]")
+    def rule_again(self, data: st.DataObject) -> None:
+        """The same backward again: accumulation, or the freed-graph error."""
+        self.step(_pick(data, self.backwards[::-1], "backward to repeat"))
+
+    def rule_grad(self, data: st.DataObject) -> None:
+        root = self.tensor(data, "grad root")
+        wrt = data.draw(st.lists(st.sampled_from(self.tensors()), max_size=3, unique=True), label="grad inputs")
+        single = len(wrt) == 1 and data.draw(st.booleans(), label="input as a bare tensor")
+        parts = [root, wrt[0] if single else f"[{', '.join(wrt)}]"]
+        if self.meta[root]["shape"] != () or data.draw(st.integers(0, 3), label="scalar grad_outputs") == 0:
+            parts.append("grad_outputs=[" + self.gradient_for(data, root, "grad_outputs") + "]")
         for flag in ("retain_graph", "create_graph", "allow_unused"):
-            value = data.draw(st.sampled_from([None, True, False]), label=flag)
+            value = _pick(data, [None, True, False], flag)
             if value is not None:
                 parts.append(f"{flag}={value}")
+        targets = [self.fresh() for _ in wrt]
+        call = f"t.autograd.grad({', '.join(parts)})"
+        self.step(f"{', '.join(targets)}, = {call}" if targets else call, *targets)
+
+    def rule_create_graph(self, data: st.DataObject) -> None:
+        """Gradients with create_graph=True, then a backward (or grad) through them."""
+        root, wrt = self.tensor(data, "root"), self.tensor(data, "input")
+        parts = [f"[{root}]", f"[{wrt}]", "create_graph=True"]
+        if self.meta[root]["shape"] != ():
+            parts.append("grad_outputs=[" + self.gradient_for(data, root, "grad_outputs") + "]")
+        if data.draw(st.booleans(), label="retain the graph"):
+            parts.append("retain_graph=True")
+        first, second = self.fresh(), self.fresh()
+        if not self.step(f"{first}, = t.autograd.grad({', '.join(parts)}, allow_unused=True)", first):
+            return
+        self.step(f"{second} = ({first} * {first}).sum() if {first} is not None else None", second)
+        if data.draw(st.booleans(), label="backward through the gradient"):
+            self.backwards.append(f"{second}.backward()")
+            self.step(f"{second}.backward()")
+        else:
+            target = self.fresh()
+            self.step(f"{target}, = t.autograd.grad([{second}], [{wrt}], allow_unused=True)", target)
+
+    def rule_tutorial(self, data: st.DataObject) -> None:
+        """The seed tutorials' sequence: a loss from a leaf, two or three backwards with retain_graph=True
+        (accumulating), grad.zero_(), backward(v) of a non-scalar, and maybe one backward too many."""
+        leaf = self.fresh()
+        shape = data.draw(shapes(min_dims=1, max_dims=2, min_side=1, max_side=3), label="tutorial shape")
+        source = self.data_literal(data, self.dtype, shape, "tutorial leaf", f", requires_grad={not self.inference}")
+        self.step(f"{leaf} = {source}", leaf)
+        out = self.fresh()
+        form = _pick(data, ["({x} * {x}).sum()", "({x} ** 2 + 3 * {x}).mean()", "t.exp({x}).sum()",
+                            "({x} + 2) * 3", "t.matmul({x}.reshape(-1), {x}.reshape(-1))"], "tutorial output")
+        self.step(f"{out} = {form.format(x=leaf)}", out)
+        if out not in self.meta:
+            return
+        gradient = "" if self.meta[out]["shape"] == () else self.gradient_for(data, out, "tutorial v") + ", "
+        for _ in range(data.draw(st.integers(2, 3), label="backwards")):
+            self.step(f"{out}.backward({gradient}retain_graph=True)")
+            if data.draw(st.integers(0, 3), label="zero between") == 0:
+                self.step(f"{leaf}.grad.zero_()")
+        self.step(f"{out}.backward({gradient.removesuffix(', ')})")
+        if data.draw(st.booleans(), label="one backward too many"):
+            self.step(f"{out}.backward({gradient.removesuffix(', ')})")
+
+    def rule_view(self, data: st.DataObject) -> None:
+        source = self.tensor(data, "view base")
+        form = _pick(data, VIEWS, "view").format(v=source)
+        block = _pick(data, [None, None, *BLOCKS], "view under a grad mode")
         name = self.fresh()
-        self.step(f"{name}, = t.autograd.grad({', '.join(parts)})", name)
+        self.step(f"{name} = {form}" if block is None else f"with {block}: {name} = {form}", name)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def change_grad(self, data: st.DataObject) -> None:
-        name = data.draw(st.sampled_from(self.tensors()), label="tensor")
-        action = data.draw(st.sampled_from(["{v}.grad.zero_()", "{v}.grad = None", "{v}.requires_grad_(True)",
-                                            "{v}.requires_grad_(False)", "{v}.retain_grad()", "{v}.detach_()"]),
-                           label="action")
-        self.step(action.format(v=name))
+    def rule_inplace(self, data: st.DataObject) -> None:
+        name = self.tensor(data, "in-place target")
+        statement = _pick(data, INPLACE, "in-place op").format(v=name)
+        block = _pick(data, [None, None, *BLOCKS], "in-place under a grad mode")
+        self.step(statement if block is None else f"with {block}: {statement}")
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def derive(self, data: st.DataObject) -> None:
-        source = data.draw(st.sampled_from(self.tensors()), label="tensor")
-        form = data.draw(st.sampled_from(["{v}.detach()", "{v}.numpy()", "{v}.clone()", "{v}.grad"]), label="form")
+    def rule_grad_attr(self, data: st.DataObject) -> None:
+        name = self.tensor(data, "tensor")
+        meta = self.meta[name]
+        other = "float32" if meta["dtype"] == "float64" else "float64"
+        form = _pick(data, ["{v}.grad.zero_()", "{v}.grad = None", "{v}.grad = t.ones_like({v})",
+                            "{v}.grad = t.zeros({wrong!r}, dtype={v}.dtype)",
+                            "{v}.grad = t.ones_like({v}, dtype=t.{o})", "{v}.grad = {v}.grad * 2"], "grad action")
+        self.step(form.format(v=name, wrong=tuple(meta["shape"]) + (2,), o=other))
+
+    def rule_flags(self, data: st.DataObject) -> None:
+        name = self.tensor(data, "tensor", requiring=False)
+        forms = ["{v}.requires_grad_(False)", "{v}.retain_grad()", "{v}.requires_grad = False"]
+        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()"]),
+                     "flag action")
+        self.step(form.format(v=name))
+
+    def rule_detach(self, data: st.DataObject) -> None:
+        source = self.tensor(data, "tensor")
+        form = _pick(data, ["{v}.detach()", "{v}.detach_()", "{v}.data", "{v}.clone()", "{v}.grad", "{v}.numpy()"],
+                     "detach form")
         name = self.fresh()
         self.step(f"{name} = {form.format(v=source)}", name)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def hook(self, data: st.DataObject) -> None:
-        name = data.draw(st.sampled_from(self.tensors()), label="tensor")
-        hook = data.draw(st.sampled_from(HOOKS), label="hook")
-        self.step(f"{name}.register_hook({hook})")
+    def rule_hook(self, data: st.DataObject) -> None:
+        name = self.tensor(data, "hooked tensor")
+        kind = data.draw(st.integers(0, 2), label="hook kind")
+        handle = self.fresh("h")
+        if kind == 0:
+            statement = f"{handle} = {name}.register_hook({_pick(data, HOOKS, 'tensor hook')})"
+        elif kind == 1:
+            method, hook = _pick(data, NODE_HOOKS, "node hook")
+            statement = f"{handle} = {name}.grad_fn.{method}({hook})"
+        else:
+            statement = f"{handle} = {name}.register_post_accumulate_grad_hook({ACC_HOOK})"
+        if self.step(statement, handle, observed=False):
+            self.handles.append(handle)
 
-    @precondition(lambda self: self.tensors())
-    @rule(data=st.data())
-    def inplace(self, data: st.DataObject) -> None:
-        name = data.draw(st.sampled_from(self.tensors()), label="tensor")
-        self.step(data.draw(st.sampled_from(INPLACE), label="in-place op").format(v=name))
+    def rule_remove_hook(self, data: st.DataObject) -> None:
+        handle = _pick(data, self.handles, "hook handle")
+        self.step(f"{handle}.remove()")
 
-    @rule(mode=st.sampled_from(MODES))
-    def enter_mode(self, mode: str) -> None:
-        name = self.fresh("c")
-        self.contexts.append(name)
-        self.step(f"{name} = {mode}; {name}.__enter__()")
+    def rule_mode(self, data: st.DataObject) -> None:
+        kind = data.draw(st.integers(0, 3), label="mode action")
+        if kind == 0 and self.contexts:
+            self.step(f"{self.contexts.pop()}.__exit__(None, None, None)")
+        elif kind == 1:  # set_grad_enabled called as a function: the mode stays set
+            self.step(_pick(data, ["t.set_grad_enabled(False)", "t.set_grad_enabled(True)"], "set_grad_enabled"))
+        elif kind == 2 and self.tensors():  # a decorated function
+            source, name = self.tensor(data, "argument"), self.fresh()
+            decorator = _pick(data, DECORATED, "decorator")
+            self.step(f"{name} = {decorator}(lambda x: x * 2)({source})", name)
+        else:
+            name = self.fresh("c")
+            self.contexts.append(name)
+            self.step(f"{name} = {_pick(data, MODES, 'mode')}; {name}.__enter__()")
 
-    @precondition(lambda self: self.contexts)
-    @rule()
-    def exit_mode(self) -> None:
-        self.step(f"{self.contexts.pop()}.__exit__(None, None, None)")
+
+#: What the programs deliberately do not make: an inference tensor that requires grad (a leaf made with
+#: requires_grad=True, or requires_grad_(), inside inference mode). Used outside inference mode, torch's handling
+#: of one depends on each kernel (2.13.0: ``exp`` and ``neg`` give results that do not require grad, ``add`` and
+#: ``mul`` record a node, ``clone`` records CopyBackwards), which is no semantics an engine can follow.
+NOT_GENERATED = "inference tensors that require grad"
+
+#: rule -> (weight, precondition); "leaf" and "op" are always enabled, the others are swarm-selected
+RULES: dict[str, tuple[int, Any]] = {
+    "leaf": (3, None),
+    "op": (4, lambda p: p.tensors()),
+    "backward": (5, lambda p: p.tensors()),
+    "again": (3, lambda p: p.backwards),
+    "grad": (3, lambda p: p.tensors()),
+    "create_graph": (1, lambda p: p.tensors()),
+    "tutorial": (1, None),
+    "view": (2, lambda p: p.tensors()),
+    "inplace": (2, lambda p: p.tensors()),
+    "grad_attr": (2, lambda p: p.tensors()),
+    "flags": (2, lambda p: p.tensors()),
+    "detach": (2, lambda p: p.tensors()),
+    "hook": (2, lambda p: p.tensors()),
+    "remove_hook": (1, lambda p: p.handles),
+    "mode": (2, None),
+}
+CORE = ("leaf", "op")
+
+
+def run_program(session: Session, dtype: str, tracker: Tracker, data: st.DataObject, max_steps: int,
+                nodeid: str = "") -> int:
+    """Draw and run one program of up to ``max_steps`` rules (raising Divergence on a mismatch); return the
+    number of statements run."""
+    tracker.example()
+    swarm = [rule for rule in RULES if rule in CORE or data.draw(st.booleans(), label=f"enable {rule}")]
+    steps = data.draw(st.integers(1, max_steps), label="steps")
+    program = GraphProgram(session, dtype, tracker, nodeid)
+    try:
+        for _ in range(steps):
+            possible = [rule for rule in swarm if RULES[rule][1] is None or RULES[rule][1](program)]
+            weighted = [rule for rule in possible for _ in range(RULES[rule][0])]
+            rule = data.draw(st.sampled_from(weighted), label="rule")
+            getattr(program, f"rule_{rule}")(data)
+    finally:
+        program.close()
+        tracker.steps = getattr(tracker, "steps", 0) + len(program.program)
+    return len(program.program)
 
 
 def _assigned(statement: str) -> list[str]:
@@ -263,7 +419,7 @@ def _assigned(statement: str) -> list[str]:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 elements = target.elts if isinstance(target, ast.Tuple) else [target]
-                names.extend(e.id for e in elements if isinstance(e, ast.Name))
+                names.extend(e.id for e in elements if isinstance(e, ast.Name) and not re.fullmatch(r"[ch]\d+", e.id))
     return names
 
 
@@ -277,7 +433,7 @@ def replay(session: Session, program: list[str]) -> tuple[int, list[dict]] | Non
         for index, statement in enumerate(program):
             names += [n for n in _assigned(statement) if n not in names]
             reference, candidate = (side.step(statement, names, session.timeout) for side in sides)
-            mismatches = compare_outcomes(reference, candidate, dict(DEFAULT_TOLERANCE))
+            mismatches = compare_outcomes(reference, candidate, dict(TOLERANCE))
             if mismatches:
                 return index, mismatches
         return None
@@ -286,7 +442,29 @@ def replay(session: Session, program: list[str]) -> tuple[int, list[dict]] | Non
             side.close([])
 
 
-def bind(session: Session, dtype: str, tracker: Tracker, nodeid: str) -> type[GraphStateMachine]:
-    """A machine class bound to one session, dtype and tracker."""
-    attributes = {"session": session, "dtype": dtype, "tracker": tracker, "nodeid": nodeid}
-    return type(f"GraphState_{dtype}", (GraphStateMachine,), attributes)
+def budget(session: Session) -> tuple[int, int]:
+    """(programs per dtype, most steps per program) for the active profile (:data:`profiles.GRAPH_BUDGET`);
+    an explicit ``max_examples`` (``--max-examples``) sets the number of programs."""
+    current = settings.get_current_profile_name()
+    count, steps = profiles.GRAPH_BUDGET.get("dev" if current == "default" else current, profiles.GRAPH_BUDGET["dev"])
+    return (session.max_examples if session.max_examples is not None else count), steps
+
+
+def check(session: Session, dtype: str, nodeid: str = "", programs_: int | None = None,
+          max_steps: int | None = None) -> Tracker:
+    """Run the graph-state property at ``dtype``: Divergence (recorded, with its reproducer) at the first
+    mismatch, after shrinking unless the settings skip it. Returns the tracker (``examples``, ``steps``)."""
+    count, steps = budget(session)
+    count, steps = programs_ or count, max_steps or steps
+    with tracked(session, "graph_state", "graph", "graph_state", dtype, nodeid) as tracker:
+        tracker.steps = 0
+
+        def program(data: st.DataObject) -> None:
+            run_program(session, dtype, tracker, data, steps, nodeid)
+
+        program._hypothesis_internal_add_digest = f"graph_state|{dtype}|{steps}".encode()
+        run = settings(session.settings(), max_examples=count)(given(st.data())(program))
+        if session.reproduce:
+            run = reproduce_failure(*reproduce_arguments(session.reproduce))(run)
+        run()
+    return tracker

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILES", "register"]
+__all__ = ["PROFILES", "GRAPH_BUDGET", "register"]
 
 #: name -> max_examples per op x property x dtype
 PROFILES = {"dev": 5, "ci": 10, "nightly": 1000}
+
+# -- graph state ---------------------------------------------------------------------------------------------
+#: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per
+#: dtype but carries the mission's four graph behaviours. Measured on refgrad (2 cores shared, load ~16): about 67
+#: programs (720 statements) per CPU-second at 20 rules, so ``dev`` costs ~30 CPU-s for both dtypes, about 1/8 of a
+#: default ``tox -e report`` run (~2 min on 2 workers), and ``ci`` ~10 CPU-s
+GRAPH_BUDGET = {"dev": (1000, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 
 def register() -> None:

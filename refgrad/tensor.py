@@ -77,6 +77,31 @@ class VersionCounter:
         self.value = 0
 
 
+def _view_creation(view: "Tensor", source: "Tensor") -> None:
+    """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
+    mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
+    is a normal tensor; a view of an inference tensor is one."""
+    if _grad_mode.inference:
+        view._view_no_grad, view._view_inference = True, True
+    elif not _grad_mode.enabled:
+        view._view_no_grad, view._view_inference = True, False
+    else:
+        view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
+    view._is_inference = source._is_inference
+
+
+def _view_mode_error(view: "Tensor", rebase: bool) -> str:
+    """torch's refusal for a view made under no_grad or inference_mode and written in place with grad mode on
+    (``rebase``: the write was to its base or another view, noticed when its grad_fn is read)."""
+    mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
+                          else ("no_grad", "with grad mode enabled", "no_grad"))
+    what = "its base or another view of its base has been modified" if rebase else "is being modified"
+    return (f"A view was created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
+            "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
+            f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
+            "you want the inplace to be tracked).")
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
 
@@ -89,9 +114,11 @@ class Tensor:
     _base = None
     _view_fn: Callable | None = None
     _view_no_grad = False
+    _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
     _retains_grad = False
     _accumulator_ref = None
     _hooks: dict | None = None
+    _post_accumulate_hooks: dict | None = None
     _is_inference = False
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
@@ -199,9 +226,11 @@ class Tensor:
         from refgrad.autograd.grad_mode import enable_grad
         from refgrad.autograd.graph import node_class
         base = self._base
+        if not base.requires_grad and self._grad_fn is None:
+            return  # the version stays stale: the node is made if the base requires grad later (torch)
+        if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
+            raise RuntimeError(_view_mode_error(self, rebase=True))
         self._view_version = self._version_counter.value
-        if not base.requires_grad or self._view_no_grad:
-            return
         if getattr(self, "_multi_output_view", False):
             raise RuntimeError(
                 f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
@@ -217,8 +246,8 @@ class Tensor:
     def requires_grad(self) -> bool:
         if self._requires_grad or self._grad_fn is not None:
             return True
-        return self._base is not None and self._view_version != self._version_counter.value and \
-            self._base.requires_grad
+        # torch: a view reports its base's flag; views of inference tensors are not autograd views
+        return self._base is not None and not self._is_inference and self._base.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -226,7 +255,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors)."""
-        if self.grad_fn is not None:
+        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
             if requires_grad:
                 return self
             raise RuntimeError(
@@ -234,6 +263,8 @@ class Tensor:
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and self._is_inference and not _grad_mode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -243,7 +274,7 @@ class Tensor:
 
     @property
     def grad(self):
-        if self.grad_fn is not None and not self._retains_grad:
+        if self._grad_fn is not None and not self._retains_grad:  # not grad_fn: reading .grad never regenerates
             warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 
@@ -310,6 +341,18 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(self)`` after each backward has accumulated into this leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
+        return handle
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf (torch.Tensor.backward)."""
         from refgrad.autograd import backward
@@ -323,7 +366,9 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         """Detach in place: this tensor becomes a leaf that doesn't require grad."""
-        if self._base is not None and self._base.requires_grad:
+        if self._is_inference or _grad_mode.inference:  # torch: an autograd-only op, skipped there
+            return self
+        if self._base is not None and not self._is_inference:  # any autograd view, as torch
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "
                 "training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence "
@@ -400,9 +445,13 @@ class Tensor:
     def __repr__(self) -> str:
         from refgrad.printing import format_tensor
         suffixes = []
-        if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
-        elif self._requires_grad:
+        try:
+            name = None if self.grad_fn is None else type(self.grad_fn).__name__
+        except RuntimeError:  # a stale no_grad/inference-mode view: torch prints <Invalid>
+            name = "Invalid"
+        if name is not None:
+            suffixes.append(f"grad_fn=<{name}>")
+        elif self.requires_grad:  # a view reports its base's flag, in print too
             suffixes.append("requires_grad=True")
         return format_tensor(self._data, self.dtype, suffixes)
 

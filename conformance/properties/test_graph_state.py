@@ -1,19 +1,16 @@
-"""Graph state: a random autograd program (leaves, tutorial ops, backward/grad with retain_graph and inputs=,
-accumulation, grad.zero_()/grad=None, detach/detach_, grad modes, requires_grad_, retain_grad, hooks,
-in-place ops and version errors) compared with torch after every step."""
+"""Graph state: random autograd programs (swarm-selected rules: leaves, tutorial ops, views, backward/grad with
+retain_graph, inputs= and create_graph, repeated backwards, the tutorials' accumulate/zero_/backward(v)
+sequence, .grad assignment, detach/detach_, grad modes and decorators, requires_grad_, retain_grad, tensor,
+Node and post-accumulate-grad hooks, in-place ops and version errors) compared with torch after every step.
+The budget per profile is ``conformance.profiles.GRAPH_BUDGET``."""
 from __future__ import annotations
 
 import pytest
-from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.graph_machine import bind
-from conformance.harness import tracked
+from conformance import graph_machine
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_graph_state(dtype, conformance_session, request):
     """Every observable agrees with torch after every statement of random programs."""
-    nodeid = request.node.nodeid
-    with tracked(conformance_session, "graph_state", "graph", "graph_state", dtype, nodeid) as tracker:
-        machine = bind(conformance_session, dtype, tracker, nodeid)
-        run_state_machine_as_test(machine, settings=conformance_session.settings())
+    graph_machine.check(conformance_session, dtype, request.node.nodeid)

@@ -56,9 +56,22 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
     return made
 
 
+def _check_output_types(outputs: Sequence) -> None:
+    from refgrad.tensor import Tensor
+    if not all(isinstance(out, Tensor) for out in outputs):
+        raise AssertionError("Expected output to be a torch.Tensor")
+
+
+def _check_input_types(inputs: Sequence) -> None:
+    from refgrad.tensor import Tensor
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
+
+
 def _check_outputs(outputs: Sequence) -> None:
     for i, out in enumerate(outputs):
-        if not out.requires_grad:
+        if out.grad_fn is None and not out._requires_grad:  # a no_grad view of a leaf reports requires_grad=True
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
 
 
@@ -69,8 +82,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     Raises RuntimeError as torch does: non-scalar output without a gradient, output that doesn't require grad,
     cotangent of the wrong shape, second backward through freed saved tensors.
     """
-    from refgrad.tensor import Tensor
     outputs = _as_tuple(tensors)
+    _check_output_types(outputs)
     grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
@@ -78,8 +91,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         inputs = _as_tuple(inputs)
         if len(inputs) == 0:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-        if not all(isinstance(t, Tensor) for t in inputs):
-            raise TypeError("inputs to backward() must be Tensors")
+        _check_input_types(inputs)
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
@@ -102,6 +114,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     from refgrad import zeros_like
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if not inputs:  # torch checks this before anything else
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    _check_output_types(outputs)
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs and "
@@ -115,6 +130,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         retain_graph = create_graph
     grad_outputs = _make_grads(outputs, grad_outputs)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
+    _check_input_types(inputs)
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")

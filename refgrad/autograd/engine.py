@@ -71,6 +71,14 @@ def _accumulate(variable, grad, create_graph: bool) -> None:
         variable._grad._version_counter.value += 1
 
 
+def _run_post_accumulate_hooks(variable) -> None:
+    """Tensor.register_post_accumulate_grad_hook hooks, called with the leaf after its .grad was updated."""
+    for hook in list(variable._post_accumulate_hooks.values()):
+        returned = hook(variable)
+        if returned is not None:
+            raise TypeError(f"expected Variable, but hook returned '{type(returned).__name__}'")
+
+
 def _retain(tensor, grad) -> None:
     if tensor._grad is None:
         tensor._grad = grad.clone() if not is_grad_enabled() else grad
@@ -128,8 +136,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             else:
                 if node in target_nodes:
                     leads.add(node)
-        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward())
-            runs |= {n for n in target_nodes if isinstance(n, AccumulateGrad)} & set(order)
+        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward()),
+            runs |= target_nodes & set(order)  # and its node runs too (torch: hooks fire, freed graphs raise)
         dependencies = {}
         for node in runs:
             for child, _ in node.next_functions:
@@ -153,8 +161,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if runs is not None and node not in runs:
                 continue
             if isinstance(node, AccumulateGrad):
-                if grads and grads[0] is not None:
-                    _accumulate(node.variable, grads[0], create_graph)
+                variable = node.variable
+                if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
+                    _accumulate(variable, grads[0], create_graph)
+                    if variable._post_accumulate_hooks:
+                        _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions
             input_grads = ()

@@ -54,6 +54,11 @@ class SavedTensor:
     __slots__ = ("tensor", "version", "producer", "grad_fn", "output_nr")
 
     def __init__(self, tensor, producer: "Node | None" = None) -> None:
+        if tensor._is_inference:
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode "
+                "in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor "
+                "and use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
         self.tensor = tensor
         self.version = tensor._version_counter.value
         self.producer = producer  # set when the saved tensor is the node's own output

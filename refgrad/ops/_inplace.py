@@ -11,21 +11,27 @@ from typing import Callable
 
 import numpy as np
 
-from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
-from refgrad.tensor import Tensor
+from refgrad.tensor import Tensor, _view_mode_error
 
 __all__ = ["apply_inplace", "inplace_method"]
 
-_VIEW_NO_GRAD = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use "
-    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the "
-    "inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside "
-    "(if you want the inplace to be tracked).")
+
+def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
+    """An inference tensor updated in place outside inference mode: torch writes the value, then raises."""
+    from refgrad.autograd.grad_mode import no_grad
+    with no_grad():
+        result = fn(self, *args, **kwargs)
+    _check_result(self, result)
+    np.copyto(self._data, result._data, casting="unsafe")
+    raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                       "clone to get a normal tensor before doing inplace update.See "
+                       "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def _check_allowed(self: Tensor, recording: bool) -> None:
-    if is_grad_enabled():
+    if is_grad_enabled() and not is_inference_mode_enabled():  # inference mode: no autograd checks
         _check_graph_allows(self, recording)
     data = self._data
     if data.size > 1 and any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
@@ -42,16 +48,30 @@ def _check_graph_allows(self: Tensor, recording: bool) -> None:
             "out-of-place one.")
     if self._base is not None:
         if self._view_no_grad and recording:
-            raise RuntimeError(_VIEW_NO_GRAD)
-        if self._base.grad_fn is None and self._base._requires_grad:
+            raise RuntimeError(_view_mode_error(self, rebase=False))
+        if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if self.grad_fn is None and self._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
+def _check_result(self: Tensor, result) -> None:
+    """The out-of-place result must fit in ``self``: same shape, a dtype that casts to self's (torch's errors)."""
+    if not isinstance(result, Tensor):
+        raise TypeError("in-place op must produce a tensor")
+    if result.shape != self.shape:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, result.shape))}]")
+    if result.dtype is not self.dtype and result.dtype.category > self.dtype.category:
+        raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
+                           f"{_TYPE[self.dtype.name]}")
+
+
 def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
-    recording = is_grad_enabled() and (self.requires_grad or any(
+    if self._is_inference and not is_inference_mode_enabled():
+        _write_then_refuse(self, fn, *args, **kwargs)
+    recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording)
     if recording:
@@ -62,17 +82,9 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
         result = fn(old, *args, **kwargs)
     else:
         result = fn(self, *args, **kwargs)
-    if not isinstance(result, Tensor):
-        raise TypeError("in-place op must produce a tensor")
-    if result.shape != self.shape:
-        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
-                           f"shape [{', '.join(map(str, result.shape))}]")
-    if result.dtype is not self.dtype:
-        if result.dtype.category > self.dtype.category:
-            raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
-                               f"{_TYPE[self.dtype.name]}")
-        if recording and result.requires_grad:
-            result = result.to(self.dtype)
+    _check_result(self, result)
+    if result.dtype is not self.dtype and recording and result.requires_grad:
+        result = result.to(self.dtype)
     np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
     if recording and result.grad_fn is not None:

@@ -13,9 +13,8 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
-from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import Tensor
+from refgrad.tensor import Tensor, _view_creation
 
 __all__ = ["Primitive"]
 
@@ -101,7 +100,7 @@ class Primitive:
             first = result if results is None else results[0]
             if first._data.size == 0 or np.may_share_memory(first._data, tensors[0]._data):
                 _mark_view(first, tensors[0], self, params)
-        if self.vjp is not None and _grad_mode.enabled:
+        if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or t.requires_grad:
                     self._record(tensors, (result,) if results is None else results, params)
@@ -161,6 +160,4 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._view_fn = view_fn
     out._version_counter = source._version_counter
     out._view_version = source._version_counter.value
-    out._view_no_grad = source._view_no_grad or not is_grad_enabled()
-    if out._view_no_grad and source.requires_grad:
-        out._requires_grad = True  # torch: a view made under no_grad still reports its base's requires_grad
+    _view_creation(out, source)

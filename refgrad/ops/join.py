@@ -10,11 +10,10 @@ import builtins
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
-from refgrad.tensor import Tensor
+from refgrad.tensor import Tensor, _view_creation
 
 
 def _tensor_list(name: str, tensors) -> list:
@@ -127,7 +126,7 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._view_fn = view_fn
         out._version_counter = source._version_counter
         out._view_version = source._version_counter.value
-        out._view_no_grad = source._view_no_grad or not is_grad_enabled()
+        _view_creation(out, source)
         out._multi_output_view = True  # torch refuses in-place ops on these
 
 

@@ -21,7 +21,7 @@ from refgrad.ops._util import promote, wrap_dim
 from refgrad.ops.selection import clamp_min
 from refgrad.ops.unary import abs as tensor_abs
 from refgrad.ops.unary import sgn
-from refgrad.tensor import Tensor
+from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -579,6 +579,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     dtype, (x, y) = promote(input, target)
+    if not input.dtype.is_floating_point:  # torch's CPU kernel has no integer version
+        raise NotImplementedError(f'"log_sigmoid_cpu" not implemented for \'{_SCALAR_TYPE[input.dtype.name]}\'')
+    if target.dtype is dtypes.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"result type {_SCALAR_TYPE[dtype.name]} can't be cast to the desired output type "
+                           f"{_SCALAR_TYPE[target.dtype.name]}")
+    dtype = target.dtype  # torch computes in the target's dtype (float64 logits, float32 target: float32)
     extra = [t for t in (weight, pos_weight) if t is not None]
     return _bce_logits(weight is not None, pos_weight is not None)(
         x, y, *extra, cast=dtype, reduction=reduction, shape=tuple(np.broadcast_shapes(x.shape, y.shape)),

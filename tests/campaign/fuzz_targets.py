@@ -1,4 +1,5 @@
-"""The conformance properties as module-level ``@given`` tests, for HypoFuzz campaigns and for replaying them.
+"""The conformance properties and the graph-state machine as module-level ``@given`` tests, for HypoFuzz
+campaigns and for replaying them.
 
 HypoFuzz only fuzzes pytest items whose function is a Hypothesis test; the properties in
 ``conformance/properties/`` build their ``@given`` inside ``conformance.harness.check`` (and need the
@@ -24,7 +25,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 
 from conformance import profiles
 from conformance.engines import load_engine
-from conformance.harness import Divergence, Session, make_record, tolerances
+from conformance.graph_machine import run_program
+from conformance.harness import Divergence, Session, Tracker, make_record, tolerances
 from conformance.properties import cases
 from conformance.properties.test_double_backward import double_backward_trial
 from conformance.properties.test_errors import errors_trial
@@ -107,3 +109,19 @@ test_vjp = pytest.mark.parametrize(("spec", "dtype"), cases("vjp"))(make_target(
 test_double_backward = pytest.mark.parametrize(("spec", "dtype"), cases("double_backward"))(
     make_target("double_backward"))
 test_errors = pytest.mark.parametrize(("spec", "dtype"), cases("errors"))(make_target("errors"))
+
+
+def make_graph_target(engine_name: str | None = None):
+    """A ``@given`` test ``(dtype, data)`` running one graph-state program (up to the ``nightly`` profile's number
+    of rules) against ``engine_name``; Divergence (with reproducer) at the first mismatching statement."""
+
+    def target(dtype, data):
+        session = _session(engine_name)
+        run_program(session, dtype, Tracker(session), data, profiles.GRAPH_BUDGET["nightly"][1])
+
+    target.__name__ = "test_graph_state"
+    wrapped = given(data=st.data())(target)
+    return settings(database=_CI_DATABASE)(wrapped) if _CI_DATABASE is not None else wrapped
+
+
+test_graph_state = pytest.mark.parametrize("dtype", ["float64", "float32"])(make_graph_target())

@@ -89,3 +89,71 @@ def retain_graph_not_enforced():
     copy = private_refgrad("retain")
     _submodule(copy, "autograd.graph").Node.release = lambda self: None
     return copy
+
+
+def backward_twice_value_error():
+    """The second backward through a freed graph raises ValueError instead of RuntimeError."""
+    copy = private_refgrad("valueerror")
+    package = _submodule(copy, "autograd")
+    run_backward = package.run_backward
+
+    def wrong_type(*args, **kwargs):
+        try:
+            return run_backward(*args, **kwargs)
+        except RuntimeError as error:
+            if "second time" in str(error):
+                raise ValueError(str(error)) from None
+            raise
+    package.run_backward = wrong_type
+    return copy
+
+
+def mul_drops_requires_grad():
+    """mul (and ``*``) returns a result that does not require grad when its first operand does not."""
+    copy = private_refgrad("mul")
+    original = copy.mul
+
+    def mul(input, other, **kwargs):
+        out = original(input, other, **kwargs)
+        first_requires = isinstance(input, copy.Tensor) and input.requires_grad
+        return out if first_requires or not out.requires_grad else out.detach()
+    copy.mul = copy.Tensor.mul = copy.Tensor.__mul__ = mul
+    copy.Tensor.__rmul__ = lambda self, other: mul(other, self)
+    return copy
+
+
+def hooks_never_called():
+    """Tensor.register_hook returns a handle but never registers the hook."""
+    copy = private_refgrad("hooks")
+    handle = _submodule(copy, "autograd.graph").RemovableHandle
+    copy.Tensor.register_hook = lambda self, hook: handle({})
+    return copy
+
+
+def gradient_ignored():
+    """backward(gradient) / autograd.backward(grad_tensors=) use ones instead of the gradient supplied."""
+    copy = private_refgrad("gradient")
+    package = _submodule(copy, "autograd")
+    backward = package.backward
+
+    def ignoring(tensors, grad_tensors=None, *args, **kwargs):
+        if grad_tensors is not None:
+            grads = [grad_tensors] if isinstance(grad_tensors, copy.Tensor) else list(grad_tensors)
+            grad_tensors = [copy.ones_like(g) if isinstance(g, copy.Tensor) else g for g in grads]
+        return backward(tensors, grad_tensors, *args, **kwargs)
+    package.backward = ignoring
+    return copy
+
+
+class _FrozenCounter:
+    """A version counter that never moves."""
+
+    __slots__ = ()
+    value = property(lambda self: 0, lambda self, value: None)
+
+
+def inplace_skips_version_counter():
+    """In-place ops do not bump the version counter, so a modified saved tensor goes unnoticed."""
+    copy = private_refgrad("version")
+    _submodule(copy, "tensor").VersionCounter = _FrozenCounter
+    return copy

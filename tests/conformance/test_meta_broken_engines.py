@@ -4,12 +4,9 @@ deterministic and fast."""
 import dataclasses
 
 import pytest
-from hypothesis import Phase
-from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.engines import load_engine
-from conformance.graph_machine import bind
-from conformance.harness import Divergence, Session, check, tracked
+from conformance.harness import Divergence, Session, check
 from conformance.properties.test_double_backward import double_backward_trial
 from conformance.properties.test_errors import errors_trial
 from conformance.properties.test_forward import forward_trial
@@ -98,25 +95,4 @@ def test_known_divergences_are_recorded_as_expected_and_xfail():
     assert record["expected"] and record["expected_reason"] == "deliberately broken engine"
     assert session.recorder.summaries[-1]["status"] == "expected"
 
-
-def run_machine(engine: str, max_examples: int):
-    session = session_for(engine, max_examples, phases=[Phase.generate], stateful_step_count=12)
-    try:
-        with tracked(session, "graph_state", "graph", "graph_state", "float64", "meta::graph") as tracker:
-            run_state_machine_as_test(bind(session, "float64", tracker, "meta::graph"), settings=session.settings())
-    except Divergence:
-        return session.recorder.divergences[-1]
-    return None
-
-
-@pytest.mark.parametrize(("engine", "key"), [("no_grad_ignored", "is_grad_enabled"),
-                                             ("backward_overwrites", "grad")])
-def test_graph_state_flags_broken_graph_semantics(engine, key):
-    record = run_machine(f"{BROKEN}:{engine}", max_examples=300)
-    assert record is not None, f"{engine} was not flagged by the graph-state machine"
-    assert key in record["key"], record["details"]
-    assert record["inputs"].startswith("[") and record["snippet"]
-
-
-def test_graph_state_of_torch_against_itself():
-    assert run_machine("torch", max_examples=40) is None
+# The graph-state machine's search is meta-tested in test_meta_graph_search.py.

@@ -1,0 +1,249 @@
+"""Graph-state divergences found by the swarm-tested graph-state search (issue #10), pinned with torch 2.13.0's
+behaviour (checked against torch in /work/venv; torch is not imported here)."""
+from __future__ import annotations
+
+import pytest
+
+import refgrad as torch
+
+VIEW_OF_LEAF = "^a view of a leaf Variable that requires grad is being used in an in-place operation."
+NO_GRAD_REBASE = "A view was created in no_grad mode and its base or another view of its base has been modified"
+
+
+def leaf(*values, requires_grad=True):
+    return torch.tensor(list(values), dtype=torch.float64, requires_grad=requires_grad)
+
+
+def test_backward_of_a_no_grad_view_of_a_leaf_raises():
+    a = leaf(1.0, 2.0, 3.0)
+    with torch.no_grad():
+        v = a.reshape(-1)
+    assert (v.requires_grad, v.grad_fn, v.is_leaf) == (True, None, True)  # the base's flag, but no edge
+    with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad and does not have a grad_fn"):
+        v.backward(torch.ones(3))
+    w = (v * 2).sum()  # an op on it records a node, but nothing flows back to the leaf
+    assert w.requires_grad and type(w.grad_fn).__name__ == "SumBackward0"
+    w.backward()
+    assert a.grad is None and v.grad is None
+
+
+def test_a_view_reports_its_base_requires_grad_set_later_without_a_grad_fn():
+    a = leaf(1.0, 2.0, requires_grad=False)
+    v = a.view(-1)
+    a.requires_grad_(True)
+    assert (v.requires_grad, v.grad_fn, v.is_leaf) == (True, None, True)
+    (v * 2).sum().backward()
+    assert a.grad is None
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        v.add_(1)
+
+
+def test_grad_with_empty_inputs_raises_before_anything_else():
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="^`inputs` argument to `grad\\(\\)` cannot be empty.$"):
+        torch.autograd.grad(a * 2, [])  # a non-scalar output without grad_outputs: still this error
+    with pytest.raises(RuntimeError, match="^`inputs` argument to `grad\\(\\)` cannot be empty.$"):
+        torch.autograd.grad(a.sum(), [], grad_outputs=[torch.ones(2), torch.ones(2)])
+
+
+def test_in_place_on_a_view_made_while_the_base_required_grad():
+    b = leaf(1.0, 2.0)
+    c = b[0]
+    b.requires_grad_(False)
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        c.add_(1)
+    assert b.grad_fn is None and b.tolist() == [1.0, 2.0]
+    d = b[1]  # made after: does not require grad, so the write is allowed and not recorded
+    d.add_(1)
+    assert b.grad_fn is None and b.tolist() == [1.0, 3.0]
+
+
+def test_a_leaf_that_stopped_requiring_grad_accumulates_nothing():
+    a = leaf(1.0, 2.0)
+    v = a.view(-1)
+    a.requires_grad_(False)
+    assert type(v.grad_fn).__name__ == "ViewBackward0"
+    v.sum().backward()
+    assert a.grad is None
+
+
+def test_grad_fn_of_a_no_grad_view_after_its_base_changed_raises():
+    a = leaf(1.0, 2.0)
+    with torch.no_grad():
+        v = a.view(-1)
+        v.add_(1)
+    for _ in range(2):  # on every access, as torch
+        with pytest.raises(RuntimeError, match=f"^{NO_GRAD_REBASE}"):
+            _ = v.grad_fn
+    assert v.requires_grad
+
+
+def test_post_accumulate_grad_hooks():
+    a = leaf(1.0, 2.0)
+    seen = []
+    handle = a.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    (a * 3).sum().backward()
+    (a * 3).sum().backward(inputs=[a])
+    torch.autograd.grad((a * 3).sum(), [a])  # no accumulation: no call
+    assert seen == [[3.0, 3.0], [6.0, 6.0]]
+    handle.remove()
+    (a * 3).sum().backward()
+    assert len(seen) == 2
+    a.register_post_accumulate_grad_hook(lambda p: 5)
+    with pytest.raises(TypeError, match="^expected Variable, but hook returned 'int'$"):
+        (a * 3).sum().backward()
+    with pytest.raises(RuntimeError, match="^post accumulate grad hooks cannot be registered on non-leaf tensors$"):
+        (a * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't require gradient$"):
+        leaf(1.0, requires_grad=False).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_views_made_in_inference_mode():
+    a = leaf(1.0, 2.0)
+    with torch.inference_mode():
+        v = a.view(-1)  # a view of a normal tensor: normal, reports the base's flag
+        inference = torch.tensor([1.0], requires_grad=True)
+        w = inference.view(-1)  # a view of an inference tensor is no autograd view
+        assert not w.requires_grad and w.is_inference()
+    assert not v.is_inference() and v.requires_grad and v.grad_fn is None
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and is being modified inplace in "
+                                           "normal mode.*inside the inference_mode block"):
+        v.add_(1)
+    with torch.no_grad():
+        v.add_(1)
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view of "
+                                           "its base has been modified inplace in normal mode"):
+        _ = v.grad_fn
+
+
+def test_inference_tensors_outside_inference_mode():
+    with torch.inference_mode():
+        w = torch.ones(2)
+        with torch.enable_grad():  # inference mode records nothing, whatever the grad mode
+            r = torch.tensor([1.0], requires_grad=True) * 2
+        assert (r.requires_grad, r.grad_fn) == (False, None)
+    a = leaf(1.0, 1.0)
+    with pytest.raises(RuntimeError, match="^Inference tensors cannot be saved for backward"):
+        w * a
+    assert (w + a).requires_grad  # nothing saved: allowed
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="^Setting requires_grad=True on inference tensor outside InferenceMode"):
+        w.requires_grad_()
+
+
+def test_outputs_and_inputs_that_are_not_tensors():
+    a = leaf(1.0)
+    with pytest.raises(AssertionError, match="^Expected output to be a torch.Tensor$"):
+        torch.autograd.grad([None], [a])
+    with pytest.raises(AssertionError, match="^Expected output to be a torch.Tensor$"):
+        torch.autograd.backward([None])
+    for call in (lambda: torch.autograd.backward([a.sum()], inputs=[None]),
+                 lambda: torch.autograd.grad([a.sum()], [a, None])):
+        with pytest.raises(RuntimeError, match="^all inputs have to be Tensors or GradientEdges, but got NoneType$"):
+            call()
+
+
+def test_detach_in_place_refuses_every_autograd_view():
+    b = leaf(1.0, 2.0, requires_grad=False)
+    with torch.no_grad():
+        made_under_no_grad = b.view(-1)
+    for view in (b.view(-1), made_under_no_grad):
+        with pytest.raises(RuntimeError, match="^Can't detach views in-place. Use detach\\(\\) instead."):
+            view.detach_()
+    with torch.inference_mode():
+        inference_view = torch.ones(2).view(-1)  # a view of an inference tensor is no autograd view
+    assert inference_view.detach_() is inference_view
+
+
+def test_reading_grad_of_a_stale_no_grad_view_does_not_raise():
+    a = leaf(1.0, 2.0)
+    with torch.no_grad():
+        v = a.view(-1)
+        a.mul_(2)
+    assert v.grad is None  # grad_fn and is_leaf raise (see above); .grad does not
+
+
+def test_inference_mode_skips_autograd_checks_and_detach_():
+    c = leaf(1.0)
+    n = leaf(1.0)
+    with torch.inference_mode():
+        c.zero_()  # a leaf that requires grad may be written: nothing is recorded
+        n.detach_()  # an autograd-only op: nothing happens
+    assert c.tolist() == [0.0] and c.grad_fn is None and n.requires_grad
+    with torch.inference_mode():
+        w = torch.tensor([1.0], requires_grad=True)
+    w.detach_()
+    assert w.requires_grad
+
+
+def test_binary_cross_entropy_with_logits_dtypes():
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    with pytest.raises(NotImplementedError, match="^\"log_sigmoid_cpu\" not implemented for 'Long'$"):
+        bce(torch.tensor([1]), torch.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="^result type Double can't be cast to the desired output type Long$"):
+        bce(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1]))
+    with pytest.raises(RuntimeError, match="^Subtraction, the `-` operator, with two bool tensors is not supported"):
+        bce(torch.tensor([1.0]), torch.tensor([True]))
+    x = leaf(1.0, 2.0)
+    out = bce(x, torch.ones(2))  # float64 logits, float32 target: torch computes in float32
+    out.backward()
+    assert out.dtype is torch.float32 and x.grad.dtype is torch.float64
+
+
+def test_in_place_on_an_inference_tensor_outside_inference_mode_writes_then_raises():
+    with torch.inference_mode():
+        w = torch.tensor([1.0, 2.0])
+    for mode in (torch.no_grad, torch.enable_grad):
+        with mode(), pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+            w.mul_(2)
+    assert w.tolist() == [4.0, 8.0]  # torch 2.13.0 performs the write before refusing
+    with torch.inference_mode():
+        n = torch.tensor([4, -5])
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired output type Long$"):
+        n.exp_()  # a result that cannot be written: that error, and no write
+    assert n.tolist() == [4, -5]
+
+
+def test_a_view_made_in_inference_mode_with_grad_enabled_is_an_inference_mode_view():
+    a = leaf(-1.0)
+    with torch.inference_mode(), torch.set_grad_enabled(True):
+        v = a.view(-1)
+    with torch.no_grad():
+        a.mul_(2)
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base or another view"):
+        _ = v.grad_fn
+
+
+def test_backward_with_a_non_leaf_input_runs_that_input_s_node():
+    x = leaf(1.0, 2.0)
+    y = x * x
+    calls = []
+    y.grad_fn.register_hook(lambda gi, go: calls.append("post"))
+    (y * 2).sum().backward(inputs=[y], retain_graph=True)
+    assert calls == ["post"] and x.grad is None and y.grad.tolist() == [2.0, 2.0]
+    z = x * x
+    z.sum().backward()  # frees z's node
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        (z * 2).sum().backward(inputs=[z])
+
+
+def test_requires_grad_and_repr_of_a_stale_no_grad_view():
+    base = torch.zeros((0, 3), requires_grad=True)
+    with torch.no_grad():
+        view = base.t()
+        view.reshape(-1).add_(1.5)  # an empty view of a view: the version moves
+    assert view.requires_grad_(False) is view  # torch's C++ is_leaf: no regeneration, no error
+    assert repr(view) == "tensor([], size=(3, 0), grad_fn=<Invalid>)"
+    with torch.no_grad():
+        plain = leaf(1.0).view(-1)
+    assert repr(plain) == "tensor([1.], dtype=torch.float64, requires_grad=True)"  # the base's flag
+
+
+def test_a_view_gets_its_node_when_its_modified_base_requires_grad_later():
+    base = leaf(0.0, requires_grad=False)
+    view = base.view(-1)
+    base.add_(1.5)
+    assert view.grad_fn is None  # reading it now does not settle it
+    base.requires_grad_(True)
+    assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
