@@ -6,6 +6,7 @@ Load it with ``-p conformance.plugin`` (or through the ``pytest11`` entry point)
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -83,6 +84,7 @@ def _run_info(config: pytest.Config) -> dict:
         engine_version = f"unavailable ({error})"
     return {"run_id": _run_id(config), "engine": name, "engine_version": engine_version,
             "torch_version": reference().version, "python": sys.version.split()[0],
+            "python_hash_seed": os.environ.get("PYTHONHASHSEED"),
             "seed": config.getoption("hypothesis_seed", None),
             "profile": config.getoption("hypothesis_profile", None) or "dev",
             "max_examples": config.getoption("conformance_max_examples"), "argv": sys.argv,

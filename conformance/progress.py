@@ -9,6 +9,7 @@ pytest's own per-test letters are silenced while it is active; its failure summa
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -83,6 +84,9 @@ class Progress:
         if self.bar is not None:
             self._update(0)
             self.bar.close()
+        elif self.total is not None and not self._final:  # stopped early (--max-divergences, ^C): say where
+            self._final, self._last_line = True, -math.inf
+            self._update(0)
 
     # -- internals ----------------------------------------------------------------------------------------------
     def _start(self, total: int) -> None:
