@@ -1,7 +1,8 @@
 """``python -m conformance``: run the properties against an engine, or list the specs.
 
-    python -m conformance run [--engine MODULE] [--ops OP,...] [--properties P,...] [--profile NAME]
-                              [--max-examples N] [--seed N] [--out DIR] [--jobs N]
+    python -m conformance run [--engine MODULE] [--ops OP,...] [--family F,...] [--properties P,...]
+                              [--profile NAME] [--max-examples N] [--seed N] [--out DIR] [--jobs N]
+                              [--max-divergences N] [--shrink-seconds S] [--database DIR|none] [--no-progress]
     python -m conformance list
     python -m conformance report RECORDS_DIR [--report-dir DIR] [--known FILE | --no-known]
     python -m conformance reproduce ID --out RECORDS_DIR
@@ -9,6 +10,9 @@
 
 Exit status of ``run``: 0 no unexpected divergence; 1 at least one; 2 bad usage (one line on stderr);
 3 the harness itself failed (a test errored without a divergence record).
+
+As a program (``python -m conformance`` or the ``conformance`` console script), ``run`` fixes Python's hash
+seed: started without ``PYTHONHASHSEED=0`` it re-executes itself with it (see :mod:`conformance.__main__`).
 """
 from __future__ import annotations
 
@@ -50,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", default=None, help="MODULE or MODULE:ATTRIBUTE (default $CONFORMANCE_ENGINE "
                                                     "or refgrad)")
     run.add_argument("--ops", default=None, help="comma-separated spec names (default: all)")
+    run.add_argument("--family", default=None,
+                     help="comma-separated spec families (the family column of `list`), added to --ops")
     run.add_argument("--properties", default=None, help=f"comma-separated, from {', '.join(PROPERTY_NAMES)}")
     run.add_argument("--dtypes", default=None, help="comma-separated example dtypes (default: all)")
     run.add_argument("--reproduce", default=None, metavar="BLOB",
@@ -62,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=20.0, help="seconds per example per side (default 20)")
     run.add_argument("--known", default=None, metavar="FILE",
                      help="known-divergences file: matching divergences do not fail the run")
+    run.add_argument("--max-divergences", type=int, default=None, metavar="N",
+                     help="stop after N cells with an unexpected divergence (or harness error)")
+    run.add_argument("--shrink-seconds", type=float, default=60.0, metavar="S",
+                     help="shrinking budget for the first divergence of a root cause (property, kind, observable); "
+                          "later ones of the same cause get 0.5 s (default 60)")
+    run.add_argument("--database", default=None, metavar="DIR",
+                     help="Hypothesis example database ('none': no database; default $CONFORMANCE_DATABASE, else "
+                          "OUT/hypothesis-examples, and none under the derandomized ci profile)")
+    run.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar (cells done, divergences so far, ETA); pytest's dots instead")
     run.add_argument("-v", "--verbose", action="store_true", help="pytest output per test")
     commands.add_parser("list", help="list the op specs")
     from conformance.report.cli import add_report_commands
@@ -107,11 +123,40 @@ def _pytest_args(args: argparse.Namespace, run_id: str, seed: int, ini: Path) ->
         pytest_args.append("--conformance-reproduce=" + args.reproduce.strip().lstrip("@"))
     if args.max_examples is not None:
         pytest_args += ["--conformance-max-examples", str(args.max_examples)]
+    if args.max_divergences is not None:
+        pytest_args += ["--maxfail", str(args.max_divergences)]
+    pytest_args += ["--conformance-shrink-seconds", str(args.shrink_seconds)]
+    database = _database(args)
+    if database:
+        pytest_args += ["--conformance-database", database]
+    if args.progress:
+        pytest_args += ["-o", "console_output_style=classic"]
     if args.known:
         pytest_args += ["--conformance-known", str(Path(args.known).resolve())]
     if args.jobs > 1:
         pytest_args += ["-n", str(args.jobs)]
     return pytest_args
+
+
+def _database(args: argparse.Namespace) -> str:
+    """The example database the run uses ("" for none): --database, $CONFORMANCE_DATABASE, else a directory in
+    the run's output (never the working directory's .hypothesis/, which a test run might read)."""
+    chosen = args.database or os.environ.get("CONFORMANCE_DATABASE")
+    if chosen:
+        return "" if chosen.lower() == "none" else str(Path(chosen).resolve())
+    if args.profile == "ci":  # derandomized: Hypothesis allows no database
+        return ""
+    return str((Path(args.out) / "hypothesis-examples").resolve())
+
+
+def _family_ops(value: str | None) -> list[str]:
+    """The spec names of the comma-separated families in ``value`` (graph: the graph-state machine)."""
+    if value is None:
+        return []
+    families = {spec.family for spec in all_specs()} | {"graph"}
+    names = _split(value, families, "family")
+    return [spec.name for spec in all_specs() if spec.family in names] + (["graph_state"] if "graph" in names
+                                                                           else [])
 
 
 def _print_summary(out: Path, run_id: str) -> int:
@@ -137,6 +182,9 @@ def _run(args: argparse.Namespace) -> int:
     import pytest
 
     ops = _split(args.ops, {s.name for s in all_specs()} | {"graph_state"}, "op")
+    if args.family:
+        ops = list(dict.fromkeys((ops or []) + _family_ops(args.family)))
+        args.ops = ",".join(ops)
     props = _split(args.properties, set(PROPERTY_NAMES), "property")
     _split(args.dtypes, {"float64", "float32", "float16", "int64", "bool"}, "dtype")
     if args.known:
@@ -158,6 +206,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--max-examples must be at least 1")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.max_divergences is not None and args.max_divergences < 1:
+        raise UsageError("--max-divergences must be at least 1")
+    if args.shrink_seconds < 0:
+        raise UsageError("--shrink-seconds must be at least 0")
     if not _selection_size(ops, props):
         raise UsageError(f"nothing to run: no selected property applies to the selected ops ({args.ops})")
     try:
@@ -172,7 +224,15 @@ def _run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        status = pytest.main(_pytest_args(args, run_id, seed, ini))
+        plugins = []
+        if args.progress:
+            from conformance.progress import Progress
+            known = ()
+            if args.known:
+                from conformance.report.known import load_known
+                known = tuple(load_known(args.known))
+            plugins.append(Progress(Path(args.out), run_id, known=known))
+        status = pytest.main(_pytest_args(args, run_id, seed, ini), plugins=plugins)
     unexpected = _print_summary(Path(args.out), run_id)
     if unexpected:
         return 1
@@ -205,7 +265,8 @@ def _list() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status (programs start at :func:`conformance.__main__.entry`, which fixes
+    the hash seed first)."""
     try:
         args = _parser().parse_args(argv)
         if args.command in ("report", "reproduce", "diff"):

@@ -36,7 +36,8 @@ from conformance.strategies import DEFAULT_TOLERANCE
 from conformance.verdict import compare_outcomes
 
 __all__ = ["Session", "Trial", "Divergence", "ExampleTimeout", "check", "run_both", "run_one", "time_limit",
-           "tolerances", "computing_dtypes", "widened", "make_record", "base_record", "tracked", "Tracker"]
+           "tolerances", "computing_dtypes", "widened", "make_record", "base_record", "tracked", "Tracker",
+           "root_cause"]
 
 
 class Divergence(AssertionError):
@@ -62,6 +63,13 @@ class Session:
     overrides: dict[str, Any] = field(default_factory=dict)  # extra Hypothesis settings (tests: derandomize...)
     reproduce: str | None = None  # a record's "@reproduce_failure(...)" text: replay that example only
     known: tuple = ()  # KnownEntry list from a known-divergences file: matching divergences are expected
+    # Shrinking budget (seconds): the first divergence of a root cause (:func:`root_cause`) shrinks for up to
+    # ``shrink_seconds``; later ones of the same cause for ``repeat_shrink_seconds``, so an engine wrong
+    # everywhere costs ~generation time per cell instead of a full shrink each
+    shrink_seconds: float = 60.0
+    repeat_shrink_seconds: float = 0.5
+    roots: set = field(default_factory=set)  # root causes already shrunk in full in this process
+    database: str | None = None  # example-database directory (default: $CONFORMANCE_DATABASE, else the profile's)
 
     def known_reason(self, record: dict) -> str:
         """The reason of the first known-divergences entry matching ``record`` ("" if none)."""
@@ -80,7 +88,8 @@ class Session:
         }
         if self.max_examples is not None:
             changes["max_examples"] = self.max_examples
-        location = os.environ.get("CONFORMANCE_DATABASE")  # a campaign's example database (docs/campaign.md)
+        # a campaign's example database (docs/campaign.md), or the CLI's (kept in its output directory)
+        location = self.database or os.environ.get("CONFORMANCE_DATABASE")
         if location and "database" not in self.overrides:
             from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
             database = DirectoryBasedExampleDatabase(location)
@@ -281,6 +290,18 @@ def _blob(error: BaseException) -> str | None:
     return None
 
 
+def root_cause(record: dict) -> tuple[str, str, str]:
+    """What a divergence is taken to share with others of one bug: property, kind and the observable with its
+    indices dropped (``grad[0].value`` and ``grad[1].value`` are one cause), across ops and dtypes."""
+    return record["property"], record["kind"], re.sub(r"\[\d+\]", "[]", str(record["key"]))
+
+
+def _set_shrink_budget(seconds: float) -> None:
+    """Hypothesis reads this module constant when it starts shrinking (documented as monkeypatchable)."""
+    from hypothesis.internal.conjecture import engine
+    engine.MAX_SHRINKING_SECONDS = seconds
+
+
 class Tracker:
     """Counts examples and keeps the latest divergence record of one property run."""
 
@@ -288,6 +309,7 @@ class Tracker:
         self.session = session
         self.examples = 0
         self.last: dict | None = None
+        self.shrink_budget: float | None = None
 
     def example(self) -> None:
         """Count an example (only before the first divergence: shrinking is not counted)."""
@@ -298,6 +320,11 @@ class Tracker:
         """Remember ``record`` (saving the first one at once) and return the exception to raise."""
         if self.last is None:
             self.session.recorder.pending(record)
+            cause = root_cause(record)
+            repeated = cause in self.session.roots
+            self.session.roots.add(cause)
+            self.shrink_budget = self.session.repeat_shrink_seconds if repeated else self.session.shrink_seconds
+            _set_shrink_budget(self.shrink_budget)  # before Hypothesis starts shrinking this failure
         self.last = record
         failure = Divergence(record["details"])
         failure.add_note("Reproducer (standalone script):\n" + record["snippet"])
@@ -311,6 +338,7 @@ def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodei
     and the summary record in every case."""
     tracker = Tracker(session)
     started, status = time.perf_counter(), "error"
+    _set_shrink_budget(session.shrink_seconds)
     try:
         yield tracker
         status = "pass"

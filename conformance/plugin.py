@@ -6,6 +6,7 @@ Load it with ``-p conformance.plugin`` (or through the ``pytest11`` entry point)
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -42,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-known", default=None, metavar="FILE",
                     help="known-divergences TOML file: divergences matching an entry are expected (xfail)")
     group.addoption("--conformance-run-id", default=None, help="run id written into every record (CLI sets it)")
+    group.addoption("--conformance-shrink-seconds", type=float, default=60.0, metavar="SECONDS",
+                    help="shrinking budget of the first divergence of a root cause (later ones: 0.5 s)")
+    group.addoption("--conformance-database", default=None, metavar="DIR",
+                    help="Hypothesis example database directory (default $CONFORMANCE_DATABASE, else the profile's)")
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -79,6 +84,7 @@ def _run_info(config: pytest.Config) -> dict:
         engine_version = f"unavailable ({error})"
     return {"run_id": _run_id(config), "engine": name, "engine_version": engine_version,
             "torch_version": reference().version, "python": sys.version.split()[0],
+            "python_hash_seed": os.environ.get("PYTHONHASHSEED"),
             "seed": config.getoption("hypothesis_seed", None),
             "profile": config.getoption("hypothesis_profile", None) or "dev",
             "max_examples": config.getoption("conformance_max_examples"), "argv": sys.argv,
@@ -132,7 +138,9 @@ def conformance_session(pytestconfig: pytest.Config) -> Session:
                    timeout=pytestconfig.getoption("conformance_timeout"),
                    profile=pytestconfig.getoption("hypothesis_profile", None) or "dev",
                    reproduce=pytestconfig.getoption("conformance_reproduce"),
-                   known=_known_entries(pytestconfig.getoption("conformance_known")))
+                   known=_known_entries(pytestconfig.getoption("conformance_known")),
+                   shrink_seconds=pytestconfig.getoption("conformance_shrink_seconds"),
+                   database=pytestconfig.getoption("conformance_database"))
 
 
 def _known_entries(path: str | None) -> tuple:

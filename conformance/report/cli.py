@@ -13,7 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conformance.report.diff import compare, load_side
-from conformance.report.known import KnownFileError, apply_known, load_known, stale_entries
+from conformance.report.known import (
+    STALE_MIN_EXAMPLES,
+    KnownFileError,
+    apply_known,
+    load_known,
+    stale_entries,
+    stale_line,
+)
 from conformance.report.load import RunDirError, find_record, load_run
 from conformance.report.render import Report, headline_block, write_report
 from conformance.report.reproduce import run_snippet
@@ -62,8 +69,15 @@ def make_report(out_dir: str | Path, known_file: str | Path | None = None, verdi
             "finished": run.info.get("finished"), "records": str(Path(out_dir)),
             "known_file": str(known_file) if known_file else None,
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    min_examples = stale_min_examples(run.info.get("profile"))
     return Report(meta, headline(cells, divergences), per_property(cells), matrix(cells), table, cells,
-                  stale_entries(entries, divergences, run.cells), list(run.notes))
+                  stale_entries(entries, divergences, run.cells, min_examples), list(run.notes))
+
+
+def stale_min_examples(profile: str | None) -> int:
+    """Examples an entry's cells need before its missing match reads as fixed: any under nightly (1000 per
+    cell), :data:`STALE_MIN_EXAMPLES` otherwise."""
+    return 0 if profile == "nightly" else STALE_MIN_EXAMPLES
 
 
 def build(out_dir: str | Path, report_dir: str | Path | None = None, known_file: str | Path | None = None) -> int:
@@ -81,8 +95,9 @@ def build(out_dir: str | Path, report_dir: str | Path | None = None, known_file:
     except OSError as error:
         return _error(f"cannot write the report to {str(report_dir)!r}: {error}")
     print(headline_block(report.meta, report.headline))
-    for entry in report.stale:
-        print(f"stale known-divergence entry {entry['entry']} ({entry['status']}): {entry['reason']}")
+    line = stale_line(report.stale, stale_min_examples(report.meta.get("profile")))
+    if line:
+        print(line)
     unexpected = report.headline["divergences_unexpected"]
     print(f"report written to {report_dir}/ ({unexpected} unexpected divergence(s))")
     return 1 if unexpected else 0

@@ -14,8 +14,9 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
     verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
 
 A divergence is *known* when its record says ``expected`` (the spec lists it) or any entry matches all of its
-given fields. An entry matching no divergence of the run is *stale*: ``fixed`` when the run covered a cell the
-entry names, ``not exercised`` when it did not.
+given fields. An entry matching no divergence of the run is *stale*: ``fixed`` when the cells the entry names ran
+enough examples to have met it again (:data:`STALE_MIN_EXAMPLES`, or any number under the nightly profile),
+``inconclusive`` when they ran fewer, ``not exercised`` when the run had none of them.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["KnownEntry", "KnownFileError", "load_known", "apply_known", "stale_entries", "MATCH_FIELDS"]
+__all__ = ["KnownEntry", "KnownFileError", "load_known", "apply_known", "stale_entries", "stale_line", "MATCH_FIELDS",
+           "STALE_MIN_EXAMPLES"]
 
 MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "id")
 _ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict"}
@@ -125,19 +127,42 @@ def apply_known(divergences: pd.DataFrame, entries: list[KnownEntry]) -> pd.Data
     return frame
 
 
-def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: pd.DataFrame) -> list[dict]:
-    """Entries matching no divergence: dicts with ``entry`` (label), ``reason`` and ``status`` -- ``fixed``
-    when some cell of the run matches the entry's op/property/dtype, ``not exercised`` otherwise."""
+#: Examples the cells an entry names must have run (together) before a missing match counts as "fixed": a known
+#: divergence is usually a rare point, which a dev run's ~5 examples per cell seldom draws.
+STALE_MIN_EXAMPLES = 200
+
+
+def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: pd.DataFrame,
+                  min_examples: int = 0) -> list[dict]:
+    """Entries matching no divergence: dicts with ``entry`` (label), ``reason``, ``examples`` (run in the cells
+    the entry names) and ``status`` -- ``fixed`` when those cells ran at least ``min_examples`` examples,
+    ``inconclusive`` when they ran fewer, ``not exercised`` when the run had no such cell."""
     records = divergences.to_dict("records")
     cell_records = cells.to_dict("records")
     stale = []
     for entry in entries:
         if any(entry.matches(record) for record in records):
             continue
-        covered = any(all(pattern_matches(str(cell.get(name, "")), entry.field(name))
-                          for name in ("op", "property", "dtype")) for cell in cell_records)
+        covering = [cell for cell in cell_records
+                    if all(pattern_matches(str(cell.get(name, "")), entry.field(name))
+                           for name in ("op", "property", "dtype"))]
         if entry.field("id", "") and not (entry.field("op", "") or entry.field("property", "")):
-            covered = False  # an id-only entry cannot be placed in a cell
-        stale.append({"entry": entry.label(), "reason": entry.reason,
-                      "status": "fixed" if covered else "not exercised"})
+            covering = []  # an id-only entry cannot be placed in a cell
+        examples = int(sum(int(cell.get("examples") or 0) for cell in covering))
+        status = "not exercised" if not covering else "fixed" if examples >= min_examples else "inconclusive"
+        stale.append({"entry": entry.label(), "reason": entry.reason, "examples": examples, "status": status})
     return stale
+
+
+def stale_line(stale: list[dict], min_examples: int) -> str | None:
+    """One console line summing up the stale entries (None when there are none)."""
+    if not stale:
+        return None
+    fixed = [entry["entry"].split()[0] for entry in stale if entry["status"] == "fixed"]
+    rest = len(stale) - len(fixed)
+    head = (f"{len(fixed)} known-divergence entr{'y' if len(fixed) == 1 else 'ies'} matched nothing although "
+            f"{'its cells' if len(fixed) == 1 else 'their cells'} ran >= {min_examples} examples (possibly fixed: "
+            f"{', '.join(fixed)}; see the report's stale-entries table)" if fixed else
+            "no known-divergence entry looks fixed")
+    return head + (f"; {rest} other unmatched entr{'y' if rest == 1 else 'ies'} ran too few examples to tell"
+                   if rest else "")

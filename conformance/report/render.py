@@ -160,7 +160,8 @@ def _summary_md(report: Report) -> str:
         f"## Known divergences ({len(known)})", "",
         markdown_table(known, columns + ["known_source", "known_reason"]) if len(known) else "_(none)_\n",
         f"## Stale known-divergence entries ({len(report.stale)})", "",
-        markdown_table(pd.DataFrame(report.stale), ["entry", "status", "reason"]) if report.stale else "_(none)_\n",
+        markdown_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"])
+        if report.stale else "_(none)_\n",
         "Each divergence replays with `python repro/<id>.py` (exit 1 while it diverges) or "
         "`python -m conformance reproduce <id> --out <records dir>`; details, verdict evidence and snippets are "
         "in report.html, report.json and divergences.parquet.", "",
@@ -242,7 +243,7 @@ def _report_html(report: Report) -> str:
         "<h2>Per property</h2>",
         _html_table(report.per_property, list(report.per_property.columns)),
         "<h2>Op x property matrix</h2>",
-        '<p><img src="heatmap.png" alt="op x property pass-rate heatmap" style="max-width: 100%"></p>',
+        '<p><img src="heatmap.png" alt="families x properties, and the divergent ops" style="max-width: 100%"></p>',
         _html_table(matrix, ["family", "op", "property", "cells", *OUTCOMES, "examples", "rate"]),
         f"<h2>Divergences ({len(divergences)})</h2><p>Click a header to sort.</p>",
         _html_table(divergences, ["status", "divergence_id", "op", "family", "property", "dtype", "scenario", "kind",
@@ -250,7 +251,7 @@ def _report_html(report: Report) -> str:
                                   "max_abs_err", "max_rel_err", "rtol", "atol", "verdict", "verdict_reason",
                                   "known_reason", "reproducer", "snippet"], row_class="status"),
         f"<h2>Stale known-divergence entries ({len(report.stale)})</h2>",
-        _html_table(pd.DataFrame(report.stale), ["entry", "status", "reason"]),
+        _html_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"]),
     ]
     if report.notes:
         body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
@@ -260,35 +261,8 @@ def _report_html(report: Report) -> str:
 
 
 def _heatmap(report: Report, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    wide = matrix_wide(report.matrix, "rate")
-    figure_height = 1.5 + 0.28 * max(len(wide), 1)
-    figure_width = 2.5 + 1.3 * max(len(wide.columns), 1)
-    figure, axes = plt.subplots(figsize=(figure_width, figure_height))
-    if len(wide):
-        values = np.ma.masked_invalid(wide.to_numpy(dtype=float))
-        colours = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
-        image = axes.imshow(values, cmap=colours, vmin=0.0, vmax=1.0, aspect="auto")
-        axes.set_xticks(range(len(wide.columns)), list(wide.columns), rotation=30, ha="right")
-        axes.set_yticks(range(len(wide)), [f"{family}: {op}" if family else op for family, op in wide.index],
-                        fontsize=8)
-        for (row, column), rate in np.ndenumerate(wide.to_numpy(dtype=float)):
-            if not math.isnan(rate):
-                axes.text(column, row, f"{100 * rate:.0f}", ha="center", va="center", fontsize=7)
-        figure.colorbar(image, ax=axes, label="conformant cells (pass or known) / evaluated")
-    else:
-        axes.text(0.5, 0.5, "no cells", ha="center", va="center")
-        axes.set_axis_off()
-    meta = report.meta
-    axes.set_title(f"{meta['engine']} {meta['engine_version']} vs torch {meta['torch_version']}", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    from conformance.report.plot import plot
+    plot(report.matrix, report.meta, path)
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

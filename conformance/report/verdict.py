@@ -9,6 +9,9 @@ Verdicts (:data:`VERDICTS`):
                   default when the numbers cannot tell the sides apart but they differ beyond noise.
 ``torch-wrong``   torch disagrees with the mathematics while the engine agrees (linalg.det of a singular
                   matrix, NaN leaking through ``where``...).
+``undefined``     the function itself is undefined at the point: torch's forward is NaN there (0/0, outside the
+                  op's domain) although every floating input is finite. No side is wrong; torch's NaN is the
+                  behaviour an engine promising torch's should reproduce (was reported as torch-wrong before).
 ``convention``    a non-differentiable point (kink, discontinuity, edge of the domain) where both answers are
                   defensible (e.g. inside the one-sided derivatives), or a gradient at a NaN/inf input
                   (autograd's rule 5: arbitrary).
@@ -44,7 +47,7 @@ from conformance.report.load import parse_literal
 
 __all__ = ["Verdict", "VERDICTS", "LOOSE", "judge", "Example", "example_from_record", "PROGRAMS"]
 
-VERDICTS = ("engine-wrong", "torch-wrong", "convention", "tolerance", "error-parity", "undecided")
+VERDICTS = ("engine-wrong", "torch-wrong", "undefined", "convention", "tolerance", "error-parity", "undecided")
 #: Loose (rtol, atol) per dtype for the ``tolerance`` verdict: about 100x assert_close's defaults.
 LOOSE = {"float64": (1e-5, 1e-5), "float32": (1e-4, 1e-3), "float16": (1e-1, 1e-3), "bfloat16": (1.0, 1e-3)}
 PROGRAMS: dict[str, Callable] = {"forward": programs.program_forward, "vjp": programs.program_vjp,
@@ -320,6 +323,9 @@ def _judge_values(example: Example, record: dict, engine: Any, reference: Any,
         return Verdict("undecided", "the replay no longer diverges (fixed since the run, or the divergence depends "
                                     "on state the record does not hold)", reproduced)
     loose_close = not compare_outcomes(ref_outcome, engine_outcome, tolerances | LOOSE)
+    undefined = _undefined_at_point(example, reference)
+    if undefined:
+        return Verdict("undefined", undefined, reproduced)
     if example.prop == "forward":
         return _judge_forward(example, engine, reference, rng, reproduced, loose_close)
     problem = _Problem(example)
@@ -371,6 +377,25 @@ def _judge_values(example: Example, record: dict, engine: Any, reference: Any,
                                       "engine's agrees", **evidence)
     return Verdict("engine-wrong", f"neither {what} matches float64 central differences; torch is the reference",
                    **evidence)
+
+
+def _undefined_at_point(example: Example, reference: Any) -> str | None:
+    """Why the function is undefined at the recorded point (torch's forward there is NaN while every floating
+    input is finite), or None. Evaluated at the recorded dtypes, as the run computed."""
+    items = example.inputs
+    if any(_is_float_tensor(item) and not np.all(np.isfinite(_array(item))) for item in items):
+        return None  # NaN/inf inputs have their own rules (autograd rule 5, forward continuity)
+    try:
+        inputs = [programs.make_input(reference, item) for item in items]
+        outs = programs.flatten_outputs(reference, example.fn(reference, *inputs, **example.kwargs))
+        values = [_numpy(o) for o in outs if isinstance(o, reference.Tensor) and o.dtype.is_floating_point]
+    except Exception:  # noqa: BLE001 - a forward that raises is judged elsewhere
+        return None
+    if not any(np.any(np.isnan(v)) for v in values):
+        return None
+    return ("torch's forward is NaN at this point with finite inputs (0/0 or outside the op's domain): the "
+            "function and its derivatives are undefined here, so neither side is numerically wrong; torch's "
+            "NaN is the reference behaviour")
 
 
 def _precision_verdict(what: str, record: dict, ref_outcome: dict, engine_outcome: dict,

@@ -25,6 +25,7 @@ CLASSES = Domain(0.0, 2.0, specials=(0.0, 1.0, 2.0), nonfinite=())
 SIGN = Domain(-1.0, 1.0, specials=(-1.0, 1.0), nonfinite=())
 POS = Domain(0.01, 5.0, specials=(0.0, 1.0, 2.0), nonfinite=())
 OPEN_UNIT = Domain(0.02, 0.98, specials=(0.5,), nonfinite=())
+MAGNITUDE = Domain(0.5, 3.0, specials=(0.5, 1.0, 2.0, 3.0))  # times a random sign: away from 0
 REDUCTION = st.sampled_from(["mean", "sum", "none"])
 
 
@@ -102,11 +103,22 @@ SPECS = [
            lambda t, x, y, **kw: t.nn.functional.hinge_embedding_loss(x, (y >= 0).to(x.dtype) * 2 - 1, **kw),
            args=(tensor(TIES), tensor(SIGN, differentiable=False)), shapes=same_shapes(2),
            kwargs=_reduction({"margin": st.sampled_from([1.0, 0.5, 2.0])})),
+    # |x| >= 0.5 with random signs: near the zero vector (|x| ~ sqrt(1e-12) and below) torch's eps makes the cosine
+    # ill-conditioned, and a 1-ulp float32 sqrt difference (torch's sqrt is not correctly rounded everywhere)
+    # grows into differences of 16 % (x1.grad 0.00116 vs 0.00098); the gradient of a 1-D cosine, exactly 0,
+    # is then a cancellation of terms of size 1/|x|
     OpSpec("nn.functional.cosine_embedding_loss",
-           lambda t, a, b, y, **kw: t.nn.functional.cosine_embedding_loss(a, b, (y >= 0).to(a.dtype) * 2 - 1, **kw),
-           args=(tensor(SMALL), tensor(SMALL), tensor(SIGN, differentiable=False)),
-           shapes=st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda s: (s, s, s[:1])),
-           kwargs=_reduction({"margin": st.sampled_from([0.0, 0.5, -0.5])})),
+           lambda t, a, b, sa, sb, y, **kw: t.nn.functional.cosine_embedding_loss(
+               a * ((sa >= 0).to(a.dtype) * 2 - 1), b * ((sb >= 0).to(b.dtype) * 2 - 1), (y >= 0).to(a.dtype) * 2 - 1,
+               **kw),
+           args=(tensor(MAGNITUDE), tensor(MAGNITUDE), tensor(SIGN, differentiable=False),
+                 tensor(SIGN, differentiable=False), tensor(SIGN, differentiable=False)),
+           shapes=st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda s: (s, s, s, s, s[:1])),
+           kwargs=_reduction({"margin": st.sampled_from([0.0, 0.5, -0.5])}),
+           tol={"float32": (1.3e-6, 3e-4)}, tol_reason=(
+               "float32 derivatives of a cosine of (nearly) parallel vectors vanish (exactly, in 1-D) and come out "
+               "as a cancellation of terms of size g/|x| and g*gg/|x|^2 (up to ~400 here): 1.5e-5 vs -0 at "
+               "x1 = x2 = 0.5, g = 2, gg = 8.2")),
     OpSpec("nn.functional.poisson_nll_loss", func(F + "poisson_nll_loss"), args=(tensor(SMALL), tensor(POS)),
            shapes=same_shapes(2), kwargs=_reduction({"log_input": st.booleans(), "full": st.booleans()})),
     OpSpec("nn.functional.gaussian_nll_loss", func(F + "gaussian_nll_loss"),

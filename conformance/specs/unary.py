@@ -35,6 +35,12 @@ _BELOW_ZERO = Domain(-10.0, -1e-300, specials=(-1.0, -0.5), nonfinite=(-math.inf
 _ABOVE_ONE_LOGIT = Domain(1.0, 10.0, specials=(1.0, 2.0), nonfinite=(math.inf,))
 _GAMMA = Domain(-10.0, 10.0, specials=(0.0, -1.0, -2.0, -3.0, 1.0, 2.0, 0.5))
 _ROUNDING = Domain(-100.0, 100.0, specials=(0.5, -0.5, 1.5, 2.5, -2.5, 0.125))
+# float32 tanh near saturation: 1 - tanh(x)^2 is one or two ulps of 1 for |x| > 8, so a 1-ulp difference between
+# NumPy's and torch's float32 tanh (8.5: 0x1.fffffcp-1 vs 0x1.fffffep-1) doubles the tiny second derivative
+TANH_SATURATION_TOL = {"float32": (1.3e-6, 3e-5)}
+TANH_SATURATION_REASON = ("float32 double backward: 1 - tanh(x)^2 is a few ulps of 1 for |x| > 8, so a 1-ulp "
+                          "difference between NumPy's and torch's float32 tanh doubles the tiny second derivative "
+                          "(-2.0e-5 vs -1.0e-5 at 8.5 with cotangents 6 and 7)")
 
 
 def _dotted(name: str, domain: Domain = REAL, **options) -> OpSpec:
@@ -89,8 +95,8 @@ SPECS = [
     unary("arcsin", UNIT),
     unary("sinh", SMALL, dtypes=_NUMBERS),
     unary("cosh", SMALL, dtypes=_NUMBERS),
-    unary("tanh", dtypes=_NUMBERS),
-    OpSpec("tanh.inplace", lambda t, x: (x * 1).tanh_()),
+    unary("tanh", dtypes=_NUMBERS, tol=TANH_SATURATION_TOL, tol_reason=TANH_SATURATION_REASON),
+    OpSpec("tanh.inplace", lambda t, x: (x * 1).tanh_(), tol=TANH_SATURATION_TOL, tol_reason=TANH_SATURATION_REASON),
     unary("asinh", dtypes=_NUMBERS),
     unary("acosh", _ABOVE_ONE, dtypes=_NUMBERS),
     unary("atanh", UNIT, dtypes=_NUMBERS),

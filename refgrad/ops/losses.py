@@ -246,12 +246,25 @@ def _nll_vjp(c, g):
         scale = np.where(target == c.ignore_index, np.zeros((), scale.dtype), scale)
     onehot = np.zeros(x.shape, dtype=x._data.dtype)
     np.put_along_axis(onehot, safe[:, None], scale[:, None], axis=1)
-    coefficient = const(onehot)
-    if c.reduction == "none":
-        g = g.unsqueeze(1)
     from refgrad.ops.nn import _zeros_of
-    grad = (g * coefficient)[0] if unbatched else g * coefficient
+    grad = _nll_cotangent(g, onehot=onehot, target=target, weight=c.weight, ignore_index=c.ignore_index,
+                          reduction=c.reduction)
+    grad = grad[0] if unbatched else grad
     return grad + _zeros_of(c.self)  # torch's nll backward takes self: its double backward gives zeros
+
+
+def _nll_cotangent_forward(g, onehot, target, weight, ignore_index, reduction):
+    return g[:, None] * onehot if reduction == "none" else g * onehot
+
+
+def _nll_cotangent_vjp(c, gg):
+    # torch's derivative of nll_loss_backward in grad_output is nll_loss itself applied to gg, so a mean over no
+    # counted target is 0/0 = NaN there, as the forward (the zeros of the one-hot would give 0)
+    prim = _nll if gg.ndim == 2 else _nll2d  # the VJP's input is (N, C) or (N, C, h, w)
+    return prim(gg, target=c.target, weight=c.weight, ignore_index=c.ignore_index, reduction=c.reduction)
+
+
+_nll_cotangent = Primitive("NllLossBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp)
 
 
 def _nll_weighted_forward(x, weight, target, ignore_index, reduction):

@@ -126,6 +126,15 @@ def _backward_overwriting(tensors, grad_tensors=None, retain_graph=None, create_
     return torch.autograd.backward(tensors, grad_tensors, retain_graph, create_graph, inputs=inputs)
 
 
+def _grad_ones(outputs, inputs, grad_outputs=None, **kwargs):
+    """autograd.grad that ignores the supplied cotangents (as if they were all ones): every VJP is wrong."""
+    if grad_outputs is not None:
+        single = isinstance(grad_outputs, torch.Tensor)
+        ones = [g if g is None else torch.ones_like(g) for g in ([grad_outputs] if single else grad_outputs)]
+        grad_outputs = ones[0] if single else ones
+    return torch.autograd.grad(outputs, inputs, grad_outputs, **kwargs)
+
+
 exp_vjp_scaled = _engine("exp_vjp_scaled", {"exp": _exp_scaled})
 exp_ignores_cotangent = _engine("exp_ignores_cotangent", {"exp": _exp_ignoring_cotangent})
 exp_hangs = _engine("exp_hangs", {"exp": _exp_hanging})
@@ -137,6 +146,7 @@ matmul_value_error = _engine("matmul_value_error", {"matmul": _matmul_value_erro
 backward_twice_message = _engine("backward_twice_message", autograd={"backward": _backward_other_message})
 no_grad_ignored = _engine("no_grad_ignored", {"no_grad": _NoOpContext})
 backward_overwrites = _engine("backward_overwrites", autograd={"backward": _backward_overwriting})
+grad_ignores_cotangent = _engine("grad_ignores_cotangent", autograd={"grad": _grad_ones})
 bce_sum_for_mean = _engine("bce_sum_for_mean", functional={
     "binary_cross_entropy_with_logits":
         lambda i, t, reduction="mean", **kw: torch.nn.functional.binary_cross_entropy_with_logits(

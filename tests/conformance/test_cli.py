@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BROKEN = "tests.conformance.broken_engines"
 
 
-def run(*args, cwd=ROOT, module=("-m", "conformance")):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def run(*args, cwd=ROOT, module=("-m", "conformance"), env=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     env.pop("CONFORMANCE_ENGINE", None)
     return subprocess.run([sys.executable, *module, *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=600)
@@ -40,6 +40,8 @@ def test_list_shows_every_spec():
     (["run", "--engine", "torch", "--reproduce", "@reproduce_failure('6', b'')"], "needs --ops"),
     (["run", "--engine", "torch", "--reproduce", "nonsense"], "--reproduce"),
     (["run", "--engine", "torch", "--dtypes", "float8"], "unknown dtype: float8"),
+    (["run", "--engine", "torch", "--family", "nope"], "unknown family: nope"),
+    (["run", "--engine", "torch", "--max-divergences", "0"], "at least 1"),
 ])
 def test_bad_usage_exits_2_with_one_line(args, message, capsys, monkeypatch):
     monkeypatch.delenv("CONFORMANCE_ENGINE", raising=False)
@@ -97,3 +99,41 @@ def test_pytest_plugin_runs_the_properties_from_another_directory(tmp_path):
                  cwd=tmp_path, module=("-m", "pytest"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_max_divergences_stops_early_and_progress_prints_each_divergence_when_found(tmp_path):
+    # every VJP of this engine is wrong (the supplied cotangent is ignored); ~10 s
+    result = run("run", "--engine", f"{BROKEN}:grad_ignores_cotangent", "--family", "tutorial", "--properties", "vjp",
+                 "--dtypes", "float64", "--max-examples", "5", "--max-divergences", "2", "--out", str(tmp_path),
+                 env={"PYTHONHASHSEED": "123"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(read_jsonl(tmp_path / "divergences.jsonl")) == 2  # stopped after the second
+    assert "divergence 1: " in result.stderr and "(shrinking)" in result.stderr
+    assert "progress: " in result.stderr and "cells" in result.stderr
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["python_hash_seed"] == "0"  # the CLI re-executed itself with a fixed hash seed
+
+
+def test_console_script_is_declared():
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["conformance"] == "conformance.__main__:entry"
+    from conformance.__main__ import entry
+    assert callable(entry)
+
+
+def test_only_the_first_divergence_of_a_root_cause_gets_the_full_shrink_budget(monkeypatch):
+    from hypothesis.internal.conjecture import engine as hypothesis_engine
+    monkeypatch.setattr(hypothesis_engine, "MAX_SHRINKING_SECONDS", hypothesis_engine.MAX_SHRINKING_SECONDS)
+
+    from conformance.engines import load_engine
+    from conformance.harness import Session, Tracker, root_cause
+    session = Session(engine=load_engine("torch"), shrink_seconds=30.0, repeat_shrink_seconds=0.5)
+    first = {"property": "vjp", "kind": "value", "key": "grad[0].value", "details": "", "snippet": ""}
+    assert root_cause(first) == root_cause(dict(first, key="grad[2].value")) != root_cause(dict(first, kind="dtype"))
+    budgets = []
+    for record in (first, dict(first, key="grad[1].value"), dict(first, property="double_backward")):
+        tracker = Tracker(session)
+        tracker.divergence(record)
+        budgets.append((tracker.shrink_budget, hypothesis_engine.MAX_SHRINKING_SECONDS))
+    assert budgets == [(30.0, 30.0), (0.5, 0.5), (30.0, 30.0)]

@@ -63,3 +63,13 @@ def test_rules_without_numerics():
     assert judge(metadata).verdict == "engine-wrong"
     unknown = dict(error_divergence("no.such.op", "vjp", "float64"), kind="value", snippet="")
     assert judge(unknown).verdict == "undecided"
+
+
+def test_gradient_where_torch_forward_is_nan_is_undefined_not_torch_wrong():
+    # sqrt(-1) is NaN in torch's forward: the function is undefined there, so torch's NaN gradient (the engine
+    # gives 0 under a zero cotangent) is not "torch-wrong"
+    record = divergence(FAKE + "where_no_nan", "sqrt", "vjp", lambda t, x: t.sqrt(x), [tensor([-1.0, 4.0])],
+                        {"cotangents": [cotangent([0.0, 1.0])]})
+    verdict = judge(record)
+    assert verdict.verdict == "undefined", verdict
+    assert "undefined" in verdict.reason and verdict.reproduced
