@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, settings
 __all__ = ["PROFILES", "GRAPH_BUDGET", "register"]
 
 #: name -> max_examples per op x property x dtype
-PROFILES = {"dev": 5, "ci": 10, "nightly": 1000}
+#: ``compile``: sized for wrapper engines that compile (conformance.engines.compiled): an example costs a
+#: recompile when its rank, dtype, kwargs or float scalars change (~0.1 s aot_eager, 2-20 s inductor)
+PROFILES = {"dev": 5, "ci": 10, "nightly": 1000, "compile": 6}
 
 # -- graph state ---------------------------------------------------------------------------------------------
 #: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per

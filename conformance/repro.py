@@ -34,8 +34,8 @@ nan, inf = float("nan"), float("inf")
 
 _OP_FOOTER = '''
 reference = execute(torch, {program}, fn, inputs, kwargs, extra)
-candidate = execute(engine, {program}, fn, inputs, kwargs, extra)
-mismatches = compare_outcomes(reference, candidate, tolerances)
+candidate = execute(engine, {program}, {wrapped}, inputs, kwargs, extra)
+{ignored}mismatches = compare_outcomes(reference, candidate, tolerances)
 for mismatch in mismatches:
     print(mismatch["kind"], "at", mismatch["key"])
     print("  torch: ", mismatch["reference"])
@@ -107,8 +107,19 @@ def snippet(title: str, engine: Engine, program: Callable, fn: Callable, inputs:
         f"extra = {literal(extra)}",
         f"tolerances = {literal(tolerances)}\n\n",
         _helpers(helpers),
-        _OP_FOOTER.format(program=program.__name__),
+        _OP_FOOTER.format(program=program.__name__, **_wrapper_lines(engine)),
     ])
+
+
+def _wrapper_lines(engine: Engine) -> dict[str, str]:
+    """How the footer calls the function on the engine side: ``fn``, or ``wrapper.wrap(fn)`` for a wrapper engine
+    (minus the observables it does not compare)."""
+    if engine.wrapper is None:
+        return {"wrapped": "fn", "ignored": ""}
+    ignored = ("for outcome in (reference, candidate):  # not compared for this engine\n"
+               "    outcome[\"obs\"] = {k: v for k, v in outcome[\"obs\"].items() if not k.endswith("
+               f"{engine.wrapper.ignored!r})}}\n")
+    return {"wrapped": "wrapper.wrap(fn)", "ignored": ignored}
 
 
 def graph_snippet(title: str, engine: Engine, ops: dict[str, Callable], program: list[str], names: list[str],

@@ -2,6 +2,11 @@
 
 An engine is named ``MODULE`` (``refgrad``, ``torch``) or ``MODULE:ATTRIBUTE`` where the attribute is a
 module-like object or a zero-argument factory returning one (handy for families of broken test engines).
+
+A *wrapper engine* (:class:`conformance.engines.wrapper.Wrapper`) keeps a module (usually torch itself) but
+transforms every function under test, e.g. through ``torch.compile`` (:mod:`conformance.engines.compiled`) or
+``torch.func`` (:mod:`conformance.engines.func`). ``MODULE:ATTRIBUTE`` may name a wrapper (or a factory of one),
+and ``MODULE`` alone names one when the module defines ``ENGINE = <Wrapper>``.
 """
 from __future__ import annotations
 
@@ -14,7 +19,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["Engine", "EngineError", "load_engine", "reference", "default_engine_name", "ENV_VAR"]
+from conformance.engines.wrapper import Wrapper
+
+__all__ = ["Engine", "EngineError", "load_engine", "reference", "default_engine_name", "ENV_VAR", "Wrapper"]
 
 ENV_VAR = "CONFORMANCE_ENGINE"
 DEFAULT_ENGINE = "refgrad"
@@ -32,16 +39,40 @@ class Engine:
     module: Any
     version: str
     factory: bool = False  # ATTRIBUTE was a factory that had to be called
+    wrapper: Wrapper | None = None  # a wrapper engine: ``module`` is its module, functions go through wrap()
 
     def import_source(self, variable: str = "engine") -> str:
-        """Python lines binding ``variable`` to this engine, for standalone reproducers."""
+        """Python lines binding ``variable`` to this engine's module (and ``wrapper`` to a wrapper engine's
+        object), for standalone reproducers."""
         module_name, _, attribute = self.name.partition(":")
-        lines = [f"{variable} = importlib.import_module({module_name!r})"]
+        target = "wrapper" if self.wrapper is not None else variable
+        lines = [f"{target} = importlib.import_module({module_name!r})"]
         if attribute:
-            lines.append(f"{variable} = getattr({variable}, {attribute!r})")
+            lines.append(f"{target} = getattr({target}, {attribute!r})")
             if self.factory:
-                lines.append(f"{variable} = {variable}()")
+                lines.append(f"{target} = {target}()")
+        elif self.wrapper is not None:
+            lines.append(f"{target} = {target}.ENGINE")
+        if self.wrapper is not None:
+            lines.append(f"{variable} = {target}.module")
         return "\n".join(lines)
+
+    def wrap(self, fn: Any) -> Any:
+        """The function under test as this engine runs it (``fn`` itself unless a wrapper engine)."""
+        return fn if self.wrapper is None else self.wrapper.wrap(fn)
+
+    def unsupported(self, prop: str) -> str:
+        """Why this engine does not run property ``prop`` ("" when it does)."""
+        return "" if self.wrapper is None else self.wrapper.unsupported(prop)
+
+    def comparable(self, outcome: dict) -> dict:
+        """``outcome`` without the observables this engine cannot match by design (e.g. grad_fn names of a
+        compiled graph); the same filter applies to both sides."""
+        if self.wrapper is None or not self.wrapper.ignored:
+            return outcome
+        ignored = self.wrapper.ignored
+        return dict(outcome, obs={key: value for key, value in outcome["obs"].items()
+                                  if not key.endswith(ignored)})
 
 
 def default_engine_name() -> str:
@@ -74,12 +105,18 @@ def load_engine(name: str | None = None) -> Engine:
             module = getattr(module, attribute)
         except AttributeError:
             raise EngineError(f"engine module {module_name!r} has no attribute {attribute!r}") from None
-        if not isinstance(module, ModuleType) and callable(module) and not hasattr(module, "Tensor"):
+        if not isinstance(module, (ModuleType, Wrapper)) and callable(module) and not hasattr(module, "Tensor"):
             module, factory = module(), True
+    elif isinstance(getattr(module, "ENGINE", None), Wrapper):
+        module = module.ENGINE
+    wrapper = module if isinstance(module, Wrapper) else None
+    if wrapper is not None:
+        module = wrapper.module
     missing = [n for n in ("Tensor", "tensor", "autograd") if not hasattr(module, n)]
     if missing:
         raise EngineError(f"engine {name!r} does not expose torch's API (missing {', '.join(missing)})")
-    return Engine(name, module, _version(module, module_name), factory)
+    version = wrapper.version() if wrapper is not None else _version(module, module_name)
+    return Engine(name, module, version, factory, wrapper)
 
 
 def reference() -> Engine:
