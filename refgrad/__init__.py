@@ -23,12 +23,17 @@ from refgrad.autograd.grad_mode import (  # noqa: E402
 )
 from refgrad.dtypes import (  # noqa: A004
     bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     float,
     float16,
     float32,
     float64,
+    get_default_complex_dtype,
     get_default_dtype,
     half,
     int,

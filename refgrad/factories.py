@@ -18,7 +18,7 @@ _ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require grad
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(array)
     if requires_grad:
-        if not t.dtype.is_floating_point:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
             raise RuntimeError(_ONLY_FLOAT)
         t._requires_grad = True
     return t
@@ -30,6 +30,8 @@ def _infer_dtype(data) -> dtypes.dtype:
     if flat is None:
         return dtypes.from_numpy_dtype(data.dtype)
     kinds = {type(v) for v in flat}
+    if any(issubclass(k, (complex, np.complexfloating)) for k in kinds):
+        return dtypes.get_default_complex_dtype()
     if any(issubclass(k, (float, np.floating)) for k in kinds):
         return dtypes.get_default_dtype()
     if any(issubclass(k, (bool, np.bool_)) for k in kinds) and not any(

@@ -122,7 +122,7 @@ class Primitive:
                              tuple([(r._data.shape, r.dtype) for r in results]), {}, params)
         for i in range(len(results)) if self.differentiable is None else self.differentiable:
             result = results[i]
-            if result._data.dtype.kind == "f":
+            if result._data.dtype.kind in "fc":
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
                 if result._base is not None:
                     result._view_version = result._version_counter.value
