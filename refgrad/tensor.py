@@ -120,6 +120,8 @@ class Tensor:
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
     _is_inference = False
+    _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
+    _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     def __init__(self, *args) -> None:
@@ -186,6 +188,34 @@ class Tensor:
 
     def is_complex(self) -> bool:
         return self.dtype.is_complex
+
+    def is_conj(self) -> bool:
+        """True for the result of conj() on a complex tensor and its views, until resolve_conj() (torch)."""
+        return self._is_conj
+
+    def is_neg(self) -> bool:
+        """True for the imaginary part of a conjugated tensor, until resolve_neg() (torch)."""
+        return self._is_neg
+
+    @property
+    def real(self) -> "Tensor":
+        from refgrad.ops.complex import real
+        return real(self)
+
+    @real.setter
+    def real(self, value) -> None:
+        from refgrad.ops.complex import real
+        real(self).copy_(value if isinstance(value, Tensor) else _full_like(self.real, value))
+
+    @property
+    def imag(self) -> "Tensor":
+        from refgrad.ops.complex import imag
+        return imag(self)
+
+    @imag.setter
+    def imag(self, value) -> None:
+        from refgrad.ops.complex import imag
+        imag(self).copy_(value if isinstance(value, Tensor) else _full_like(self.imag, value))
 
     def element_size(self) -> int:
         return self._data.itemsize
@@ -481,6 +511,10 @@ def _rebuild(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(array)
     t._requires_grad = requires_grad
     return t
+
+
+def _full_like(like: Tensor, value) -> Tensor:
+    return Tensor._make(np.full(like._data.shape, value, dtype=like._data.dtype))
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

@@ -28,6 +28,8 @@ def _compare(np_fn, name: str):
     def compare(input, other, *, out=None):
         require_tensor(name, input)
         dtype, (a, b) = binary_operands(name, input, other)
+        if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
+            raise unsupported(f"{name}_cpu", dtype)
         return _result(np_fn(a._data.astype(dtype.numpy, copy=False), b._data.astype(dtype.numpy, copy=False)))
     compare.__name__ = name
     compare.__doc__ = f"Elementwise {np_fn.__name__} after type promotion, a bool tensor (torch.{name})."
@@ -139,6 +141,8 @@ def _logical(np_fn, name: str):
         # float32 0 (False), an int64 0-d 256 next to uint8 tensors is uint8 0
         require_tensor(name, input, other)
         dtype, (a, b) = binary_operands(name, input, other)
+        if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
+            raise unsupported(f"{name}_cpu", dtype)
         return _result(np_fn(_truth(a, dtype), _truth(b, dtype)))
     op.__name__ = name
     op.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values (torch.{name})."

@@ -120,13 +120,19 @@ def abs(input, *, out=None):  # noqa: A001 - torch.abs
 def sign(input, *, out=None):
     """-1, 0 or 1 by the sign of input, 0 for NaN (torch.sign); zero gradient."""
     require_tensor("sign", input)
+    if input.dtype.is_complex:
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                  "torch.sgn instead.")
     return _sign(input)
 
 
 @register(method=True, inplace=True)
 def sgn(input, *, out=None):
-    """sign for real tensors (torch.sgn); zero gradient."""
+    """sign for real tensors (torch.sgn; zero gradient), z/|z| for complex ones (0 at 0)."""
     require_tensor("sgn", input)
+    if input.dtype.is_complex:
+        from refgrad.ops.complex import sgn_complex
+        return sgn_complex(input)
     return _sgn(input)
 
 

@@ -1,0 +1,263 @@
+"""Complex numbers: building and taking apart (complex, polar, real, imag, view_as_real, view_as_complex), conj
+with torch's conj bit, and the non-holomorphic maps (angle, sgn).
+
+torch's gradient for complex tensors is the conjugate Wirtinger derivative: for a real loss L of z = x + iy,
+``z.grad = dL/dx + i dL/dy``. Holomorphic ops get it from their real formula (see ``Primitive``); the ops here are
+not holomorphic and write it out. torch's ``conj()`` is lazy (a view with the conj bit set); refgrad stores the
+conjugate physically and keeps the bit, so values, grad_fn names and ``is_conj()`` match, but writing into a
+conjugated tensor does not reach its base (nor the other way round).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from refgrad import dtypes
+from refgrad.ops._binary_common import check_broadcast, require_tensor, type_name
+from refgrad.ops._primitive import Primitive
+from refgrad.ops._registry import register
+from refgrad.tensor import Tensor
+
+__all__ = ["complex", "polar", "real", "imag", "view_as_real", "view_as_complex", "conj", "conj_physical",
+           "resolve_conj", "resolve_neg", "angle", "sgn_complex"]
+
+_FLOATS = (dtypes.float16, dtypes.float32, dtypes.float64)
+
+
+def _parts_view(a: np.ndarray) -> np.ndarray:
+    """A complex array's float view with a trailing dimension of 2 (real, imaginary), sharing memory."""
+    part = a.real  # a view with a's strides
+    return np.lib.stride_tricks.as_strided(part, a.shape + (2,), part.strides + (part.itemsize,))
+
+
+def _complex_view(a: np.ndarray) -> np.ndarray:
+    """The inverse of _parts_view: a float array whose last dimension (2, stride 1) holds the parts, viewed as
+    complex items in the same memory (strides in whole complex items, as view_as_complex checks)."""
+    kind = np.complex64 if a.dtype == np.float32 else np.complex128
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape[:-1], kind, buffer=root, offset=offset, strides=a.strides[:-1])
+
+
+# --- real and imaginary parts -------------------------------------------------------------------------------
+
+_view_as_real = Primitive("ViewAsRealBackward0", _parts_view, lambda c, g: _view_as_complex(g.contiguous()), view=True,
+                          holomorphic=False)
+_view_as_complex = Primitive("ViewAsComplexBackward0", lambda a: _complex_view(a),
+                             lambda c, g: view_as_real(g.resolve_conj()), view=True, holomorphic=False)
+
+
+@register()
+def view_as_real(input):
+    """The complex tensor as a float view with a trailing dimension (real, imag) (torch.view_as_real)."""
+    require_tensor("view_as_real", input)
+    if not input.dtype.is_complex:
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    if input._is_conj:
+        raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To resolve the conjugate "
+                           "tensor so you can view it as real, use self.resolve_conj(); however, be warned that the "
+                           "resulting tensor will NOT alias the original.")
+    return _view_as_real(input)
+
+
+@register()
+def view_as_complex(input):
+    """A float tensor whose last dimension is (real, imag) as a complex view (torch.view_as_complex)."""
+    require_tensor("view_as_complex", input)
+    if input.dtype not in (dtypes.float32, dtypes.float64):
+        if input.dtype is dtypes.float16:
+            raise RuntimeError("view_as_complex: refgrad has no complex32 (NumPy has no such type)")
+        raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
+                           f"of scalar type: {type_name(input.dtype)}")
+    if input.ndim == 0 or input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    if input.stride(-1) != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in input.stride()[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    return _view_as_complex(input)
+
+
+def _part(input, index: int, name: str):
+    from refgrad.ops.indexing import _select
+    flagged = input._is_conj
+    if flagged:  # refgrad's conjugate is physical: take the part of the stored values
+        input._is_conj = False
+    try:
+        parts = _view_as_real(input)
+    finally:
+        input._is_conj = flagged
+    out = _select(parts, dim=input.ndim, index=index, self_sym_sizes=tuple(parts.shape))
+    out._is_conj = False
+    out._is_neg = flagged and index == 1
+    return out
+
+
+@register(method=False)
+def real(input):
+    """The real part: a view for complex tensors, the tensor itself for real ones (torch.real)."""
+    require_tensor("real", input)
+    return _part(input, 0, "real") if input.dtype.is_complex else input
+
+
+@register(method=False)
+def imag(input):
+    """The imaginary part of a complex tensor, as a view (torch.imag); RuntimeError for real tensors."""
+    require_tensor("imag", input)
+    if not input.dtype.is_complex:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _part(input, 1, "imag")
+
+
+# --- building complex tensors -------------------------------------------------------------------------------
+
+def _check_parts(first, second, name: str):
+    require_tensor(name, first, second, names=("real", "imag") if name == "complex" else ("abs", "angle"))
+    if first.dtype not in _FLOATS or second.dtype not in _FLOATS:
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{type_name(first.dtype)} and {type_name(second.dtype)}")
+    if first.dtype is not second.dtype:
+        raise RuntimeError(f"Expected object of scalar type {type_name(first.dtype)} but got scalar type "
+                           f"{type_name(second.dtype)} for second argument")
+    if first.dtype is dtypes.float16:
+        raise RuntimeError(f"{name}: refgrad has no complex32 (NumPy has no such type)")
+    check_broadcast(first, second)
+    return first.dtype.to_complex()
+
+
+_complex = Primitive("ComplexBackward0", lambda re, im, dtype: (re + 1j * im).astype(dtype.numpy),
+                     lambda c, g: (real(g), imag(g)), inputs=("real", "imag"), holomorphic=False)
+
+
+@register()
+def complex(real, imag, *, out=None):  # noqa: A001 - torch.complex
+    """real + i imag from two float tensors of one dtype (torch.complex); the gradients are g.real and g.imag."""
+    return _complex(real, imag, dtype=_check_parts(real, imag, "complex"))
+
+
+def _polar_forward(magnitude, phase, dtype):
+    z = np.empty(np.broadcast_shapes(magnitude.shape, phase.shape), dtype.numpy)
+    z.real, z.imag = magnitude * np.cos(phase), magnitude * np.sin(phase)
+    return z
+
+
+def _polar_vjp(c, g):
+    # z = r e^{iθ}: dL/dr = Re(g conj(e^{iθ})), dL/dθ = Re(g conj(i z))
+    unit = sgn_complex(c.result)
+    grad_abs = real(g * unit.conj()) if c.needs_input_grad(0) else None
+    grad_angle = real(g * (c.result * 1j).conj()) if c.needs_input_grad(1) else None
+    return grad_abs, grad_angle
+
+
+_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
+                   holomorphic=False)
+
+
+@register()
+def polar(abs, angle, *, out=None):  # noqa: A002 - torch's parameter names
+    """abs * (cos(angle) + i sin(angle)) (torch.polar)."""
+    return _polar(abs, angle, dtype=_check_parts(abs, angle, "polar"))
+
+
+# --- conjugation --------------------------------------------------------------------------------------------
+
+_conj = Primitive("ConjBackward0", np.conj, lambda c, g: conj(g), holomorphic=False)
+_conj_physical = Primitive("ConjPhysicalBackward0", np.conj, lambda c, g: conj_physical(g), holomorphic=False)
+_neg_view = Primitive("NegViewBackward0", np.negative, lambda c, g: -g, holomorphic=False)
+
+
+@register(method=True)
+def conj(input):
+    """The complex conjugate, with torch's conj bit set (torch.conj); a real tensor is returned as it is."""
+    require_tensor("conj", input)
+    if not input.dtype.is_complex:
+        return input
+    out = _conj(input)
+    out._is_conj = not input._is_conj
+    return out
+
+
+@register(method=True, inplace=True)
+def conj_physical(input, *, out=None):
+    """The complex conjugate, materialized (torch.conj_physical); real tensors are returned as they are."""
+    require_tensor("conj_physical", input)
+    if not input.dtype.is_complex:
+        return input
+    return _conj_physical(input)
+
+
+@register(method=True)
+def resolve_conj(input):
+    """A copy with the conj bit cleared if it was set (CloneBackward0), else the tensor itself."""
+    from refgrad.ops.elementwise import clone
+    if not input._is_conj:
+        return input
+    flagged = input._is_conj
+    input._is_conj = False
+    try:
+        return clone(input)
+    finally:
+        input._is_conj = flagged
+
+
+@register(method=True)
+def resolve_neg(input):
+    """A copy with the neg bit cleared if it was set (CloneBackward0), else the tensor itself."""
+    from refgrad.ops.elementwise import clone
+    if not input._is_neg:
+        return input
+    out = clone(input)
+    out._is_neg = False
+    return out
+
+
+# --- angle and sgn ------------------------------------------------------------------------------------------
+
+def _angle_forward(a):
+    if a.dtype.kind == "c":
+        return np.angle(a).astype(a.real.dtype)
+    return np.where(np.isnan(a), a, np.where(a < 0, np.pi, 0.0)).astype(a.dtype)
+
+
+def _angle_vjp(c, g):
+    z = c.self
+    if not z.dtype.is_complex:
+        return Tensor._make(np.zeros_like(g._data))
+    # d angle / dx = -y/|z|², d angle / dy = x/|z|²: the gradient is g i z / |z|², 0 at z = 0 (torch)
+    from refgrad.ops.selection import where
+    grad = g * z / (z * z.conj()) * 1j
+    return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
+
+
+_angle = Primitive("AngleBackward0", _angle_forward, _angle_vjp, save=("self",), holomorphic=False)
+
+
+@register(method=True)
+def angle(input, *, out=None):
+    """The argument of each element in radians (torch.angle); π for negative reals, 0 at 0."""
+    require_tensor("angle", input)
+    from refgrad.ops._util import float_dtype
+    return _angle(input, cast=float_dtype(input.dtype))
+
+
+def _sgn_forward(a):
+    magnitude = np.abs(a)
+    return np.where(magnitude == 0, 0, a / np.where(magnitude == 0, 1, magnitude)).astype(a.dtype)
+
+
+def _sgn_vjp(c, g):
+    # s = z/|z|: the gradient is (g - s Re(g conj(s))) / |z|, 0 at z = 0
+    from refgrad.ops.selection import where
+    z, s = c.self, c.result
+    magnitude = z.abs()
+    grad = (g - s * real(g * s.conj())) / magnitude
+    return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
+
+
+_sgn = Primitive("SgnBackward0", _sgn_forward, _sgn_vjp, save=("self", "result"), holomorphic=False)
+
+
+def sgn_complex(input):
+    """z / |z| (0 at 0) for a complex tensor: torch.sgn's complex case, with its gradient."""
+    return _sgn(input)
