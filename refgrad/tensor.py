@@ -392,6 +392,8 @@ class Tensor:
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
         t._version_counter = self._version_counter
+        if self._is_conj or self._is_neg:
+            t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t
 
     def detach_(self) -> "Tensor":
@@ -434,6 +436,10 @@ class Tensor:
         if self.requires_grad and _grad_mode.enabled and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
+        if self._is_conj or self._is_neg:
+            bit, fix = ("conjugate", "conj") if self._is_conj else ("negative", "neg")
+            raise RuntimeError(f"Can't call numpy() on Tensor that has {bit} bit set. Use tensor.resolve_{fix}()"
+                               f".numpy() instead.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):

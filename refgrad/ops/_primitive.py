@@ -149,10 +149,10 @@ class Primitive:
 def _conjugated(vjp: Callable) -> Callable:
     """The VJP of a holomorphic op for complex cotangents: conj(vjp(conj(g)))."""
     def complex_vjp(ctx, *cotangents):
-        grads = vjp(ctx, *[g if g is None or g._data.dtype.kind != "c" else g.conj() for g in cotangents])
+        grads = vjp(ctx, *[g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in cotangents])
         if type(grads) is not tuple:
-            return grads if grads is None or grads._data.dtype.kind != "c" else grads.conj()
-        return tuple(g if g is None or g._data.dtype.kind != "c" else g.conj() for g in grads)
+            return grads if grads is None or grads._data.dtype.kind != "c" else grads.conj_physical()
+        return tuple(g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in grads)
     return complex_vjp
 
 

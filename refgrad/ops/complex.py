@@ -144,13 +144,13 @@ def _polar_forward(magnitude, phase, dtype):
 
 def _polar_vjp(c, g):
     # z = r e^{iθ}: dL/dr = Re(g conj(e^{iθ})), dL/dθ = Re(g conj(i z))
-    unit = sgn_complex(c.result)
+    unit = polar(Tensor._make(np.ones(c.angle._data.shape, c.angle._data.dtype)), c.angle)
     grad_abs = real(g * unit.conj()) if c.needs_input_grad(0) else None
     grad_angle = real(g * (c.result * 1j).conj()) if c.needs_input_grad(1) else None
     return grad_abs, grad_angle
 
 
-_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
+_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("angle", "result"),
                    holomorphic=False)
 
 

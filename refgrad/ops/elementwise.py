@@ -220,7 +220,7 @@ def _pow_tensor_vjp(c, g):
     if c.needs_input_grad(0):
         grad_x = where(e == 0, 0.0, g * (e * x ** (e - 1)))
     if c.needs_input_grad(1):
-        grad_e = g * where((x == 0) & (e >= 0), 0.0, result * log(x))
+        grad_e = g * where((x == 0) & ((e.real if e.dtype.is_complex else e) >= 0), 0.0, result * log(x))
     return grad_x, grad_e
 
 

@@ -133,8 +133,9 @@ def _extreme(name, full, by_dim, np_arg, input, dim, keepdim, other):
             raise NotImplementedError(f"torch.{name}(input, other) needs torch.{name}imum")
         return binary.function(input, other)
     if input.dtype.is_complex:  # complex numbers have no order
-        raise NotImplementedError(f"\"{name}_{'all' if dim is None else 'cpu'}\" not implemented for "
-                                  f"'{_SCALAR_TYPE[input.dtype.name]}'")
+        if dim is not None:
+            raise RuntimeError(f"{name}(): does not support complex input")
+        raise NotImplementedError(f"\"{name}_all\" not implemented for '{_SCALAR_TYPE[input.dtype.name]}'")
     if dim is None:
         if input.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
