@@ -436,7 +436,7 @@ class Tensor:
         if self.requires_grad and _grad_mode.enabled and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
-        if self._is_conj or self._is_neg:
+        if (self._is_conj or self._is_neg) and not force:  # refgrad's conjugate is physical: force resolves
             bit, fix = ("conjugate", "conj") if self._is_conj else ("negative", "neg")
             raise RuntimeError(f"Can't call numpy() on Tensor that has {bit} bit set. Use tensor.resolve_{fix}()"
                                f".numpy() instead.")

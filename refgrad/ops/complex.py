@@ -33,6 +33,8 @@ def _complex_view(a: np.ndarray) -> np.ndarray:
     """The inverse of _parts_view: a float array whose last dimension (2, stride 1) holds the parts, viewed as
     complex items in the same memory (strides in whole complex items, as view_as_complex checks)."""
     kind = np.complex64 if a.dtype == np.float32 else np.complex128
+    if a.size == 0:
+        return np.empty(a.shape[:-1], kind)
     root = a
     while isinstance(root.base, np.ndarray):
         root = root.base
@@ -72,9 +74,9 @@ def view_as_complex(input):
                            f"of scalar type: {type_name(input.dtype)}")
     if input.ndim == 0 or input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
-    if input.stride(-1) != 1:
+    if input.numel() and input.stride(-1) != 1:  # (NumPy gives empty arrays zero strides)
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    if any(s % 2 for s in input.stride()[:-1]):
+    if input.numel() and any(s % 2 for s in input.stride()[:-1]):
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     return _view_as_complex(input)
 
@@ -126,8 +128,15 @@ def _check_parts(first, second, name: str):
     return first.dtype.to_complex()
 
 
-_complex = Primitive("ComplexBackward0", lambda re, im, dtype: (re + 1j * im).astype(dtype.numpy),
-                     lambda c, g: (real(g), imag(g)), inputs=("real", "imag"), holomorphic=False)
+def _complex_forward(re, im, dtype):
+    z = np.empty(np.broadcast_shapes(re.shape, im.shape), dtype.numpy)
+    z.real, z.imag = re, im  # (re + 1j * im would turn 0 + nan i into nan + nan i)
+    return z
+
+
+# torch's ComplexBackward0 saves both inputs (so a second backward raises) though its gradient needs neither
+_complex = Primitive("ComplexBackward0", _complex_forward, lambda c, g: (real(g), imag(g)),
+                     inputs=("real", "imag"), save=("real", "imag"), holomorphic=False)
 
 
 @register()
@@ -143,14 +152,15 @@ def _polar_forward(magnitude, phase, dtype):
 
 
 def _polar_vjp(c, g):
-    # z = r e^{iθ}: dL/dr = Re(g conj(e^{iθ})), dL/dθ = Re(g conj(i z))
-    unit = polar(Tensor._make(np.ones(c.angle._data.shape, c.angle._data.dtype)), c.angle)
-    grad_abs = real(g * unit.conj()) if c.needs_input_grad(0) else None
-    grad_angle = real(g * (c.result * 1j).conj()) if c.needs_input_grad(1) else None
+    # z = r e^{iθ}: dL/dr = Re(conj(g) e^{iθ}), dL/dθ = Re(conj(g) i z). torch writes e^{iθ} as sgn(z), which
+    # is 0 at r = 0 (so is the abs gradient there) and -e^{iθ} for r < 0, where torch leaves polar undefined
+    z = c.result
+    grad_abs = real(g.conj() * sgn_complex(z)) if c.needs_input_grad(0) else None
+    grad_angle = real(g.conj() * (z * 1j)) if c.needs_input_grad(1) else None
     return grad_abs, grad_angle
 
 
-_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("angle", "result"),
+_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
                    holomorphic=False)
 
 
@@ -247,11 +257,11 @@ def _sgn_forward(a):
 
 
 def _sgn_vjp(c, g):
-    # s = z/|z|: the gradient is (g - s Re(g conj(s))) / |z|, 0 at z = 0
+    # s = z/|z|: the gradient is (g - s Re(g conj(s))) / |z| = (g - s² conj(g)) / (2|z|) (torch's
+    # evaluation order, which matters where |z|² is subnormal), 0 at z = 0
     from refgrad.ops.selection import where
     z, s = c.self, c.result
-    magnitude = z.abs()
-    grad = (g - s * real(g * s.conj())) / magnitude
+    grad = (g - (s * s) * g.conj()) / (2.0 * z.abs())
     return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
 
 
