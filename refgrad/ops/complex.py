@@ -134,9 +134,10 @@ def _complex_forward(re, im, dtype):
     return z
 
 
-# torch's ComplexBackward0 saves both inputs (so a second backward raises) though its gradient needs neither
+# torch's ComplexBackward0 saves each input when that input requires grad (so a second backward, or an in-place
+# change of it, raises) though its gradient needs neither
 _complex = Primitive("ComplexBackward0", _complex_forward, lambda c, g: (real(g), imag(g)),
-                     inputs=("real", "imag"), save=("real", "imag"), holomorphic=False)
+                     inputs=("real", "imag"), save={"real": ("real",), "imag": ("imag",)}, holomorphic=False)
 
 
 @register()

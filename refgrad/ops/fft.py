@@ -60,7 +60,7 @@ def _c2c_vjp(c, g):
 
 
 def _r2c_vjp(c, g):
-    full = c.self_sym_sizes[c.dim[-1]]
+    full = c.self.shape[c.dim[-1]]
     if c.onesided and g.shape[c.dim[-1]] < full:  # the dropped half of the spectrum had no cotangent
         g = _pad_end(g, shape=tuple(full if d == c.dim[-1] else n for d, n in enumerate(g.shape)))
     from refgrad.ops.complex import real
@@ -68,8 +68,7 @@ def _r2c_vjp(c, g):
 
 
 def _c2r_vjp(c, g):
-    spectrum = _fft_r2c(g, dim=c.dim, normalization=c.normalization, onesided=True,
-                        self_sym_sizes=tuple(g.shape))
+    spectrum = _fft_r2c(g, dim=c.dim, normalization=c.normalization, onesided=True)
     last = c.dim[-1]
     doubled = c.last_dim_size - spectrum.shape[last]  # bins 1..doubled stand for a bin and its conjugate
     if doubled > 0:
@@ -84,7 +83,7 @@ _pad_end = Primitive("ConstantPadNdBackward0",
                      lambda a, shape: np.pad(a, [(0, s - n) for s, n in zip(shape, a.shape)]),
                      lambda c, g: g[tuple(slice(0, n) for n in c._input_meta[0][0])])
 _fft_c2c = Primitive("FftC2CBackward0", _c2c_forward, _c2c_vjp, holomorphic=False)
-_fft_r2c = Primitive("FftR2CBackward0", _r2c_forward, _r2c_vjp, holomorphic=False)
+_fft_r2c = Primitive("FftR2CBackward0", _r2c_forward, _r2c_vjp, save=("self",), holomorphic=False)  # as torch
 _fft_c2r = Primitive("FftC2RBackward0", _c2r_forward, _c2r_vjp, holomorphic=False)
 
 
@@ -180,8 +179,7 @@ def _r2c_1d(name, input, n, dim, norm, forward, onesided):
     n = input.shape[dim] if n is None else n
     _check_points(n)
     input = _resize(input, [dim], [n])
-    out = _fft_r2c(input, dim=(dim,), normalization=_normalization(norm, forward), onesided=onesided,
-                   self_sym_sizes=tuple(input.shape))
+    out = _fft_r2c(input, dim=(dim,), normalization=_normalization(norm, forward), onesided=onesided)
     return out.conj() if not forward else out
 
 
@@ -254,8 +252,7 @@ def _rfftn(name, input, s, dim, norm):
     if not dims:
         raise RuntimeError("rfftn must transform at least one axis")
     input = _resize(input, dims, shape)
-    return _fft_r2c(input, dim=tuple(dims), normalization=_normalization(norm, True), onesided=True,
-                    self_sym_sizes=tuple(input.shape))
+    return _fft_r2c(input, dim=tuple(dims), normalization=_normalization(norm, True), onesided=True)
 
 
 def _c2r_nd(name, input, s, dim, norm, forward):
@@ -284,8 +281,7 @@ def _ihfftn(input, s, dim, norm):
         raise RuntimeError("ihfftn must transform at least one axis")
     input = _resize(input, dims, shape)
     normalization = _normalization(norm, False)
-    half = _fft_r2c(input, dim=(dims[-1],), normalization=normalization, onesided=True,
-                    self_sym_sizes=tuple(input.shape))
+    half = _fft_r2c(input, dim=(dims[-1],), normalization=normalization, onesided=True)
     if len(dims) == 1:
         return half.conj()
     from refgrad.ops.complex import conj_physical
