@@ -21,6 +21,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         families[_info.name] = importlib.import_module(f"{__name__}.{_info.name}")
 
 _ew, _ix, _rd, _sh = (families[name] for name in ("elementwise", "indexing", "reductions", "shape"))
+families["complex"].refuse_complex(OPS)  # torch's errors for complex inputs, before the methods are installed
 
 for _entry in list(OPS.values()):
     if _entry.method and not hasattr(Tensor, _entry.method):

@@ -272,3 +272,89 @@ _sgn = Primitive("SgnBackward0", _sgn_forward, _sgn_vjp, save=("self", "result")
 def sgn_complex(input):
     """z / |z| (0 at 0) for a complex tensor: torch.sgn's complex case, with its gradient."""
     return _sgn(input)
+
+
+# --- ops torch refuses for complex inputs ---------------------------------------------------------------------
+
+def _kernel(name: str):
+    return NotImplementedError, f"\"{name}\" not implemented for '{{T}}'"
+
+
+_CLAMP = (NotImplementedError, "clamp is not supported for complex types")
+_SORT = (RuntimeError, " Sort does not support complex dtypes on CPU")
+#: torch.<name> -> (exception type, message; {T} is torch's scalar type name), as torch 2.13 raises them
+REFUSES_COMPLEX = {
+    "torch.amax": _kernel("max_values_cpu"), "torch.amin": _kernel("min_values_cpu"),
+    "torch.aminmax": _kernel("aminmax_cpu"), "torch.cummax": _kernel("cummax_cpu"),
+    "torch.cummin": _kernel("cummin_cpu"), "torch.median": _kernel("median_cpu"),
+    "torch.nanmedian": _kernel("median_cpu"), "torch.searchsorted": _kernel("searchsorted_out_cpu"),
+    "torch.argmax": (RuntimeError, "argmax(): does not support complex input"),
+    "torch.argmin": (RuntimeError, "argmin(): does not support complex input"),
+    "torch.sort": _SORT, "torch.argsort": _SORT, "torch.msort": _SORT,
+    "torch.topk": (RuntimeError, " topk does not support complex dtypes on CPU"),
+    "torch.ceil": (NotImplementedError, "ceil is not supported for complex inputs"),
+    "torch.floor": (NotImplementedError, "floor is not supported for complex inputs"),
+    "torch.trunc": (NotImplementedError, "trunc is not supported for complex inputs"),
+    "torch.fix": (NotImplementedError, "trunc is not supported for complex inputs"),
+    "torch.round": _kernel("round_vml_cpu"), "torch.special.round": _kernel("round_vml_cpu"),
+    "torch.clamp": _CLAMP, "torch.clip": _CLAMP, "torch.relu": _CLAMP, "torch.nn.functional.relu": _CLAMP,
+    "torch.nn.functional.hinge_embedding_loss": _CLAMP,
+    "torch.clamp_max": _kernel("minimum_cpu"), "torch.clamp_min": _kernel("maximum_cpu"),
+    "torch.maximum": (RuntimeError, "maximum not implemented for complex tensors."),
+    "torch.minimum": (RuntimeError, "minimum not implemented for complex tensors."),
+    "torch.fmax": (RuntimeError, "fmax not implemented for complex tensors."),
+    "torch.fmin": (RuntimeError, "fmin not implemented for complex tensors."),
+    "torch.deg2rad": (RuntimeError, "deg2rad is not supported for complex tensors."),
+    "torch.rad2deg": (RuntimeError, "rad2deg is not supported for complex tensors."),
+    "torch.isneginf": (RuntimeError, "isneginf does not support complex inputs."),
+    "torch.isposinf": (RuntimeError, "isposinf does not support complex inputs."),
+    "torch.signbit": (NotImplementedError, "signbit is not implemented for complex tensors."),
+    "torch.nansum": (RuntimeError, "nansum on CPU does not support complex inputs"),
+    "torch.heaviside": (RuntimeError, "heaviside is not yet implemented for complex tensors."),
+    "torch.atan2": _kernel("atan2_cpu"), "torch.remainder": _kernel("remainder_cpu"),
+    "torch.digamma": _kernel("digamma"), "torch.special.digamma": _kernel("digamma"),
+    "torch.special.psi": _kernel("digamma"), "torch.lgamma": _kernel("lgamma_vml_cpu"),
+    "torch.special.gammaln": _kernel("lgamma_vml_cpu"), "torch.erf": _kernel("erf_vml_cpu"),
+    "torch.special.erf": _kernel("erf_vml_cpu"), "torch.erfc": _kernel("erfc_vml_cpu"),
+    "torch.special.erfc": _kernel("erfc_vml_cpu"), "torch.erfinv": _kernel("erfinv_vml_cpu"),
+    "torch.special.erfinv": _kernel("erfinv_vml_cpu"), "torch.i0": _kernel("i0_vml_cpu"),
+    "torch.special.i0": _kernel("i0_vml_cpu"), "torch.special.i1": _kernel("i1_cpu"),
+    "torch.xlogy": _kernel("xlogy_cpu"), "torch.special.xlogy": _kernel("xlogy_cpu"),
+    "torch.nn.functional.binary_cross_entropy_with_logits": _kernel("log_sigmoid_cpu"),
+    "torch.nn.functional.huber_loss": _kernel("huber_cpu"), "torch.nn.functional.mse_loss": _kernel("mse_cpu"),
+    "torch.nn.functional.smooth_l1_loss": _kernel("smooth_l1_cpu"),
+    "torch.nn.functional.kl_div": (RuntimeError, "kl_div: Complex inputs not supported."),
+    # torch computes these for complex inputs; refgrad's formulas use transposes, not conjugate transposes
+    "torch.cholesky_solve": (NotImplementedError, "refgrad: cholesky_solve of complex tensors is not implemented"),
+}
+
+
+def refuse_complex(ops: dict) -> None:
+    """Make every op in REFUSES_COMPLEX raise torch's error for a complex tensor argument (one wrapper per
+    function, shared by its aliases and its Tensor method); called once all families are registered."""
+    import dataclasses
+    wrapped = {}
+    for qualified, (error, message) in REFUSES_COMPLEX.items():
+        entry = ops.get(qualified)
+        if entry is None:
+            continue
+        function = entry.function
+        if id(function) not in wrapped:
+            wrapped[id(function)] = _refusing(function, error, message, qualified in ("torch.clamp", "torch.clip"))
+        for key, other in list(ops.items()):
+            if other.function is function:
+                ops[key] = dataclasses.replace(other, function=wrapped[id(function)])
+
+
+def _refusing(function, error, message, bounded: bool = False):
+    import functools
+
+    @functools.wraps(function)
+    def op(*args, **kwargs):
+        if bounded and len(args) < 2 and kwargs.get("min") is None and kwargs.get("max") is None:
+            return function(*args, **kwargs)  # torch first refuses a clamp without bounds
+        for value in args:
+            if isinstance(value, Tensor) and value._data.dtype.kind == "c":
+                raise error(message.format(T=type_name(value.dtype)))
+        return function(*args, **kwargs)
+    return op

@@ -283,8 +283,10 @@ def float_power(input, exponent, *, out=None):
     """input ** exponent computed in float64 (torch.float_power): the inputs are cast (ToCopyBackward0) first."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError("float_power() received an invalid combination of arguments - got (number, number)")
-    base = to(input, dtypes.float64) if isinstance(input, Tensor) else float(input)
-    power = to(exponent, dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
+    complex_ = any(isinstance(v, complex) or (isinstance(v, Tensor) and v.dtype.is_complex) for v in (input, exponent))
+    wide, number = (dtypes.complex128, complex) if complex_ else (dtypes.float64, float)  # complex: complex128
+    base = to(input, wide) if isinstance(input, Tensor) else number(input)
+    power = to(exponent, wide) if isinstance(exponent, Tensor) else number(exponent)
     return pow(base, power)
 
 

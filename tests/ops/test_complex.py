@@ -3,6 +3,8 @@ central differences on real and imaginary parts (first and second order) and aga
 names and conj bits; dtype promotion and torch's errors for complex values."""
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,54 @@ def test_conj_bit_and_views():
         y.real.mul_(10)
         y.imag = m.tensor([0.5, 0.25])
         assert y.tolist() == [10 + 0.5j, 20 + 0.25j]
+
+
+def _resolve(module, qualified):
+    obj = module
+    for part in qualified.split(".")[1:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+_REFUSED = sorted(q for q in importlib.import_module("refgrad.ops.complex").REFUSES_COMPLEX
+                  if q != "torch.cholesky_solve" and q in refgrad.ops.OPS)
+
+
+@pytest.mark.parametrize("qualified", _REFUSED)
+def test_ops_torch_refuses_for_complex(qualified):
+    """The listed ops raise torch's exception for a complex argument (found by calling torch as f(x), f(x, x) or
+    f(x, 1))."""
+    for extra in ((), ("x",), (1,)):
+        def call(m, qualified=qualified, extra=extra):
+            x = m.tensor([[1 + 2j, 3 - 1j]], dtype=m.complex128)
+            return _resolve(m, qualified)(x, *[x if e == "x" else e for e in extra])
+        try:
+            call(torch)
+        except TypeError:
+            continue
+        except Exception as error:  # noqa: BLE001 - the error is what is compared
+            with pytest.raises(type(error)) as ours:
+                call(refgrad)
+            assert str(ours.value) == str(error)
+            return
+    pytest.fail(f"torch accepted {qualified} on complex input")
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, x, y: m.float_power(x, y), lambda m, x, y: m.linalg.vecdot(x, y), lambda m, x, y: m.vdot(x[0], y[0]),
+    lambda m, x, y: m.trace(x), lambda m, x, y: m.nn.functional.pairwise_distance(x, y), lambda m, x, y: m.acosh(x),
+])
+def test_complex_fixes_match_torch(make):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) for _ in range(2)]
+    results = []
+    for m in (refgrad, torch):
+        x, y = (m.tensor(a, requires_grad=True) for a in arrays)
+        out = make(m, x, y)
+        cotangent = m.tensor(np.ones(tuple(out.shape)) * (1 - 0.5j if out.is_complex() else 1), dtype=out.dtype)
+        grads = m.autograd.grad(out, (x, y), cotangent, allow_unused=True)
+        results.append([out.detach().resolve_conj().numpy()] +
+                       [g.resolve_conj().numpy() for g in grads if g is not None])
+    for ours, theirs in zip(*results):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
