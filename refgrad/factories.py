@@ -26,10 +26,14 @@ def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
 
 def _infer_dtype(data) -> dtypes.dtype:
     """torch's inference for Python data: any float → default float, else any int → int64, else bool."""
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in torch
+        return dtypes.from_numpy_dtype(data.dtype)
     flat = np.asarray(data, dtype=object).ravel() if not isinstance(data, np.ndarray) else None
     if flat is None:
         return dtypes.from_numpy_dtype(data.dtype)
     kinds = {type(v) for v in flat}
+    if len(kinds) == 1 and issubclass(next(iter(kinds)), np.generic):  # NumPy scalars of one type: their dtype
+        return dtypes.from_numpy_dtype(next(iter(kinds)))
     if any(issubclass(k, (complex, np.complexfloating)) for k in kinds):
         return dtypes.get_default_complex_dtype()
     if any(issubclass(k, (float, np.floating)) for k in kinds):
