@@ -6,6 +6,8 @@ return a conjugated tensor also return ``is_conj()``, so torch's conj bit is com
 """
 import math
 
+from hypothesis import strategies as st
+
 from conformance.specs._spec import (
     FLOAT,
     NONNEGATIVE,
@@ -22,12 +24,15 @@ from conformance.specs._spec import (
     tensor,
     unary,
 )
+from conformance.specs.linalg import ENTRY, _fn, _square, _square_rhs
 from conformance.strategies import COMPLEX
 
 # torch's conj() is a view of its input with the conj bit; refgrad's stores the conjugate (NumPy has no
 # conjugating view), so in-place writes through a conjugated tensor are not view writes
 _CONJ_NOT_A_VIEW = {"errors": "refgrad's conj() is a copy with the conj bit, not a view: an in-place op on it (or on "
                               "its imag) is not refused as an in-place write into a view of a leaf"}
+_LINALG_TOL = {"complex64": (1e-4, 1e-4)}
+_LINALG_TOL_REASON = "complex64 LAPACK factorizations and their VJPs accumulate rounding across O(n^3) operations"
 _PAIRS = Shapes(broadcastable_shapes(2), invalid=mismatched_shapes(2))
 _LAST_TWO = shapes(min_dims=0, max_dims=2).map(lambda shape: (shape + (2,),))
 # polar: torch leaves a negative or NaN abs undefined ("the result is undefined"), and an infinite abs times
@@ -81,6 +86,16 @@ SPECS = [
     OpSpec("abs.nonneg", lambda t, x: t.abs(x), args=(tensor(NONNEGATIVE),)),
     OpSpec("sqrt.positive_complex", lambda t, x: t.sqrt(x.to(t.complex128)), args=(tensor(POSITIVE),)),
     OpSpec("angle.real", func("angle"), args=(tensor(SMALL),)),
+    # linalg with holomorphic VJPs (the diagonal shift keeps the complex matrices well conditioned)
+    OpSpec("linalg.inv.complex", _fn("lambda t, x: t.linalg.inv(x + (x.shape[-1] + 1) * t.eye(x.shape[-1], "
+                                     "dtype=x.dtype))"), args=(tensor(ENTRY),), shapes=_square(), dtypes=COMPLEX,
+           tol=_LINALG_TOL, tol_reason=_LINALG_TOL_REASON),
+    OpSpec("linalg.solve.complex", _fn("lambda t, x, b: t.linalg.solve(x + (x.shape[-1] + 1) * t.eye(x.shape[-1], "
+                                       "dtype=x.dtype), b)"), args=(tensor(ENTRY), tensor(_FINITE)),
+           shapes=st.one_of(_square_rhs(), _square_rhs(vector=True)), dtypes=COMPLEX,
+           tol=_LINALG_TOL, tol_reason=_LINALG_TOL_REASON),
+    OpSpec("vdot.complex", func("vdot"), args=(tensor(_FINITE), tensor(_FINITE)),
+           shapes=st.integers(0, 5).map(lambda n: ((n,), (n,))), dtypes=COMPLEX),
     OpSpec("isnan.complex", lambda t, x: (t.isnan(x), x == x, x != 0),
            args=(tensor(Domain(-2.0, 2.0, nonfinite=(math.nan, math.inf))),), dtypes=COMPLEX, differentiable=False),
 ]
