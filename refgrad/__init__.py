@@ -93,6 +93,21 @@ def is_floating_point(input: Tensor):
     return input.is_floating_point()
 
 
+def is_complex(input: Tensor):
+    """True for complex64/complex128 tensors (torch.is_complex)."""
+    return input.is_complex()
+
+
+def is_conj(input: Tensor):
+    """True when the conj bit is set (torch.is_conj)."""
+    return input.is_conj()
+
+
+def is_neg(input: Tensor):
+    """True when the neg bit is set (torch.is_neg)."""
+    return input.is_neg()
+
+
 def numel(input: Tensor):
     return input.numel()
 

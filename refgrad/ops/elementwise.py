@@ -348,7 +348,16 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 # --- casts and copies ---------------------------------------------------------------------------------------
 
 _clone = Primitive("CloneBackward0", np.copy, lambda c, g: g)
-_to_copy = Primitive("ToCopyBackward0", lambda a, dtype: a.astype(dtype.numpy), lambda c, g: g)
+def _to_copy_forward(a, dtype):
+    if a.dtype.kind == "c" and not dtype.is_complex:
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part (Triggered internally at "
+                      "/refgrad/ops/elementwise.py.)", UserWarning, stacklevel=4)
+        a = a.real
+    return a.astype(dtype.numpy)
+
+
+_to_copy = Primitive("ToCopyBackward0", _to_copy_forward, lambda c, g: g)
 _copy = Primitive("CopyBackwards", lambda dst, src: np.broadcast_to(src, dst.shape).astype(dst.dtype),
                   lambda c, g: (g * 0, g), inputs=("self", "src"))
 

@@ -208,3 +208,15 @@ def test_complex_fixes_match_torch(make):
     for ours, theirs in zip(*results):
         assert ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_casts_and_predicates_match_torch():
+    for m in (refgrad, torch):
+        x = m.tensor([1.5, -2.0], requires_grad=True)
+        assert repr(x.cfloat()).startswith("tensor([ 1.5000+0.j, -2.0000+0.j], grad_fn=<ToCopyBackward0>")
+        assert x.cdouble().dtype is m.complex128
+        z = m.tensor([1 + 2j])
+        assert (m.is_complex(z), m.is_conj(z.conj()), m.is_neg(z.conj().imag), m.is_complex(x)) == (
+            True, True, True, False)
+        with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+            assert z.to(m.float64).tolist() == [1.0]
