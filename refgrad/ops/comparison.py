@@ -101,7 +101,7 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
 def _predicate(np_fn, name: str, integer_value):
     def predicate(input, *, out=None):
         require_tensor(name, input, names=("input",))
-        if input.dtype.is_floating_point:
+        if input.dtype.is_floating_point or input.dtype.is_complex:
             return _result(np_fn(input._data))
         return _result(np.full(input.shape, integer_value, dtype=bool) if integer_value is not None else
                        np.asarray(input._data < 0))

@@ -220,3 +220,10 @@ def test_casts_and_predicates_match_torch():
             True, True, True, False)
         with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
             assert z.to(m.float64).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite"])
+def test_predicates_on_complex_match_torch(name):
+    nan, inf = float("nan"), float("inf")
+    values = [complex(0, nan), complex(nan, 0), complex(inf, 1), complex(1, -inf), 1 + 1j]
+    assert getattr(refgrad, name)(refgrad.tensor(values)).tolist() == getattr(torch, name)(torch.tensor(values)).tolist()
