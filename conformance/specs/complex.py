@@ -60,7 +60,9 @@ SPECS = [
     unary("view_as_real", dtypes=COMPLEX),
     OpSpec("view_as_complex", func("view_as_complex"), shapes=_LAST_TWO),
     unary("angle.complex", fn=func("angle"), dtypes=COMPLEX),
-    unary("sgn.complex", fn=func("sgn"), dtypes=COMPLEX),
+    # torch's sgn of an infinite part depends on its kernel path (0 + nan j vectorized, nan + nan j one element
+    # at a time): finite values only
+    unary("sgn.complex", _FINITE, fn=func("sgn"), dtypes=COMPLEX),
     unary("abs.complex", fn=func("abs"), dtypes=COMPLEX),
     # the holomorphic ops on complex inputs: each VJP is g * conj(f'(z))
     OpSpec("add.complex", func("add"), args=(tensor(_FINITE), tensor(_FINITE, dtypes=COMPLEX + ("float64", "int64"))),

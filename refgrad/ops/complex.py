@@ -253,8 +253,14 @@ def angle(input, *, out=None):
 
 
 def _sgn_forward(a):
+    # each part divided by the real |z| (NumPy's complex division would make 0 + inf j / inf, or a subnormal z
+    # over its own modulus, NaN + NaN j; torch gives 0 + nan j and 1)
     magnitude = np.abs(a)
-    return np.where(magnitude == 0, 0, a / np.where(magnitude == 0, 1, magnitude)).astype(a.dtype)
+    safe = np.where(magnitude == 0, 1, magnitude)
+    out = np.empty_like(a)
+    out.real, out.imag = a.real / safe, a.imag / safe
+    out[magnitude == 0] = 0
+    return out
 
 
 def _sgn_vjp(c, g):
