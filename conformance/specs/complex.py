@@ -99,6 +99,22 @@ SPECS = [
                                        "dtype=x.dtype), b)"), args=(tensor(ENTRY), tensor(_FINITE)),
            shapes=st.one_of(_square_rhs(), _square_rhs(vector=True)), dtypes=COMPLEX,
            tol=_LINALG_TOL, tol_reason=_LINALG_TOL_REASON),
+    # eig: distinct eigenvalues (10, 20, 30... added on the diagonal), compared through functions invariant under
+    # their order and the eigenvectors' phases (LAPACK builds order close eigenvalues differently: NumPy's and
+    # torch's disagree at gaps of 1e-2, and choose different phases)
+    OpSpec("linalg.eigvals", _fn("lambda t, x: (lambda L: (L.sum(-1), (L * L).sum(-1), (L ** 3).sum(-1)))("
+                                 "t.linalg.eigvals(x + t.eye(x.shape[-1], dtype=x.dtype) * "
+                                 "(10 * t.arange(1, x.shape[-1] + 1, dtype=x.real.dtype))))"),
+           args=(tensor(ENTRY),), shapes=_square(), dtypes=FLOAT + COMPLEX,
+           tol={"float32": (1e-4, 1e-4), **_LINALG_TOL}, tol_reason=_LINALG_TOL_REASON,
+           known={"double_backward": "dev run, float32, a batch of all-ones 3x3 matrices: torch's eigenvector "
+                                     "phase check (imaginary part of diag(V^H gV) within 1e-2) trips in the second "
+                                     "backward and refgrad's does not; not yet analysed (issue to file)"}),
+    OpSpec("linalg.eig", _fn("lambda t, x: (lambda L, V: ((L * L).sum(-1), (V.abs() ** 2 * L.unsqueeze(-2)).sum(-1)))"
+                             "(*t.linalg.eig(x + t.eye(x.shape[-1], dtype=x.dtype) * "
+                             "(10 * t.arange(1, x.shape[-1] + 1, dtype=x.real.dtype))))"),
+           args=(tensor(ENTRY),), shapes=_square(), dtypes=FLOAT + COMPLEX,
+           tol={"float32": (1e-4, 1e-4), **_LINALG_TOL}, tol_reason=_LINALG_TOL_REASON),
     OpSpec("vdot.complex", func("vdot"), args=(tensor(_FINITE), tensor(_FINITE)),
            shapes=st.integers(0, 5).map(lambda n: ((n,), (n,))), dtypes=COMPLEX),
     OpSpec("isnan.complex", lambda t, x: (t.isnan(x), x == x, x != 0),

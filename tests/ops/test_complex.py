@@ -63,6 +63,14 @@ CASES = {
     "solve_triangular": (lambda m, a, b: m.linalg.solve_triangular(a, b, upper=True),
                          [np.triu(_c(3, 3)) + 3 * np.eye(3), _c(3, 2)]),
     "vdot": (lambda m, a, b: m.vdot(a, b), [_c(3), _c(3)]),
+    "mH": (lambda m, a: a.mH @ a, [_c(2, 3)]),
+    "eigvals_real": (lambda m, a: m.linalg.eigvals(a), [_r(3, 3)]),
+    "eigvals_complex": (lambda m, a: m.linalg.eigvals(a), [_c(3, 3)]),
+    # eigenvectors enter through phase-invariant functions only (|V|², V diag(L) V^-1 = A)
+    "eig": (lambda m, a: (m.linalg.eig(a).eigenvectors.abs() ** 2,
+                          m.linalg.eig(a).eigenvalues * 2), [_c(3, 3)]),
+    "eig_reconstruct": (lambda m, a: (lambda L, V: V @ m.diag_embed(L) @ m.linalg.inv(V))(*m.linalg.eig(a)),
+                        [_r(3, 3)]),
 }
 
 
@@ -228,3 +236,13 @@ def test_predicates_on_complex_match_torch(name):
     values = [complex(0, nan), complex(nan, 0), complex(inf, 1), complex(1, -inf), 1 + 1j]
     ours = getattr(refgrad, name)(refgrad.tensor(values)).tolist()
     assert ours == getattr(torch, name)(torch.tensor(values)).tolist()
+
+
+def test_eig_refuses_a_phase_dependent_loss_as_torch():
+    outcomes = []
+    for m in (refgrad, torch):
+        x = m.tensor(_c(3, 3), requires_grad=True)
+        with pytest.raises(RuntimeError) as info:
+            m.linalg.eig(x).eigenvectors.sum().real.backward()
+        outcomes.append(str(info.value))
+    assert outcomes[0] == outcomes[1]
