@@ -78,7 +78,16 @@ print("agrees")
 
 
 def literal(value: Any) -> str:
-    """Python source for plain data (NaN and infinities rely on ``nan, inf`` being defined)."""
+    """Python source for plain data (NaN and infinities rely on ``nan, inf`` being defined); complex numbers
+    are written ``complex(re, im)``, since ``repr`` gives ``infj`` or loses the sign of a zero real part."""
+    if isinstance(value, complex):
+        return f"complex({value.real!r}, {value.imag!r})"
+    if type(value) is list:
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if type(value) is tuple:
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if type(value) is dict:
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

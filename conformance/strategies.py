@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 __all__ = [
     "Domain", "REAL", "POSITIVE", "NONNEGATIVE", "NONZERO", "UNIT", "PROBABILITY", "SMALL",
-    "FLOAT", "INT", "BOOL", "DEFAULT_TOLERANCE", "numpy_dtype", "is_floating",
+    "FLOAT", "INT", "BOOL", "COMPLEX", "DEFAULT_TOLERANCE", "numpy_dtype", "is_floating",
     "shapes", "same_shapes", "broadcastable_shapes", "mismatched_shapes", "matmul_shapes", "bad_matmul_shapes",
     "tensor_values", "python_scalars", "cotangents",
 ]
@@ -23,14 +23,17 @@ __all__ = [
 FLOAT: tuple[str, ...] = ("float64", "float32")
 INT: tuple[str, ...] = ("int64",)
 BOOL: tuple[str, ...] = ("bool",)
+COMPLEX: tuple[str, ...] = ("complex128", "complex64")
 
 #: torch.testing.assert_close defaults, (rtol, atol) per dtype name; integers and bool compare exactly.
 DEFAULT_TOLERANCE: dict[str, tuple[float, float]] = {
     "float64": (1e-7, 1e-7), "float32": (1.3e-6, 1e-5), "float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
+    "complex128": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5),  # assert_close: the tolerance of the parts
 }
 
 _NUMPY = {"float64": np.float64, "float32": np.float32, "float16": np.float16, "int64": np.int64,
-          "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
+          "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_,
+          "complex64": np.complex64, "complex128": np.complex128}
 _NONFINITE = (math.nan, math.inf, -math.inf)
 _COMMON_SPECIALS = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0)
 
@@ -41,8 +44,8 @@ def numpy_dtype(name: str) -> np.dtype:
 
 
 def is_floating(name: str) -> bool:
-    """True for floating dtype names (the only ones that may require grad here)."""
-    return name.startswith(("float", "bfloat"))
+    """True for floating and complex dtype names (the only ones that may require grad)."""
+    return name.startswith(("float", "bfloat", "complex"))
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,10 @@ def tensor_values(domain: Domain, dtype: str, shape: tuple[int, ...]) -> st.Sear
     Cached: building strategies is a large part of an example's cost."""
     if dtype == "bool":
         return hnp.arrays(np.bool_, shape, elements=st.booleans())
+    if dtype.startswith("complex"):  # real and imaginary parts drawn like the float parts' values
+        part = "float32" if dtype == "complex64" else "float64"
+        parts = st.tuples(tensor_values(domain, part, shape), tensor_values(domain, part, shape))
+        return parts.map(lambda pair: _combine(*pair, numpy_dtype(dtype)))
     if not is_floating(dtype):
         return hnp.arrays(numpy_dtype(dtype), shape, elements=_int_elements(domain, dtype))
     width = 32 if dtype == "float32" else 64 if dtype == "float64" else 16
@@ -130,6 +137,12 @@ def tensor_values(domain: Domain, dtype: str, shape: tuple[int, ...]) -> st.Sear
     special = hnp.arrays(numpy_dtype(dtype), shape, elements=_float_elements(domain, width, True))
     # most arrays are finite; about one in eight may contain NaN/inf (shrinks toward finite)
     return st.one_of(*([finite] * 7), special)
+
+
+def _combine(real: np.ndarray, imag: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    out = np.empty(real.shape, dtype)
+    out.real, out.imag = real, imag  # (real + 1j * imag would turn inf * 1j into nan)
+    return out
 
 
 @functools.lru_cache(maxsize=512)

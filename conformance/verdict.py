@@ -50,6 +50,10 @@ def compare_arrays(reference, candidate, rtol, atol):
     """None if the arrays agree, else (max_abs_err, max_rel_err) over the finite pairs (NaN if none)."""
     if reference.shape != candidate.shape:
         return (float("nan"), float("nan"))
+    if reference.dtype.kind == "c" or candidate.dtype.kind == "c":
+        # complex values compare part by part (real and imaginary as two float arrays)
+        reference = np.stack([np.real(reference), np.imag(reference)], axis=-1)
+        candidate = np.stack([np.real(candidate), np.imag(candidate)], axis=-1)
     exact = reference.dtype.kind in "biu" and candidate.dtype.kind in "biu"
     ref = reference.astype(np.float64)
     got = candidate.astype(np.float64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from refgrad import (  # noqa: E402
     autograd,  # noqa: E402
+    fft,
     linalg,
     nn,
     special,
@@ -23,12 +24,17 @@ from refgrad.autograd.grad_mode import (  # noqa: E402
 )
 from refgrad.dtypes import (  # noqa: A004
     bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     float,
     float16,
     float32,
     float64,
+    get_default_complex_dtype,
     get_default_dtype,
     half,
     int,
@@ -85,6 +91,21 @@ def is_tensor(obj):
 
 def is_floating_point(input: Tensor):
     return input.is_floating_point()
+
+
+def is_complex(input: Tensor):
+    """True for complex64/complex128 tensors (torch.is_complex)."""
+    return input.is_complex()
+
+
+def is_conj(input: Tensor):
+    """True when the conj bit is set (torch.is_conj)."""
+    return input.is_conj()
+
+
+def is_neg(input: Tensor):
+    """True when the neg bit is set (torch.is_neg)."""
+    return input.is_neg()
 
 
 def numel(input: Tensor):

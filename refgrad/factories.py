@@ -18,7 +18,7 @@ _ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require grad
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(array)
     if requires_grad:
-        if not t.dtype.is_floating_point:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
             raise RuntimeError(_ONLY_FLOAT)
         t._requires_grad = True
     return t
@@ -26,10 +26,16 @@ def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
 
 def _infer_dtype(data) -> dtypes.dtype:
     """torch's inference for Python data: any float → default float, else any int → int64, else bool."""
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in torch
+        return dtypes.from_numpy_dtype(data.dtype)
     flat = np.asarray(data, dtype=object).ravel() if not isinstance(data, np.ndarray) else None
     if flat is None:
         return dtypes.from_numpy_dtype(data.dtype)
     kinds = {type(v) for v in flat}
+    if len(kinds) == 1 and issubclass(next(iter(kinds)), np.generic):  # NumPy scalars of one type: their dtype
+        return dtypes.from_numpy_dtype(next(iter(kinds)))
+    if any(issubclass(k, (complex, np.complexfloating)) for k in kinds):
+        return dtypes.get_default_complex_dtype()
     if any(issubclass(k, (float, np.floating)) for k in kinds):
         return dtypes.get_default_dtype()
     if any(issubclass(k, (bool, np.bool_)) for k in kinds) and not any(

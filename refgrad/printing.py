@@ -117,6 +117,21 @@ class _Formatter:
         return self._raw(value).rjust(self.width)
 
 
+class _ComplexFormatter:
+    """torch formats the real and imaginary parts with a formatter each (style and width from that part alone);
+    the imaginary text loses its padding, gains ``j`` and a ``+`` unless it carries its own sign."""
+
+    def __init__(self, shown: np.ndarray, dtype: dtypes.dtype):
+        part = dtype.to_real()
+        self.real, self.imag = _Formatter(shown.real, part), _Formatter(shown.imag, part)
+        self.width = self.real.width + self.imag.width + 1
+
+    def __call__(self, value) -> str:
+        value = complex(value)
+        imag = (self.imag(value.imag) + "j").lstrip()
+        return self.real(value.real) + (imag if imag[0] in "+-" else "+" + imag)
+
+
 def _kept_ends(length: int, summarize: bool) -> tuple[range, range] | None:
     """(head, tail) indices kept around an ellipsis when this dimension is summarized, else None."""
     edge = _options.edgeitems
@@ -170,7 +185,8 @@ def _metadata_suffixes(values: np.ndarray, dtype: dtypes.dtype) -> list[str]:
     # non-empty tensor when edgeitems is 0 (nothing is printed)
     if (empty and values.shape != (0,)) or (not empty and _options.edgeitems <= 0):
         suffixes.append(f"size={tuple(values.shape)}")
-    implied = (dtypes.get_default_dtype(),) if empty else (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool)
+    implied = (dtypes.get_default_dtype(),) if empty else (
+        dtypes.get_default_dtype(), dtypes.get_default_complex_dtype(), dtypes.int64, dtypes.bool)
     if dtype not in implied:
         suffixes.append(f"dtype={dtype!r}")
     return suffixes
@@ -204,6 +220,7 @@ def format_tensor(values: np.ndarray, dtype: dtypes.dtype, suffixes: Sequence[st
         if summarize and _options.edgeitems <= 0 and values.ndim > 0:
             body = "[...]"  # nothing survives summarizing, and torch skips the lone ellipsis' padding
         else:
-            fmt = _Formatter(_visible_values(values, summarize), dtype)
+            formatter = _ComplexFormatter if dtype.is_complex else _Formatter
+            fmt = formatter(_visible_values(values, summarize), dtype)
             body = _format_body(values, fmt, _SUFFIX_INDENT, summarize)
     return _append_suffixes(_PREFIX + body, [*_metadata_suffixes(values, dtype), *suffixes])

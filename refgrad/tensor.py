@@ -120,6 +120,8 @@ class Tensor:
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
     _is_inference = False
+    _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
+    _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     def __init__(self, *args) -> None:
@@ -185,7 +187,35 @@ class Tensor:
         return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
-        return False
+        return self.dtype.is_complex
+
+    def is_conj(self) -> bool:
+        """True for the result of conj() on a complex tensor and its views, until resolve_conj() (torch)."""
+        return self._is_conj
+
+    def is_neg(self) -> bool:
+        """True for the imaginary part of a conjugated tensor, until resolve_neg() (torch)."""
+        return self._is_neg
+
+    @property
+    def real(self) -> "Tensor":
+        from refgrad.ops.complex import real
+        return real(self)
+
+    @real.setter
+    def real(self, value) -> None:
+        from refgrad.ops.complex import real
+        real(self).copy_(value if isinstance(value, Tensor) else _full_like(self.real, value))
+
+    @property
+    def imag(self) -> "Tensor":
+        from refgrad.ops.complex import imag
+        return imag(self)
+
+    @imag.setter
+    def imag(self, value) -> None:
+        from refgrad.ops.complex import imag
+        imag(self).copy_(value if isinstance(value, Tensor) else _full_like(self.imag, value))
 
     def element_size(self) -> int:
         return self._data.itemsize
@@ -261,7 +291,7 @@ class Tensor:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
-        if requires_grad and not self.dtype.is_floating_point:
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if requires_grad and self._is_inference and not _grad_mode.inference:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
@@ -362,6 +392,8 @@ class Tensor:
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
         t._version_counter = self._version_counter
+        if self._is_conj or self._is_neg:
+            t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t
 
     def detach_(self) -> "Tensor":
@@ -404,6 +436,10 @@ class Tensor:
         if self.requires_grad and _grad_mode.enabled and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
+        if (self._is_conj or self._is_neg) and not force:  # refgrad's conjugate is physical: force resolves
+            bit, fix = ("conjugate", "conj") if self._is_conj else ("negative", "neg")
+            raise RuntimeError(f"Can't call numpy() on Tensor that has {bit} bit set. Use tensor.resolve_{fix}()"
+                               f".numpy() instead.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -483,6 +519,10 @@ def _rebuild(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _full_like(like: Tensor, value) -> Tensor:
+    return Tensor._make(np.full(like._data.shape, value, dtype=like._data.dtype))
+
+
 def _wrap_dim(dim: int, ndim: int) -> int:
     """torch's dim wrapping: negative dims count from the end; 0-d tensors accept -1 and 0."""
     rank = max(ndim, 1)
@@ -492,6 +532,8 @@ def _wrap_dim(dim: int, ndim: int) -> int:
 
 
 _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 _SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}

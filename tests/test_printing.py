@@ -263,3 +263,38 @@ def test_random_arrays_under_random_printoptions(case, options):
     both_set_printoptions(**options)
     values, name = case
     assert_same_repr(values, name, requires_grad=name in FLOATS)
+
+
+@st.composite
+def complex_arrays(draw, max_side: int = 6):
+    """(values, complex dtype name): real and imaginary parts each drawn like a float tensor's values."""
+    name = draw(st.sampled_from(("complex64", "complex128")))
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=max_side))
+    count = math.prod(shape)
+    real = draw(st.lists(_float_values(), min_size=count, max_size=count))
+    imag = draw(st.lists(_float_values(), min_size=count, max_size=count))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (np.array(real, dtype=np.float64) + 1j * np.array(imag, dtype=np.float64)).reshape(shape)
+        return values.astype(getattr(dtypes, name).numpy), name
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(complex_arrays(max_side=9), st.fixed_dictionaries({
+    "precision": st.integers(0, 8), "threshold": st.sampled_from([4, 30, 1000]),
+    "edgeitems": st.integers(1, 4), "linewidth": st.integers(10, 120), "sci_mode": st.sampled_from([None, True, False]),
+}), st.booleans())
+def test_complex_arrays_match_torch(case, options, requires_grad):
+    """Complex tensors: one formatter per part, ``a+bj``/``a-bj``, complex64 implied, under random options."""
+    both_set_printoptions(**options)
+    values, name = case
+    tensor = torch.from_numpy(values.copy()).requires_grad_(requires_grad)
+    suffixes = ["requires_grad=True"] if requires_grad else []
+    assert format_tensor(values, getattr(dtypes, name), suffixes) == repr(tensor)
+
+
+@pytest.mark.parametrize("values", [[1 + 2j, 3 - 4j], 1j, [1.5j, 2], [1e10 + 1j], [complex(nan, 1), complex(nan, inf)],
+                                    [complex(-0.0, -0.0), 1 - 1j], [1.123456 + 0.1j, 1e-5 + 1j]])
+@pytest.mark.parametrize("name", ["complex64", "complex128"])
+def test_complex_tricky_values(values, name):
+    array = np.asarray(values, dtype=getattr(dtypes, name).numpy)
+    assert format_tensor(array, getattr(dtypes, name)) == repr(torch.from_numpy(array.copy()))

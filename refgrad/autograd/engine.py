@@ -50,6 +50,8 @@ def _validate(node: Node, index: int, grad):
                 f"[{', '.join(map(str, shape))}]")
         grad = grad.sum_to_size(shape)
     if grad.dtype is not dtype:
+        if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
+            grad = grad.real
         grad = grad.to(dtype)
     return grad
 

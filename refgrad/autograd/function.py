@@ -98,7 +98,7 @@ class Function(metaclass=_FunctionMeta):
             for k, out in enumerate(outputs):
                 if not isinstance(out, Tensor) or id(out) in ctx._non_differentiable:
                     continue
-                if out.dtype.is_floating_point:
+                if out.dtype.is_floating_point or out.dtype.is_complex:
                     out.grad_fn, out._output_nr = ctx, k
             out_ids = {id(o): k for k, o in enumerate(outputs)}
             ctx._saved_list = [None if t is None else

@@ -25,7 +25,8 @@ _ANOMALY_HINT = ("Hint: enable anomaly detection to find the operation that fail
                  "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-               "uint8": "ByteTensor", "bool": "BoolTensor"}
+               "uint8": "ByteTensor", "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
+               "complex128": "ComplexDoubleTensor"}
 _sequence = itertools.count()
 
 
@@ -175,7 +176,8 @@ class Node:
             grad_outputs = list(grad_outputs) + [None] * (len(meta) - len(grad_outputs))
         if self.materialize_grads:
             for i, g in enumerate(grad_outputs):
-                if g is None and i < len(meta) and meta[i][1] is not None and meta[i][1].is_floating_point:
+                if g is None and i < len(meta) and meta[i][1] is not None and \
+                        (meta[i][1].is_floating_point or meta[i][1].is_complex):
                     grad_outputs[i] = _zeros(*meta[i])
                     grad_outputs[i]._materialized = True  # no gradient flowed here: VJPs may treat it as None
         result = self._vjp(self, *grad_outputs)

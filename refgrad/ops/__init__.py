@@ -21,6 +21,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         families[_info.name] = importlib.import_module(f"{__name__}.{_info.name}")
 
 _ew, _ix, _rd, _sh = (families[name] for name in ("elementwise", "indexing", "reductions", "shape"))
+families["complex"].refuse_complex(OPS)  # torch's errors for complex inputs, before the methods are installed
 
 for _entry in list(OPS.values()):
     if _entry.method and not hasattr(Tensor, _entry.method):
@@ -70,6 +71,7 @@ _METHODS = {
     "float": lambda self: _ew.to(self, _dt.float32), "double": lambda self: _ew.to(self, _dt.float64),
     "half": lambda self: _ew.to(self, _dt.float16), "long": lambda self: _ew.to(self, _dt.int64),
     "int": lambda self: _ew.to(self, _dt.int32), "bool": lambda self: _ew.to(self, _dt.bool),
+    "cfloat": lambda self: _ew.to(self, _dt.complex64), "cdouble": lambda self: _ew.to(self, _dt.complex128),
     "type": lambda self, dtype=None: _ew.to(self, dtype) if dtype is not None else _TYPE_NAMES[self.dtype.name],
     "cpu": lambda self: self, "contiguous": lambda self, memory_format=None: self if self.is_contiguous() else
     _sh._contiguous_clone(self),

@@ -52,14 +52,20 @@ class Primitive:
 
     ``view=True``: the forward returns a NumPy view of its first input, and the output shares storage and the
     version counter with it. ``differentiable``: indices of outputs that carry gradient (default: all).
+
+    Complex outputs: a ``holomorphic`` op (the default) keeps its real VJP formula; torch's gradient is the
+    conjugate Wirtinger derivative, ``g * conj(f'(z))``, which is ``conj(vjp(conj(g)))`` for any formula that
+    computes ``g * f'(z)`` in complex arithmetic. Ops that are not holomorphic (abs, angle, conj, real, polar,
+    the real FFTs...) pass ``holomorphic=False`` and write the complex VJP themselves.
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan")
+                 "forward_params", "save_plan", "holomorphic")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
-                 save=(), view: bool = False, differentiable=None) -> None:
+                 save=(), view: bool = False, differentiable=None, holomorphic: bool = True) -> None:
         self.grad_fn = grad_fn
+        self.holomorphic = holomorphic
         self.forward = forward
         self.vjp = vjp
         self.inputs = tuple(inputs)
@@ -118,11 +124,14 @@ class Primitive:
             else:
                 edges.append(_NO_EDGE)
             input_meta.append((t._data.shape, t.dtype))
-        node = self.node_cls(self.vjp, tuple(edges), tuple(input_meta),
+        vjp = self.vjp
+        if self.holomorphic and results[0]._data.dtype.kind == "c":
+            vjp = _conjugated(vjp)
+        node = self.node_cls(vjp, tuple(edges), tuple(input_meta),
                              tuple([(r._data.shape, r.dtype) for r in results]), {}, params)
         for i in range(len(results)) if self.differentiable is None else self.differentiable:
             result = results[i]
-            if result._data.dtype.kind == "f":
+            if result._data.dtype.kind in "fc":
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
                 if result._base is not None:
                     result._view_version = result._version_counter.value
@@ -135,6 +144,16 @@ class Primitive:
                 saved[name] = SavedTensor(results[0], producer=node)
             else:
                 saved[name] = SavedTensor(tensors[index])
+
+
+def _conjugated(vjp: Callable) -> Callable:
+    """The VJP of a holomorphic op for complex cotangents: conj(vjp(conj(g)))."""
+    def complex_vjp(ctx, *cotangents):
+        grads = vjp(ctx, *[g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in cotangents])
+        if type(grads) is not tuple:
+            return grads if grads is None or grads._data.dtype.kind != "c" else grads.conj_physical()
+        return tuple(g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in grads)
+    return complex_vjp
 
 
 def _keyword_names(fn: Callable) -> frozenset | None:
@@ -161,3 +180,5 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._version_counter = source._version_counter
     out._view_version = source._version_counter.value
     _view_creation(out, source)
+    if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
+        out._is_conj = True

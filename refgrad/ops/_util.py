@@ -54,7 +54,7 @@ def promote(*operands) -> tuple[dtypes.dtype, tuple[Tensor, ...]]:
 
 def float_dtype(dtype: dtypes.dtype) -> dtypes.dtype:
     """The dtype a floating op computes in: integers and bool go to the default float dtype."""
-    return dtype if dtype.is_floating_point else dtypes.get_default_dtype()
+    return dtype if dtype.is_floating_point or dtype.is_complex else dtypes.get_default_dtype()
 
 
 def wrap_dim(dim: int, ndim: int) -> int:

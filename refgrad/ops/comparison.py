@@ -28,6 +28,8 @@ def _compare(np_fn, name: str):
     def compare(input, other, *, out=None):
         require_tensor(name, input)
         dtype, (a, b) = binary_operands(name, input, other)
+        if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
+            raise unsupported(f"{name}_cpu", dtype)
         return _result(np_fn(a._data.astype(dtype.numpy, copy=False), b._data.astype(dtype.numpy, copy=False)))
     compare.__name__ = name
     compare.__doc__ = f"Elementwise {np_fn.__name__} after type promotion, a bool tensor (torch.{name})."
@@ -99,7 +101,7 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
 def _predicate(np_fn, name: str, integer_value):
     def predicate(input, *, out=None):
         require_tensor(name, input, names=("input",))
-        if input.dtype.is_floating_point:
+        if input.dtype.is_floating_point or input.dtype.is_complex:
             return _result(np_fn(input._data))
         return _result(np.full(input.shape, integer_value, dtype=bool) if integer_value is not None else
                        np.asarray(input._data < 0))
@@ -139,6 +141,8 @@ def _logical(np_fn, name: str):
         # float32 0 (False), an int64 0-d 256 next to uint8 tensors is uint8 0
         require_tensor(name, input, other)
         dtype, (a, b) = binary_operands(name, input, other)
+        if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
+            raise unsupported(f"{name}_cpu", dtype)
         return _result(np_fn(_truth(a, dtype), _truth(b, dtype)))
     op.__name__ = name
     op.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values (torch.{name})."

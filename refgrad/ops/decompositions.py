@@ -76,17 +76,19 @@ def _eye(n: int, like: Tensor) -> Tensor:
     return Tensor._make(np.eye(n, dtype=like.dtype.numpy))
 
 
-def _check_square(name: str, A: Tensor, arg: str = "A") -> None:
+def _check_square(name: str, A: Tensor, arg: str = "A", complex_ok: bool = False) -> None:
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: {arg} must be batches of square matrices, but they are {A.shape[-2]} by "
                            f"{A.shape[-1]} matrices")
-    _check_float(name, A)
+    _check_float(name, A, complex_ok)
 
 
-def _check_float(name: str, A: Tensor) -> None:
-    if not A.dtype.is_floating_point:
+def _check_float(name: str, A: Tensor, complex_ok: bool = False) -> None:
+    # complex_ok: the op's VJP is a holomorphic composition (solves, products, transposes), so the Primitive's
+    # conj(vjp(conj(g))) is torch's complex gradient; other decompositions are real-only here
+    if not (A.dtype.is_floating_point or (complex_ok and A.dtype.is_complex)):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_scalar(A.dtype)}")
 
 
@@ -108,7 +110,7 @@ _inv = Primitive("LinalgInvExBackward0", _inv_forward,
 @register(namespace="torch.linalg", aliases=())
 def inv(A, *, out=None):
     """Inverse of a square matrix (torch.linalg.inv); LinAlgError if singular."""
-    _check_square("linalg.inv", A)
+    _check_square("linalg.inv", A, complex_ok=True)
     return _inv(A)
 
 
@@ -268,7 +270,7 @@ _solve = Primitive("LinalgSolveExBackward0", _solve_forward, _solve_vjp, inputs=
 @register(namespace="torch.linalg")
 def solve(A, B, *, left: bool = True, out=None):
     """The solution X of A X = B (or X A = B when ``left=False``) (torch.linalg.solve)."""
-    _check_square("linalg.solve", A)
+    _check_square("linalg.solve", A, complex_ok=True)
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
                            f"{_scalar(A.dtype)} and B of type {_scalar(B.dtype)} instead")
@@ -549,7 +551,7 @@ _tri_solve = Primitive("LinalgSolveTriangularBackward0", _tri_solve_forward, _tr
 @register(namespace="torch.linalg")
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
     """Solve A X = B (or X A = B) for triangular A (torch.linalg.solve_triangular)."""
-    _check_square("linalg.solve_triangular", A)
+    _check_square("linalg.solve_triangular", A, complex_ok=True)
     if B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
     if A.dtype is not B.dtype:

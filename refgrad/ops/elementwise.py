@@ -220,7 +220,7 @@ def _pow_tensor_vjp(c, g):
     if c.needs_input_grad(0):
         grad_x = where(e == 0, 0.0, g * (e * x ** (e - 1)))
     if c.needs_input_grad(1):
-        grad_e = g * where((x == 0) & (e >= 0), 0.0, result * log(x))
+        grad_e = g * where((x == 0) & ((e.real if e.dtype.is_complex else e) >= 0), 0.0, result * log(x))
     return grad_x, grad_e
 
 
@@ -283,8 +283,10 @@ def float_power(input, exponent, *, out=None):
     """input ** exponent computed in float64 (torch.float_power): the inputs are cast (ToCopyBackward0) first."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError("float_power() received an invalid combination of arguments - got (number, number)")
-    base = to(input, dtypes.float64) if isinstance(input, Tensor) else float(input)
-    power = to(exponent, dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
+    complex_ = any(isinstance(v, complex) or (isinstance(v, Tensor) and v.dtype.is_complex) for v in (input, exponent))
+    wide, number = (dtypes.complex128, complex) if complex_ else (dtypes.float64, float)  # complex: complex128
+    base = to(input, wide) if isinstance(input, Tensor) else number(input)
+    power = to(exponent, wide) if isinstance(exponent, Tensor) else number(exponent)
     return pow(base, power)
 
 
@@ -346,7 +348,16 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 # --- casts and copies ---------------------------------------------------------------------------------------
 
 _clone = Primitive("CloneBackward0", np.copy, lambda c, g: g)
-_to_copy = Primitive("ToCopyBackward0", lambda a, dtype: a.astype(dtype.numpy), lambda c, g: g)
+def _to_copy_forward(a, dtype):
+    if a.dtype.kind == "c" and not dtype.is_complex:
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part (Triggered internally at "
+                      "/refgrad/ops/elementwise.py.)", UserWarning, stacklevel=4)
+        a = a.real
+    return a.astype(dtype.numpy)
+
+
+_to_copy = Primitive("ToCopyBackward0", _to_copy_forward, lambda c, g: g)
 _copy = Primitive("CopyBackwards", lambda dst, src: np.broadcast_to(src, dst.shape).astype(dst.dtype),
                   lambda c, g: (g * 0, g), inputs=("self", "src"))
 

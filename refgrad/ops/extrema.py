@@ -17,7 +17,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
 from refgrad.ops._util import normalize_dims, wrap_dim
 from refgrad.ops.reductions import _restore
-from refgrad.tensor import Tensor
+from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 __all__ = ["return_type", "scatter_along", "gather_along"]
 
@@ -132,6 +132,10 @@ def _extreme(name, full, by_dim, np_arg, input, dim, keepdim, other):
         if binary is None:
             raise NotImplementedError(f"torch.{name}(input, other) needs torch.{name}imum")
         return binary.function(input, other)
+    if input.dtype.is_complex:  # complex numbers have no order
+        if dim is not None:
+            raise RuntimeError(f"{name}(): does not support complex input")
+        raise NotImplementedError(f"\"{name}_all\" not implemented for '{_SCALAR_TYPE[input.dtype.name]}'")
     if dim is None:
         if input.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "

@@ -32,7 +32,10 @@ def _dot_like(name: str) -> Primitive:
 
 
 _dot = _dot_like("DotBackward0")
-_vdot = _dot_like("VdotBackward0")
+# vdot conjugates its first argument, so it is not holomorphic: d/d self is conj(g) * other
+_vdot = Primitive("VdotBackward0", np.vdot, lambda c, g: (g.conj() * c.other if c.needs_input_grad(0) else None,
+                                                          g * c.self if c.needs_input_grad(1) else None),
+                  inputs=("self", "other"), save={"self": ("other",), "other": ("self",)}, holomorphic=False)
 # torch's bmm skips its dtype check when there is nothing to multiply (an empty result, or k = 0: zeros); the
 # result then has batch2's dtype
 _bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, copy=False),
@@ -112,7 +115,7 @@ def dot(input, tensor):
 
 @register(method=True)
 def vdot(input, other):
-    """Inner product of two 1-D tensors, conjugating the first (torch.vdot; real here)."""
+    """Inner product of two 1-D tensors, conjugating the first (torch.vdot)."""
     _check_vectors("vdot", input, other)
     return _vdot(input, other)
 
@@ -448,7 +451,7 @@ def trace(input):
     """Sum of the main diagonal of a 2-D tensor (torch.trace)."""
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " f"{input.ndim}")
-    if not input.dtype.is_floating_point:
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
         return Tensor._make(np.asarray(np.trace(input._data), dtype=np.int64))
     return _trace(input)
 
@@ -493,7 +496,7 @@ def vecdot(x, y, *, dim=-1):
     """Dot product along ``dim`` (torch.linalg.vecdot): vdot for two vectors, else a product-sum."""
     if x.ndim == 1 and y.ndim == 1:
         return vdot(x, y)
-    return (x * y).sum(dim)
+    return (x.conj() * y).sum(dim)
 
 
 register("matmul", namespace="torch.linalg")(matmul)

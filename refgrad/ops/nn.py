@@ -432,7 +432,7 @@ def _pnorm_forward(a, p, dim, keepdim):
         out = np.sum(mag != 0, axis=dim, keepdims=keepdim)
     else:
         out = np.sum(mag ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
-    return np.asarray(out, dtype=a.dtype)
+    return np.asarray(out, dtype=mag.dtype)  # real for complex inputs
 
 
 def _pnorm_vjp(c, g):

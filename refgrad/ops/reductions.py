@@ -105,7 +105,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Arithmetic mean (torch.mean); integer inputs raise as in torch."""
     if dtype is not None:
         input = input.to(dtype)
-    if not input.dtype.is_floating_point:
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
             f"Got: {_scalar_name(input.dtype)}")

@@ -152,7 +152,7 @@ def _is_number(value) -> bool:
 def _clamp(name, input, min, max, scalar_prims, tensor_prim=None):
     require_tensor(name, input, names=("input",))
     if min is None and max is None:
-        raise RuntimeError(f"torch.{name}: At least one of 'min' or 'max' must not be None")
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")  # clip too
     bounds = [b for b in (min, max) if b is not None]
     if all(_is_number(b) for b in bounds):
         dtype = dtypes.result_type(input, *bounds)

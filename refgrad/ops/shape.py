@@ -410,14 +410,21 @@ def matrix_adjoint(input):
     if input.ndim < 2:
         raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {input.ndim}-D "
                            "tensor.")
-    return transpose(input, -2, -1)
+    return _conj_if_complex(transpose(input, -2, -1))
+
+
+def _conj_if_complex(t):
+    if not t.dtype.is_complex:
+        return t
+    from refgrad.ops.complex import conj  # a complex adjoint is the conjugated transpose (ConjBackward0)
+    return conj(t)
 
 
 def adjoint_2d(input):
     """``x.H``: the conjugate transpose of a matrix (real tensors: the transpose)."""
     if input.ndim not in (0, 2):
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {input.ndim}-D tensor.")
-    return transpose(input, 0, 1) if input.ndim == 2 else _alias(input)
+    return _conj_if_complex(transpose(input, 0, 1) if input.ndim == 2 else _alias(input))
 
 
 def reversed_dims(input):

@@ -120,13 +120,19 @@ def abs(input, *, out=None):  # noqa: A001 - torch.abs
 def sign(input, *, out=None):
     """-1, 0 or 1 by the sign of input, 0 for NaN (torch.sign); zero gradient."""
     require_tensor("sign", input)
+    if input.dtype.is_complex:
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                  "torch.sgn instead.")
     return _sign(input)
 
 
 @register(method=True, inplace=True)
 def sgn(input, *, out=None):
-    """sign for real tensors (torch.sgn); zero gradient."""
+    """sign for real tensors (torch.sgn; zero gradient), z/|z| for complex ones (0 at 0)."""
     require_tensor("sgn", input)
+    if input.dtype.is_complex:
+        from refgrad.ops.complex import sgn_complex
+        return sgn_complex(input)
     return _sgn(input)
 
 
@@ -195,7 +201,13 @@ tanh = _unary("tanh", "TanhBackward0", np.tanh, lambda c, g: _tanh_backward(g, c
 register("tanh", namespace="torch.nn.functional")(tanh)
 asinh = _unary("asinh", "AsinhBackward0", np.arcsinh, lambda c, g: g * rsqrt(c.self.pow(2) + 1),
                "Inverse hyperbolic sine (torch.asinh).", aliases=("arcsinh",))
-acosh = _unary("acosh", "AcoshBackward0", np.arccosh, lambda c, g: g * rsqrt(c.self.pow(2) - 1),
+def _acosh_vjp(c, g):
+    if c.self.dtype.is_complex:  # sqrt(z² - 1) is on the wrong branch off the real line: torch's split form
+        return g * (rsqrt(c.self + 1) * rsqrt(c.self - 1))
+    return g * rsqrt(c.self.pow(2) - 1)
+
+
+acosh = _unary("acosh", "AcoshBackward0", np.arccosh, _acosh_vjp,
                "Inverse hyperbolic cosine (torch.acosh); NaN below 1, gradient +inf at 1.", aliases=("arccosh",))
 atanh = _unary("atanh", "AtanhBackward0", np.arctanh, lambda c, g: divide(g * 1, 1 - c.self.pow(2)),
                "Inverse hyperbolic tangent (torch.atanh); ±inf at ±1.", aliases=("arctanh",))

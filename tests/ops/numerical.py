@@ -6,6 +6,10 @@ For a random cotangent ``v`` and a random direction ``u_i`` for input ``i``::
 
 This needs no torch, so refgrad stays checked where torch is wrong. ``check_vjp(..., order=2)`` applies the same
 test to ``x -> vjp(x, v)`` built with ``create_graph=True``, which checks every double-backward formula.
+
+Complex inputs and outputs are points of R²: ``u`` and ``v`` get random real and imaginary parts and
+``<a, b> = Re(sum(conj(a) b))``, so the test checks torch's convention that a complex gradient is
+``dL/dx + i dL/dy`` for the real loss ``L = <v, f>``.
 """
 from __future__ import annotations
 
@@ -22,8 +26,36 @@ def _as_tuple(out):
     return out if isinstance(out, tuple) else (out,)
 
 
+def _dtype(array: np.ndarray):
+    return refgrad.complex128 if np.iscomplexobj(array) else refgrad.float64
+
+
+def _array(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64)
+
+
+def _random(rng, like) -> np.ndarray:
+    """A standard normal array shaped like ``like`` (a tensor or array), complex when it is complex."""
+    shape = tuple(like.shape)
+    if _is_complex(like):
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
+
+
+def _is_complex(like) -> bool:
+    return like.dtype.is_complex if isinstance(like, refgrad.Tensor) else np.iscomplexobj(like)
+
+
+def _differentiable(out) -> bool:
+    return out.dtype.is_floating_point or out.dtype.is_complex
+
+
+def _inner(a, b) -> float:
+    return float(np.sum(np.conj(a) * b).real)
+
+
 def _evaluate(fn: Callable, arrays: Sequence[np.ndarray], requires_grad: Sequence[bool]):
-    tensors = [refgrad.tensor(a, dtype=refgrad.float64, requires_grad=bool(r)) for a, r in zip(arrays, requires_grad)]
+    tensors = [refgrad.tensor(a, dtype=_dtype(a), requires_grad=bool(r)) for a, r in zip(arrays, requires_grad)]
     return tensors, _as_tuple(fn(*tensors))
 
 
@@ -31,26 +63,26 @@ def directional_mismatch(fn: Callable, arrays: Sequence[np.ndarray], *, wrt: Seq
                          eps: float = 1e-6, seed: int = 0) -> list[tuple[int, float, float]]:
     """For each differentiated input: (index, analytic <vjp, u>, numeric <v, Ju>)."""
     rng = np.random.default_rng(seed)
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    arrays = [_array(a) for a in arrays]
     wrt = list(range(len(arrays))) if wrt is None else list(wrt)
     tensors, outs = _evaluate(fn, arrays, [i in wrt for i in range(len(arrays))])
-    floating = [k for k, o in enumerate(outs) if o.dtype.is_floating_point and o.requires_grad]
-    cotangents = {k: rng.standard_normal(outs[k].shape) for k in floating}
+    floating = [k for k, o in enumerate(outs) if _differentiable(o) and o.requires_grad]
+    cotangents = {k: _random(rng, outs[k]) for k in floating}
     grads = refgrad.autograd.grad([outs[k] for k in floating], [tensors[i] for i in wrt],
                                   [refgrad.tensor(cotangents[k], dtype=outs[k].dtype) for k in floating],
                                   allow_unused=True)
 
     def values_at(moved):  # inputs still require grad: fn may itself differentiate (order 2)
         _, values = _evaluate(fn, moved, [i in wrt for i in range(len(moved))])
-        return [values[k].detach().numpy().astype(np.float64) for k in floating]
+        return [_array(values[k].detach().resolve_conj().numpy()) for k in floating]
 
     results = []
     for i, g in zip(wrt, grads):
-        u = rng.standard_normal(arrays[i].shape)
-        analytic = 0.0 if g is None else float(np.sum(g.detach().numpy() * u))
+        u = _random(rng, arrays[i])
+        analytic = 0.0 if g is None else _inner(g.detach().resolve_conj().numpy(), u)
         plus, minus = list(arrays), list(arrays)
         plus[i], minus[i] = arrays[i] + eps * u, arrays[i] - eps * u
-        numeric = sum(float(np.sum(cotangents[k] * (p - m) / (2 * eps)))
+        numeric = sum(_inner(cotangents[k], (p - m) / (2 * eps))
                       for k, p, m in zip(floating, values_at(plus), values_at(minus)))
         results.append((i, analytic, numeric))
     return results
@@ -63,7 +95,7 @@ def check_vjp(fn: Callable, *arrays, wrt: Sequence[int] | None = None, order: in
     ``fn`` takes refgrad float64 tensors and returns a tensor or a tuple of tensors; ``arrays`` are its inputs.
     Choose points away from kinks: the check assumes ``fn`` is smooth within ``eps``.
     """
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    arrays = [_array(a) for a in arrays]
     target = fn if order == 1 else _gradient_function(fn, arrays, wrt, seed)
     for i, analytic, numeric in directional_mismatch(target, arrays, wrt=wrt, eps=eps, seed=seed):
         scale = max(abs(analytic), abs(numeric), 1.0)
@@ -77,12 +109,12 @@ def _gradient_function(fn: Callable, arrays, wrt, seed: int) -> Callable:
     rng = np.random.default_rng(seed + 1)
     wrt = list(range(len(arrays))) if wrt is None else list(wrt)
     with refgrad.no_grad():
-        probe = _as_tuple(fn(*[refgrad.tensor(a, dtype=refgrad.float64) for a in arrays]))
-    cotangents = [rng.standard_normal(o.shape) for o in probe if o.dtype.is_floating_point]
+        probe = _as_tuple(fn(*[refgrad.tensor(a, dtype=_dtype(a)) for a in arrays]))
+    cotangents = [_random(rng, o) for o in probe if _differentiable(o)]
 
     def gradient(*tensors):
-        outs = [o for o in _as_tuple(fn(*tensors)) if o.dtype.is_floating_point]
-        vs = [refgrad.tensor(c, dtype=refgrad.float64) for c in cotangents]
+        outs = [o for o in _as_tuple(fn(*tensors)) if _differentiable(o)]
+        vs = [refgrad.tensor(c, dtype=_dtype(c)) for c in cotangents]
         return tuple(refgrad.autograd.grad(outs, [tensors[i] for i in wrt], vs, create_graph=True,
                                            allow_unused=True, materialize_grads=True))
 
