@@ -120,6 +120,7 @@ class Tensor:
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
     _is_inference = False
+    _fw: dict | None = None  # forward-mode tangents, level id -> tangent (refgrad/autograd/forward_ad.py)
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     def __init__(self, *args) -> None:

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
 from refgrad.tensor import Tensor, _view_creation
@@ -52,13 +53,16 @@ class Primitive:
 
     ``view=True``: the forward returns a NumPy view of its first input, and the output shares storage and the
     version counter with it. ``differentiable``: indices of outputs that carry gradient (default: all).
+
+    ``jvp``: the forward-mode rule (see :mod:`refgrad.autograd._jvp`): ``"linear"`` (default for views),
+    ``"elementwise"``, a callable ``jvp(ctx, *tangents)``, None (the generic transpose of the VJP) or False.
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan")
+                 "forward_params", "save_plan", "jvp")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
-                 save=(), view: bool = False, differentiable=None) -> None:
+                 save=(), view: bool = False, differentiable=None, jvp=None) -> None:
         self.grad_fn = grad_fn
         self.forward = forward
         self.vjp = vjp
@@ -66,6 +70,7 @@ class Primitive:
         self.save = save if isinstance(save, dict) else {name: None for name in save}
         self.view = view
         self.differentiable = differentiable
+        self.jvp = "linear" if jvp is None and view else jvp
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
@@ -105,6 +110,9 @@ class Primitive:
                 if t._requires_grad or t._grad_fn is not None or t.requires_grad:
                     self._record(tensors, (result,) if results is None else results, params)
                     break
+        if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
+            from refgrad.autograd._jvp import propagate
+            propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
     def _record(self, tensors, results, params) -> None:

@@ -1,0 +1,141 @@
+"""The JVP rules a :class:`~refgrad.ops._primitive.Primitive` can carry, and :func:`propagate`, which runs them.
+
+``jvp=`` on a Primitive is one of:
+
+- ``"linear"``: the op is linear in its floating inputs jointly (views, reshapes, sums, concatenation, casts...):
+  the output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
+  view of its input's tangent.
+- ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
+  pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
+- a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
+  one tangent per output;
+- ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
+  ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
+  VJP; slower than an explicit rule.
+- ``False``: no forward rule; a tangent reaching the op raises torch's error.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidden, get_tangent
+from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
+
+__all__ = ["propagate"]
+
+_LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
+
+
+class _Held:
+    """A saved tensor for a JVP's ctx: the live tensor itself (no version pinning: the rule runs right now)."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor) -> None:
+        self.tensor = tensor
+
+    def unpack(self):
+        return self.tensor
+
+
+def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
+    """Give ``results`` their tangents at every live level where an input of ``prim`` has one."""
+    for lid in [lid for lid in _state.stack if lid not in _state.hidden]:
+        tangents = [get_tangent(t, lid) for t in tensors]
+        if all(t is None for t in tangents):
+            continue
+        outs = [i for i in (range(len(results)) if prim.differentiable is None else prim.differentiable)
+                if results[i]._data.dtype.kind in "fc"]
+        if not outs or prim.vjp is None:
+            continue
+        if prim.jvp is False:
+            raise NotImplementedError(
+                f"Trying to use forward AD with {prim.grad_fn.removesuffix('Backward0')} that does not support it "
+                "because it has not been implemented yet.")
+        out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
+        for i in outs:
+            tangent = out_tangents[i] if i < len(out_tangents) else None
+            result = results[i]
+            if tangent is None:
+                tangent = result._make(np.zeros_like(result._data))
+            else:
+                if tangent._data.shape != result._data.shape:
+                    tangent = _under_levels_hidden(lid, lambda t, r=result: t.expand(r.shape), tangent)
+                if tangent._data.dtype != result._data.dtype:
+                    tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
+            _set_tangent(result, lid, tangent)
+
+
+def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
+    rule = prim.jvp
+    if rule == "linear":
+        from refgrad.tensor import Tensor
+        args = [tg if tg is not None else (Tensor._make(np.zeros_like(t._data)) if t._data.dtype.kind in "fc" else t)
+                for t, tg in zip(tensors, tangents)]
+        out = prim(*args, cast=cast, **params)
+        return out if isinstance(out, tuple) else (out,)
+    ctx = _ctx(prim, tensors, tangents, results, params)
+    if rule == "elementwise":
+        return (_elementwise(ctx, tangents, results[0]),)
+    if rule is None:
+        return _transpose(ctx, tensors, tangents, results, outs)
+    out = rule(ctx, *tangents)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _ctx(prim, tensors, tangents, results, params):
+    saved = {name: _Held(t) for name, t in zip(prim.inputs, tensors)}
+    saved["result"] = _Held(results[0])
+    return prim.node_cls(prim.vjp, tuple((_LIVE if tg is not None else None, 0) for tg in tangents),
+                         tuple((t._data.shape, t.dtype) for t in tensors),
+                         tuple((r._data.shape, r.dtype) for r in results), saved, params)
+
+
+def _elementwise(ctx, tangents, result):
+    shape, n, total = tuple(result._data.shape), len(tangents), None
+    for i, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        ctx.next_functions = tuple((_LIVE if j == i else None, 0) for j in range(n))
+        if tuple(tangent._data.shape) != shape:
+            tangent = tangent.expand(shape)
+        grads = ctx._vjp(ctx, tangent)
+        term = grads[i] if isinstance(grads, tuple) else grads
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
+    """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩."""
+    from refgrad.autograd import grad
+    from refgrad.tensor import Tensor
+    need_graph = is_grad_enabled() and any(t.requires_grad for t in (*tensors, *(g for g in tangents if g is not None)))
+    with enable_grad():
+        cotangents = [None] * len(results)
+        us = []
+        for i in outs:
+            u = Tensor._make(np.zeros_like(results[i]._data))
+            u._requires_grad = True
+            cotangents[i] = u
+            us.append(u)
+        for i, r in enumerate(results):
+            if cotangents[i] is None and r._data.dtype.kind in "fc":
+                cotangents[i] = Tensor._make(np.zeros_like(r._data))
+                cotangents[i]._materialized = True
+        grads = ctx._vjp(ctx, *cotangents)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        total = None
+        for g, tangent in zip(grads, tangents):
+            if g is None or tangent is None:
+                continue
+            term = (g * tangent).sum()
+            total = term if total is None else total + term
+        if total is None or not total.requires_grad:
+            return (None,) * len(results)
+        found = grad(total, us, create_graph=need_graph, allow_unused=True)
+    out = [None] * len(results)
+    for i, g in zip(outs, found):
+        out[i] = g
+    return tuple(out)
