@@ -12,7 +12,8 @@
 - ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
   ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
   VJP; slower than an explicit rule.
-- ``False``: no forward rule; a tangent reaching the op raises torch's error.
+- :func:`no_forward_rule` (``jvp=no_forward_rule("_cdist_forward")``): torch has no forward rule for the op either; a
+  tangent reaching it raises torch's NotImplementedError.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidden, get_tangent
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 
-__all__ = ["propagate"]
+__all__ = ["propagate", "no_forward_rule"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -48,10 +49,6 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                 if results[i]._data.dtype.kind in "fc"]
         if not outs or prim.vjp is None:
             continue
-        if prim.jvp is False:
-            raise NotImplementedError(
-                f"Trying to use forward AD with {prim.grad_fn.removesuffix('Backward0')} that does not support it "
-                "because it has not been implemented yet.")
         out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
         for i in outs:
             tangent = out_tangents[i] if i < len(out_tangents) else None
@@ -64,6 +61,21 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                 if tangent._data.dtype != result._data.dtype:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
             _set_tangent(result, lid, tangent)
+
+
+def no_forward_rule(name: str, *, differentiable: bool = True):
+    """The rule of an op torch gives no forward derivative: torch's error, named as torch names the kernel
+    (``differentiable=False``: an op torch declares not differentiable, e.g. ``aten::floor_divide``)."""
+    def rule(ctx, *tangents):
+        if not differentiable:
+            raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it.")
+        raise NotImplementedError(
+            f"Trying to use forward AD with {name} that does not support it because it has not been implemented "
+            "yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/issues/new?template="
+            "feature-request.yml so that we can prioritize its implementation or submit a PR adding the "
+            "implementation to derivatives.yaml")
+    rule.unsupported = name
+    return rule
 
 
 def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
@@ -86,6 +98,8 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
 def _ctx(prim, tensors, tangents, results, params):
     saved = {name: _Held(t) for name, t in zip(prim.inputs, tensors)}
     saved["result"] = _Held(results[0])
+    for name, result in zip(prim.outputs, results):
+        saved[name] = _Held(result)
     return prim.node_cls(prim.vjp, tuple((_LIVE if tg is not None else None, 0) for tg in tangents),
                          tuple((t._data.shape, t.dtype) for t in tensors),
                          tuple((r._data.shape, r.dtype) for r in results), saved, params)
@@ -107,7 +121,8 @@ def _elementwise(ctx, tangents, result):
 
 
 def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
-    """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩."""
+    """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩ (taken at u = 1, not 0: the VJP is
+    linear in u, but a few VJPs compute through log|u| and are NaN at 0, e.g. logcumsumexp's)."""
     from refgrad.autograd import grad
     from refgrad.tensor import Tensor
     need_graph = is_grad_enabled() and any(t.requires_grad for t in (*tensors, *(g for g in tangents if g is not None)))
@@ -115,7 +130,7 @@ def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
         cotangents = [None] * len(results)
         us = []
         for i in outs:
-            u = Tensor._make(np.zeros_like(results[i]._data))
+            u = Tensor._make(np.ones_like(results[i]._data))
             u._requires_grad = True
             cotangents[i] = u
             us.append(u)

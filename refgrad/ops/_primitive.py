@@ -56,13 +56,14 @@ class Primitive:
 
     ``jvp``: the forward-mode rule (see :mod:`refgrad.autograd._jvp`): ``"linear"`` (default for views),
     ``"elementwise"``, a callable ``jvp(ctx, *tangents)``, None (the generic transpose of the VJP) or False.
+    ``outputs``: the names a JVP's ctx reads the outputs by (ops that save extra outputs after the call).
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan", "jvp")
+                 "forward_params", "save_plan", "jvp", "outputs")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
-                 save=(), view: bool = False, differentiable=None, jvp=None) -> None:
+                 save=(), view: bool = False, differentiable=None, jvp=None, outputs=("result",)) -> None:
         self.grad_fn = grad_fn
         self.forward = forward
         self.vjp = vjp
@@ -71,6 +72,7 @@ class Primitive:
         self.view = view
         self.differentiable = differentiable
         self.jvp = "linear" if jvp is None and view else jvp
+        self.outputs = outputs
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -173,7 +174,8 @@ def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
     tensor_prim = Primitive(tensor_node, np_fn, _quotient_vjp(name), inputs=("self", "other"),
                             save={"self": ("other",), "other": ("other",)})
     scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"))
-    number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"))
+    number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"),
+                            jvp=no_forward_rule(f"aten::{kernel}", differentiable=False))
 
     def op(input, other, *, out=None):
         if not isinstance(input, Tensor) and (kernel == "fmod" or not isinstance(other, Tensor)):

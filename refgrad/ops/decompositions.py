@@ -206,7 +206,8 @@ def _slogdet_vjp(c, g_sign, g_logabsdet):
     return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
 
 
-_slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",))
+_slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",),
+                     outputs=("sign", "logabsdet"))
 
 
 @register(namespace="torch.linalg")
@@ -352,7 +353,7 @@ def _qr_vjp(c, gQ, gR):
     return _mT(solve_triangular(R, _mT(rhs), upper=True))
 
 
-_qr = Primitive("LinalgQrBackward0", _qr_forward, _qr_vjp)
+_qr = Primitive("LinalgQrBackward0", _qr_forward, _qr_vjp, outputs=("Q", "R"))
 
 
 @register(namespace="torch.linalg")
@@ -385,7 +386,7 @@ def _eigh_vjp(c, gL, gV):
     return matmul(V, matmul(inner, _mT(V)))
 
 
-_eigh = Primitive("LinalgEighBackward0", _eigh_forward, _eigh_vjp)
+_eigh = Primitive("LinalgEighBackward0", _eigh_forward, _eigh_vjp, outputs=("eigenvalues", "eigenvectors"))
 
 
 @register(namespace="torch.linalg")
@@ -443,7 +444,7 @@ def _svd_vjp(c, gU, gS, gVh):
     return matmul(U, matmul(inner, Vh))
 
 
-_svd = Primitive("LinalgSvdBackward0", _svd_forward, _svd_vjp)
+_svd = Primitive("LinalgSvdBackward0", _svd_forward, _svd_vjp, outputs=("U", "S", "Vh"))
 
 
 @register(namespace="torch.linalg")

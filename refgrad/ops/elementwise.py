@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -154,7 +155,8 @@ _div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: np.true_div
                          else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
                          save={"self": ("other",), "other": None})
 _floor_divide = Primitive("NotImplemented", lambda a, b: _rounded_divide(a, b, "floor"),
-                          _not_differentiable("floor_divide"), inputs=("self", "other"))
+                          _not_differentiable("floor_divide"), inputs=("self", "other"),
+                          jvp=no_forward_rule("aten::floor_divide", differentiable=False))
 
 
 _NO_MODE = object()  # torch.div without the rounding_mode keyword (DivBackward0; with it, even None: DivBackward2)

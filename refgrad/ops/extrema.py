@@ -100,7 +100,7 @@ def _with_index(prim: Primitive, input: Tensor, values: np.ndarray, index: np.nd
 
 def _indexed(grad_fn: str) -> Primitive:
     return Primitive(grad_fn, lambda a, values, index_out: (values.astype(a.dtype), index_out.astype(np.int64)),
-                     _select_backward, differentiable=(0,))
+                     _select_backward, differentiable=(0,), outputs=("result", "indices"))
 
 
 def _along_last(a: np.ndarray, dim: int) -> np.ndarray:
@@ -214,7 +214,7 @@ def _aminmax_forward(a, dims, keepdim):
     return np.asarray(np.min(a, axis=dims, keepdims=keepdim)), np.asarray(np.max(a, axis=dims, keepdims=keepdim))
 
 
-_aminmax = Primitive("AminmaxBackward0", _aminmax_forward, _aminmax_vjp, save=("self",))
+_aminmax = Primitive("AminmaxBackward0", _aminmax_forward, _aminmax_vjp, save=("self",), outputs=("min", "max"))
 
 
 @register(method=True)
