@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from refgrad import (  # noqa: E402
     autograd,  # noqa: E402
+    func,
     linalg,
     nn,
     special,

@@ -242,3 +242,42 @@ def write_back(target, result) -> None:
         else:
             np.copyto(current._data, new._data, casting="unsafe")
         current._version_counter.value += 1
+
+
+# --- custom autograd.Function ---------------------------------------------------------------------------------
+
+class hidden_levels:
+    """Every live level invisible while the body runs (a custom Function's forward sees plain tensors)."""
+
+    def __enter__(self):
+        self.levels = [lid for lid in _state.stack if lid not in _state.hidden]
+        _state.hidden.update(self.levels)
+
+    def __exit__(self, *exc) -> None:
+        _state.hidden.difference_update(self.levels)
+
+
+def function_jvp(cls, ctx, args, outputs: list) -> None:
+    """Give a custom Function's outputs their tangents from its ``jvp`` staticmethod (torch's rules: zeros for a
+    tensor input without a tangent, None for a non-tensor; ``ctx.saved_tensors`` is what save_for_forward kept)."""
+    from refgrad.autograd.function import Function
+    from refgrad.tensor import Tensor
+    for lid in live_levels():
+        tangents = [get_tangent(a, lid) if isinstance(a, Tensor) else None for a in args]
+        if all(t is None for t in tangents):
+            continue
+        if cls.jvp is Function.jvp:
+            raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                      "with forward mode AD.")
+        tangents = [Tensor._make(np.zeros_like(a._data)) if t is None and isinstance(a, Tensor) else t
+                    for a, t in zip(args, tangents)]
+        backward_saved = ctx._to_save
+        ctx._to_save = getattr(ctx, "_to_save_forward", backward_saved)
+        try:
+            found = _under_levels_hidden(lid, cls.jvp, ctx, *tangents)
+        finally:
+            ctx._to_save = backward_saved
+        found = found if isinstance(found, tuple) else (found,)
+        for out, tangent in zip(outputs, found):
+            if isinstance(out, Tensor) and tangent is not None and out.dtype.is_floating_point:
+                _set_tangent(out, lid, tangent)
