@@ -2,9 +2,11 @@
 
 ``jvp=`` on a Primitive is one of:
 
-- ``"linear"``: the op is linear in its floating inputs jointly (views, reshapes, sums, concatenation, casts...):
-  the output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
+- ``"linear"``: the op is linear in its tensor inputs jointly (views, reshapes, sums, concatenation...): the
+  output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
   view of its input's tangent.
+- ``"bilinear"``: a two-operand product (mm, mv, bmm, dot): the sum over operands with a tangent of the op with
+  that operand replaced by its tangent.
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
 - a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
@@ -50,6 +52,8 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
         if not outs or prim.vjp is None:
             continue
         out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
+        anchors = () if prim.jvp == "linear" or not is_grad_enabled() else \
+            tuple(t for t in tensors if t.requires_grad)
         for i in outs:
             tangent = out_tangents[i] if i < len(out_tangents) else None
             result = results[i]
@@ -60,7 +64,32 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.expand(r.shape), tangent)
                 if tangent._data.dtype != result._data.dtype:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
+            if anchors and not tangent.requires_grad:
+                tangent = _under_levels_hidden(lid, _connect, tangent, *anchors)
             _set_tangent(result, lid, tangent)
+
+
+def _connect_forward(tangent, *anchors):
+    return tangent
+
+
+def _connect_vjp(ctx, g):
+    from refgrad.tensor import Tensor
+    return (g, *(Tensor._make(np.zeros(shape, dtype.numpy)) for shape, dtype in ctx._input_meta[1:]))
+
+
+def _connect(tangent, *anchors):
+    """``tangent``, recorded as depending (with zero derivative) on ``anchors``: torch's tangent formulas read
+    every primal (e.g. mul's ``t_self * other + self * t_other``), so a tangent requires grad whenever an input
+    of a non-linear op does, even where that term vanishes."""
+    from refgrad.ops._primitive import Primitive
+    global _CONNECT
+    if _CONNECT is None:
+        _CONNECT = Primitive("AddBackward0", _connect_forward, _connect_vjp, jvp=lambda ctx, t, *rest: t)
+    return _CONNECT(tangent, *anchors)
+
+
+_CONNECT = None
 
 
 def no_forward_rule(name: str, *, differentiable: bool = True):
@@ -82,10 +111,16 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
     rule = prim.jvp
     if rule == "linear":
         from refgrad.tensor import Tensor
-        args = [tg if tg is not None else (Tensor._make(np.zeros_like(t._data)) if t._data.dtype.kind in "fc" else t)
-                for t, tg in zip(tensors, tangents)]
+        args = [tg if tg is not None else Tensor._make(np.zeros_like(t._data)) for t, tg in zip(tensors, tangents)]
         out = prim(*args, cast=cast, **params)
         return out if isinstance(out, tuple) else (out,)
+    if rule == "bilinear":
+        total = None
+        for i, tangent in enumerate(tangents):
+            if tangent is not None:
+                term = prim(*tensors[:i], tangent, *tensors[i + 1:], cast=cast, **params)
+                total = term if total is None else total + term
+        return (total,)
     ctx = _ctx(prim, tensors, tangents, results, params)
     if rule == "elementwise":
         return (_elementwise(ctx, tangents, results[0]),)

@@ -66,7 +66,7 @@ def _atan2_vjp(c, g):
 
 
 _atan2 = Primitive("Atan2Backward0", np.arctan2, _atan2_vjp, inputs=("self", "other"),
-                   save=("self", "other"))
+                   save=("self", "other"), jvp="elementwise")
 
 
 @register(method=True, inplace=True, aliases=("arctan2",))
@@ -79,7 +79,8 @@ def atan2(input, other, *, out=None):
 _hypot = Primitive("HypotBackward0", np.hypot,
                    lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
                                  g * c.other / c.result if c.needs_input_grad(1) else None),
-                   inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None})
+                   inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None},
+                   jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -114,13 +115,13 @@ def _nan_ignoring_vjp(wins):
 
 
 _maximum = Primitive("MaximumBackward0", np.maximum, _extremum_vjp(np.less), inputs=("self", "other"),
-                     save=("self", "other"))
+                     save=("self", "other"), jvp="elementwise")
 _minimum = Primitive("MinimumBackward0", np.minimum, _extremum_vjp(np.greater), inputs=("self", "other"),
-                     save=("self", "other"))
+                     save=("self", "other"), jvp="elementwise")
 _fmax = Primitive("FmaxBackward0", np.fmax, _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
-                  save=("self", "other"))
+                  save=("self", "other"), jvp="elementwise")
 _fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=("self", "other"),
-                  save=("self", "other"))
+                  save=("self", "other"), jvp="elementwise")
 
 
 def _binary(prim: Primitive, name: str, doc: str, **options):
@@ -172,8 +173,8 @@ def _not_implemented(kernel):
 
 def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
     tensor_prim = Primitive(tensor_node, np_fn, _quotient_vjp(name), inputs=("self", "other"),
-                            save={"self": ("other",), "other": ("other",)})
-    scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"))
+                            save={"self": ("other",), "other": ("other",)}, jvp="elementwise")
+    scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"), jvp="elementwise")
     number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"),
                             jvp=no_forward_rule(f"aten::{kernel}", differentiable=False))
 
@@ -213,9 +214,9 @@ def _copysign_vjp(c, g):
 
 
 _copysign = Primitive("CopysignBackward0", np.copysign, _copysign_vjp, inputs=("self", "other"),
-                      save={"self": ("self",), "result": None})
+                      save={"self": ("self",), "result": None}, jvp="elementwise")
 _copysign_scalar = Primitive("CopysignBackward1", lambda a, other: np.copysign(a, np.asarray(other, a.dtype)),
-                             _copysign_self_grad, save=("self", "result"))
+                             _copysign_self_grad, save=("self", "result"), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -254,11 +255,12 @@ def _xlogy_number_self_forward(y, self_value):
 
 
 _xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
-                   save=("self", "other"))
+                   save=("self", "other"), jvp="elementwise")
 _xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
-                                save=("self", "other"))
+                                save=("self", "other"), jvp="elementwise")
 _xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
-                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",))
+                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",),
+                               jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -293,9 +295,9 @@ def _logaddexp2_vjp(c, g):
 
 
 _logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
-                       save=("self", "other"))
+                       save=("self", "other"), jvp="elementwise")
 _logaddexp2 = Primitive("Logaddexp2Backward0", np.logaddexp2, _logaddexp2_vjp, inputs=("self", "other"),
-                        save=("self", "other"))
+                        save=("self", "other"), jvp="elementwise")
 logaddexp = register("logaddexp", method=True)(_binary(
     _logaddexp, "logaddexp", "log(exp(input) + exp(other)) (torch.logaddexp); gradient NaN at (-inf, -inf).",
     kernel="logaddexp_cpu"))
@@ -321,10 +323,10 @@ def _lerp_tensor_vjp(c, g):
             g * (c.end - c.self) if c.needs_input_grad(2) else None)
 
 
-_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"))
+_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
 # as torch: start and end are saved only for weight's gradient, weight only for start's and end's
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")})
+                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")}, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -364,7 +366,7 @@ _addcmul = Primitive(
     lambda c, g: (g if c.needs_input_grad(0) else None,
                   g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
                   g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),
-    inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)})
+    inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)}, jvp="elementwise")
 
 
 def _addcdiv_vjp(c, g):
@@ -376,7 +378,8 @@ def _addcdiv_vjp(c, g):
 
 
 _addcdiv = Primitive("AddcdivBackward0", lambda x, t1, t2, value: x + value * t1 / t2, _addcdiv_vjp,
-                     inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None})
+                     inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None},
+                     jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -425,7 +428,7 @@ def _dist_forward(x, y, p):
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
 _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
-                  lambda c, g: g.zeros_like_detached())
+                  lambda c, g: g.zeros_like_detached(), jvp="elementwise")
 
 
 def _dist_vjp(c, g):

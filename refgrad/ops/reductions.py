@@ -57,19 +57,19 @@ def _sum_forward(a, dims, keepdim, dtype):
 
 
 _sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
-                     lambda c, g: g.expand(c._input_meta[0][0]))
+                     lambda c, g: g.expand(c._input_meta[0][0]), jvp="linear")
 _sum_dim = Primitive("SumBackward1", _sum_forward,
-                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim))
+                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim), jvp="linear")
 _nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
                                                                                  dtype=dtype.numpy),
                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) * _not_nan(c.self),
                     save=("self",))
 _mean_all = Primitive("MeanBackward0", lambda a, count: np.mean(a, dtype=a.dtype).astype(a.dtype),
-                      lambda c, g: g.expand(c._input_meta[0][0]) / c.count)
+                      lambda c, g: g.expand(c._input_meta[0][0]) / c.count, jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),
-                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count)
+                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count, jvp="linear")
 
 
 def _not_nan(t: Tensor) -> Tensor:

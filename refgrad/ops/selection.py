@@ -37,7 +37,7 @@ def _where_forward(condition, a, b, dtype):
 
 
 _where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
-                   save=("condition",))
+                   save=("condition",), jvp="elementwise")
 
 
 @register()
@@ -128,21 +128,21 @@ def _clamp_tensor_forward(x, *bounds, has_min, has_max):
     return _clamp_forward(x, low, high)
 
 
-_clamp_scalar = Primitive("ClampBackward1", _clamp_forward, _clamp_scalar_vjp, save=("self",))
-_clamp_min_scalar = Primitive("ClampMinBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",))
-_clamp_max_scalar = Primitive("ClampMaxBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",))
+_clamp_scalar = Primitive("ClampBackward1", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
+_clamp_min_scalar = Primitive("ClampMinBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
+_clamp_max_scalar = Primitive("ClampMaxBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
 _CLAMP_TENSOR = {
     (True, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                            inputs=("self", "min", "max"), save=("self", "min", "max")),
+                            inputs=("self", "min", "max"), save=("self", "min", "max"), jvp="elementwise"),
     (True, False): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                             inputs=("self", "min"), save=("self", "min")),
+                             inputs=("self", "min"), save=("self", "min"), jvp="elementwise"),
     (False, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                             inputs=("self", "max"), save=("self", "max")),
+                             inputs=("self", "max"), save=("self", "max"), jvp="elementwise"),
 }
 _clamp_min_tensor = Primitive("ClampMinBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
-                              inputs=("self", "min"), save=("self", "min"))
+                              inputs=("self", "min"), save=("self", "min"), jvp="elementwise")
 _clamp_max_tensor = Primitive("ClampMaxBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
-                              inputs=("self", "max"), save=("self", "max"))
+                              inputs=("self", "max"), save=("self", "max"), jvp="elementwise")
 
 
 def _is_number(value) -> bool:
