@@ -23,6 +23,7 @@ import numpy as np
 
 from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidden, get_tangent
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
+from refgrad.tensor import Tensor
 
 __all__ = ["propagate", "no_forward_rule"]
 
@@ -52,8 +53,7 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
         if not outs or prim.vjp is None:
             continue
         out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
-        anchors = () if prim.jvp == "linear" or not is_grad_enabled() else \
-            tuple(t for t in tensors if t.requires_grad)
+        anchors = _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid)
         for i in outs:
             tangent = out_tangents[i] if i < len(out_tangents) else None
             result = results[i]
@@ -64,9 +64,23 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.expand(r.shape), tangent)
                 if tangent._data.dtype != result._data.dtype:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
-            if anchors and not tangent.requires_grad:
-                tangent = _under_levels_hidden(lid, _connect, tangent, *anchors)
+            if anchors and not tangent.requires_grad and i < len(anchors) and anchors[i] is not None:
+                tangent = _under_levels_hidden(lid, _connect, tangent, anchors[i])
             _set_tangent(result, lid, tangent)
+
+
+def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):
+    """torch's tangent formulas also evaluate the terms of inputs without a tangent (on zero tensors): such a term
+    reads the primals, so the tangent requires grad when they do, while its value adds nothing. Returns, per
+    output, the zero-tangent term when it requires grad (None otherwise), or None when no term can matter."""
+    if prim.jvp == "linear" or not is_grad_enabled() or not any(t.requires_grad for t in tensors):
+        return None
+    missing = [Tensor._make(np.zeros_like(t._data)) if tg is None and t._data.dtype.kind in "fc" else None
+               for t, tg in zip(tensors, tangents)]
+    if not any(m is not None for m in missing):
+        return None
+    terms = _under_levels_hidden(lid, _run, prim, tensors, missing, results, params, cast, outs)
+    return tuple(t if t is not None and t.requires_grad else None for t in terms)
 
 
 def _connect_forward(tangent, *anchors):
@@ -74,14 +88,12 @@ def _connect_forward(tangent, *anchors):
 
 
 def _connect_vjp(ctx, g):
-    from refgrad.tensor import Tensor
     return (g, *(Tensor._make(np.zeros(shape, dtype.numpy)) for shape, dtype in ctx._input_meta[1:]))
 
 
 def _connect(tangent, *anchors):
-    """``tangent``, recorded as depending (with zero derivative) on ``anchors``: torch's tangent formulas read
-    every primal (e.g. mul's ``t_self * other + self * t_other``), so a tangent requires grad whenever an input
-    of a non-linear op does, even where that term vanishes."""
+    """``tangent``, recorded as depending (with zero derivative) on ``anchors`` (see :func:`_zero_terms`): torch's
+    zero tangents are ZeroTensors, so the term's value is 0 (never 0 * inf) but its graph is recorded."""
     from refgrad.ops._primitive import Primitive
     global _CONNECT
     if _CONNECT is None:
@@ -92,17 +104,18 @@ def _connect(tangent, *anchors):
 _CONNECT = None
 
 
-def no_forward_rule(name: str, *, differentiable: bool = True):
+def no_forward_rule(name: str, *, differentiable: bool = True, derivatives_yaml: bool = True):
     """The rule of an op torch gives no forward derivative: torch's error, named as torch names the kernel
-    (``differentiable=False``: an op torch declares not differentiable, e.g. ``aten::floor_divide``)."""
+    (``differentiable=False``: an op torch declares not differentiable, e.g. ``aten::floor_divide``;
+    ``derivatives_yaml=False``: torch's message for in-place kernels, without the derivatives.yaml hint)."""
     def rule(ctx, *tangents):
         if not differentiable:
             raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it.")
         raise NotImplementedError(
             f"Trying to use forward AD with {name} that does not support it because it has not been implemented "
             "yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/issues/new?template="
-            "feature-request.yml so that we can prioritize its implementation or submit a PR adding the "
-            "implementation to derivatives.yaml")
+            "feature-request.yml so that we can prioritize its implementation"
+            + (" or submit a PR adding the implementation to derivatives.yaml" if derivatives_yaml else "."))
     rule.unsupported = name
     return rule
 
@@ -110,7 +123,7 @@ def no_forward_rule(name: str, *, differentiable: bool = True):
 def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
     rule = prim.jvp
     if rule == "linear":
-        from refgrad.tensor import Tensor
+
         args = [tg if tg is not None else Tensor._make(np.zeros_like(t._data)) for t, tg in zip(tensors, tangents)]
         out = prim(*args, cast=cast, **params)
         return out if isinstance(out, tuple) else (out,)
@@ -159,7 +172,7 @@ def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
     """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩ (taken at u = 1, not 0: the VJP is
     linear in u, but a few VJPs compute through log|u| and are NaN at 0, e.g. logcumsumexp's)."""
     from refgrad.autograd import grad
-    from refgrad.tensor import Tensor
+
     need_graph = is_grad_enabled() and any(t.requires_grad for t in (*tensors, *(g for g in tangents if g is not None)))
     with enable_grad():
         cotangents = [None] * len(results)

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
@@ -209,7 +210,7 @@ _rrelu = Primitive("RreluWithNoiseBackward0", _leaky_forward,
                    jvp="elementwise")
 _rrelu_inplace = Primitive("RreluWithNoiseBackward1", _leaky_forward,
                            lambda c, g: _rrelu_backward(g, c.result, negative_slope=c.negative_slope),
-                           save=("result",), jvp="elementwise")
+                           save=("result",), jvp=no_forward_rule("rrelu_with_noise_", derivatives_yaml=False))
 
 
 @register()
