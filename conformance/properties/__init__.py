@@ -50,6 +50,6 @@ def skip_unsupported(session, prop: str, attributes: tuple) -> None:
         session.recorder.summary({
             "record_type": "summary", "run_id": session.run_id, "op": "*", "family": "*", "property": prop,
             "dtype": "*", "examples": 0, "diverged": 0, "expected": False, "status": "unsupported",
-            "seconds": 0.0, "nodeid": "", "engine": session.engine.name, "engine_version": session.engine.version,
-            "torch_version": session.reference.version, "reason": f"engine lacks {', '.join(missing)}"})
+            "seconds": 0.0, "nodeid": f"unsupported: engine lacks {', '.join(missing)}", "engine": session.engine.name,
+            "engine_version": session.engine.version, "torch_version": session.reference.version})
     pytest.skip(f"{prop}: engine {session.engine.name} does not support it (lacks {', '.join(missing)})")
