@@ -75,8 +75,8 @@ def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):
     output, the zero-tangent term when it requires grad (None otherwise), or None when no term can matter."""
     if prim.jvp == "linear" or not is_grad_enabled() or not any(t.requires_grad for t in tensors):
         return None
-    missing = [Tensor._make(np.zeros_like(t._data)) if tg is None and t._data.dtype.kind in "fc" else None
-               for t, tg in zip(tensors, tangents)]
+    dtype = results[outs[0]]._data.dtype  # an integer operand (div's divisor) has a term too, on float zeros
+    missing = [Tensor._make(np.zeros(t._data.shape, dtype)) if tg is None else None for t, tg in zip(tensors, tangents)]
     if not any(m is not None for m in missing):
         return None
     terms = _under_levels_hidden(lid, _run, prim, tensors, missing, results, params, cast, outs)

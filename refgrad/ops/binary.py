@@ -121,14 +121,27 @@ def _nan_ignoring_vjp(wins):
     return vjp
 
 
+def _choice_jvp(first_wins, split_ties: bool):
+    """torch 2.13's forward formulas, which differ from its VJPs at NaN and (fmax/fmin) at ties: the first
+    operand's tangent where ``first_wins(x, y)``, else the second's; maximum/minimum average the two on a tie."""
+    def jvp(c, t_x, t_y):
+        x, y = c.self, c.other
+        t_x = t_x if t_x is not None else constant(np.zeros(x.shape, x._data.dtype))
+        t_y = t_y if t_y is not None else constant(np.zeros(y.shape, y._data.dtype))
+        x_, y_ = x._data, y._data
+        chosen = where(constant(first_wins(x_, y_)), t_x, t_y)
+        return where(constant(x_ == y_), (t_x + t_y) / 2, chosen) if split_ties else chosen
+    return jvp
+
+
 _maximum = Primitive("MaximumBackward0", np.maximum, _extremum_vjp(np.less), inputs=("self", "other"),
-                     save=("self", "other"), jvp="elementwise")
+                     save=("self", "other"), jvp=_choice_jvp(np.greater, True))
 _minimum = Primitive("MinimumBackward0", np.minimum, _extremum_vjp(np.greater), inputs=("self", "other"),
-                     save=("self", "other"), jvp="elementwise")
+                     save=("self", "other"), jvp=_choice_jvp(np.less, True))
 _fmax = Primitive("FmaxBackward0", np.fmax, _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
-                  save=("self", "other"), jvp="elementwise")
+                  save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x > y) | np.isnan(y), False))
 _fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=("self", "other"),
-                  save=("self", "other"), jvp="elementwise")
+                  save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x <= y) | np.isnan(y), False))
 
 
 def _binary(prim: Primitive, name: str, doc: str, **options):
