@@ -25,7 +25,7 @@ from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidd
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
-__all__ = ["propagate", "no_forward_rule"]
+__all__ = ["propagate", "no_forward_rule", "elementwise_in"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -117,6 +117,14 @@ def no_forward_rule(name: str, *, differentiable: bool = True, derivatives_yaml:
             "feature-request.yml so that we can prioritize its implementation"
             + (" or submit a PR adding the implementation to derivatives.yaml" if derivatives_yaml else "."))
     rule.unsupported = name
+    return rule
+
+
+def elementwise_in(*indices: int):
+    """The elementwise rule over the inputs ``indices`` only: the others stand for Python numbers, which torch's
+    Scalar overloads do not treat as inputs (no term, so they never make the tangent require grad)."""
+    def rule(ctx, *tangents):
+        return _elementwise(ctx, [t if i in indices else None for i, t in enumerate(tangents)], ctx.result)
     return rule
 
 

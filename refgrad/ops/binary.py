@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd._jvp import elementwise_in, no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -277,7 +277,7 @@ def _xlogy_number_self_forward(y, self_value):
 _xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
                    save=("self", "other"), jvp="elementwise")
 _xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
-                                save=("self", "other"), jvp="elementwise")
+                                save=("self", "other"), jvp=elementwise_in(0))
 _xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
                                lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",),
                                jvp="elementwise")

@@ -55,8 +55,9 @@ def _scatter_forward(g, index, dim, shape):
 
 
 _gather = Primitive("GatherBackward0", lambda a, index, dim, shape: a[_index_key(index, dim)],
-                    lambda c, g: scatter_along(g, c.index, c.dim, c._input_meta[0][0]))
-_scatter = Primitive("ScatterAddBackward0", _scatter_forward, lambda c, g: gather_along(g, c.index, c.dim))
+                    lambda c, g: scatter_along(g, c.index, c.dim, c._input_meta[0][0]), jvp="linear")
+_scatter = Primitive("ScatterAddBackward0", _scatter_forward, lambda c, g: gather_along(g, c.index, c.dim),
+                     jvp="linear")
 
 
 def scatter_along(g: Tensor, index: np.ndarray, dim: int, shape: tuple) -> Tensor:
