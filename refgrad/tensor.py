@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
 
@@ -454,6 +455,11 @@ class Tensor:
             suffixes.append(f"grad_fn=<{name}>")
         elif self.requires_grad:  # a view reports its base's flag, in print too
             suffixes.append("requires_grad=True")
+        if _forward_ad.public is not None:  # a dual tensor shows its tangent, as in torch
+            from refgrad.autograd.forward_ad import get_tangent
+            tangent = get_tangent(self, _forward_ad.public)
+            if tangent is not None:
+                suffixes.append(f"tangent={tangent!r}")
         return format_tensor(self._data, self.dtype, suffixes)
 
     __str__ = __repr__

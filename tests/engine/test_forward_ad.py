@@ -143,3 +143,11 @@ def test_custom_function_without_jvp_raises():
                                                       "autograd.Function to use it with forward mode AD.$"):
             Double.apply(d)
         assert fwAD.unpack_dual(DoubleJvp.apply(d)).tangent.tolist() == [6.0]
+
+
+def test_repr_shows_the_tangent():
+    with fwAD.dual_level():
+        d = fwAD.make_dual(vec(-1.7727, 0.5371, 0.5428), vec(1.0, 1.0, 1.0))
+        assert repr(d) == ("tensor([-1.7727,  0.5371,  0.5428], dtype=torch.float64,\n"
+                           "       tangent=tensor([1., 1., 1.], dtype=torch.float64))")
+    assert repr(d) == "tensor([-1.7727,  0.5371,  0.5428], dtype=torch.float64)"
