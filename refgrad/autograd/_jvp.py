@@ -58,7 +58,9 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
             tangent = out_tangents[i] if i < len(out_tangents) else None
             result = results[i]
             if tangent is None:
-                tangent = result._make(np.zeros_like(result._data))
+                if prim.jvp is not None:  # an explicit rule gave no term: the tangent inputs are not differentiable
+                    continue
+                tangent = result._make(np.zeros_like(result._data))  # generic: the VJP ignores the inputs (floor)
             else:
                 if tangent._data.shape != result._data.shape:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.expand(r.shape), tangent)

@@ -234,7 +234,7 @@ def _copysign_vjp(c, g):
 
 
 _copysign = Primitive("CopysignBackward0", np.copysign, _copysign_vjp, inputs=("self", "other"),
-                      save={"self": ("self",), "result": None}, jvp="elementwise")
+                      save={"self": ("self",), "result": None}, jvp=elementwise_in(0))  # torch: other has no term
 _copysign_scalar = Primitive("CopysignBackward1", lambda a, other: np.copysign(a, np.asarray(other, a.dtype)),
                              _copysign_self_grad, save=("self", "result"), jvp="elementwise")
 
