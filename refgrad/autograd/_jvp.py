@@ -25,7 +25,7 @@ from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidd
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
-__all__ = ["propagate", "no_forward_rule", "elementwise_in"]
+__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -127,6 +127,18 @@ def elementwise_in(*indices: int):
     Scalar overloads do not treat as inputs (no term, so they never make the tangent require grad)."""
     def rule(ctx, *tangents):
         return _elementwise(ctx, [t if i in indices else None for i, t in enumerate(tangents)], ctx.result)
+    return rule
+
+
+def contraction(dims: tuple):
+    """The rule of a one-input op each of whose output elements is a scalar function of its own slice over
+    ``dims`` (det over the matrix dims): J·t = sum over ``dims`` of VJP(1) ⊙ t, one VJP call, exact wherever the
+    VJP is (det at singular matrices, where differentiating the VJP's SVD route would not be)."""
+    def rule(ctx, tangent):
+        ones = Tensor._make(np.ones_like(ctx.result._data))
+        grads = ctx._vjp(ctx, ones)
+        grad = grads[0] if isinstance(grads, tuple) else grads
+        return (grad * tangent).sum(dims)
     return rule
 
 

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from refgrad.autograd._jvp import contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import never_flowed
@@ -181,7 +182,7 @@ def _products_but_one(g: Tensor, S: Tensor) -> Tensor:
 
 
 _det = Primitive("LinalgDetBackward0", lambda a: np.asarray(np.linalg.det(a), dtype=a.dtype), _det_vjp,
-                 save=("self", "result"))
+                 save=("self", "result"), jvp=contraction((-2, -1)))
 
 
 @register(namespace="torch.linalg")
