@@ -54,6 +54,8 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
             continue
         out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
         anchors = _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid)
+        reads = (prim.jvp is None or getattr(prim.jvp, "reads_primals", False)) and is_grad_enabled()
+        primals_with_grad = tuple(t for t in tensors if t.requires_grad) if reads else ()
         for i in outs:
             tangent = out_tangents[i] if i < len(out_tangents) else None
             result = results[i]
@@ -68,6 +70,8 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
             if anchors and not tangent.requires_grad and i < len(anchors) and anchors[i] is not None:
                 tangent = _under_levels_hidden(lid, _connect, tangent, anchors[i])
+            if primals_with_grad and not tangent.requires_grad:  # torch's formula reads them (det at [[0]])
+                tangent = _under_levels_hidden(lid, _connect, tangent, *primals_with_grad)
             _set_tangent(result, lid, tangent)
 
 
@@ -139,6 +143,7 @@ def contraction(dims: tuple):
         grads = ctx._vjp(ctx, ones)
         grad = grads[0] if isinstance(grads, tuple) else grads
         return (grad * tangent).sum(dims)
+    rule.reads_primals = True
     return rule
 
 
