@@ -207,8 +207,15 @@ def _slogdet_vjp(c, g_sign, g_logabsdet):
     return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
 
 
+def _slogdet_jvp(c, t):
+    # torch's: trace(A⁻¹ dA) from the forward's LU factors, which carry no graph, so the tangent never requires grad
+    A = c.self.detach()
+    sign = Tensor._make(np.zeros_like(c.sign._data))
+    return sign, (solve(_mT(A), _eye(A.shape[-1], A).expand(A.shape)) * t).sum((-2, -1))
+
+
 _slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",),
-                     outputs=("sign", "logabsdet"))
+                     outputs=("sign", "logabsdet"), jvp=_slogdet_jvp)
 
 
 @register(namespace="torch.linalg")
