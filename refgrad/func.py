@@ -323,7 +323,7 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size: int 
                 grads = _flatten(vjp_fn(_unflatten(cot, out_spec)))[0]
                 for j, g in enumerate(grads):
                     rows[j].append(g)
-            blocks.append(_unflatten([_stack_jacobian(r, o.shape, x.shape, o, True)
+            blocks.append(_unflatten([_stack_jacobian(r, o.shape, x.shape, x, True)  # empty: the input's dtype
                                       for r, x in zip(rows, in_leaves)], in_spec))
         if isinstance(argnums, int):
             blocks = [b[0] for b in blocks]
