@@ -25,7 +25,7 @@ from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidd
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
-__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction"]
+__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -134,6 +134,18 @@ def elementwise_in(*indices: int):
     return rule
 
 
+def reduced_elementwise(ctx, *tangents):
+    """The rule of a fused pointwise loss with a ``reduction`` parameter over the broadcast ``shape`` (torch's
+    losses): the elementwise rule of its ``reduction="none"`` form, then the reduction, so a mean over no
+    elements is NaN, as torch's mean of an empty tangent."""
+    reduction = ctx._params["reduction"]
+    ctx._params = {**ctx._params, "reduction": "none"}
+    total = _elementwise(ctx, tangents, None, shape=ctx._params["shape"])
+    if total is None or reduction == "none":
+        return total
+    return total.mean() if reduction == "mean" else total.sum()
+
+
 def contraction(dims: tuple):
     """The rule of a one-input op each of whose output elements is a scalar function of its own slice over
     ``dims`` (det over the matrix dims): J·t = sum over ``dims`` of VJP(1) ⊙ t, one VJP call, exact wherever the
@@ -180,8 +192,8 @@ def _ctx(prim, tensors, tangents, results, params):
                          tuple((r._data.shape, r.dtype) for r in results), saved, params)
 
 
-def _elementwise(ctx, tangents, result):
-    shape, n, total = tuple(result._data.shape), len(tangents), None
+def _elementwise(ctx, tangents, result, shape=None):
+    shape, n, total = tuple(result._data.shape) if shape is None else tuple(shape), len(tangents), None
     for i, tangent in enumerate(tangents):
         if tangent is None:
             continue

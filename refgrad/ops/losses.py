@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -60,7 +60,7 @@ def _pointwise(name: str, loss_np, slope):
     def forward(x, y, reduction, shape, beta):
         with np.errstate(all="ignore"):
             return _reduce_forward(np.asarray(loss_np(x - y, beta), dtype=x.dtype), reduction)
-    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"))
+    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"), jvp=reduced_elementwise)
 
 
 def _smooth_slope(c, d):
@@ -181,8 +181,9 @@ def _bce_grad_vjp(c, gout):
 _bce_grad = Primitive("BinaryCrossEntropyBackwardBackward0", _bce_grad_forward, _bce_grad_vjp,
                       inputs=("self", "target", "grad_output"), save=("self", "target", "grad_output"))
 _bce = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target"),
-                 save=("self", "target"))
+                 save=("self", "target"), jvp=reduced_elementwise)
 _bce_weighted = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target", "weight"),
+                          jvp=reduced_elementwise,
                           save=("self", "target", "weight"))
 
 

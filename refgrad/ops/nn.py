@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import reduced_elementwise
 from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -564,7 +565,7 @@ def _bce_logits(has_weight: bool, has_pos_weight: bool) -> Primitive:
         inputs = ("self", "target") + (("weight",) if has_weight else ()) + (("pos_weight",) if has_pos_weight
                                                                              else ())
         _BCE_LOGITS_PRIMS[key] = Primitive("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
-                                           _bce_logits_vjp, inputs=inputs, save=inputs)
+                                           _bce_logits_vjp, inputs=inputs, save=inputs, jvp=reduced_elementwise)
     return _BCE_LOGITS_PRIMS[key]
 
 
