@@ -25,7 +25,8 @@ from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidd
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
-__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise"]
+__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise",
+           "reduction_contraction"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -144,6 +145,18 @@ def reduced_elementwise(ctx, *tangents):
     if total is None or reduction == "none":
         return total
     return total.mean() if reduction == "mean" else total.sum()
+
+
+def reduction_contraction(ctx, tangent):
+    """:func:`contraction` over a reduction's own ``dims``/``keepdim`` parameters (std, var): the VJP at 1 is
+    evaluated, not differentiated, so its masks (std = 0) stay exact instead of giving 0 * inf."""
+    grads = ctx._vjp(ctx, Tensor._make(np.ones_like(ctx.result._data)))
+    grad = grads[0] if isinstance(grads, tuple) else grads
+    dims = tuple(ctx.dims) if ctx.dims is not None else tuple(range(tangent.dim()))
+    return (grad * tangent).sum(dims, keepdim=ctx.keepdim) if dims else grad * tangent
+
+
+reduction_contraction.reads_primals = True
 
 
 def contraction(dims: tuple):

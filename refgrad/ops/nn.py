@@ -88,8 +88,9 @@ def not_differentiable(function: str, argument: str, tensor) -> None:
 
 
 # torch clamps some norms in place under no_grad: the value is clamped but the gradient passes unchanged
+# (forward mode is blind to grad mode: torch's tangent does see the in-place clamp, zero where it clamps)
 _clamp_min_value_only = Primitive("CloneBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)),
-                                  lambda c, g: g)
+                                  lambda c, g: g, jvp=lambda c, t: t * const(c.self._data >= c.min, t))
 
 
 # --- einsum ------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -265,8 +266,8 @@ def _stat_mean_vjp(first):
     return vjp
 
 
-_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",))
-_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"))
+_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",), jvp=reduction_contraction)
+_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"), jvp=reduction_contraction)
 _var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
 _std_mean = Primitive("StdMeanBackward0",
                       lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
