@@ -26,7 +26,7 @@ from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
 __all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise",
-           "reduction_contraction"]
+           "reduction_contraction", "contract_over", "nan_where_nan"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -151,9 +151,22 @@ def reduction_contraction(ctx, tangent):
     """:func:`contraction` over a reduction's own ``dims``/``keepdim`` parameters (std, var): the VJP at 1 is
     evaluated, not differentiated, so its masks (std = 0) stay exact instead of giving 0 * inf."""
     grads = ctx._vjp(ctx, Tensor._make(np.ones_like(ctx.result._data)))
-    grad = grads[0] if isinstance(grads, tuple) else grads
-    dims = tuple(ctx.dims) if ctx.dims is not None else tuple(range(tangent.dim()))
-    return (grad * tangent).sum(dims, keepdim=ctx.keepdim) if dims else grad * tangent
+    out = contract_over(grads[0] if isinstance(grads, tuple) else grads, tangent, ctx.dims, ctx.keepdim)
+    return nan_where_nan(out, ctx.result) if "Std" in type(ctx).__name__ else out
+
+
+def contract_over(grad, tangent, dims, keepdim: bool):
+    """sum over ``dims`` of grad ⊙ tangent."""
+    dims = tuple(dims) if dims is not None else tuple(range(tangent.dim()))
+    return (grad * tangent).sum(dims, keepdim=keepdim) if dims else grad * tangent
+
+
+def nan_where_nan(tangent, value):
+    """NaN wherever ``value`` is NaN (torch's std tangent, var_t / (2 std), is NaN there, even over no elements)."""
+    mask = np.isnan(value._data)
+    if not mask.any():
+        return tangent
+    return tangent + Tensor._make(np.where(mask, np.nan, 0).astype(tangent._data.dtype))
 
 
 reduction_contraction.reads_primals = True

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import reduction_contraction
+from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -268,11 +268,22 @@ def _stat_mean_vjp(first):
 
 _var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",), jvp=reduction_contraction)
 _std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"), jvp=reduction_contraction)
-_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
+def _stat_mean_jvp(first):
+    """(var|std)_mean: the statistic's tangent contracts its VJP at 1 (as std/var), the mean's is the mean."""
+    def jvp(c, t):
+        stat = contract_over(first(c, Tensor._make(np.ones_like(c.result._data))), t, c.dims, c.keepdim)
+        stat = nan_where_nan(stat, c.result) if first is _std_backward else stat
+        return stat, t.mean(tuple(c.dims), keepdim=c.keepdim) if c.dims else t.clone()
+    jvp.reads_primals = True
+    return jvp
+
+
+_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",),
+                      jvp=_stat_mean_jvp(_var_backward))
 _std_mean = Primitive("StdMeanBackward0",
                       lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
                                                             _welford_mean(a, dims, keepdim)),
-                      _stat_mean_vjp(_std_backward), save=("self", "result"))
+                      _stat_mean_vjp(_std_backward), save=("self", "result"), jvp=_stat_mean_jvp(_std_backward))
 
 
 def _variance_call(name, input, dim, unbiased, keepdim, correction):
