@@ -339,10 +339,18 @@ def _logsumexp_forward(a, dims, keepdim):
     return (total if keepdim else np.squeeze(total, axis=dims)).astype(a.dtype)
 
 
+def _logsumexp_jvp(c, t):
+    """torch's: sum(softmax ⊙ t) (the VJP at 1, contracted), which is 0 / 0 = NaN over no elements."""
+    out = contract_over(c._vjp(c, Tensor._make(np.ones_like(c.result._data))), t, c.dims, c.keepdim)
+    if c.self.numel() == 0:
+        out = out + Tensor._make(np.full(out._data.shape, np.nan, out._data.dtype))
+    return out
+
+
 _logsumexp = Primitive("LogsumexpBackward0", _logsumexp_forward,
                        lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) *
                        (c.self - _restore(c.result, c._input_meta[0][0], c.dims, c.keepdim)).exp(),
-                       save=("self", "result"))
+                       save=("self", "result"), jvp=_logsumexp_jvp)
 
 
 @register(method=True)
