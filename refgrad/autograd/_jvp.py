@@ -55,8 +55,6 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
             continue
         out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
         anchors = _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid)
-        reads = (prim.jvp is None or getattr(prim.jvp, "reads_primals", False)) and is_grad_enabled()
-        primals_with_grad = tuple(t for t in tensors if t.requires_grad) if reads else ()
         for i in outs:
             tangent = out_tangents[i] if i < len(out_tangents) else None
             result = results[i]
@@ -71,8 +69,6 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
             if anchors and not tangent.requires_grad and i < len(anchors) and anchors[i] is not None:
                 tangent = _under_levels_hidden(lid, _connect, tangent, anchors[i])
-            if primals_with_grad and not tangent.requires_grad:  # torch's formula reads them (det at [[0]])
-                tangent = _under_levels_hidden(lid, _connect, tangent, *primals_with_grad)
             _set_tangent(result, lid, tangent)
 
 
@@ -151,7 +147,10 @@ def reduction_contraction(ctx, tangent):
     """:func:`contraction` over a reduction's own ``dims``/``keepdim`` parameters (std, var): the VJP at 1 is
     evaluated, not differentiated, so its masks (std = 0) stay exact instead of giving 0 * inf."""
     grads = ctx._vjp(ctx, Tensor._make(np.ones_like(ctx.result._data)))
-    out = contract_over(grads[0] if isinstance(grads, tuple) else grads, tangent, ctx.dims, ctx.keepdim)
+    grad = grads[0] if isinstance(grads, tuple) else grads
+    if grad is None:  # no gradient at all (vector_norm of order 0): a zero tangent
+        return Tensor._make(np.zeros_like(ctx.result._data))
+    out = contract_over(grad, tangent, ctx.dims, ctx.keepdim)
     return nan_where_nan(out, ctx.result) if "Std" in type(ctx).__name__ else out
 
 
@@ -169,8 +168,6 @@ def nan_where_nan(tangent, value):
     return tangent + Tensor._make(np.where(mask, np.nan, 0).astype(tangent._data.dtype))
 
 
-reduction_contraction.reads_primals = True
-
 
 def contraction(dims: tuple):
     """The rule of a one-input op each of whose output elements is a scalar function of its own slice over
@@ -181,7 +178,6 @@ def contraction(dims: tuple):
         grads = ctx._vjp(ctx, ones)
         grad = grads[0] if isinstance(grads, tuple) else grads
         return (grad * tangent).sum(dims)
-    rule.reads_primals = True
     return rule
 
 
