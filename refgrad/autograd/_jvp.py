@@ -5,8 +5,9 @@
 - ``"linear"``: the op is linear in its tensor inputs jointly (views, reshapes, sums, concatenation...): the
   output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
   view of its input's tangent.
-- ``"bilinear"``: a two-operand product (mm, mv, bmm, dot): the sum over operands with a tangent of the op with
-  that operand replaced by its tangent.
+- ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
+  the op with that operand replaced by its tangent; an optional third input is an additive bias (convolution's),
+  zero in those terms and alone in its own.
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
 - a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
@@ -190,10 +191,15 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         return out if isinstance(out, tuple) else (out,)
     if rule == "bilinear":
         total = None
+        bias = [Tensor._make(np.zeros_like(t._data)) for t in tensors[2:]]
         for i, tangent in enumerate(tangents):
-            if tangent is not None:
-                term = prim(*tensors[:i], tangent, *tensors[i + 1:], cast=cast, **params)
-                total = term if total is None else total + term
+            if tangent is None:
+                continue
+            if i < 2:
+                term = prim(*tensors[:i], tangent, *tensors[i + 1:2], *bias, cast=cast, **params)
+            else:
+                term = prim(*(Tensor._make(np.zeros_like(t._data)) for t in tensors[:2]), tangent, cast=cast, **params)
+            total = term if total is None else total + term
         return (total,)
     ctx = _ctx(prim, tensors, tangents, results, params)
     if rule == "elementwise":
