@@ -188,6 +188,114 @@ def program_errors(t, fn, inputs, kwargs, extra, obs):
             observe(t, obs, "x" + str(index) + ".grad", leaf.grad, full=False)
 
 
+def program_jvp(t, fn, inputs, kwargs, extra, obs):
+    """Forward mode: random tangents on the inputs that require grad, through ``autograd.forward_ad``; then the
+    transpose identity <w, J v> = <J^T w, v> against the module's own reverse mode (observed: whether the two sums
+    agree within ``extra["identity_tol"]`` relative to the sum of the terms' magnitudes)."""
+    obs["_step"] = "forward AD"
+    fwad = t.autograd.forward_ad
+    tangent_values = []
+    with fwad.dual_level():
+        args = []
+        for item, tangent in zip(inputs, extra["tangents"]):
+            x = make_input(t, item)
+            args.append(x if tangent is None else fwad.make_dual(x, make_input(t, tangent)))
+        outs = flatten_outputs(t, fn(t, *args, **kwargs))
+        obs["outputs"] = len(outs)
+        for index, out in enumerate(outs):
+            tangent = fwad.unpack_dual(out).tangent if isinstance(out, t.Tensor) else None
+            observe(t, obs, "tangent[" + str(index) + "]", tangent, full=False)
+            tangent_values.append(None if tangent is None else to_numpy(tangent).astype(np.float64))
+    obs["_step"] = "transpose identity"
+    args = [make_input(t, item) for item in inputs]
+    outs = flatten_outputs(t, fn(t, *args, **kwargs))
+    pairs = [(out, item, tangent) for out, item, tangent in zip(outs, extra["cotangents"], tangent_values)
+             if item is not None]
+    wrt = [(a, tangent) for a, tangent in zip(args, extra["tangents"]) if tangent is not None]
+    if not pairs or not wrt:
+        return
+    grads = t.autograd.grad([out for out, _, _ in pairs], [a for a, _ in wrt],
+                            grad_outputs=[make_input(t, item) for _, item, _ in pairs], allow_unused=True)
+    forward_terms = [np.asarray(item["data"], np.float64) * (0.0 if tangent is None else tangent)
+                     for _, item, tangent in pairs]
+    reverse_terms = [to_numpy(g).astype(np.float64) * np.asarray(tangent["data"], np.float64)
+                     for g, (_, tangent) in zip(grads, wrt) if g is not None]
+    forward = float(sum(np.sum(term) for term in forward_terms))
+    reverse = float(sum(np.sum(term) for term in reverse_terms))
+    if not (np.isfinite(forward) and np.isfinite(reverse)):
+        obs["transpose identity"] = "non-finite"
+        return
+    scale = sum(float(np.sum(np.abs(term))) for term in forward_terms + reverse_terms)
+    rtol, atol = extra["identity_tol"]
+    obs["transpose identity"] = bool(abs(forward - reverse) <= atol + rtol * scale)
+
+
+def program_func(t, fn, inputs, kwargs, extra, obs):
+    """torch.func on the op: jacrev and jacfwd of the same function of the inputs that require grad (and whether
+    they agree), the hessian of <w, f> w.r.t. the first such input, and vmap over a batch of two (the input and
+    its elements reversed) against a loop. ``extra["steps"]`` selects hessian/vmap."""
+    args = [make_input(t, item) for item in inputs]
+    plain = [a.detach() if isinstance(a, t.Tensor) else a for a in args]
+    positions = [i for i, item in enumerate(inputs) if item["kind"] == "tensor" and item["requires_grad"]]
+    chosen = [k for k, item in enumerate(extra["cotangents"]) if item is not None]
+
+    def substituted(diff):
+        full = list(plain)
+        for p, d in zip(positions, diff):
+            full[p] = d
+        return full
+
+    def f(*diff):
+        outs = flatten_outputs(t, fn(t, *substituted(diff), **kwargs))
+        return tuple(outs[k] for k in chosen)
+
+    if positions and chosen:
+        diff = [plain[p] for p in positions]
+        argnums = tuple(range(len(diff)))
+        obs["_step"] = "jacrev"
+        rev = t.func.jacrev(f, argnums=argnums)(*diff)
+        obs["_step"] = "jacfwd"
+        fwd = t.func.jacfwd(f, argnums=argnums)(*diff)
+        agree = True
+        for k in range(len(chosen)):
+            for j in range(len(diff)):
+                observe(t, obs, "jacrev[" + str(k) + "][" + str(j) + "]", rev[k][j], full=False)
+                a, b = to_numpy(rev[k][j]), to_numpy(fwd[k][j])
+                agree = agree and bool(np.allclose(a, b, rtol=extra["identity_tol"][0], atol=extra["identity_tol"][1],
+                                                   equal_nan=True))
+        obs["jacrev == jacfwd"] = agree
+        if "hessian" in extra["steps"]:
+            obs["_step"] = "hessian"
+            ws = [make_input(t, extra["cotangents"][k]) for k in chosen]
+
+            def scalar(x):
+                outs = f(x, *diff[1:])
+                return sum((o * w).sum() for o, w in zip(outs, ws))
+
+            observe(t, obs, "hessian", t.func.hessian(scalar)(diff[0]), full=False)
+    tensors = [i for i, a in enumerate(plain) if isinstance(a, t.Tensor) and a.dim() > 0]
+    if "vmap" in extra["steps"] and tensors:
+        obs["_step"] = "vmap"
+        where = tensors[0]
+        x = plain[where]
+        second = x.reshape(-1).flip(0).reshape(x.shape)
+
+        def g(entry):
+            full = list(plain)
+            full[where] = entry
+            return tuple(flatten_outputs(t, fn(t, *full, **kwargs)))
+
+        mapped = t.func.vmap(g)(t.stack([x, second]))
+        looped = [g(x), g(second)]
+        same = True
+        for k, out in enumerate(mapped):
+            observe(t, obs, "vmap[" + str(k) + "]", out, full=False)
+            expected = np.stack([to_numpy(looped[0][k]), to_numpy(looped[1][k])])
+            same = same and bool(np.allclose(to_numpy(out), expected, rtol=extra["identity_tol"][0],
+                                             atol=extra["identity_tol"][1], equal_nan=True))
+        obs["vmap == loop"] = same
+
+
 def execute(t, program, fn, inputs, kwargs, extra):
     """Run ``program`` on module ``t``; return ``{"obs": {...}, "error": None | {...}}``, never raising
     (except KeyboardInterrupt/SystemExit). The error holds the type, its nearest builtin base, the message

@@ -30,8 +30,9 @@ Divergence fields (all flat; lists hold one entry per input):
 - torch_version, engine, engine_version
 
 Summary fields: record_type "summary", run_id, op, family, property, dtype, examples (run before the first
-divergence, shrinking excluded), diverged (0/1), expected (bool), status (pass | diverged | expected | error),
-seconds, nodeid, engine, engine_version, torch_version.
+divergence, shrinking excluded), diverged (0/1), expected (bool), status (pass | diverged | expected | error |
+unsupported: the engine lacks the property's API, one record with op/dtype "*", the reason in nodeid), seconds, nodeid,
+engine, engine_version, torch_version.
 """
 from __future__ import annotations
 

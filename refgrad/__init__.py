@@ -8,6 +8,7 @@ from __future__ import annotations
 from refgrad import (  # noqa: E402
     autograd,  # noqa: E402
     fft,
+    func,
     linalg,
     nn,
     special,

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
 
@@ -122,6 +123,7 @@ class Tensor:
     _is_inference = False
     _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
     _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
+    _fw: dict | None = None  # forward-mode tangents, level id -> tangent (refgrad/autograd/forward_ad.py)
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     def __init__(self, *args) -> None:
@@ -489,6 +491,11 @@ class Tensor:
             suffixes.append(f"grad_fn=<{name}>")
         elif self.requires_grad:  # a view reports its base's flag, in print too
             suffixes.append("requires_grad=True")
+        if _forward_ad.public is not None:  # a dual tensor shows its tangent, as in torch
+            from refgrad.autograd.forward_ad import get_tangent
+            tangent = get_tangent(self, _forward_ad.public)
+            if tangent is not None:
+                suffixes.append(f"tangent={tangent!r}")
         return format_tensor(self._data, self.dtype, suffixes)
 
     __str__ = __repr__

@@ -11,9 +11,9 @@ import pytest
 from conformance.specs import all_specs
 from conformance.strategies import is_floating
 
-__all__ = ["cases", "PROPERTY_NAMES"]
+__all__ = ["cases", "PROPERTY_NAMES", "skip_unsupported"]
 
-PROPERTY_NAMES = ("forward", "vjp", "double_backward", "errors", "graph_state")
+PROPERTY_NAMES = ("forward", "vjp", "double_backward", "errors", "graph_state", "jvp", "func")
 
 
 def cases(prop: str) -> list:
@@ -21,7 +21,7 @@ def cases(prop: str) -> list:
     params = []
     for spec in all_specs():
         for dtype in spec.dtypes:
-            if prop in ("vjp", "double_backward") and not spec.differentiable_dtype(dtype):
+            if prop in ("vjp", "double_backward", "jvp", "func") and not spec.differentiable_dtype(dtype):
                 continue
             if prop == "double_backward" and not spec.gradgrad:
                 continue
@@ -29,3 +29,27 @@ def cases(prop: str) -> list:
                 continue  # integer examples only add error cases through invalid shapes
             params.append(pytest.param(spec, dtype, id=f"{spec.name}-{dtype}"))
     return params
+
+
+def skip_unsupported(session, prop: str, attributes: tuple) -> None:
+    """Skip when the engine lacks an API the property needs (``autograd.forward_ad``...), recording one summary
+    with status "unsupported" for the whole property (once per process), not a divergence per op."""
+    module = session.engine.module
+    missing = []
+    for path in attributes:
+        owner = module
+        for part in path.split("."):
+            owner = getattr(owner, part, None)
+        if owner is None:
+            missing.append(path)
+    if not missing:
+        return
+    done = session.__dict__.setdefault("_unsupported", set())
+    if prop not in done:
+        done.add(prop)
+        session.recorder.summary({
+            "record_type": "summary", "run_id": session.run_id, "op": "*", "family": "*", "property": prop,
+            "dtype": "*", "examples": 0, "diverged": 0, "expected": False, "status": "unsupported",
+            "seconds": 0.0, "nodeid": f"unsupported: engine lacks {', '.join(missing)}", "engine": session.engine.name,
+            "engine_version": session.engine.version, "torch_version": session.reference.version})
+    pytest.skip(f"{prop}: engine {session.engine.name} does not support it (lacks {', '.join(missing)})")

@@ -26,7 +26,7 @@ __all__ = ["cell_outcomes", "headline", "per_property", "matrix", "divergence_ta
            "DIVERGENCE_COLUMNS"]
 
 OUTCOMES = ("pass", "known", "unexpected", "error")
-PROPERTY_ORDER = ("forward", "vjp", "double_backward", "errors", "graph_state")
+PROPERTY_ORDER = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state")
 DIVERGENCE_COLUMNS = [
     "divergence_id", "op", "family", "property", "dtype", "scenario", "kind", "key", "mismatches",
     "input_shapes", "input_dtypes", "requires_grad", "kwargs", "reference_outcome", "engine_outcome",
@@ -64,7 +64,7 @@ def cell_outcomes(run: Run, divergences: pd.DataFrame) -> pd.DataFrame:
         cell = (row.op, row.property, row.dtype)
         if cell in known_by_cell:  # a recorded divergence decides, even when the run then ended in an error
             return "known" if known_by_cell[cell] else "unexpected"
-        if row.status == "error":
+        if row.status in ("error", "unsupported"):  # unsupported: the engine lacks the API (one "*" cell)
             return "error"
         return "known" if row.status == "expected" else "unexpected"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
-from refgrad.autograd import functional  # noqa: F401 - torch.autograd.functional
+from refgrad.autograd import forward_ad, functional  # noqa: F401 - torch.autograd.forward_ad, .functional
 from refgrad.autograd.engine import run_backward
 from refgrad.autograd.function import Function, FunctionCtx  # noqa: F401
 from refgrad.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
@@ -144,5 +144,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
         elif not create_graph:
-            result[i] = g.detach()
+            result[i] = g.detach() if not forward_ad._state.stack else forward_ad.detach_keeping_tangents(g)
     return tuple(result)

@@ -5,6 +5,7 @@ custom function's output is the very object that saw ``ctx.save_for_backward``.
 """
 from __future__ import annotations
 
+from refgrad.autograd import forward_ad
 from refgrad.autograd.grad_mode import is_grad_enabled, no_grad
 from refgrad.autograd.graph import Node, SavedTensor
 
@@ -32,6 +33,10 @@ class FunctionCtx(Node):
         if self._saved_list is None:
             return tuple(self._to_save)
         return tuple(None if s is None else s.unpack() for s in self._saved_list)
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keep these tensors for ``jvp`` (read there as ``ctx.saved_tensors``)."""
+        self._to_save_forward = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
         """These outputs carry no gradient (they get requires_grad=False)."""
@@ -73,13 +78,18 @@ class Function(metaclass=_FunctionMeta):
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         from refgrad.tensor import Tensor
         ctx = cls._backward_cls()
         tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with no_grad():
+        with no_grad(), forward_ad.hidden_levels():
             outputs = cls.forward(ctx, *args, **kwargs)
         multiple = isinstance(outputs, tuple)
         outputs = list(outputs) if multiple else [outputs]
@@ -105,6 +115,8 @@ class Function(metaclass=_FunctionMeta):
                                SavedTensor(t, producer=ctx if id(t) in out_ids else None) for t in ctx._to_save]
         else:
             ctx._saved_list = [None if t is None else SavedTensor(t) for t in ctx._to_save]
+        if forward_ad._state.stack:
+            forward_ad.function_jvp(cls, ctx, args, outputs)
         return tuple(outputs) if multiple else outputs[0]
 
 

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad.autograd import forward_ad
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
 from refgrad.tensor import Tensor, _view_mode_error
@@ -79,6 +80,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
         old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
         if self._base is not None and self.grad_fn is None and self._base.requires_grad:
             old.grad_fn, old._output_nr = self._view_fn(self._base).grad_fn, 0
+        if forward_ad._state.stack:
+            forward_ad.snapshot_tangents(self, old)
         result = fn(old, *args, **kwargs)
     else:
         result = fn(self, *args, **kwargs)
@@ -87,6 +90,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
         result = result.to(self.dtype)
     np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
+    if forward_ad._state.stack:
+        forward_ad.write_back(self, result)
     if recording and result.grad_fn is not None:
         _take_over(self, result)
     return self

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
 from refgrad.tensor import Tensor, _view_creation
@@ -57,13 +58,18 @@ class Primitive:
     conjugate Wirtinger derivative, ``g * conj(f'(z))``, which is ``conj(vjp(conj(g)))`` for any formula that
     computes ``g * f'(z)`` in complex arithmetic. Ops that are not holomorphic (abs, angle, conj, real, polar,
     the real FFTs...) pass ``holomorphic=False`` and write the complex VJP themselves.
+
+    ``jvp``: the forward-mode rule (see :mod:`refgrad.autograd._jvp`): ``"linear"`` (default for views),
+    ``"elementwise"``, a callable ``jvp(ctx, *tangents)``, None (the generic transpose of the VJP) or False.
+    ``outputs``: the names a JVP's ctx reads the outputs by (ops that save extra outputs after the call).
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan", "holomorphic")
+                 "forward_params", "save_plan", "holomorphic", "jvp", "outputs")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
-                 save=(), view: bool = False, differentiable=None, holomorphic: bool = True) -> None:
+                 save=(), view: bool = False, differentiable=None, holomorphic: bool = True, jvp=None,
+                 outputs=("result",)) -> None:
         self.grad_fn = grad_fn
         self.holomorphic = holomorphic
         self.forward = forward
@@ -72,6 +78,8 @@ class Primitive:
         self.save = save if isinstance(save, dict) else {name: None for name in save}
         self.view = view
         self.differentiable = differentiable
+        self.jvp = "linear" if jvp is None and view else jvp
+        self.outputs = outputs
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
@@ -111,6 +119,9 @@ class Primitive:
                 if t._requires_grad or t._grad_fn is not None or t.requires_grad:
                     self._record(tensors, (result,) if results is None else results, params)
                     break
+        if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
+            from refgrad.autograd._jvp import propagate
+            propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
     def _record(self, tensors, results, params) -> None:

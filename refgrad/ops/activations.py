@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
@@ -77,7 +78,8 @@ def _backward_op(grad_fn: str, forward: Callable, dself: Callable | None = None)
             grad_self = _zeros_like(c.self) if dself is None else dself(c, gg)
         return grad_output, grad_self
 
-    prim = Primitive(grad_fn, forward, vjp, inputs=("grad_output", "self"), save=("grad_output", "self"))
+    prim = Primitive(grad_fn, forward, vjp, inputs=("grad_output", "self"), save=("grad_output", "self"),
+                     jvp="elementwise")
     return prim
 
 
@@ -85,7 +87,7 @@ def _backward_op(grad_fn: str, forward: Callable, dself: Callable | None = None)
 
 _relu_backward = _backward_op("ThresholdBackwardBackward0", lambda g, y: np.where(y <= 0, np.zeros((), g.dtype), g))
 _relu = Primitive("ReluBackward0", lambda a: np.maximum(a, np.zeros((), a.dtype)),
-                  lambda c, g: _relu_backward(g, c.result), save=("result",))
+                  lambda c, g: _relu_backward(g, c.result), save=("result",), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -126,7 +128,7 @@ _hardtanh_backward = _backward_op(
     lambda g, x, min_val, max_val: np.where((x <= min_val) | (x >= max_val), np.zeros((), g.dtype), g))
 _hardtanh = Primitive("HardtanhBackward0", _hardtanh_forward,
                       lambda c, g: _hardtanh_backward(g, c.self, min_val=c.min_val, max_val=c.max_val),
-                      save=("self",))
+                      save=("self",), jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -172,8 +174,10 @@ def _leaky_grad(g, x, negative_slope):
 _leaky_backward = _backward_op("LeakyReluBackwardBackward0", _leaky_grad)
 _rrelu_backward = _backward_op("RreluWithNoiseBackwardBackward0", _leaky_grad)
 _leaky = Primitive("LeakyReluBackward0", _leaky_forward,
-                   lambda c, g: _leaky_backward(g, c.self, negative_slope=c.negative_slope), save=("self",))
-_leaky_inplace = Primitive("LeakyReluBackward1", _leaky_forward, _leaky_inplace_vjp, save=("result",))
+                   lambda c, g: _leaky_backward(g, c.self, negative_slope=c.negative_slope), save=("self",),
+                   jvp="elementwise")
+_leaky_inplace = Primitive("LeakyReluBackward1", _leaky_forward, _leaky_inplace_vjp, save=("result",),
+                           jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -202,10 +206,11 @@ def _rrelu_slope(lower: float, upper: float, training: bool) -> float:
 
 
 _rrelu = Primitive("RreluWithNoiseBackward0", _leaky_forward,
-                   lambda c, g: _rrelu_backward(g, c.self, negative_slope=c.negative_slope), save=("self",))
+                   lambda c, g: _rrelu_backward(g, c.self, negative_slope=c.negative_slope), save=("self",),
+                   jvp="elementwise")
 _rrelu_inplace = Primitive("RreluWithNoiseBackward1", _leaky_forward,
                            lambda c, g: _rrelu_backward(g, c.result, negative_slope=c.negative_slope),
-                           save=("result",))
+                           save=("result",), jvp=no_forward_rule("rrelu_with_noise_", derivatives_yaml=False))
 
 
 @register()
@@ -274,8 +279,8 @@ def _elu_result_vjp(c, g):
 
 
 def _elu_primitives(name: str):
-    return (Primitive(f"{name}Backward0", _elu_forward, _elu_vjp, save=("self",)),
-            Primitive(f"{name}Backward1", _elu_forward, _elu_result_vjp, save=("result",)))
+    return (Primitive(f"{name}Backward0", _elu_forward, _elu_vjp, save=("self",), jvp="elementwise"),
+            Primitive(f"{name}Backward1", _elu_forward, _elu_result_vjp, save=("result",), jvp="elementwise"))
 
 
 _elu, _elu_inplace = _elu_primitives("Elu")
@@ -366,7 +371,7 @@ def _gelu_vjp(c, g):
     return g * (cdf + x * pdf)
 
 
-_gelu = Primitive("GeluBackward0", _gelu_forward, _gelu_vjp, save=("self",))
+_gelu = Primitive("GeluBackward0", _gelu_forward, _gelu_vjp, save=("self",), jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -388,7 +393,7 @@ def _silu_vjp(c, g):
     return g * s * (1 + c.self * (1 - s))
 
 
-_silu = Primitive("SiluBackward0", _silu_forward, _silu_vjp, save=("self",))
+_silu = Primitive("SiluBackward0", _silu_forward, _silu_vjp, save=("self",), jvp="elementwise")
 
 
 def _mish_forward(a):
@@ -401,7 +406,7 @@ def _mish_vjp(c, g):
     return g * (tanh_softplus + x * _sigmoid(x) * (1 - tanh_softplus * tanh_softplus))
 
 
-_mish = Primitive("MishBackward0", _mish_forward, _mish_vjp, save=("self",))
+_mish = Primitive("MishBackward0", _mish_forward, _mish_vjp, save=("self",), jvp="elementwise")
 
 
 def _simple_activation(name: str, prim: Primitive, kernel: str, doc: str) -> Callable:
@@ -445,7 +450,7 @@ def _softplus_vjp(c, g):
     return _softplus_backward(g, c.self, beta=c.beta, threshold=c.threshold)
 
 
-_softplus = Primitive("SoftplusBackward0", _softplus_forward, _softplus_vjp, save=("self",))
+_softplus = Primitive("SoftplusBackward0", _softplus_forward, _softplus_vjp, save=("self",), jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -461,7 +466,7 @@ def _logsigmoid_forward(a):
 
 
 _logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward, lambda c, g: g * _sigmoid(-c.self),
-                        save=("self",))
+                        save=("self",), jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -502,9 +507,9 @@ _hardsigmoid_backward = _backward_op(
     "NotImplemented", lambda g, x: np.where((x > -3) & (x < 3), g * np.asarray(_ONE_SIXTH, g.dtype),
                                             np.zeros((), g.dtype)), _hardsigmoid_second)
 _hardsigmoid = Primitive("HardsigmoidBackward0", _hardsigmoid_forward,
-                         lambda c, g: _hardsigmoid_backward(g, c.self), save=("self",))
+                         lambda c, g: _hardsigmoid_backward(g, c.self), save=("self",), jvp="elementwise")
 _hardswish = Primitive("HardswishBackward0", _hardswish_forward, lambda c, g: _hardswish_backward(g, c.self),
-                       save=("self",))
+                       save=("self",), jvp="elementwise")
 hardsigmoid = _simple_activation("hardsigmoid", _hardsigmoid, "hardsigmoid_cpu",
                                  "relu6(input + 3) / 6 (torch.nn.functional.hardsigmoid); gradient 0 at ±3.")
 hardswish = _simple_activation("hardswish", _hardswish, "hardswish_cpu",
@@ -532,9 +537,9 @@ def _hardshrink_forward(a, lambd):
 
 
 _softshrink = Primitive("SoftshrinkBackward0", _softshrink_forward,
-                        lambda c, g: _softshrink_backward(g, c.self, lambd=c.lambd), save=("self",))
+                        lambda c, g: _softshrink_backward(g, c.self, lambd=c.lambd), save=("self",), jvp="elementwise")
 _hardshrink = Primitive("HardshrinkBackward0", _hardshrink_forward,
-                        lambda c, g: _hardshrink_backward(g, c.self, lambd=c.lambd), save=("self",))
+                        lambda c, g: _hardshrink_backward(g, c.self, lambd=c.lambd), save=("self",), jvp="elementwise")
 
 
 @register(namespace=_F)
@@ -570,10 +575,12 @@ def _threshold_forward(a, threshold, value):
 _threshold_backward = _backward_op(
     "ThresholdBackwardBackward0", lambda g, x, threshold: np.where(x <= threshold, np.zeros((), g.dtype), g))
 _threshold = Primitive("ThresholdBackward0", _threshold_forward,
-                       lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",))
+                       lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",),
+                       jvp="elementwise")
 # torch's in-place node also masks by the input before the write (it saves self, not the result)
 _threshold_inplace = Primitive("ThresholdBackward1", _threshold_forward,
-                               lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",))
+                               lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",),
+                               jvp="elementwise")
 
 
 @register()

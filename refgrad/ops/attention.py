@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import const
@@ -110,7 +111,8 @@ _flash = Primitive("ScaledDotProductFlashAttentionForCpuBackward0", _flash_forwa
                    lambda c, g: (c.result, _flash_backward(g, c.query, c.key, c.value, mask=c.mask,
                                                            is_causal=c.is_causal, scale=c.scale))[1],
                    # torch saves the output too: an in-place change to it is reported at backward
-                   inputs=("query", "key", "value"), save=("query", "key", "value", "result"))
+                   inputs=("query", "key", "value"), save=("query", "key", "value", "result"),
+                   jvp=no_forward_rule("_scaled_dot_product_flash_attention_for_cpu"))
 
 
 @register(namespace="torch.nn.functional")

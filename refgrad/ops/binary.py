@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import elementwise_in, no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -64,8 +65,15 @@ def _atan2_vjp(c, g):
     return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
 
 
+def _atan2_jvp(c, t_self, t_other):
+    # torch's forward formula divides by x² + y² unmasked: NaN at atan2(0, 0), where the VJP gives (0, -0)
+    x, y = c.self, c.other
+    numerator = (t_self * y if t_self is not None else 0) - (t_other * x if t_other is not None else 0)
+    return numerator / (x * x + y * y)
+
+
 _atan2 = Primitive("Atan2Backward0", np.arctan2, _atan2_vjp, inputs=("self", "other"),
-                   save=("self", "other"))
+                   save=("self", "other"), jvp=_atan2_jvp)
 
 
 @register(method=True, inplace=True, aliases=("arctan2",))
@@ -78,7 +86,8 @@ def atan2(input, other, *, out=None):
 _hypot = Primitive("HypotBackward0", np.hypot,
                    lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
                                  g * c.other / c.result if c.needs_input_grad(1) else None),
-                   inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None})
+                   inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None},
+                   jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -112,14 +121,27 @@ def _nan_ignoring_vjp(wins):
     return vjp
 
 
+def _choice_jvp(first_wins, split_ties: bool):
+    """torch 2.13's forward formulas, which differ from its VJPs at NaN and (fmax/fmin) at ties: the first
+    operand's tangent where ``first_wins(x, y)``, else the second's; maximum/minimum average the two on a tie."""
+    def jvp(c, t_x, t_y):
+        x, y = c.self, c.other
+        t_x = t_x if t_x is not None else constant(np.zeros(x.shape, x._data.dtype))
+        t_y = t_y if t_y is not None else constant(np.zeros(y.shape, y._data.dtype))
+        x_, y_ = x._data, y._data
+        chosen = where(constant(first_wins(x_, y_)), t_x, t_y)
+        return where(constant(x_ == y_), (t_x + t_y) / 2, chosen) if split_ties else chosen
+    return jvp
+
+
 _maximum = Primitive("MaximumBackward0", np.maximum, _extremum_vjp(np.less), inputs=("self", "other"),
-                     save=("self", "other"))
+                     save=("self", "other"), jvp=_choice_jvp(np.greater, True))
 _minimum = Primitive("MinimumBackward0", np.minimum, _extremum_vjp(np.greater), inputs=("self", "other"),
-                     save=("self", "other"))
+                     save=("self", "other"), jvp=_choice_jvp(np.less, True))
 _fmax = Primitive("FmaxBackward0", np.fmax, _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
-                  save=("self", "other"))
+                  save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x > y) | np.isnan(y), False))
 _fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=("self", "other"),
-                  save=("self", "other"))
+                  save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x <= y) | np.isnan(y), False))
 
 
 def _binary(prim: Primitive, name: str, doc: str, **options):
@@ -171,9 +193,10 @@ def _not_implemented(kernel):
 
 def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
     tensor_prim = Primitive(tensor_node, np_fn, _quotient_vjp(name), inputs=("self", "other"),
-                            save={"self": ("other",), "other": ("other",)})
-    scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"))
-    number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"))
+                            save={"self": ("other",), "other": ("other",)}, jvp="elementwise")
+    scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"), jvp="elementwise")
+    number_self = Primitive("NotImplemented", np_fn, _not_implemented(kernel), inputs=("self", "other"),
+                            jvp=no_forward_rule(f"aten::{kernel}", differentiable=False))
 
     def op(input, other, *, out=None):
         if not isinstance(input, Tensor) and (kernel == "fmod" or not isinstance(other, Tensor)):
@@ -211,9 +234,9 @@ def _copysign_vjp(c, g):
 
 
 _copysign = Primitive("CopysignBackward0", np.copysign, _copysign_vjp, inputs=("self", "other"),
-                      save={"self": ("self",), "result": None})
+                      save={"self": ("self",), "result": None}, jvp=elementwise_in(0))  # torch: other has no term
 _copysign_scalar = Primitive("CopysignBackward1", lambda a, other: np.copysign(a, np.asarray(other, a.dtype)),
-                             _copysign_self_grad, save=("self", "result"))
+                             _copysign_self_grad, save=("self", "result"), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -252,11 +275,12 @@ def _xlogy_number_self_forward(y, self_value):
 
 
 _xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
-                   save=("self", "other"))
+                   save=("self", "other"), jvp="elementwise")
 _xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
-                                save=("self", "other"))
+                                save=("self", "other"), jvp=elementwise_in(0))
 _xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
-                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",))
+                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",),
+                               jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -291,9 +315,9 @@ def _logaddexp2_vjp(c, g):
 
 
 _logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
-                       save=("self", "other"))
+                       save=("self", "other"), jvp="elementwise")
 _logaddexp2 = Primitive("Logaddexp2Backward0", np.logaddexp2, _logaddexp2_vjp, inputs=("self", "other"),
-                        save=("self", "other"))
+                        save=("self", "other"), jvp="elementwise")
 logaddexp = register("logaddexp", method=True)(_binary(
     _logaddexp, "logaddexp", "log(exp(input) + exp(other)) (torch.logaddexp); gradient NaN at (-inf, -inf).",
     kernel="logaddexp_cpu"))
@@ -319,10 +343,10 @@ def _lerp_tensor_vjp(c, g):
             g * (c.end - c.self) if c.needs_input_grad(2) else None)
 
 
-_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"))
+_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
 # as torch: start and end are saved only for weight's gradient, weight only for start's and end's
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")})
+                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")}, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -362,7 +386,7 @@ _addcmul = Primitive(
     lambda c, g: (g if c.needs_input_grad(0) else None,
                   g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
                   g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),
-    inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)})
+    inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)}, jvp="elementwise")
 
 
 def _addcdiv_vjp(c, g):
@@ -374,7 +398,8 @@ def _addcdiv_vjp(c, g):
 
 
 _addcdiv = Primitive("AddcdivBackward0", lambda x, t1, t2, value: x + value * t1 / t2, _addcdiv_vjp,
-                     inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None})
+                     inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None},
+                     jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -423,7 +448,7 @@ def _dist_forward(x, y, p):
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
 _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
-                  lambda c, g: g.zeros_like_detached())
+                  lambda c, g: g.zeros_like_detached(), jvp="elementwise")
 
 
 def _dist_vjp(c, g):

@@ -107,12 +107,14 @@ def _conv_t_vjp(c, g):
 
 
 _SAVE = ("input", "weight")  # torch saves both whenever any input requires grad
-_conv = Primitive("ConvolutionBackward0", _conv_forward, _conv_vjp, inputs=("input", "weight"), save=_SAVE)
+_conv = Primitive("ConvolutionBackward0", _conv_forward, _conv_vjp, inputs=("input", "weight"), save=_SAVE,
+                  jvp="bilinear")
 _conv_bias = Primitive("ConvolutionBackward0", _conv_forward, _conv_vjp, inputs=("input", "weight", "bias"),
-                       save=_SAVE)
-_conv_t = Primitive("ConvolutionBackward0", _conv_t_forward, _conv_t_vjp, inputs=("input", "weight"), save=_SAVE)
+                       save=_SAVE, jvp="bilinear")
+_conv_t = Primitive("ConvolutionBackward0", _conv_t_forward, _conv_t_vjp, inputs=("input", "weight"), save=_SAVE,
+                    jvp="bilinear")
 _conv_t_bias = Primitive("ConvolutionBackward0", _conv_t_forward, _conv_t_vjp, inputs=("input", "weight", "bias"),
-                         save=_SAVE)
+                         save=_SAVE, jvp="bilinear")
 
 
 def _fmt(shape) -> str:

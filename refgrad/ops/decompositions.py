@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from refgrad.autograd._jvp import contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import never_flowed
@@ -183,7 +184,7 @@ def _products_but_one(g: Tensor, S: Tensor) -> Tensor:
 
 
 _det = Primitive("LinalgDetBackward0", lambda a: np.asarray(np.linalg.det(a), dtype=a.dtype), _det_vjp,
-                 save=("self", "result"))
+                 save=("self", "result"), jvp=contraction((-2, -1)))
 
 
 @register(namespace="torch.linalg")
@@ -208,7 +209,15 @@ def _slogdet_vjp(c, g_sign, g_logabsdet):
     return solve(_mT(A), g_logabsdet.unsqueeze(-1).unsqueeze(-1) * _eye(A.shape[-1], A))
 
 
-_slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",))
+def _slogdet_jvp(c, t):
+    # torch's: trace(A⁻¹ dA) from the forward's LU factors, which carry no graph, so the tangent never requires grad
+    A = c.self.detach()
+    sign = Tensor._make(np.zeros_like(c.sign._data))
+    return sign, (solve(_mT(A), _eye(A.shape[-1], A).expand(A.shape)) * t).sum((-2, -1))
+
+
+_slogdet = Primitive("LinalgSlogdetBackward0", _slogdet_forward, _slogdet_vjp, save=("self",),
+                     outputs=("sign", "logabsdet"), jvp=_slogdet_jvp)
 
 
 @register(namespace="torch.linalg")
@@ -354,7 +363,7 @@ def _qr_vjp(c, gQ, gR):
     return _mT(solve_triangular(R, _mT(rhs), upper=True))
 
 
-_qr = Primitive("LinalgQrBackward0", _qr_forward, _qr_vjp)
+_qr = Primitive("LinalgQrBackward0", _qr_forward, _qr_vjp, outputs=("Q", "R"))
 
 
 @register(namespace="torch.linalg")
@@ -387,7 +396,7 @@ def _eigh_vjp(c, gL, gV):
     return matmul(V, matmul(inner, _mT(V)))
 
 
-_eigh = Primitive("LinalgEighBackward0", _eigh_forward, _eigh_vjp)
+_eigh = Primitive("LinalgEighBackward0", _eigh_forward, _eigh_vjp, outputs=("eigenvalues", "eigenvectors"))
 
 
 @register(namespace="torch.linalg")
@@ -445,7 +454,7 @@ def _svd_vjp(c, gU, gS, gVh):
     return matmul(U, matmul(inner, Vh))
 
 
-_svd = Primitive("LinalgSvdBackward0", _svd_forward, _svd_vjp)
+_svd = Primitive("LinalgSvdBackward0", _svd_forward, _svd_vjp, outputs=("U", "S", "Vh"))
 
 
 @register(namespace="torch.linalg")

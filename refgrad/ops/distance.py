@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -72,11 +73,13 @@ def _raise(name):
 
 
 _cdist_backward = Primitive("CdistBackwardBackward0", _cdist_backward_forward, _raise("_cdist_backward"),
+                            jvp=no_forward_rule("_cdist_backward"),
                             inputs=("grad", "x1", "x2"))
 _cdist = Primitive("CdistBackward0",
                    lambda x1, x2, p: _norms(_cdist_diff(x1, x2), p, skip_nan_max=True).astype(x1.dtype),
                    lambda c, g: _cdist_backward(g, c.x1, c.x2, p=c.p) if c.result is not None else None,
-                   inputs=("x1", "x2"), save=("x1", "x2", "result"))  # torch saves (and checks) the result too
+                   inputs=("x1", "x2"), save=("x1", "x2", "result"),  # torch saves (and checks) the result too
+                   jvp=no_forward_rule("_cdist_forward"))
 
 
 @register()
@@ -112,7 +115,7 @@ def _pdist_backward_forward(g, x, p):
 
 
 _pdist_backward = Primitive("PdistBackwardBackward0", _pdist_backward_forward, _raise("_pdist_backward"),
-                            inputs=("grad", "self"))
+                            inputs=("grad", "self"), jvp=no_forward_rule("_pdist_backward"))
 def _pdist_forward(x, p):
     rows, cols = _pdist_pairs(x.shape[0])
     with np.errstate(all="ignore"):
@@ -121,7 +124,7 @@ def _pdist_forward(x, p):
 
 _pdist = Primitive("PdistBackward0", _pdist_forward,
                    lambda c, g: _pdist_backward(g, c.self, p=c.p) if c.result is not None else None,
-                   save=("self", "result"))
+                   save=("self", "result"), jvp=no_forward_rule("_pdist_forward"))
 
 
 @register(namespace="torch.nn.functional")

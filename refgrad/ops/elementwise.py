@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -47,18 +48,18 @@ def _scaled(g, alpha, sign=1):
 
 
 _add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
-                 lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"))
+                 lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"), jvp="elementwise")
 _sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
-                 lambda c, g: (g, _scaled(g, c.alpha, -1)), inputs=("self", "other"))
+                 lambda c, g: (g, _scaled(g, c.alpha, -1)), inputs=("self", "other"), jvp="elementwise")
 _rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
 _rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
-                  inputs=("self", "other"))
+                  inputs=("self", "other"), jvp="elementwise")
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
-                         inputs=("self", "other"))
+                         inputs=("self", "other"), jvp="elementwise")
 _mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
                                                             g * c.self if c.needs_input_grad(1) else None),
-                 inputs=("self", "other"), save={"other": ("self",), "self": ("other",)})
-_neg = Primitive("NegBackward0", np.negative, lambda c, g: -g)
+                 inputs=("self", "other"), save={"other": ("self",), "self": ("other",)}, jvp="elementwise")
+_neg = Primitive("NegBackward0", np.negative, lambda c, g: -g, jvp="elementwise")
 
 
 def _is_bool(operand) -> bool:
@@ -149,12 +150,13 @@ def _not_differentiable(op: str):
 
 
 _div = Primitive("DivBackward0", np.true_divide, _div_vjp, inputs=("self", "other"),
-                 save={"other": ("self", "other"), "self": ("other",)})
+                 save={"other": ("self", "other"), "self": ("other",)}, jvp="elementwise")
 _div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: np.true_divide(a, b) if rounding_mode is None
                          else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
-                         save={"self": ("other",), "other": None})
+                         save={"self": ("other",), "other": None}, jvp="elementwise")
 _floor_divide = Primitive("NotImplemented", lambda a, b: _rounded_divide(a, b, "floor"),
-                          _not_differentiable("floor_divide"), inputs=("self", "other"))
+                          _not_differentiable("floor_divide"), inputs=("self", "other"),
+                          jvp=no_forward_rule("aten::floor_divide", differentiable=False))
 
 
 _NO_MODE = object()  # torch.div without the rounding_mode keyword (DivBackward0; with it, even None: DivBackward2)
@@ -246,11 +248,11 @@ def _pow_scalar_forward(a, exponent):
     return _power(a, np.asarray(exponent, a.dtype))
 
 
-_pow_scalar = Primitive("PowBackward0", _pow_scalar_forward, _pow_scalar_vjp, save=("self",))
+_pow_scalar = Primitive("PowBackward0", _pow_scalar_forward, _pow_scalar_vjp, save=("self",), jvp="elementwise")
 _pow_tensor = Primitive("PowBackward1", _power, _pow_tensor_vjp, inputs=("self", "exponent"),
-                        save=("self", "exponent", "result"))
+                        save=("self", "exponent", "result"), jvp="elementwise")
 _pow_base = Primitive("PowBackward2", lambda e, base: _power(np.asarray(base, e.dtype), e), _pow_base_vjp,
-                      inputs=("exponent",), save=("exponent", "result"))
+                      inputs=("exponent",), save=("exponent", "result"), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -301,7 +303,7 @@ def _float_power_inplace(self, exponent):
 
 
 _reciprocal = Primitive("ReciprocalBackward0", lambda a: np.true_divide(1, a), lambda c, g: -g * (c.result * c.result),
-                        save=("result",))
+                        save=("result",), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -318,8 +320,8 @@ def _unary_float(prim: Primitive):
     return apply
 
 
-_exp = Primitive("ExpBackward0", np.exp, lambda c, g: g * c.result, save=("result",))
-_log = Primitive("LogBackward0", np.log, lambda c, g: g / c.self, save=("self",))
+_exp = Primitive("ExpBackward0", np.exp, lambda c, g: g * c.result, save=("result",), jvp="elementwise")
+_log = Primitive("LogBackward0", np.log, lambda c, g: g / c.self, save=("self",), jvp="elementwise")
 exp = register("exp", method=True, inplace=True)(_unary_float(_exp))
 log = register("log", method=True, inplace=True)(_unary_float(_log))
 exp.__doc__ = "e ** input, elementwise (torch.exp)."
@@ -338,16 +340,18 @@ def _sigmoid_backward_vjp(c, gg):
 
 # torch's sigmoid_backward(grad_output, output), an op of its own (SigmoidBackwardBackward0 in a double backward)
 _sigmoid_backward = Primitive("SigmoidBackwardBackward0", lambda g, y: g * (1 - y) * y, _sigmoid_backward_vjp,
-                              inputs=("grad_output", "output"), save=("grad_output", "output"))
+                              inputs=("grad_output", "output"), save=("grad_output", "output"), jvp="elementwise")
 _sigmoid = Primitive("SigmoidBackward0", _sigmoid_forward, lambda c, g: _sigmoid_backward(g, c.result),
-                     save=("result",))
+                     save=("result",), jvp="elementwise")
 sigmoid = register("sigmoid", method=True, inplace=True)(_unary_float(_sigmoid))
 sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 
 # --- casts and copies ---------------------------------------------------------------------------------------
 
-_clone = Primitive("CloneBackward0", np.copy, lambda c, g: g)
+_clone = Primitive("CloneBackward0", np.copy, lambda c, g: g, jvp="elementwise")
+
+
 def _to_copy_forward(a, dtype):
     if a.dtype.kind == "c" and not dtype.is_complex:
         import warnings
@@ -357,9 +361,9 @@ def _to_copy_forward(a, dtype):
     return a.astype(dtype.numpy)
 
 
-_to_copy = Primitive("ToCopyBackward0", _to_copy_forward, lambda c, g: g)
+_to_copy = Primitive("ToCopyBackward0", _to_copy_forward, lambda c, g: g, jvp="elementwise")
 _copy = Primitive("CopyBackwards", lambda dst, src: np.broadcast_to(src, dst.shape).astype(dst.dtype),
-                  lambda c, g: (g * 0, g), inputs=("self", "src"))
+                  lambda c, g: (g * 0, g), inputs=("self", "src"), jvp="elementwise")
 
 
 @register(method=True)
@@ -394,8 +398,9 @@ def copy_(self, src, non_blocking: bool = False):
     return apply_inplace(self, lambda old, s: _copy(old, s), src)
 
 
-_zero = Primitive("ZeroBackward0", np.zeros_like, lambda c, g: g.zeros_like_detached())
-_fill = Primitive("FillBackward0", lambda a, value: np.full_like(a, value), lambda c, g: g.zeros_like_detached())
+_zero = Primitive("ZeroBackward0", np.zeros_like, lambda c, g: g.zeros_like_detached(), jvp="elementwise")
+_fill = Primitive("FillBackward0", lambda a, value: np.full_like(a, value), lambda c, g: g.zeros_like_detached(),
+                  jvp="elementwise")
 
 
 def zero_(self):

@@ -55,8 +55,9 @@ def _scatter_forward(g, index, dim, shape):
 
 
 _gather = Primitive("GatherBackward0", lambda a, index, dim, shape: a[_index_key(index, dim)],
-                    lambda c, g: scatter_along(g, c.index, c.dim, c._input_meta[0][0]))
-_scatter = Primitive("ScatterAddBackward0", _scatter_forward, lambda c, g: gather_along(g, c.index, c.dim))
+                    lambda c, g: scatter_along(g, c.index, c.dim, c._input_meta[0][0]), jvp="linear")
+_scatter = Primitive("ScatterAddBackward0", _scatter_forward, lambda c, g: gather_along(g, c.index, c.dim),
+                     jvp="linear")
 
 
 def scatter_along(g: Tensor, index: np.ndarray, dim: int, shape: tuple) -> Tensor:
@@ -100,7 +101,7 @@ def _with_index(prim: Primitive, input: Tensor, values: np.ndarray, index: np.nd
 
 def _indexed(grad_fn: str) -> Primitive:
     return Primitive(grad_fn, lambda a, values, index_out: (values.astype(a.dtype), index_out.astype(np.int64)),
-                     _select_backward, differentiable=(0,))
+                     _select_backward, differentiable=(0,), outputs=("result", "indices"))
 
 
 def _along_last(a: np.ndarray, dim: int) -> np.ndarray:
@@ -218,7 +219,7 @@ def _aminmax_forward(a, dims, keepdim):
     return np.asarray(np.min(a, axis=dims, keepdims=keepdim)), np.asarray(np.max(a, axis=dims, keepdims=keepdim))
 
 
-_aminmax = Primitive("AminmaxBackward0", _aminmax_forward, _aminmax_vjp, save=("self",))
+_aminmax = Primitive("AminmaxBackward0", _aminmax_forward, _aminmax_vjp, save=("self",), outputs=("min", "max"))
 
 
 @register(method=True)

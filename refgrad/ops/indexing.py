@@ -69,7 +69,8 @@ _FILLS: dict[str, Primitive] = {}
 def _gather(name: str) -> Primitive:
     """``a[key]`` recorded as ``name``; its gradient adds the cotangent back at ``key``."""
     if name not in _GATHERS:
-        _GATHERS[name] = Primitive(name, _take_forward, _gather_vjp, save=("self",) if name in _SAVES_SELF else ())
+        _GATHERS[name] = Primitive(name, _take_forward, _gather_vjp, save=("self",) if name in _SAVES_SELF else (),
+                                   jvp="linear")
     return _GATHERS[name]
 
 
@@ -85,8 +86,9 @@ def _indexed(name: str, input: Tensor, key) -> Tensor:
     return _saving_index(_gather(name)(input, key=key))
 
 
-_add_into = Primitive("IndexPutBackward0", _add_into_forward, lambda c, g: _gather("IndexBackward0")(g, key=c.key))
-_zero_at = Primitive("IndexPutBackward0", _zero_at_forward, lambda c, g: _zero_at(g, key=c.key))
+_add_into = Primitive("IndexPutBackward0", _add_into_forward, lambda c, g: _gather("IndexBackward0")(g, key=c.key),
+                      jvp="linear")
+_zero_at = Primitive("IndexPutBackward0", _zero_at_forward, lambda c, g: _zero_at(g, key=c.key), jvp="linear")
 
 
 def _write_forward(a, v, key, accumulate, src_key, alpha, pad_source=True, vjp_error=None):
@@ -131,7 +133,7 @@ def _write(name: str, self: Tensor, values: Tensor, key, *, accumulate=False, sr
     """``self`` with ``values`` written (or added) at ``key``, recorded as ``name``."""
     if name not in _WRITES:
         _WRITES[name] = Primitive(name, _write_forward, _write_vjp, inputs=("self", "values"),
-                                  save=_WRITE_SAVES.get(name, ()))
+                                  save=_WRITE_SAVES.get(name, ()), jvp="linear")
     result = _WRITES[name](self, values, key=key, accumulate=accumulate, src_key=src_key, alpha=alpha,
                            pad_source=pad_source, vjp_error=vjp_error)
     # the index is needed for the values' gradient, and for self's unless the write accumulates; torch's
@@ -151,7 +153,7 @@ def _fill_forward(a, key, value):
 def _fill(name: str, self: Tensor, key, value) -> Tensor:
     """``self`` with the Python number ``value`` written at ``key``."""
     if name not in _FILLS:
-        _FILLS[name] = Primitive(name, _fill_forward, _fill_vjp)
+        _FILLS[name] = Primitive(name, _fill_forward, _fill_vjp, jvp="elementwise")
     result = _FILLS[name](self, key=key, value=value)
     return result if name == "FillBackward3" else _saving_index(result)
 
@@ -337,7 +339,8 @@ def setitem(self: Tensor, index, value) -> None:
 
 def _WRITES_FILL(old: Tensor, value: Tensor) -> Tensor:  # noqa: N802 - reads as the torch node it records
     if "FillBackward3" not in _WRITES:
-        _WRITES["FillBackward3"] = Primitive("FillBackward3", _write_forward, _write_vjp, inputs=("self", "values"))
+        _WRITES["FillBackward3"] = Primitive("FillBackward3", _write_forward, _write_vjp, inputs=("self", "values"),
+                                             jvp="linear")
     return _WRITES["FillBackward3"](old, value, key=(), accumulate=False, src_key=None, alpha=1, pad_source=True,
                                     vjp_error=None)
 
@@ -634,12 +637,16 @@ def put(input, index, source, accumulate: bool = False):
 
 
 _masked_fill = Primitive("MaskedFillBackward0", lambda a, mask, value: np.where(mask, np.asarray(value, a.dtype), a),
-                         lambda c, g: (g.masked_fill(c.mask, 0), None), inputs=("self", "mask"), save=("mask",))
+                         lambda c, g: (g.masked_fill(c.mask, 0), None), inputs=("self", "mask"), save=("mask",),
+                         jvp="elementwise")
 _masked_fill_tensor = Primitive(
     "MaskedFillBackward1", lambda a, mask, value: np.where(mask, value.astype(a.dtype), a),
     lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None, None,
                   g.masked_fill(~c.mask, 0).sum() if c.needs_input_grad(2) else None),
-    inputs=("self", "mask", "value"), save=("mask",))
+    inputs=("self", "mask", "value"), save=("mask",),
+    jvp=lambda c, t_self, t_mask, t_value: _masked_fill_tensor(  # linear in (self, value), the mask kept
+        t_self if t_self is not None else c.self.zeros_like_detached(), c.mask,
+        t_value if t_value is not None else c.value.zeros_like_detached()))
 
 
 @register(method=True, inplace=True)

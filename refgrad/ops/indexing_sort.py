@@ -10,6 +10,7 @@ from collections import namedtuple
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -27,8 +28,10 @@ def _not_implemented(op: str):
 
 
 # torch records a node for unique whose backward raises
-_unique_flat = Primitive("Unique2Backward0", lambda a, values: values, _not_implemented("_unique2"))
-_unique_dim = Primitive("UniqueDimBackward0", lambda a, values: values, _not_implemented("unique_dim"))
+_unique_flat = Primitive("Unique2Backward0", lambda a, values: values, _not_implemented("_unique2"),
+                         jvp=no_forward_rule("_unique2"))
+_unique_dim = Primitive("UniqueDimBackward0", lambda a, values: values, _not_implemented("unique_dim"),
+                        jvp=no_forward_rule("unique_dim"))
 
 
 def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:

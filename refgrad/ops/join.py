@@ -36,7 +36,7 @@ def _cat_vjp(c, g):
     return tuple(grads)
 
 
-_cat = Primitive("CatBackward0", lambda *arrays, dim: np.concatenate(arrays, axis=dim), _cat_vjp)
+_cat = Primitive("CatBackward0", lambda *arrays, dim: np.concatenate(arrays, axis=dim), _cat_vjp, jvp="linear")
 
 
 @register(aliases=("concat", "concatenate"))
@@ -72,7 +72,7 @@ def _stack_vjp(c, g):
                  for i in range(g.shape[c.dim]))
 
 
-_stack = Primitive("StackBackward0", lambda *arrays, dim: np.stack(arrays, axis=dim), _stack_vjp)
+_stack = Primitive("StackBackward0", lambda *arrays, dim: np.stack(arrays, axis=dim), _stack_vjp, jvp="linear")
 
 
 @register()

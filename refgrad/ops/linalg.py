@@ -18,17 +18,17 @@ _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
 _mm = Primitive("MmBackward0", np.matmul,
                 lambda c, g: (g.mm(c.mat2.t()) if c.needs_input_grad(0) else None,
                               c.self.t().mm(g) if c.needs_input_grad(1) else None),
-                inputs=("self", "mat2"), save=_MM_SAVE)
+                inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 _mv = Primitive("MvBackward0", np.matmul,
                 lambda c, g: (g.unsqueeze(1) * c.vec.unsqueeze(0) if c.needs_input_grad(0) else None,
                               c.self.t().mv(g) if c.needs_input_grad(1) else None),
-                inputs=("self", "vec"), save={"self": ("vec",), "vec": ("self",)})
+                inputs=("self", "vec"), save={"self": ("vec",), "vec": ("self",)}, jvp="bilinear")
 
 
 def _dot_like(name: str) -> Primitive:
     return Primitive(name, np.dot, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
                                                  g * c.self if c.needs_input_grad(1) else None),
-                     inputs=("self", "other"), save={"self": ("other",), "other": ("self",)})
+                     inputs=("self", "other"), save={"self": ("other",), "other": ("self",)}, jvp="bilinear")
 
 
 _dot = _dot_like("DotBackward0")
@@ -41,7 +41,7 @@ _vdot = Primitive("VdotBackward0", np.vdot, lambda c, g: (g.conj() * c.other if 
 _bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, copy=False),
                  lambda c, g: (g.bmm(c.mat2.transpose(1, 2)) if c.needs_input_grad(0) else None,
                                c.self.transpose(1, 2).bmm(g) if c.needs_input_grad(1) else None),
-                 inputs=("self", "mat2"), save=_MM_SAVE)
+                 inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 # torch squeezes the (1, m) result of vector @ matrix in place: its node is SqueezeBackward4, not a view
 _squeeze_row = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0))
 _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),

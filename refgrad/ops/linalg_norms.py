@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd._jvp import reduction_contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
@@ -102,7 +103,8 @@ def _vector_norm_vjp(c, g):
         return scaled * (g / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
 
 
-_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"))
+_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"),
+                         jvp=reduction_contraction)
 
 
 def _norm_dtype(name: str, input: Tensor, dtype) -> Tensor:

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -59,7 +60,7 @@ def _pointwise(name: str, loss_np, slope):
     def forward(x, y, reduction, shape, beta):
         with np.errstate(all="ignore"):
             return _reduce_forward(np.asarray(loss_np(x - y, beta), dtype=x.dtype), reduction)
-    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"))
+    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"), jvp=reduced_elementwise)
 
 
 def _smooth_slope(c, d):
@@ -180,8 +181,9 @@ def _bce_grad_vjp(c, gout):
 _bce_grad = Primitive("BinaryCrossEntropyBackwardBackward0", _bce_grad_forward, _bce_grad_vjp,
                       inputs=("self", "target", "grad_output"), save=("self", "target", "grad_output"))
 _bce = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target"),
-                 save=("self", "target"))
+                 save=("self", "target"), jvp=reduced_elementwise)
 _bce_weighted = Primitive("BinaryCrossEntropyBackward0", _bce_forward, _bce_vjp, inputs=("self", "target", "weight"),
+                          jvp=reduced_elementwise,
                           save=("self", "target", "weight"))
 
 
@@ -582,7 +584,7 @@ def _not_implemented_multi_margin(c, *cotangents):
 
 
 _multi_margin_backward = Primitive("NotImplemented", _multi_margin_backward_forward, _not_implemented_multi_margin,
-                                   inputs=("grad_output", "self"))
+                                   inputs=("grad_output", "self"), jvp=no_forward_rule("multi_margin_loss_backward"))
 def _multi_margin_vjp(c, g):
     weight = c.weight._data if len(c._input_meta) > 1 else None  # saved by torch too: in-place changes are caught
     grad = _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin, weight=weight,
@@ -590,9 +592,11 @@ def _multi_margin_vjp(c, g):
     return (grad,) + (None,) * (len(c._input_meta) - 1)
 
 
-_multi_margin = Primitive("MultiMarginLossBackward0", _multi_margin_forward, _multi_margin_vjp, save=("self",))
+_multi_margin = Primitive("MultiMarginLossBackward0", _multi_margin_forward, _multi_margin_vjp, save=("self",),
+                          jvp=no_forward_rule("multi_margin_loss"))
 _multi_margin_weighted = Primitive("MultiMarginLossBackward0", _multi_margin_forward, _multi_margin_vjp,
-                                   inputs=("self", "weight"), save=("self", "weight"))
+                                   inputs=("self", "weight"), save=("self", "weight"),
+                                   jvp=no_forward_rule("multi_margin_loss"))
 
 
 @register(namespace="torch.nn.functional")

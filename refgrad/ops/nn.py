@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import reduced_elementwise
 from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -87,8 +88,9 @@ def not_differentiable(function: str, argument: str, tensor) -> None:
 
 
 # torch clamps some norms in place under no_grad: the value is clamped but the gradient passes unchanged
+# (forward mode is blind to grad mode: torch's tangent does see the in-place clamp, zero where it clamps)
 _clamp_min_value_only = Primitive("CloneBackward0", lambda a, min: np.maximum(a, np.asarray(min, a.dtype)),
-                                  lambda c, g: g)
+                                  lambda c, g: g, jvp=lambda c, t: t * const(c.self._data >= c.min, t))
 
 
 # --- einsum ------------------------------------------------------------------------------------------------
@@ -564,7 +566,7 @@ def _bce_logits(has_weight: bool, has_pos_weight: bool) -> Primitive:
         inputs = ("self", "target") + (("weight",) if has_weight else ()) + (("pos_weight",) if has_pos_weight
                                                                              else ())
         _BCE_LOGITS_PRIMS[key] = Primitive("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
-                                           _bce_logits_vjp, inputs=inputs, save=inputs)
+                                           _bce_logits_vjp, inputs=inputs, save=inputs, jvp=reduced_elementwise)
     return _BCE_LOGITS_PRIMS[key]
 
 

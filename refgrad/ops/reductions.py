@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -57,19 +58,19 @@ def _sum_forward(a, dims, keepdim, dtype):
 
 
 _sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
-                     lambda c, g: g.expand(c._input_meta[0][0]))
+                     lambda c, g: g.expand(c._input_meta[0][0]), jvp="linear")
 _sum_dim = Primitive("SumBackward1", _sum_forward,
-                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim))
+                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim), jvp="linear")
 _nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
                                                                                  dtype=dtype.numpy),
                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) * _not_nan(c.self),
                     save=("self",))
 _mean_all = Primitive("MeanBackward0", lambda a, count: np.mean(a, dtype=a.dtype).astype(a.dtype),
-                      lambda c, g: g.expand(c._input_meta[0][0]) / c.count)
+                      lambda c, g: g.expand(c._input_meta[0][0]) / c.count, jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),
-                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count)
+                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count, jvp="linear")
 
 
 def _not_nan(t: Tensor) -> Tensor:
@@ -265,13 +266,23 @@ def _stat_mean_vjp(first):
     return vjp
 
 
-_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",))
-_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"))
-_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",))
+_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",), jvp=reduction_contraction)
+_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"), jvp=reduction_contraction)
+def _stat_mean_jvp(first):
+    """(var|std)_mean: the statistic's tangent contracts its VJP at 1 (as std/var), the mean's is the mean."""
+    def jvp(c, t):
+        stat = contract_over(first(c, Tensor._make(np.ones_like(c.result._data))), t, c.dims, c.keepdim)
+        stat = nan_where_nan(stat, c.result) if first is _std_backward else stat
+        return stat, t.mean(tuple(c.dims), keepdim=c.keepdim) if c.dims else t.clone()
+    return jvp
+
+
+_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",),
+                      jvp=_stat_mean_jvp(_var_backward))
 _std_mean = Primitive("StdMeanBackward0",
                       lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
                                                             _welford_mean(a, dims, keepdim)),
-                      _stat_mean_vjp(_std_backward), save=("self", "result"))
+                      _stat_mean_vjp(_std_backward), save=("self", "result"), jvp=_stat_mean_jvp(_std_backward))
 
 
 def _variance_call(name, input, dim, unbiased, keepdim, correction):
@@ -327,10 +338,18 @@ def _logsumexp_forward(a, dims, keepdim):
     return (total if keepdim else np.squeeze(total, axis=dims)).astype(a.dtype)
 
 
+def _logsumexp_jvp(c, t):
+    """torch's: sum(softmax ⊙ t) (the VJP at 1, contracted), which is 0 / 0 = NaN over no elements."""
+    out = contract_over(c._vjp(c, Tensor._make(np.ones_like(c.result._data))), t, c.dims, c.keepdim)
+    if c.self.numel() == 0:
+        out = out + Tensor._make(np.full(out._data.shape, np.nan, out._data.dtype))
+    return out
+
+
 _logsumexp = Primitive("LogsumexpBackward0", _logsumexp_forward,
                        lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) *
                        (c.self - _restore(c.result, c._input_meta[0][0], c.dims, c.keepdim)).exp(),
-                       save=("self", "result"))
+                       save=("self", "result"), jvp=_logsumexp_jvp)
 
 
 @register(method=True)

@@ -152,7 +152,8 @@ def _cum_extreme_backward(c, g):
 
 def _cum_extreme(name: str, better, grad_fn: str):
     prim = Primitive(grad_fn, lambda a, values, index: (values, index),
-                     lambda c, g, *_: _cum_extreme_backward(c, g), differentiable=(0,), save=("self",))
+                     lambda c, g, *_: _cum_extreme_backward(c, g), differentiable=(0,), save=("self",),
+                     outputs=("result", "indices"))
 
     def op(input, dim: int):
         data = input._data

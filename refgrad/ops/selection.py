@@ -37,7 +37,7 @@ def _where_forward(condition, a, b, dtype):
 
 
 _where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
-                   save=("condition",))
+                   save=("condition",), jvp="elementwise")
 
 
 @register()
@@ -128,21 +128,46 @@ def _clamp_tensor_forward(x, *bounds, has_min, has_max):
     return _clamp_forward(x, low, high)
 
 
-_clamp_scalar = Primitive("ClampBackward1", _clamp_forward, _clamp_scalar_vjp, save=("self",))
-_clamp_min_scalar = Primitive("ClampMinBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",))
-_clamp_max_scalar = Primitive("ClampMaxBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",))
+_clamp_scalar = Primitive("ClampBackward1", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
+_clamp_min_scalar = Primitive("ClampMinBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
+_clamp_max_scalar = Primitive("ClampMaxBackward0", _clamp_forward, _clamp_scalar_vjp, save=("self",), jvp="elementwise")
+def _clamp_jvp(pick):
+    """torch 2.13's forward formulas for tensor bounds (their ties and NaNs differ from the VJP's masks, and they
+    combine no masks in place): ``pick(x, *bounds)`` (arrays) returns the tangent's source per element, 0 for
+    input and 1, 2 for the bounds in order."""
+    def jvp(c, *tangents):
+        primals = [c.self, *(getattr(c, name) for name in ("min", "max") if name in c._saved)]
+        tangents = [t if t is not None else constant(np.zeros(p.shape, p._data.dtype))
+                    for t, p in zip(tangents, primals)]
+        with np.errstate(invalid="ignore"):
+            source = pick(*(p._data for p in primals))
+        out = tangents[0]
+        for k in range(1, len(tangents)):
+            out = where(constant(source == k), tangents[k], out)
+        return out
+    return jvp
+
+
+def _both(x, low, high):
+    return np.where(low > high, 2, np.where(x < low, 1, np.where(x > high, 2, 0)))
+
+
 _CLAMP_TENSOR = {
     (True, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                            inputs=("self", "min", "max"), save=("self", "min", "max")),
+                            inputs=("self", "min", "max"), save=("self", "min", "max"), jvp=_clamp_jvp(_both)),
     (True, False): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                             inputs=("self", "min"), save=("self", "min")),
+                             inputs=("self", "min"), save=("self", "min"),
+                             jvp=_clamp_jvp(lambda x, low: np.where(x > low, 0, 1))),
     (False, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
-                             inputs=("self", "max"), save=("self", "max")),
+                             inputs=("self", "max"), save=("self", "max"),
+                             jvp=_clamp_jvp(lambda x, high: np.where(x < high, 0, 1))),
 }
 _clamp_min_tensor = Primitive("ClampMinBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
-                              inputs=("self", "min"), save=("self", "min"))
+                              inputs=("self", "min"), save=("self", "min"),
+                              jvp=_clamp_jvp(lambda x, low: np.where(x >= low, 0, 1)))
 _clamp_max_tensor = Primitive("ClampMaxBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
-                              inputs=("self", "max"), save=("self", "max"))
+                              inputs=("self", "max"), save=("self", "max"),
+                              jvp=_clamp_jvp(lambda x, high: np.where(x <= high, 0, 1)))
 
 
 def _is_number(value) -> bool:

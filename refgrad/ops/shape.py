@@ -260,7 +260,7 @@ def _diagonal_backward_forward(g, shape, offset, dim1, dim2):
 
 
 _diagonal_backward = Primitive("DiagonalBackwardBackward0", _diagonal_backward_forward,
-                               lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2))
+                               lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2), jvp="linear")
 _diagonal = Primitive("DiagonalBackward0", _diagonal_view,
                       lambda c, g: _diagonal_backward(g, shape=c.self_sym_sizes, offset=c.offset, dim1=c.dim1,
                                                       dim2=c.dim2), view=True)
@@ -297,9 +297,10 @@ def _diag_embed_forward(a, offset, dim1, dim2):
 
 
 _diag_embed = Primitive("DiagEmbedBackward0", _diag_embed_forward,
-                        lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2))
+                        lambda c, g: g.diagonal(c.offset, c.dim1, c.dim2), jvp="linear")
 _diag_copy = Primitive("DiagonalBackward0_copy", lambda a, offset: np.diagonal(a, offset).copy(),
-                       lambda c, g: _diagonal_backward(g, shape=c._input_meta[0][0], offset=c.offset, dim1=0, dim2=1))
+                       lambda c, g: _diagonal_backward(g, shape=c._input_meta[0][0], offset=c.offset, dim1=0, dim2=1),
+                       jvp="linear")
 
 
 @register(method=True)
@@ -386,7 +387,8 @@ atleast_1d = register("atleast_1d")(_atleast(1))
 atleast_2d = register("atleast_2d")(_atleast(2))
 atleast_3d = register("atleast_3d")(_atleast(3))
 
-_contiguous_clone = Primitive("CloneBackward0", lambda a: np.array(a, order="C", copy=True), lambda c, g: g)
+_contiguous_clone = Primitive("CloneBackward0", lambda a: np.array(a, order="C", copy=True), lambda c, g: g,
+                              jvp="linear")
 
 
 @register(method=True)
@@ -450,7 +452,7 @@ def _repeat_vjp(c, g):
 
 
 _repeat = Primitive("RepeatBackward0", lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats),
-                    _repeat_vjp)
+                    _repeat_vjp, jvp="linear")
 
 
 @register(namespace="torch.Tensor", method=True)
@@ -475,7 +477,7 @@ def tile(input, dims):
 
 
 _flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(),
-                  lambda c, g: _flip(g, dims=c.dims))
+                  lambda c, g: _flip(g, dims=c.dims), jvp="linear")
 
 
 @register(method=True)
@@ -509,7 +511,7 @@ def _roll_forward(a, shifts, dims):
 
 _roll = Primitive("RollBackward0", _roll_forward,
                   lambda c, g: _roll(g, shifts=-c.shifts if isinstance(c.shifts, int) else
-                                     tuple(-s for s in c.shifts), dims=c.dims))
+                                     tuple(-s for s in c.shifts), dims=c.dims), jvp="linear")
 
 
 @register(method=True)

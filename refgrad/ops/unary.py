@@ -58,7 +58,7 @@ def _divide_vjp(c, g):
 
 
 _divide = Primitive("DivBackward0", np.true_divide, _divide_vjp, inputs=("self", "other"),
-                    save={"other": ("self", "other"), "self": ("other",)})
+                    save={"other": ("self", "other"), "self": ("other",)}, jvp="elementwise")
 
 
 def divide(a, b) -> Tensor:
@@ -84,7 +84,7 @@ def _float_op(name: str, prim: Primitive, doc: str, *, method: bool = True, inpl
 
 
 def _unary(name: str, grad_fn: str, forward: Callable, vjp: Callable, doc: str, *, save=("self",), **options):
-    return _float_op(name, Primitive(grad_fn, forward, vjp, save=save), doc, **options)
+    return _float_op(name, Primitive(grad_fn, forward, vjp, save=save, jvp="elementwise"), doc, **options)
 
 
 # --- abs and sign -------------------------------------------------------------------------------------------
@@ -95,8 +95,8 @@ def _sign_forward(a):
     return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)  # torch: sign(NaN) = 0
 
 
-_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * sgn(c.self), save=("self",))
-_sign = Primitive("SignBackward0", _sign_forward, zeros_vjp)
+_abs = Primitive("AbsBackward0", np.abs, lambda c, g: g * sgn(c.self), save=("self",), jvp="elementwise")
+_sign = Primitive("SignBackward0", _sign_forward, zeros_vjp, jvp="elementwise")
 def _sgn_vjp(c, g):
     # torch's SgnBackward0 saves self and result (it needs them for complex inputs) and unpacks them, so a
     # second backward or an in-place change of either raises: unpacking here does the same
@@ -104,7 +104,7 @@ def _sgn_vjp(c, g):
     return zeros_vjp(c, g)
 
 
-_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"))
+_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"), jvp="elementwise")
 
 
 @register(method=True, inplace=True, aliases=("absolute",))
@@ -195,7 +195,7 @@ def _tanh_backward_vjp(c, gg):
 # torch's tanh_backward(grad_output, output): the gradient is an op of its own, so a double backward meets a
 # TanhBackwardBackward0 node, as in torch
 _tanh_backward = Primitive("TanhBackwardBackward0", lambda g, y: g * (1 - y * y), _tanh_backward_vjp,
-                           inputs=("grad_output", "output"), save=("grad_output", "output"))
+                           inputs=("grad_output", "output"), save=("grad_output", "output"), jvp="elementwise")
 tanh = _unary("tanh", "TanhBackward0", np.tanh, lambda c, g: _tanh_backward(g, c.result),
               "Hyperbolic tangent (torch.tanh).", save=("result",))
 register("tanh", namespace="torch.nn.functional")(tanh)
@@ -265,7 +265,7 @@ def _logit_vjp(c, g):
     return _where((x < c.eps) | (x > 1 - c.eps), 0.0, slope)
 
 
-_logit = Primitive("LogitBackward0", _logit_forward, _logit_vjp, save=("self",))
+_logit = Primitive("LogitBackward0", _logit_forward, _logit_vjp, save=("self",), jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -297,9 +297,9 @@ def _polygamma_forward(a, n):
 
 
 _polygamma = Primitive("PolygammaBackward0", _polygamma_forward,
-                       lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",))
+                       lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",), jvp="elementwise")
 _polygamma_inplace = Primitive("PolygammaBackward1", _polygamma_forward,
-                               lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",))
+                               lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",), jvp="elementwise")
 
 
 def _check_polygamma_order(n) -> int:
@@ -346,7 +346,7 @@ def _i1_vjp(c, g):
     return g * _where(regular, i0(safe) - c.result / safe, 0.5)
 
 
-_i1 = Primitive("SpecialI1Backward0", special.i1, _i1_vjp, save=("self", "result"))
+_i1 = Primitive("SpecialI1Backward0", special.i1, _i1_vjp, save=("self", "result"), jvp="elementwise")
 i0 = _unary("i0", "I0Backward0", special.i0, lambda c, g: g * _i1(c.self),
             "Modified Bessel function of the first kind, order 0 (torch.i0); NaN at ±inf.", special_names=("i0",))
 
@@ -361,7 +361,7 @@ def special_i1(input, *, out=None):
 # --- rounding -----------------------------------------------------------------------------------------------
 
 def _rounding(name: str, grad_fn: str, np_fn: Callable, kernel: str, doc: str, aliases: tuple = ()):
-    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp)
+    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp, jvp="elementwise")
 
     def op(input, *, out=None):
         require_tensor(name, input)
@@ -387,8 +387,9 @@ def _round_decimals(a, decimals):
     return (np.rint(a / scale) * scale).astype(a.dtype, copy=False)
 
 
-_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp)
-_round_dec = Primitive("RoundBackward1", _round_decimals, zeros_vjp)
+_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp,
+                   jvp="elementwise")
+_round_dec = Primitive("RoundBackward1", _round_decimals, zeros_vjp, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -404,7 +405,7 @@ def round(input, *, decimals: int | None = None, out=None):  # noqa: A001 - torc
 
 register("round", namespace="torch.special")(round)
 
-_frac = Primitive("FracBackward0", lambda a: a - np.trunc(a), lambda c, g: g)
+_frac = Primitive("FracBackward0", lambda a: a - np.trunc(a), lambda c, g: g, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -423,7 +424,7 @@ def _nan_to_num_forward(a, nan, posinf, neginf):
 
 
 _nan_to_num = Primitive("NanToNumBackward0", _nan_to_num_forward, lambda c, g: g * isfinite_mask(c.self),
-                        save=("self",))
+                        save=("self",), jvp="elementwise")
 
 
 def isfinite_mask(x: Tensor) -> Tensor:

@@ -62,7 +62,8 @@ def test_run_against_torch_finds_nothing(tmp_path):
                  "--seed", "7", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = read_jsonl(tmp_path / "summary.jsonl")
-    assert {r["property"] for r in summary} == {"forward", "vjp", "double_backward", "errors", "graph_state"}
+    assert {r["property"] for r in summary} == {"forward", "vjp", "double_backward", "errors", "graph_state", "jvp",
+                                                "func"}
     assert all(r["status"] == "pass" and r["examples"] >= 1 for r in summary)
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["engine"] == "torch" and info["seed"] == "7" and info["unexpected_divergences"] == 0

@@ -1,0 +1,271 @@
+"""The JVP rules a :class:`~refgrad.ops._primitive.Primitive` can carry, and :func:`propagate`, which runs them.
+
+``jvp=`` on a Primitive is one of:
+
+- ``"linear"``: the op is linear in its tensor inputs jointly (views, reshapes, sums, concatenation...): the
+  output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
+  view of its input's tangent.
+- ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
+  the op with that operand replaced by its tangent; an optional third input is an additive bias (convolution's),
+  zero in those terms and alone in its own.
+- ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
+  pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
+- a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
+  one tangent per output;
+- ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
+  ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
+  VJP; slower than an explicit rule.
+- :func:`no_forward_rule` (``jvp=no_forward_rule("_cdist_forward")``): torch has no forward rule for the op either; a
+  tangent reaching it raises torch's NotImplementedError.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidden, get_tangent
+from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
+from refgrad.tensor import Tensor
+
+__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise",
+           "reduction_contraction", "contract_over", "nan_where_nan"]
+
+_LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
+
+
+class _Held:
+    """A saved tensor for a JVP's ctx: the live tensor itself (no version pinning: the rule runs right now)."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor) -> None:
+        self.tensor = tensor
+
+    def unpack(self):
+        return self.tensor
+
+
+def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
+    """Give ``results`` their tangents at every live level where an input of ``prim`` has one."""
+    for lid in [lid for lid in _state.stack if lid not in _state.hidden]:
+        tangents = [get_tangent(t, lid) for t in tensors]
+        if all(t is None for t in tangents):
+            continue
+        outs = [i for i in (range(len(results)) if prim.differentiable is None else prim.differentiable)
+                if results[i]._data.dtype.kind in "fc"]
+        if not outs or prim.vjp is None:
+            continue
+        out_tangents = _under_levels_hidden(lid, _run, prim, tensors, tangents, results, params, cast, outs)
+        anchors = _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid)
+        for i in outs:
+            tangent = out_tangents[i] if i < len(out_tangents) else None
+            result = results[i]
+            if tangent is None:
+                if prim.jvp is not None:  # an explicit rule gave no term: the tangent inputs are not differentiable
+                    continue
+                tangent = result._make(np.zeros_like(result._data))  # generic: the VJP ignores the inputs (floor)
+            else:
+                if tangent._data.shape != result._data.shape:
+                    tangent = _under_levels_hidden(lid, lambda t, r=result: t.expand(r.shape), tangent)
+                if tangent._data.dtype != result._data.dtype:
+                    tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
+            if anchors and not tangent.requires_grad and i < len(anchors) and anchors[i] is not None:
+                tangent = _under_levels_hidden(lid, _connect, tangent, anchors[i])
+            _set_tangent(result, lid, tangent)
+
+
+def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):
+    """torch's tangent formulas also evaluate the terms of inputs without a tangent (on zero tensors): such a term
+    reads the primals, so the tangent requires grad when they do, while its value adds nothing. Returns, per
+    output, the zero-tangent term when it requires grad (None otherwise), or None when no term can matter."""
+    if prim.jvp == "linear" or not is_grad_enabled() or not any(t.requires_grad for t in tensors):
+        return None
+    dtype = results[outs[0]]._data.dtype  # an integer operand (div's divisor) has a term too, on float zeros
+    missing = [Tensor._make(np.zeros(t._data.shape, dtype)) if tg is None else None for t, tg in zip(tensors, tangents)]
+    if not any(m is not None for m in missing):
+        return None
+    terms = _under_levels_hidden(lid, _run, prim, tensors, missing, results, params, cast, outs)
+    return tuple(t if t is not None and t.requires_grad else None for t in terms)
+
+
+def _connect_forward(tangent, *anchors):
+    return tangent
+
+
+def _connect_vjp(ctx, g):
+    return (g, *(Tensor._make(np.zeros(shape, dtype.numpy)) for shape, dtype in ctx._input_meta[1:]))
+
+
+def _connect(tangent, *anchors):
+    """``tangent``, recorded as depending (with zero derivative) on ``anchors`` (see :func:`_zero_terms`): torch's
+    zero tangents are ZeroTensors, so the term's value is 0 (never 0 * inf) but its graph is recorded."""
+    from refgrad.ops._primitive import Primitive
+    global _CONNECT
+    if _CONNECT is None:
+        _CONNECT = Primitive("AddBackward0", _connect_forward, _connect_vjp, jvp=lambda ctx, t, *rest: t)
+    return _CONNECT(tangent, *anchors)
+
+
+_CONNECT = None
+
+
+def no_forward_rule(name: str, *, differentiable: bool = True, derivatives_yaml: bool = True):
+    """The rule of an op torch gives no forward derivative: torch's error, named as torch names the kernel
+    (``differentiable=False``: an op torch declares not differentiable, e.g. ``aten::floor_divide``;
+    ``derivatives_yaml=False``: torch's message for in-place kernels, without the derivatives.yaml hint)."""
+    def rule(ctx, *tangents):
+        if not differentiable:
+            raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it.")
+        raise NotImplementedError(
+            f"Trying to use forward AD with {name} that does not support it because it has not been implemented "
+            "yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/issues/new?template="
+            "feature-request.yml so that we can prioritize its implementation"
+            + (" or submit a PR adding the implementation to derivatives.yaml" if derivatives_yaml else "."))
+    rule.unsupported = name
+    return rule
+
+
+def elementwise_in(*indices: int):
+    """The elementwise rule over the inputs ``indices`` only: the others stand for Python numbers, which torch's
+    Scalar overloads do not treat as inputs (no term, so they never make the tangent require grad)."""
+    def rule(ctx, *tangents):
+        return _elementwise(ctx, [t if i in indices else None for i, t in enumerate(tangents)], ctx.result)
+    return rule
+
+
+def reduced_elementwise(ctx, *tangents):
+    """The rule of a fused pointwise loss with a ``reduction`` parameter over the broadcast ``shape`` (torch's
+    losses): the elementwise rule of its ``reduction="none"`` form, then the reduction, so a mean over no
+    elements is NaN, as torch's mean of an empty tangent."""
+    reduction = ctx._params["reduction"]
+    ctx._params = {**ctx._params, "reduction": "none"}
+    total = _elementwise(ctx, tangents, None, shape=ctx._params["shape"])
+    if total is None or reduction == "none":
+        return total
+    return total.mean() if reduction == "mean" else total.sum()
+
+
+def reduction_contraction(ctx, tangent):
+    """:func:`contraction` over a reduction's own ``dims``/``keepdim`` parameters (std, var): the VJP at 1 is
+    evaluated, not differentiated, so its masks (std = 0) stay exact instead of giving 0 * inf."""
+    grads = ctx._vjp(ctx, Tensor._make(np.ones_like(ctx.result._data)))
+    grad = grads[0] if isinstance(grads, tuple) else grads
+    if grad is None:  # no gradient at all (vector_norm of order 0): a zero tangent
+        return Tensor._make(np.zeros_like(ctx.result._data))
+    out = contract_over(grad, tangent, ctx.dims, ctx.keepdim)
+    return nan_where_nan(out, ctx.result) if "Std" in type(ctx).__name__ else out
+
+
+def contract_over(grad, tangent, dims, keepdim: bool):
+    """sum over ``dims`` of grad ⊙ tangent."""
+    dims = tuple(dims) if dims is not None else tuple(range(tangent.dim()))
+    return (grad * tangent).sum(dims, keepdim=keepdim) if dims else grad * tangent
+
+
+def nan_where_nan(tangent, value):
+    """NaN wherever ``value`` is NaN (torch's std tangent, var_t / (2 std), is NaN there, even over no elements)."""
+    mask = np.isnan(value._data)
+    if not mask.any():
+        return tangent
+    return tangent + Tensor._make(np.where(mask, np.nan, 0).astype(tangent._data.dtype))
+
+
+
+def contraction(dims: tuple):
+    """The rule of a one-input op each of whose output elements is a scalar function of its own slice over
+    ``dims`` (det over the matrix dims): J·t = sum over ``dims`` of VJP(1) ⊙ t, one VJP call, exact wherever the
+    VJP is (det at singular matrices, where differentiating the VJP's SVD route would not be)."""
+    def rule(ctx, tangent):
+        ones = Tensor._make(np.ones_like(ctx.result._data))
+        grads = ctx._vjp(ctx, ones)
+        grad = grads[0] if isinstance(grads, tuple) else grads
+        return (grad * tangent).sum(dims)
+    return rule
+
+
+def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
+    rule = prim.jvp
+    if rule == "linear":
+
+        args = [tg if tg is not None else Tensor._make(np.zeros_like(t._data)) for t, tg in zip(tensors, tangents)]
+        out = prim(*args, cast=cast, **params)
+        return out if isinstance(out, tuple) else (out,)
+    if rule == "bilinear":
+        total = None
+        bias = [Tensor._make(np.zeros_like(t._data)) for t in tensors[2:]]
+        for i, tangent in enumerate(tangents):
+            if tangent is None:
+                continue
+            if i < 2:
+                term = prim(*tensors[:i], tangent, *tensors[i + 1:2], *bias, cast=cast, **params)
+            else:
+                term = prim(*(Tensor._make(np.zeros_like(t._data)) for t in tensors[:2]), tangent, cast=cast, **params)
+            total = term if total is None else total + term
+        return (total,)
+    ctx = _ctx(prim, tensors, tangents, results, params)
+    if rule == "elementwise":
+        return (_elementwise(ctx, tangents, results[0]),)
+    if rule is None:
+        return _transpose(ctx, tensors, tangents, results, outs)
+    out = rule(ctx, *tangents)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _ctx(prim, tensors, tangents, results, params):
+    saved = {name: _Held(t) for name, t in zip(prim.inputs, tensors)}
+    saved["result"] = _Held(results[0])
+    for name, result in zip(prim.outputs, results):
+        saved[name] = _Held(result)
+    return prim.node_cls(prim.vjp, tuple((_LIVE if tg is not None else None, 0) for tg in tangents),
+                         tuple((t._data.shape, t.dtype) for t in tensors),
+                         tuple((r._data.shape, r.dtype) for r in results), saved, params)
+
+
+def _elementwise(ctx, tangents, result, shape=None):
+    shape, n, total = tuple(result._data.shape) if shape is None else tuple(shape), len(tangents), None
+    for i, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        ctx.next_functions = tuple((_LIVE if j == i else None, 0) for j in range(n))
+        if tuple(tangent._data.shape) != shape:
+            tangent = tangent.expand(shape)
+        grads = ctx._vjp(ctx, tangent)
+        term = grads[i] if isinstance(grads, tuple) else grads
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
+    """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩ (taken at u = 1, not 0: the VJP is
+    linear in u, but a few VJPs compute through log|u| and are NaN at 0, e.g. logcumsumexp's)."""
+    from refgrad.autograd import grad
+
+    need_graph = is_grad_enabled() and any(t.requires_grad for t in (*tensors, *(g for g in tangents if g is not None)))
+    with enable_grad():
+        cotangents = [None] * len(results)
+        us = []
+        for i in outs:
+            u = Tensor._make(np.ones_like(results[i]._data))
+            u._requires_grad = True
+            cotangents[i] = u
+            us.append(u)
+        for i, r in enumerate(results):
+            if cotangents[i] is None and r._data.dtype.kind in "fc":
+                cotangents[i] = Tensor._make(np.zeros_like(r._data))
+                cotangents[i]._materialized = True
+        grads = ctx._vjp(ctx, *cotangents)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        total = None
+        for g, tangent in zip(grads, tangents):
+            if g is None or tangent is None:
+                continue
+            term = (g * tangent).sum()
+            total = term if total is None else total + term
+        if total is None or not total.requires_grad:
+            return (None,) * len(results)
+        found = grad(total, us, create_graph=need_graph, allow_unused=True)
+    out = [None] * len(results)
+    for i, g in zip(outs, found):
+        out[i] = g
+    return tuple(out)
