@@ -10,6 +10,7 @@ from refgrad import (  # noqa: E402
     fft,
     linalg,
     nn,
+    optim,
     special,
 )
 from refgrad import dtypes as _dtypes
