@@ -21,7 +21,7 @@ from conformance.harness import Session
 from conformance.records import RUN, Recorder, read_jsonl
 
 _PROPERTY_OF = {"test_forward": "forward", "test_vjp": "vjp", "test_double_backward": "double_backward",
-                "test_errors": "errors", "test_graph_state": "graph_state"}
+                "test_errors": "errors", "test_graph_state": "graph_state", "test_training": "training"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
