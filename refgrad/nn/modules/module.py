@@ -49,15 +49,14 @@ def _quoted(keys: list) -> str:
     return ", ".join(f'"{k}"' for k in keys)
 
 
-def _check_name(kind: str, name, owner) -> None:
+def _check_name(kind: str, name, owner, own: dict) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
         raise KeyError(f'{kind} name can\'t contain "."')
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
-    if hasattr(owner, name) and name not in owner._parameters and name not in owner._buffers and \
-            name not in owner._modules:
+    if hasattr(owner, name) and name not in own:
         raise KeyError(f"attribute '{name}' already exists")
 
 
@@ -97,7 +96,7 @@ class Module:
         """Add a parameter (or None) under ``name`` (torch.nn.Module.register_parameter)."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
-        _check_name("parameter", name, self)
+        _check_name("parameter", name, self, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
                             "(torch.nn.Parameter or None required)")
@@ -111,7 +110,7 @@ class Module:
         """Add a buffer (saved in state_dict unless ``persistent=False``) (torch.nn.Module.register_buffer)."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
-        _check_name("buffer", name, self)
+        _check_name("buffer", name, self, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
