@@ -59,6 +59,12 @@ CASES = {
     "attention_unbatched_no_weights": ("nn.MultiheadAttention(4, 1)", [QUERY[:, 0]],
                                        lambda m, x: m(x, x, x, need_weights=False), True),
     "prelu": ("nn.PReLU(2)", [IMAGE], None, True),
+    "pools_2d": ("nn.Sequential(nn.MaxPool2d(2, stride=1, padding=1, dilation=2), nn.AvgPool2d(2, ceil_mode=True, "
+                 "count_include_pad=False), nn.AdaptiveAvgPool2d((2, 1)))", [IMAGE], None, True),
+    "pools_1d": ("nn.Sequential(nn.MaxPool1d(3, 1, 1), nn.AvgPool1d(2), nn.AdaptiveAvgPool1d(2))", [SIGNAL], None,
+                 True),
+    "adaptive_max_with_indices": ("nn.AdaptiveMaxPool2d(3, return_indices=True)", [IMAGE], None, True),
+    "max_pool_with_indices": ("nn.MaxPool2d((2, 3), return_indices=True, ceil_mode=True)", [IMAGE], None, True),
     "activations": (ACTIVATIONS, [X], None, True),
     "activations_2": (ACTIVATIONS_2, [X], None, True),
 }

@@ -70,6 +70,7 @@ def test_names_keys_and_repr():
         log.append(repr(model))
         log.append(repr(t.nn.Parameter(t.tensor([1.0, 2.0]))))
         log.append(repr(t.nn.Parameter(t.tensor([1.0]), requires_grad=False)))
+        log.append(str(t.nn.Parameter(t.tensor([[1.0], [2.0]], dtype=t.float64))))
         log.append(model.training)
         model.eval()
         log.append([m.training for m in model.modules()])

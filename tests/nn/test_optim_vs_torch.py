@@ -145,3 +145,25 @@ def test_scheduler_sequences_match_torch(name, options, chained):
     for want, have in zip(ref, got):
         assert all(math.isclose(a, b, rel_tol=1e-14, abs_tol=1e-16) for a, b in zip(want, have)), (ref, got)
     assert set(keys) <= set(ref_keys)
+
+
+def _clipped(t, norm_type):
+    rng = np.random.default_rng(0)
+    params = [t.nn.Parameter(t.tensor(rng.standard_normal(shape), dtype=t.float32)) for shape in [(3, 2), (4,)]]
+    params.append(t.nn.Parameter(t.zeros(2)))  # no gradient: skipped
+    for p in params[:2]:
+        p.grad = t.tensor(rng.standard_normal(tuple(p.shape)), dtype=t.float32)
+    total = t.nn.utils.clip_grad_norm_(params, 0.5, norm_type)
+    t.nn.utils.clip_grad_value_(params, 0.1)
+    vector = t.nn.utils.parameters_to_vector(params)
+    t.nn.utils.vector_to_parameters(vector * 2, params)
+    return [repr(total), vector.grad_fn is not None] + [repr(p) for p in params], \
+        [p.grad.numpy().copy() for p in params[:2]]
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.5, float("inf")])
+def test_grad_clipping_and_vectors_match_torch(norm_type):
+    (text, grads), (ref_text, ref_grads) = _clipped(refgrad, norm_type), _clipped(torch, norm_type)
+    assert text == ref_text
+    for got, want in zip(grads, ref_grads):  # float32: torch's p-norm rounds differently in the last bit
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -7,4 +7,5 @@ from refgrad.nn.modules.linear import *  # noqa: F403
 from refgrad.nn.modules.loss import *  # noqa: F403
 from refgrad.nn.modules.module import Module  # noqa: F401
 from refgrad.nn.modules.normalization import *  # noqa: F403
+from refgrad.nn.modules.pooling import *  # noqa: F403
 from refgrad.nn.modules.rnn import *  # noqa: F403
