@@ -211,3 +211,12 @@ def test_containers():
         log.append(list(mdict.keys()))
         log.append(repr(mdict))
     same(script)
+
+
+def test_always_call_forward_hooks_run_when_forward_raises():
+    def script(t, log):
+        model = t.nn.Linear(2, 1)
+        model.register_forward_hook(lambda m, args, out: log.append(("plain", out)))
+        model.register_forward_hook(lambda m, args, out: log.append(("always", out)), always_call=True)
+        model(t.zeros(3, 5))
+    same(script)
