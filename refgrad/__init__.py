@@ -85,6 +85,20 @@ for _entry in _ops.OPS.values():
         globals().setdefault(_entry.name, _entry.function)
 
 
+class memory_format:
+    """torch.memory_format; refgrad's arrays are always C-contiguous, so factories accept and ignore it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+
+preserve_format, contiguous_format, channels_last = (memory_format(n) for n in (
+    "preserve_format", "contiguous_format", "channels_last"))
+
+
 def is_tensor(obj):
     """True if obj is a refgrad Tensor (torch.is_tensor)."""
     return isinstance(obj, Tensor)
