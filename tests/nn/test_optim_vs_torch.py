@@ -167,3 +167,22 @@ def test_grad_clipping_and_vectors_match_torch(norm_type):
     assert text == ref_text
     for got, want in zip(grads, ref_grads):  # float32: torch's p-norm rounds differently in the last bit
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def _plateau(t, options):
+    opt = t.optim.SGD([{"params": [t.nn.Parameter(t.zeros(1))]}, {"params": [t.nn.Parameter(t.zeros(1))],
+                                                                   "lr": 0.5}], lr=1.0)
+    scheduler = t.optim.lr_scheduler.ReduceLROnPlateau(opt, **options)
+    metrics = [5.0, 4.0, 4.0, 3.9999, 4.5, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.0, 2.5, 2.5, 2.5, 2.5]
+    lrs = []
+    for value in metrics:
+        scheduler.step(value if options.get("mode") != "max" else -value)
+        lrs.append(scheduler.get_last_lr())
+    return lrs, scheduler.num_bad_epochs, scheduler.best
+
+
+@pytest.mark.parametrize("options", [{"patience": 1}, {"patience": 0, "cooldown": 2, "factor": 0.5, "min_lr": 0.2},
+                                     {"mode": "max", "threshold_mode": "abs", "threshold": 0.5, "patience": 1,
+                                      "min_lr": [0.0, 0.4]}])
+def test_reduce_lr_on_plateau_matches_torch(options):
+    assert _plateau(refgrad, options) == _plateau(torch, options)
