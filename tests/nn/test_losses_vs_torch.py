@@ -30,6 +30,7 @@ CASES = {
     "smooth_l1": ("nn.SmoothL1Loss(reduction='{r}', beta=0.3)", [LOGITS, PROBS]),
     "kl_div": ("nn.KLDivLoss(reduction='{r}')", [np.log(PROBS), PROBS]),
     "kl_div_log_target": ("nn.KLDivLoss(reduction='{r}', log_target=True)", [np.log(PROBS), LOGITS]),
+    "kl_div_batchmean": ("nn.KLDivLoss(reduction='batchmean')", [np.log(PROBS), PROBS]),
     "poisson_nll": ("nn.PoissonNLLLoss(full=True, reduction='{r}')", [LOGITS, PROBS * 3]),
     "gaussian_nll": ("nn.GaussianNLLLoss(reduction='{r}')", [LOGITS, PROBS, PROBS + 0.5]),
     "soft_margin": ("nn.SoftMarginLoss(reduction='{r}')", [LOGITS, np.sign(LOGITS[::-1]).copy()]),
