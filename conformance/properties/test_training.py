@@ -104,7 +104,8 @@ OPTIMIZERS = {
 }
 SCHEDULERS = st.one_of(st.none(), st.sampled_from([
     ("StepLR", {"step_size": 1, "gamma": 0.5}), ("MultiStepLR", {"milestones": [1, 2], "gamma": 0.3}),
-    ("ExponentialLR", {"gamma": 0.7}), ("CosineAnnealingLR", {"T_max": 2}), ("LinearLR", {"total_iters": 2})]))
+    ("ExponentialLR", {"gamma": 0.7}), ("CosineAnnealingLR", {"T_max": 2}), ("LinearLR", {"total_iters": 2}),
+    ("OneCycleLR", {"max_lr": 0.5, "total_steps": 4})]))
 
 # Every model with one optimizer, and the small MLP with them all. Attention trains with SGD: the key bias has an
 # exactly zero gradient (softmax ignores a per-query constant), so Adam would normalise rounding noise into steps.

@@ -186,3 +186,33 @@ def _plateau(t, options):
                                       "min_lr": [0.0, 0.4]}])
 def test_reduce_lr_on_plateau_matches_torch(options):
     assert _plateau(refgrad, options) == _plateau(torch, options)
+
+
+def _one_cycle(t, optimizer, options):
+    params = [t.nn.Parameter(t.zeros(1)), t.nn.Parameter(t.zeros(1))]
+    opt = getattr(t.optim, optimizer)([{"params": params[:1]}, {"params": params[1:]}], lr=1.0)
+    scheduler = t.optim.lr_scheduler.OneCycleLR(opt, **options)
+    trace = []
+    for _ in range(options.get("total_steps", 12) - 1):
+        opt.step()
+        scheduler.step()
+        trace.append([(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups])
+    return trace
+
+
+@pytest.mark.parametrize(("optimizer", "options"), [
+    ("SGD", {"max_lr": 0.5, "total_steps": 12}),
+    ("Adam", {"max_lr": [0.5, 0.1], "epochs": 3, "steps_per_epoch": 4, "anneal_strategy": "linear",
+              "three_phase": True}),
+    ("SGD", {"max_lr": 1.0, "total_steps": 10, "pct_start": 0.5, "cycle_momentum": False, "div_factor": 5.0})])
+def test_one_cycle_matches_torch(optimizer, options):
+    got, want = _one_cycle(refgrad, optimizer, options), _one_cycle(torch, optimizer, options)
+    assert len(got) == len(want)
+    for row, ref_row in zip(got, want):
+        for (lr, momentum, betas), (ref_lr, ref_momentum, ref_betas) in zip(row, ref_row):
+            assert math.isclose(lr, ref_lr, rel_tol=1e-13, abs_tol=1e-16)
+            assert (momentum is None) == (ref_momentum is None) and (betas is None) == (ref_betas is None)
+            if momentum is not None:
+                assert math.isclose(momentum, ref_momentum, rel_tol=1e-13)
+            if betas is not None:
+                assert all(math.isclose(a, b, rel_tol=1e-13) for a, b in zip(betas, ref_betas))
