@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from conformance import programs
 from conformance.examples import tensor_item
 from conformance.harness import check, run_both
+from conformance.properties import cases
 from conformance.specs._spec import OpSpec
 
 
@@ -140,8 +141,7 @@ def training_trial(session, spec, dtype, data):
     return run_both(session, programs.program_forward, train, items, kwargs, {})
 
 
-@pytest.mark.parametrize(("spec", "dtype"), [pytest.param(s, d, id=f"{s.name}-{d}") for s in SPECS
-                                             for d in s.dtypes])
+@pytest.mark.parametrize(("spec", "dtype"), cases("training"))
 def test_training(spec, dtype, conformance_session, request):
     """Torch and the engine train the same model to the same parameters, buffers, losses and outputs."""
     check(conformance_session, spec, dtype, "training", training_trial, request.node.nodeid)

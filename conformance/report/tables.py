@@ -26,7 +26,7 @@ __all__ = ["cell_outcomes", "headline", "per_property", "matrix", "divergence_ta
            "DIVERGENCE_COLUMNS"]
 
 OUTCOMES = ("pass", "known", "unexpected", "error")
-PROPERTY_ORDER = ("forward", "vjp", "double_backward", "errors", "graph_state")
+PROPERTY_ORDER = ("forward", "vjp", "double_backward", "errors", "graph_state", "training")
 DIVERGENCE_COLUMNS = [
     "divergence_id", "op", "family", "property", "dtype", "scenario", "kind", "key", "mismatches",
     "input_shapes", "input_dtypes", "requires_grad", "kwargs", "reference_outcome", "engine_outcome",
