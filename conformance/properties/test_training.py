@@ -120,6 +120,15 @@ SPECS = [OpSpec(name=f"training.{model}.{optimizer}", fn=train, family="training
                 tol={"float32": (2e-4, 2e-5)}, tol_reason=_TOL_REASON) for model, optimizer in _PAIRS]
 
 
+# Adam(W), RMSprop and Adagrad step by g / (√v + eps) ≈ g / (|g| + eps): for a gradient entry near float32 rounding
+# (|g| ~ 1e-7 while its rounding error is ~1e-9, say a weight whose true gradient nearly cancels over the batch)
+# the step's last digits are noise in both engines, up to lr·O(1) (seen: training.mlp.AdamW float32, campaign seed
+# 777, |g| = 9.5e-8, torch 9.52e-8 and refgrad 9.41e-8 against float64's 9.47e-8, steps differing by 3e-4). In
+# float32 they run with eps = 1e-3, which bounds d(step)/dg by lr/eps; float64 keeps torch's default eps.
+_NORMALIZING = ("Adam", "AdamW", "RMSprop", "Adagrad")
+_FLOAT32_EPS = 1e-3
+
+
 def training_trial(session, spec, dtype, data):
     """Draw one training run and execute it on both sides."""
     _, model_name, optimizer = spec.name.split(".")
@@ -128,6 +137,8 @@ def training_trial(session, spec, dtype, data):
     batch = data.draw(st.integers(2, 4), label="batch")
     steps = data.draw(st.integers(1, 3), label="steps")
     options = data.draw(OPTIMIZERS[optimizer], label="options")
+    if dtype == "float32" and optimizer in _NORMALIZING:
+        options = dict(options, eps=_FLOAT32_EPS)
     scheduler = data.draw(SCHEDULERS, label="scheduler")
     rng = np.random.default_rng(seed)
     x, target = case.inputs(rng, batch, dtype), case.targets(rng, batch, dtype)
