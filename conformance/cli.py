@@ -181,7 +181,8 @@ def _print_summary(out: Path, run_id: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    ops = _split(args.ops, {s.name for s in all_specs()} | {"graph_state"}, "op")
+    training = {case.values[0].name for case in cases("training")}
+    ops = _split(args.ops, {s.name for s in all_specs()} | {"graph_state"} | training, "op")
     if args.family:
         ops = list(dict.fromkeys((ops or []) + _family_ops(args.family)))
         args.ops = ",".join(ops)

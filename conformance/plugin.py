@@ -18,10 +18,9 @@ import pytest
 from conformance import profiles  # noqa: F401 - registers the Hypothesis profiles
 from conformance.engines import EngineError, default_engine_name, load_engine, reference
 from conformance.harness import Session
-from conformance.records import RUN, Recorder, read_jsonl
+from conformance.records import PROPERTIES, RUN, Recorder, read_jsonl
 
-_PROPERTY_OF = {"test_forward": "forward", "test_vjp": "vjp", "test_double_backward": "double_backward",
-                "test_errors": "errors", "test_graph_state": "graph_state", "test_jvp": "jvp", "test_func": "func"}
+_PROPERTY_OF = {f"test_{name}": name for name in PROPERTIES}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -45,7 +45,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DIVERGENCE_FIELDS", "SUMMARY_FIELDS", "Recorder", "read_jsonl", "OutputDirError", "divergence_record"]
+__all__ = ["PROPERTIES", "DIVERGENCE_FIELDS", "SUMMARY_FIELDS", "Recorder", "read_jsonl", "OutputDirError",
+           "divergence_record"]
+
+#: Every property, in the report's column order (each is ``conformance/properties/test_<name>.py``).
+PROPERTIES = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state", "training")
 
 DIVERGENCE_FIELDS = (
     "record_type", "run_id", "time", "divergence_id", "op", "family", "property", "dtype", "scenario", "kind",

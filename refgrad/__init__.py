@@ -11,6 +11,7 @@ from refgrad import (  # noqa: E402
     func,
     linalg,
     nn,
+    optim,
     special,
 )
 from refgrad import dtypes as _dtypes
@@ -83,6 +84,20 @@ __version__ = "0.1.0"
 for _entry in _ops.OPS.values():
     if _entry.namespace == "torch":
         globals().setdefault(_entry.name, _entry.function)
+
+
+class memory_format:
+    """torch.memory_format; refgrad's arrays are always C-contiguous, so factories accept and ignore it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+
+preserve_format, contiguous_format, channels_last = (memory_format(n) for n in (
+    "preserve_format", "contiguous_format", "channels_last"))
 
 
 def is_tensor(obj):

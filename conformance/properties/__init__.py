@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.records import PROPERTIES
 from conformance.specs import all_specs
 from conformance.strategies import is_floating
 
 __all__ = ["cases", "PROPERTY_NAMES", "skip_unsupported"]
 
-PROPERTY_NAMES = ("forward", "vjp", "double_backward", "errors", "graph_state", "jvp", "func")
+PROPERTY_NAMES = PROPERTIES
 
 
 def cases(prop: str) -> list:
     """``pytest.param(spec, dtype)`` for every spec and dtype the property ``prop`` applies to."""
+    if prop == "training":  # its own specs (model x optimizer), not op specs
+        from conformance.properties.test_training import SPECS
+        return [pytest.param(spec, dtype, id=f"{spec.name}-{dtype}") for spec in SPECS for dtype in spec.dtypes]
     params = []
     for spec in all_specs():
         for dtype in spec.dtypes:

@@ -20,13 +20,13 @@ from typing import Any
 
 import pandas as pd
 
+from conformance.records import PROPERTIES as PROPERTY_ORDER
 from conformance.report.load import CELL, Run
 
 __all__ = ["cell_outcomes", "headline", "per_property", "matrix", "divergence_table", "OUTCOMES",
            "DIVERGENCE_COLUMNS"]
 
 OUTCOMES = ("pass", "known", "unexpected", "error")
-PROPERTY_ORDER = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state")
 DIVERGENCE_COLUMNS = [
     "divergence_id", "op", "family", "property", "dtype", "scenario", "kind", "key", "mismatches",
     "input_shapes", "input_dtypes", "requires_grad", "kwargs", "reference_outcome", "engine_outcome",

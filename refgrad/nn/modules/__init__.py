@@ -1,0 +1,11 @@
+"""torch.nn's module classes, one file per family."""
+from refgrad.nn.modules.activation import *  # noqa: F403
+from refgrad.nn.modules.attention import MultiheadAttention  # noqa: F401
+from refgrad.nn.modules.container import *  # noqa: F403
+from refgrad.nn.modules.conv import *  # noqa: F403
+from refgrad.nn.modules.linear import *  # noqa: F403
+from refgrad.nn.modules.loss import *  # noqa: F403
+from refgrad.nn.modules.module import Module  # noqa: F401
+from refgrad.nn.modules.normalization import *  # noqa: F403
+from refgrad.nn.modules.pooling import *  # noqa: F403
+from refgrad.nn.modules.rnn import *  # noqa: F403

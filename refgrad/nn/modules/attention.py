@@ -1,0 +1,105 @@
+"""torch.nn.MultiheadAttention for equal query/key/value embedding sizes, in refgrad ops."""
+from __future__ import annotations
+
+import math
+
+from refgrad import factories
+from refgrad.nn import functional as F
+from refgrad.nn import init
+from refgrad.nn.modules.linear import NonDynamicallyQuantizableLinear
+from refgrad.nn.modules.module import Module
+from refgrad.nn.parameter import Parameter
+from refgrad.tensor import Tensor
+
+__all__ = ["MultiheadAttention"]
+
+
+class MultiheadAttention(Module):
+    """Attention over ``num_heads`` heads with a packed in-projection (torch.nn.MultiheadAttention):
+    in_proj_weight ~ xavier_uniform, in_proj_bias and out_proj.bias zero, as torch. Separate key/value sizes
+    (kdim/vdim), add_bias_kv and add_zero_attn are not implemented (a NotImplementedError says so)."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
+                 batch_first: bool = False, device=None, dtype=None) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                             f"num_heads={num_heads} instead")
+        if (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)) or add_bias_kv or add_zero_attn:
+            raise NotImplementedError("refgrad's MultiheadAttention supports kdim = vdim = embed_dim without "
+                                      "add_bias_kv/add_zero_attn")
+        self.embed_dim, self.kdim, self.vdim = embed_dim, embed_dim, embed_dim
+        self._qkv_same_embed_dim = True
+        self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        self.in_proj_weight = Parameter(factories.empty(3 * embed_dim, embed_dim, dtype=dtype))
+        self.register_parameter("q_proj_weight", None)
+        self.register_parameter("k_proj_weight", None)
+        self.register_parameter("v_proj_weight", None)
+        if bias:
+            self.in_proj_bias = Parameter(factories.empty(3 * embed_dim, dtype=dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = False
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        init.xavier_uniform_(self.in_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False):
+        """(attn_output, attn_weights): inputs (L, N, E) ((N, L, E) if batch_first, (L, E) unbatched); boolean
+        masks mark positions that may NOT be attended, float masks are added to the scores."""
+        batched = query.dim() == 3
+        if not batched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        target, batch, embed = query.shape
+        source = key.shape[0]
+        heads, head_dim = self.num_heads, self.head_dim
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
+        q = F.linear(query, w_q, b_q).reshape(target, batch * heads, head_dim).transpose(0, 1)
+        k = F.linear(key, w_k, b_k).reshape(source, batch * heads, head_dim).transpose(0, 1)
+        v = F.linear(value, w_v, b_v).reshape(source, batch * heads, head_dim).transpose(0, 1)
+        scores = (q * math.sqrt(1.0 / head_dim)).bmm(k.transpose(-2, -1))  # (N·H, L, S)
+        if is_causal and attn_mask is None:
+            from refgrad import ones
+            attn_mask = ones(target, source, dtype=query.dtype).triu(1).bool()
+        if attn_mask is not None:
+            mask = attn_mask if attn_mask.dim() == 3 else attn_mask.unsqueeze(0)
+            scores = scores.masked_fill(mask, float("-inf")) if mask.dtype.name == "bool" else scores + mask
+        if key_padding_mask is not None:
+            padding = key_padding_mask.reshape(batch, 1, 1, source).expand(batch, heads, 1, source)
+            padding = padding.reshape(batch * heads, 1, source)
+            scores = scores.masked_fill(padding, float("-inf")) if padding.dtype.name == "bool" else \
+                scores + padding
+        weights = scores.softmax(-1)
+        if self.dropout > 0.0 and self.training:
+            weights = F.dropout(weights, self.dropout, True)
+        output = weights.bmm(v).transpose(0, 1).reshape(target * batch, embed)
+        output = self.out_proj(output).reshape(target, batch, embed)
+        if self.batch_first and batched:
+            output = output.transpose(0, 1)
+        if not batched:
+            output = output.squeeze(1)
+        if not need_weights:
+            return output, None
+        weights = weights.reshape(batch, heads, target, source)
+        if average_attn_weights:
+            weights = weights.mean(1)
+        if not batched:
+            weights = weights.squeeze(0)
+        return output, weights
