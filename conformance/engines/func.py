@@ -9,8 +9,8 @@ the graph-level checks around them: None for unused inputs, dtypes, accumulation
 programs' own while every vector-Jacobian product comes from the transform under test:
 
 - ``vjp``: ``torch.func.vjp(f, *inputs)[1](cotangents)``;
-- ``vmap``: the same ``vjp_fn`` under ``torch.func.vmap`` over a batch of three cotangents ``(v, -v, 0)``, row 0
-  kept (the batching rules of every backward formula);
+- ``vmap``: the same ``vjp_fn`` under ``torch.func.vmap`` over a batch of three cotangents ``(v, -v, 0)``,
+  combined as ``(g0 - g1) / 2 + g2`` (exactly g0 when every row is right: the batching rules of every backward);
 - ``jacrev``: ``torch.func.jacrev`` of every output w.r.t. every input, contracted with the cotangents (first
   order only);
 - ``grad``: ``torch.func.grad`` of ``sum(out * v)`` (the scalar the VJP is the gradient of).
@@ -53,7 +53,8 @@ def _vjp(mode: str, pure: Callable, primals: tuple, cotangents: tuple) -> tuple:
         # rows 1 and 2 only exercise batching: detached, so under create_graph no zero gradient flows back
         # through them into v (0 * inf there would turn an infinite second-order entry into NaN)
         batch = tuple(torch.stack([v, -v.detach(), torch.zeros_like(v)]) for v in cotangents)
-        return tuple(g[0] for g in torch.func.vmap(vjp_fn)(batch))
+        # every row counts: (g0 - g1) / 2 + g2 is exactly g0 when rows 1 and 2 are right (-g0 and 0)
+        return tuple((g[0] - g[1]) / 2 + g[2] for g in torch.func.vmap(vjp_fn)(batch))
     if mode == "grad":
         def scalar(*xs):
             return sum((out * v).sum() for out, v in zip(pure(*xs), cotangents))
