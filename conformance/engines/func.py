@@ -10,7 +10,8 @@ programs' own while every vector-Jacobian product comes from the transform under
 
 - ``vjp``: ``torch.func.vjp(f, *inputs)[1](cotangents)``;
 - ``vmap``: the same ``vjp_fn`` under ``torch.func.vmap`` over a batch of three cotangents ``(v, -v, 0)``,
-  combined as ``(g0 - g1) / 2 + g2`` (exactly g0 when every row is right: the batching rules of every backward);
+  returned as ``g0 + (g0 + g1 + g2)`` (exactly g0 when every row is right: the batching rules of every
+  backward; the check term detached);
 - ``jacrev``: ``torch.func.jacrev`` of every output w.r.t. every input, contracted with the cotangents (first
   order only);
 - ``grad``: ``torch.func.grad`` of ``sum(out * v)`` (the scalar the VJP is the gradient of).
@@ -44,6 +45,13 @@ def _differentiable(x: Any) -> bool:
     return isinstance(x, torch.Tensor) and (x.is_floating_point() or x.is_complex())
 
 
+def _check(rows: torch.Tensor) -> torch.Tensor:
+    """0 where the batch rows (g0, g1, g2) of cotangents (v, -v, 0) are consistent, their discrepancy elsewhere."""
+    rows = rows.detach()
+    total = rows[0] + rows[1] + rows[2]
+    return torch.where(torch.isfinite(rows[0]), total, torch.zeros_like(total))
+
+
 def _vjp(mode: str, pure: Callable, primals: tuple, cotangents: tuple) -> tuple:
     """The VJP of ``pure`` (inputs -> tuple of outputs) at ``primals`` with ``cotangents``, by ``mode``."""
     if mode == "vjp":
@@ -53,8 +61,9 @@ def _vjp(mode: str, pure: Callable, primals: tuple, cotangents: tuple) -> tuple:
         # rows 1 and 2 only exercise batching: detached, so under create_graph no zero gradient flows back
         # through them into v (0 * inf there would turn an infinite second-order entry into NaN)
         batch = tuple(torch.stack([v, -v.detach(), torch.zeros_like(v)]) for v in cotangents)
-        # every row counts: (g0 - g1) / 2 + g2 is exactly g0 when rows 1 and 2 are right (-g0 and 0)
-        return tuple((g[0] - g[1]) / 2 + g[2] for g in torch.func.vmap(vjp_fn)(batch))
+        # every row counts: g0 + (g0 + g1 + g2) is exactly g0 when rows 1 and 2 are right (-g0 and 0); the check
+        # term is detached (second order flows through g0 alone) and left out where g0 is not finite (inf - inf)
+        return tuple(g[0] + _check(g) for g in torch.func.vmap(vjp_fn)(batch))
     if mode == "grad":
         def scalar(*xs):
             return sum((out * v).sum() for out, v in zip(pure(*xs), cotangents))
