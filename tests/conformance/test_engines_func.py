@@ -35,3 +35,20 @@ def test_the_vjp_comes_from_torch_func(monkeypatch):
     with pytest.raises(Divergence):
         check(_session("conformance.engines.func"), get_spec("tanh"), "float64", "vjp", vjp_trial,
               nodeid="meta::wrong")
+
+
+def test_vmap_mode_checks_every_batch_row():
+    """cdist's batched backward answers every row with row 0's cotangent (reports/torch-findings/
+    func_vmap_cdist_backward.py): the vmap mode's combination of the rows exposes it; the vjp mode does not."""
+    torch.manual_seed(0)
+    a = torch.randn(4, 2, dtype=torch.float64)
+    b = torch.randn(2, 2, dtype=torch.float64) + 3
+    v = torch.randn(4, 2, dtype=torch.float64)
+
+    def pure(x, y):
+        return (torch.cdist(x, y),)
+
+    exact = func_engine._vjp("vjp", pure, (a, b), (v,))
+    batched = func_engine._vjp("vmap", pure, (a, b), (v,))
+    assert torch.equal(func_engine._vjp("vmap", lambda x, y: (x * y,), (a, a), (v,))[0], v * a)  # control
+    assert not torch.allclose(batched[0], exact[0])
