@@ -62,7 +62,8 @@ class SavedTensor:
         self.tensor = tensor
         self.version = tensor._version_counter.value
         self.producer = producer  # set when the saved tensor is the node's own output
-        self.grad_fn = tensor.grad_fn
+        # the node that made the input (for the error message); the producer is that node for an output
+        self.grad_fn = None if producer is not None else tensor._grad_fn if tensor._base is None else tensor.grad_fn
         self.output_nr = tensor._output_nr
 
     def unpack(self):
@@ -98,8 +99,8 @@ class Node:
         self.next_functions = next_functions  # ((node | None, output_nr), ...) one per input
         self._input_meta = input_meta  # ((shape, dtype), ...) one per input: what validate_outputs restores
         self._output_meta = output_meta  # ((shape, dtype), ...) one per differentiable output
-        self._saved = saved or {}
-        self._params = params or {}
+        self._saved = {} if saved is None else saved
+        self._params = {} if params is None else params
         self._sequence_nr = next(_sequence)
         # hook tables are created on first registration (most nodes never get one): see _table()
 
@@ -171,6 +172,9 @@ class Node:
         for saved in self._saved.values():  # torch unpacks every saved tensor: a stale one is an error even if unread
             saved.unpack()
         meta = self._output_meta
+        if len(grad_outputs) == 1 and len(meta) == 1 and grad_outputs[0] is not None:  # the common case
+            result = self._vjp(self, grad_outputs[0])
+            return result if type(result) is tuple else (result,)
         if len(grad_outputs) < len(meta):
             grad_outputs = list(grad_outputs) + [None] * (len(meta) - len(grad_outputs))
         if self.materialize_grads:

@@ -14,7 +14,9 @@ import numpy as np
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import Tensor, _view_creation
+from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
+
+_make = Tensor._make
 
 __all__ = ["Primitive"]
 
@@ -81,7 +83,8 @@ class Primitive:
             arrays = [t._data for t in tensors]
         else:
             target = cast.numpy
-            arrays = [t._data if t._data.dtype == target else t._data.astype(target) for t in tensors]
+            arrays = [t._data if t._data.dtype is target or t._data.dtype == target else t._data.astype(target)
+                      for t in tensors]
         if params and self.forward_params is not None and not params.keys() <= self.forward_params:
             params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
@@ -92,9 +95,9 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         if type(out) is tuple:
-            result = results = tuple(Tensor._make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
+            result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:
-            result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
+            result = _make(out if type(out) is np.ndarray else np.asarray(out))
             results = None
         if self.view:
             first = result if results is None else results[0]
@@ -102,7 +105,7 @@ class Primitive:
                 _mark_view(first, tensors[0], self, params)
         if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
             for t in tensors:
-                if t._requires_grad or t._grad_fn is not None or t.requires_grad:
+                if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
                     self._record(tensors, (result,) if results is None else results, params)
                     break
         return result
@@ -110,16 +113,21 @@ class Primitive:
     def _record(self, tensors, results, params) -> None:
         edges, input_meta = [], []
         for t in tensors:
-            fn = t.grad_fn if t._base is not None else t._grad_fn  # a view may need its node regenerated
+            data = t._data
+            fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
             if fn is not None:
                 edges.append((fn, t._output_nr))
             elif t._requires_grad:
                 edges.append((t._grad_accumulator(), 0))
             else:
                 edges.append(_NO_EDGE)
-            input_meta.append((t._data.shape, t.dtype))
-        node = self.node_cls(self.vjp, tuple(edges), tuple(input_meta),
-                             tuple([(r._data.shape, r.dtype) for r in results]), {}, params)
+            input_meta.append((data.shape, _DTYPE_OF[data.dtype]))
+        if len(results) == 1:
+            data = results[0]._data
+            output_meta = ((data.shape, _DTYPE_OF.get(data.dtype)),)
+        else:
+            output_meta = tuple([(r._data.shape, _DTYPE_OF.get(r._data.dtype)) for r in results])
+        node = self.node_cls(self.vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
         for i in range(len(results)) if self.differentiable is None else self.differentiable:
             result = results[i]
             if result._data.dtype.kind == "f":
@@ -127,14 +135,15 @@ class Primitive:
                 if result._base is not None:
                     result._view_version = result._version_counter.value
                 result._output_nr = i
-        saved = node._saved
-        for name, index, consumers in self.save_plan:
-            if consumers is not None and not any(edges[c] is not _NO_EDGE for c in consumers):
-                continue
-            if index is None:
-                saved[name] = SavedTensor(results[0], producer=node)
-            else:
-                saved[name] = SavedTensor(tensors[index])
+        if self.save_plan:
+            saved = node._saved
+            for name, index, consumers in self.save_plan:
+                if consumers is not None and not any(edges[c] is not _NO_EDGE for c in consumers):
+                    continue
+                if index is None:
+                    saved[name] = SavedTensor(results[0], producer=node)
+                else:
+                    saved[name] = SavedTensor(tensors[index])
 
 
 def _keyword_names(fn: Callable) -> frozenset | None:
