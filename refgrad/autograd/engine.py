@@ -171,8 +171,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             input_grads = ()
             for g in grads:
                 if g is not None:
-                    input_grads = _validated(node, node.apply(grads), next_functions)
+                    input_grads = node.apply(grads)
                     if node._post_hooks:
+                        input_grads = _validated(node, input_grads, next_functions)
                         for hook in list(node._post_hooks.values()):
                             replaced = hook(input_grads, tuple(grads))
                             if replaced is not None:
@@ -180,11 +181,23 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     break
             if not retain_graph:
                 node.release()
+            n_grads = len(input_grads)
+            meta = node._input_meta
             for i, (child, nr) in enumerate(next_functions):
                 if child is None:
                     continue
-                if i < len(input_grads) and input_grads[i] is not None:
-                    _add_to(buffers, child, nr, input_grads[i])
+                if i < n_grads:
+                    g = input_grads[i]
+                    if g is not None:
+                        shape, dtype = meta[i]
+                        data = g._data
+                        if data.shape != shape or data.dtype is not dtype.numpy:
+                            g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
+                        slots = buffers.get(child)
+                        if slots is None and nr == 0:
+                            buffers[child] = [g]
+                        else:
+                            _add_to(buffers, child, nr, g)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
