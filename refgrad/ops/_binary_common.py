@@ -5,7 +5,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._util import promote
-from refgrad.tensor import _SCALAR_TYPE, Tensor
+from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
 __all__ = ["check_broadcast", "unsupported", "require_tensor", "constant", "check_int_divisor", "type_name",
            "binary_operands", "select"]
@@ -59,6 +59,10 @@ def require_tensor(name: str, *operands, names=("input", "other")) -> None:
 
 def binary_operands(name: str, input, other):
     """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
+    if type(input) is Tensor and type(other) is Tensor:  # the common case: same dtype, same shape
+        first, second = input._data, other._data
+        if first.dtype is second.dtype and first.shape == second.shape:
+            return _DTYPE_OF[first.dtype], (input, other)
     dtype, operands = promote(input, other)
     check_broadcast(*operands)
     return dtype, operands

@@ -138,8 +138,12 @@ class Primitive:
         if self.save_plan:
             saved = node._saved
             for name, index, consumers in self.save_plan:
-                if consumers is not None and not any(edges[c] is not _NO_EDGE for c in consumers):
-                    continue
+                if consumers is not None:
+                    for c in consumers:
+                        if edges[c] is not _NO_EDGE:
+                            break
+                    else:  # no input whose gradient reads it requires grad
+                        continue
                 if index is None:
                     saved[name] = SavedTensor(results[0], producer=node)
                 else:
