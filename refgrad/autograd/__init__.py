@@ -4,6 +4,8 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
+import numpy as np
+
 from refgrad.autograd import functional  # noqa: F401 - torch.autograd.functional
 from refgrad.autograd.engine import run_backward
 from refgrad.autograd.function import Function, FunctionCtx  # noqa: F401
@@ -31,7 +33,6 @@ def _as_tuple(x) -> tuple:
 
 def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = False) -> list:
     """Check or create the cotangent for each output (torch's _make_grads)."""
-    from refgrad import ones_like
     from refgrad.tensor import Tensor
     made = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
@@ -42,7 +43,7 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
                 if not out.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                        f"{out.dtype}")
-                made.append(ones_like(out))
+                made.append(Tensor._make(np.ones(out._data.shape, out._data.dtype)))  # ones_like(out)
             else:
                 made.append(None)
             continue
