@@ -59,10 +59,15 @@ def require_tensor(name: str, *operands, names=("input", "other")) -> None:
 
 def binary_operands(name: str, input, other):
     """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
-    if type(input) is Tensor and type(other) is Tensor:  # the common case: same dtype, same shape
-        first, second = input._data, other._data
-        if first.dtype is second.dtype and first.shape == second.shape:
-            return _DTYPE_OF[first.dtype], (input, other)
+    if type(input) is Tensor:  # the common cases: same dtype and same shape or a 0-d operand; a Python float
+        first = input._data
+        if type(other) is Tensor:
+            second = other._data
+            if first.dtype is second.dtype and (first.shape == second.shape or not second.shape or not first.shape):
+                return _DTYPE_OF[first.dtype], (input, other)
+        elif type(other) is float and first.dtype.kind == "f":  # a number never changes a float tensor's dtype
+            dtype = _DTYPE_OF[first.dtype]
+            return dtype, (input, Tensor._make(np.asarray(other, dtype=first.dtype)))
     dtype, operands = promote(input, other)
     check_broadcast(*operands)
     return dtype, operands
