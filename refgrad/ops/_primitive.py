@@ -121,12 +121,12 @@ class Primitive:
                 edges.append((t._grad_accumulator(), 0))
             else:
                 edges.append(_NO_EDGE)
-            input_meta.append((data.shape, _DTYPE_OF[data.dtype]))
+            input_meta.append(_meta(data.shape, data.dtype))
         if len(results) == 1:
             data = results[0]._data
-            output_meta = ((data.shape, _DTYPE_OF.get(data.dtype)),)
+            output_meta = (_meta(data.shape, data.dtype),)
         else:
-            output_meta = tuple([(r._data.shape, _DTYPE_OF.get(r._data.dtype)) for r in results])
+            output_meta = tuple([_meta(r._data.shape, r._data.dtype) for r in results])
         node = self.node_cls(self.vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
         for i in range(len(results)) if self.differentiable is None else self.differentiable:
             result = results[i]
@@ -148,6 +148,21 @@ class Primitive:
                     saved[name] = SavedTensor(results[0], producer=node)
                 else:
                     saved[name] = SavedTensor(tensors[index])
+
+
+_META: dict = {}
+
+
+def _meta(shape: tuple, numpy_dtype) -> tuple:
+    """The (shape, refgrad dtype) pair a node records per input and output, one shared tuple per pair: a graph
+    holds no per-node copies (fewer objects for the cyclic garbage collector to traverse)."""
+    key = (shape, numpy_dtype)
+    meta = _META.get(key)
+    if meta is None:
+        if len(_META) > 4096:  # many distinct shapes: start over rather than grow without bound
+            _META.clear()
+        meta = _META[key] = (shape, _DTYPE_OF.get(numpy_dtype))
+    return meta
 
 
 def _keyword_names(fn: Callable) -> frozenset | None:
