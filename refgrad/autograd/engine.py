@@ -152,7 +152,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         while ready:
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
-            if node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks:
+            hooked = node._hooked
+            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 for nr, g in enumerate(grads):
@@ -172,7 +173,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for g in grads:
                 if g is not None:
                     input_grads = node.apply(grads)
-                    if node._post_hooks:
+                    if hooked and node._post_hooks:
                         input_grads = _validated(node, input_grads, next_functions)
                         for hook in list(node._post_hooks.values()):
                             replaced = hook(input_grads, tuple(grads))
