@@ -121,10 +121,12 @@ class Primitive:
                 edges.append((t._grad_accumulator(), 0))
             else:
                 edges.append(_NO_EDGE)
-            input_meta.append(_meta(data.shape, data.dtype))
+            meta = _META.get((data.shape, data.dtype))
+            input_meta.append(meta if meta is not None else _meta(data.shape, data.dtype))
         if len(results) == 1:
             data = results[0]._data
-            output_meta = (_meta(data.shape, data.dtype),)
+            meta = _META.get((data.shape, data.dtype))
+            output_meta = (meta if meta is not None else _meta(data.shape, data.dtype),)
         else:
             output_meta = tuple([_meta(r._data.shape, r._data.dtype) for r in results])
         node = self.node_cls(self.vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
