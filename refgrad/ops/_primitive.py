@@ -101,7 +101,8 @@ class Primitive:
             results = None
         if self.view:
             first = result if results is None else results[0]
-            if first._data.size == 0 or np.may_share_memory(first._data, tensors[0]._data):
+            view, source = first._data, tensors[0]._data
+            if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
         if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
             for t in tensors:
@@ -188,6 +189,6 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
 
     out._base = base
     out._view_fn = view_fn
-    out._version_counter = source._version_counter
-    out._view_version = source._version_counter.value
+    out._version_counter = counter = source._version_counter
+    out._view_version = counter.value
     _view_creation(out, source)
