@@ -79,12 +79,19 @@ class Primitive:
 
     def __call__(self, *tensors, cast=None, **params):
         """Apply to refgrad tensors; ``cast`` (a refgrad dtype) converts the input arrays before the forward."""
-        if cast is None:
-            arrays = [t._data for t in tensors]
+        n = len(tensors)
+        if n == 1:
+            arrays = (tensors[0]._data,)
+        elif n == 2:
+            arrays = (tensors[0]._data, tensors[1]._data)
         else:
+            arrays = tuple([t._data for t in tensors])
+        if cast is not None:
             target = cast.numpy
-            arrays = [t._data if t._data.dtype is target or t._data.dtype == target else t._data.astype(target)
-                      for t in tensors]
+            for array in arrays:
+                if array.dtype is not target:
+                    arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
+                    break
         if params and self.forward_params is not None and not params.keys() <= self.forward_params:
             params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
