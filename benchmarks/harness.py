@@ -80,7 +80,7 @@ def graph_state_rate(engine, dtype: str, programs: int) -> dict:
 
     session = Session(engine=engine, max_examples=programs, overrides=dict(HYPOTHESIS))
     steps = [0]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         with tracked(session, "graph_state", "graph", "graph_state", dtype, "benchmark") as tracker:
             machine = bind(session, dtype, tracker, "benchmark")
@@ -94,29 +94,34 @@ def graph_state_rate(engine, dtype: str, programs: int) -> dict:
     except (Divergence, BaseException) as stop:  # a divergence ends the run early: the rate still counts
         if isinstance(stop, KeyboardInterrupt):
             raise
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     summary = session.recorder.summaries[-1]
     return {"property": "graph_state", "dtype": dtype, "programs": summary["examples"], "steps": steps[0],
-            "seconds": round(seconds, 3), "programs_per_s": round(summary["examples"] / seconds, 2),
-            "steps_per_s": round(steps[0] / seconds, 1), "diverged": bool(summary["diverged"])}
+            "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+            "programs_per_s": round(summary["examples"] / seconds, 2),
+            "programs_per_cpu_s": round(summary["examples"] / cpu, 2), "steps_per_s": round(steps[0] / seconds, 1),
+            "steps_per_cpu_s": round(steps[0] / cpu, 1), "diverged": bool(summary["diverged"])}
 
 
 def property_rates(engine, ops, dtype: str, seconds: float) -> list[dict]:
     """Harness examples per second for each property over ``ops`` at ``dtype`` (total examples / total time)."""
     rows = []
     for prop in TRIALS:
-        examples = spent = 0.0
+        examples = spent = cpu = 0.0
         used = []
         for spec, case_dtype, _ in selected_cases(list(ops), [prop], [dtype]):
             harness_rate(engine, spec, case_dtype, prop, 2)  # warm-up
             done, took, _ = harness_rate(engine, spec, case_dtype, prop, 5)
             budget = int(min(2000, max(5, seconds * done / max(took, 1e-6))))
+            cpu_started = time.process_time()
             done, took, _ = harness_rate(engine, spec, case_dtype, prop, budget)
+            cpu += time.process_time() - cpu_started
             examples, spent = examples + done, spent + took
             used.append(spec.name)
         if used:
             rows.append({"property": prop, "dtype": dtype, "ops": sorted(set(used)), "examples": int(examples),
-                         "seconds": round(spent, 3), "examples_per_s": round(examples / spent, 1)})
+                         "seconds": round(spent, 3), "cpu_seconds": round(cpu, 3),
+                         "examples_per_s": round(examples / spent, 1), "examples_per_cpu_s": round(examples / cpu, 1)})
     return rows
 
 
@@ -277,15 +282,21 @@ def markdown(results: dict) -> str:
     if results.get("by_property"):
         lines += ["", "## Per property (harness only)", "",
                   f"Examples per second of each property over the ops {', '.join(results['property_ops'])}, "
-                  "one core, derandomized; the graph-state machine in programs and statements (steps) per second.",
-                  "", "| property | dtype | examples | seconds | examples/s | steps/s |", "|---|---|---|---|---|---|"]
+                  "one core, derandomized; the graph-state machine in programs and statements (steps) per second. "
+                  "Per wall-clock second, and per CPU second of the process (what an idle core would give; the "
+                  "machine may be shared).", "",
+                  "| property | dtype | examples | wall s | CPU s | examples/s | examples/CPU s | steps/s "
+                  "| steps/CPU s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for row in results["by_property"]:
             if row["property"] == "graph_state":
                 lines.append(f"| graph_state (programs) | {row['dtype']} | {row['programs']} | {row['seconds']} | "
-                             f"{row['programs_per_s']:.1f} | {row['steps_per_s']:.0f} |")
+                             f"{row['cpu_seconds']} | {row['programs_per_s']:.1f} | {row['programs_per_cpu_s']:.1f} | "
+                             f"{row['steps_per_s']:.0f} | {row['steps_per_cpu_s']:.0f} |")
             else:
                 lines.append(f"| {row['property']} | {row['dtype']} | {row['examples']} | {row['seconds']} | "
-                             f"{row['examples_per_s']:.0f} | |")
+                             f"{row['cpu_seconds']} | {row['examples_per_s']:.0f} | {row['examples_per_cpu_s']:.0f} "
+                             "| | |")
     if results.get("full_run"):
         run = results["full_run"]
         lines += ["", f"Full default run: `{run['command']}` took {run['seconds']} s (exit {run['exit_status']})."]
