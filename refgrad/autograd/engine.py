@@ -42,8 +42,8 @@ def _validate(node: Node, index: int, grad):
     shape, dtype = node._input_meta[index]
     if grad._data.shape == shape and grad._data.dtype == dtype.numpy:
         return grad
-    if grad.shape != shape:
-        if not _expandable(shape, grad.shape):
+    if grad._data.shape != shape:
+        if not _expandable(shape, grad._data.shape):
             raise RuntimeError(
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
