@@ -63,7 +63,7 @@ def _check_result(self: Tensor, result) -> None:
     if result._data.shape != self._data.shape:
         raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
                            f"shape [{', '.join(map(str, result.shape))}]")
-    if result.dtype is not self.dtype and result.dtype.category > self.dtype.category:
+    if result._data.dtype != self._data.dtype and result.dtype.category > self.dtype.category:
         raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
                            f"{_TYPE[self.dtype.name]}")
 
@@ -84,7 +84,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     else:
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
-    if result.dtype is not self.dtype and recording and result.requires_grad:
+    if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
     np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
