@@ -8,6 +8,7 @@ along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures ins
 from __future__ import annotations
 
 import heapq
+import sys
 from typing import Sequence
 
 from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
@@ -60,10 +61,22 @@ def _expandable(shape: tuple, target: tuple) -> bool:
     return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
 
 
-def _accumulate(variable, grad, create_graph: bool) -> None:
-    """AccumulateGrad: the first gradient is stored (a copy), later ones are added (in place unless recording)."""
+_SOLE_REFS = 3  # what sys.getrefcount sees of a gradient only the engine holds: its local, _sole's argument, its own
+
+
+def _sole(grad) -> bool:
+    """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
+    AccumulateGrad then stores the gradient itself rather than a copy."""
+    data = grad._data
+    return (sys.getrefcount(grad) <= _SOLE_REFS and sys.getrefcount(data) <= 3 and data.base is None
+            and grad._base is None and grad._grad_fn is None and data.flags.c_contiguous and data.flags.writeable)
+
+
+def _accumulate(variable, grad, create_graph: bool, sole: bool = False) -> None:
+    """AccumulateGrad: the first gradient is stored (itself when ``sole``: nobody else can see it, else a copy),
+    later ones are added (in place unless recording)."""
     if variable._grad is None:
-        variable._grad = grad if create_graph else grad.detach().clone()
+        variable._grad = grad if create_graph or sole else grad.detach().clone()
     elif create_graph:
         variable._grad = variable._grad + grad
     else:
@@ -164,7 +177,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
                 if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
-                    _accumulate(variable, grads[0], create_graph)
+                    grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's references
+                    sole = not create_graph and _sole(grad)
+                    _accumulate(variable, grad, create_graph, sole)
+                    grad = None
                     if variable._post_accumulate_hooks:
                         _run_post_accumulate_hooks(variable)
                 continue
