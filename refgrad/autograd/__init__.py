@@ -1,6 +1,7 @@
 """refgrad.autograd: backward, grad, grad modes, custom Functions and the functional API (torch.autograd)."""
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Sequence
 
@@ -22,18 +23,23 @@ _CREATE_GRAPH_WARNING = (
     "after use to break the cycle and avoid the leak. (Triggered internally at /refgrad/autograd/__init__.py.)")
 
 
+def _tensor_type() -> type:
+    """refgrad.tensor.Tensor (imported after this package, which it imports; an import statement in each call
+    would cost ~0.5 µs)."""
+    return sys.modules["refgrad.tensor"].Tensor
+
+
 def _as_tuple(x) -> tuple:
-    from refgrad.tensor import Tensor
     if x is None:
         return ()
-    if isinstance(x, Tensor):
+    if isinstance(x, _tensor_type()):
         return (x,)
     return tuple(x)
 
 
 def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = False) -> list:
     """Check or create the cotangent for each output (torch's _make_grads)."""
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     made = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if g is None:
@@ -58,13 +64,13 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
 
 
 def _check_output_types(outputs: Sequence) -> None:
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     if not all(isinstance(out, Tensor) for out in outputs):
         raise AssertionError("Expected output to be a torch.Tensor")
 
 
 def _check_input_types(inputs: Sequence) -> None:
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     for t in inputs:
         if not isinstance(t, Tensor):
             raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
@@ -112,7 +118,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     Raises RuntimeError for an input that doesn't require grad, and (unless ``allow_unused``) for one that the
     outputs don't depend on.
     """
-    from refgrad import zeros_like
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if not inputs:  # torch checks this before anything else
@@ -140,6 +145,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for i, g in enumerate(result):
         if g is None:
             if materialize_grads:
+                from refgrad import zeros_like
                 result[i] = zeros_like(inputs[i])
             elif not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
