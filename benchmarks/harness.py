@@ -70,37 +70,36 @@ def harness_rate(engine, spec, dtype: str, prop: str, examples: int) -> tuple[in
 
 
 def graph_state_rate(engine, dtype: str, programs: int) -> dict:
-    """Programs and steps per second of the graph-state machine (``test_graph_state``'s property, derandomized,
-    ``programs`` examples): each program is a random sequence of statements run on torch and the engine, compared
-    after every statement."""
-    from hypothesis.stateful import run_state_machine_as_test
+    """Programs and steps per second of the graph-state property (``conformance.graph_machine.check``,
+    derandomized, ``programs`` programs of the profile's step budget): each program is a random sequence of
+    statements run on torch and the engine, compared after every statement."""
+    from conformance import graph_machine
 
-    from conformance.graph_machine import bind
-    from conformance.harness import tracked
+    session = Session(engine=engine, overrides=dict(HYPOTHESIS))
+    counted = [0]
+    step = graph_machine.GraphProgram.step
 
-    session = Session(engine=engine, max_examples=programs, overrides=dict(HYPOTHESIS))
-    steps = [0]
+    def counting_step(self, *args, **kwargs):  # every statement run on both sides and compared
+        counted[0] += 1
+        return step(self, *args, **kwargs)
+
     started, cpu_started = time.perf_counter(), time.process_time()
+    graph_machine.GraphProgram.step = counting_step
     try:
-        with tracked(session, "graph_state", "graph", "graph_state", dtype, "benchmark") as tracker:
-            machine = bind(session, dtype, tracker, "benchmark")
-
-            def counted(self, statement, new=None):
-                steps[0] += 1
-                machine.step(self, statement, new)
-
-            run_state_machine_as_test(type(machine.__name__, (machine,), {"step": counted}),
-                                      settings=session.settings())
+        graph_machine.check(session, dtype, "benchmark", programs_=programs)
     except (Divergence, BaseException) as stop:  # a divergence ends the run early: the rate still counts
         if isinstance(stop, KeyboardInterrupt):
             raise
+    finally:
+        graph_machine.GraphProgram.step = step
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     summary = session.recorder.summaries[-1]
-    return {"property": "graph_state", "dtype": dtype, "programs": summary["examples"], "steps": steps[0],
+    steps = counted[0]
+    return {"property": "graph_state", "dtype": dtype, "programs": summary["examples"], "steps": steps,
             "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
             "programs_per_s": round(summary["examples"] / seconds, 2),
-            "programs_per_cpu_s": round(summary["examples"] / cpu, 2), "steps_per_s": round(steps[0] / seconds, 1),
-            "steps_per_cpu_s": round(steps[0] / cpu, 1), "diverged": bool(summary["diverged"])}
+            "programs_per_cpu_s": round(summary["examples"] / cpu, 2), "steps_per_s": round(steps / seconds, 1),
+            "steps_per_cpu_s": round(steps / cpu, 1), "diverged": bool(summary["diverged"])}
 
 
 def property_rates(engine, ops, dtype: str, seconds: float) -> list[dict]:
