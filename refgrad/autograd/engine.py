@@ -72,11 +72,10 @@ def _sole(grad) -> bool:
             and grad._base is None and grad._grad_fn is None and data.flags.c_contiguous and data.flags.writeable)
 
 
-def _accumulate(variable, grad, create_graph: bool, sole: bool = False) -> None:
-    """AccumulateGrad: the first gradient is stored (itself when ``sole``: nobody else can see it, else a copy),
-    later ones are added (in place unless recording)."""
+def _accumulate(variable, grad, create_graph: bool) -> None:
+    """AccumulateGrad: the first gradient is stored (a copy), later ones are added (in place unless recording)."""
     if variable._grad is None:
-        variable._grad = grad if create_graph or sole else grad.detach().clone()
+        variable._grad = grad if create_graph else grad.detach().clone()
     elif create_graph:
         variable._grad = variable._grad + grad
     else:
@@ -178,8 +177,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 variable = node.variable
                 if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
                     grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's references
-                    sole = not create_graph and _sole(grad)
-                    _accumulate(variable, grad, create_graph, sole)
+                    if not create_graph and variable._grad is None and _sole(grad):
+                        variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
+                    else:
+                        _accumulate(variable, grad, create_graph)
                     grad = None
                     if variable._post_accumulate_hooks:
                         _run_post_accumulate_hooks(variable)

@@ -7,14 +7,16 @@ from refgrad.autograd import engine
 
 
 def _sole_flags(monkeypatch):
+    """The engine's verdicts on first gradients (the spy holds one more reference: the threshold follows)."""
     flags = []
-    accumulate = engine._accumulate
+    sole = engine._sole
 
-    def spy(variable, grad, create_graph, sole=False):
-        flags.append(sole)
-        return accumulate(variable, grad, create_graph, sole)
+    def spy(grad):
+        flags.append(sole(grad))
+        return flags[-1]
 
-    monkeypatch.setattr(engine, "_accumulate", spy)
+    monkeypatch.setattr(engine, "_sole", spy)
+    monkeypatch.setattr(engine, "_SOLE_REFS", engine._SOLE_REFS + 1)
     return flags
 
 
