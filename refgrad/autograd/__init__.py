@@ -26,7 +26,10 @@ _CREATE_GRAPH_WARNING = (
 def _tensor_type() -> type:
     """refgrad.tensor.Tensor (imported after this package, which it imports; an import statement in each call
     would cost ~0.5 µs)."""
-    return sys.modules["refgrad.tensor"].Tensor
+    return sys.modules[_TENSOR_MODULE].Tensor
+
+
+_TENSOR_MODULE = __name__.rpartition(".")[0] + ".tensor"  # this package's sibling (also in a renamed copy)
 
 
 def _as_tuple(x) -> tuple:
