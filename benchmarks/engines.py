@@ -3,23 +3,30 @@
 The ``numpy`` column is the same forward and backward written out by hand (no autograd, no checks): the compute
 floor, so ``refgrad/numpy`` is the cost of refgrad's bookkeeping.
 
-    python -m benchmarks.engines [--quick] [--engines refgrad,torch,...] [--out DIR]
+    python -m benchmarks.engines [--quick] [--engines refgrad,torch,...] [--clock cpu|wall] [--rounds N]
+                                 [--out DIR]
 
-Prints median time per step (with IQR) and the ratio refgrad/other, and writes ``engines.json`` and
-``engines.md`` to ``benchmarks/results/``. An engine that is not installed is skipped with one line; a workload
+Engines are interleaved (every round times each engine once per workload, in rotating order) and timed in
+process CPU time by default (``--clock wall`` for wall-clock), so load from other processes on a shared machine
+disturbs all engines alike. Prints the minimum and the median time per step over the rounds, the ratios
+refgrad/other per workload, and writes ``engines.json`` and ``engines.md`` to ``benchmarks/results/``.
+An engine that is not installed is skipped with one line; a workload
 an engine cannot express is ``n/a``. Every step returns a float (the loss), so the engines can be cross-checked.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import statistics
 import sys
+import time
+import warnings
 from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
 
-from benchmarks._common import machine, machine_lines, measure, write
+from benchmarks._common import machine, machine_lines, write
 
 WORKLOADS = {
     "mlp": "MLP training step: 64x32 -> tanh 64 -> 10, MSE, SGD update",
@@ -267,57 +274,139 @@ def engine_steps(name: str, d: SimpleNamespace) -> dict[str, Step | None]:
 
 
 ENGINES = ("refgrad", "torch", "autograd", "mygrad", "numpy")  # numpy: hand-written gradients, the floor
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+FULL = {"rounds": 9, "min_time": 0.05, "warmup": 3}
+QUICK = {"rounds": 3, "min_time": 0.005, "warmup": 1}
 
 
-def run(engines=ENGINES, workloads=tuple(WORKLOADS), *, quick: bool = False, log=print) -> dict:
-    """Time every workload on every installed engine; returns the JSON-ready results."""
-    timing = {"repeats": 5, "min_time": 0.01, "warmup": 1} if quick else {"repeats": 15, "min_time": 0.1, "warmup": 3}
+def _calibrate(step: Step, clock, min_time: float, warmup: int) -> int:
+    """Calls per timed batch so that one batch lasts at least ``min_time`` s (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        step()
+    number = 1
+    while True:
+        started = clock()
+        for _ in range(number):
+            step()
+        elapsed = clock() - started
+        if elapsed >= min_time or number >= 1 << 20:
+            return number
+        number = max(number * 2, int(number * min_time / max(elapsed, 1e-9)) + 1)
+
+
+def _stats(per_call: list[float], number: int) -> dict:
+    q1, median, q3 = statistics.quantiles(per_call, n=4) if len(per_call) > 1 else (per_call[0],) * 3
+    return {"min": min(per_call), "median": median, "q1": q1, "q3": q3, "iqr": q3 - q1, "number": number,
+            "rounds": len(per_call)}
+
+
+def run(engines=ENGINES, workloads=tuple(WORKLOADS), *, quick: bool = False, clock: str = "cpu",
+        rounds: int | None = None, log=print) -> dict:
+    """Time every workload on every installed engine, interleaved: each round times one batch of every
+    (workload, engine) pair, the engines in a rotating order, so a burst of load on a shared machine hits all
+    engines alike. Per pair: the min and the median over rounds of the time per step (seconds)."""
+    timing = dict(QUICK if quick else FULL, clock=clock)
+    if rounds is not None:
+        timing["rounds"] = rounds
+    tick = CLOCKS[clock]
     results: dict = {"machine": machine(), "timing": timing, "workloads": {w: WORKLOADS[w] for w in workloads},
                      "skipped": {}, "times": {}, "values": {}}
+    steps: dict[str, dict] = {}
     for name in engines:
         try:
-            steps = engine_steps(name, workload_data())
+            steps[name] = engine_steps(name, workload_data())
         except ImportError as error:
             log(f"skipping {name}: not installed ({error})")
             results["skipped"][name] = str(error)
-            continue
-        for workload in workloads:
-            step = steps.get(workload)
-            if step is None:
+    pairs = [(w, name) for w in workloads for name in steps if steps[name].get(w) is not None]
+    for workload in workloads:
+        for name in steps:
+            if steps[name].get(workload) is None:
                 log(f"{name:9s} {workload:16s} n/a")
-                continue
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about float() of a tensor that requires grad
+        number = {}
+        for workload, name in pairs:
+            step = steps[name][workload]
             results["values"].setdefault(workload, {})[name] = step()
-            stats = measure(step, **timing)
-            results["times"].setdefault(workload, {})[name] = stats
-            log(f"{name:9s} {workload:16s} {stats['median'] * 1e6:12.1f} us  (IQR {stats['iqr'] * 1e6:.1f})")
+            number[(workload, name)] = _calibrate(step, tick, timing["min_time"], timing["warmup"])
+        samples: dict[tuple, list[float]] = {pair: [] for pair in pairs}
+        for round_index in range(timing["rounds"]):
+            for workload in workloads:
+                names = [name for name in steps if (workload, name) in samples]
+                shift = round_index % max(len(names), 1)
+                for name in names[shift:] + names[:shift]:  # rotate who goes first
+                    step, n = steps[name][workload], number[(workload, name)]
+                    started = tick()
+                    for _ in range(n):
+                        step()
+                    samples[(workload, name)].append((tick() - started) / n)
+    for workload, name in pairs:
+        stats = _stats(samples[(workload, name)], number[(workload, name)])
+        results["times"].setdefault(workload, {})[name] = stats
+        log(f"{name:9s} {workload:16s} {stats['min'] * 1e6:10.1f} us min  {stats['median'] * 1e6:10.1f} us median "
+            f"(IQR {stats['iqr'] * 1e6:.1f})")
     return results
 
 
+def ratios(results: dict) -> dict:
+    """refgrad / other engine per workload, from the min over rounds (the least disturbed) and from medians."""
+    out: dict = {}
+    for workload, times in results["times"].items():
+        mine = times.get("refgrad")
+        if mine is None:
+            continue
+        for other, stats in times.items():
+            if other != "refgrad":
+                out.setdefault(workload, {})[other] = {"min": mine["min"] / stats["min"],
+                                                       "median": mine["median"] / stats["median"]}
+    return out
+
+
 def _cell(stats: dict | None) -> str:
-    return "n/a" if stats is None else f"{stats['median'] * 1e6:,.0f} ± {stats['iqr'] * 1e6 / 2:,.0f}"
+    if stats is None:
+        return "n/a"
+    return f"{stats['min'] * 1e6:,.0f} ({stats['median'] * 1e6:,.0f})"
 
 
 def markdown(results: dict) -> str:
-    """The results as a markdown table: median µs per step (± half the IQR) and refgrad/other ratios."""
-    others = [e for e in ENGINES if e != "refgrad" and e not in results["skipped"]]
+    """The results as a markdown table: µs per step (min, median in brackets) and refgrad/other ratios."""
+    others = [e for e in ENGINES if e != "refgrad" and e not in results["skipped"]
+              and any(e in times for times in results["times"].values())]
+    table = ratios(results)
     header = ["workload", "refgrad µs"] + [f"{e} µs" for e in others] + [f"refgrad/{e}" for e in others]
-    lines = ["# refgrad vs other engines", "", "Median time per step in µs (± half the IQR); ratio > 1: refgrad is "
-             "slower. `numpy` is hand-written NumPy gradients, no autograd: the compute floor. Produced by "
-             "`python -m benchmarks.engines`.", "",
+    clock = results["timing"].get("clock", "wall")
+    lines = ["# refgrad vs other engines", "",
+             f"Time per step in µs ({'process CPU' if clock == 'cpu' else 'wall-clock'} time): the minimum over "
+             f"{results['timing']['rounds']} interleaved rounds, the median in brackets. Ratio (from the minima) > 1: "
+             "refgrad is slower; the ratio of the medians in brackets. `numpy` is hand-written NumPy gradients, no "
+             "autograd: the compute floor. Produced by `python -m benchmarks.engines`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for workload, times in results["times"].items():
-        mine = times.get("refgrad")
-        ratios = [f"{mine['median'] / times[e]['median']:.1f}" if mine and e in times else "n/a" for e in others]
-        lines.append("| " + " | ".join([workload, _cell(mine)] + [_cell(times.get(e)) for e in others] + ratios)
-                     + " |")
+        cells = [_cell(times.get(e)) for e in ["refgrad"] + others]
+        mine = table.get(workload, {})
+        cells += [f"{mine[e]['min']:.2f} ({mine[e]['median']:.2f})" if e in mine else "n/a" for e in others]
+        lines.append("| " + " | ".join([workload] + cells) + " |")
     chain = results["times"].get("chain", {}).get("refgrad")
     if chain:
         lines += ["", f"refgrad per elementwise op (chain / 100, forward+backward): "
-                      f"{chain['median'] * 1e6 / (4 * CHAIN_CYCLES):.1f} µs"]
+                      f"{chain['min'] * 1e6 / (4 * CHAIN_CYCLES):.1f} µs"]
     lines += ["", "Workloads:"] + [f"- `{w}`: {text}" for w, text in results["workloads"].items()]
     lines += [f"- skipped: {name} ({why})" for name, why in results["skipped"].items()]
     lines += ["", "Machine:"] + machine_lines(results["machine"]) + [f"- timing: {results['timing']}", ""]
     return "\n".join(lines)
+
+
+def ratio_lines(results: dict) -> list[str]:
+    """One line per workload: refgrad / each other engine (min-based), and whether refgrad is ahead."""
+    lines = []
+    for workload, by_engine in ratios(results).items():
+        parts = [f"{other} {r['min']:.2f}" for other, r in by_engine.items()]
+        ahead = all(r["min"] < 1 for other, r in by_engine.items() if other in ("autograd", "mygrad"))
+        lines.append(f"refgrad/ {workload:16s} " + "  ".join(parts)
+                     + ("" if not {"autograd", "mygrad"} & by_engine.keys() else
+                        ("   ahead of autograd and mygrad" if ahead else "   NOT ahead of autograd and mygrad")))
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,11 +415,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke run, noisy numbers)")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu",
+                        help="cpu: process CPU time, robust on a shared machine (default); wall: wall-clock time")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 9, --quick 3)")
     parser.add_argument("--out", default=None, help="results directory (default benchmarks/results)")
     args = parser.parse_args(argv)
-    results = run(args.engines.split(","), args.workloads.split(","), quick=args.quick)
+    results = run(args.engines.split(","), args.workloads.split(","), quick=args.quick, clock=args.clock,
+                  rounds=args.rounds)
     text = markdown(results)
     print(text)
+    print("\n".join(ratio_lines(results)))
     for path in write("engines", results, text, args.out):
         print(f"wrote {path}")
     return 0

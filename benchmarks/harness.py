@@ -2,6 +2,11 @@
 
     python -m benchmarks.harness [--ops a,b] [--properties vjp,forward] [--dtypes float64] [--seconds S]
                                  [--engine refgrad] [--full-run] [--out DIR]
+    python -m benchmarks.harness --by-property [--ops a,b] [--dtypes float64] [--seconds S] [--programs N]
+
+``--by-property`` measures examples per second of every property (forward, vjp, double_backward, errors) over a
+few cheap ops, and the graph-state machine in programs and steps (statements) per second, and writes
+``harness_properties.{json,md}``.
 
 For each op spec x property x dtype, in one process (one core):
 
@@ -19,6 +24,7 @@ dev --jobs 2`` (all ops, minutes). Results go to ``benchmarks/results/harness.{j
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -35,11 +41,17 @@ from conformance.engines import load_engine
 from conformance.examples import draw_cotangents, draw_inputs
 from conformance.harness import Divergence, Session, check
 from conformance.properties import cases
+from conformance.properties.test_double_backward import double_backward_trial
+from conformance.properties.test_errors import errors_trial
 from conformance.properties.test_forward import forward_trial
 from conformance.properties.test_vjp import vjp_trial
 from conformance.specs import get_spec
 
-TRIALS = {"forward": forward_trial, "vjp": vjp_trial}
+TRIALS = {"forward": forward_trial, "vjp": vjp_trial, "double_backward": double_backward_trial,
+          "errors": errors_trial}
+#: ops of the per-property table: cheap tutorial ops (one unary, binaries with and without a number, a
+#: reduction, matmul), so the figure is the harness' per-example overhead rather than one expensive op
+PROPERTY_OPS = ("exp", "tanh", "add", "mul.scalar", "sum.dim", "matmul")
 HYPOTHESIS = {"derandomize": True, "database": None, "phases": [Phase.explicit, Phase.generate], "deadline": None}
 
 
@@ -55,6 +67,61 @@ def harness_rate(engine, spec, dtype: str, prop: str, examples: int) -> tuple[in
     seconds = time.perf_counter() - started
     summary = session.recorder.summaries[-1]
     return summary["examples"], seconds, bool(summary["diverged"])
+
+
+def graph_state_rate(engine, dtype: str, programs: int) -> dict:
+    """Programs and steps per second of the graph-state property (``conformance.graph_machine.check``,
+    derandomized, ``programs`` programs of the profile's step budget): each program is a random sequence of
+    statements run on torch and the engine, compared after every statement."""
+    from conformance import graph_machine
+
+    session = Session(engine=engine, overrides=dict(HYPOTHESIS))
+    counted = [0]
+    step = graph_machine.GraphProgram.step
+
+    def counting_step(self, *args, **kwargs):  # every statement run on both sides and compared
+        counted[0] += 1
+        return step(self, *args, **kwargs)
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    graph_machine.GraphProgram.step = counting_step
+    try:
+        graph_machine.check(session, dtype, "benchmark", programs_=programs)
+    except (Divergence, BaseException) as stop:  # a divergence ends the run early: the rate still counts
+        if isinstance(stop, KeyboardInterrupt):
+            raise
+    finally:
+        graph_machine.GraphProgram.step = step
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    summary = session.recorder.summaries[-1]
+    steps = counted[0]
+    return {"property": "graph_state", "dtype": dtype, "programs": summary["examples"], "steps": steps,
+            "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+            "programs_per_s": round(summary["examples"] / seconds, 2),
+            "programs_per_cpu_s": round(summary["examples"] / cpu, 2), "steps_per_s": round(steps / seconds, 1),
+            "steps_per_cpu_s": round(steps / cpu, 1), "diverged": bool(summary["diverged"])}
+
+
+def property_rates(engine, ops, dtype: str, seconds: float) -> list[dict]:
+    """Harness examples per second for each property over ``ops`` at ``dtype`` (total examples / total time)."""
+    rows = []
+    for prop in TRIALS:
+        examples = spent = cpu = 0.0
+        used = []
+        for spec, case_dtype, _ in selected_cases(list(ops), [prop], [dtype]):
+            harness_rate(engine, spec, case_dtype, prop, 2)  # warm-up
+            done, took, _ = harness_rate(engine, spec, case_dtype, prop, 5)
+            budget = int(min(2000, max(5, seconds * done / max(took, 1e-6))))
+            cpu_started = time.process_time()
+            done, took, _ = harness_rate(engine, spec, case_dtype, prop, budget)
+            cpu += time.process_time() - cpu_started
+            examples, spent = examples + done, spent + took
+            used.append(spec.name)
+        if used:
+            rows.append({"property": prop, "dtype": dtype, "ops": sorted(set(used)), "examples": int(examples),
+                         "seconds": round(spent, 3), "cpu_seconds": round(cpu, 3),
+                         "examples_per_s": round(examples / spent, 1), "examples_per_cpu_s": round(examples / cpu, 1)})
+    return rows
 
 
 def _build(t, item):
@@ -199,13 +266,36 @@ def markdown(results: dict) -> str:
                      f"{'yes' if row['diverged'] else ''} | {row['harness_eps']:.0f} | {row['plain_eps']:.0f} | "
                      f"{row['ratio']:.2f} |")
     lines.append("")
+    if not results["cases"]:
+        lines = lines[:2] + ["Produced by `python -m benchmarks.harness --by-property`."]
     for label, key in (("all cases", "overall"), ("cases without a divergence", "overall_without_divergences")):
+        if not results["cases"]:
+            break
         total = results[key]
         lines.append(f"- Overall, {label} ({total['cases']}): harness {total['harness_eps']:.0f} ex/s, plain "
                      f"{total['plain_eps']:.0f} ex/s, ratio {total['ratio']:.2f} (total examples / total time); "
                      f"median per-case ratio {total['median_ratio']:.2f}. Target >= 0.8.")
-    lines.append("- A diverging case pays for the divergence record (reproducer source, replay of the failing "
-                 "example): that cost is per divergence, not per example.")
+    if results["cases"]:
+        lines.append("- A diverging case pays for the divergence record (reproducer source, replay of the failing "
+                     "example): that cost is per divergence, not per example.")
+    if results.get("by_property"):
+        lines += ["", "## Per property (harness only)", "",
+                  f"Examples per second of each property over the ops {', '.join(results['property_ops'])}, "
+                  "one core, derandomized; the graph-state machine in programs and statements (steps) per second. "
+                  "Per wall-clock second, and per CPU second of the process (what an idle core would give; the "
+                  "machine may be shared).", "",
+                  "| property | dtype | examples | wall s | CPU s | examples/s | examples/CPU s | steps/s "
+                  "| steps/CPU s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for row in results["by_property"]:
+            if row["property"] == "graph_state":
+                lines.append(f"| graph_state (programs) | {row['dtype']} | {row['programs']} | {row['seconds']} | "
+                             f"{row['cpu_seconds']} | {row['programs_per_s']:.1f} | {row['programs_per_cpu_s']:.1f} | "
+                             f"{row['steps_per_s']:.0f} | {row['steps_per_cpu_s']:.0f} |")
+            else:
+                lines.append(f"| {row['property']} | {row['dtype']} | {row['examples']} | {row['seconds']} | "
+                             f"{row['cpu_seconds']} | {row['examples_per_s']:.0f} | {row['examples_per_cpu_s']:.0f} "
+                             "| | |")
     if results.get("full_run"):
         run = results["full_run"]
         lines += ["", f"Full default run: `{run['command']}` took {run['seconds']} s (exit {run['exit_status']})."]
@@ -222,12 +312,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=0.5, help="target seconds per case on the harness side")
     parser.add_argument("--engine", default="refgrad")
     parser.add_argument("--full-run", action="store_true", help="also time the whole default conformance run")
+    parser.add_argument("--by-property", action="store_true",
+                        help="only the per-property table (forward, vjp, double_backward, errors over a few cheap "
+                             "ops, and the graph-state machine): no harness-vs-plain cases")
+    parser.add_argument("--programs", type=int, default=20, help="graph-state programs to run (--by-property)")
     parser.add_argument("--out", default=None, help="results directory (default benchmarks/results)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     engine = load_engine(args.engine)
+    if args.by_property:
+        ops = args.ops.split(",") if args.ops else list(PROPERTY_OPS)
+        rows = []
+        for dtype in args.dtypes.split(","):
+            rows += property_rates(engine, ops, dtype, args.seconds)
+            rows.append(graph_state_rate(engine, dtype, args.programs))
+            for row in rows[-len(TRIALS) - 1:]:
+                print(json.dumps(row), flush=True)
+        results = {"machine": machine(), "engine": args.engine, "seconds_per_case": args.seconds, "cases": [],
+                   "overall": overall([]), "overall_without_divergences": overall([]), "by_property": rows,
+                   "property_ops": ops}
+        text = markdown(results)
+        print(text)
+        for path in write("harness_properties", results, text, args.out):
+            print(f"wrote {path}")
+        return 0
     chosen = selected_cases(args.ops.split(",") if args.ops else None, args.properties.split(","),
                             args.dtypes.split(","))
     if not chosen:

@@ -140,7 +140,6 @@ class Tensor:
         """Wrap an array without copying or checks (the hot path of every op)."""
         t = object.__new__(cls)
         t._data = array
-        t._version_counter = VersionCounter()
         if _grad_mode.inference:
             t._is_inference = True
         return t
@@ -238,6 +237,20 @@ class Tensor:
     @property
     def _version(self) -> int:
         return self._version_counter.value
+
+    _vc = None  # the version counter, created on first use: most intermediate results never need one
+
+    @property
+    def _version_counter(self) -> VersionCounter:
+        """Shared with views and detached aliases; bumped by in-place ops."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = VersionCounter()
+        return vc
+
+    @_version_counter.setter
+    def _version_counter(self, vc: VersionCounter) -> None:
+        self._vc = vc
 
     # --- autograd state ------------------------------------------------------------------------------
     @property

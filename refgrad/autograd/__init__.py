@@ -1,8 +1,11 @@
 """refgrad.autograd: backward, grad, grad modes, custom Functions and the functional API (torch.autograd)."""
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Sequence
+
+import numpy as np
 
 from refgrad.autograd import forward_ad, functional  # noqa: F401 - torch.autograd.forward_ad, .functional
 from refgrad.autograd.engine import run_backward
@@ -20,19 +23,26 @@ _CREATE_GRAPH_WARNING = (
     "after use to break the cycle and avoid the leak. (Triggered internally at /refgrad/autograd/__init__.py.)")
 
 
+def _tensor_type() -> type:
+    """refgrad.tensor.Tensor (imported after this package, which it imports; an import statement in each call
+    would cost ~0.5 µs)."""
+    return sys.modules[_TENSOR_MODULE].Tensor
+
+
+_TENSOR_MODULE = __name__.rpartition(".")[0] + ".tensor"  # this package's sibling (also in a renamed copy)
+
+
 def _as_tuple(x) -> tuple:
-    from refgrad.tensor import Tensor
     if x is None:
         return ()
-    if isinstance(x, Tensor):
+    if isinstance(x, _tensor_type()):
         return (x,)
     return tuple(x)
 
 
 def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = False) -> list:
     """Check or create the cotangent for each output (torch's _make_grads)."""
-    from refgrad import ones_like
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     made = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if g is None:
@@ -42,7 +52,7 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
                 if not out.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                        f"{out.dtype}")
-                made.append(ones_like(out))
+                made.append(Tensor._make(np.ones(out._data.shape, out._data.dtype)))  # ones_like(out)
             else:
                 made.append(None)
             continue
@@ -57,13 +67,13 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
 
 
 def _check_output_types(outputs: Sequence) -> None:
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     if not all(isinstance(out, Tensor) for out in outputs):
         raise AssertionError("Expected output to be a torch.Tensor")
 
 
 def _check_input_types(inputs: Sequence) -> None:
-    from refgrad.tensor import Tensor
+    Tensor = _tensor_type()
     for t in inputs:
         if not isinstance(t, Tensor):
             raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
@@ -111,7 +121,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     Raises RuntimeError for an input that doesn't require grad, and (unless ``allow_unused``) for one that the
     outputs don't depend on.
     """
-    from refgrad import zeros_like
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if not inputs:  # torch checks this before anything else
@@ -139,6 +148,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for i, g in enumerate(result):
         if g is None:
             if materialize_grads:
+                from refgrad import zeros_like
                 result[i] = zeros_like(inputs[i])
             elif not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "

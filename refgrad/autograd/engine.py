@@ -8,6 +8,7 @@ along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures ins
 from __future__ import annotations
 
 import heapq
+import sys
 from typing import Sequence
 
 from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
@@ -42,8 +43,8 @@ def _validate(node: Node, index: int, grad):
     shape, dtype = node._input_meta[index]
     if grad._data.shape == shape and grad._data.dtype == dtype.numpy:
         return grad
-    if grad.shape != shape:
-        if not _expandable(shape, grad.shape):
+    if grad._data.shape != shape:
+        if not _expandable(shape, grad._data.shape):
             raise RuntimeError(
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
@@ -60,6 +61,17 @@ def _expandable(shape: tuple, target: tuple) -> bool:
     if len(shape) > len(target):
         return False
     return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
+
+
+_SOLE_REFS = 3  # what sys.getrefcount sees of a gradient only the engine holds: its local, _sole's argument, its own
+
+
+def _sole(grad) -> bool:
+    """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
+    AccumulateGrad then stores the gradient itself rather than a copy."""
+    data = grad._data
+    return (sys.getrefcount(grad) <= _SOLE_REFS and sys.getrefcount(data) <= 3 and data.base is None
+            and grad._base is None and grad._grad_fn is None and data.flags.c_contiguous and data.flags.writeable)
 
 
 def _accumulate(variable, grad, create_graph: bool) -> None:
@@ -154,7 +166,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
         while ready:
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
-            if node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks:
+            hooked = node._hooked
+            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 for nr, g in enumerate(grads):
@@ -165,7 +178,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
                 if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
-                    _accumulate(variable, grads[0], create_graph)
+                    grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's references
+                    if not create_graph and variable._grad is None and _sole(grad):
+                        variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
+                    else:
+                        _accumulate(variable, grad, create_graph)
+                    grad = None
                     if variable._post_accumulate_hooks:
                         _run_post_accumulate_hooks(variable)
                 continue
@@ -173,8 +191,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             input_grads = ()
             for g in grads:
                 if g is not None:
-                    input_grads = _validated(node, node.apply(grads), next_functions)
-                    if node._post_hooks:
+                    input_grads = node.apply(grads)
+                    if hooked and node._post_hooks:
+                        input_grads = _validated(node, input_grads, next_functions)
                         for hook in list(node._post_hooks.values()):
                             replaced = hook(input_grads, tuple(grads))
                             if replaced is not None:
@@ -182,11 +201,23 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     break
             if not retain_graph:
                 node.release()
+            n_grads = len(input_grads)
+            meta = node._input_meta
             for i, (child, nr) in enumerate(next_functions):
                 if child is None:
                     continue
-                if i < len(input_grads) and input_grads[i] is not None:
-                    _add_to(buffers, child, nr, input_grads[i])
+                if i < n_grads:
+                    g = input_grads[i]
+                    if g is not None:
+                        shape, dtype = meta[i]
+                        data = g._data
+                        if data.shape != shape or data.dtype is not dtype.numpy:
+                            g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
+                        slots = buffers.get(child)
+                        if slots is None and nr == 0:
+                            buffers[child] = [g]
+                        else:
+                            _add_to(buffers, child, nr, g)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:

@@ -61,16 +61,19 @@ class SavedTensor:
                 "in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor "
                 "and use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
         self.tensor = tensor
-        self.version = tensor._version_counter.value
+        vc = tensor._vc  # a tensor without a counter yet is at version 0 (its counter starts there)
+        self.version = 0 if vc is None else vc.value
         self.producer = producer  # set when the saved tensor is the node's own output
-        self.grad_fn = tensor.grad_fn
+        # the node that made the input (for the error message); the producer is that node for an output
+        self.grad_fn = None if producer is not None else tensor._grad_fn if tensor._base is None else tensor.grad_fn
         self.output_nr = tensor._output_nr
 
     def unpack(self):
         tensor = self.tensor
         if tensor is None:
             raise RuntimeError(ERR_BACKWARD_TWICE)
-        if tensor._version_counter.value != self.version:
+        vc = tensor._vc
+        if vc is not None and vc.value != self.version:
             where = ""
             producer = self.producer or self.grad_fn
             if producer is not None and not isinstance(producer, AccumulateGrad):
@@ -99,11 +102,12 @@ class Node:
         self.next_functions = next_functions  # ((node | None, output_nr), ...) one per input
         self._input_meta = input_meta  # ((shape, dtype), ...) one per input: what validate_outputs restores
         self._output_meta = output_meta  # ((shape, dtype), ...) one per differentiable output
-        self._saved = saved or {}
-        self._params = params or {}
+        self._saved = {} if saved is None else saved
+        self._params = {} if params is None else params
         self._sequence_nr = next(_sequence)
         # hook tables are created on first registration (most nodes never get one): see _table()
 
+    _hooked = False  # set once any hook table exists: the engine then checks the tables below
     _pre_hooks = _NO_HOOKS
     _post_hooks = _NO_HOOKS
     _tensor_pre_hooks = _NO_HOOKS  # output_nr -> {id: hook}, from Tensor.register_hook on outputs
@@ -115,6 +119,7 @@ class Node:
         if table is None:
             table = {}
             setattr(self, name, table)
+            self._hooked = True  # the engine takes its slow path (hooks, retain_grad) for this node
         return table
 
     @property
@@ -170,8 +175,13 @@ class Node:
         Outputs that received no gradient get zeros (torch "materializes" them), except non-floating outputs.
         """
         for saved in self._saved.values():  # torch unpacks every saved tensor: a stale one is an error even if unread
-            saved.unpack()
+            tensor = saved.tensor
+            if tensor is None or (tensor._vc is not None and tensor._vc.value != saved.version):
+                saved.unpack()  # raises torch's error
         meta = self._output_meta
+        if len(grad_outputs) == 1 and len(meta) == 1 and grad_outputs[0] is not None:  # the common case
+            result = self._vjp(self, grad_outputs[0])
+            return result if type(result) is tuple else (result,)
         if len(grad_outputs) < len(meta):
             grad_outputs = list(grad_outputs) + [None] * (len(meta) - len(grad_outputs))
         if self.materialize_grads:

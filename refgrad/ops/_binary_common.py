@@ -5,7 +5,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._util import promote
-from refgrad.tensor import _SCALAR_TYPE, Tensor
+from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
 __all__ = ["check_broadcast", "unsupported", "require_tensor", "constant", "check_int_divisor", "type_name",
            "binary_operands", "select"]
@@ -35,6 +35,21 @@ def check_broadcast(*operands) -> tuple[int, ...]:
     first = shapes[0]
     if all(shape == first for shape in shapes):  # the common case: nothing to broadcast
         return first
+    key = tuple(shapes)
+    cached = _BROADCAST.get(key)
+    if cached is not None:
+        return cached
+    if len(_BROADCAST) > 4096:  # many distinct shapes: start over rather than grow without bound
+        _BROADCAST.clear()
+    _BROADCAST[key] = result = _broadcast(shapes)
+    return result
+
+
+_BROADCAST: dict = {}  # shapes -> their broadcast shape (only shapes that broadcast are cached)
+
+
+def _broadcast(shapes: list) -> tuple[int, ...]:
+    """The broadcast shape of ``shapes``, or torch's RuntimeError."""
     result: tuple[int, ...] = ()
     for shape in shapes:
         ndim = max(len(result), len(shape))
@@ -59,6 +74,16 @@ def require_tensor(name: str, *operands, names=("input", "other")) -> None:
 
 def binary_operands(name: str, input, other):
     """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
+    if type(input) is Tensor:  # the common cases: same dtype and same shape or a 0-d operand; a Python float
+        first = input._data
+        if type(other) is Tensor:
+            second = other._data
+            if first.dtype is second.dtype and (first.shape == second.shape or not second.shape or not first.shape
+                                                or (first.shape, second.shape) in _BROADCAST):  # known to broadcast
+                return _DTYPE_OF[first.dtype], (input, other)
+        elif type(other) is float and first.dtype.kind == "f":  # a number never changes a float tensor's dtype
+            dtype = _DTYPE_OF[first.dtype]
+            return dtype, (input, Tensor._make(np.asarray(other, dtype=first.dtype)))
     dtype, operands = promote(input, other)
     check_broadcast(*operands)
     return dtype, operands

@@ -35,7 +35,8 @@ def _check_allowed(self: Tensor, recording: bool) -> None:
     if is_grad_enabled() and not is_inference_mode_enabled():  # inference mode: no autograd checks
         _check_graph_allows(self, recording)
     data = self._data
-    if data.size > 1 and any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
+    if data.size > 1 and 0 in data.strides and any(stride == 0 and size > 1
+                                                    for stride, size in zip(data.strides, data.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                            "memory location. Please clone() the tensor before performing the operation.")
 
@@ -60,10 +61,10 @@ def _check_result(self: Tensor, result) -> None:
     """The out-of-place result must fit in ``self``: same shape, a dtype that casts to self's (torch's errors)."""
     if not isinstance(result, Tensor):
         raise TypeError("in-place op must produce a tensor")
-    if result.shape != self.shape:
+    if result._data.shape != self._data.shape:
         raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
                            f"shape [{', '.join(map(str, result.shape))}]")
-    if result.dtype is not self.dtype and result.dtype.category > self.dtype.category:
+    if result._data.dtype != self._data.dtype and result.dtype.category > self.dtype.category:
         raise RuntimeError(f"result type {_TYPE[result.dtype.name]} can't be cast to the desired output type "
                            f"{_TYPE[self.dtype.name]}")
 
@@ -86,7 +87,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     else:
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
-    if result.dtype is not self.dtype and recording and result.requires_grad:
+    if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
     np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1

@@ -15,7 +15,9 @@ import numpy as np
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import Tensor, _view_creation
+from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
+
+_make = Tensor._make
 
 __all__ = ["Primitive"]
 
@@ -91,11 +93,19 @@ class Primitive:
 
     def __call__(self, *tensors, cast=None, **params):
         """Apply to refgrad tensors; ``cast`` (a refgrad dtype) converts the input arrays before the forward."""
-        if cast is None:
-            arrays = [t._data for t in tensors]
+        n = len(tensors)
+        if n == 1:
+            arrays = (tensors[0]._data,)
+        elif n == 2:
+            arrays = (tensors[0]._data, tensors[1]._data)
         else:
+            arrays = tuple([t._data for t in tensors])
+        if cast is not None:
             target = cast.numpy
-            arrays = [t._data if t._data.dtype == target else t._data.astype(target) for t in tensors]
+            for array in arrays:
+                if array.dtype is not target:
+                    arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
+                    break
         if params and self.forward_params is not None and not params.keys() <= self.forward_params:
             params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
@@ -106,17 +116,18 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         if type(out) is tuple:
-            result = results = tuple(Tensor._make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
+            result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:
-            result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
+            result = _make(out if type(out) is np.ndarray else np.asarray(out))
             results = None
         if self.view:
             first = result if results is None else results[0]
-            if first._data.size == 0 or np.may_share_memory(first._data, tensors[0]._data):
+            view, source = first._data, tensors[0]._data
+            if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
         if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
             for t in tensors:
-                if t._requires_grad or t._grad_fn is not None or t.requires_grad:
+                if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
                     self._record(tensors, (result,) if results is None else results, params)
                     break
         if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
@@ -127,19 +138,26 @@ class Primitive:
     def _record(self, tensors, results, params) -> None:
         edges, input_meta = [], []
         for t in tensors:
-            fn = t.grad_fn if t._base is not None else t._grad_fn  # a view may need its node regenerated
+            data = t._data
+            fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
             if fn is not None:
                 edges.append((fn, t._output_nr))
             elif t._requires_grad:
                 edges.append((t._grad_accumulator(), 0))
             else:
                 edges.append(_NO_EDGE)
-            input_meta.append((t._data.shape, t.dtype))
+            meta = _META.get((data.shape, data.dtype))
+            input_meta.append(meta if meta is not None else _meta(data.shape, data.dtype))
+        if len(results) == 1:
+            data = results[0]._data
+            meta = _META.get((data.shape, data.dtype))
+            output_meta = (meta if meta is not None else _meta(data.shape, data.dtype),)
+        else:
+            output_meta = tuple([_meta(r._data.shape, r._data.dtype) for r in results])
         vjp = self.vjp
         if self.holomorphic and results[0]._data.dtype.kind == "c":
             vjp = _conjugated(vjp)
-        node = self.node_cls(vjp, tuple(edges), tuple(input_meta),
-                             tuple([(r._data.shape, r.dtype) for r in results]), {}, params)
+        node = self.node_cls(vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
         for i in range(len(results)) if self.differentiable is None else self.differentiable:
             result = results[i]
             if result._data.dtype.kind in "fc":
@@ -147,14 +165,34 @@ class Primitive:
                 if result._base is not None:
                     result._view_version = result._version_counter.value
                 result._output_nr = i
-        saved = node._saved
-        for name, index, consumers in self.save_plan:
-            if consumers is not None and not any(edges[c] is not _NO_EDGE for c in consumers):
-                continue
-            if index is None:
-                saved[name] = SavedTensor(results[0], producer=node)
-            else:
-                saved[name] = SavedTensor(tensors[index])
+        if self.save_plan:
+            saved = node._saved
+            for name, index, consumers in self.save_plan:
+                if consumers is not None:
+                    for c in consumers:
+                        if edges[c] is not _NO_EDGE:
+                            break
+                    else:  # no input whose gradient reads it requires grad
+                        continue
+                if index is None:
+                    saved[name] = SavedTensor(results[0], producer=node)
+                else:
+                    saved[name] = SavedTensor(tensors[index])
+
+
+_META: dict = {}
+
+
+def _meta(shape: tuple, numpy_dtype) -> tuple:
+    """The (shape, refgrad dtype) pair a node records per input and output, one shared tuple per pair: a graph
+    holds no per-node copies (fewer objects for the cyclic garbage collector to traverse)."""
+    key = (shape, numpy_dtype)
+    meta = _META.get(key)
+    if meta is None:
+        if len(_META) > 4096:  # many distinct shapes: start over rather than grow without bound
+            _META.clear()
+        meta = _META[key] = (shape, _DTYPE_OF.get(numpy_dtype))
+    return meta
 
 
 def _conjugated(vjp: Callable) -> Callable:
@@ -188,8 +226,8 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
 
     out._base = base
     out._view_fn = view_fn
-    out._version_counter = source._version_counter
-    out._view_version = source._version_counter.value
+    out._version_counter = counter = source._version_counter
+    out._view_version = counter.value
     _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
         out._is_conj = True

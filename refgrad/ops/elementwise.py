@@ -50,7 +50,8 @@ def _scaled(g, alpha, sign=1):
 _add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
                  lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"), jvp="elementwise")
 _sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
-                 lambda c, g: (g, _scaled(g, c.alpha, -1)), inputs=("self", "other"), jvp="elementwise")
+                 lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
+                 inputs=("self", "other"), jvp="elementwise")
 _rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
 _rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
                   inputs=("self", "other"), jvp="elementwise")

@@ -69,14 +69,16 @@ def _scalar(dtype) -> str:
 @register(method=True)
 def mm(input, mat2):
     """Matrix product of two 2-D tensors (torch.mm)."""
-    if input.ndim != 2:
+    first, second = input._data, mat2._data
+    if first.ndim != 2:
         raise RuntimeError("self must be a matrix")
-    if mat2.ndim != 2:
+    if second.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    if input.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
-                           f"{mat2.shape[0]}x{mat2.shape[1]})")
-    _same_dtype("mm", input, mat2)
+    if first.shape[1] != second.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({first.shape[0]}x{first.shape[1]} and "
+                           f"{second.shape[0]}x{second.shape[1]})")
+    if first.dtype is not second.dtype:
+        _same_dtype("mm", input, mat2)
     return _mm(input, mat2)
 
 

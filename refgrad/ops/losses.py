@@ -210,28 +210,39 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 # --- nll / cross entropy -----------------------------------------------------------------------------------
 
-def _nll_pick(x, target, weight, ignore_index):
-    """Per-element losses, the per-element weights and the (N, C, ...) one-hot positions."""
-    classes = x.shape[1]
-    safe = np.where(target == ignore_index, 0, target)
-    w = np.ones(classes, x.dtype) if weight is None else weight.astype(x.dtype)
-    per_weight = np.where(target == ignore_index, 0, w[safe]).astype(x.dtype)
-    picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
-    with np.errstate(invalid="ignore"):  # an ignored target adds no term (not inf * 0), as in torch
-        losses = np.where(target == ignore_index, np.zeros((), x.dtype), -picked * per_weight)
-    return losses, per_weight, safe
+def _nll_weights(x, target, weight, ignore_index):
+    """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0."""
+    ignored = target == ignore_index
+    if not ignored.any():
+        safe = target
+        per_weight = np.ones(target.shape, x.dtype) if weight is None else weight.astype(x.dtype)[target]
+    else:
+        safe = np.where(ignored, 0, target)
+        w = np.ones(x.shape[1], x.dtype) if weight is None else weight.astype(x.dtype)
+        per_weight = np.where(ignored, 0, w[safe]).astype(x.dtype)
+    return per_weight, safe, ignored
+
+
+def _nll_positions(x, safe):
+    """Index of the target class of every element of (N, C, ...) ``x``."""
+    if x.ndim == 2:
+        return np.arange(x.shape[0]), safe
+    return tuple(np.indices(safe.shape, sparse=True)[:1]) + (safe,) + tuple(np.indices(safe.shape, sparse=True)[1:])
 
 
 def _nll_forward(x, target, weight, ignore_index, reduction):
     if x.ndim == 1:  # unbatched (C,): a 0-d loss
         return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
-    losses, per_weight, _ = _nll_pick(x, target, weight, ignore_index)
+    per_weight, safe, ignored = _nll_weights(x, target, weight, ignore_index)
+    picked = x[_nll_positions(x, safe)]
+    losses = -picked * per_weight
+    if safe is not target:  # an ignored target adds no term (not inf * 0), as in torch
+        losses = np.where(ignored, np.zeros((), x.dtype), losses)
     if reduction == "none":
-        return losses.astype(x.dtype)
+        return losses.astype(x.dtype, copy=False)
     if reduction == "sum":
-        return np.sum(losses, dtype=x.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.sum(losses, dtype=x.dtype) / np.sum(per_weight, dtype=x.dtype), dtype=x.dtype)
+        return np.asarray(losses.sum(dtype=x.dtype))
+    return np.asarray(losses.sum(dtype=x.dtype) / per_weight.sum(dtype=x.dtype), dtype=x.dtype)
 
 
 def _nll_vjp(c, g):
@@ -240,14 +251,15 @@ def _nll_vjp(c, g):
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
     target = np.reshape(c.target, (x.shape[0],) + tuple(x.shape[2:]))
-    _, per_weight, safe = _nll_pick(x._data, target, c.weight, c.ignore_index)
+    per_weight, safe, ignored = _nll_weights(x._data, target, c.weight, c.ignore_index)
     scale = -per_weight
     if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored entries
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = scale / per_weight.sum()
-        scale = np.where(target == c.ignore_index, np.zeros((), scale.dtype), scale)
+        if safe is not target:
+            scale = np.where(ignored, np.zeros((), scale.dtype), scale)
     onehot = np.zeros(x.shape, dtype=x._data.dtype)
-    np.put_along_axis(onehot, safe[:, None], scale[:, None], axis=1)
+    onehot[_nll_positions(onehot, safe)] = scale
     from refgrad.ops.nn import _zeros_of
     grad = _nll_cotangent(g, onehot=onehot, target=target, weight=c.weight, ignore_index=c.ignore_index,
                           reduction=c.reduction)

@@ -136,8 +136,11 @@ def sum_to_size(self, *size):
     dims = tuple(range(leading)) + tuple([leading + i for i, n in enumerate(shape) if n == 1 and own[leading + i] != 1])
     if not dims:
         return self
-    result = sum(self, dim=dims, keepdim=True)
-    return result.view(shape) if leading else result
+    # what sum(self, dims, keepdim=True).view(shape) records, without re-checking dims already in range and a
+    # view of a contiguous result (the engine reduces every broadcast gradient through here)
+    from refgrad.ops.shape import _view
+    result = _sum_dim(self, dims=dims, keepdim=True, dtype=_sum_dtype(self, None))
+    return _view(result, shape=shape, self_sym_sizes=result._data.shape) if leading else result
 
 
 # --- prod ------------------------------------------------------------------------------------------------------

@@ -234,9 +234,8 @@ def _log_softmax_forward(a, dim):
         return a.copy()
     if a.ndim == 0:
         return _log_softmax_forward(a.reshape(1), 0).reshape(())
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        shifted = a - np.max(a, axis=dim, keepdims=True)
-        return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype)
+    shifted = a - a.max(axis=dim, keepdims=True)  # a Primitive forward: floating-point warnings are off
+    return (shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))).astype(a.dtype, copy=False)
 
 
 # torch's gradients of softmax and log_softmax are ops of their own (_softmax_backward_data and

@@ -72,6 +72,8 @@ def _float_op(name: str, prim: Primitive, doc: str, *, method: bool = True, inpl
               aliases: tuple = (), special_names: tuple = ()) -> Callable:
     """Register a one-tensor float op (integers and bool compute in the default dtype)."""
     def op(input, *, out=None):
+        if type(input) is Tensor and input._data.dtype.kind == "f":  # a floating tensor computes in its dtype
+            return prim(input)
         require_tensor(name, input)
         return prim(input, cast=float_dtype(input.dtype))
 

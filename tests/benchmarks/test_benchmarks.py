@@ -83,3 +83,21 @@ def test_harness_and_plain_loops_run_the_same_case(tmp_path):
     assert harness.selected_cases(["tanh"], ["vjp", "forward"], ["float64"])
     assert harness.main(["--ops", "tanh", "--seconds", "0.05", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "harness.json").read_text())["overall"]["cases"] == 1
+
+
+def test_per_property_rates_and_graph_state_machine(tmp_path):
+    engine = load_engine("refgrad")
+    rows = harness.property_rates(engine, ["exp"], "float64", seconds=0.01)
+    assert {row["property"] for row in rows} == set(harness.TRIALS)
+    assert all(row["examples"] > 0 and row["examples_per_s"] > 0 for row in rows)
+    machine = harness.graph_state_rate(engine, "float64", programs=2)
+    assert machine["programs"] >= 1 and machine["steps"] >= 1 and not machine["diverged"]
+
+
+def test_engines_report_ratios_from_interleaved_rounds():
+    results = engines.run(["refgrad", "numpy"], ["chain"], quick=True, rounds=2, log=lambda *_: None)
+    stats = results["times"]["chain"]["refgrad"]
+    assert stats["rounds"] == 2 and stats["min"] <= stats["median"]
+    ratio = engines.ratios(results)["chain"]["numpy"]
+    assert ratio["min"] == stats["min"] / results["times"]["chain"]["numpy"]["min"]
+    assert any(line.startswith("refgrad/ chain") for line in engines.ratio_lines(results))
