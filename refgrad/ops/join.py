@@ -67,7 +67,7 @@ def cat(tensors, dim: int = 0, *, out=None):
 
 
 def _stack_vjp(c, g):
-    from refgrad.ops.indexing import _select
+    from refgrad.ops._views import _select
     return tuple(_select(g, dim=c.dim, index=i, self_sym_sizes=tuple(g.shape)) if c.needs_input_grad(i) else None
                  for i in range(g.shape[c.dim]))
 

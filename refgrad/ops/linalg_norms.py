@@ -7,8 +7,7 @@ import numpy as np
 from refgrad.autograd._jvp import reduction_contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import normalize_dims, wrap_dim
-from refgrad.ops.linalg import _scalar
+from refgrad.ops._util import _scalar, normalize_dims, wrap_dim
 from refgrad.ops.unary import _abs  # |x| with torch's AbsBackward0 (gradient sgn(x))
 from refgrad.tensor import Tensor
 

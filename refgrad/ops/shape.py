@@ -8,6 +8,7 @@ import numpy as np
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
+from refgrad.ops._views import _alias, _slice
 
 
 def _infer_shape(shape, numel: int) -> tuple:
@@ -35,7 +36,6 @@ _unsafe_view = Primitive("UnsafeViewBackward0", lambda a, shape: a.reshape(shape
                          lambda c, g: g.reshape(c.self_sym_sizes))
 _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
                            lambda c, g: g.reshape(c.self_sym_sizes), view=True)
-_alias = Primitive("AliasBackward0", lambda a: a.view(), lambda c, g: g, view=True)
 
 
 def view(self, *shape):
@@ -223,7 +223,6 @@ def movedim(input, source, destination):
 @register(method=True)
 def narrow(input, dim: int, start, length: int):
     """The slice start:start+length along ``dim``, as a view (torch.narrow)."""
-    from refgrad.ops.indexing import _slice
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, input.ndim)
