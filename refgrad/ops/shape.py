@@ -122,8 +122,15 @@ def squeeze(input, dim=None):
     return _squeeze_dim(input, dim=wrap_dim(dim, input.ndim), self_sym_sizes=tuple(input.shape))
 
 
-_expand = Primitive("ExpandBackward0", lambda a, shape: np.broadcast_to(a, shape),
-                    lambda c, g: g.sum_to_size(c.self_sym_sizes), view=True)
+def _expand_forward(a, shape):
+    out = np.broadcast_to(a, shape)
+    if a.flags.writeable and all(s != 0 or n <= 1 for s, n in zip(out.strides, out.shape)):
+        # no element repeats (only size-1 dims added): writable, as torch lets in-place ops write through it
+        out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides)
+    return out
+
+
+_expand = Primitive("ExpandBackward0", _expand_forward, lambda c, g: g.sum_to_size(c.self_sym_sizes), view=True)
 
 
 def expand(self, *sizes):
@@ -137,7 +144,7 @@ def expand(self, *sizes):
                            f"dimensions in the tensor ({self.ndim})")
     lead = len(sizes) - len(shape)
     target = tuple([shape[i - lead] if s == -1 and i >= lead else int(s) for i, s in enumerate(sizes)])
-    for i, n in enumerate(shape):
+    for i, n in reversed(list(enumerate(shape))):  # torch reports the last mismatching dim
         if n != 1 and n != target[lead + i]:
             raise RuntimeError(
                 f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({n}) at "
