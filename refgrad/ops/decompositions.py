@@ -244,12 +244,26 @@ def solve(A, B, *, left: bool = True, out=None):
 # --- cholesky, qr, eigh, svd -----------------------------------------------------------------------------------
 
 
-def _cholesky_forward(a, upper):
-    try:
-        low = np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not "
-                          "positive-definite.") from None
+def _failing_minor(matrix) -> int:
+    """The order of the first leading minor whose factorization fails (LAPACK potrf's info), 0 if none."""
+    for k in range(1, matrix.shape[-1] + 1):
+        try:
+            if np.isnan(np.linalg.cholesky(matrix[:k, :k])).any():
+                return k
+        except np.linalg.LinAlgError:
+            return k
+    return 0
+
+
+def _cholesky_forward(a, upper, name="linalg.cholesky"):
+    batch = a.reshape((-1,) + a.shape[-2:])
+    for index, matrix in enumerate(batch):
+        order = _failing_minor(matrix)
+        if order:
+            where = f"(Batch element {index}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"{name}: {where}The factorization could not be completed because the input is not "
+                              f"positive-definite (the leading minor of order {order} is not positive-definite).")
+    low = np.linalg.cholesky(a) if a.size else a.copy()
     return np.swapaxes(low, -1, -2).copy() if upper else low
 
 
@@ -277,7 +291,7 @@ def cholesky(A, *, upper: bool = False, out=None):
 def _torch_cholesky(input, upper: bool = False):
     """torch.cholesky (deprecated spelling of linalg.cholesky)."""
     _check_square("cholesky", input)
-    return _cholesky_old(input, upper=upper)
+    return _cholesky_old(input, upper=upper, name="cholesky")
 
 
 register("cholesky", method=True)(_torch_cholesky)

@@ -116,6 +116,8 @@ def sum_to_size(self, *size):
     """Sum broadcast dimensions away so the result has ``size`` (torch.Tensor.sum_to_size)."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
     own = self._data.shape
+    if shape == () and self.requires_grad:  # torch: a full sum (SumBackward0), even of a 0-d tensor
+        return sum(self)
     leading = len(own) - len(shape)
     dims = tuple(range(leading)) + tuple([leading + i for i, n in enumerate(shape) if n == 1 and own[leading + i] != 1])
     if not dims:

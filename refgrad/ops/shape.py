@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -432,13 +433,15 @@ def adjoint_2d(input):
     """``x.H``: the conjugate transpose of a matrix (real tensors: the transpose)."""
     if input.ndim not in (0, 2):
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {input.ndim}-D tensor.")
-    return _conj_if_complex(transpose(input, 0, 1) if input.ndim == 2 else _alias(input))
+    if input.ndim == 0:
+        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return _conj_if_complex(input)  # torch: x.conj(), which is x itself for a real tensor
+    return _conj_if_complex(transpose(input, 0, 1))
 
 
 def reversed_dims(input):
     """``x.T``: all dims reversed, as a permute view (torch warns for ndim other than 2)."""
     if input.ndim != 2 and input.ndim != 0:
-        import warnings
         warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
                       "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
                       "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
