@@ -445,19 +445,24 @@ def _pinv_vjp(c, g):
     return first + second + third
 
 
-_pinv = Primitive("LinalgPinvBackward0", lambda a, hermitian: np.linalg.pinv(a, hermitian=hermitian).astype(a.dtype),
-                  _pinv_vjp, save=("self", "result"))
+def _pinv_forward(a, hermitian, rtol=None):
+    if rtol is None:
+        return np.linalg.pinv(a, hermitian=hermitian).astype(a.dtype)
+    return np.linalg.pinv(a, rcond=rtol, hermitian=hermitian).astype(a.dtype)  # rcond: NumPy's relative cutoff
+
+
+_pinv = Primitive("LinalgPinvBackward0", _pinv_forward, _pinv_vjp, save=("self", "result"))
 
 
 @register(namespace="torch.linalg")
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
-    """Moore-Penrose pseudo-inverse (torch.linalg.pinv; default tolerances only)."""
+    """Moore-Penrose pseudo-inverse (torch.linalg.pinv; a relative tolerance ``rtol``, no ``atol``)."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.pinv(A): expected A to have at least 2 dimensions, but got {A.ndim}")
     _check_float("linalg.pinv", A)
-    if atol is not None or rtol is not None:
-        raise NotImplementedError("refgrad: linalg.pinv with explicit atol/rtol is not implemented")
-    return _pinv(A, hermitian=hermitian)
+    if atol is not None:
+        raise NotImplementedError("refgrad: linalg.pinv with an explicit atol is not implemented")
+    return _pinv(A, hermitian=hermitian, rtol=None if rtol is None else float(rtol))
 
 
 # --- matrix powers -----------------------------------------------------------------------------------------------
