@@ -32,6 +32,8 @@ CASES = {
     "sum_to_size": (lambda x: x.sum_to_size(1, 4), (X,)),
     "zero_": (lambda x: (x * 1).zero_() + x, (X,)),
     "clone": (lambda x: x.clone(), (X,)),
+    "atleast_1d": (lambda x: rg.atleast_1d(x[0, 0]), (X,)),
+    "atleast_2d": (lambda x: rg.atleast_2d(x[0]), (X,)),
     "cholesky": (lambda x: rg.cholesky(x @ x.mT + 3 * rg.eye(3, dtype=rg.float64), upper=True), (A,)),
     "linalg.vecdot": (lambda x, y: rg.linalg.vecdot(x, y), (Y, Y[::-1].copy())),
     "nn.functional.conv3d": (lambda x, w: F.conv3d(x, w, padding=1, stride=(1, 2, 1)), (VOL, KERNEL)),
