@@ -15,7 +15,7 @@ import numpy as np
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar
-from refgrad.ops.decompositions import cholesky, inv, pinv, solve, svdvals
+from refgrad.ops.decompositions import cholesky, inv, pinv, qr, solve, svd, svdvals
 from refgrad.ops.join import cat
 from refgrad.ops.linalg import matmul, mm
 from refgrad.ops.linalg_norms import matrix_norm
@@ -29,6 +29,8 @@ _L = "torch.linalg"
 _InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
 _CholeskyEx = namedtuple("linalg_cholesky_ex", ["L", "info"])
 _SolveEx = namedtuple("linalg_solve_ex", ["result", "info"])
+_Qr = namedtuple("qr", ["Q", "R"])
+_Svd = namedtuple("svd", ["U", "S", "V"])
 
 
 def _info(A: Tensor) -> Tensor:
@@ -273,3 +275,27 @@ def pinverse(input, rcond: float = 1e-15):
     return pinv(input, rtol=rcond)
 
 
+# --- the torch.* spellings of linalg ops: qr, svd (legacy), linalg.diagonal -------------------------------------
+
+@register("qr", method=True)
+def qr_legacy(input, some: bool = True, *, out=None):
+    """torch.qr: linalg.qr in 'reduced' (some=True) or 'complete' mode."""
+    return _Qr(*qr(input, "reduced" if some else "complete"))
+
+
+@register("svd", method=True)
+def svd_legacy(input, some: bool = True, compute_uv: bool = True, *, out=None):
+    """torch.svd: (U, S, V) with V = Vh transposed; without compute_uv, U and V are zeros, as torch."""
+    U, S, Vh = svd(input, full_matrices=not some)
+    if not compute_uv:
+        m, n = input.shape[-2:]
+        zeros = np.zeros(tuple(input.shape[:-2]) + (m, m), dtype=input.dtype.numpy)
+        return _Svd(Tensor._make(zeros), S.detach(), Tensor._make(np.zeros(tuple(input.shape[:-2]) + (n, n),
+                                                                            dtype=input.dtype.numpy)))
+    return _Svd(U, S, Vh.transpose(-2, -1))
+
+
+@register("diagonal", namespace=_L)
+def linalg_diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """torch.linalg.diagonal: torch.diagonal with matrix defaults (dims -2, -1)."""
+    return A.diagonal(offset, dim1, dim2)
