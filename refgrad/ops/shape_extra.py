@@ -271,7 +271,9 @@ def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_siz
     shape = list(input.shape)
     expanded = shape[:dim + 1] + [repeats] + shape[dim + 1:]
     result = shape[:dim] + [shape[dim] * repeats] + shape[dim + 1:]
-    return input.unsqueeze(dim + 1).expand(expanded).clone().view(result)
+    spread = input.unsqueeze(dim + 1).expand(expanded)
+    # torch clones to a contiguous copy (CloneBackward0) and views it
+    return (spread.clone() if spread.is_contiguous() else spread.contiguous()).view(result)
 
 
 # --- Tensor.unfold ------------------------------------------------------------------------------------------
