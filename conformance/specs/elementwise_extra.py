@@ -31,7 +31,8 @@ SPECS = [
     OpSpec("renorm", lambda t, x, **kw: t.renorm(x, **kw),
            # no exact zeros: at a zero slice torch's double backward is NaN (0/0 in its formula), refgrad's is 0
            args=(tensor(Domain(-3.0, 3.0, nonfinite=(), nonzero=True)),),
-           shapes=shapes(min_dims=2, max_dims=3, min_side=1).map(lambda s: (s,)), kwargs=lambda d: st.fixed_dictionaries(
+           shapes=shapes(min_dims=2, max_dims=3, min_side=1).map(lambda s: (s,)),
+           kwargs=lambda d: st.fixed_dictionaries(
                    {"p": st.sampled_from([1.0, 2.0, 3.0]), "dim": _dim(d),
                     "maxnorm": st.sampled_from([0.5, 1.0, 5.0])}),
            tol={"float32": (1e-4, 1e-5)}, tol_reason="float32 norms sum in a different order"),
