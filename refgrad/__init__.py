@@ -10,6 +10,7 @@ from refgrad import (  # noqa: E402
     fft,
     func,
     linalg,
+    masked,
     nn,
     optim,
     special,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._primitive import Primitive
 from refgrad.ops._util import promote
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
@@ -95,10 +96,30 @@ def constant(array, dtype: dtypes.dtype | None = None) -> Tensor:
     return Tensor._make(array if dtype is None else array.astype(dtype.numpy, copy=False))
 
 
+def _zero(like: Tensor) -> Tensor:
+    return Tensor._make(np.zeros((), dtype=like._data.dtype))
+
+
+def _where_vjp(c, g):
+    cond = c.condition
+    return (None, _where(cond, g, _zero(g), dtype=None) if c.needs_input_grad(1) else None,
+            _where(cond, _zero(g), g, dtype=None) if c.needs_input_grad(2) else None)
+
+
+def _where_forward(condition, a, b, dtype):
+    if dtype is not None:
+        a, b = a.astype(dtype.numpy, copy=False), b.astype(dtype.numpy, copy=False)
+    return np.where(condition, a, b)
+
+
+# torch.where's node (the public op, with its checks and promotion, is selection.where)
+_where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
+                   save=("condition",), jvp="elementwise")
+
+
 def select(mask: np.ndarray, value: Tensor) -> Tensor:
     """``where(mask, value, 0)``: keeps ``value`` where the mask holds (0 elsewhere, even for inf/NaN values)."""
-    from refgrad.ops.selection import where
-    return where(constant(mask), value, 0.0)
+    return _where(constant(mask), value, _zero(value), dtype=None)
 
 
 def check_int_divisor(dtype: dtypes.dtype, divisor: Tensor, *operands) -> None:

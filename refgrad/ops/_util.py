@@ -11,6 +11,8 @@ from refgrad.tensor import Tensor, _wrap_dim
 __all__ = ["as_tensor", "promote", "float_dtype", "wrap_dim", "normalize_dims", "scalar_tensor", "is_scalar",
            "never_flowed"]
 
+# private helpers several families share (imported by name): _restore, _unreduce, _scalar
+
 
 def is_scalar(value) -> bool:
     return isinstance(value, (numbers.Number, np.bool_)) and not isinstance(value, Tensor)
@@ -79,3 +81,24 @@ def never_flowed(g: Tensor) -> bool:
     """A cotangent the engine materialized (zeros) for an output no gradient reached: torch passes 'undefined'
     there and its formulas skip the term. An explicit zero cotangent is defined, and torch uses it (0 * inf = NaN)."""
     return bool(getattr(g, "_materialized", False))
+
+
+def _restore(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """Bring a reduced cotangent back to ``shape``: re-insert reduced dims, then broadcast."""
+    if not keepdim:
+        for d in dims:
+            g = g.unsqueeze(d)
+    return g.expand(shape)
+
+
+def _unreduce(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """Re-insert the reduced dims of ``g`` (without broadcasting): the keepdim shape."""
+    if not keepdim and len(shape):
+        for d in dims:
+            g = g.unsqueeze(d)
+    return g
+
+
+def _scalar(dtype) -> str:
+    from refgrad.tensor import _SCALAR_TYPE
+    return _SCALAR_TYPE[dtype.name]

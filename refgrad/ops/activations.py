@@ -16,72 +16,26 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.ops._activation_util import (
+    _F,
+    _ONE_SIXTH,
+    _SELU_ALPHA,
+    _SELU_SCALE,
+    _backward_op,
+    _exp,
+    _floating_only,
+    _inplace,
+    _np_dtype,
+    _scalar,
+    _sigmoid,
+)
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
-from refgrad.ops.unary import _where, erf, not_implemented, require_tensor, tanh
-from refgrad.tensor import Tensor
+from refgrad.ops.unary import _where, erf, require_tensor, tanh
 
-__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
-           "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softshrink", "hardshrink",
-           "threshold", "rrelu"]
-
-_F = "torch.nn.functional"
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-_ONE_SIXTH = float(np.float32(1.0 / 6.0))  # torch's hardsigmoid slope is the float32 constant, in every dtype
-
-
-
-
-def _sigmoid(x: Tensor) -> Tensor:
-    from refgrad.ops.elementwise import sigmoid
-    return sigmoid(x)
-
-
-def _exp(x: Tensor) -> Tensor:
-    from refgrad.ops.elementwise import exp
-    return exp(x)
-
-
-def _inplace(input: Tensor, fn: Callable) -> Tensor:
-    from refgrad.ops._inplace import apply_inplace
-    return apply_inplace(input, fn)
-
-
-def _floating_only(input, kernel: str) -> None:
-    if not input.dtype.is_floating_point:
-        raise not_implemented(kernel, input.dtype)
-
-
-def _scalar(value, dtype: dtypes.dtype):
-    """A Python number in ``dtype`` (integer tensors truncate float bounds, as torch's scalar conversion does)."""
-    return np.asarray(value).astype(dtype.numpy)
-
-
-def _zeros_like(t: Tensor) -> Tensor:
-    return Tensor._make(np.zeros_like(t._data))
-
-
-def _backward_op(grad_fn: str, forward: Callable, dself: Callable | None = None) -> Primitive:
-    """An op's first-order gradient as an op of its own, like torch's ``*BackwardBackward0`` nodes.
-
-    ``forward(grad_output, self, **params)`` computes the gradient in NumPy; it is linear in grad_output, so
-    its VJP for grad_output is the op itself. ``dself(c, gg)`` is the VJP for ``self`` (None: zeros, for
-    piecewise-constant slopes). Writing these by hand keeps torch's values where autodiff of a ``where`` would
-    leak NaN from the unselected branch (0 * inf at ±inf, masks at the kinks).
-    """
-    def vjp(c, gg):
-        grad_output = prim(gg, c.self, **c._params) if c.needs_input_grad(0) else None
-        grad_self = None
-        if c.needs_input_grad(1):
-            grad_self = _zeros_like(c.self) if dself is None else dself(c, gg)
-        return grad_output, grad_self
-
-    prim = Primitive(grad_fn, forward, vjp, inputs=("grad_output", "self"), save=("grad_output", "self"),
-                     jvp="elementwise")
-    return prim
-
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
+           "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "rrelu"]
 
 # --- relu family --------------------------------------------------------------------------------------------
 
@@ -116,11 +70,6 @@ register("relu_", namespace=_F)(relu_)
 
 def _hardtanh_forward(a, min_val, max_val):
     return np.clip(a, _scalar(min_val, _np_dtype(a)), _scalar(max_val, _np_dtype(a)))
-
-
-def _np_dtype(a: np.ndarray) -> dtypes.dtype:
-    return next(d for d in (dtypes.float64, dtypes.float32, dtypes.float16, dtypes.int64, dtypes.int32,
-                            dtypes.int16, dtypes.int8, dtypes.uint8) if d.numpy == a.dtype)
 
 
 _hardtanh_backward = _backward_op(
@@ -514,115 +463,6 @@ hardsigmoid = _simple_activation("hardsigmoid", _hardsigmoid, "hardsigmoid_cpu",
                                  "relu6(input + 3) / 6 (torch.nn.functional.hardsigmoid); gradient 0 at ±3.")
 hardswish = _simple_activation("hardswish", _hardswish, "hardswish_cpu",
                                "input * relu6(input + 3) / 6 (torch.nn.functional.hardswish).")
-
-
-# --- shrinkage and thresholds -------------------------------------------------------------------------------
-
-def _shrink_grad(g, x, lambd):
-    return np.where((x >= -lambd) & (x <= lambd), np.zeros((), g.dtype), g)
-
-
-_softshrink_backward = _backward_op("SoftshrinkBackwardBackward0", _shrink_grad)
-_hardshrink_backward = _backward_op("HardshrinkBackwardBackward0", _shrink_grad)
-
-
-def _softshrink_forward(a, lambd):
-    lam = np.asarray(lambd, a.dtype)
-    return np.where(a > lam, a - lam, np.where(a < -lam, a + lam, a * 0)).astype(a.dtype, copy=False)
-
-
-def _hardshrink_forward(a, lambd):
-    lam = np.asarray(lambd, a.dtype)
-    return np.where((a >= -lam) & (a <= lam), np.zeros((), a.dtype), a)
-
-
-_softshrink = Primitive("SoftshrinkBackward0", _softshrink_forward,
-                        lambda c, g: _softshrink_backward(g, c.self, lambd=c.lambd), save=("self",), jvp="elementwise")
-_hardshrink = Primitive("HardshrinkBackward0", _hardshrink_forward,
-                        lambda c, g: _hardshrink_backward(g, c.self, lambd=c.lambd), save=("self",), jvp="elementwise")
-
-
-@register(namespace=_F)
-def softshrink(input, lambd: float = 0.5):
-    """Shrink toward 0 by lambd, 0 inside [-lambd, lambd] (torch.nn.functional.softshrink)."""
-    require_tensor("softshrink", input)
-    _floating_only(input, "softshrink_check")
-    if lambd < 0:
-        limit = float(np.finfo(input.dtype.numpy).max)
-        type_name = "Double" if input.dtype is dtypes.float64 else "Float" if input.dtype is dtypes.float32 else \
-            "Half"
-        raise RuntimeError(f"lambda must be in range [0, {limit:g}] for input dtype {type_name}, but found "
-                           f"{lambd:g}")
-    return _softshrink(input, lambd=lambd)
-
-
-@register(method=True)
-def hardshrink(input, lambd: float = 0.5):
-    """0 inside [-lambd, lambd], input elsewhere (torch.hardshrink)."""
-    require_tensor("hardshrink", input)
-    _floating_only(input, "hardshrink_cpu")
-    return _hardshrink(input, lambd=lambd)
-
-
-register("hardshrink", namespace=_F)(hardshrink)
-
-
-def _threshold_forward(a, threshold, value):
-    dtype = _np_dtype(a)
-    return np.where(a <= _scalar(threshold, dtype), _scalar(value, dtype), a)
-
-
-_threshold_backward = _backward_op(
-    "ThresholdBackwardBackward0", lambda g, x, threshold: np.where(x <= threshold, np.zeros((), g.dtype), g))
-_threshold = Primitive("ThresholdBackward0", _threshold_forward,
-                       lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",),
-                       jvp="elementwise")
-# torch's in-place node also masks by the input before the write (it saves self, not the result)
-_threshold_inplace = Primitive("ThresholdBackward1", _threshold_forward,
-                               lambda c, g: _threshold_backward(g, c.self, threshold=c.threshold), save=("self",),
-                               jvp="elementwise")
-
-
-@register()
-def threshold(input, threshold: float, value: float, inplace: bool = False):
-    """value where input <= threshold, else input (torch.threshold); gradient 0 at the threshold."""
-    require_tensor("threshold", input)
-    if input.dtype is dtypes.bool:
-        raise not_implemented("threshold_cpu", input.dtype)
-    if inplace:
-        return _inplace(input, lambda x: _threshold_inplace(x, threshold=threshold, value=value))
-    return _threshold(input, threshold=threshold, value=value)
-
-
-@register("threshold_")
-def threshold_(input, threshold: float, value: float):
-    """In-place threshold (torch.threshold_); recorded as ThresholdBackward1."""
-    return globals()["threshold"](input, threshold, value, inplace=True)
-
-
-register("threshold", namespace=_F)(threshold)
-register("threshold_", namespace=_F)(threshold_)
-
-
-# --- composites: softsign, tanhshrink -----------------------------------------------------------------------
-
-@register(namespace=_F)
-def softsign(input):
-    """input / (1 + |input|) (torch.nn.functional.softsign; a DivBackward0 node)."""
-    from refgrad.ops.unary import abs as absolute
-    from refgrad.ops.unary import divide
-    require_tensor("softsign", input)
-    return divide(input, absolute(input) + 1)
-
-
-@register(namespace=_F)
-def tanhshrink(input):
-    """input - tanh(input) (torch.nn.functional.tanhshrink; a SubBackward0 node)."""
-    require_tensor("tanhshrink", input)
-    if input.dtype is dtypes.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
-                           "invert a mask, use the `~` or `logical_not()` operator instead.")
-    return input - tanh(input)
 
 
 # --- aliases of ops other modules own -----------------------------------------------------------------------

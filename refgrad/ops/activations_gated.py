@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.ops._activation_util import _F, _floating_only
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import never_flowed
-from refgrad.ops.activations import _F, _floating_only
 from refgrad.ops.elementwise import sigmoid as _sigmoid
 from refgrad.ops.unary import _where, require_tensor
 from refgrad.tensor import Tensor

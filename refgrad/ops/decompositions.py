@@ -7,15 +7,28 @@ Inputs may carry batch dimensions.
 """
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from refgrad.autograd._jvp import contraction
+from refgrad.ops._linalg_util import (
+    _QR,
+    _SVD,
+    _check_float,
+    _check_square,
+    _diag_embed,
+    _diagonal,
+    _Eigh,
+    _eye,
+    _mT,
+    _save_outputs,
+    _Slogdet,
+    _tril,
+)
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import never_flowed
-from refgrad.ops.linalg import _scalar, matmul
+from refgrad.ops._util import _scalar, never_flowed
+from refgrad.ops.linalg import matmul
+from refgrad.ops.linalg_triangular import solve_triangular
 from refgrad.tensor import Tensor
 
 
@@ -24,74 +37,6 @@ class LinAlgError(RuntimeError):
 
 
 register("LinAlgError", namespace="torch.linalg")(LinAlgError)
-
-_Slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
-_QR = namedtuple("qr", ["Q", "R"])
-_Eigh = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
-_SVD = namedtuple("svd", ["U", "S", "Vh"])
-_TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-
-def _save_outputs(results: tuple, names: tuple) -> tuple:
-    """Save a multi-output node's outputs as torch does (they are what its VJP reads, and modifying one in place
-    must fail the backward)."""
-    from refgrad.autograd.graph import SavedTensor
-    node = next((r.grad_fn for r in results if r.grad_fn is not None), None)
-    if node is not None:
-        for name, result in zip(names, results):
-            node._saved[name] = SavedTensor(result, producer=node)
-    return results
-
-
-# --- small differentiable helpers ------------------------------------------------------------------------------
-
-
-def _mT(t: Tensor) -> Tensor:
-    return t.transpose(-2, -1)
-
-
-def _diag_embed_forward(v):
-    out = np.zeros(v.shape + (v.shape[-1],), dtype=v.dtype)
-    idx = np.arange(v.shape[-1])
-    out[..., idx, idx] = v
-    return out
-
-
-_diag_embed = Primitive("DiagEmbedBackward0", _diag_embed_forward, lambda c, g: _diagonal(g))
-_diagonal = Primitive("DiagonalBackward0", lambda a: np.diagonal(a, axis1=-2, axis2=-1).copy(),
-                      lambda c, g: _pad_diag(g, c._input_meta[0][0]))
-
-
-def _pad_diag(g: Tensor, shape: tuple) -> Tensor:
-    embedded = _diag_embed(g)
-    return embedded if embedded.shape == tuple(shape) else _pad(embedded, shape)
-
-
-_pad = Primitive("ConstantPadNdBackward0",
-                 lambda a, shape: np.pad(a, [(0, s - n) for s, n in zip(shape, a.shape)]),
-                 lambda c, g: g[tuple(slice(0, n) for n in c._input_meta[0][0])])
-_tril = Primitive("TrilBackward0", lambda a, k: np.tril(a, k), lambda c, g: _tril(g, k=c.k))
-_triu = Primitive("TriuBackward0", lambda a, k: np.triu(a, k), lambda c, g: _triu(g, k=c.k))
-
-
-def _eye(n: int, like: Tensor) -> Tensor:
-    return Tensor._make(np.eye(n, dtype=like.dtype.numpy))
-
-
-def _check_square(name: str, A: Tensor, arg: str = "A", complex_ok: bool = False) -> None:
-    if A.ndim < 2:
-        raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
-    if A.shape[-1] != A.shape[-2]:
-        raise RuntimeError(f"{name}: {arg} must be batches of square matrices, but they are {A.shape[-2]} by "
-                           f"{A.shape[-1]} matrices")
-    _check_float(name, A, complex_ok)
-
-
-def _check_float(name: str, A: Tensor, complex_ok: bool = False) -> None:
-    # complex_ok: the op's VJP is a holomorphic composition (solves, products, transposes), so the Primitive's
-    # conj(vjp(conj(g))) is torch's complex gradient; other decompositions are real-only here
-    if not (A.dtype.is_floating_point or (complex_ok and A.dtype.is_complex)):
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_scalar(A.dtype)}")
-
 
 # --- inverse, determinant, solve -------------------------------------------------------------------------------
 
@@ -299,12 +244,26 @@ def solve(A, B, *, left: bool = True, out=None):
 # --- cholesky, qr, eigh, svd -----------------------------------------------------------------------------------
 
 
-def _cholesky_forward(a, upper):
-    try:
-        low = np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not "
-                          "positive-definite.") from None
+def _failing_minor(matrix) -> int:
+    """The order of the first leading minor whose factorization fails (LAPACK potrf's info), 0 if none."""
+    for k in range(1, matrix.shape[-1] + 1):
+        try:
+            if np.isnan(np.linalg.cholesky(matrix[:k, :k])).any():
+                return k
+        except np.linalg.LinAlgError:
+            return k
+    return 0
+
+
+def _cholesky_forward(a, upper, name="linalg.cholesky"):
+    batch = a.reshape((-1,) + a.shape[-2:])
+    for index, matrix in enumerate(batch):
+        order = _failing_minor(matrix)
+        if order:
+            where = f"(Batch element {index}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"{name}: {where}The factorization could not be completed because the input is not "
+                              f"positive-definite (the leading minor of order {order} is not positive-definite).")
+    low = np.linalg.cholesky(a) if a.size else a.copy()
     return np.swapaxes(low, -1, -2).copy() if upper else low
 
 
@@ -332,7 +291,7 @@ def cholesky(A, *, upper: bool = False, out=None):
 def _torch_cholesky(input, upper: bool = False):
     """torch.cholesky (deprecated spelling of linalg.cholesky)."""
     _check_square("cholesky", input)
-    return _cholesky_old(input, upper=upper)
+    return _cholesky_old(input, upper=upper, name="cholesky")
 
 
 register("cholesky", method=True)(_torch_cholesky)
@@ -486,152 +445,27 @@ def _pinv_vjp(c, g):
     return first + second + third
 
 
-_pinv = Primitive("LinalgPinvBackward0", lambda a, hermitian: np.linalg.pinv(a, hermitian=hermitian).astype(a.dtype),
-                  _pinv_vjp, save=("self", "result"))
+def _pinv_forward(a, hermitian, rtol=None):
+    if rtol is None:
+        return np.linalg.pinv(a, hermitian=hermitian).astype(a.dtype)
+    return np.linalg.pinv(a, rcond=rtol, hermitian=hermitian).astype(a.dtype)  # rcond: NumPy's relative cutoff
+
+
+_pinv = Primitive("LinalgPinvBackward0", _pinv_forward, _pinv_vjp, save=("self", "result"))
 
 
 @register(namespace="torch.linalg")
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
-    """Moore-Penrose pseudo-inverse (torch.linalg.pinv; default tolerances only)."""
+    """Moore-Penrose pseudo-inverse (torch.linalg.pinv; a relative tolerance ``rtol``, no ``atol``)."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.pinv(A): expected A to have at least 2 dimensions, but got {A.ndim}")
     _check_float("linalg.pinv", A)
-    if atol is not None or rtol is not None:
-        raise NotImplementedError("refgrad: linalg.pinv with explicit atol/rtol is not implemented")
-    return _pinv(A, hermitian=hermitian)
+    if atol is not None:
+        raise NotImplementedError("refgrad: linalg.pinv with an explicit atol is not implemented")
+    return _pinv(A, hermitian=hermitian, rtol=None if rtol is None else float(rtol))
 
 
-# --- triangular systems ----------------------------------------------------------------------------------------
-
-
-def _triangle(a, upper, unitriangular):
-    t = np.triu(a) if upper else np.tril(a)
-    if unitriangular:
-        idx = np.arange(a.shape[-1])
-        t = t.copy()
-        t[..., idx, idx] = 1
-    return t
-
-
-def _substitute(t, b, upper):
-    """Solve t x = b by substitution, as BLAS trsm does: no singularity check, so a zero pivot gives IEEE infs
-    and NaNs (torch's solve_triangular returns them; it never raises)."""
-    batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
-    t = np.broadcast_to(t, batch + t.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
-    n = t.shape[-1]
-    x = np.zeros(b.shape, dtype=np.result_type(t, b))
-    for i in (range(n - 1, -1, -1) if upper else range(n)):
-        done = slice(i + 1, n) if upper else slice(0, i)
-        partial = (t[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
-        x[..., i, :] = (b[..., i, :] - partial) / t[..., i, i, None]
-    return x
-
-
-def _tri_solve_forward(a, b, upper, left, unitriangular):
-    t = _triangle(a, upper, unitriangular)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if left:
-            return _substitute(t, b, upper)
-        return np.swapaxes(_substitute(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2), not upper), -1, -2)
-
-
-def _project(gA: Tensor, upper: bool, unitriangular: bool) -> Tensor:
-    return (_triu(gA, k=1 if unitriangular else 0) if upper else _tril(gA, k=-1 if unitriangular else 0))
-
-
-def _tri_solve_vjp(c, g):
-    A = c.self
-    grad_B = solve_triangular(_mT(A), g, upper=not c.upper, left=c.left, unitriangular=c.unitriangular)
-    grad_A = None
-    if c.needs_input_grad(0):
-        X = c.result
-        grad_A = -(matmul(grad_B, _mT(X)) if c.left else matmul(_mT(X), grad_B))
-        grad_A = _project(grad_A, c.upper, c.unitriangular)
-    return grad_A, grad_B if c.needs_input_grad(1) else None
-
-
-# torch saves A and the result whichever input needs the gradient (modifying the output in place fails the backward
-# even when only B requires grad); B itself is not saved
-_tri_solve = Primitive("LinalgSolveTriangularBackward0", _tri_solve_forward, _tri_solve_vjp, inputs=("self", "B"),
-                       save={"self": ("self", "B"), "result": ("self", "B")})
-
-
-@register(namespace="torch.linalg")
-def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
-    """Solve A X = B (or X A = B) for triangular A (torch.linalg.solve_triangular)."""
-    _check_square("linalg.solve_triangular", A, complex_ok=True)
-    if B.ndim < 2:
-        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
-    if A.dtype is not B.dtype:
-        raise RuntimeError(f"linalg.solve_triangular: Expected A and B to have the same dtype, but found A of type "
-                           f"{_scalar(A.dtype)} and B of type {_scalar(B.dtype)} instead")
-    if (B.shape[-2] if left else B.shape[-1]) != A.shape[-1]:
-        raise RuntimeError("linalg.solve_triangular: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x"
-                           f"{B.shape[-1]})")
-    return _tri_solve(A, B, upper=upper, left=left, unitriangular=unitriangular)
-
-
-def _legacy_tri_forward(b, a, upper, transpose, unitriangular):
-    t = _triangle(a, upper, unitriangular)
-    solution = _tri_solve_forward(np.swapaxes(t, -1, -2) if transpose else t, b, upper != transpose, True, False)
-    return solution, np.broadcast_to(a, solution.shape[:-2] + a.shape[-2:]).copy()
-
-
-def _legacy_tri_vjp(c, g_solution, g_coefficient):
-    c.self  # noqa: B018 - torch saves b as well (version check)
-    A = c.A
-    T = _mT(A) if c.transpose else A
-    upper = c.upper != c.transpose
-    grad_b = solve_triangular(_mT(T), g_solution, upper=not upper, unitriangular=c.unitriangular)
-    grad_A = None
-    if c.needs_input_grad(1):
-        grad_T = _project(-matmul(grad_b, _mT(c.result)), upper, c.unitriangular)
-        grad_A = (_mT(grad_T) if c.transpose else grad_T) + g_coefficient
-    return grad_b if c.needs_input_grad(0) else None, grad_A
-
-
-_legacy_tri = Primitive("TriangularSolveBackward0", _legacy_tri_forward, _legacy_tri_vjp, inputs=("self", "A"),
-                        save={"self": ("self", "A"), "A": ("self", "A"), "result": ("self", "A")})
-
-
-@register(method=True)
-def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
-    """Solve A X = b for triangular A; returns (solution, cloned A) (torch.triangular_solve, deprecated)."""
-    _check_square("triangular_solve", A)
-    return _TriangularSolve(*_legacy_tri(b, A, upper=upper, transpose=transpose, unitriangular=unitriangular))
-
-
-def _cholesky_solve_forward(b, u, upper):
-    low = np.swapaxes(u, -1, -2) if upper else u
-    a = low @ np.swapaxes(low, -1, -2)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:]))
-
-
-def _cholesky_solve_vjp(c, g):
-    c.self  # noqa: B018 - torch saves B as well: version check
-    X, L = c.result, c.input2
-    grad_b = cholesky_solve(g, L, upper=c.upper)
-    grad_L = None
-    if c.needs_input_grad(1):
-        common = matmul(grad_b, _mT(X))
-        common = common + _mT(common)
-        grad_L = -matmul(L, common) if c.upper else -matmul(common, L)
-    return grad_b if c.needs_input_grad(0) else None, grad_L
-
-
-_cholesky_solve = Primitive("CholeskySolveBackward0", _cholesky_solve_forward, _cholesky_solve_vjp,
-                            inputs=("self", "input2"), save=("self", "input2", "result"))
-
-
-@register(method=True)
-def cholesky_solve(B, L, upper: bool = False, *, out=None):
-    """Solve A X = B given the Cholesky factor L of A (torch.cholesky_solve)."""
-    if B.ndim < 2 or L.ndim < 2:
-        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
-    return _cholesky_solve(B, L, upper=upper)
+# --- matrix powers -----------------------------------------------------------------------------------------------
 
 
 _identity_like = Primitive("CopyBackwards",

@@ -15,8 +15,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
-from refgrad.ops._util import normalize_dims, wrap_dim
-from refgrad.ops.reductions import _restore
+from refgrad.ops._util import _restore, normalize_dims, wrap_dim
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 __all__ = ["return_type", "scatter_along", "gather_along"]

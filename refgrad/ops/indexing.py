@@ -20,75 +20,21 @@ from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
+from refgrad.ops._views import (
+    _add_into,
+    _alias,
+    _gather,
+    _indexed,
+    _saving_index,
+    _select,
+    _slice,
+    _unpack_index,
+    _zero_at,
+)
 from refgrad.tensor import Tensor
 
-# --- the two primitives every indexing op is made of ---------------------------------------------------------
-
-
-def _take_forward(a, key):
-    if key and isinstance(key[0], str):  # ("flat", positions): torch.take on the flattened input
-        return a.reshape(-1)[key[1]]
-    return a[key]
-
-
-def _add_into_forward(g, shape, key):
-    out = np.zeros(shape, dtype=g.dtype)
-    if key and isinstance(key[0], str):
-        np.add.at(out.reshape(-1), key[1], g)
-    else:
-        np.add.at(out, key, g)
-    return out
-
-
-def _saving_index(result: Tensor, needed: bool = True) -> Tensor:
-    """torch's indexing nodes save their index tensors, so a second backward through them must fail: give the
-    node a saved tensor its VJP unpacks (refgrad keeps the key itself as a parameter)."""
-    from refgrad.autograd.graph import SavedTensor
-    if needed and result.grad_fn is not None and "indices" not in result.grad_fn._saved:
-        result.grad_fn._saved["indices"] = SavedTensor(Tensor._make(np.zeros(0, dtype=np.int64)))
-    return result
-
-
-def _unpack_index(ctx) -> None:
-    if "indices" in ctx._saved:
-        ctx.indices  # noqa: B018 - raises the "backward through the graph a second time" error once freed
-
-
-def _zero_at_forward(g, key):
-    out = g.copy()
-    out[key] = 0
-    return out
-
-
-_GATHERS: dict[str, Primitive] = {}
-_SAVES_SELF = frozenset({"GatherBackward0", "TakeBackward0", "MaskedSelectBackward0"})  # torch saves the input
 _WRITES: dict[str, Primitive] = {}
 _FILLS: dict[str, Primitive] = {}
-
-
-def _gather(name: str) -> Primitive:
-    """``a[key]`` recorded as ``name``; its gradient adds the cotangent back at ``key``."""
-    if name not in _GATHERS:
-        _GATHERS[name] = Primitive(name, _take_forward, _gather_vjp, save=("self",) if name in _SAVES_SELF else (),
-                                   jvp="linear")
-    return _GATHERS[name]
-
-
-def _gather_vjp(c, g):
-    _unpack_index(c)
-    if "self" in c._saved:
-        c.self  # noqa: B018 - torch reads the saved input here (version check)
-    return _add_into(g, shape=c._input_meta[0][0], key=c.key)
-
-
-def _indexed(name: str, input: Tensor, key) -> Tensor:
-    """``input[key]`` recorded as ``name``, saving the index as torch does."""
-    return _saving_index(_gather(name)(input, key=key))
-
-
-_add_into = Primitive("IndexPutBackward0", _add_into_forward, lambda c, g: _gather("IndexBackward0")(g, key=c.key),
-                      jvp="linear")
-_zero_at = Primitive("IndexPutBackward0", _zero_at_forward, lambda c, g: _zero_at(g, key=c.key), jvp="linear")
 
 
 def _write_forward(a, v, key, accumulate, src_key, alpha, pad_source=True, vjp_error=None):
@@ -283,27 +229,8 @@ def _apply_basic(self: Tensor, index, *, skip_lone_slice: bool):
     return result, tuple(advanced)
 
 
-def _select_vjp(c, g):
-    return _add_into(g, shape=c.self_sym_sizes, key=(slice(None),) * c.dim + (c.index,))
-
-
-def _slice_vjp(c, g):
-    return _add_into(g, shape=c.self_sym_sizes, key=(slice(None),) * c.dim + (slice(c.start, c.end, c.step),))
-
-
-_select = Primitive("SelectBackward0",
-                    lambda a, dim, index, self_sym_sizes: a[(slice(None),) * dim + (index, Ellipsis)],
-                    _select_vjp, view=True)
-def _slice_forward(a, dim, start, end, step, self_sym_sizes):
-    return a[(slice(None),) * dim + (slice(start, end, step),)]
-
-
-_slice = Primitive("SliceBackward0", _slice_forward, _slice_vjp, view=True)
-
-
 def getitem(self: Tensor, index):
     """``self[index]`` for every torch index kind (torch.Tensor.__getitem__)."""
-    from refgrad.ops.shape import _alias
     view, advanced = _apply_basic(self, index, skip_lone_slice=False)
     if advanced is not None:
         return _indexed("IndexBackward0", view, _np_key(advanced))

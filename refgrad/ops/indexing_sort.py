@@ -14,7 +14,8 @@ from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
-from refgrad.ops.indexing import _grid_key, _indexed
+from refgrad.ops._views import _indexed
+from refgrad.ops.indexing import _grid_key
 from refgrad.tensor import Tensor
 
 _SortResult = namedtuple("sort", ["values", "indices"])

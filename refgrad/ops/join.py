@@ -67,7 +67,7 @@ def cat(tensors, dim: int = 0, *, out=None):
 
 
 def _stack_vjp(c, g):
-    from refgrad.ops.indexing import _select
+    from refgrad.ops._views import _select
     return tuple(_select(g, dim=c.dim, index=i, self_sym_sizes=tuple(g.shape)) if c.needs_input_grad(i) else None
                  for i in range(g.shape[c.dim]))
 
@@ -157,9 +157,8 @@ def _apply_views(primitive: Primitive, input: Tensor, **params) -> tuple:
     return outputs
 
 
-@register(method=True)
-def split(tensor, split_size_or_sections, dim: int = 0):
-    """Split into chunks of a size, or of the given sizes, along ``dim`` (torch.split): views."""
+def _split_plan(tensor, split_size_or_sections, dim: int):
+    """(dim, sizes, with_sizes): the chunk sizes torch.split cuts, with its errors."""
     dim = wrap_dim(dim, tensor.ndim)
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
@@ -169,16 +168,53 @@ def split(tensor, split_size_or_sections, dim: int = 0):
         if any(s < 0 for s in sizes) or builtins.sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
                                f"at dimension {dim}), but got split_sizes=[{', '.join(map(str, sizes))}]")
-        return _apply_views(_split_sizes, tensor, dim=dim, sizes=sizes)
+        return dim, sizes, True
     step = int(split_size_or_sections)
     if step < 0:
         raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
     if step == 0 and size != 0:
         raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
     count = max((size + step - 1) // step, 1) if step else 1
-    sizes = tuple(min(step, size - i * step) for i in range(count))
-    return _apply_views(_split, tensor, dim=dim, sizes=sizes)
+    return dim, tuple(min(step, size - i * step) for i in range(count)), False
 
+
+@register(method=True)
+def split(tensor, split_size_or_sections, dim: int = 0):
+    """Split into chunks of a size, or of the given sizes, along ``dim`` (torch.split): views."""
+    dim, sizes, with_sizes = _split_plan(tensor, split_size_or_sections, dim)
+    return _apply_views(_split_sizes if with_sizes else _split, tensor, dim=dim, sizes=sizes)
+
+
+@register(method=True)
+def split_with_sizes(input, split_sizes, dim: int = 0):
+    """Split into chunks of the given sizes along ``dim`` (Tensor.split_with_sizes): views."""
+    return split(input, list(split_sizes), dim)
+
+
+_unsafe_split = Primitive("UnsafeSplitBackward0",
+                          lambda a, dim, sizes: tuple(p.copy() for p in _split_forward(a, dim, sizes)), _split_vjp)
+
+
+@register(method=True)
+def unsafe_split(tensor, split_size, dim: int = 0):
+    """torch.split without view semantics: the chunks are new tensors (torch.unsafe_split)."""
+    if isinstance(split_size, (list, tuple)):
+        raise TypeError(f"unsafe_split(): argument 'split_size' (position 1) must be int, not "
+                        f"{type(split_size).__name__}")
+    dim, sizes, _ = _split_plan(tensor, split_size, dim)
+    outputs = _unsafe_split(tensor, dim=dim, sizes=sizes)
+    return outputs if isinstance(outputs, tuple) else (outputs,)
+
+
+@register(method=True)
+def unsafe_chunk(input, chunks: int, dim: int = 0):
+    """torch.chunk without view semantics (torch.unsafe_chunk)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    size = input.shape[wrap_dim(dim, input.ndim)]
+    return unsafe_split(input, max((size + chunks - 1) // chunks, 1) if size else 0, dim)
 
 
 @register(method=True)

@@ -11,7 +11,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import promote, wrap_dim
+from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
@@ -59,11 +59,6 @@ def _same_dtype(name: str, a, b):
 def _c_name(dtype) -> str:
     from refgrad.tensor import _C_TYPE
     return _C_TYPE[dtype.name]
-
-
-def _scalar(dtype) -> str:
-    from refgrad.tensor import _SCALAR_TYPE
-    return _SCALAR_TYPE[dtype.name]
 
 
 @register(method=True)
@@ -579,8 +574,5 @@ def einsum(equation: str, *operands):
     return product if tuple(product.shape) == target else product.expand(target)
 
 
-# the norms live in linalg_norms.py; torch.norm (reductions.py) reaches them as linalg.vector_norm
-from refgrad.ops.linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402
-
 __all__ = ["mm", "mv", "dot", "vdot", "bmm", "matmul", "addmm", "addmv", "baddbmm", "addbmm", "outer", "tensordot",
-           "inner", "kron", "trace", "cross", "vecdot", "vector_norm", "matrix_norm", "norm", "dtypes"]
+           "inner", "kron", "trace", "cross", "vecdot", "dtypes"]

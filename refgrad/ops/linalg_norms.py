@@ -7,8 +7,7 @@ import numpy as np
 from refgrad.autograd._jvp import reduction_contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import normalize_dims, wrap_dim
-from refgrad.ops.linalg import _scalar
+from refgrad.ops._util import _scalar, normalize_dims, wrap_dim
 from refgrad.ops.unary import _abs  # |x| with torch's AbsBackward0 (gradient sgn(x))
 from refgrad.tensor import Tensor
 
@@ -122,7 +121,7 @@ def _norm_dtype(name: str, input: Tensor, dtype) -> Tensor:
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A002 - torch's name
     """The ``ord``-norm of ``x`` over ``dim`` (all dims by default) (torch.linalg.vector_norm)."""
     if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
-        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {type(ord).__name__}")
     x = _norm_dtype("linalg.vector_norm", x, dtype)
     _check_identity(x, float(ord), dim)  # before the dims are wrapped: torch checks them one by one
     dims = normalize_dims(dim, x.ndim)

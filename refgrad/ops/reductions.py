@@ -14,27 +14,11 @@ from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contra
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import float_dtype, normalize_dims, wrap_dim
+from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
 from refgrad.tensor import Tensor
 
 _DOF_WARNING = ("{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
                 "(input numel divided by output numel).")
-
-
-def _restore(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
-    """Bring a reduced cotangent back to ``shape``: re-insert reduced dims, then broadcast."""
-    if not keepdim:
-        for d in dims:
-            g = g.unsqueeze(d)
-    return g.expand(shape)
-
-
-def _unreduce(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
-    """Re-insert the reduced dims of ``g`` (without broadcasting): the keepdim shape."""
-    if not keepdim and len(shape):
-        for d in dims:
-            g = g.unsqueeze(d)
-    return g
 
 
 def _count(shape: tuple, dims: tuple) -> int:
@@ -132,6 +116,8 @@ def sum_to_size(self, *size):
     """Sum broadcast dimensions away so the result has ``size`` (torch.Tensor.sum_to_size)."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
     own = self._data.shape
+    if shape == () and self.requires_grad:  # torch: a full sum (SumBackward0), even of a 0-d tensor
+        return sum(self)
     leading = len(own) - len(shape)
     dims = tuple(range(leading)) + tuple([leading + i for i, n in enumerate(shape) if n == 1 and own[leading + i] != 1])
     if not dims:

@@ -13,7 +13,14 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.ops._binary_common import check_broadcast, constant, require_tensor, type_name, unsupported
+from refgrad.ops._binary_common import (
+    _where,
+    check_broadcast,
+    constant,
+    require_tensor,
+    type_name,
+    unsupported,
+)
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote
@@ -23,22 +30,6 @@ __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max"]
 
 
 # --- where --------------------------------------------------------------------------------------------------
-
-def _where_vjp(c, g):
-    cond = c.condition
-    return (None, where(cond, g, 0.0) if c.needs_input_grad(1) else None,
-            where(cond, 0.0, g) if c.needs_input_grad(2) else None)
-
-
-def _where_forward(condition, a, b, dtype):
-    if dtype is not None:
-        a, b = a.astype(dtype.numpy, copy=False), b.astype(dtype.numpy, copy=False)
-    return np.where(condition, a, b)
-
-
-_where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
-                   save=("condition",), jvp="elementwise")
-
 
 @register()
 def where(condition, input=None, other=None, *, out=None):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
+from refgrad.ops._views import _alias, _slice
 
 
 def _infer_shape(shape, numel: int) -> tuple:
@@ -35,7 +37,6 @@ _unsafe_view = Primitive("UnsafeViewBackward0", lambda a, shape: a.reshape(shape
                          lambda c, g: g.reshape(c.self_sym_sizes))
 _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
                            lambda c, g: g.reshape(c.self_sym_sizes), view=True)
-_alias = Primitive("AliasBackward0", lambda a: a.view(), lambda c, g: g, view=True)
 
 
 def view(self, *shape):
@@ -122,8 +123,15 @@ def squeeze(input, dim=None):
     return _squeeze_dim(input, dim=wrap_dim(dim, input.ndim), self_sym_sizes=tuple(input.shape))
 
 
-_expand = Primitive("ExpandBackward0", lambda a, shape: np.broadcast_to(a, shape),
-                    lambda c, g: g.sum_to_size(c.self_sym_sizes), view=True)
+def _expand_forward(a, shape):
+    out = np.broadcast_to(a, shape)
+    if a.flags.writeable and all(s != 0 or n <= 1 for s, n in zip(out.strides, out.shape)):
+        # no element repeats (only size-1 dims added): writable, as torch lets in-place ops write through it
+        out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides)
+    return out
+
+
+_expand = Primitive("ExpandBackward0", _expand_forward, lambda c, g: g.sum_to_size(c.self_sym_sizes), view=True)
 
 
 def expand(self, *sizes):
@@ -137,7 +145,7 @@ def expand(self, *sizes):
                            f"dimensions in the tensor ({self.ndim})")
     lead = len(sizes) - len(shape)
     target = tuple([shape[i - lead] if s == -1 and i >= lead else int(s) for i, s in enumerate(sizes)])
-    for i, n in enumerate(shape):
+    for i, n in reversed(list(enumerate(shape))):  # torch reports the last mismatching dim
         if n != 1 and n != target[lead + i]:
             raise RuntimeError(
                 f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({n}) at "
@@ -223,7 +231,6 @@ def movedim(input, source, destination):
 @register(method=True)
 def narrow(input, dim: int, start, length: int):
     """The slice start:start+length along ``dim``, as a view (torch.narrow)."""
-    from refgrad.ops.indexing import _slice
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, input.ndim)
@@ -426,13 +433,15 @@ def adjoint_2d(input):
     """``x.H``: the conjugate transpose of a matrix (real tensors: the transpose)."""
     if input.ndim not in (0, 2):
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {input.ndim}-D tensor.")
-    return _conj_if_complex(transpose(input, 0, 1) if input.ndim == 2 else _alias(input))
+    if input.ndim == 0:
+        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return _conj_if_complex(input)  # torch: x.conj(), which is x itself for a real tensor
+    return _conj_if_complex(transpose(input, 0, 1))
 
 
 def reversed_dims(input):
     """``x.T``: all dims reversed, as a permute view (torch warns for ndim other than 2)."""
     if input.ndim != 2 and input.ndim != 0:
-        import warnings
         warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
                       "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
                       "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "

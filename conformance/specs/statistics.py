@@ -1,0 +1,50 @@
+"""Specs for refgrad/ops/statistics.py: the trapezoid rules (with dx, with sample points), cov (with weights),
+corrcoef, and quantile/nanquantile over every interpolation mode (NaN inputs included: quantile propagates them,
+nanquantile skips them)."""
+from hypothesis import strategies as st
+
+from conformance.specs._spec import Domain, OpSpec, shapes, tensor
+
+_BOUNDED = Domain(-10.0, 10.0, nonfinite=())
+ONE_PLUS = shapes(min_dims=1, max_dims=3, min_side=1).map(lambda s: (s,))
+ROWS = shapes(min_dims=1, max_dims=2, min_side=2).map(lambda s: (s,))
+_TOL = {"float32": (1e-4, 1e-5)}
+_TOL_REASON = "float32 sums in a different order"
+
+
+def _dim(drawn):
+    n = len(drawn[0])
+    return st.integers(-n, n - 1)
+
+
+def _quantile_kwargs(drawn):
+    return st.fixed_dictionaries(
+        {"q": st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]),
+         "interpolation": st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"])},
+        optional={"dim": _dim(drawn), "keepdim": st.booleans()})
+
+
+SPECS = [
+    OpSpec("trapezoid", lambda t, y, **kw: t.trapezoid(y, **kw), shapes=ONE_PLUS,
+           kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d), "dx": st.sampled_from([0.5, 2.0])})),
+    OpSpec("trapezoid.x", lambda t, y, x: t.trapezoid(y, x), args=(tensor(), tensor(_BOUNDED)),
+           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("trapz", lambda t, y, **kw: t.trapz(y, **kw), shapes=ONE_PLUS,
+           kwargs=lambda d: st.fixed_dictionaries({"dim": _dim(d)})),
+    OpSpec("cumulative_trapezoid", lambda t, y, **kw: t.cumulative_trapezoid(y, **kw), shapes=ONE_PLUS,
+           kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d), "dx": st.sampled_from([0.5, 2.0])})),
+    OpSpec("cumulative_trapezoid.x", lambda t, y, x: t.cumulative_trapezoid(y, x), args=(tensor(), tensor(_BOUNDED)),
+           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("cov", lambda t, x, **kw: t.cov(x, **kw), args=(tensor(_BOUNDED),), shapes=ROWS,
+           kwargs={"correction": st.sampled_from([0, 1, 2])}, tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("cov.weights", lambda t, x, w: t.cov(x, aweights=w.abs() + 0.5, fweights=t.arange(w.shape[0]) % 3 + 1),
+           args=(tensor(_BOUNDED), tensor(_BOUNDED, differentiable=False)),
+           shapes=ROWS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("corrcoef", lambda t, x: t.corrcoef(x), args=(tensor(_BOUNDED),), shapes=ROWS, tol=_TOL,
+           tol_reason=_TOL_REASON),
+    OpSpec("quantile", lambda t, x, **kw: t.quantile(x, **kw), shapes=ONE_PLUS, kwargs=_quantile_kwargs),
+    OpSpec("quantile.tensor_q", lambda t, x, **kw: t.quantile(x, t.tensor([0.1, 0.5, 0.8], dtype=x.dtype), **kw),
+           shapes=ONE_PLUS, kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d),
+                                                                                   "keepdim": st.booleans()})),
+    OpSpec("nanquantile", lambda t, x, **kw: t.nanquantile(x, **kw), shapes=ONE_PLUS, kwargs=_quantile_kwargs),
+]
