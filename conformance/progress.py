@@ -71,9 +71,8 @@ class Progress:
                     divergence = "Divergence" in (report.longreprtext or "")
                     self.diverged += divergence
                     self.errors += not divergence
-                    if not divergence:
-                        last = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
-                        self._write(f"ERROR {report.nodeid}: {last[0]}")
+                    if not divergence:  # a harness error: its traceback (pytest's is off with the display)
+                        self._write(f"ERROR {report.nodeid}:\n{(report.longreprtext or '').strip()}")
                 self._update(1)
 
     def pytest_sessionfinish(self) -> None:
