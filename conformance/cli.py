@@ -129,8 +129,9 @@ def _pytest_args(args: argparse.Namespace, run_id: str, seed: int, ini: Path) ->
     database = _database(args)
     if database:
         pytest_args += ["--conformance-database", database]
-    if args.progress:
-        pytest_args += ["-o", "console_output_style=classic"]
+    if args.progress:  # the progress display prints divergences (and a harness error's traceback) itself
+        pytest_args = [a for a in pytest_args if a not in ("-rfE", "--tb=line")]
+        pytest_args += ["-o", "console_output_style=classic", "--tb=no", "-rN", "-p", "no:warnings"]
     if args.known:
         pytest_args += ["--conformance-known", str(Path(args.known).resolve())]
     if args.jobs > 1:

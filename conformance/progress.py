@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conformance.records import PENDING, read_jsonl
+from conformance.records import DIVERGENCES, PENDING, read_jsonl
 
 __all__ = ["Progress"]
 
@@ -71,11 +71,11 @@ class Progress:
                     divergence = "Divergence" in (report.longreprtext or "")
                     self.diverged += divergence
                     self.errors += not divergence
-                    if not divergence:
-                        last = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
-                        self._write(f"ERROR {report.nodeid}: {last[0]}")
+                    if not divergence:  # a harness error: its traceback (pytest's is off with the display)
+                        self._write(f"ERROR {report.nodeid}:\n{(report.longreprtext or '').strip()}")
                 self._update(1)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -133,11 +133,8 @@ class Progress:
                 self._update(0)
 
     def _poll(self) -> None:
-        path = self.out / PENDING
-        if not path.exists():
-            return
-        try:
-            records = read_jsonl(path)
+        try:  # the first example of each divergence, and the shrunk ones (a pending line is pruned at the end)
+            records = read_jsonl(self.out / PENDING) + read_jsonl(self.out / DIVERGENCES)
         except (OSError, ValueError):  # a line being written: next poll
             return
         with self._lock:
@@ -149,6 +146,7 @@ class Progress:
                 self.found += 1
                 known = record.get("expected") or any(entry.matches(record) for entry in self.known_entries)
                 flag = " (known)" if known else ""
+                state = "shrunk" if record.get("shrunk") else "shrinking"
                 self._write(f"divergence {self.found}{flag}: {record['op']} / {record['property']} / "
-                            f"{record['dtype']}: {record['kind']} at {record['key']} (shrinking)")
+                            f"{record['dtype']}: {record['kind']} at {record['key']} ({state})")
                 self._update(0)

@@ -351,6 +351,8 @@ class Tensor:
         """Keep the gradient of a non-leaf in ``.grad`` during backward (no-op on leaves)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._view_no_grad and self._grad_fn is None:
+            return  # torch reads the stored grad_fn here: a view made under no_grad is a leaf, even after an in-place
         if self.grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True

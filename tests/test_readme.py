@@ -21,3 +21,17 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     command = "python -m pip install tox && tox -e tests"
     assert command in readme and command in ci
+
+
+def test_report_env_writes_only_untracked_files_and_refresh_report_updates_the_committed_one() -> None:
+    import configparser
+    import subprocess
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini", encoding="utf-8")
+    report = tox["testenv:report"]["commands_pre"] + tox["testenv:report"]["commands"]
+    assert "reports/latest" not in report and "conformance-results/report" in report
+    ignored = subprocess.run(["git", "check-ignore", "-q", "conformance-results/report/summary.md"], cwd=ROOT)
+    assert ignored.returncode == 0, "conformance-results/ must be ignored by git"
+    refresh = tox["testenv:refresh-report"]["commands"]
+    assert "--out reports/latest/records" in refresh and "conformance.report.readme" in refresh

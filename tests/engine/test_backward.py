@@ -236,3 +236,16 @@ def test_backward_inputs_makes_a_non_leaf_retain_its_grad_as_torch():
     z = x * 3  # not on the path of the backward: retains its grad all the same
     x.sum().backward(inputs=[x, z])
     assert z.retains_grad and z.grad is None
+
+
+def test_retain_grad_on_a_no_grad_view_after_an_inplace_change_of_its_base_is_a_no_op():
+    # torch 2.13: retain_grad reads the stored grad_fn, so the view (a leaf there) is left alone, although
+    # reading .grad_fn or .is_leaf raises (found by a default run's graph-state machine, seed 404)
+    v1 = torch.tensor(0.0, requires_grad=True)
+    with torch.no_grad():
+        v2 = v1.view(-1)
+        v1.add_(1.5)
+    v2.retain_grad()
+    assert not v2.retains_grad
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+        _ = v2.grad_fn
