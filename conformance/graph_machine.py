@@ -309,6 +309,22 @@ class GraphProgram:
         block = _pick(data, [None, None, *BLOCKS], "in-place under a grad mode")
         self.step(statement if block is None else f"with {block}: {statement}")
 
+    def rule_saved(self, data: st.DataObject) -> None:
+        """An op that saves a tensor, an in-place change of what it saved (or of something it did not save), then
+        a backward through it: torch's version-counter error, or a normal backward."""
+        source = self.tensor(data, "source")
+        middle, out = self.fresh(), self.fresh()
+        if not self.step(f"{middle} = {source} * 1", middle):
+            return
+        form = _pick(data, ["t.exp({x})", "{x} * {x}", "{x} ** 2", "t.matmul({x}.reshape(-1), {x}.reshape(-1))",
+                            "{x} + 1", "{x}.sum()"], "op that saves")
+        self.step(f"{out} = {form.format(x=middle)}", out)
+        target = _pick(data, [middle, out, source], "modified tensor")
+        statement = f"{target}.{_pick(data, ['mul_(2)', 'add_(1)', 'zero_()'], 'in-place')}"
+        self.step(f"with t.no_grad(): {statement}" if data.draw(st.booleans(), label="under no_grad") else statement)
+        self.backwards.append(f"{out}.sum().backward()")
+        self.step(self.backwards[-1])
+
     def rule_grad_attr(self, data: st.DataObject) -> None:
         name = self.tensor(data, "tensor")
         meta = self.meta[name]
@@ -383,6 +399,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),
+    "saved": (2, lambda p: p.tensors()),
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),
     "detach": (2, lambda p: p.tensors()),
