@@ -25,7 +25,8 @@ def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
     with no_grad():
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
-    np.copyto(self._data, result._data, casting="unsafe")
+    if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
+        np.copyto(self._data, result._data, casting="unsafe")
     raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                        "clone to get a normal tensor before doing inplace update.See "
                        "https://github.com/pytorch/rfcs/pull/17 for more details.")
@@ -89,7 +90,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     _check_result(self, result)
     if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
-    np.copyto(self._data, result._data, casting="unsafe")
+    if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
+        np.copyto(self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)

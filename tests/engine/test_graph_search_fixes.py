@@ -247,3 +247,11 @@ def test_a_view_gets_its_node_when_its_modified_base_requires_grad_later():
     assert view.grad_fn is None  # reading it now does not settle it
     base.requires_grad_(True)
     assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
+
+
+def test_in_place_on_an_empty_expanded_view():
+    base = torch.zeros((2, 0), requires_grad=True)
+    with torch.no_grad():
+        view = base.expand(2, 2, 0)
+        assert view.mul_(2) is view  # nothing to write (NumPy's expanded array is read-only)
+    assert view._version == 1
