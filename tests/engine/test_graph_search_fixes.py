@@ -255,3 +255,15 @@ def test_in_place_on_an_empty_expanded_view():
         view = base.expand(2, 2, 0)
         assert view.mul_(2) is view  # nothing to write (NumPy's expanded array is read-only)
     assert view._version == 1
+
+
+@pytest.mark.parametrize(("shapes", "kernel"), [(((0,), (0,)), "dot"), (((2, 2), (2,)), "addmv_impl_cpu"),
+                                                (((2,), (2, 2)), "addmm_impl_cpu_"), (((2, 2, 2), (2, 2, 2)), "bmm")])
+def test_matmul_of_bool_tensors_has_no_kernel(shapes, kernel):
+    a, b = (torch.ones(shape, dtype=torch.bool) for shape in shapes)
+    with pytest.raises(NotImplementedError, match=f"^\"{kernel}\" not implemented for 'Bool'$"):
+        torch.matmul(a, b)
+
+
+def test_matmul_of_empty_bool_matrices_runs():
+    assert torch.matmul(torch.ones((2, 0), dtype=torch.bool), torch.ones((0, 2), dtype=torch.bool)).shape == (2, 2)
