@@ -177,14 +177,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 continue
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
-                if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
-                    grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's references
-                    if not create_graph and variable._grad is None and _sole(grad):
-                        variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
-                    else:
-                        _accumulate(variable, grad, create_graph)
-                    grad = None
-                    if variable._post_accumulate_hooks:
+                if grads and grads[0] is not None:
+                    if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                        grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
+                        if not create_graph and variable._grad is None and _sole(grad):
+                            variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
+                        else:
+                            _accumulate(variable, grad, create_graph)
+                        grad = None
+                    if variable._post_accumulate_hooks:  # but the post-accumulate hooks still run
                         _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions

@@ -267,3 +267,13 @@ def test_matmul_of_bool_tensors_has_no_kernel(shapes, kernel):
 
 def test_matmul_of_empty_bool_matrices_runs():
     assert torch.matmul(torch.ones((2, 0), dtype=torch.bool), torch.ones((0, 2), dtype=torch.bool)).shape == (2, 2)
+
+
+def test_post_accumulate_hooks_run_for_a_leaf_that_stopped_requiring_grad():
+    a = leaf(1.0, 2.0)
+    seen = []
+    a.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad))
+    out = (a * 2).sum()
+    a.requires_grad_(False)
+    out.backward()
+    assert seen == [None] and a.grad is None  # nothing accumulated, the hook still ran (torch 2.13.0)
