@@ -290,6 +290,8 @@ class GraphProgram:
         self.step(f"{out} = {form.format(x=leaf)}", out)
         if out not in self.meta:
             return
+        if data.draw(st.booleans(), label="hook on the leaf"):
+            self.step(f"{self.fresh('h')} = {leaf}.register_hook({_pick(data, HOOKS, 'tutorial hook')})")
         gradient = "" if self.meta[out]["shape"] == () else self.gradient_for(data, out, "tutorial v") + ", "
         for _ in range(data.draw(st.integers(2, 3), label="backwards")):
             self.step(f"{out}.backward({gradient}retain_graph=True)")
@@ -346,14 +348,14 @@ class GraphProgram:
 
     def rule_detach(self, data: st.DataObject) -> None:
         source = self.tensor(data, "tensor")
-        form = _pick(data, ["{v}.detach()", "{v}.detach_()", "{v}.data", "{v}.clone()", "{v}.grad", "{v}.numpy()"],
-                     "detach form")
+        form = _pick(data, ["{v}.detach()", "{v}.detach_()", "{v}.detach()", "{v}.data", "{v}.clone()", "{v}.grad",
+                            "{v}.numpy()"], "detach form")
         name = self.fresh()
         self.step(f"{name} = {form.format(v=source)}", name)
 
     def rule_hook(self, data: st.DataObject) -> None:
         name = self.tensor(data, "hooked tensor")
-        kind = data.draw(st.integers(0, 2), label="hook kind")
+        kind = _pick(data, [0, 0, 1, 2], "hook kind")  # tensor hooks twice as often
         handle = self.fresh("h")
         if kind == 0:
             statement = f"{handle} = {name}.register_hook({_pick(data, HOOKS, 'tensor hook')})"
@@ -406,7 +408,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),
     "detach": (2, lambda p: p.tensors()),
-    "hook": (2, lambda p: p.tensors()),
+    "hook": (3, lambda p: p.tensors()),
     "remove_hook": (1, lambda p: p.handles),
     "mode": (2, None),
 }
