@@ -277,3 +277,15 @@ def test_post_accumulate_hooks_run_for_a_leaf_that_stopped_requiring_grad():
     a.requires_grad_(False)
     out.backward()
     assert seen == [None] and a.grad is None  # nothing accumulated, the hook still ran (torch 2.13.0)
+
+
+def test_zero_and_fill_on_an_expanded_view_write_through_it():
+    x = leaf(1.0, 1.0, 1.0)
+    y = x * 1
+    expanded = y.expand(2, 3)
+    expanded.fill_(2)  # a constant may be written to overlapping elements (torch); mul_ may not
+    assert y.tolist() == [2.0, 2.0, 2.0] and type(y.grad_fn).__name__ == "CopySlices"
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to tensor"):
+        expanded.mul_(2)
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to tensor"):
+        (y * 2).sum().backward()  # CopySlices cannot copy the gradient into the overlapping slice (torch, too)
