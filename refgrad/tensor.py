@@ -268,7 +268,7 @@ class Tensor:
             self._view_version = self._version_counter.value
 
     def _regenerate_view_grad_fn(self) -> None:
-        from refgrad.autograd.grad_mode import enable_grad
+        from refgrad.autograd.grad_mode import enable_grad, inference_mode
         from refgrad.autograd.graph import node_class
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
@@ -282,7 +282,7 @@ class Tensor:
                 "base or another view of its base has been modified inplace. This view is the output of a function "
                 "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
                 "You should replace the inplace operation by an out-of-place one.")
-        with enable_grad():
+        with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
         node.__class__ = node_class("AsStridedBackward0")
         self._grad_fn, self._output_nr = node, 0

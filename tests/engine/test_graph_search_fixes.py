@@ -289,3 +289,11 @@ def test_zero_and_fill_on_an_expanded_view_write_through_it():
         expanded.mul_(2)
     with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to tensor"):
         (y * 2).sum().backward()  # CopySlices cannot copy the gradient into the overlapping slice (torch, too)
+
+
+def test_a_view_s_node_is_regenerated_when_read_in_inference_mode():
+    a = leaf(0.0, -0.5)
+    view = a.view(-1)
+    with torch.inference_mode():
+        a.zero_()  # no autograd check in inference mode, but the version moves
+        assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
