@@ -293,13 +293,17 @@ class GraphProgram:
         if data.draw(st.booleans(), label="hook on the leaf"):
             self.step(f"{self.fresh('h')} = {leaf}.register_hook({_pick(data, HOOKS, 'tutorial hook')})")
         gradient = "" if self.meta[out]["shape"] == () else self.gradient_for(data, out, "tutorial v") + ", "
+        # the gradient positionally: Tensor.backward's gradient, autograd.backward's grad_tensors
+        call = _pick(data, ["{o}.backward({g}", "t.autograd.backward({o}, {g}"], "tutorial backward").format(
+            o=out, g=gradient)
         for _ in range(data.draw(st.integers(2, 3), label="backwards")):
-            self.step(f"{out}.backward({gradient}retain_graph=True)")
+            self.step(f"{call}retain_graph=True)")
             if data.draw(st.integers(0, 3), label="zero between") == 0:
                 self.step(f"{leaf}.grad.zero_()")
-        self.step(f"{out}.backward({gradient.removesuffix(', ')})")
+        last = call.rstrip(", ") + ")"
+        self.step(last)
         if data.draw(st.booleans(), label="one backward too many"):
-            self.step(f"{out}.backward({gradient.removesuffix(', ')})")
+            self.step(last)
 
     def rule_view(self, data: st.DataObject) -> None:
         source = self.tensor(data, "view base")
@@ -322,9 +326,9 @@ class GraphProgram:
         if not self.step(f"{middle} = {source} * 1", middle):
             return
         form = _pick(data, ["t.exp({x})", "{x} * {x}", "{x} ** 2", "t.matmul({x}.reshape(-1), {x}.reshape(-1))",
-                            "{x} + 1", "{x}.sum()"], "op that saves")
+                            "{x} * 3", "{x} + 1"], "op that saves")  # the last saves nothing
         self.step(f"{out} = {form.format(x=middle)}", out)
-        target = _pick(data, [middle, out, source], "modified tensor")
+        target = _pick(data, [middle, middle, out, source], "modified tensor")
         statement = f"{target}.{_pick(data, ['mul_(2)', 'add_(1)', 'zero_()'], 'in-place')}"
         self.step(f"with t.no_grad(): {statement}" if data.draw(st.booleans(), label="under no_grad") else statement)
         self.backwards.append(f"{out}.sum().backward()")
@@ -404,7 +408,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),
-    "saved": (2, lambda p: p.tensors()),
+    "saved": (3, lambda p: p.tensors()),
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),
     "detach": (2, lambda p: p.tensors()),
