@@ -11,6 +11,7 @@ import heapq
 import sys
 from typing import Sequence
 
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
 from refgrad.autograd.graph import AccumulateGrad, Node
 
@@ -83,6 +84,10 @@ def _accumulate(variable, grad, create_graph: bool) -> None:
     else:
         variable._grad._data += grad._data
         variable._grad._version_counter.value += 1
+        if variable._grad._is_inference and not _grad_mode.inference:  # a .grad made in inference mode (torch)
+            raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make "
+                               "a clone to get a normal tensor before doing inplace update.See "
+                               "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def _run_post_accumulate_hooks(variable) -> None:

@@ -297,3 +297,13 @@ def test_a_view_s_node_is_regenerated_when_read_in_inference_mode():
     with torch.inference_mode():
         a.zero_()  # no autograd check in inference mode, but the version moves
         assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
+
+
+def test_a_grad_made_in_inference_mode_refuses_accumulation_outside_it():
+    a = leaf(1.0, 2.0)
+    with torch.inference_mode():
+        a.backward(torch.ones(2))  # .grad is a copy made in inference mode: an inference tensor
+    assert a.grad.is_inference()
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        (a * 3).sum().backward()
+    assert a.grad.tolist() == [4.0, 4.0]  # written, then refused, as torch 2.13.0
