@@ -82,7 +82,7 @@ def _view_creation(view: "Tensor", source: "Tensor") -> None:
     """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
     mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
     is a normal tensor; a view of an inference tensor is one."""
-    if _grad_mode.inference:
+    if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
         view._view_no_grad, view._view_inference = True, True
     elif not _grad_mode.enabled:
         view._view_no_grad, view._view_inference = True, False

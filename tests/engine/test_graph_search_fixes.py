@@ -307,3 +307,14 @@ def test_a_grad_made_in_inference_mode_refuses_accumulation_outside_it():
     with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
         (a * 3).sum().backward()
     assert a.grad.tolist() == [4.0, 4.0]  # written, then refused, as torch 2.13.0
+
+
+def test_a_no_grad_view_of_an_inference_mode_view_keeps_the_inference_mode_message():
+    base = leaf(0.0, 0.0)
+    with torch.inference_mode():
+        first = base[0:1]
+    with torch.no_grad():
+        second = first.squeeze()
+        base.zero_()
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base"):
+        _ = second.grad_fn
