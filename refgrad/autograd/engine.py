@@ -172,12 +172,22 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
-            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
-                grads = _run_pre_hooks(node, grads)
-            if capture:
+            if capture:  # torch: a node that runs is captured before its hooks; one that does not, after the
+                skipped = runs is not None and node not in runs  # tensor hooks only (and nothing else runs)
+                if skipped and hooked and node._tensor_pre_hooks and \
+                        any((id(node), nr) in targets for nr in range(len(grads))):
+                    grads = _run_tensor_hooks(node, grads)
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
                         captured[position] = g
+                if skipped:  # its retain_grad still sees the gradient; its pre-hooks do not run (torch)
+                    if hooked:
+                        for nr, tensor in node._retain_grad_hooks.items():
+                            if nr < len(grads) and grads[nr] is not None:
+                                _retain(tensor, grads[nr])
+                    continue
+            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
+                grads = _run_pre_hooks(node, grads)
             if runs is not None and node not in runs:
                 continue
             if isinstance(node, AccumulateGrad):
@@ -263,16 +273,22 @@ def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
 
 
-def _run_pre_hooks(node: Node, grads: list) -> list:
-    """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
-    if not (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
-        return grads
+def _run_tensor_hooks(node: Node, grads: list) -> list:
+    """The hooks registered on the node's output tensors (Tensor.register_hook), per output."""
     for nr, hooks in node._tensor_pre_hooks.items():
         if nr < len(grads) and grads[nr] is not None:
             for hook in list(hooks.values()):
                 replaced = hook(grads[nr])
                 if replaced is not None:
                     grads[nr] = replaced
+    return grads
+
+
+def _run_pre_hooks(node: Node, grads: list) -> list:
+    """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
+    if not (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
+        return grads
+    grads = _run_tensor_hooks(node, grads)
     for nr, tensor in node._retain_grad_hooks.items():
         if nr < len(grads) and grads[nr] is not None:
             _retain(tensor, grads[nr])

@@ -318,3 +318,16 @@ def test_a_no_grad_view_of_an_inference_mode_view_keeps_the_inference_mode_messa
         base.zero_()
     with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base"):
         _ = second.grad_fn
+
+
+def test_what_autograd_grad_captures_at_a_non_leaf_input_with_hooks():
+    x = leaf(1.0, 2.0)
+    y = x * 2
+    y.register_hook(lambda g: g * 10)
+    y.grad_fn.register_prehook(lambda go: tuple(g * 3 for g in go))
+    out = (y * 1).sum()
+    # y's node does not run: captured after y's own hooks, without the node's pre-hook
+    assert torch.autograd.grad(out, [y], retain_graph=True)[0].tolist() == [10.0, 10.0]
+    # y's node runs (to reach x): captured before any hook; x's gradient went through both
+    gy, gx = torch.autograd.grad(out, [y, x])
+    assert gy.tolist() == [1.0, 1.0] and gx.tolist() == [60.0, 60.0]
