@@ -331,3 +331,14 @@ def test_what_autograd_grad_captures_at_a_non_leaf_input_with_hooks():
     # y's node runs (to reach x): captured before any hook; x's gradient went through both
     gy, gx = torch.autograd.grad(out, [y, x])
     assert gy.tolist() == [1.0, 1.0] and gx.tolist() == [60.0, 60.0]
+
+
+def test_retain_grad_sees_the_gradient_of_a_node_that_autograd_grad_does_not_run():
+    x = leaf(-0.5, -2.0)
+    y = x + 1.0
+    y.retain_grad()
+    z = -y
+    (z + 1).sum().backward()
+    with pytest.raises(RuntimeError, match="^The differentiated Tensor at index 0 appears to not have been used"):
+        torch.autograd.grad(y, z, grad_outputs=[torch.tensor([-0.5, -0.5], dtype=torch.float64)])
+    assert y.grad.tolist() == [-1.5, -1.5]  # torch 2.13.0 adds the root's gradient to the retained one
