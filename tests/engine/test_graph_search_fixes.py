@@ -342,3 +342,17 @@ def test_retain_grad_sees_the_gradient_of_a_node_that_autograd_grad_does_not_run
     with pytest.raises(RuntimeError, match="^The differentiated Tensor at index 0 appears to not have been used"):
         torch.autograd.grad(y, z, grad_outputs=[torch.tensor([-0.5, -0.5], dtype=torch.float64)])
     assert y.grad.tolist() == [-1.5, -1.5]  # torch 2.13.0 adds the root's gradient to the retained one
+
+
+def test_autograd_grad_runs_no_pre_hook_of_a_node_it_does_not_run():
+    calls = []
+    x = leaf(1.0, 2.0)
+    y = x * 2
+    y.grad_fn.register_prehook(lambda go: calls.append("pre"))
+    w = y * 3
+    w.register_hook(lambda g: calls.append("tensor"))
+    out = (w * 1).sum()
+    torch.autograd.grad(out, [w], retain_graph=True)  # w's node is a capture target that does not run
+    assert calls == ["tensor"]
+    torch.autograd.grad(out, [y])  # w's node runs (its tensor hook too); y's node does not: no "pre"
+    assert calls == ["tensor", "tensor"]
