@@ -174,8 +174,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             hooked = node._hooked
             if capture:  # torch: a node that runs is captured before its hooks; one that does not, after the
                 skipped = runs is not None and node not in runs  # tensor hooks only (and nothing else runs)
-                if skipped and hooked and node._tensor_pre_hooks and \
-                        any((id(node), nr) in targets for nr in range(len(grads))):
+                if skipped and hooked and node._tensor_pre_hooks:
                     grads = _run_tensor_hooks(node, grads)
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
