@@ -21,9 +21,10 @@ PROFILES = {"dev": 5, "ci": 10, "nightly": 1000, "compile": 6}
 
 # -- graph state ---------------------------------------------------------------------------------------------
 #: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per
-#: dtype but carries the mission's four graph behaviours. Measured on refgrad (2 cores shared, load ~16): about 67
-#: programs (720 statements) per CPU-second at 20 rules, so ``dev`` costs ~30 CPU-s for both dtypes, about 1/8 of a
-#: default ``tox -e report`` run (~2 min on 2 workers), and ``ci`` ~10 CPU-s
+#: dtype but carries the mission's four graph behaviours. Measured on refgrad (2 shared cores): 55-75 programs
+#: (700-900 statements) per CPU-second at up to 20 rules; ``dev`` (1000 valid programs per dtype, ~1250 drawn) costs
+#: ~19 CPU-s per dtype, ~38 for both, about 1/6 of a default ``tox -e report`` run (~2 min on 2 workers); ``ci``
+#: ~5-6 CPU-s per dtype.
 GRAPH_BUDGET = {"dev": (1000, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 

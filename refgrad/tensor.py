@@ -82,7 +82,7 @@ def _view_creation(view: "Tensor", source: "Tensor") -> None:
     """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
     mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
     is a normal tensor; a view of an inference tensor is one."""
-    if _grad_mode.inference:
+    if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
         view._view_no_grad, view._view_inference = True, True
     elif not _grad_mode.enabled:
         view._view_no_grad, view._view_inference = True, False
@@ -268,7 +268,7 @@ class Tensor:
             self._view_version = self._version_counter.value
 
     def _regenerate_view_grad_fn(self) -> None:
-        from refgrad.autograd.grad_mode import enable_grad
+        from refgrad.autograd.grad_mode import enable_grad, inference_mode
         from refgrad.autograd.graph import node_class
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
@@ -282,7 +282,7 @@ class Tensor:
                 "base or another view of its base has been modified inplace. This view is the output of a function "
                 "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
                 "You should replace the inplace operation by an out-of-place one.")
-        with enable_grad():
+        with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
         node.__class__ = node_class("AsStridedBackward0")
         self._grad_fn, self._output_nr = node, 0

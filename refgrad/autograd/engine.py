@@ -11,6 +11,7 @@ import heapq
 import sys
 from typing import Sequence
 
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
 from refgrad.autograd.graph import AccumulateGrad, Node
 
@@ -83,6 +84,10 @@ def _accumulate(variable, grad, create_graph: bool) -> None:
     else:
         variable._grad._data += grad._data
         variable._grad._version_counter.value += 1
+        if variable._grad._is_inference and not _grad_mode.inference:  # a .grad made in inference mode (torch)
+            raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make "
+                               "a clone to get a normal tensor before doing inplace update.See "
+                               "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def _run_post_accumulate_hooks(variable) -> None:
@@ -167,24 +172,34 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
-            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
-                grads = _run_pre_hooks(node, grads)
-            if capture:
+            if capture:  # torch: a node that runs is captured before its hooks; one that does not, after the
+                skipped = runs is not None and node not in runs  # tensor hooks only (and nothing else runs)
+                if skipped and hooked and node._tensor_pre_hooks:
+                    grads = _run_tensor_hooks(node, grads)
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
                         captured[position] = g
+                if skipped:  # its retain_grad still sees the gradient; its pre-hooks do not run (torch)
+                    if hooked:
+                        for nr, tensor in node._retain_grad_hooks.items():
+                            if nr < len(grads) and grads[nr] is not None:
+                                _retain(tensor, grads[nr])
+                    continue
+            if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
+                grads = _run_pre_hooks(node, grads)
             if runs is not None and node not in runs:
                 continue
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
-                if grads and grads[0] is not None and variable._requires_grad:  # torch: not after requires_grad_(False)
-                    grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's references
-                    if not create_graph and variable._grad is None and _sole(grad):
-                        variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
-                    else:
-                        _accumulate(variable, grad, create_graph)
-                    grad = None
-                    if variable._post_accumulate_hooks:
+                if grads and grads[0] is not None:
+                    if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                        grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
+                        if not create_graph and variable._grad is None and _sole(grad):
+                            variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
+                        else:
+                            _accumulate(variable, grad, create_graph)
+                        grad = None
+                    if variable._post_accumulate_hooks:  # but the post-accumulate hooks still run
                         _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions
@@ -257,16 +272,22 @@ def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
 
 
-def _run_pre_hooks(node: Node, grads: list) -> list:
-    """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
-    if not (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
-        return grads
+def _run_tensor_hooks(node: Node, grads: list) -> list:
+    """The hooks registered on the node's output tensors (Tensor.register_hook), per output."""
     for nr, hooks in node._tensor_pre_hooks.items():
         if nr < len(grads) and grads[nr] is not None:
             for hook in list(hooks.values()):
                 replaced = hook(grads[nr])
                 if replaced is not None:
                     grads[nr] = replaced
+    return grads
+
+
+def _run_pre_hooks(node: Node, grads: list) -> list:
+    """Tensor hooks (per output), then retain_grad, then node pre-hooks — torch's order."""
+    if not (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
+        return grads
+    grads = _run_tensor_hooks(node, grads)
     for nr, tensor in node._retain_grad_hooks.items():
         if nr < len(grads) and grads[nr] is not None:
             _retain(tensor, grads[nr])

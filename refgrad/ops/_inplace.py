@@ -25,20 +25,27 @@ def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
     with no_grad():
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
-    np.copyto(self._data, result._data, casting="unsafe")
+    if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
+        np.copyto(self._data, result._data, casting="unsafe")
     raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                        "clone to get a normal tensor before doing inplace update.See "
                        "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
-def _check_allowed(self: Tensor, recording: bool) -> None:
+def _check_allowed(self: Tensor, recording: bool, overlapping: bool = False) -> None:
     if is_grad_enabled() and not is_inference_mode_enabled():  # inference mode: no autograd checks
         _check_graph_allows(self, recording)
-    data = self._data
-    if data.size > 1 and 0 in data.strides and any(stride == 0 and size > 1
-                                                    for stride, size in zip(data.strides, data.shape)):
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
-                           "memory location. Please clone() the tensor before performing the operation.")
+    if not overlapping and _overlaps(self._data):
+        raise RuntimeError(_OVERLAP)
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")
+
+
+def _overlaps(data: np.ndarray) -> bool:
+    return data.size > 1 and 0 in data.strides and any(stride == 0 and size > 1
+                                                       for stride, size in zip(data.strides, data.shape))
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
@@ -69,13 +76,25 @@ def _check_result(self: Tensor, result) -> None:
                            f"{_TYPE[self.dtype.name]}")
 
 
-def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
-    """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result."""
+def _writable(array: np.ndarray) -> np.ndarray:
+    """``array`` itself, or (a read-only expanded view) the same elements through its writable owner."""
+    if array.flags.writeable:
+        return array
+    owner = array
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    offset = array.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return np.ndarray(array.shape, array.dtype, buffer=owner, offset=offset, strides=array.strides)
+
+
+def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
+    """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
+    ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor."""
     if self._is_inference and not is_inference_mode_enabled():
         _write_then_refuse(self, fn, *args, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
-    _check_allowed(self, recording)
+    _check_allowed(self, recording, _overlapping)
     if recording:
         old = Tensor._make(self._data.copy())  # the value before the write, for VJPs that read it
         old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
@@ -89,7 +108,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     _check_result(self, result)
     if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
-    np.copyto(self._data, result._data, casting="unsafe")
+    if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
+        np.copyto(_writable(self._data) if _overlapping else self._data, result._data, casting="unsafe")
     self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)
@@ -148,7 +168,9 @@ def _copy_slices_vjp(ctx, grad):
     op_grads = tuple(None if g is None else _validate(op, i, g) for i, g in enumerate(op_grads))
     region = view_fn(result)
     if op_grads[0] is None:
-        region._data[...] = 0
+        _writable(region._data)[...] = 0
+    elif _overlaps(region._data):  # an expanded view: torch's copy into the gradient's slice refuses
+        raise RuntimeError(_OVERLAP)
     elif is_grad_enabled():  # create_graph: record the write, even of constants, so the region's history is cut
         region.copy_(op_grads[0])
     else:

@@ -407,7 +407,7 @@ _fill = Primitive("FillBackward0", lambda a, value: np.full_like(a, value), lamb
 def zero_(self):
     """Fill with zeros in place (torch.Tensor.zero_)."""
     from refgrad.ops._inplace import apply_inplace
-    return apply_inplace(self, lambda old: _zero(old))
+    return apply_inplace(self, lambda old: _zero(old), _overlapping=True)
 
 
 def fill_(self, value):
@@ -415,4 +415,4 @@ def fill_(self, value):
     from refgrad.ops._inplace import apply_inplace
     if isinstance(value, Tensor):
         value = value.item()
-    return apply_inplace(self, lambda old: _fill(old, value=value))
+    return apply_inplace(self, lambda old: _fill(old, value=value), _overlapping=True)

@@ -56,6 +56,13 @@ def _same_dtype(name: str, a, b):
                            f"{_scalar(b.dtype)}")
 
 
+def _no_bool_kernel(kernel: str, a, b, always: bool = False) -> None:
+    """torch's CPU products have no bool kernel: NotImplementedError when one runs (dot always; the others only
+    when both operands hold elements)."""
+    if a.dtype is dtypes.bool and (always or (a.numel() and b.numel())):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def _c_name(dtype) -> str:
     from refgrad.tensor import _C_TYPE
     return _C_TYPE[dtype.name]
@@ -74,6 +81,8 @@ def mm(input, mat2):
                            f"{second.shape[0]}x{second.shape[1]})")
     if first.dtype is not second.dtype:
         _same_dtype("mm", input, mat2)
+    if first.dtype == np.bool_:
+        _no_bool_kernel("addmm_impl_cpu_", input, mat2)
     return _mm(input, mat2)
 
 
@@ -88,6 +97,7 @@ def mv(input, vec):
     if input.dtype is not vec.dtype:
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_scalar(vec.dtype)}, "
                            f"{_scalar(input.dtype)}, and {_scalar(vec.dtype)}")
+    _no_bool_kernel("addmv_impl_cpu", input, vec)
     return _mv(input, vec)
 
 
@@ -107,6 +117,7 @@ def _check_vectors(name: str, input, other) -> None:
 def dot(input, tensor):
     """Inner product of two 1-D tensors (torch.dot)."""
     _check_vectors("dot", input, tensor)
+    _no_bool_kernel("dot", input, tensor, always=True)
     return _dot(input, tensor)
 
 
@@ -128,6 +139,7 @@ def bmm(input, mat2):
     empty = input.shape[0] * input.shape[1] * mat2.shape[2] == 0 or input.shape[2] == 0
     if input.dtype is not mat2.dtype and not empty:
         raise RuntimeError(f"expected scalar type {_scalar(input.dtype)} but found {_scalar(mat2.dtype)}")
+    _no_bool_kernel("bmm", input, mat2)
     return _bmm(input, mat2)
 
 

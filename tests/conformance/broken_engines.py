@@ -12,6 +12,8 @@ import types
 
 import torch
 
+from conformance.engines.wrapper import Wrapper
+
 
 class TorchProxy(types.ModuleType):
     """A module that is ``base`` except for ``overrides`` (nested namespaces via ``children``)."""
@@ -162,3 +164,14 @@ BROKEN = {name: value for name, value in globals().items() if isinstance(value, 
 
 #: torch behind a module proxy with nothing changed: every property must stay clean on it (not in BROKEN)
 passthrough = _engine("passthrough")
+
+
+class _PassThroughWrapper(Wrapper):
+    """A wrapper engine (conformance.engines.wrapper) whose transform calls the function unchanged."""
+
+    def transform(self, fn):
+        return lambda t, *args, **kwargs: fn(t, *args, **kwargs)
+
+
+#: the same, as a wrapper engine: every op of a graph-state program goes through its wrap()
+passthrough_wrapper = _PassThroughWrapper()

@@ -50,7 +50,7 @@ def test_the_search_finds_the_broken_engine(engine):
     assert record["snippet"] and record["inputs"].startswith("[")
 
 
-@pytest.mark.parametrize("engine", ["torch", f"{PROXY}:passthrough"])
+@pytest.mark.parametrize("engine", ["torch", f"{PROXY}:passthrough", f"{PROXY}:passthrough_wrapper"])
 def test_the_search_stays_clean_on_torch(engine):
     record, summary = search(engine)
     assert record is None, record["details"]

@@ -247,3 +247,112 @@ def test_a_view_gets_its_node_when_its_modified_base_requires_grad_later():
     assert view.grad_fn is None  # reading it now does not settle it
     base.requires_grad_(True)
     assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
+
+
+def test_in_place_on_an_empty_expanded_view():
+    base = torch.zeros((2, 0), requires_grad=True)
+    with torch.no_grad():
+        view = base.expand(2, 2, 0)
+        assert view.mul_(2) is view  # nothing to write (NumPy's expanded array is read-only)
+    assert view._version == 1
+
+
+@pytest.mark.parametrize(("shapes", "kernel"), [(((0,), (0,)), "dot"), (((2, 2), (2,)), "addmv_impl_cpu"),
+                                                (((2,), (2, 2)), "addmm_impl_cpu_"), (((2, 2, 2), (2, 2, 2)), "bmm")])
+def test_matmul_of_bool_tensors_has_no_kernel(shapes, kernel):
+    a, b = (torch.ones(shape, dtype=torch.bool) for shape in shapes)
+    with pytest.raises(NotImplementedError, match=f"^\"{kernel}\" not implemented for 'Bool'$"):
+        torch.matmul(a, b)
+
+
+def test_matmul_of_empty_bool_matrices_runs():
+    assert torch.matmul(torch.ones((2, 0), dtype=torch.bool), torch.ones((0, 2), dtype=torch.bool)).shape == (2, 2)
+
+
+def test_post_accumulate_hooks_run_for_a_leaf_that_stopped_requiring_grad():
+    a = leaf(1.0, 2.0)
+    seen = []
+    a.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad))
+    out = (a * 2).sum()
+    a.requires_grad_(False)
+    out.backward()
+    assert seen == [None] and a.grad is None  # nothing accumulated, the hook still ran (torch 2.13.0)
+
+
+def test_zero_and_fill_on_an_expanded_view_write_through_it():
+    x = leaf(1.0, 1.0, 1.0)
+    y = x * 1
+    expanded = y.expand(2, 3)
+    expanded.fill_(2)  # a constant may be written to overlapping elements (torch); mul_ may not
+    assert y.tolist() == [2.0, 2.0, 2.0] and type(y.grad_fn).__name__ == "CopySlices"
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to tensor"):
+        expanded.mul_(2)
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to tensor"):
+        (y * 2).sum().backward()  # CopySlices cannot copy the gradient into the overlapping slice (torch, too)
+
+
+def test_a_view_s_node_is_regenerated_when_read_in_inference_mode():
+    a = leaf(0.0, -0.5)
+    view = a.view(-1)
+    with torch.inference_mode():
+        a.zero_()  # no autograd check in inference mode, but the version moves
+        assert type(view.grad_fn).__name__ == "AsStridedBackward0" and not view.is_leaf
+
+
+def test_a_grad_made_in_inference_mode_refuses_accumulation_outside_it():
+    a = leaf(1.0, 2.0)
+    with torch.inference_mode():
+        a.backward(torch.ones(2))  # .grad is a copy made in inference mode: an inference tensor
+    assert a.grad.is_inference()
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        (a * 3).sum().backward()
+    assert a.grad.tolist() == [4.0, 4.0]  # written, then refused, as torch 2.13.0
+
+
+def test_a_no_grad_view_of_an_inference_mode_view_keeps_the_inference_mode_message():
+    base = leaf(0.0, 0.0)
+    with torch.inference_mode():
+        first = base[0:1]
+    with torch.no_grad():
+        second = first.squeeze()
+        base.zero_()
+    with pytest.raises(RuntimeError, match="^A view was created in inference mode and its base"):
+        _ = second.grad_fn
+
+
+def test_what_autograd_grad_captures_at_a_non_leaf_input_with_hooks():
+    x = leaf(1.0, 2.0)
+    y = x * 2
+    y.register_hook(lambda g: g * 10)
+    y.grad_fn.register_prehook(lambda go: tuple(g * 3 for g in go))
+    out = (y * 1).sum()
+    # y's node does not run: captured after y's own hooks, without the node's pre-hook
+    assert torch.autograd.grad(out, [y], retain_graph=True)[0].tolist() == [10.0, 10.0]
+    # y's node runs (to reach x): captured before any hook; x's gradient went through both
+    gy, gx = torch.autograd.grad(out, [y, x])
+    assert gy.tolist() == [1.0, 1.0] and gx.tolist() == [60.0, 60.0]
+
+
+def test_retain_grad_sees_the_gradient_of_a_node_that_autograd_grad_does_not_run():
+    x = leaf(-0.5, -2.0)
+    y = x + 1.0
+    y.retain_grad()
+    z = -y
+    (z + 1).sum().backward()
+    with pytest.raises(RuntimeError, match="^The differentiated Tensor at index 0 appears to not have been used"):
+        torch.autograd.grad(y, z, grad_outputs=[torch.tensor([-0.5, -0.5], dtype=torch.float64)])
+    assert y.grad.tolist() == [-1.5, -1.5]  # torch 2.13.0 adds the root's gradient to the retained one
+
+
+def test_autograd_grad_runs_no_pre_hook_of_a_node_it_does_not_run():
+    calls = []
+    x = leaf(1.0, 2.0)
+    y = x * 2
+    y.grad_fn.register_prehook(lambda go: calls.append("pre"))
+    w = y * 3
+    w.register_hook(lambda g: calls.append("tensor"))
+    out = (w * 1).sum()
+    torch.autograd.grad(out, [w], retain_graph=True)  # w's node is a capture target that does not run
+    assert calls == ["tensor"]
+    torch.autograd.grad(out, [y])  # w's node runs (its tensor hook too); y's node does not: no "pre"
+    assert calls == ["tensor", "tensor"]
