@@ -3,10 +3,12 @@
 Path: eager forward value (CPU float32; contiguous, strided and 0-d tensors alike), which every float32 gradient
 that uses sqrt (norms, cosine_similarity, std) inherits. IEEE 754 requires sqrt to be correctly rounded; the
 float32 value of the float64 square root is the correctly rounded result (53 >= 2*24 + 2, so double rounding is
-exact), and NumPy's float32 sqrt and libm's sqrtf give it. torch's CPU float32 sqrt goes through a 1-ulp vectorised
-kernel (MKL VML, see pytorch#188792); measured here on an AMD EPYC (AVX512, torch 2.13.0+cpu); the result may depend
-on the CPU MKL dispatches for. Example: sqrt(1.0390625) is 0x1.04f3bep+0 correctly rounded, torch gives
-0x1.04f3bcp+0 (the exact root is above the midpoint: 0x1.04f3bd^2 < 1.0390625).
+exact), and NumPy's float32 sqrt and libm's sqrtf give it. Measured on an AMD EPYC (AVX512, torch 2.13.0+cpu,
+MKL 2024.2): deterministic across runs and unchanged under ATEN_CPU_CAPABILITY=default/avx2,
+MKL_ENABLE_INSTRUCTIONS=SSE4_2/AVX2, MKL_CBWR=COMPATIBLE and one thread; float64 sqrt is right. The kernel is not
+isolated (torch routes contiguous float unary ops to MKL VML with VML_HA, a <= 1 ulp mode, per pytorch#188792's
+description), so another CPU may round differently. Example: sqrt(1.0390625) is 0x1.04f3bep+0 correctly rounded,
+torch gives 0x1.04f3bcp+0 (the exact root is above the midpoint: 0x1.04f3bd^2 < 1.0390625).
 Exit status: 1 while torch's float32 sqrt differs from the correctly rounded value on the 65536 floats after 1.0,
 0 once it is correctly rounded on all of them.
 """
