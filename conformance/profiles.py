@@ -29,10 +29,13 @@ GRAPH_BUDGET = {"dev": (1000, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 
 def register() -> None:
-    """Register the profiles (idempotent)."""
+    """Register the profiles (idempotent: each derives from Hypothesis' own ``default`` profile, never from the
+    active one, so registering again does not stack one more parent per call; a run calls this once per cell and
+    a stack ~1000 deep overflowed the recursion limit in Hypothesis' settings lookup)."""
+    base = settings.get_profile("default")
     for name, examples in PROFILES.items():
         settings.register_profile(
-            name, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
+            name, parent=base, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
             stateful_step_count=50 if name == "nightly" else 20,
             derandomize=name == "ci")  # CI must be reproducible: the same commit explores the same examples

@@ -81,3 +81,29 @@ def test_cli_ci_profile_twice_gives_identical_records(tmp_path):
     divergences, summaries = _records(tmp_path / "first")
     assert len(summaries) == 2
     assert _records(tmp_path / "second") == (divergences, summaries)
+
+
+def test_registering_the_profiles_again_does_not_deepen_the_settings_chain():
+    # Session.settings() registers the profiles once per cell; each registration used to derive from the active
+    # profile, so a worker's ~1000th cell overflowed the recursion limit inside Hypothesis' settings lookup
+    from hypothesis import settings
+
+    from conformance import profiles
+
+    def depth(s):
+        count = 0
+        while getattr(s, "_fallback", None) is not None:
+            s, count = s._fallback, count + 1
+        return count
+
+    active = settings.get_current_profile_name()
+    try:
+        settings.load_profile("ci")
+        profiles.register()
+        before = depth(settings.default)
+        for _ in range(50):
+            profiles.register()
+        assert depth(settings.default) == before
+        assert settings.default.derandomize and settings.default.max_examples == profiles.PROFILES["ci"]
+    finally:
+        settings.load_profile(active)
