@@ -15,6 +15,8 @@
 - ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
   ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
   VJP; slower than an explicit rule.
+- ``"transpose_reading_primals"``: the generic rule, for an op whose torch forward formula reads its primal inputs
+  even where refgrad's VJP does not (cumprod over one element): the tangent requires grad when they do.
 - :func:`no_forward_rule` (``jvp=no_forward_rule("_cdist_forward")``): torch has no forward rule for the op either; a
   tangent reaching it raises torch's NotImplementedError.
 """
@@ -206,6 +208,17 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         return (_elementwise(ctx, tangents, results[0]),)
     if rule is None:
         return _transpose(ctx, tensors, tangents, results, outs)
+    if rule == "transpose_reading_primals":
+        found = _transpose(ctx, tensors, tangents, results, outs)
+        anchors = [t for t in tensors if t.requires_grad] if is_grad_enabled() else []
+        out = []
+        for i, tangent in enumerate(found):
+            if i in outs and tangent is None:
+                tangent = results[i]._make(np.zeros_like(results[i]._data))
+            if tangent is not None and anchors and not tangent.requires_grad:
+                tangent = _connect(tangent, *anchors)
+            out.append(tangent)
+        return tuple(out)
     out = rule(ctx, *tangents)
     return out if isinstance(out, tuple) else (out,)
 

@@ -119,7 +119,8 @@ def _cumprod_graph_vjp(x: Tensor, g: Tensor, dim: int) -> Tensor:
     return stack(slices, dim)
 
 
-_cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"))
+_cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"),
+                     jvp="transpose_reading_primals")
 
 
 @register(method=True, inplace=True)
@@ -206,7 +207,7 @@ def _logcumsumexp_vjp(c, g):
 
 
 _logcumsumexp = Primitive("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp,
-                          save=("self", "result"))
+                          save=("self", "result"), jvp="transpose_reading_primals")
 
 
 @register(method=True)
