@@ -75,7 +75,7 @@ def _nextafter_vjp(c, g):
 
 _nextafter = Primitive("NextafterBackward0", np.nextafter, _nextafter_vjp, inputs=("self", "other"),
                        save={"self": ("self",), "other": ("self",)},
-                       jvp=elementwise_in(0))  # torch's forward formula reads self's tangent only: other's alone gives none
+                       jvp=elementwise_in(0))  # torch reads self's tangent only: other's alone gives none
 
 
 @register(method=True, inplace=True)
