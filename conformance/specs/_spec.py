@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 #: Property names a spec may list in ``known`` (expected divergences, each with a reason).
-PROPERTIES = ("forward", "vjp", "double_backward", "errors")
+PROPERTIES = ("forward", "vjp", "double_backward", "errors", "jvp", "func")
 #: Dtypes a second operand may take in binary ops, so type promotion is exercised.
 PROMOTE: tuple[str, ...] = ("float64", "float32", "int64", "bool")
 

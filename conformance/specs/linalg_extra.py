@@ -58,10 +58,16 @@ SPECS = [
                       "gradient computation has been modified by an inplace operation' (its inverse is updated in "
                       "place); refgrad differentiates the composition norm(A)·norm(inv(A))",
                "double_backward": "as vjp: torch's first backward already fails",
-               "errors": "as vjp: the error scenarios run torch's failing backward"}),
+               "errors": "as vjp: the error scenarios run torch's failing backward",
+               "jvp": "as vjp: the property's transpose identity runs torch's failing backward",
+               "func": "as vjp: jacrev and hessian run torch's failing backward"}),
     OpSpec("cholesky_inverse", lambda t, x, **kw: t.cholesky_inverse(
         t.linalg.cholesky(x @ x.mT + t.eye(x.shape[-1], dtype=x.dtype), upper=kw["upper"]), **kw), args=(_b(),),
-        shapes=SQUARE, kwargs={"upper": st.booleans()}, tol=_TOL, tol_reason=_TOL_REASON),
+        shapes=SQUARE, kwargs={"upper": st.booleans()}, tol=_TOL, tol_reason=_TOL_REASON, known={
+            "jvp": "torch 2.13's cholesky_inverse forward formula is wrong: on a well-conditioned triangular L with a "
+                   "triangular tangent its tangent is off by 0.05 (max abs) from float64 central differences, which "
+                   "refgrad's tangent matches to 1e-10",
+            "func": "as jvp: torch's jacfwd (and hessian) use that forward formula, so jacrev != jacfwd in torch"}),
     OpSpec("pinverse", lambda t, x: t.pinverse(x), args=(_b(),), shapes=shapes(min_dims=2, max_dims=3, min_side=1,
                                                                                   max_side=3).map(lambda s: (s,)),
            tol=_TOL, tol_reason=_TOL_REASON),

@@ -42,9 +42,19 @@ SPECS = [
            shapes=ROWS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("corrcoef", lambda t, x: t.corrcoef(x), args=(tensor(_BOUNDED),), shapes=ROWS, tol=_TOL,
            tol_reason=_TOL_REASON),
-    OpSpec("quantile", lambda t, x, **kw: t.quantile(x, **kw), shapes=ONE_PLUS, kwargs=_quantile_kwargs),
-    OpSpec("quantile.tensor_q", lambda t, x, **kw: t.quantile(x, t.tensor([0.1, 0.5, 0.8], dtype=x.dtype), **kw),
+    # quantile's input gets a ramp of 0.0123 per element (row-major), so drawn values never tie: torch 2.13's
+    # quantile sorts with an unstable sort, so which of several tied elements gets the gradient (and the tangent) is
+    # unspecified (of 18 equal zeros, the first lands at sorted position 8 or 9). The step is not dyadic, so a ramp
+    # difference never equals a difference of drawn values; NaN and inf stay. Inline: reproducers print the lambda.
+    OpSpec("quantile", lambda t, x, **kw: t.quantile(
+        x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123, **kw),
+           shapes=ONE_PLUS, kwargs=_quantile_kwargs),
+    OpSpec("quantile.tensor_q", lambda t, x, **kw: t.quantile(
+        x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123,
+        t.tensor([0.1, 0.5, 0.8], dtype=x.dtype), **kw),
            shapes=ONE_PLUS, kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d),
                                                                                    "keepdim": st.booleans()})),
-    OpSpec("nanquantile", lambda t, x, **kw: t.nanquantile(x, **kw), shapes=ONE_PLUS, kwargs=_quantile_kwargs),
+    OpSpec("nanquantile", lambda t, x, **kw: t.nanquantile(
+        x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123, **kw),
+           shapes=ONE_PLUS, kwargs=_quantile_kwargs),
 ]

@@ -15,6 +15,8 @@
 - ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
   ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
   VJP; slower than an explicit rule.
+- ``"transpose_reading_primals"``: the generic rule, for an op whose torch forward formula reads its primal inputs
+  even where refgrad's VJP does not (cumprod over one element): the tangent requires grad when they do.
 - :func:`no_forward_rule` (``jvp=no_forward_rule("_cdist_forward")``): torch has no forward rule for the op either; a
   tangent reaching it raises torch's NotImplementedError.
 """
@@ -27,7 +29,7 @@ from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
 __all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise",
-           "reduction_contraction", "contract_over", "nan_where_nan"]
+           "reduction_contraction", "contract_over", "nan_where_nan", "transpose_reading_primals"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -206,8 +208,27 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         return (_elementwise(ctx, tangents, results[0]),)
     if rule is None:
         return _transpose(ctx, tensors, tangents, results, outs)
+    ctx._jvp_call = (tensors, results, outs)
+    if rule == "transpose_reading_primals":
+        return transpose_reading_primals(ctx, *tangents)
     out = rule(ctx, *tangents)
     return out if isinstance(out, tuple) else (out,)
+
+
+def transpose_reading_primals(ctx, *tangents) -> tuple:
+    """The generic rule, for an op whose torch forward formula reads its primal inputs even where refgrad's VJP
+    does not (logcumsumexp of one element): each output's tangent requires grad when an input does."""
+    tensors, results, outs = ctx._jvp_call
+    found = _transpose(ctx, tensors, tangents, results, outs)
+    anchors = [t for t in tensors if t.requires_grad] if is_grad_enabled() else []
+    out = []
+    for i, tangent in enumerate(found):
+        if i in outs and tangent is None:
+            tangent = results[i]._make(np.zeros_like(results[i]._data))
+        if tangent is not None and anchors and not tangent.requires_grad:
+            tangent = _connect(tangent, *anchors)
+        out.append(tangent)
+    return tuple(out)
 
 
 def _ctx(prim, tensors, tangents, results, params):

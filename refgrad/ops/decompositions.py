@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad.autograd._jvp import contraction
+from refgrad.autograd._jvp import contraction, no_forward_rule
 from refgrad.ops._linalg_util import (
     _QR,
     _SVD,
@@ -278,7 +278,8 @@ def _cholesky_vjp(c, g):
 
 
 _cholesky = Primitive("LinalgCholeskyExBackward0", _cholesky_forward, _cholesky_vjp, save=("result",))
-_cholesky_old = Primitive("CholeskyBackward0", _cholesky_forward, _cholesky_vjp, save=("result",))
+_cholesky_old = Primitive("CholeskyBackward0", _cholesky_forward, _cholesky_vjp, save=("result",),
+                          jvp=no_forward_rule("cholesky"))  # torch 2.13: torch.cholesky has no forward rule
 
 
 @register(namespace="torch.linalg")

@@ -9,6 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
 from refgrad.ops._binary_common import binary_operands, constant
 from refgrad.ops._primitive import Primitive
@@ -38,7 +39,7 @@ def _frexp_vjp(c, g_mantissa, g_exponent):
     return g_mantissa / constant(scale, g_mantissa.dtype)
 
 
-_frexp = Primitive("FrexpBackward0", _frexp_forward, _frexp_vjp, differentiable=(0,))
+_frexp = Primitive("FrexpBackward0", _frexp_forward, _frexp_vjp, differentiable=(0,), outputs=("result", "result1"))
 
 
 @register(method=True)
@@ -73,7 +74,8 @@ def _nextafter_vjp(c, g):
 
 
 _nextafter = Primitive("NextafterBackward0", np.nextafter, _nextafter_vjp, inputs=("self", "other"),
-                       save={"self": ("self",), "other": ("self",)})
+                       save={"self": ("self",), "other": ("self",)},
+                       jvp=elementwise_in(0))  # torch reads self's tangent only: other's alone gives none
 
 
 @register(method=True, inplace=True)

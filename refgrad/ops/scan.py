@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import transpose_reading_primals
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -87,13 +88,14 @@ def _cumprod_first_order(x: np.ndarray, out: np.ndarray, g: np.ndarray, dim: int
 def _cumprod_vjp(c, g):
     """Without zeros: reversed_cumsum(out * g) / x. With zeros: torch's O(n) formula when no graph is recorded,
     else torch's differentiable O(n^2) one (see ``_cumprod_graph_vjp``)."""
+    from refgrad.autograd.forward_ad import has_tangents
     from refgrad.autograd.grad_mode import is_grad_enabled
     x, out, dim = c.self, c.result, c.dim
     if x.numel() <= 1 or (x.ndim and x.shape[dim] == 1):
         return g  # torch: the gradient passes through
     if not np.any(x._data == 0):
         return _reverse_cumsum(out * g, dim) / x
-    if not is_grad_enabled():
+    if not is_grad_enabled() and not has_tangents((x, g)):  # forward tangents need the differentiable form too
         return Tensor._make(_cumprod_first_order(x._data, out._data, g._data, dim))
     return _cumprod_graph_vjp(x, g, dim)
 
@@ -119,7 +121,25 @@ def _cumprod_graph_vjp(x: Tensor, g: Tensor, dim: int) -> Tensor:
     return stack(slices, dim)
 
 
-_cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"))
+def _cumprod_jvp(c, t):
+    """torch 2.13's forward formula (not the VJP's transpose, so its NaNs are torch's): result · cumsum(t / x);
+    from the first zero of a slice on, the cumprod of x with that zero replaced by its tangent."""
+    from refgrad.ops.elementwise import where
+    x, result, dim = c.self, c.result, c.dim
+    x, t = x.to(result.dtype), t.to(result.dtype)
+    smooth = (t / x).cumsum(dim) * result
+    zeros = x._data == 0
+    if not zeros.any():
+        return smooth
+    if x.ndim == 0:
+        return where(Tensor._make(zeros), t, smooth)
+    first = zeros & (np.cumsum(zeros, axis=dim) == 1)
+    after = np.cumsum(first, axis=dim) > 0
+    return where(Tensor._make(after), where(Tensor._make(first), t, x).cumprod(dim), smooth)
+
+
+_cumprod = Primitive("CumprodBackward0", _accumulate(np.cumprod), _cumprod_vjp, save=("self", "result"),
+                     jvp=_cumprod_jvp)
 
 
 @register(method=True, inplace=True)
@@ -205,8 +225,15 @@ def _logcumsumexp_vjp(c, g):
         (_reverse_logcumsumexp(negative - out, dim) + x).exp()
 
 
+def _logcumsumexp_jvp(c, t):
+    """The generic rule; torch's forward formula reduces with max over ``dim`` first, so an empty ``dim`` fails."""
+    if c.self.ndim and c.self.shape[c.dim] == 0:
+        raise IndexError(f"max(): Expected reduction dim {c.dim} to have non-zero size.")
+    return transpose_reading_primals(c, t)
+
+
 _logcumsumexp = Primitive("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp,
-                          save=("self", "result"))
+                          save=("self", "result"), jvp=_logcumsumexp_jvp)
 
 
 @register(method=True)

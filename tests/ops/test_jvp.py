@@ -6,16 +6,28 @@ backward, forward-over-reverse (the JVP of the gradient, i.e. a Hessian-vector p
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
+import refgrad
+from refgrad.autograd import forward_ad as fwAD
 from tests.ops import (
     test_activations,
     test_binary,
+    test_elementwise_extra,
     test_indexing,
     test_linalg,
+    test_linalg_extra,
+    test_masked,
     test_nn,
+    test_nn_extra,
     test_reductions,
     test_shape,
+    test_shape_extra,
+    test_special_extra,
+    test_statistics,
     test_unary,
 )
 from tests.ops.numerical_jvp import check_jvp
@@ -40,6 +52,13 @@ def _cases():
         cases.append((f"shape.{name}", fn, (point,), {}, True))
     for name, fn, arrays, gradgrad in test_nn.CASES:
         cases.append((f"nn.{name}", fn, tuple(arrays), {"rtol": 1e-4, "atol": 1e-5}, gradgrad))
+    for family, module, tol in [("elementwise_extra", test_elementwise_extra, {}),
+                                ("linalg_extra", test_linalg_extra, {"rtol": 1e-4, "atol": 1e-5}),
+                                ("masked", test_masked, {}), ("nn_extra", test_nn_extra, {"rtol": 1e-4, "atol": 1e-5}),
+                                ("shape_extra", test_shape_extra, {}), ("special_extra", test_special_extra, {}),
+                                ("statistics", test_statistics, {})]:
+        for name, (fn, arrays) in module.CASES.items():
+            cases.append((f"{family}.{name}", fn, tuple(arrays), tol, True))
     return cases
 
 
@@ -65,3 +84,45 @@ SECOND = [c for c in CASES if c[4] and c[0] not in NO_FORWARD_RULE]
 @pytest.mark.parametrize("name,fn,arrays,tol,second", SECOND, ids=[c[0] for c in SECOND])
 def test_forward_over_reverse_matches_central_differences(name, fn, arrays, tol, second):
     check_jvp(fn, *arrays, order=2, **{"rtol": 1e-4, "atol": 1e-5, **tol})
+
+
+def _tangent(fn, *pairs):
+    with fwAD.dual_level():
+        out = fn(*(fwAD.make_dual(refgrad.tensor(p, dtype=refgrad.float64), refgrad.tensor(t, dtype=refgrad.float64))
+                   for p, t in pairs))
+        tangent = fwAD.unpack_dual(out).tangent
+        return None if tangent is None else tangent.tolist()
+
+
+def test_cumprod_tangent_is_torchs_forward_formula():
+    # torch 2.13.0: cumprod's tangent with tangent [1, 2, ...]: result·cumsum(t/x) before the first zero, the cumprod
+    # with that zero replaced by its tangent from there on; so NaN at a NaN or infinite input
+    cumprod = lambda x: x.cumprod(0)  # noqa: E731
+    assert _tangent(cumprod, ([2.0, 0, 3, 0, 4], [1.0, 2, 3, 4, 5])) == [1.0, 4, 12, 0, 0]
+    got = _tangent(cumprod, ([math.inf, 2.0], [1.0, 2]))
+    assert math.isnan(got[0]) and got[1] == math.inf
+    assert _tangent(cumprod, (0.0, 1.0)) == 1.0
+
+
+def test_cumprod_hessian_at_zeros():
+    # d²(x0·x1) = [[0, 1], [1, 0]] at x = 0: forward tangents take cumprod's differentiable VJP form
+    h = refgrad.func.hessian(lambda x: x.cumprod(0)[1])(refgrad.zeros(2, dtype=refgrad.float64))
+    assert h.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_nextafter_tangent_comes_from_self_only():
+    # torch 2.13.0: slope 1 in self (0 where self == other); other's tangent alone gives no tangent
+    assert _tangent(lambda x, o: refgrad.nextafter(x, o), ([1.0, 2], [1.0, 1]), ([0.0, 2], [1.0, 1])) == [1.0, 0]
+    x = refgrad.tensor([1.0, 2], dtype=refgrad.float64)
+    assert _tangent(lambda o: refgrad.nextafter(x, o), ([0.0, 2], [1.0, 1])) is None
+
+
+def test_frexp_mantissa_tangent():
+    assert _tangent(lambda x: refgrad.frexp(x).mantissa, ([3.0, 0.5], [1.0, 1])) == [0.25, 1.0]
+
+
+def test_forward_rule_errors_follow_torch():
+    with pytest.raises(NotImplementedError, match="^Trying to use forward AD with cholesky that does not support"):
+        _tangent(lambda x: refgrad.cholesky(x), ([[2.0, 0], [0, 2]], [[1.0, 0], [0, 1]]))
+    with pytest.raises(IndexError, match=r"^max\(\): Expected reduction dim 0 to have non-zero size\.$"):
+        _tangent(lambda x: x.logcumsumexp(0), (np.zeros(0), np.zeros(0)))
