@@ -30,7 +30,7 @@ from conformance.engines import EngineError, default_engine_name, load_engine
 from conformance.harness import reproduce_arguments
 from conformance.profiles import PROFILES
 from conformance.properties import PROPERTY_NAMES, cases
-from conformance.records import DIVERGENCES, SUMMARY, OutputDirError, check_writable, read_jsonl
+from conformance.records import DEFAULT_PROPERTIES, DIVERGENCES, SUMMARY, OutputDirError, check_writable, read_jsonl
 from conformance.specs import all_specs
 
 __all__ = ["main"]
@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ops", default=None, help="comma-separated spec names (default: all)")
     run.add_argument("--family", default=None,
                      help="comma-separated spec families (the family column of `list`), added to --ops")
-    run.add_argument("--properties", default=None, help=f"comma-separated, from {', '.join(PROPERTY_NAMES)}")
+    opt_in = ", ".join(p for p in PROPERTY_NAMES if p not in DEFAULT_PROPERTIES)
+    run.add_argument("--properties", default=None,
+                     help=f"comma-separated, from {', '.join(PROPERTY_NAMES)} (default: all but the opt-in {opt_in})")
     run.add_argument("--dtypes", default=None, help="comma-separated example dtypes (default: all)")
     run.add_argument("--reproduce", default=None, metavar="BLOB",
                      help="replay a record's reproduce_failure text (with --ops, --properties, --dtypes)")
@@ -248,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
 def _selection_size(ops: list[str] | None, props: list[str] | None) -> int:
     """How many pytest items the op/property selection keeps (same rule as the plugin)."""
     count = 0
-    for prop in props or PROPERTY_NAMES:
+    for prop in props or DEFAULT_PROPERTIES:
         if prop == "graph_state":
             count += ops is None or "graph_state" in ops
         else:

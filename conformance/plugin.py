@@ -18,7 +18,7 @@ import pytest
 from conformance import profiles  # noqa: F401 - registers the Hypothesis profiles
 from conformance.engines import EngineError, default_engine_name, load_engine, reference
 from conformance.harness import Session
-from conformance.records import PROPERTIES, RUN, Recorder, read_jsonl
+from conformance.records import DEFAULT_PROPERTIES, PROPERTIES, RUN, Recorder, read_jsonl
 
 _PROPERTY_OF = {f"test_{name}": name for name in PROPERTIES}
 
@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-dtypes", default=None, metavar="DTYPES",
                     help="comma-separated example dtypes to run (float64,float32,int64,bool)")
     group.addoption("--conformance-properties", default=None, metavar="PROPS",
-                    help="comma-separated properties to run (forward,vjp,double_backward,errors,graph_state)")
+                    help="comma-separated properties to run (default: all but the opt-in jvp,func)")
     group.addoption("--conformance-max-examples", type=int, default=None, metavar="N",
                     help="examples per op x property x dtype (overrides the Hypothesis profile)")
     group.addoption("--conformance-timeout", type=float, default=20.0, metavar="SECONDS",
@@ -94,10 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ops = config.getoption("conformance_ops")
     props = config.getoption("conformance_properties")
     dtypes = config.getoption("conformance_dtypes")
-    if not ops and not props and not dtypes:
-        return
     wanted_ops = set(ops.split(",")) if ops else None
-    wanted_props = set(props.split(",")) if props else None
+    wanted_props = set(props.split(",")) if props else set(DEFAULT_PROPERTIES)  # opt-in ones only when named
     wanted_dtypes = set(dtypes.split(",")) if dtypes else None
     keep, drop = [], []
     for item in items:
