@@ -62,12 +62,21 @@ def test_run_against_torch_finds_nothing(tmp_path):
                  "--seed", "7", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = read_jsonl(tmp_path / "summary.jsonl")
-    assert {r["property"] for r in summary} == {"forward", "vjp", "double_backward", "errors", "graph_state", "jvp",
-                                                "func"}
+    # the default selection leaves the opt-in properties (jvp, func) out
+    assert {r["property"] for r in summary} == {"forward", "vjp", "double_backward", "errors", "graph_state"}
     assert all(r["status"] == "pass" and r["examples"] >= 1 for r in summary)
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["engine"] == "torch" and info["seed"] == "7" and info["unexpected_divergences"] == 0
     assert not (tmp_path / "divergences.jsonl").exists()
+
+
+def test_opt_in_properties_run_when_named(tmp_path):
+    result = run("run", "--engine", "torch", "--ops", "exp", "--properties", "jvp,func", "--max-examples", "3",
+                 "--seed", "7", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = read_jsonl(tmp_path / "summary.jsonl")
+    assert {r["property"] for r in summary} == {"jvp", "func"}
+    assert all(r["status"] == "pass" and r["examples"] >= 1 for r in summary)
 
 
 def test_run_against_a_broken_engine_exits_1_with_records(tmp_path):
