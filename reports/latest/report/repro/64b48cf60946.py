@@ -11,10 +11,10 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, x, m, v, w, b: t.nn.functional.batch_norm(x, m.detach(), v.detach().abs() + 0.5, w, b)
-inputs = [{'kind': 'tensor', 'data': [[0.0, 2.0, 2.0], [-2.0, 5.508594989776611, -10.0]], 'shape': [2, 3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [nan, -0.0, 0.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-2.0, 0.9800000190734863, -0.5], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-0.0, 0.0, inf], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.0, -0.0, -9.674295425415039], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}]
+inputs = [{'kind': 'tensor', 'data': [[[-7.778090366628021e-05, 0.0]], [[0.0, -2.0]]], 'shape': [2, 1, 2], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [-0.0], 'shape': [1], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [2.0], 'shape': [1], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-inf], 'shape': [1], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [0.5], 'shape': [1], 'dtype': 'float32', 'requires_grad': True}]
 kwargs = {}
 extra = {}
-tolerances = {'float64': (1.3e-06, 1e-05), 'float32': (1.3e-06, 1e-05), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05)}
+tolerances = {'float64': (1.3e-06, 1e-05), 'float32': (1.3e-06, 1e-05), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05), 'complex128': (1.3e-06, 1e-05), 'complex64': (1.3e-06, 1e-05)}
 
 
 # --- harness code, verbatim from the conformance package ---
@@ -146,6 +146,10 @@ def compare_arrays(reference, candidate, rtol, atol):
     """None if the arrays agree, else (max_abs_err, max_rel_err) over the finite pairs (NaN if none)."""
     if reference.shape != candidate.shape:
         return (float("nan"), float("nan"))
+    if reference.dtype.kind == "c" or candidate.dtype.kind == "c":
+        # complex values compare part by part (real and imaginary as two float arrays)
+        reference = np.stack([np.real(reference), np.imag(reference)], axis=-1)
+        candidate = np.stack([np.real(candidate), np.imag(candidate)], axis=-1)
     exact = reference.dtype.kind in "biu" and candidate.dtype.kind in "biu"
     ref = reference.astype(np.float64)
     got = candidate.astype(np.float64)
