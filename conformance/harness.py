@@ -8,12 +8,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
-import importlib
 import os
-import pkgutil
 import re
 import signal
-import sys
 import threading
 import time
 import warnings
@@ -78,7 +75,6 @@ class Session:
     def settings(self) -> settings:
         """Hypothesis settings for one property run (the active profile; Hypothesis' own default -> dev)."""
         profiles.register()
-        preload_local_modules(self.engine)
         name = settings.get_current_profile_name()
         parent = settings.get_profile("dev") if name == "default" else settings.default
         changes: dict[str, Any] = {
@@ -95,48 +91,10 @@ class Session:
             database = DirectoryBasedExampleDatabase(location)
             changes["database"] = ReadOnlyDatabase(database) if parent.derandomize else database
         changes.update(self.overrides)
-        return settings(parent, **changes)
-
-
-_PRELOADED: set[str] = set()
-
-
-def _import_package(package: Any) -> None:
-    """Import every submodule of ``package`` (a module with ``__path__``), ``__main__`` modules excepted."""
-    path = getattr(package, "__path__", None)
-    if path is None:
-        return
-    for info in pkgutil.walk_packages(path, package.__name__ + ".", onerror=lambda name: None):
-        if info.name.rsplit(".", 1)[-1] == "__main__":
-            continue
-        try:
-            importlib.import_module(info.name)
-        except Exception:  # noqa: S112 - an optional dependency missing here is missing in every run
-            continue
-
-
-def preload_local_modules(engine: Engine) -> None:
-    """Import every module of ``conformance`` and of the engine's package, once per process, before the first
-    example.
-
-    Hypothesis (6.1xx) mixes literal constants of every *local* module imported so far (source files outside
-    site-packages) into the data it generates, and rescans whenever ``sys.modules`` grows. Which modules are
-    imported when an example runs depended on the process: ``python -m conformance run`` in-process had loaded
-    the CLI and ``conformance.report.*``, an xdist worker had not, and lazy imports made it depend on the tests
-    run before. So a derandomized (``ci``) run drew different examples for the same commit: in-process vs
-    ``--jobs 2`` on linalg.det / vjp / float64, the 3rd example already differed (one run diverged at its 7th
-    example, the other passed). With every module loaded up front the constant pool, and the examples, are the
-    same in every process."""
-    module = engine.module
-    key = f"{engine.name}|{getattr(module, '__name__', '')}"
-    if key in _PRELOADED:
-        return
-    _PRELOADED.add(key)
-    import conformance
-    _import_package(conformance)
-    root = sys.modules.get(getattr(module, "__name__", "").split(".")[0])
-    if root is not None and "site-packages" not in str(getattr(root, "__file__", "")):  # installed: not local
-        _import_package(root)
+        chosen = settings(parent, **changes)
+        if chosen.derandomize:
+            profiles.pin_constant_pool()
+        return chosen
 
 
 @dataclass

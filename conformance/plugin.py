@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import profiles  # noqa: F401 - registers the Hypothesis profiles
+from conformance import profiles  # registers the Hypothesis profiles on import
 from conformance.engines import EngineError, default_engine_name, load_engine, reference
 from conformance.harness import Session
 from conformance.records import DEFAULT_PROPERTIES, PROPERTIES, RUN, Recorder, read_jsonl
@@ -73,6 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if out and _is_controller(config):
         recorder = Recorder(out)
         recorder.write_run(_run_info(config))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A derandomized profile (``ci``) draws without local-module constants in every test of the session, the
+    suite's own Hypothesis tests included (after Hypothesis' plugin has loaded the profile in its configure)."""
+    from hypothesis import settings
+
+    if settings.default.derandomize:
+        profiles.pin_constant_pool()
 
 
 def _run_info(config: pytest.Config) -> dict:

@@ -1,10 +1,9 @@
 """Hypothesis profiles for conformance runs, registered in this one place.
 
-``ci`` is derandomized (same examples for the same code, so CI cannot flake); ``dev`` and ``nightly`` explore
-randomly and use Hypothesis' example database, so a divergence found once is replayed first next time.
-"The same code" includes the literal constants of every local module imported (Hypothesis mixes them into its
-data): :func:`conformance.harness.preload_local_modules` imports all of conformance and of the engine before the
-first example, so in-process and xdist runs of one commit draw the same examples.
+``ci`` is derandomized (same examples for the same test code, so CI cannot flake); ``dev`` and ``nightly``
+explore randomly and use Hypothesis' example database, so a divergence found once is replayed first next time.
+Derandomized runs also draw without Hypothesis' pool of local-module constants (:func:`pin_constant_pool`), so
+their examples do not depend on what a process imported before a test, nor on edits to unrelated modules.
 Select with pytest's ``--hypothesis-profile NAME`` or the CLI's ``--profile NAME``. When Hypothesis' own
 ``default`` profile is active, conformance properties use ``dev``.
 """
@@ -12,7 +11,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILES", "GRAPH_BUDGET", "register"]
+__all__ = ["PROFILES", "GRAPH_BUDGET", "register", "pin_constant_pool"]
 
 #: name -> max_examples per op x property x dtype
 #: ``compile``: sized for wrapper engines that compile (conformance.engines.compiled): an example costs a
@@ -42,3 +41,35 @@ def register() -> None:
 
 
 register()
+
+
+def pin_constant_pool() -> None:
+    """Make Hypothesis draw no literal constants of local modules in this process (derandomized runs call it).
+
+    Hypothesis 6.1xx mixes the literal constants of every *local* module in ``sys.modules`` (source files outside
+    site-packages and the stdlib, test files aside) into generated data, and rescans whenever ``sys.modules``
+    grows. So a derandomized example depended on what the process had imported before it: lazily imported
+    refgrad modules, ``benchmarks``, and the code torch.compile's inductor writes to /tmp and imports, all of which
+    depend on xdist's scheduling. Two fresh-clone CI runs of one commit failed on different cells that way, and
+    every edit to any module moved every example. Importing everything up front fixed in-process vs xdist but not
+    the generated modules nor the edits; an empty pool fixes both. Hypothesis' own global constants (0, 1, inf,
+    nan, subnormal boundaries, ...) still come up. Random profiles (dev, nightly) keep the local pool: there,
+    variety is the point. This replaces a private Hypothesis function (its version is pinned in constraints.txt);
+    tests/conformance/test_determinism.py fails if a Hypothesis update changes the mechanism.
+    """
+    from hypothesis.internal.conjecture import providers
+
+    current = getattr(providers, "_get_local_constants", None)
+    if current is None:
+        raise RuntimeError("this Hypothesis version has no local-constant pool hook: update "
+                           "conformance.profiles.pin_constant_pool for it")
+    if getattr(current, "pinned_by_conformance", False):
+        return
+    empty = providers.Constants()
+
+    def no_local_constants():
+        return empty
+
+    no_local_constants.pinned_by_conformance = True
+    providers._get_local_constants = no_local_constants
+    providers.CONSTANTS_CACHE.cache.clear()

@@ -1,10 +1,12 @@
 """A derandomized (``ci``) run draws the same examples in every process.
 
-Hypothesis 6.155 mixes literal constants of every *local* module imported so far into generated data. Before
-``conformance.harness.preload_local_modules``, what was imported when the first example ran depended on the
-process: ``python -m conformance run`` in-process had loaded the CLI and ``conformance.report.*``, an xdist worker
-had not (so ``--jobs 1`` and ``--jobs 2`` of the same commit drew different examples: linalg.det / vjp / float64
-diverged at its 7th example in one, passed in the other). Each run here is a fresh process with its own
+Hypothesis 6.155 mixes literal constants of every *local* module imported so far into generated data, so what a
+process had imported when an example ran changed the example: ``python -m conformance run`` in-process had loaded
+the CLI and ``conformance.report.*``, an xdist worker had not (``--jobs 1`` and ``--jobs 2`` of one commit drew
+different examples: linalg.det / vjp / float64 diverged at its 7th example in one, passed in the other), and two
+fresh-clone CI runs of one commit failed on different cells, depending on which worker had first run a test that
+imports ``benchmarks`` or makes torch.compile write and import generated modules. Derandomized runs now draw
+without that pool (``conformance.profiles.pin_constant_pool``). Each run here is a fresh process with its own
 PYTHONHASHSEED, as two CI runs are.
 """
 import json
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DRAWS = """
 import importlib, json, sys
+sys.path.insert(0, sys.argv.pop(1))  # where a generated module lives (as torch.compile's under /tmp)
 for name in sys.argv[1:]:
     importlib.import_module(name)  # what another kind of process has loaded before its first example
 from conformance.engines import load_engine
@@ -44,8 +47,8 @@ def _python(args: list[str], hash_seed: str, timeout: float = 300) -> subprocess
                           timeout=timeout, check=False)
 
 
-def _draws(hash_seed: str, *preimported: str) -> list[str]:
-    done = _python(["-c", DRAWS, *preimported], hash_seed)
+def _draws(hash_seed: str, *preimported: str, path: Path = ROOT) -> list[str]:
+    done = _python(["-c", DRAWS, str(path), *preimported], hash_seed)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -55,6 +58,17 @@ def test_examples_do_not_depend_on_what_the_process_imported_first():
     like_the_cli = _draws("2", "conformance.cli", "conformance.report.diff", "conformance.report.render")
     assert len(plain) == len(like_the_cli) == 50
     assert plain == like_the_cli
+
+
+def test_examples_do_not_depend_on_constants_of_modules_imported_on_the_way(tmp_path):
+    # a local module full of literals, like the code inductor generates and imports from /tmp, or benchmarks/
+    literals = ", ".join(repr(v) for v in (0.1234567, 98765.4321, 3.3e-5, -7.77, 2.5e9, 1e-300, 0.999, 6.02e23))
+    (tmp_path / "generated_kernel.py").write_text(
+        f"FLOATS = [{literals}]\nINTS = [4242, 17, -3, 123456789, 65535, 7]\nNAMES = ['mean', 'sum', 'xyz']\n")
+    plain = _draws("1")
+    after_generated = _draws("3", "generated_kernel", path=tmp_path)
+    assert len(plain) == len(after_generated) == 50
+    assert plain == after_generated
 
 
 def _records(out: Path) -> tuple[dict, dict]:
