@@ -17,6 +17,20 @@ def _with_grads(parameters) -> list[Tensor]:
     return [p for p in parameters if p.grad is not None]
 
 
+def zero_grads(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """What ``Module.zero_grad`` and ``Optimizer.zero_grad`` do to each parameter: drop its ``.grad`` (the
+    default, as torch 2.x) or zero it in place, detached from any graph it was built in (create_graph=True)."""
+    for param in _with_grads(parameters):
+        if set_to_none:
+            param.grad = None
+            continue
+        if param.grad.grad_fn is not None:
+            param.grad.detach_()
+        else:
+            param.grad.requires_grad_(False)
+        param.grad.zero_()
+
+
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """Scale all gradients in place so that their joint ``norm_type``-norm is at most ``max_norm``; returns the

@@ -135,18 +135,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the ``.grad`` of every parameter: to None (default, as torch 2.x) or to zeros in place."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                else:
-                    if param.grad.grad_fn is not None:
-                        param.grad.detach_()
-                    else:
-                        param.grad.requires_grad_(False)
-                    param.grad.zero_()
+        from refgrad.nn.utils import zero_grads
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def _closure_loss(self, closure: Callable | None):
         if closure is None:
