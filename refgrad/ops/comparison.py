@@ -15,8 +15,8 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
 
-__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "isclose", "isnan", "isinf", "isposinf", "isneginf", "isfinite",
-           "signbit", "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "isnan", "isinf", "isposinf", "isneginf",
+           "isfinite", "signbit", "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift"]
 
 
@@ -96,6 +96,13 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
     if equal_nan:
         close |= np.isnan(a) & np.isnan(b)
     return _result(close)
+
+
+@register(method=True)
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when :func:`isclose` holds everywhere (torch.allclose: a Python bool; isclose's errors)."""
+    require_tensor("allclose", input, other)
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def _predicate(np_fn, name: str, integer_value):

@@ -327,6 +327,13 @@ def test_comparisons_and_predicates():
     assert refgrad.isclose(a, b).tolist() == [True, False, True, False, True]
     assert refgrad.isclose(a, b, equal_nan=True).tolist() == [True, True, True, False, True]
     assert refgrad.isclose(refgrad.tensor([100]), refgrad.tensor([101]), rtol=0.01, atol=0).tolist() == [True]
+    assert refgrad.allclose(a[:1], b[:1]) is True and a.allclose(b) is False
+    assert refgrad.allclose(a, b, equal_nan=True, rtol=0.1) is True
+    assert refgrad.allclose(refgrad.tensor([1.0, 1.0]), refgrad.tensor([1.0])) is True  # broadcasts, as torch
+    with pytest.raises(RuntimeError, match="Float did not match Long"):
+        refgrad.allclose(refgrad.tensor([1.0]), refgrad.tensor([1]))
+    with pytest.raises(TypeError, match=r"allclose\(\): argument 'other' \(position 2\) must be Tensor, not float"):
+        refgrad.allclose(a, 1.0)
     assert refgrad.signbit(refgrad.tensor([-0.0, 0.0, -1.0, nan])).tolist() == [True, False, True, False]
     assert refgrad.isfinite(refgrad.tensor([1, 2])).tolist() == [True, True]
     assert refgrad.isnan(a).tolist() == [False, True, False, False, False]
