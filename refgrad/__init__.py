@@ -14,6 +14,7 @@ from refgrad import (  # noqa: E402
     nn,
     optim,
     special,
+    utils,
 )
 from refgrad import dtypes as _dtypes
 from refgrad import ops as _ops  # noqa: E402
@@ -71,6 +72,7 @@ from refgrad.factories import (  # noqa: E402
     randint,
     randn,
     randn_like,
+    randperm,
     scalar_tensor,
     seed,
     tensor,
@@ -78,6 +80,7 @@ from refgrad.factories import (  # noqa: E402
     zeros_like,
 )
 from refgrad.printing import get_printoptions, set_printoptions  # noqa: E402
+from refgrad.serialization import load, save  # noqa: E402
 from refgrad.tensor import Size, Tensor, device
 
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@ from refgrad import dtypes
 from refgrad.tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "ones", "zeros", "full", "empty", "eye", "arange", "linspace",
-           "ones_like", "zeros_like", "full_like", "empty_like", "rand", "randn", "randint", "rand_like",
+           "ones_like", "zeros_like", "full_like", "empty_like", "rand", "randn", "randperm", "randint", "rand_like",
            "randn_like", "manual_seed", "seed", "scalar_tensor", "Generator"]
 
 _ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
@@ -224,6 +224,14 @@ def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
     return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (torch.randperm; refgrad's stream, not torch's)."""
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    rng = (generator or default_generator)._rng
+    return _finish(rng.permutation(int(n)).astype((dtype or dtypes.int64).numpy), requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:

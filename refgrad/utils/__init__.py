@@ -1,0 +1,4 @@
+"""torch.utils for refgrad: ``data`` (datasets, samplers and the DataLoader)."""
+from refgrad.utils import data
+
+__all__ = ["data"]
