@@ -196,9 +196,11 @@ class Node:
         return result
 
     def release(self) -> None:
-        """Free the saved tensors (after a backward without retain_graph)."""
+        """Free the saved tensors (after a backward without retain_graph). A saved output's record also drops its
+        producer (this node): that reference cycle would otherwise keep the node, and through its edges the whole
+        graph behind it, alive until the cyclic garbage collector runs."""
         for saved in self._saved.values():
-            saved.tensor = None
+            saved.tensor = saved.producer = None
 
 
 def _zeros(shape, dtype):

@@ -141,32 +141,44 @@ class Primitive:
         return result
 
     def _record(self, tensors, results, params) -> None:
-        edges, input_meta = [], []
-        for t in tensors:
-            data = t._data
+        if len(tensors) == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
+            t = tensors[0]
             fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
-            if fn is not None:
-                edges.append((fn, t._output_nr))
-            elif t._requires_grad:
-                edges.append((t._grad_accumulator(), 0))
-            else:
-                edges.append(_NO_EDGE)
-            dtype = data.dtype
-            by_shape = _META.get(dtype)
-            meta = None if by_shape is None else by_shape.get(data.shape)
-            input_meta.append(meta if meta is not None else _meta(data.shape, dtype))
+            edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
+                     else _NO_EDGE,)
+            data = t._data
+            by_shape = _META.get(data.dtype)
+            input_meta = None if by_shape is None else by_shape.get(data.shape)
+            if input_meta is None:
+                input_meta = _meta(data.shape, data.dtype)
+        else:
+            edge_list, meta_list = [], []
+            for t in tensors:
+                fn = t._grad_fn if t._base is None else t.grad_fn
+                if fn is not None:
+                    edge_list.append((fn, t._output_nr))
+                elif t._requires_grad:
+                    edge_list.append((t._grad_accumulator(), 0))
+                else:
+                    edge_list.append(_NO_EDGE)
+                data = t._data
+                by_shape = _META.get(data.dtype)
+                meta = None if by_shape is None else by_shape.get(data.shape)
+                meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
+            edges, input_meta = tuple(edge_list), tuple(meta_list)
         first = results[0]._data
         kind = first.dtype.kind
         if len(results) == 1:
             by_shape = _META.get(first.dtype)
-            meta = None if by_shape is None else by_shape.get(first.shape)
-            output_meta = (meta if meta is not None else _meta(first.shape, first.dtype),)
+            output_meta = None if by_shape is None else by_shape.get(first.shape)
+            if output_meta is None:
+                output_meta = _meta(first.shape, first.dtype)
         else:
-            output_meta = tuple([_meta(r._data.shape, r._data.dtype) for r in results])
+            output_meta = tuple([_meta(r._data.shape, r._data.dtype)[0] for r in results])
         vjp = self.vjp
         if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
-        node = self.node_cls(vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
+        node = self.node_cls(vjp, edges, input_meta, output_meta, {}, params)
         if self.differentiable is None and len(results) == 1:  # the common case: one output
             if kind == "f" or kind == "c":
                 result = results[0]
@@ -197,12 +209,12 @@ class Primitive:
                     saved[name] = SavedTensor(tensors[index])
 
 
-_META: dict = {}  # NumPy dtype -> {shape: (shape, refgrad dtype)}
+_META: dict = {}  # NumPy dtype -> {shape: ((shape, refgrad dtype),)}
 
 
 def _meta(shape: tuple, numpy_dtype) -> tuple:
-    """The (shape, refgrad dtype) pair a node records per input and output, one shared tuple per pair: a graph
-    holds no per-node copies (fewer objects for the cyclic garbage collector to traverse)."""
+    """The one-tuple ``((shape, refgrad dtype),)``: the metadata a node records per input and output, shared per
+    pair, so that a one-input node's tuples are all shared (no per-node copies for the garbage collector)."""
     by_shape = _META.get(numpy_dtype)
     if by_shape is None:
         by_shape = _META[numpy_dtype] = {}
@@ -210,7 +222,7 @@ def _meta(shape: tuple, numpy_dtype) -> tuple:
     if meta is None:
         if len(by_shape) > 4096:  # many distinct shapes: start over rather than grow without bound
             by_shape.clear()
-        meta = by_shape[shape] = (shape, _DTYPE_OF.get(numpy_dtype))
+        meta = by_shape[shape] = ((shape, _DTYPE_OF.get(numpy_dtype)),)
     return meta
 
 
