@@ -50,7 +50,8 @@ def _validate(node: Node, index: int, grad):
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
-        grad = grad.sum_to_size(shape)
+        from refgrad.ops.reductions import reduce_to_size
+        grad = reduce_to_size(grad, shape)
     if grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
