@@ -336,7 +336,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     unbatched = input.ndim == 1
     x = input.unsqueeze(0) if unbatched else input
     t = target.reshape(1) if unbatched and target.ndim == 0 else target
-    if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+    if t._data.shape != (x._data.shape[0],) + x._data.shape[2:]:
         if x.ndim == 2:
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
@@ -383,6 +383,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
+    if target.dtype is dtypes.int64 and label_smoothing <= 0:  # the common case: log_softmax and nll_loss
+        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     classes = input.shape[class_dim]
     wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
     if target.dtype.is_floating_point:
