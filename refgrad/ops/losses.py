@@ -225,10 +225,19 @@ def _nll_weights(x, target, weight, ignore_index):
     return np.where(ignored, 0, w[safe]).astype(x.dtype), safe, ignored
 
 
+_ROWS: dict = {}  # batch size -> the (read-only) row indices 0..N-1
+
+
 def _nll_positions(x, safe):
     """Index of the target class of every element of (N, C, ...) ``x``."""
     if x.ndim == 2:
-        return np.arange(x.shape[0]), safe
+        rows = _ROWS.get(x.shape[0])
+        if rows is None:
+            if len(_ROWS) > 64:
+                _ROWS.clear()
+            rows = _ROWS[x.shape[0]] = np.arange(x.shape[0])
+            rows.flags.writeable = False
+        return rows, safe
     return tuple(np.indices(safe.shape, sparse=True)[:1]) + (safe,) + tuple(np.indices(safe.shape, sparse=True)[1:])
 
 
@@ -240,7 +249,7 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
     if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
         if reduction == "none":
             return np.negative(picked)
-        total = -picked.sum(dtype=x.dtype)
+        total = -np.add.reduce(picked, axis=None, dtype=x.dtype)
         return np.asarray(total if reduction == "sum" else total / x.dtype.type(picked.size), dtype=x.dtype)
     losses = -picked * per_weight
     if safe is not target:  # an ignored target adds no term (not inf * 0), as in torch
