@@ -225,7 +225,10 @@ def _saved_field(name: str) -> property:
     def get(node):
         saved = node._saved.get(name)
         if saved is not None:
-            return saved.unpack()
+            tensor = saved.tensor  # the common case inline: present and at its saved version
+            if tensor is not None and (tensor._vc is None or tensor._vc.value == saved.version):
+                return tensor
+            return saved.unpack()  # raises torch's error
         params = node._params
         if name in params:
             return params[name]
