@@ -151,6 +151,25 @@ class Primitive:
             input_meta = None if by_shape is None else by_shape.get(data.shape)
             if input_meta is None:
                 input_meta = _meta(data.shape, data.dtype)
+        elif len(tensors) == 2:  # binary ops, unrolled likewise
+            t, u = tensors
+            fn = t._grad_fn if t._base is None else t.grad_fn
+            first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
+                          else _NO_EDGE)
+            fn = u._grad_fn if u._base is None else u.grad_fn
+            second_edge = ((fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0) if u._requires_grad
+                           else _NO_EDGE)
+            edges = (first_edge, second_edge)
+            a, b = t._data, u._data
+            by_shape = _META.get(a.dtype)
+            first_meta = None if by_shape is None else by_shape.get(a.shape)
+            if first_meta is None:
+                first_meta = _meta(a.shape, a.dtype)
+            by_shape = _META.get(b.dtype)
+            second_meta = None if by_shape is None else by_shape.get(b.shape)
+            if second_meta is None:
+                second_meta = _meta(b.shape, b.dtype)
+            input_meta = (first_meta[0], second_meta[0])
         else:
             edge_list, meta_list = [], []
             for t in tensors:
@@ -204,7 +223,7 @@ class Primitive:
                     else:  # no input whose gradient reads it requires grad
                         continue
                 if index is None:
-                    saved[name] = SavedTensor(results[0], producer=node)
+                    saved[name] = SavedTensor(results[0], node)  # the output, produced by this node
                 else:
                     saved[name] = SavedTensor(tensors[index])
 
