@@ -64,7 +64,15 @@ def machine() -> dict:
             "torch_threads": torch.get_num_threads(), "hypothesis": version("hypothesis"),
             "autograd": version("autograd"), "mygrad": version("mygrad"),
             "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "load_average": _load_average()}
+
+
+def _load_average() -> str | None:
+    """The 1/5/15-minute load averages when the measurement started: on a shared machine, what else was running."""
+    try:
+        return " / ".join(f"{load:.2f}" for load in os.getloadavg()) + " (1/5/15 min, at the start)"
+    except OSError:
+        return None
 
 
 def machine_lines(info: dict) -> list[str]:

@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
-from refgrad.autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import AccumulateGrad, Node
 
 __all__ = ["run_backward"]
@@ -50,7 +50,8 @@ def _validate(node: Node, index: int, grad):
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
-        grad = grad.sum_to_size(shape)
+        from refgrad.ops.reductions import reduce_to_size
+        grad = reduce_to_size(grad, shape)
     if grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
@@ -167,7 +168,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     captured = [None] * len(inputs) if capture else None
     pop, push = heapq.heappop, heapq.heappush
 
-    with set_grad_enabled(create_graph):
+    saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
+    _grad_mode.enabled = bool(create_graph)
+    try:
         while ready:
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
@@ -237,6 +240,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 dependencies[child] = remaining
                 if remaining == 0:
                     push(ready, (-child._sequence_nr, child))
+    finally:
+        _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
 
 

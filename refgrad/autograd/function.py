@@ -52,7 +52,7 @@ class FunctionCtx(Node):
     def release(self) -> None:
         for saved in self._saved_list or ():
             if saved is not None:
-                saved.tensor = None
+                saved.tensor = saved.producer = None  # no cycle through the producer (Node.release)
 
 
 class _FunctionMeta(type):

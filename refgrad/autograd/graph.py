@@ -196,9 +196,11 @@ class Node:
         return result
 
     def release(self) -> None:
-        """Free the saved tensors (after a backward without retain_graph)."""
+        """Free the saved tensors (after a backward without retain_graph). A saved output's record also drops its
+        producer (this node): that reference cycle would otherwise keep the node, and through its edges the whole
+        graph behind it, alive until the cyclic garbage collector runs."""
         for saved in self._saved.values():
-            saved.tensor = None
+            saved.tensor = saved.producer = None
 
 
 def _zeros(shape, dtype):
@@ -223,7 +225,10 @@ def _saved_field(name: str) -> property:
     def get(node):
         saved = node._saved.get(name)
         if saved is not None:
-            return saved.unpack()
+            tensor = saved.tensor  # the common case inline: present and at its saved version
+            if tensor is not None and (tensor._vc is None or tensor._vc.value == saved.version):
+                return tensor
+            return saved.unpack()  # raises torch's error
         params = node._params
         if name in params:
             return params[name]

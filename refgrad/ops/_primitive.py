@@ -18,6 +18,7 @@ from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
 from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
 
 _make = Tensor._make
+_new = object.__new__
 
 __all__ = ["Primitive"]
 
@@ -115,17 +116,21 @@ class Primitive:
             out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
+        mode = _grad_mode
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
-        else:
-            result = _make(out if type(out) is np.ndarray else np.asarray(out))
+        else:  # Tensor._make inlined: this is the hot path of every op
+            result = _new(Tensor)
+            result._data = out if type(out) is np.ndarray else np.asarray(out)
+            if mode.inference:
+                result._is_inference = True
             results = None
         if self.view:
             first = result if results is None else results[0]
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if self.vjp is not None and _grad_mode.enabled and not _grad_mode.inference:  # inference mode: never
+        if mode.enabled and self.vjp is not None and not mode.inference:  # inference mode: never recorded
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
                     self._record(tensors, (result,) if results is None else results, params)
@@ -136,35 +141,78 @@ class Primitive:
         return result
 
     def _record(self, tensors, results, params) -> None:
-        edges, input_meta = [], []
-        for t in tensors:
-            data = t._data
+        if len(tensors) == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
+            t = tensors[0]
             fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
-            if fn is not None:
-                edges.append((fn, t._output_nr))
-            elif t._requires_grad:
-                edges.append((t._grad_accumulator(), 0))
-            else:
-                edges.append(_NO_EDGE)
-            meta = _META.get((data.shape, data.dtype))
-            input_meta.append(meta if meta is not None else _meta(data.shape, data.dtype))
-        if len(results) == 1:
-            data = results[0]._data
-            meta = _META.get((data.shape, data.dtype))
-            output_meta = (meta if meta is not None else _meta(data.shape, data.dtype),)
+            edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
+                     else _NO_EDGE,)
+            data = t._data
+            by_shape = _META.get(data.dtype)
+            input_meta = None if by_shape is None else by_shape.get(data.shape)
+            if input_meta is None:
+                input_meta = _meta(data.shape, data.dtype)
+        elif len(tensors) == 2:  # binary ops, unrolled likewise
+            t, u = tensors
+            fn = t._grad_fn if t._base is None else t.grad_fn
+            first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
+                          else _NO_EDGE)
+            fn = u._grad_fn if u._base is None else u.grad_fn
+            second_edge = ((fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0) if u._requires_grad
+                           else _NO_EDGE)
+            edges = (first_edge, second_edge)
+            a, b = t._data, u._data
+            by_shape = _META.get(a.dtype)
+            first_meta = None if by_shape is None else by_shape.get(a.shape)
+            if first_meta is None:
+                first_meta = _meta(a.shape, a.dtype)
+            by_shape = _META.get(b.dtype)
+            second_meta = None if by_shape is None else by_shape.get(b.shape)
+            if second_meta is None:
+                second_meta = _meta(b.shape, b.dtype)
+            input_meta = (first_meta[0], second_meta[0])
         else:
-            output_meta = tuple([_meta(r._data.shape, r._data.dtype) for r in results])
+            edge_list, meta_list = [], []
+            for t in tensors:
+                fn = t._grad_fn if t._base is None else t.grad_fn
+                if fn is not None:
+                    edge_list.append((fn, t._output_nr))
+                elif t._requires_grad:
+                    edge_list.append((t._grad_accumulator(), 0))
+                else:
+                    edge_list.append(_NO_EDGE)
+                data = t._data
+                by_shape = _META.get(data.dtype)
+                meta = None if by_shape is None else by_shape.get(data.shape)
+                meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
+            edges, input_meta = tuple(edge_list), tuple(meta_list)
+        first = results[0]._data
+        kind = first.dtype.kind
+        if len(results) == 1:
+            by_shape = _META.get(first.dtype)
+            output_meta = None if by_shape is None else by_shape.get(first.shape)
+            if output_meta is None:
+                output_meta = _meta(first.shape, first.dtype)
+        else:
+            output_meta = tuple([_meta(r._data.shape, r._data.dtype)[0] for r in results])
         vjp = self.vjp
-        if self.holomorphic and results[0]._data.dtype.kind == "c":
+        if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
-        node = self.node_cls(vjp, tuple(edges), tuple(input_meta), output_meta, {}, params)
-        for i in range(len(results)) if self.differentiable is None else self.differentiable:
-            result = results[i]
-            if result._data.dtype.kind in "fc":
+        node = self.node_cls(vjp, edges, input_meta, output_meta, {}, params)
+        if self.differentiable is None and len(results) == 1:  # the common case: one output
+            if kind == "f" or kind == "c":
+                result = results[0]
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
                 if result._base is not None:
                     result._view_version = result._version_counter.value
-                result._output_nr = i
+        else:
+            for i in range(len(results)) if self.differentiable is None else self.differentiable:
+                result = results[i]
+                if result._data.dtype.kind in "fc":
+                    result._grad_fn = node
+                    if result._base is not None:
+                        result._view_version = result._version_counter.value
+                    if i:
+                        result._output_nr = i
         if self.save_plan:
             saved = node._saved
             for name, index, consumers in self.save_plan:
@@ -175,23 +223,25 @@ class Primitive:
                     else:  # no input whose gradient reads it requires grad
                         continue
                 if index is None:
-                    saved[name] = SavedTensor(results[0], producer=node)
+                    saved[name] = SavedTensor(results[0], node)  # the output, produced by this node
                 else:
                     saved[name] = SavedTensor(tensors[index])
 
 
-_META: dict = {}
+_META: dict = {}  # NumPy dtype -> {shape: ((shape, refgrad dtype),)}
 
 
 def _meta(shape: tuple, numpy_dtype) -> tuple:
-    """The (shape, refgrad dtype) pair a node records per input and output, one shared tuple per pair: a graph
-    holds no per-node copies (fewer objects for the cyclic garbage collector to traverse)."""
-    key = (shape, numpy_dtype)
-    meta = _META.get(key)
+    """The one-tuple ``((shape, refgrad dtype),)``: the metadata a node records per input and output, shared per
+    pair, so that a one-input node's tuples are all shared (no per-node copies for the garbage collector)."""
+    by_shape = _META.get(numpy_dtype)
+    if by_shape is None:
+        by_shape = _META[numpy_dtype] = {}
+    meta = by_shape.get(shape)
     if meta is None:
-        if len(_META) > 4096:  # many distinct shapes: start over rather than grow without bound
-            _META.clear()
-        meta = _META[key] = (shape, _DTYPE_OF.get(numpy_dtype))
+        if len(by_shape) > 4096:  # many distinct shapes: start over rather than grow without bound
+            by_shape.clear()
+        meta = by_shape[shape] = ((shape, _DTYPE_OF.get(numpy_dtype)),)
     return meta
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -211,22 +212,32 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 # --- nll / cross entropy -----------------------------------------------------------------------------------
 
 def _nll_weights(x, target, weight, ignore_index):
-    """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0."""
+    """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
+    The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1."""
     ignored = target == ignore_index
     if not ignored.any():
-        safe = target
+        if weight is None and x.dtype.itemsize >= 4 and target.size <= 1 << 24:  # the sum of the weights is exact
+            return None, target, ignored
         per_weight = np.ones(target.shape, x.dtype) if weight is None else weight.astype(x.dtype)[target]
-    else:
-        safe = np.where(ignored, 0, target)
-        w = np.ones(x.shape[1], x.dtype) if weight is None else weight.astype(x.dtype)
-        per_weight = np.where(ignored, 0, w[safe]).astype(x.dtype)
-    return per_weight, safe, ignored
+        return per_weight, target, ignored
+    safe = np.where(ignored, 0, target)
+    w = np.ones(x.shape[1], x.dtype) if weight is None else weight.astype(x.dtype)
+    return np.where(ignored, 0, w[safe]).astype(x.dtype), safe, ignored
+
+
+_ROWS: dict = {}  # batch size -> the (read-only) row indices 0..N-1
 
 
 def _nll_positions(x, safe):
     """Index of the target class of every element of (N, C, ...) ``x``."""
     if x.ndim == 2:
-        return np.arange(x.shape[0]), safe
+        rows = _ROWS.get(x.shape[0])
+        if rows is None:
+            if len(_ROWS) > 64:
+                _ROWS.clear()
+            rows = _ROWS[x.shape[0]] = np.arange(x.shape[0])
+            rows.flags.writeable = False
+        return rows, safe
     return tuple(np.indices(safe.shape, sparse=True)[:1]) + (safe,) + tuple(np.indices(safe.shape, sparse=True)[1:])
 
 
@@ -235,6 +246,11 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
         return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
     per_weight, safe, ignored = _nll_weights(x, target, weight, ignore_index)
     picked = x[_nll_positions(x, safe)]
+    if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
+        if reduction == "none":
+            return np.negative(picked)
+        total = -np.add.reduce(picked, axis=None, dtype=x.dtype)
+        return np.asarray(total if reduction == "sum" else total / x.dtype.type(picked.size), dtype=x.dtype)
     losses = -picked * per_weight
     if safe is not target:  # an ignored target adds no term (not inf * 0), as in torch
         losses = np.where(ignored, np.zeros((), x.dtype), losses)
@@ -250,21 +266,29 @@ def _nll_vjp(c, g):
     unbatched = x.ndim == 1
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
-    target = np.reshape(c.target, (x.shape[0],) + tuple(x.shape[2:]))
-    per_weight, safe, ignored = _nll_weights(x._data, target, c.weight, c.ignore_index)
-    scale = -per_weight
-    if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored entries
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = scale / per_weight.sum()
-        if safe is not target:
-            scale = np.where(ignored, np.zeros((), scale.dtype), scale)
-    onehot = np.zeros(x.shape, dtype=x._data.dtype)
+    data = x._data
+    target = np.reshape(c.target, (data.shape[0],) + data.shape[2:])
+    per_weight, safe, ignored = _nll_weights(data, target, c.weight, c.ignore_index)
+    if per_weight is None:  # unit weights: -1 per target, over N for the mean (the general formula's values)
+        one = data.dtype.type(-1)
+        scale = one / data.dtype.type(target.size) if c.reduction == "mean" else one
+    else:
+        scale = -per_weight
+        if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = scale / per_weight.sum()
+            if safe is not target:
+                scale = np.where(ignored, np.zeros((), scale.dtype), scale)
+    onehot = np.zeros(data.shape, dtype=data.dtype)
     onehot[_nll_positions(onehot, safe)] = scale
-    from refgrad.ops.nn import _zeros_of
     grad = _nll_cotangent(g, onehot=onehot, target=target, weight=c.weight, ignore_index=c.ignore_index,
                           reduction=c.reduction)
     grad = grad[0] if unbatched else grad
-    return grad + _zeros_of(c.self)  # torch's nll backward takes self: its double backward gives zeros
+    if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
+        from refgrad.ops.nn import _zeros_of
+        return grad + _zeros_of(c.self)
+    np.add(grad._data, 0, out=grad._data)  # the same values without the graph link: -0 (g * 0, g < 0) becomes 0
+    return grad
 
 
 def _nll_cotangent_forward(g, onehot, target, weight, ignore_index, reduction):
@@ -321,7 +345,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     unbatched = input.ndim == 1
     x = input.unsqueeze(0) if unbatched else input
     t = target.reshape(1) if unbatched and target.ndim == 0 else target
-    if tuple(t.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+    if t._data.shape != (x._data.shape[0],) + x._data.shape[2:]:
         if x.ndim == 2:
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
@@ -330,9 +354,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
     tdata = t._data
-    bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
-    if bad.any():
-        raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
+    if tdata.size and (tdata.min() < 0 or tdata.max() >= classes):  # an element-wise look only when one is outside
+        bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
     not_differentiable("nll_loss2d_forward" if x.ndim > 2 else "nll_loss_forward", "weight", weight)
     params = dict(ignore_index=ignore_index, reduction=reduction)
 
@@ -367,6 +392,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
+    if target.dtype is dtypes.int64 and label_smoothing <= 0:  # the common case: log_softmax and nll_loss
+        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     classes = input.shape[class_dim]
     wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
     if target.dtype.is_floating_point:

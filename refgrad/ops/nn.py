@@ -81,6 +81,8 @@ def const(array, like: Tensor | None = None) -> Tensor:
 
 def not_differentiable(function: str, argument: str, tensor) -> None:
     """torch's refusal when a non-differentiable argument requires grad (checked under grad mode only)."""
+    if tensor is None:
+        return
     from refgrad.autograd.grad_mode import is_grad_enabled
     if tensor is not None and isinstance(tensor, Tensor) and tensor.requires_grad and is_grad_enabled():
         raise RuntimeError(f"The function '{function}' is not differentiable with respect to argument '{argument}'. "

@@ -129,6 +129,18 @@ def sum_to_size(self, *size):
     return _view(result, shape=shape, self_sym_sizes=result._data.shape) if leading else result
 
 
+def reduce_to_size(grad: Tensor, shape: tuple) -> Tensor:
+    """The engine's reduction of a broadcast gradient to its input's ``shape``: :func:`sum_to_size` when the graph
+    is recorded (create_graph: torch's SumBackward1 and ViewBackward0 nodes); otherwise, when only leading dims go,
+    the same sum without keepdim, so the gradient is an array of its own rather than a view of a temporary (the
+    leaf's AccumulateGrad then stores it instead of copying it)."""
+    own = grad._data.shape
+    leading = len(own) - len(shape)
+    if leading and not is_grad_enabled() and shape == own[leading:] and shape != ():
+        return _sum_dim(grad, dims=tuple(range(leading)), keepdim=False, dtype=_sum_dtype(grad, None))
+    return sum_to_size(grad, shape)
+
+
 # --- prod ------------------------------------------------------------------------------------------------------
 
 def _prod_safe_zeros(g: Tensor, x: Tensor, dim: int) -> Tensor:

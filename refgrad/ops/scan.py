@@ -261,8 +261,9 @@ def _log_softmax_forward(a, dim):
         return a.copy()
     if a.ndim == 0:
         return _log_softmax_forward(a.reshape(1), 0).reshape(())
-    shifted = a - a.max(axis=dim, keepdims=True)  # a Primitive forward: floating-point warnings are off
-    return (shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))).astype(a.dtype, copy=False)
+    # a Primitive forward: floating-point warnings are off; the ufuncs' reduce is what max() and sum() call
+    shifted = a - np.maximum.reduce(a, axis=dim, keepdims=True)
+    return (shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype, copy=False)
 
 
 # torch's gradients of softmax and log_softmax are ops of their own (_softmax_backward_data and
@@ -291,7 +292,7 @@ _softmax_backward_data = Primitive(
     _softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
 _log_softmax_backward_data = Primitive(
     "LogSoftmaxBackwardDataBackward0",
-    lambda g, y, dim: g - np.exp(y) * np.sum(g, axis=dim, keepdims=True, dtype=y.dtype),
+    lambda g, y, dim: g - np.exp(y) * np.add.reduce(g, axis=dim, keepdims=True, dtype=y.dtype),
     _log_softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
 
 
