@@ -82,7 +82,8 @@ SPECS = [
            lambda t, x, **kw: t.nn.functional.local_response_norm(x, **kw), args=(tensor(FINITE),),
            shapes=_lrn_shapes(),
            kwargs={"size": st.integers(1, 4), "alpha": st.sampled_from([1e-4, 0.5]),
-                   "beta": st.sampled_from([0.75, 2.0]), "k": st.sampled_from([1.0, 2.0])}, tol=_TOL, tol_reason=_TOL_REASON),
+                   "beta": st.sampled_from([0.75, 2.0]), "k": st.sampled_from([1.0, 2.0])},
+           tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("nn.functional.multilabel_margin_loss", _fn(
         "lambda t, x, *, target, reduction: t.nn.functional.multilabel_margin_loss(x, t.tensor(target, "
         "dtype=t.int64), reduction=reduction)"),
