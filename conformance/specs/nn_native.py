@@ -63,6 +63,21 @@ def _bag_kwargs(draw, shapes):
     return kwargs
 
 
+@st.composite
+def _lce_shapes(draw):
+    n, features, classes = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return ((n, features), (classes, features), (classes,))
+
+
+@st.composite
+def _lce_kwargs(draw, shapes):
+    n, classes = shapes[0][0], shapes[1][0]
+    return {"target": draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)),
+            "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+            "label_smoothing": draw(st.sampled_from([0.0, 0.2])),
+            "ignore_index": draw(st.sampled_from([None, 0]))}
+
+
 SPECS = [
     OpSpec("native_batch_norm",
            lambda t, x, w, b, **kw: t.native_batch_norm(x, w, b, t.zeros(x.shape[1], dtype=x.dtype),
@@ -97,4 +112,9 @@ SPECS = [
         args=(tensor(FINITE),),
         shapes=st.tuples(st.integers(1, 4), st.integers(1, 3)).map(lambda s: (s,)),
         kwargs=_bag_kwargs, tol=_TOL, tol_reason=_TOL_REASON),
+    OpSpec("nn.functional.linear_cross_entropy", _fn(
+        "lambda t, x, w, b, *, target, **kw: t.nn.functional.linear_cross_entropy(x, w, t.tensor(target, "
+        "dtype=t.int64), linear_bias=b, **kw)"),
+        args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_lce_shapes(), kwargs=_lce_kwargs,
+        tol=_TOL, tol_reason=_TOL_REASON),
 ]

@@ -1,5 +1,5 @@
 """torch's native normalisation spellings (torch.native_batch_norm, native_layer_norm, native_group_norm),
-local_response_norm and multilabel_margin_loss.
+local_response_norm, multilabel_margin_loss and linear_cross_entropy.
 
 The native ops return the normalised output (the same Primitive as the functional op, so the same node) with the
 saved statistics torch returns beside it: batch and layer norm's statistics are plain tensors (torch marks them
@@ -28,7 +28,7 @@ from refgrad.ops.pooling import avg_pool2d, pad
 from refgrad.tensor import Tensor
 
 __all__ = ["native_batch_norm", "native_layer_norm", "native_group_norm", "local_response_norm",
-           "multilabel_margin_loss"]
+           "multilabel_margin_loss", "linear_cross_entropy"]
 
 
 def _stats(x: np.ndarray, axes: tuple, eps: float, keepdims: bool):
@@ -214,3 +214,25 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if tdata.size and (tdata.min() < -1 or tdata.max() >= classes):
         raise RuntimeError("argument #2 'target' is out of range")
     return _multilabel(input, target=tdata, reduction=reduction, unbatched=unbatched)
+
+
+@register(namespace="torch.nn.functional")
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction: str = "mean",
+                         ignore_index: int | None = None, label_smoothing: float = 0.0, options=None) -> Tensor:
+    """cross_entropy(linear(input, linear_weight, linear_bias), target, ...) (torch.nn.functional.
+    linear_cross_entropy), torch's reference form; ``ignore_index=None`` ignores no class. ``options`` (torch's
+    chunked evaluation) changes only how torch computes it, so it is accepted and unused."""
+    from refgrad.ops.losses import cross_entropy
+    from refgrad.ops.nn import linear
+    if linear_weight.ndim != 2:
+        raise NotImplementedError("linear_cross_entropy: only a 2-D linear_weight (classes, in_features) is "
+                                  "implemented")
+    if ignore_index is None:
+        classes = linear_weight.shape[0]
+        bad = target._data[(target._data < 0) | (target._data >= classes)] if not target.dtype.is_floating_point \
+            else np.zeros(0)
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+        ignore_index = -100
+    return cross_entropy(linear(input, linear_weight, linear_bias), target, weight, ignore_index=ignore_index,
+                         reduction=reduction, label_smoothing=label_smoothing)

@@ -28,6 +28,9 @@ TWICE = {
     "native_group_norm": (lambda x, w, b: rg.native_group_norm(x, w, b, 2, 3, 4, 3, 1e-5), (X, W, B)),
     "native_group_norm.stats": (lambda x: rg.native_group_norm(x, None, None, 2, 3, 4, 1, 1e-5)[1:], (X,)),
     "nn.functional.local_response_norm": (lambda x: F.local_response_norm(x, 3, alpha=0.5, beta=0.7, k=2.0), (X,)),
+    "nn.functional.linear_cross_entropy": (
+        lambda x, w, b: F.linear_cross_entropy(x, w, rg.tensor([0, 2]), linear_bias=b, label_smoothing=0.2),
+        (X[0, :2], rng.standard_normal((3, 4)), B)),
     "nn.functional.local_response_norm.4d": (lambda x: F.local_response_norm(x.reshape(1, 3, 2, 4), 2, alpha=0.5),
                                              (X,)),
 }
