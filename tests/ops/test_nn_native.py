@@ -31,6 +31,13 @@ TWICE = {
     "nn.functional.linear_cross_entropy": (
         lambda x, w, b: F.linear_cross_entropy(x, w, rg.tensor([0, 2]), linear_bias=b, label_smoothing=0.2),
         (X[0, :2], rng.standard_normal((3, 4)), B)),
+    # both outputs (attention output and averaged weights), bias_k/bias_v, a zero-attention column and a mask
+    "nn.functional.multi_head_attention_forward": (
+        lambda q, k, w, b, ow, ob, bk: F.multi_head_attention_forward(
+            q, k, k, 4, 2, w, b, bk, bk * 0.5, True, 0.0, ow, ob, training=False,
+            attn_mask=rg.ones(2, 3, dtype=rg.bool).triu(1)),
+        (rng.standard_normal((2, 2, 4)), rng.standard_normal((3, 2, 4)), rng.standard_normal((12, 4)),
+         rng.standard_normal(12), rng.standard_normal((4, 4)), rng.standard_normal(4), rng.standard_normal((1, 1, 4)))),
     "nn.functional.local_response_norm.4d": (lambda x: F.local_response_norm(x.reshape(1, 3, 2, 4), 2, alpha=0.5),
                                              (X,)),
 }
