@@ -118,3 +118,33 @@ SPECS = [
         args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_lce_shapes(), kwargs=_lce_kwargs,
         tol=_TOL, tol_reason=_TOL_REASON),
 ]
+
+
+@st.composite
+def _ctc_shapes(draw):
+    return ((draw(st.integers(1, 5)), draw(st.integers(1, 2)), draw(st.integers(2, 4))),)
+
+
+@st.composite
+def _ctc_kwargs(draw, shapes):
+    steps, batch, classes = shapes[0]
+    blank = draw(st.integers(0, classes - 1), label="blank")
+    label = st.integers(0, classes - 2).map(lambda c: c + (c >= blank))  # never the blank
+    lengths = [draw(st.integers(0, 3)) for _ in range(batch)]
+    padded = draw(st.booleans(), label="padded targets")
+    if padded:
+        width = max(lengths + [1])
+        targets = [draw(st.lists(label, min_size=width, max_size=width)) for _ in range(batch)]
+    else:
+        targets = draw(st.lists(label, min_size=sum(lengths), max_size=sum(lengths)))
+    input_lengths = [steps] + [draw(st.integers(0, steps)) for _ in range(batch - 1)]
+    return {"targets": targets, "input_lengths": input_lengths, "target_lengths": lengths, "blank": blank,
+            "reduction": draw(st.sampled_from(["mean", "sum", "none"])), "zero_infinity": draw(st.booleans())}
+
+
+# the loss of log_softmax(x), the form CTC is used in: torch's gradient is the one for those logits
+SPECS.append(OpSpec("nn.functional.ctc_loss", _fn(
+    "lambda t, x, *, targets, input_lengths, target_lengths, **kw: t.nn.functional.ctc_loss(x.log_softmax(-1), "
+    "t.tensor(targets, dtype=t.int64), t.tensor(input_lengths, dtype=t.int64), t.tensor(target_lengths, "
+    "dtype=t.int64), **kw)"),
+    args=(tensor(FINITE),), shapes=_ctc_shapes(), kwargs=_ctc_kwargs, tol=_TOL, tol_reason=_TOL_REASON))

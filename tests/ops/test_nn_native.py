@@ -45,6 +45,13 @@ ONCE = {
     "nn.functional.multilabel_margin_loss": (lambda x: F.multilabel_margin_loss(x, TARGET), (SCORES,)),
     "nn.functional.multilabel_margin_loss.none": (lambda x: F.multilabel_margin_loss(x, TARGET, reduction="none"),
                                                   (SCORES,)),
+    # through log_softmax: torch's CTC gradient is the one for the logits of a log_softmax (its intended use)
+    "nn.functional.ctc_loss": (lambda x: F.ctc_loss(x.log_softmax(-1), rg.tensor([[1, 2, 2], [3, 1, 0]]),
+                                                   rg.tensor([5, 4]), rg.tensor([3, 1])),
+                               (rng.standard_normal((5, 2, 4)),)),
+    "nn.functional.ctc_loss.concatenated": (
+        lambda x: F.ctc_loss(x.log_softmax(-1), rg.tensor([2, 2, 1]), rg.tensor([5, 3]), rg.tensor([2, 1]), blank=3,
+                             reduction="none"), (rng.standard_normal((5, 2, 4)),)),
     "nn.functional.embedding_bag.mean": (lambda w: F.embedding_bag(BAG_INDEX, w, OFFSETS, padding_idx=2), (TABLE,)),
     "nn.functional.embedding_bag.max": (lambda w: F.embedding_bag(BAG_INDEX, w, OFFSETS, mode="max"), (TABLE,)),
     "nn.functional.embedding_bag.per_sample_weights": (
@@ -93,6 +100,16 @@ def test_multilabel_margin_loss_reads_targets_up_to_the_first_minus_one():
     assert F.multilabel_margin_loss(x, rg.tensor([1, 1, -1, 0])).item() == pytest.approx(2 * once)
     with pytest.raises(RuntimeError, match="out of range"):
         F.multilabel_margin_loss(x, rg.tensor([4, -1, 0, 0]))
+
+
+def test_ctc_loss_of_an_impossible_alignment_and_zero_infinity():
+    # torch 2.13: one step cannot emit two labels: the loss is inf, or 0 with zero_infinity (gradient 0 then)
+    x = rg.zeros(1, 1, 3, dtype=rg.float64, requires_grad=True)
+    args = (x.log_softmax(-1), rg.tensor([[1, 2]]), rg.tensor([1]), rg.tensor([2]))
+    assert F.ctc_loss(*args, reduction="none").tolist() == [float("inf")]
+    zeroed = F.ctc_loss(*args, zero_infinity=True)
+    assert zeroed.item() == 0.0 and rg.autograd.grad(zeroed, [x])[0].tolist() == [[[0.0, 0.0, 0.0]]]
+    assert F.ctc_loss(*args, reduction="none").grad_fn.name() == "CtcLossBackward0"
 
 
 def test_embedding_bag_max_keeps_the_first_maximum_and_skips_padding():
