@@ -110,21 +110,26 @@ def _check_pool_args(in_spatial, kernel, stride, padding, dilation, ceil_mode, i
     return out
 
 
-@register(namespace="torch")
-@register(namespace="torch.nn.functional")
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
-    """2-D max pooling (torch.nn.functional.max_pool2d); the gradient goes to each window's (first) argmax."""
-    kernel = _tuple(kernel_size, 2)
-    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, 2)
-    padding, dilation = _tuple(padding, 2), _tuple(dilation, 2)
+def max_pool(input: Tensor, nd: int, kernel_size, stride, padding, dilation, ceil_mode: bool, return_indices: bool):
+    """Max pooling over the last ``nd`` dims (MaxPool{nd}DWithIndicesBackward0)."""
+    kernel = _tuple(kernel_size, nd)
+    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, nd)
+    padding, dilation = _tuple(padding, nd), _tuple(dilation, nd)
 
     def tables(in_spatial):
         out = _check_pool_args(in_spatial, kernel, stride, padding, dilation, ceil_mode, input.shape)
         return _window_tables(in_spatial, out, kernel, stride, padding, dilation), out
 
-    return _max_pool(input, 2, kernel, stride, padding, dilation, ceil_mode, return_indices, tables,
-                     "MaxPool2DWithIndicesBackward0")
+    return _max_pool(input, nd, kernel, stride, padding, dilation, ceil_mode, return_indices, tables,
+                     f"MaxPool{nd}DWithIndicesBackward0")
+
+
+@register(namespace="torch")
+@register(namespace="torch.nn.functional")
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """2-D max pooling (torch.nn.functional.max_pool2d); the gradient goes to each window's (first) argmax."""
+    return max_pool(input, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 @register(namespace="torch")
@@ -144,10 +149,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 @register(namespace="torch.nn.functional")
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Max over adaptive windows (torch.nn.functional.adaptive_max_pool2d)."""
-    out_size = _adaptive_size(input, output_size, 2)
-    return _max_pool(input, 2, None, None, None, None, False, return_indices,
-                     lambda in_spatial: (_adaptive_tables(in_spatial, out_size), out_size),
-                     "AdaptiveMaxPool2DBackward0")
+    return adaptive_max_pool(input, output_size, return_indices, 2)
 
 
 def _adaptive_size(input: Tensor, output_size, nd: int) -> tuple:
@@ -160,18 +162,31 @@ def _adaptive_size(input: Tensor, output_size, nd: int) -> tuple:
     return tuple(input.shape[-nd + i] if s is None else int(s) for i, s in enumerate(sizes))
 
 
-@register(namespace="torch.nn.functional")
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Mean over adaptive windows (torch.nn.functional.adaptive_avg_pool2d); 1x1 output is torch's mean."""
-    out_size = _adaptive_size(input, output_size, 2)
-    if out_size == (1, 1):
-        return input.mean((-1, -2), keepdim=True)
-    in_spatial = tuple(input.shape[-2:])
+def adaptive_avg_pool(input: Tensor, output_size, nd: int) -> Tensor:
+    """Mean over adaptive windows of the last ``nd`` dims; an all-ones output is torch's mean."""
+    out_size = _adaptive_size(input, output_size, nd)
+    if out_size == (1,) * nd:
+        return input.mean(tuple(range(-1, -nd - 1, -1)), keepdim=True)
+    in_spatial = tuple(input.shape[-nd:])
     tables = _adaptive_tables(in_spatial, out_size)
     index = grid_index(tables, in_spatial)
     counts = (index >= 0).sum(axis=1, keepdims=True)
     return sparse_map(input, index, np.broadcast_to(1.0 / counts, index.shape), in_spatial, out_size,
-                      name="AdaptiveAvgPool2DBackward0", link=True)
+                      name=f"AdaptiveAvgPool{nd}DBackward0", link=True)
+
+
+def adaptive_max_pool(input: Tensor, output_size, return_indices: bool, nd: int):
+    """Max over adaptive windows of the last ``nd`` dims."""
+    out_size = _adaptive_size(input, output_size, nd)
+    return _max_pool(input, nd, None, None, None, None, False, return_indices,
+                     lambda in_spatial: (_adaptive_tables(in_spatial, out_size), out_size),
+                     f"AdaptiveMaxPool{nd}DBackward0")
+
+
+@register(namespace="torch.nn.functional")
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over adaptive windows (torch.nn.functional.adaptive_avg_pool2d); 1x1 output is torch's mean."""
+    return adaptive_avg_pool(input, output_size, 2)
 
 
 @register(namespace="torch")
@@ -184,20 +199,19 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
-@register(namespace="torch.nn.functional")
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """2-D average pooling (torch.nn.functional.avg_pool2d) with torch's divisor rules."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = _tuple(kernel_size, 2)
-    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, 2)
-    padding = _tuple(padding, 2)
+def avg_pool(input: Tensor, nd: int, kernel_size, stride, padding, ceil_mode: bool, count_include_pad: bool,
+             divisor_override) -> Tensor:
+    """Average pooling over the last ``nd`` dims with torch's divisor rules (AvgPool{nd}DBackward0)."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
+    kernel = _tuple(kernel_size, nd)
+    stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, nd)
+    padding = _tuple(padding, nd)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    in_spatial = tuple(input.shape[-2:])
-    out = _check_pool_args(in_spatial, kernel, stride, padding, (1, 1), ceil_mode, input.shape)
-    tables = _window_tables(in_spatial, out, kernel, stride, padding, (1, 1))
+    in_spatial = tuple(input.shape[-nd:])
+    out = _check_pool_args(in_spatial, kernel, stride, padding, (1,) * nd, ceil_mode, input.shape)
+    tables = _window_tables(in_spatial, out, kernel, stride, padding, (1,) * nd)
     index = grid_index(tables, in_spatial)
     if divisor_override is not None:
         divisor = np.full((index.shape[0], 1), float(divisor_override))
@@ -206,13 +220,18 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         for size, o, k, s, p in zip(in_spatial, out, kernel, stride, padding):
             start = np.arange(o) * s - p
             end = np.minimum(start + k, size + p)
-            if count_include_pad:
-                per_dim.append(end - start)
-            else:
-                per_dim.append(np.minimum(end, size) - np.maximum(start, 0))
-        divisor = (per_dim[0][:, None] * per_dim[1][None, :]).reshape(-1, 1).astype(np.float64)
+            count = end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0)
+            per_dim.append(count[:, None].astype(np.float64))
+        divisor = grid_weight(per_dim)
     return sparse_map(input, index, np.broadcast_to(1.0 / divisor, index.shape), in_spatial, out,
-                      name="AvgPool2DBackward0", link=True)
+                      name=f"AvgPool{nd}DBackward0", link=True)
+
+
+@register(namespace="torch.nn.functional")
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-D average pooling (torch.nn.functional.avg_pool2d) with torch's divisor rules."""
+    return avg_pool(input, 2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
 @register(namespace="torch")

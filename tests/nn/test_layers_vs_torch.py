@@ -65,6 +65,15 @@ CASES = {
                  True),
     "adaptive_max_with_indices": ("nn.AdaptiveMaxPool2d(3, return_indices=True)", [IMAGE], None, True),
     "max_pool_with_indices": ("nn.MaxPool2d((2, 3), return_indices=True, ceil_mode=True)", [IMAGE], None, True),
+    "pools_3d": ("nn.Sequential(nn.MaxPool3d(2, stride=1, padding=1), nn.AvgPool3d(2, ceil_mode=True), "
+                 "nn.AdaptiveAvgPool3d((2, 1, 2)), nn.AdaptiveMaxPool3d(1))", [IMAGE[None]], None, True),
+    "adaptive_max_1d": ("nn.AdaptiveMaxPool1d(4, return_indices=True)", [SIGNAL], None, True),
+    "unfold_fold": ("nn.Sequential(nn.Unfold(2, padding=1), nn.Fold((5, 5), 2, padding=1))", [IMAGE], None, True),
+    "max_unpool": ("nn.MaxUnpool2d(2)", [IMAGE[..., :4, :4]],
+                   lambda m, x: m(*_module_of(m).nn.functional.max_pool2d(x, 2, return_indices=True)), True),
+    "local_response_norm": ("nn.LocalResponseNorm(2, alpha=0.5)", [IMAGE], None, True),
+    "embedding_bag": ("nn.EmbeddingBag(5, 3, mode='max', padding_idx=1)", [TOKENS],
+                      lambda m, t: m(t.reshape(-1), _module_of(m).tensor([0, 2])), True),
     "activations": (ACTIVATIONS, [X], None, True),
     "activations_2": (ACTIVATIONS_2, [X], None, True),
 }

@@ -1,8 +1,6 @@
 """torch.nn.MultiheadAttention for equal query/key/value embedding sizes, in refgrad ops."""
 from __future__ import annotations
 
-import math
-
 from refgrad import factories
 from refgrad.nn import functional as F
 from refgrad.nn import init
@@ -60,46 +58,16 @@ class MultiheadAttention(Module):
         """(attn_output, attn_weights): inputs (L, N, E) ((N, L, E) if batch_first, (L, E) unbatched); boolean
         masks mark positions that may NOT be attended, float masks are added to the scores."""
         batched = query.dim() == 3
-        if not batched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        if batched and self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        target, batch, embed = query.shape
-        source = key.shape[0]
-        heads, head_dim = self.num_heads, self.head_dim
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
-        q = F.linear(query, w_q, b_q).reshape(target, batch * heads, head_dim).transpose(0, 1)
-        k = F.linear(key, w_k, b_k).reshape(source, batch * heads, head_dim).transpose(0, 1)
-        v = F.linear(value, w_v, b_v).reshape(source, batch * heads, head_dim).transpose(0, 1)
-        scores = (q * math.sqrt(1.0 / head_dim)).bmm(k.transpose(-2, -1))  # (N·H, L, S)
         if is_causal and attn_mask is None:
             from refgrad import ones
-            attn_mask = ones(target, source, dtype=query.dtype).triu(1).bool()
-        if attn_mask is not None:
-            mask = attn_mask if attn_mask.dim() == 3 else attn_mask.unsqueeze(0)
-            scores = scores.masked_fill(mask, float("-inf")) if mask.dtype.name == "bool" else scores + mask
-        if key_padding_mask is not None:
-            padding = key_padding_mask.reshape(batch, 1, 1, source).expand(batch, heads, 1, source)
-            padding = padding.reshape(batch * heads, 1, source)
-            scores = scores.masked_fill(padding, float("-inf")) if padding.dtype.name == "bool" else \
-                scores + padding
-        weights = scores.softmax(-1)
-        if self.dropout > 0.0 and self.training:
-            weights = F.dropout(weights, self.dropout, True)
-        output = weights.bmm(v).transpose(0, 1).reshape(target * batch, embed)
-        output = self.out_proj(output).reshape(target, batch, embed)
+            attn_mask = ones(query.shape[0], key.shape[0], dtype=query.dtype).triu(1).bool()
+        output, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, None, None,
+            False, self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            average_attn_weights=average_attn_weights)
         if self.batch_first and batched:
             output = output.transpose(0, 1)
-        if not batched:
-            output = output.squeeze(1)
-        if not need_weights:
-            return output, None
-        weights = weights.reshape(batch, heads, target, source)
-        if average_attn_weights:
-            weights = weights.mean(1)
-        if not batched:
-            weights = weights.squeeze(0)
         return output, weights
