@@ -105,3 +105,4 @@ def test_grad_fn_names_follow_torch():
     assert (P.grad_fn, Lo.grad_fn.name(), LU.grad_fn.name(), unpacked.P.grad_fn, unpacked.L.grad_fn.name(),
             x.grad_fn.name()) == (None, "LinalgLuBackward0", "LinalgLuFactorExBackward0", None, "LuUnpackBackward0",
                                   "LinalgLuSolveBackward0")
+
