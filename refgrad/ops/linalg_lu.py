@@ -277,7 +277,7 @@ def _lu_solve_vjp(c, g):
 
 
 _lu_solve = Primitive("LinalgLuSolveBackward0", _lu_solve_forward, _lu_solve_vjp, inputs=("LU", "pivots", "B"),
-                      save={"LU": ("LU", "B"), "pivots": ("LU", "B"), "result": ("LU",)}, holomorphic=False)
+                      save=("LU", "pivots", "result"), holomorphic=False)
 
 
 @register(namespace=_L)
