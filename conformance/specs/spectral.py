@@ -38,7 +38,9 @@ def _stft_real(t, x, w, **kw):  # return_complex=False: the deprecated real view
 
 
 def _istft(t, s, w, **kw):
-    w = w.real if w.is_complex() else w  # a real window (the example dtype may be drawn for it)
+    # a real window of the spectrum's precision (a float64 window would compare float32 FFT rounding at float64
+    # tolerance)
+    w = (w.real if w.is_complex() else w).to(t.float32 if s.dtype == t.complex64 else t.float64)
     n_fft = 2 * (s.shape[-2] - 1) + (1 if w.shape[0] == 5 else 0)
     return t.istft(s, n_fft, window=w, win_length=w.shape[0], **kw)
 
