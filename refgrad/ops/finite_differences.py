@@ -9,6 +9,7 @@ refgrad, so the gradient flows through refgrad's own ops, including into coordin
 from __future__ import annotations
 
 from refgrad.ops._registry import register
+from refgrad.ops._scalar_ops import div_scalar, mul_scalar
 from refgrad.ops.join import cat
 from refgrad.tensor import Tensor
 
@@ -22,15 +23,24 @@ def _part(x: Tensor, dim: int, start: int, stop: int | None = None) -> Tensor:
     return x.narrow(dim, start, stop - start)
 
 
+def _scaled(x: Tensor, factor, divide: bool = False) -> Tensor:
+    """x * factor or x / factor for a Python number: MulBackward1/DivBackward1 as torch (they save no tensor)."""
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        return x / factor if divide else x * factor
+    return div_scalar(x, factor) if divide else mul_scalar(x, factor)
+
+
 def _uniform(x: Tensor, dim: int, h, edge_order: int) -> Tensor:
-    center = (_part(x, dim, 2) - _part(x, dim, 0, -2)) / h
+    center = _scaled(_part(x, dim, 2) - _part(x, dim, 0, -2), h, divide=True)
     if edge_order == 1:
-        first = (_part(x, dim, 1, 2) - _part(x, dim, 0, 1)) / h
-        last = (_part(x, dim, -1) - _part(x, dim, -2, -1)) / h
+        first = _scaled(_part(x, dim, 1, 2) - _part(x, dim, 0, 1), h, divide=True)
+        last = _scaled(_part(x, dim, -1) - _part(x, dim, -2, -1), h, divide=True)
     else:
-        first = (-1.5 * _part(x, dim, 0, 1) + 2 * _part(x, dim, 1, 2) - 0.5 * _part(x, dim, 2, 3)) / h
-        last = (0.5 * _part(x, dim, -3, -2) - 2 * _part(x, dim, -2, -1) + 1.5 * _part(x, dim, -1)) / h
-    return cat([first, center / 2, last], dim)
+        first = _scaled(_scaled(_part(x, dim, 0, 1), -1.5) + _scaled(_part(x, dim, 1, 2), 2)
+                        - _scaled(_part(x, dim, 2, 3), 0.5), h, divide=True)
+        last = _scaled(_scaled(_part(x, dim, -3, -2), 0.5) - _scaled(_part(x, dim, -2, -1), 2)
+                       + _scaled(_part(x, dim, -1), 1.5), h, divide=True)
+    return cat([first, _scaled(center, 2, divide=True), last], dim)
 
 
 def _coordinates(x: Tensor, dim: int, coords: Tensor, edge_order: int) -> Tensor:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.ops._linalg_util import _tril
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar
-from refgrad.ops.join import cat
+from refgrad.ops.join import cat, stack
 from refgrad.ops.linalg import matmul
 from refgrad.tensor import Tensor
 
@@ -46,16 +47,14 @@ def _full_product(a: np.ndarray, tau: np.ndarray) -> np.ndarray:
 
 
 def _reflectors(A: Tensor, tau: Tensor) -> list[tuple[Tensor, Tensor]]:
-    """(v_i, H_i) as refgrad tensors (differentiable in A and tau)."""
+    """(v_i, H_i) as refgrad tensors (differentiable in A and tau): v_i = e_i + column i of A's strict lower part."""
     m, k = A.shape[-2], tau.shape[-1]
-    batch = tuple(A.shape[:-2])
-    eye = Tensor._make(np.eye(m, dtype=A.dtype.numpy))
+    eye = np.eye(m, dtype=A.dtype.numpy)
+    lower = _tril(A, k=-1)
     out = []
     for i in range(k):
-        head = np.zeros(batch + (i + 1,), dtype=A.dtype.numpy)
-        head[..., i] = 1
-        v = cat([Tensor._make(head), A[..., i + 1:, i]], -1)
-        H = eye - tau[..., i, None, None] * (v.unsqueeze(-1) * v.conj().unsqueeze(-2))
+        v = lower[..., :, i] + Tensor._make(eye[i])
+        H = Tensor._make(eye) - tau[..., i, None, None] * (v.unsqueeze(-1) * v.conj().unsqueeze(-2))
         out.append((v, H))
     return out
 
@@ -79,13 +78,12 @@ def _product_vjp(A: Tensor, tau: Tensor, G: Tensor):
         grad_tau.append(-(v.conj() * Kv).sum(-1, keepdim=True))
         grad_v.append(-(t.conj() * Kv) - t * KHv)
         prefix = H if prefix is None else matmul(prefix, H)
-    m, n = A.shape[-2], A.shape[-1]
-    columns = [gv[..., i + 1:].unsqueeze(-1) for i, gv in enumerate(grad_v)]
-    columns = [cat([Tensor._make(np.zeros(tuple(c.shape[:-2]) + (i + 1, 1), dtype=c.dtype.numpy)), c], -2)
-               for i, c in enumerate(columns)]
+    n = A.shape[-1]
+    grad_A = _tril(stack(grad_v, -1), k=-1)  # only the strict lower part of A enters the reflectors
     if n > k:
-        columns.append(Tensor._make(np.zeros(tuple(A.shape[:-2]) + (m, n - k), dtype=A.dtype.numpy)))
-    return cat(columns, -1), cat(grad_tau, -1)
+        grad_A = cat([grad_A, Tensor._make(np.zeros(tuple(grad_A.shape[:-1]) + (n - k,), dtype=grad_A.dtype.numpy))],
+                     -1)
+    return grad_A, cat(grad_tau, -1)
 
 
 # --- householder_product ---------------------------------------------------------------------------------------

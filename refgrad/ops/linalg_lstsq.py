@@ -10,9 +10,9 @@ drivers change is the rest of the result, as torch 2.13 returns it on the CPU:
   agrees away from rcond); empty for gels;
 - ``singular_values``: for gelsd and gelss; empty otherwise.
 
-gels (QR, no rank revealing) raises for a matrix whose R has an exactly zero diagonal entry. Only the solution
-carries gradient (residuals have torch's grad_fn but their cotangent is ignored, as in torch): torch's formula
-through pinv(A), gB = pinv(A)ᴴ gX and gA the pseudo-inverse's VJP at the cotangent gX Bᴴ.
+gels (QR, no rank revealing) raises for a matrix whose R has an exactly zero diagonal entry. The solution and the
+residuals carry gradient: the solution's by torch's formula through pinv(A) (gB = pinv(A)ᴴ gX, gA the
+pseudo-inverse's VJP at the cotangent gX Bᴴ), the residuals' as squared norms at the optimum (torch's formula).
 """
 from __future__ import annotations
 
@@ -64,24 +64,31 @@ def _pseudo_inverse(A: Tensor) -> Tensor:
 
 
 def _lstsq_vjp(c, g_solution, g_residuals=None, g_rank=None, g_singular=None):
-    if g_solution is None:
-        return None, None
     A, B = c.self, c.b
-    P = _pseudo_inverse(A)
-    grad_B = matmul(P.mH, g_solution) if c.needs_input_grad(1) else None
-    grad_A = None
-    if c.needs_input_grad(0):
-        gP = matmul(g_solution, B.mH)
-        m, n = A.shape[-2:]
-        PH = P.mH
-        grad_A = (-matmul(PH, matmul(gP, PH))
-                  + matmul(_eye(m, A) - matmul(A, P), matmul(gP.mH, matmul(P, PH)))
-                  + matmul(matmul(PH, P), matmul(gP.mH, _eye(n, A) - matmul(P, A))))
+    grad_A = grad_B = None
+    if g_solution is not None:
+        P = _pseudo_inverse(A)
+        if c.needs_input_grad(1):
+            grad_B = matmul(P.mH, g_solution)
+        if c.needs_input_grad(0):
+            gP = matmul(g_solution, B.mH)
+            m, n = A.shape[-2:]
+            PH = P.mH
+            grad_A = (-matmul(PH, matmul(gP, PH))
+                      + matmul(_eye(m, A) - matmul(A, P), matmul(gP.mH, matmul(P, PH)))
+                      + matmul(matmul(PH, P), matmul(gP.mH, _eye(n, A) - matmul(P, A))))
+    if g_residuals is not None and g_residuals.numel():
+        # r_j = ‖A x_j - b_j‖² at the optimum, where Aᴴ(A x_j - b_j) = 0: dr_j = 2 Re<A x_j - b_j, dA x_j - db_j>
+        X = c.result
+        weighted = 2 * (matmul(A, X) - B) * g_residuals.unsqueeze(-2)
+        from_residuals_A, from_residuals_B = matmul(weighted, X.mH), -weighted
+        grad_A = from_residuals_A if grad_A is None else grad_A + from_residuals_A
+        grad_B = from_residuals_B if grad_B is None else grad_B + from_residuals_B
     return grad_A, grad_B
 
 
-_lstsq = Primitive("LinalgLstsqBackward0", _lstsq_forward, _lstsq_vjp, inputs=("self", "b"), save=("self", "b"),
-                   differentiable=(0, 1), holomorphic=False)
+_lstsq = Primitive("LinalgLstsqBackward0", _lstsq_forward, _lstsq_vjp, inputs=("self", "b"),
+                   save=("self", "b", "result"), differentiable=(0, 1), holomorphic=False)
 
 
 @register(namespace="torch.linalg")

@@ -46,3 +46,10 @@ def test_solution_and_outputs_per_driver():
     np.testing.assert_allclose(deficient.solution.numpy(), np.linalg.pinv(np.ones((4, 3))) @ b, atol=1e-12)
     with pytest.raises(L.LinAlgError, match=r"does not have full rank \(error code: 2\)"):
         L.lstsq(rg.ones(4, 3, dtype=rg.float64), rg.tensor(b), driver="gels")
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("driver", ["gels", "gelsd"])
+def test_residuals_vjp_matches_central_differences(driver, order):
+    check_vjp(lambda a, b: L.lstsq(a, b, driver=driver)[:2], TALL, rng.standard_normal((4, 2)), order=order,
+              rtol=1e-5, atol=1e-5)
