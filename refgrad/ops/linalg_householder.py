@@ -100,7 +100,7 @@ def _householder_vjp(c, g):
 
 
 _householder = Primitive("LinalgHouseholderProductBackward0", _householder_forward, _householder_vjp,
-                         inputs=("self", "tau"), save=("self", "tau"), holomorphic=False)
+                         inputs=("self", "tau"), save=("self", "tau", "result"), holomorphic=False)
 
 
 @register(namespace="torch.linalg", aliases=())
@@ -157,7 +157,7 @@ def _householder_full(A: Tensor, tau: Tensor) -> Tensor:
 
 
 _ormqr = Primitive("OrmqrBackward0", _ormqr_forward, _ormqr_vjp, inputs=("self", "tau", "other"),
-                   save=("self", "tau", "other"), holomorphic=False)
+                   save=("self", "tau", "other", "result"), holomorphic=False)
 
 
 @register(method=True)

@@ -33,7 +33,10 @@ _Lstsq = return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def _lstsq_forward(a, b, rcond, driver):
+def _lstsq_forward(a, b, rcond, driver, vector):
+    if vector:
+        x, residuals, rank, singular = _lstsq_forward(a, b[..., None], rcond, driver, False)
+        return x[..., 0], residuals, rank, singular
     m, n = a.shape[-2:]
     real = np.finfo(a.dtype).dtype
     u, s, vh = np.linalg.svd(a, full_matrices=False)
@@ -65,6 +68,9 @@ def _pseudo_inverse(A: Tensor) -> Tensor:
 
 def _lstsq_vjp(c, g_solution, g_residuals=None, g_rank=None, g_singular=None):
     A, B = c.self, c.b
+    if c.vector:  # a vector right-hand side: the column case, the gradient of B squeezed back
+        B = B.unsqueeze(-1)
+        g_solution = None if g_solution is None else g_solution.unsqueeze(-1)
     grad_A = grad_B = None
     if g_solution is not None:
         P = _pseudo_inverse(A)
@@ -79,11 +85,13 @@ def _lstsq_vjp(c, g_solution, g_residuals=None, g_rank=None, g_singular=None):
                       + matmul(matmul(PH, P), matmul(gP.mH, _eye(n, A) - matmul(P, A))))
     if g_residuals is not None and g_residuals.numel():
         # r_j = ‖A x_j - b_j‖² at the optimum, where Aᴴ(A x_j - b_j) = 0: dr_j = 2 Re<A x_j - b_j, dA x_j - db_j>
-        X = c.result
+        X = c.result.unsqueeze(-1) if c.vector else c.result
         weighted = 2 * (matmul(A, X) - B) * g_residuals.unsqueeze(-2)
         from_residuals_A, from_residuals_B = matmul(weighted, X.mH), -weighted
         grad_A = from_residuals_A if grad_A is None else grad_A + from_residuals_A
         grad_B = from_residuals_B if grad_B is None else grad_B + from_residuals_B
+    if c.vector and grad_B is not None:
+        grad_B = grad_B.squeeze(-1)
     return grad_A, grad_B
 
 
@@ -109,17 +117,14 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver not in _DRIVERS:
         raise RuntimeError(f"{name}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     vector = B.ndim == A.ndim - 1
-    rhs = B.unsqueeze(-1) if vector else B
-    if rhs.shape[-2] != A.shape[-2]:
+    if (B.shape[-1] if vector else B.shape[-2]) != A.shape[-2]:
         raise RuntimeError(f"{name}: input.size(-2) should match other.size(-2)")
     m, n = A.shape[-2:]
     if rcond is None:
         rcond = float(np.finfo(A.dtype.numpy).eps) * max(m, n)
     if driver == "gels":
         _check_full_rank(A._data)
-    solution, residuals, rank, singular = _lstsq(A, rhs, rcond=float(rcond), driver=driver)
-    if vector:
-        solution = solution.squeeze(-1)
+    solution, residuals, rank, singular = _lstsq(A, B, rcond=float(rcond), driver=driver, vector=vector)
     return _Lstsq(solution, residuals, rank, singular)
 
 
