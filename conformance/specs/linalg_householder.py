@@ -16,6 +16,15 @@ TAU = Domain(-2.0, -0.1, nonfinite=())
 _TOL = {"float32": (1e-4, 1e-4), "complex64": (1e-4, 1e-4)}
 _TOL_REASON = "single precision: a product of k reflectors and its VJP round in a different order than LAPACK's"
 _DTYPES = FLOAT + COMPLEX
+# torch computes the backward by removing one reflector at a time from the product (applying H_i's inverse): the
+# double backward is connected differently and rounds differently in single precision
+_KNOWN = {"double_backward": (
+    "(1) Q is linear in each tau_i, so with one reflector the second derivative in tau is identically zero: torch "
+    "returns zeros, refgrad no gradient (its first gradient in tau does not depend on tau); (2) single precision: "
+    "torch's backward divides each reflector out of Q, which loses accuracy - at integer inputs (complex64 ormqr, "
+    "A of 0s and 2s, tau = -1-1j) refgrad's second derivative is exactly 29-3j and 0 where torch gives "
+    "29.000023-2.99999j and -1.4e-4+3.4e-4j; refgrad's second order is checked against central differences in "
+    "tests/ops/test_linalg_householder.py")}
 
 
 @st.composite
@@ -34,11 +43,11 @@ def _reflector_shapes(draw, other=None):
 SPECS = [
     OpSpec("linalg.householder_product", lambda t, a, tau: t.linalg.householder_product(a, tau),
            args=(tensor(BOUNDED), tensor(TAU)), shapes=_reflector_shapes(), dtypes=_DTYPES, tol=_TOL,
-           tol_reason=_TOL_REASON),
+           tol_reason=_TOL_REASON, known=_KNOWN),
     OpSpec("ormqr", lambda t, a, tau, c, **kw: t.ormqr(a, tau, c, **kw),
            args=(tensor(BOUNDED), tensor(TAU), tensor(BOUNDED)), shapes=_reflector_shapes("left"),
-           kwargs={"transpose": st.booleans()}, dtypes=_DTYPES, tol=_TOL, tol_reason=_TOL_REASON),
+           kwargs={"transpose": st.booleans()}, dtypes=_DTYPES, tol=_TOL, tol_reason=_TOL_REASON, known=_KNOWN),
     OpSpec("ormqr.right", lambda t, a, tau, c, **kw: t.ormqr(a, tau, c, left=False, **kw),
            args=(tensor(BOUNDED), tensor(TAU), tensor(BOUNDED)), shapes=_reflector_shapes("right"),
-           kwargs={"transpose": st.booleans()}, dtypes=_DTYPES, tol=_TOL, tol_reason=_TOL_REASON),
+           kwargs={"transpose": st.booleans()}, dtypes=_DTYPES, tol=_TOL, tol_reason=_TOL_REASON, known=_KNOWN),
 ]

@@ -19,7 +19,7 @@ def _signal_and_window(draw, complex_spectrum=False):
     win = draw(st.integers(2, n_fft), label="win_length")
     batch = tuple(draw(st.lists(st.integers(1, 2), max_size=1), label="batch"))
     if complex_spectrum:
-        return (batch + (n_fft // 2 + 1, draw(st.integers(1, 4), label="frames")), (win,))
+        return (batch + (n_fft // 2 + 1, draw(st.integers(1, 3), label="frames")), (win,))
     return (batch + (draw(st.integers(n_fft, 10), label="length"),), (win,))
 
 
@@ -57,12 +57,12 @@ SPECS = [
     OpSpec("stft", _stft, args=(tensor(VALUES), tensor(WINDOW)), shapes=_signal_and_window(),
            kwargs=_STFT_KWARGS, tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("stft.return_real", _stft_real, args=(tensor(VALUES), tensor(WINDOW)), shapes=_signal_and_window(),
-           kwargs=_HOP, tol=_TOL, tol_reason=_TOL_REASON),
+           kwargs=_HOP, dtypes=("float64",)),
     OpSpec("stft.complex", _stft, args=(tensor(VALUES), tensor(WINDOW, dtypes=FLOAT)), shapes=_signal_and_window(),
-           kwargs=_HOP, dtypes=COMPLEX, tol=_TOL, tol_reason=_TOL_REASON),
+           kwargs=_HOP, dtypes=("complex128",)),
     OpSpec("istft", _istft, args=(tensor(VALUES), tensor(WINDOW, dtypes=FLOAT)),
            shapes=_signal_and_window(complex_spectrum=True), kwargs=_HOP, dtypes=COMPLEX, tol=_TOL,
            tol_reason=_TOL_REASON),
     OpSpec("istft.round_trip", _round_trip, args=(tensor(VALUES), tensor(WINDOW)), shapes=_signal_and_window(),
-           kwargs=_HOP, tol=_TOL, tol_reason=_TOL_REASON),
+           kwargs=_HOP, dtypes=("float64",)),
 ]
