@@ -13,8 +13,9 @@ from conformance.strategies import COMPLEX
 
 BOUNDED = Domain(-2.0, 2.0, nonfinite=())
 TAU = Domain(-2.0, -0.1, nonfinite=())
-_TOL = {"float32": (1e-4, 1e-4), "complex64": (1e-4, 1e-4)}
-_TOL_REASON = "single precision: a product of k reflectors and its VJP round in a different order than LAPACK's"
+_TOL = {"float32": (1e-3, 1e-3), "complex64": (1e-3, 1e-3)}
+_TOL_REASON = ("single precision: torch's backward divides each reflector out of the product, which loses accuracy "
+               "(complex64 ormqr at integer inputs: refgrad's gradient is exactly 36+52j, torch's 35.99974+52.0001j)")
 _DTYPES = FLOAT + COMPLEX
 # torch computes the backward by removing one reflector at a time from the product (applying H_i's inverse): the
 # double backward is connected differently and rounds differently in single precision
