@@ -122,7 +122,8 @@ def _lu_forward(a):
     return _permutation(pivots, a.shape[-2], a.dtype), L, U
 
 
-_lu = Primitive("LinalgLuBackward0", _lu_forward, _lu_vjp, differentiable=(1, 2), holomorphic=False)
+_lu = Primitive("LinalgLuBackward0", _lu_forward, _lu_vjp, differentiable=(1, 2), holomorphic=False,
+                outputs=("P", "L", "U"))
 
 
 def _lu_factor_forward(a):
@@ -137,7 +138,7 @@ def _lu_factor_vjp(c, gLU, g_pivots=None, g_info=None):
 
 
 _lu_factor = Primitive("LinalgLuFactorExBackward0", _lu_factor_forward, _lu_factor_vjp, differentiable=(0,),
-                       holomorphic=False)
+                       holomorphic=False, outputs=("LU", "pivots", "info"))
 
 
 def _check_lu_input(name: str, A: Tensor, pivot: bool) -> None:
