@@ -1,6 +1,6 @@
 """linalg_lu.py: LU's VJPs (square, tall, wide; real and complex) to first and second order against central
-differences, the factorization against its definition A = P L U, LAPACK's 1-based pivots and torch's node names.
-No torch import."""
+differences, the factorization against its definition A = P L U, LAPACK's 1-based pivots and torch's node names;
+forward mode (the generic JVP) of the new linear-algebra ops against central differences. No torch import."""
 from __future__ import annotations
 
 import warnings
@@ -10,6 +10,7 @@ import pytest
 
 import refgrad as rg
 from tests.ops.numerical import check_vjp
+from tests.ops.numerical_jvp import check_jvp
 
 L = rg.linalg
 rng = np.random.default_rng(11)
@@ -106,3 +107,19 @@ def test_grad_fn_names_follow_torch():
             x.grad_fn.name()) == (None, "LinalgLuBackward0", "LinalgLuFactorExBackward0", None, "LuUnpackBackward0",
                                   "LinalgLuSolveBackward0")
 
+
+
+JVP_CASES = {
+    "linalg.lu.tall": (lambda a: L.lu(a)[1:], (TALL,)),
+    "linalg.lu_factor.wide": (lambda a: L.lu_factor(a).LU, (WIDE,)),
+    "linalg.lu_solve": (_solve(True, False), (SQ, RHS)),
+    "lu_unpack": (lambda a: tuple(rg.lu_unpack(*L.lu_factor(a)))[1:], (SQ,)),
+    "linalg.lstsq": (lambda a, b: L.lstsq(a, b, driver="gelsd")[:2], (TALL, rng.standard_normal((4, 2)))),
+    "linalg.householder_product": (lambda a, tau: L.householder_product(a, tau), (TALL, rng.standard_normal(2))),
+}
+
+
+@pytest.mark.parametrize("name", JVP_CASES)
+def test_forward_mode_matches_central_differences(name):
+    fn, arrays = JVP_CASES[name]
+    check_jvp(fn, *arrays, rtol=1e-5, atol=1e-5)
