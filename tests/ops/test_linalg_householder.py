@@ -17,6 +17,8 @@ OTHER, COTHER = rng.standard_normal((4, 2)), rng.standard_normal((2, 3)) + 1j * 
 HOUSEHOLDER = {
     "linalg.householder_product": (L.householder_product, (HA, HTAU)),
     "linalg.householder_product.complex": (L.householder_product, (CA, CTAU)),
+    "linalg.householder_product.one_reflector": (L.householder_product, (rng.standard_normal((1, 1)),
+                                                                         rng.standard_normal(1))),
     "ormqr": (lambda a, tau, c: rg.ormqr(a, tau, c), (HA, rng.standard_normal(3), OTHER)),
     "ormqr.transpose": (lambda a, tau, c: rg.ormqr(a, tau, c, transpose=True), (HA, rng.standard_normal(3), OTHER)),
     "ormqr.right_complex": (lambda a, tau, c: rg.ormqr(a, tau, c, left=False, transpose=True), (CA, CTAU, COTHER)),
