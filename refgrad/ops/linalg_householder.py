@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._linalg_util import _tril
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -157,7 +158,8 @@ def _householder_full(A: Tensor, tau: Tensor) -> Tensor:
 
 
 _ormqr = Primitive("OrmqrBackward0", _ormqr_forward, _ormqr_vjp, inputs=("self", "tau", "other"),
-                   save=("self", "tau", "other", "result"), holomorphic=False)
+                   save=("self", "tau", "other", "result"), holomorphic=False,
+                   jvp=no_forward_rule("ormqr"))  # torch 2.13 has no forward-mode formula for ormqr
 
 
 @register(method=True)
