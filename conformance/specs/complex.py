@@ -51,6 +51,8 @@ SPECS = [
     OpSpec("real.attribute", lambda t, x: x.real, dtypes=COMPLEX),
     OpSpec("imag", lambda t, x: t.imag(x) * 1, dtypes=COMPLEX),
     OpSpec("imag.attribute", lambda t, x: x.imag, dtypes=COMPLEX),
+    OpSpec("cfloat", lambda t, x: x.cfloat(), dtypes=FLOAT + COMPLEX),
+    OpSpec("cdouble", lambda t, x: x.cdouble(), dtypes=FLOAT + COMPLEX),
     OpSpec("conj", lambda t, x: (t.conj(x), t.conj(x).is_conj()), dtypes=COMPLEX + FLOAT, known=_CONJ_NOT_A_VIEW),
     OpSpec("conj.imag", lambda t, x: (x.conj().imag.is_neg(), x.conj().imag.resolve_neg()), dtypes=COMPLEX),
     unary("conj_physical", dtypes=COMPLEX + FLOAT),

@@ -49,6 +49,7 @@ CASES = {
     "sgn": (lambda m, a: m.sgn(a), [_c(4)]),
     "angle": (lambda m, a: m.angle(a), [_c(4)]),
     "real_imag": (lambda m, a: (a.real * 2, a.imag ** 2), [_c(4)]),
+    "imag": (lambda m, a: m.imag(a) * m.real(a), [_c(2, 3)]),
     "conj": (lambda m, a: a.conj() * (1 + 2j), [_c(4)]),
     "conj_physical": (lambda m, a: m.conj_physical(a) * a, [_c(4)]),
     "resolve_conj": (lambda m, a: a.conj().resolve_conj() * a, [_c(4)]),
