@@ -1,0 +1,47 @@
+"""Specs for the NumPy keyword spellings torch's argument parser accepts (``axis`` for ``dim``, ``keepdims`` for
+``keepdim``; refgrad/ops/_numpy_names.py): each variant reruns an existing spec with its ``dim``/``keepdim``
+kwargs renamed, and ``sum.axis_and_dim`` checks the TypeError when both spellings are given."""
+import dataclasses
+
+from hypothesis import strategies as st
+
+from conformance.specs import indexing, reductions, shape, tutorial
+from conformance.specs._spec import Kwargs, OpSpec
+
+_NUMPY = {"dim": "axis", "keepdim": "keepdims"}
+# specs whose op is bound natively in torch (so takes the spellings), with a dim/keepdim kwarg to rename
+_BASES = ("sum.dim", "mean.dim", "prod.dim", "var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean",
+          "max.dim", "min.dim", "amax", "amin", "aminmax", "argmax", "argmin", "any.dim", "median.dim", "mode",
+          "kthvalue", "cumsum", "logcumsumexp", "cummax", "softmax", "squeeze", "unsqueeze", "gather", "sort",
+          "argsort", "topk", "cat.dim")
+
+
+def _renamed(fn):
+    def call(t, *inputs, **kwargs):
+        return fn(t, *inputs, **{_NUMPY.get(key, key): value for key, value in kwargs.items()})
+    return call
+
+
+def _variants():
+    bases = {spec.name: spec for module in (reductions, tutorial, shape, indexing)
+             for spec in getattr(module, "SPECS", []) if isinstance(spec, OpSpec)}
+    return [dataclasses.replace(bases[name], name=f"{name.split('.')[0]}.numpy_names", fn=_renamed(bases[name].fn))
+            for name in _BASES if name in bases]
+
+
+def _axis(drawn):
+    ndim = max(len(drawn[0]), 1)
+    return st.fixed_dictionaries({"axis": st.integers(-ndim, ndim - 1)}, optional={"keepdims": st.booleans()})
+
+
+def _both(drawn):
+    return st.sampled_from([{"dim": 0, "axis": 0}, {"axis": 0, "keepdim": True, "keepdims": True},
+                            {"dim": 0, "keepdim": False, "axis": -1}])
+
+
+SPECS = [
+    *_variants(),
+    OpSpec("sum.axis_and_dim", lambda t, x, **kw: x.sum(**kw), kwargs=Kwargs(_axis, _both)),
+    OpSpec("max.axis_positional", lambda t, x, **kw: t.max(x, 0, **kw),
+           kwargs=Kwargs(lambda drawn: st.just({"keepdims": True}), lambda drawn: st.just({"axis": 0}))),
+]
