@@ -2,6 +2,7 @@
 ``keepdim``; refgrad/ops/_numpy_names.py): each variant reruns an existing spec with its ``dim``/``keepdim``
 kwargs renamed, and ``sum.axis_and_dim`` checks the TypeError when both spellings are given."""
 import dataclasses
+import inspect
 
 from hypothesis import strategies as st
 
@@ -12,7 +13,7 @@ _NUMPY = {"dim": "axis", "keepdim": "keepdims"}
 # specs whose op is bound natively in torch (so takes the spellings), with a dim/keepdim kwarg to rename
 _BASES = ("sum.dim", "mean.dim", "prod.dim", "var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean",
           "max.dim", "min.dim", "amax", "amin", "aminmax", "argmax", "argmin", "any.dim", "median.dim", "mode",
-          "kthvalue", "cumsum", "logcumsumexp", "cummax", "softmax", "squeeze", "unsqueeze", "gather", "sort",
+          "kthvalue", "cumsum", "logcumsumexp", "cummax", "softmax", "squeeze", "unsqueeze", "sort",
           "argsort", "topk", "cat.dim")
 
 
@@ -22,9 +23,16 @@ def _renamed(fn):
     return call
 
 
+def _forwards_kwargs(fn) -> bool:
+    """The base spec's fn passes its kwargs on unchanged (a fn naming ``dim`` itself would reject ``axis``)."""
+    params = inspect.signature(fn).parameters.values()
+    return any(p.kind is p.VAR_KEYWORD for p in params) and not any(p.name in _NUMPY for p in params)
+
+
 def _variants():
     bases = {spec.name: spec for module in (reductions, tutorial, shape, indexing)
              for spec in getattr(module, "SPECS", []) if isinstance(spec, OpSpec)}
+    assert all(_forwards_kwargs(bases[name].fn) for name in _BASES)
     return [dataclasses.replace(bases[name], name=f"{name.split('.')[0]}.numpy_names", fn=_renamed(bases[name].fn))
             for name in _BASES if name in bases]
 

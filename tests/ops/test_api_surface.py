@@ -80,3 +80,79 @@ def _has_dim(function) -> bool:
         return bool({"dim", "keepdim"} & set(inspect.signature(function).parameters))
     except (TypeError, ValueError):
         return False
+
+
+# --- scatter(..., reduce=) ------------------------------------------------------------------------------------
+def test_scatter_reduce_values_and_no_derivative():
+    x = rg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    index = rg.tensor([[0, 0, 1], [1, 0, 0]])
+    src = rg.tensor([[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]])
+    with pytest.warns(UserWarning, match="reduce argument of torch.scatter with Tensor src is deprecated") \
+            if not __import__("refgrad.ops._scatter_modes", fromlist=["_warned"])._warned else _no_warning():
+        added = rg.scatter(x, 0, index, src, reduce="add")
+    np.testing.assert_array_equal(added.detach().numpy(), [[3.0, 11.0, 10.0], [9.0, 5.0, 10.0]])
+    multiplied = x.scatter(0, index, src, reduce="multiply")
+    np.testing.assert_array_equal(multiplied.detach().numpy(), [[2.0, 36.0, 21.0], [20.0, 5.0, 24.0]])
+    np.testing.assert_array_equal(x.scatter(1, index[:, :1], 2.0, reduce="add").detach().numpy(),
+                                  [[3.0, 2.0, 3.0], [4.0, 7.0, 6.0]])
+    assert added.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match=r"^derivative for aten::scatter is not implemented$"):
+        added.sum().backward()
+    with pytest.raises(RuntimeError, match=r"^reduce argument must be either add or multiply\.$"):
+        rg.scatter(x, 0, index, src, reduce="mean")
+
+
+def _no_warning():
+    import contextlib
+    return contextlib.nullcontext()
+
+
+# --- advanced indexing: NumPy's placement, reading and writing ------------------------------------------------
+KEYS = {
+    "adjacent tensors": lambda: (slice(None), rg.tensor([[0], [2]]), rg.tensor([1, 3, 0])),
+    "separated tensors go first": lambda: (rg.tensor([1, 0]), slice(None), rg.tensor([3, 2])),
+    "list, None, Ellipsis": lambda: ([1, 0, 1], None, Ellipsis, rg.tensor([2])),
+    "mask then tensor": lambda: (rg.tensor([True, False]), slice(0, 2), rg.tensor([[1, 2]])),
+    "2-d mask": lambda: (rg.tensor([[True, False, True], [False, True, True]]), rg.tensor([0, 3, 1, 2])),
+    "tensor after int": lambda: (1, slice(None, None, 2), rg.tensor([[0, 1], [3, 3]])),
+}
+
+_THROUGH_VIEW = {"list, None, Ellipsis", "mask then tensor", "tensor after int"}
+
+
+def _numpy_key(key):
+    return tuple(k.numpy() if isinstance(k, rg.Tensor) else k for k in key)
+
+
+def _torch_read(array, np_key):
+    """NumPy counts an int as an advanced index when arrays are present; torch (and refgrad) applies it first as
+    a select, so the remaining advanced indices may become adjacent and stay in place."""
+    ints = [i for i, k in enumerate(np_key) if isinstance(k, int)]
+    if ints and any(isinstance(k, (np.ndarray, list)) for k in np_key):
+        first = ints[0]
+        rest = np_key[:first] + np_key[first + 1:]
+        return _torch_read(array[(slice(None),) * first + (np_key[first],)], rest)
+    return array[np_key]
+
+
+@pytest.mark.parametrize("case", sorted(KEYS))
+def test_advanced_index_read_write_and_vjp(case):
+    key = KEYS[case]()
+    np_key = _numpy_key(key)
+    expected = _torch_read(X, np_key)
+    result = rg.tensor(X, requires_grad=True)[key]
+    np.testing.assert_array_equal(result.detach().numpy(), expected)
+    assert result.grad_fn.name() == "IndexBackward0"
+    check_vjp(lambda x: x[key], X, order=2)
+    written = X.copy()
+    written.flat[_torch_read(np.arange(X.size).reshape(X.shape), np_key)] = 7.0
+
+    def write(x, v):
+        y = x.clone()
+        y[key] = v
+        return y
+    y = write(rg.tensor(X, requires_grad=True), rg.tensor(7.0, requires_grad=True))
+    np.testing.assert_array_equal(y.detach().numpy(), written)
+    # torch 2.13: a key with a basic part (int, None, a slice that is not ``:``) writes through a view
+    assert type(y.grad_fn).__name__ == ("CopySlices" if case in _THROUGH_VIEW else "IndexPutBackward0")
+    check_vjp(write, X, np.array(7.0), order=2)

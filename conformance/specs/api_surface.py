@@ -1,0 +1,108 @@
+"""Specs for torch options on existing ops (refgrad/ops/indexing.py, _scatter_modes.py, nn.py, attention.py):
+``scatter(..., reduce=)``, advanced indexing with integer and boolean tensors in any position (NumPy's placement
+rules: adjacent advanced indices stay in place, separated ones go first) for reading and writing, negative
+padding and ``enable_gqa``."""
+from hypothesis import strategies as st
+
+from conformance.specs._spec import FLOAT, INT, OpSpec, scalar, tensor
+from conformance.specs.indexing import VALUES, _fn, _gather_kwargs, one
+
+_SCATTER_REDUCE = ("lambda t, x, src, *, dim, index, reduce: x.scatter(dim, t.tensor(index, dtype=t.int64), src, "
+                   "reduce=reduce)")
+
+
+@st.composite
+def _scatter_reduce_kwargs(draw, drawn):
+    return {**draw(_gather_kwargs(drawn, scatter=True)), "reduce": draw(st.sampled_from(["add", "multiply"]))}
+
+
+SPECS = [
+    # torch has no derivative here: its backward raises, which the vjp property compares
+    OpSpec("scatter.reduce", _fn(_SCATTER_REDUCE), args=(tensor(VALUES), tensor(VALUES)),
+           shapes=one().map(lambda s: (s[0], s[0])), kwargs=lambda drawn: _scatter_reduce_kwargs(drawn),
+           dtypes=FLOAT + INT),
+    OpSpec("scatter.reduce_value", _fn("lambda t, x, v, *, dim, index, reduce: x.scatter(dim, t.tensor(index, "
+                                       "dtype=t.int64), v, reduce=reduce)"),
+           args=(tensor(VALUES), scalar(("float",))), shapes=one().map(lambda s: (s[0], s[0])),
+           kwargs=lambda drawn: _scatter_reduce_kwargs(drawn)),
+    OpSpec("scatter_.reduce", _fn("lambda t, x, src, *, dim, index, reduce: x.detach().clone().scatter_(dim, "
+                                  "t.tensor(index, dtype=t.int64), src.detach(), reduce=reduce)"),
+           args=(tensor(VALUES), tensor(VALUES)), shapes=one().map(lambda s: (s[0], s[0])),
+           kwargs=lambda drawn: _scatter_reduce_kwargs(drawn), differentiable=False, dtypes=FLOAT + INT),
+]
+
+# --- advanced indexing --------------------------------------------------------------------------------------
+# a key component: an int, ["s", start, stop, step], None, "...", a Python list, ["t", nested ints] (an int64
+# tensor) or ["b", nested bools] (a bool tensor over as many dims as it has)
+_DECODE = ("lambda t, k: slice(*k[1:]) if isinstance(k, list) and k[:1] == ['s'] else t.tensor(k[1], dtype=t.int64) "
+           "if isinstance(k, list) and k[:1] == ['t'] else t.tensor(k[1], dtype=t.bool) if isinstance(k, list) and "
+           "k[:1] == ['b'] else Ellipsis if k == '...' else k")
+_READ = f"lambda t, x, *, key: x[tuple(({_DECODE})(t, k) for k in key)]"
+_WRITE = (f"lambda t, x, v, *, key: (lambda y: (y.__setitem__(tuple(({_DECODE})(t, k) for k in key), v), y)[1])"
+          "(x.clone())")
+
+
+def _nest(flat, shape):
+    if not shape:
+        return flat[0]
+    step = 1
+    for n in shape[1:]:
+        step *= n
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+@st.composite
+def _tensor_key(draw, shape):
+    """Components covering ``shape``: the advanced ones (int tensors, lists, bool masks) broadcast together."""
+    ndim, dim, key, used_ellipsis = len(shape), 0, [], False
+    broadcast = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2), label="index shape"))
+    while dim < ndim:
+        kinds = ["int", "slice", "none", "tensor", "tensor", "list", "mask"] + ([] if used_ellipsis else ["..."])
+        kind = draw(st.sampled_from(kinds), label="index kind")
+        size = shape[dim]
+        if kind == "int":
+            key.append(draw(st.integers(-size, size - 1)))
+        elif kind == "slice":
+            key.append(["s", draw(st.one_of(st.none(), st.integers(-size, size))),
+                        draw(st.one_of(st.none(), st.integers(-size, size))), draw(st.sampled_from([None, 1, 2]))])
+        elif kind == "none":
+            key.append(None)
+            continue
+        elif kind == "tensor":  # a shape that broadcasts to ``broadcast``
+            own = tuple(draw(st.sampled_from([n, 1])) for n in broadcast)[draw(st.integers(0, len(broadcast) - 1)):]
+            count = 1
+            for n in own:
+                count *= n
+            flat = draw(st.lists(st.integers(-size, size - 1), min_size=count, max_size=count))
+            key.append(["t", _nest(flat, own)])
+        elif kind == "list":
+            key.append(draw(st.lists(st.integers(-size, size - 1), min_size=broadcast[-1], max_size=broadcast[-1])))
+        elif kind == "mask":
+            span = draw(st.integers(1, min(2, ndim - dim)))
+            sub = shape[dim:dim + span]
+            count = 1
+            for n in sub:
+                count *= n
+            key.append(["b", _nest(draw(st.lists(st.booleans(), min_size=count, max_size=count)), sub)])
+            dim += span
+            continue
+        else:
+            key.append("...")
+            used_ellipsis = True
+            rest = draw(st.integers(0, ndim - dim))
+            dim = ndim - rest
+            continue
+        dim += 1
+    return key
+
+
+def _tensor_key_kwargs(drawn):
+    return st.fixed_dictionaries({"key": _tensor_key(drawn[0])})
+
+
+SPECS += [
+    OpSpec("getitem.tensors", _fn(_READ), args=(tensor(VALUES),), shapes=one(max_side=3), kwargs=_tensor_key_kwargs,
+           dtypes=FLOAT + INT),
+    OpSpec("setitem.tensors", _fn(_WRITE), args=(tensor(VALUES), tensor(VALUES)),
+           shapes=one(max_side=3).map(lambda s: (s[0], ())), kwargs=_tensor_key_kwargs),
+]
