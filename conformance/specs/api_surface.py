@@ -4,7 +4,7 @@ rules: adjacent advanced indices stay in place, separated ones go first) for rea
 padding and ``enable_gqa``."""
 from hypothesis import strategies as st
 
-from conformance.specs._spec import FLOAT, INT, OpSpec, scalar, tensor
+from conformance.specs._spec import FLOAT, INT, SMALL, OpSpec, Shapes, scalar, tensor
 from conformance.specs.indexing import VALUES, _fn, _gather_kwargs, one
 
 _SCATTER_REDUCE = ("lambda t, x, src, *, dim, index, reduce: x.scatter(dim, t.tensor(index, dtype=t.int64), src, "
@@ -105,4 +105,30 @@ SPECS += [
            dtypes=FLOAT + INT),
     OpSpec("setitem.tensors", _fn(_WRITE), args=(tensor(VALUES), tensor(VALUES)),
            shapes=one(max_side=3).map(lambda s: (s[0], ())), kwargs=_tensor_key_kwargs),
+]
+
+
+# --- grouped-query attention --------------------------------------------------------------------------------
+@st.composite
+def _gqa_shapes(draw):
+    """q (B, Hk*g, L, E), k (B, Hk, S, E), v (B, Hv, S, Ev) with Hv dividing the query heads: one key/value
+    head count and head size take torch's fused CPU kernel, others its math path."""
+    batch = draw(st.integers(1, 2))
+    key_heads, groups = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    heads = key_heads * groups
+    value_heads = draw(st.sampled_from([key_heads, key_heads, heads, 1]))
+    length, source, d = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dv = draw(st.sampled_from([d, d, d + 1]))
+    return ((batch, heads, length, d), (batch, key_heads, source, d), (batch, value_heads, source, dv))
+
+
+_BAD_GQA = st.sampled_from([((1, 3, 2, 2), (1, 2, 2, 2), (1, 2, 2, 2)), ((1, 2, 2, 2), (1, 4, 2, 2), (1, 4, 2, 2)),
+                            ((2, 2), (2, 2), (2, 2)), ((1, 4, 2, 2), (1, 2, 2, 2), (1, 3, 2, 2))])
+
+SPECS += [
+    OpSpec("nn.functional.scaled_dot_product_attention.gqa",
+           lambda t, q, k, v, **kw: t.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kw),
+           args=(tensor(SMALL), tensor(SMALL), tensor(SMALL)), shapes=Shapes(_gqa_shapes(), invalid=_BAD_GQA),
+           kwargs=st.fixed_dictionaries({}, optional={"is_causal": st.booleans(), "scale": st.sampled_from([0.5])}),
+           tol={"float32": (1e-5, 1e-4)}, tol_reason="float32 softmax of scores: summation order differs"),
 ]

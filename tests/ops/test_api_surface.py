@@ -156,3 +156,36 @@ def test_advanced_index_read_write_and_vjp(case):
     # torch 2.13: a key with a basic part (int, None, a slice that is not ``:``) writes through a view
     assert type(y.grad_fn).__name__ == ("CopySlices" if case in _THROUGH_VIEW else "IndexPutBackward0")
     check_vjp(write, X, np.array(7.0), order=2)
+
+
+# --- enable_gqa ---------------------------------------------------------------------------------------------
+GQA = {  # query, key, value shapes: the fused path (one key/value head count and head size) and the math path
+    "fused": ((1, 4, 3, 2), (1, 2, 2, 2), (1, 2, 2, 2)),
+    "math, value heads differ": ((1, 4, 2, 2), (1, 2, 3, 2), (1, 4, 3, 2)),
+    "math, 3-d": ((4, 2, 3), (2, 3, 3), (1, 3, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GQA))
+def test_gqa_equals_repeated_heads_and_vjp(case):
+    q, k, v = (rng.standard_normal(shape) for shape in GQA[case])
+    F = rg.nn.functional
+    heads = q.shape[-3]
+    out = F.scaled_dot_product_attention(rg.tensor(q), rg.tensor(k), rg.tensor(v), enable_gqa=True)
+    repeated = F.scaled_dot_product_attention(
+        rg.tensor(q), *(rg.tensor(np.repeat(a, heads // a.shape[-3], axis=-3)) for a in (k, v)))
+    np.testing.assert_allclose(out.numpy(), repeated.numpy(), rtol=1e-12, atol=1e-12)
+    order = 1 if case == "fused" else 2  # torch's fused node has no double backward
+    check_vjp(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, enable_gqa=True, is_causal=True), q, k, v,
+              order=order)
+
+
+def test_gqa_errors():
+    F = rg.nn.functional
+    with pytest.raises(RuntimeError, match="^Number of heads in key and value must divide the number of heads in $"):
+        F.scaled_dot_product_attention(*(rg.ones(1, h, 2, 2) for h in (3, 2, 2)), enable_gqa=True)
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got -3"):
+        F.scaled_dot_product_attention(*(rg.ones(2, 2) for _ in range(3)), enable_gqa=True)
+    with pytest.raises(RuntimeError, match="size of tensor a \\(4\\) must match the size of tensor b \\(2\\) at "
+                                           "non-singleton dimension 1"):
+        F.scaled_dot_product_attention(*(rg.ones(1, h, 2, 2) for h in (4, 2, 2)))
