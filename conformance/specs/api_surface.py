@@ -132,3 +132,43 @@ SPECS += [
            kwargs=st.fixed_dictionaries({}, optional={"is_causal": st.booleans(), "scale": st.sampled_from([0.5])}),
            tol={"float32": (1e-5, 1e-4)}, tol_reason="float32 softmax of scores: summation order differs"),
 ]
+
+
+# --- negative padding ---------------------------------------------------------------------------------------
+@st.composite
+def _negative_pad_case(draw):
+    nd = draw(st.integers(1, 3), label="padded dims")
+    return ((draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(draw(st.integers(1, 4)) for _ in range(nd)),)
+
+
+def _defined(shape, pad, mode) -> bool:
+    """Avoid what torch 2.13 leaves undefined: circular padding longer than the cropped dim (uninitialized memory,
+    or a gradient that does not match the output; refgrad/ops/pooling.py, _check_circular_copies), and empty
+    reflect/replicate outputs (their double backward returns uninitialized memory)."""
+    sizes = list(reversed(shape[2:]))
+    if mode == "circular":
+        return all(max(lo, hi) <= n + min(lo, 0) + min(hi, 0) for n, lo, hi in zip(sizes, pad[0::2], pad[1::2]))
+    if mode in ("reflect", "replicate"):
+        return all(n + lo + hi != 0 for n, lo, hi in zip(sizes, pad[0::2], pad[1::2]))
+    return True
+
+
+def _negative_pad_kwargs(drawn):
+    shape = drawn[0]
+
+    def for_mode(mode):
+        amounts = []
+        for size in reversed(shape[2:]):
+            high = size - 1 if mode == "reflect" else size
+            amounts += [st.integers(-size - 1, high), st.integers(-size - 1, high)]
+        pads = st.tuples(*amounts)
+        pads = pads.filter(lambda pad: _defined(shape, pad, mode))
+        extra = {"value": st.sampled_from([None, 1.5])} if mode == "constant" else {}
+        return st.fixed_dictionaries({"pad": pads, "mode": st.just(mode), **extra})
+    return st.sampled_from(["constant", "reflect", "replicate", "circular"]).flatmap(for_mode)
+
+
+SPECS += [
+    OpSpec("nn.functional.pad.negative", lambda t, x, **kw: t.nn.functional.pad(x, **kw), args=(tensor(VALUES),),
+           shapes=_negative_pad_case(), kwargs=_negative_pad_kwargs),
+]

@@ -138,7 +138,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
              and (query.shape[1] == key.shape[1] or enable_gqa))
     if flash:  # torch's fused kernel takes the grouped key and value as they are
         return _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
-    if enable_gqa:  # the math path repeats each key/value head for its group of query heads
+    if enable_gqa and not query.shape[-3] == key.shape[-3] == value.shape[-3]:
+        # the math path repeats each key/value head for its group of query heads (both, if either is grouped)
         key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])
     return _attention(query, key, value, attn_mask, is_causal, scale)
 

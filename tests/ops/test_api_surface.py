@@ -189,3 +189,34 @@ def test_gqa_errors():
     with pytest.raises(RuntimeError, match="size of tensor a \\(4\\) must match the size of tensor b \\(2\\) at "
                                            "non-singleton dimension 1"):
         F.scaled_dot_product_attention(*(rg.ones(1, h, 2, 2) for h in (4, 2, 2)))
+
+
+# --- negative padding ---------------------------------------------------------------------------------------
+def test_negative_padding_values():
+    F = rg.nn.functional
+    x = rg.arange(5.0).reshape(1, 1, 5)
+    assert F.pad(x, (-1, 2), value=9.0).tolist() == [[[1.0, 2.0, 3.0, 4.0, 9.0, 9.0]]]
+    assert F.pad(x, (-1, 3), mode="reflect").tolist() == [[[1.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.0]]]
+    assert F.pad(x, (-5, 2), mode="replicate").tolist() == [[[4.0, 4.0]]]
+    # circular crops first, then wraps around what is left (torch 2.13)
+    assert F.pad(x, (1, -2), mode="circular").tolist() == [[[2.0, 0.0, 1.0, 2.0]]]
+    assert F.pad(x, (-3, 1), mode="circular").tolist() == [[[3.0, 4.0, 3.0]]]
+    assert tuple(F.pad(rg.ones(1, 1, 3, 4), (-2, -2, 0, 0), mode="reflect").shape) == (1, 1, 3, 0)
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda F, x: F.pad(x, (-3, -3)), "^narrow\\(\\): length must be non-negative\\.$"),
+    (lambda F, x: F.pad(x, (-3, -3), mode="reflect"), "^input \\(W: 5\\) is too small\\. Calculated output W: -1$"),
+    (lambda F, x: F.pad(x, (-3, -3), mode="circular"), "^Negative padding value is resulting in an empty dimension$"),
+    (lambda F, x: F.pad(x, (-2, 4), mode="circular"), "refer to a single memory location"),
+    (lambda F, x: F.pad(x.expand(1, 2, 5), (-2, 4), mode="circular"), "refgrad refuses"),
+])
+def test_negative_padding_errors(call, error):
+    with pytest.raises(RuntimeError, match=error):
+        call(rg.nn.functional, rg.arange(5.0).reshape(1, 1, 5))
+
+
+@pytest.mark.parametrize("mode, pad", [("constant", (-1, 2, 1, -2)), ("reflect", (-1, 2, 1, -2)),
+                                       ("replicate", (2, -3, -1, 1)), ("circular", (1, -2, -1, 2))])
+def test_negative_padding_vjp(mode, pad):
+    check_vjp(lambda x: rg.nn.functional.pad(x, pad, mode=mode), rng.standard_normal((1, 2, 3, 4)), order=2)
