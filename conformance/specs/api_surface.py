@@ -172,3 +172,40 @@ SPECS += [
     OpSpec("nn.functional.pad.negative", lambda t, x, **kw: t.nn.functional.pad(x, **kw), args=(tensor(VALUES),),
            shapes=_negative_pad_case(), kwargs=_negative_pad_kwargs),
 ]
+
+
+# --- interpolate: nearest-exact, trilinear, 3 spatial dims ------------------------------------------------------
+@st.composite
+def _interp_shapes(draw, dims):
+    nd = draw(st.sampled_from(dims))
+    return ((draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(draw(st.integers(1, 5)) for _ in range(nd)),)
+
+
+def _interp_kwargs(mode):
+    def kwargs(drawn):
+        spatial = drawn[0][2:]
+        nd = len(spatial)
+        scale = st.sampled_from([0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0])
+        how = st.one_of(st.fixed_dictionaries({"size": st.tuples(*(st.integers(1, 6) for _ in range(nd)))}),
+                        st.fixed_dictionaries({"scale_factor": st.one_of(scale, st.tuples(*(scale,) * nd))},
+                                              optional={"recompute_scale_factor": st.booleans()}))
+        extra = {"align_corners": st.sampled_from([None, True, False])} if mode == "trilinear" else {}
+
+        def nonempty(kw):
+            factors = kw.get("scale_factor", 1.0)
+            factors = factors if isinstance(factors, tuple) else (factors,) * nd
+            return all(int(n * f) >= 1 for n, f in zip(spatial, factors))
+        return st.tuples(how, st.fixed_dictionaries({"mode": st.just(mode), **extra})).map(
+            lambda pair: {**pair[0], **pair[1]}).filter(nonempty)
+    return kwargs
+
+
+SPECS += [
+    OpSpec("nn.functional.interpolate.nearest_exact", lambda t, x, **kw: t.nn.functional.interpolate(x, **kw),
+           shapes=_interp_shapes((1, 2, 3)), kwargs=_interp_kwargs("nearest-exact")),
+    OpSpec("nn.functional.interpolate.nearest3d", lambda t, x, **kw: t.nn.functional.interpolate(x, **kw),
+           shapes=_interp_shapes((3,)), kwargs=_interp_kwargs("nearest")),
+    OpSpec("nn.functional.interpolate.trilinear", lambda t, x, **kw: t.nn.functional.interpolate(x, **kw),
+           shapes=_interp_shapes((3,)), kwargs=_interp_kwargs("trilinear"), tol={"float32": (1.3e-6, 1e-4)},
+           tol_reason="float32 trilinear sums of 8 weighted inputs round differently (as bilinear's)"),
+]

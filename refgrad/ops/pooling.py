@@ -258,6 +258,14 @@ def _nearest_table(size: int, out: int, scale) -> np.ndarray:
     return np.minimum(src, size - 1)[:, None]
 
 
+def _nearest_exact_table(size: int, out: int, scale) -> np.ndarray:
+    """torch's 'nearest-exact': source floor((i + 0.5) * in/out) in float32 (no shortcut for equal or doubled
+    sizes, unlike 'nearest')."""
+    factor = np.float32(1.0 / scale) if scale else np.float32(size) / np.float32(out)
+    src = np.floor((np.arange(out, dtype=np.float32) + np.float32(0.5)) * factor).astype(np.int64)
+    return np.minimum(src, size - 1)[:, None]
+
+
 def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
     real = np.float32 if dtype == np.float32 else np.float64
     if out == size:  # as torch: a dim kept at its size (whatever the scale) pairs each element with itself,
@@ -277,28 +285,24 @@ def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
     return np.stack([low, high], 1), np.stack([real(1) - lam1, lam1], 1)
 
 
-_MODES = {"nearest": ("UpsampleNearest{n}DBackward0", None), "linear": ("UpsampleLinear1DBackward0", 1),
-          "bilinear": ("UpsampleBilinear2DBackward0", 2)}
+_MODES = {"nearest": ("UpsampleNearest{n}DBackward0", None),
+          "nearest-exact": ("UpsampleNearestExact{n}DBackward0", None),
+          "linear": ("UpsampleLinear1DBackward0", 1), "bilinear": ("UpsampleBilinear2DBackward0", 2),
+          "trilinear": ("UpsampleTrilinear3DBackward0", 3)}
 
 
 @register(namespace="torch.nn.functional")
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
-    """Resize the spatial dims (torch.nn.functional.interpolate): modes 'nearest', 'linear', 'bilinear'."""
+    """Resize the spatial dims (torch.nn.functional.interpolate): modes 'nearest', 'nearest-exact' (1 to 3
+    spatial dims), 'linear', 'bilinear', 'trilinear'."""
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
     nd = input.ndim - 2
-    if nd < 1:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the input "
-                         f"dimensions (got {mode})")
     name, needed = _MODES[mode]
-    if needed is not None and nd != needed:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input")
-    if nd > 2:
-        raise NotImplementedError("interpolate: 3-D spatial inputs are not implemented")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined" if size is not None else
                          "either size or scale_factor should be defined")
@@ -307,7 +311,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out = tuple(size) if isinstance(size, (list, tuple)) else (size,) * nd
         if len(out) != nd:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(in_spatial)} and output size of {list(out)}. Please "
+                             f"spatial dimensions of {list(in_spatial)} and output size of {size}. Please "
                              f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
                              f"...,oK) format.")
         scales = (None,) * nd
@@ -316,12 +320,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out = tuple(int(math.floor(float(n) * float(s))) for n, s in zip(in_spatial, scales))
         if recompute_scale_factor:
             scales = (None,) * nd
+    # torch checks the input's rank only after reading size / scale_factor
+    if not 1 <= nd <= 3:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                                  f"nearest-exact (got {mode})")
+    if needed is not None and nd != needed:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input")
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({_fmt(in_spatial)}) "
-                           f"and output ({_fmt(out)})")
+        names = "DHW"[-nd:]
+        given, made = (", ".join(f"{n}: {v}" for n, v in zip(names, dims)) for dims in (in_spatial, out))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({given})"
+                           f"{' and ' if nd == 1 else ' '}output ({made})")
     dtype = input._data.dtype
-    if mode == "nearest":
-        tables = [_nearest_table(n, o, s) for n, o, s in zip(in_spatial, out, scales)]
+    if mode in ("nearest", "nearest-exact"):
+        table = _nearest_table if mode == "nearest" else _nearest_exact_table
+        tables = [table(n, o, s) for n, o, s in zip(in_spatial, out, scales)]
         index, weight = grid_index(tables, in_spatial), None
     else:
         if align_corners is None:

@@ -220,3 +220,48 @@ def test_negative_padding_errors(call, error):
                                        ("replicate", (2, -3, -1, 1)), ("circular", (1, -2, -1, 2))])
 def test_negative_padding_vjp(mode, pad):
     check_vjp(lambda x: rg.nn.functional.pad(x, pad, mode=mode), rng.standard_normal((1, 2, 3, 4)), order=2)
+
+
+# --- interpolate: nearest-exact, trilinear, 3 spatial dims ------------------------------------------------------
+def test_nearest_exact_indices():
+    x = rg.arange(5.0).reshape(1, 1, 5)
+    # source floor((i + 0.5) * 5 / 3) = 0, 2, 4 (nearest: floor(i * 5 / 3) = 0, 1, 3)
+    assert rg.nn.functional.interpolate(x, size=3, mode="nearest-exact").tolist() == [[[0.0, 2.0, 4.0]]]
+    assert rg.nn.functional.interpolate(x, size=3, mode="nearest").tolist() == [[[0.0, 1.0, 3.0]]]
+
+
+def test_trilinear_is_separable_linear():
+    x = rng.standard_normal((1, 2, 2, 3, 4))
+    F = rg.nn.functional
+    out = F.interpolate(rg.tensor(x), size=(3, 5, 2), mode="trilinear", align_corners=True).numpy()
+    step = rg.tensor(x)
+    for axis, size in zip((2, 3, 4), (3, 5, 2)):  # linear along one axis at a time
+        moved = step.movedim(axis, -1)
+        shape = tuple(moved.shape)
+        flat = F.interpolate(moved.reshape(1, -1, shape[-1]), size=size, mode="linear", align_corners=True)
+        step = flat.reshape(*shape[:-1], size).movedim(-1, axis)
+    np.testing.assert_allclose(out, step.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode, kwargs, name", [
+    ("nearest-exact", {"scale_factor": 1.5}, "UpsampleNearestExact3DBackward0"),
+    ("nearest", {"size": (3, 2, 5)}, "UpsampleNearest3DBackward0"),
+    ("trilinear", {"scale_factor": (1.5, 0.7, 2.0)}, "UpsampleTrilinear3DBackward0"),
+    ("trilinear", {"size": (3, 2, 5), "align_corners": True}, "UpsampleTrilinear3DBackward0"),
+])
+def test_interpolate_3d_vjp(mode, kwargs, name):
+    x = rng.standard_normal((1, 2, 2, 3, 4))
+    assert type(rg.nn.functional.interpolate(rg.tensor(x, requires_grad=True), mode=mode, **kwargs).grad_fn
+                ).__name__ == name
+    check_vjp(lambda a: rg.nn.functional.interpolate(a, mode=mode, **kwargs), x, order=2)
+
+
+def test_interpolate_rank_errors():
+    F = rg.nn.functional
+    with pytest.raises(NotImplementedError, match=r"Only 3D, 4D and 5D input Tensors supported \(got 6D\) for the "
+                                                  r"modes: nearest \|"):
+        F.interpolate(rg.ones(1, 1, 1, 1, 2, 2), scale_factor=2)
+    with pytest.raises(NotImplementedError, match="^Got 4D input, but trilinear mode needs 5D input$"):
+        F.interpolate(rg.ones(1, 1, 2, 2), scale_factor=2, mode="trilinear")
+    with pytest.raises(RuntimeError, match=r"got input \(D: 2, H: 2, W: 2\) output \(D: 0, H: 0, W: 0\)$"):
+        F.interpolate(rg.ones(1, 1, 2, 2, 2), scale_factor=0.1, mode="nearest-exact")
