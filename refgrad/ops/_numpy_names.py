@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 
 ALIASES = (("dim", "axis"), ("keepdim", "keepdims"))
 
@@ -53,6 +54,16 @@ def _accepting(function, name: str, renames):
         return function(*args, **kwargs)
     op._numpy_names_of = function
     return op
+
+
+_WRAPPER_CODE = _accepting(lambda: None, "", []).__code__
+
+
+def user_stacklevel(stacklevel: int) -> int:
+    """``stacklevel`` for a ``warnings.warn`` in the calling function, one more when the frame it would name is
+    this module's wrapper (so the warning still names the user's line)."""
+    frame = sys._getframe(stacklevel)
+    return stacklevel + 1 if frame is not None and frame.f_code is _WRAPPER_CODE else stacklevel
 
 
 def accept_numpy_names(ops: dict) -> dict:

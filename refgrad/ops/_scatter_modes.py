@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.tensor import Tensor
 
@@ -40,7 +41,7 @@ def check_reduce(reduce: str, src_is_tensor: bool) -> None:
         raise RuntimeError("reduce argument must be either add or multiply.")
     if src_is_tensor and not _warned:
         _warned.append(True)  # torch warns once per process
-        warnings.warn(_DEPRECATED, UserWarning, stacklevel=4)
+        warnings.warn(_DEPRECATED, UserWarning, stacklevel=user_stacklevel(4))
 
 
 def scatter_reduced(input: Tensor, src, key, src_key, reduce: str) -> Tensor:

@@ -265,3 +265,21 @@ def test_interpolate_rank_errors():
         F.interpolate(rg.ones(1, 1, 2, 2), scale_factor=2, mode="trilinear")
     with pytest.raises(RuntimeError, match=r"got input \(D: 2, H: 2, W: 2\) output \(D: 0, H: 0, W: 0\)$"):
         F.interpolate(rg.ones(1, 1, 2, 2, 2), scale_factor=0.1, mode="nearest-exact")
+
+
+# --- complex variance -----------------------------------------------------------------------------------------
+Z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+
+
+@pytest.mark.parametrize("name, kwargs", [("var", {}), ("std", {"dim": 1}), ("var_mean", {"dim": 0, "correction": 0}),
+                                          ("std_mean", {"dim": (0, 1), "keepdim": True})])
+def test_complex_variance_values_and_vjp(name, kwargs):
+    out = getattr(rg, name)(rg.tensor(Z), **kwargs)
+    stat = out[0] if isinstance(out, tuple) else out
+    assert stat.dtype == rg.float64
+    dims = kwargs.get("dim")
+    dims = tuple(range(Z.ndim)) if dims is None else dims
+    ddof = kwargs.get("correction", 1)
+    expected = np.var(Z, axis=dims, ddof=ddof, keepdims=kwargs.get("keepdim", False))  # E|z - mean|^2
+    np.testing.assert_allclose(stat.numpy(), np.sqrt(expected) if name.startswith("std") else expected, rtol=1e-12)
+    check_vjp(lambda z: getattr(rg, name)(z, **kwargs), Z, order=2)
