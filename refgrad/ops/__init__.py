@@ -10,6 +10,7 @@ import numpy as _np
 from refgrad import dtypes as _dt
 from refgrad.autograd.graph import _TYPE_NAMES as _TN
 from refgrad.ops._inplace import apply_inplace, inplace_method
+from refgrad.ops._numpy_names import accept_numpy_names
 from refgrad.ops._registry import OPS, OpEntry, register
 from refgrad.tensor import Tensor
 
@@ -22,12 +23,15 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
 
 _ew, _ix, _rd, _sh = (families[name] for name in ("elementwise", "indexing", "reductions", "shape"))
 families["complex"].refuse_complex(OPS)  # torch's errors for complex inputs, before the methods are installed
+_plain_methods = accept_numpy_names(OPS)  # axis=/keepdims= where torch's parser takes them
 
 for _entry in list(OPS.values()):
     if _entry.method and not hasattr(Tensor, _entry.method):
         setattr(Tensor, _entry.method, _entry.function)
     if _entry.inplace and not hasattr(Tensor, _entry.inplace):
         setattr(Tensor, _entry.inplace, inplace_method(_entry.function, _entry.inplace))
+for _name, _fn in _plain_methods.items():
+    setattr(Tensor, _name, _fn)
 
 
 def _swap(fn):
@@ -87,4 +91,5 @@ for _name, _fn in _METHODS.items():
 
 def op_count() -> int:
     """Distinct public ops: one per function, aliases and Tensor-only spellings not counted again."""
-    return len({id(e.function) for e in OPS.values() if e.namespace != "torch.Tensor"})
+    return len({id(getattr(e.function, "_numpy_names_of", e.function)) for e in OPS.values()
+                if e.namespace != "torch.Tensor"})

@@ -55,13 +55,12 @@ def _broadcast(shapes: list) -> tuple[int, ...]:
     for shape in shapes:
         ndim = max(len(result), len(shape))
         left, right = (1,) * (ndim - len(result)) + result, (1,) * (ndim - len(shape)) + shape
-        merged = []
-        for i, (a, b) in enumerate(zip(left, right)):
+        for i in reversed(range(ndim)):  # torch reports the rightmost mismatch
+            a, b = left[i], right[i]
             if a != b and a != 1 and b != 1:
                 raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
                                    f"non-singleton dimension {i}")
-            merged.append(b if a == 1 else a)
-        result = tuple(merged)
+        result = tuple(b if a == 1 else a for a, b in zip(left, right))
     return result
 
 

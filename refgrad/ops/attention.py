@@ -61,6 +61,7 @@ def _attention(query, key, value, mask, is_causal, scale, flash=None):
 
 def _flash_forward(q, k, v, mask, is_causal, scale):
     from refgrad.autograd.grad_mode import no_grad
+    k, v = _grouped(k, q.shape[-3]), _grouped(v, q.shape[-3])
     with no_grad():
         return _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale,
                           flash=True)._data
@@ -73,6 +74,8 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
     (torch 2.13: q = 0, k = [0, 0], v = [NaN, NaN], causal, one query: dk = [NaN, NaN]), and its key still enters
     dq (k = [1, NaN], causal: dq NaN, dk = [0, 0])."""
     out = _flash_forward(q, k, v, mask, is_causal, scale)
+    k_in, v_in = k, v
+    k, v = _grouped(k, q.shape[-3]), _grouped(v, q.shape[-3])
     length, source = q.shape[-2], k.shape[-2]
     factor = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else float(scale)
     root = float(np.sqrt(abs(factor)))
@@ -98,6 +101,7 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
         dq = (d_scores @ ks) * np.asarray(root if factor >= 0 else -root, q.dtype)
         dk = (np.swapaxes(d_scores, -1, -2) @ qs) * np.asarray(root, q.dtype)
         dv = np.swapaxes(probs, -1, -2) @ g
+    dk, dv = _ungrouped(dk, k_in), _ungrouped(dv, v_in)
     return tuple(a.astype(q.dtype, copy=False) for a in (dq, dk, dv))
 
 
@@ -125,8 +129,44 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise NotImplementedError("scaled_dot_product_attention: dropout_p > 0 is not implemented")
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if enable_gqa:
+        _check_gqa(query, key, value)
+    # torch's fused kernel needs one batch size, and one head count (key and value's may divide query's under GQA)
     flash = (query.ndim == key.ndim == value.ndim == 4 and query.shape[-1] == key.shape[-1] == value.shape[-1]
-             and (attn_mask is None or not attn_mask.requires_grad))
-    if flash:
+             and (attn_mask is None or not attn_mask.requires_grad)
+             and query.shape[0] == key.shape[0] == value.shape[0] and key.shape[1] == value.shape[1]
+             and (query.shape[1] == key.shape[1] or enable_gqa))
+    if flash:  # torch's fused kernel takes the grouped key and value as they are
         return _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
+    if enable_gqa and not query.shape[-3] == key.shape[-3] == value.shape[-3]:
+        # the math path repeats each key/value head for its group of query heads (both, if either is grouped)
+        key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])
     return _attention(query, key, value, attn_mask, is_causal, scale)
+
+
+def _check_gqa(query: Tensor, key: Tensor, value: Tensor) -> None:
+    for x in (query, key, value):
+        if x.ndim < 3:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, {x.ndim - 1}], but "
+                             "got -3)")
+    if query.shape[-3] % key.shape[-3] or query.shape[-3] % value.shape[-3]:
+        raise RuntimeError("Number of heads in key and value must divide the number of heads in ")  # sic (torch)
+
+
+def _repeat_heads(x: Tensor, heads: int) -> Tensor:
+    """torch's repeat_interleave of the heads (dim -3) for the math path: unsqueeze, expand, clone, view."""
+    expanded = x.unsqueeze(-3).expand(*x.shape[:-2], heads // x.shape[-3], *x.shape[-2:])
+    return expanded.clone().view(*x.shape[:-3], heads, *x.shape[-2:])  # a copy even for groups of one
+
+
+def _grouped(k: np.ndarray, heads: int) -> np.ndarray:
+    """The flash kernel's view of a grouped key/value: each head repeated for its query heads."""
+    return k if k.ndim < 3 or k.shape[-3] == heads else np.repeat(k, heads // k.shape[-3], axis=-3)
+
+
+def _ungrouped(grad: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A repeated head's gradient summed back over its group."""
+    if grad.shape == like.shape:
+        return grad
+    groups = grad.shape[-3] // like.shape[-3]
+    return grad.reshape(*like.shape[:-3], like.shape[-3], groups, *grad.shape[-2:]).sum(axis=-3)

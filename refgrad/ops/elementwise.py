@@ -350,7 +350,12 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 # --- casts and copies ---------------------------------------------------------------------------------------
 
-_clone = Primitive("CloneBackward0", np.copy, lambda c, g: g, jvp="elementwise")
+def _clone_forward(a):
+    """torch's preserve_format: a dense tensor keeps its layout, an overlapping (expanded) one becomes contiguous."""
+    return np.copy(a, order="C" if a.size > 1 and 0 in a.strides else "K")
+
+
+_clone = Primitive("CloneBackward0", _clone_forward, lambda c, g: g, jvp="elementwise")
 
 
 def _to_copy_forward(a, dtype):

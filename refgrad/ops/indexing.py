@@ -19,6 +19,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
 from refgrad.ops._util import wrap_dim
 from refgrad.ops._views import (
     _add_into,
@@ -426,14 +427,18 @@ def _source_key(index: Tensor, src: Tensor) -> tuple:
 @register(method=True, inplace=True)
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     """Write ``src`` (or a scalar ``value``) into ``input`` along ``dim`` at ``index`` (torch.scatter)."""
-    if reduce is not None:
-        raise NotImplementedError("scatter with reduce is not supported (torch has no gradient for it)")
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
     if src is not None and not isinstance(src, Tensor):
         src, value = None, src
     dim = _check_gather_like("scatter", input, dim, index, src)
     key = _grid_key(index._data, dim, input.ndim) if input.ndim else ()
+    if reduce is not None:  # torch computes these but has no derivative for them
+        check_reduce(reduce, src is not None)
+        if src is not None:
+            _same_dtype("scatter", input, src)
+        return scatter_reduced(input, value.item() if isinstance(value, Tensor) else value if src is None else src,
+                               key, None if src is None else _source_key(index, src), reduce)
     if src is None:
         if isinstance(value, Tensor):
             value = value.item()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
@@ -219,11 +220,7 @@ def matmul(input, other):
                            f"[{int(np.prod(input.shape[:-2]))}, {k}] but got: "
                            f"[{int(np.prod(other.shape[:-2]))}, {k2}].")
     batch1, batch2 = tuple(input.shape[:-2]), tuple(other.shape[:-2])
-    try:
-        batch = tuple(np.broadcast_shapes(batch1, batch2))
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({batch1[-1]}) must match the size of tensor b ({batch2[-1]}) at "
-                           f"non-singleton dimension {len(batch) - 1 if False else 0}") from None
+    batch = _broadcast([batch1, batch2])
     size = int(np.prod(batch))
     x = input.expand(batch + (n, k)) if a > 1 else input.expand(batch + (n, k))
     y = other.expand(batch + (k, p)) if b > 1 else other.unsqueeze(-1).expand(batch + (k, p))

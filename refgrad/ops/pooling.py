@@ -258,6 +258,14 @@ def _nearest_table(size: int, out: int, scale) -> np.ndarray:
     return np.minimum(src, size - 1)[:, None]
 
 
+def _nearest_exact_table(size: int, out: int, scale) -> np.ndarray:
+    """torch's 'nearest-exact': source floor((i + 0.5) * in/out) in float32 (no shortcut for equal or doubled
+    sizes, unlike 'nearest')."""
+    factor = np.float32(1.0 / scale) if scale else np.float32(size) / np.float32(out)
+    src = np.floor((np.arange(out, dtype=np.float32) + np.float32(0.5)) * factor).astype(np.int64)
+    return np.minimum(src, size - 1)[:, None]
+
+
 def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
     real = np.float32 if dtype == np.float32 else np.float64
     if out == size:  # as torch: a dim kept at its size (whatever the scale) pairs each element with itself,
@@ -277,28 +285,24 @@ def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
     return np.stack([low, high], 1), np.stack([real(1) - lam1, lam1], 1)
 
 
-_MODES = {"nearest": ("UpsampleNearest{n}DBackward0", None), "linear": ("UpsampleLinear1DBackward0", 1),
-          "bilinear": ("UpsampleBilinear2DBackward0", 2)}
+_MODES = {"nearest": ("UpsampleNearest{n}DBackward0", None),
+          "nearest-exact": ("UpsampleNearestExact{n}DBackward0", None),
+          "linear": ("UpsampleLinear1DBackward0", 1), "bilinear": ("UpsampleBilinear2DBackward0", 2),
+          "trilinear": ("UpsampleTrilinear3DBackward0", 3)}
 
 
 @register(namespace="torch.nn.functional")
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
-    """Resize the spatial dims (torch.nn.functional.interpolate): modes 'nearest', 'linear', 'bilinear'."""
+    """Resize the spatial dims (torch.nn.functional.interpolate): modes 'nearest', 'nearest-exact' (1 to 3
+    spatial dims), 'linear', 'bilinear', 'trilinear'."""
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
     nd = input.ndim - 2
-    if nd < 1:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the input "
-                         f"dimensions (got {mode})")
     name, needed = _MODES[mode]
-    if needed is not None and nd != needed:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input")
-    if nd > 2:
-        raise NotImplementedError("interpolate: 3-D spatial inputs are not implemented")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined" if size is not None else
                          "either size or scale_factor should be defined")
@@ -307,7 +311,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out = tuple(size) if isinstance(size, (list, tuple)) else (size,) * nd
         if len(out) != nd:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(in_spatial)} and output size of {list(out)}. Please "
+                             f"spatial dimensions of {list(in_spatial)} and output size of {size}. Please "
                              f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
                              f"...,oK) format.")
         scales = (None,) * nd
@@ -316,12 +320,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         out = tuple(int(math.floor(float(n) * float(s))) for n, s in zip(in_spatial, scales))
         if recompute_scale_factor:
             scales = (None,) * nd
+    # torch checks the input's rank only after reading size / scale_factor
+    if not 1 <= nd <= 3:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                                  f"nearest-exact (got {mode})")
+    if needed is not None and nd != needed:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input")
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({_fmt(in_spatial)}) "
-                           f"and output ({_fmt(out)})")
+        names = "DHW"[-nd:]
+        given, made = (", ".join(f"{n}: {v}" for n, v in zip(names, dims)) for dims in (in_spatial, out))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({given})"
+                           f"{' and ' if nd == 1 else ' '}output ({made})")
     dtype = input._data.dtype
-    if mode == "nearest":
-        tables = [_nearest_table(n, o, s) for n, o, s in zip(in_spatial, out, scales)]
+    if mode in ("nearest", "nearest-exact"):
+        table = _nearest_table if mode == "nearest" else _nearest_exact_table
+        tables = [table(n, o, s) for n, o, s in zip(in_spatial, out, scales)]
         index, weight = grid_index(tables, in_spatial), None
     else:
         if align_corners is None:
@@ -355,7 +369,9 @@ def _pad_table(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
         return np.where(pos >= size, 2 * (size - 1) - pos, pos)[:, None]
     if mode == "replicate":
         return np.clip(pos, 0, size - 1)[:, None]
-    return (pos % size)[:, None]  # circular
+    # circular: torch crops first, then wraps around what is left
+    start, kept = max(-lo, 0), size + min(lo, 0) + min(hi, 0)
+    return (start + (np.arange(size + lo + hi) - max(lo, 0)) % max(kept, 1))[:, None]
 
 
 @register(namespace="torch.nn.functional")
@@ -388,12 +404,15 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                                f"got: padding ({lo}, {hi}) at dimension {axis} of input {list(input.shape)}")
         if mode == "replicate" and size == 0:
             raise RuntimeError("input tensor must have non-zero size in padded dimensions")
-        if mode == "circular" and (lo > size or hi > size):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if size + lo + hi < 0 or (mode != "constant" and size + lo + hi <= 0):
-            raise RuntimeError(f"The input size {size}, plus negative padding {lo} and {hi} resulted in a negative "
-                               f"output size, which is invalid. Check dimension {axis} of your input.")
+        if mode == "circular":
+            _check_circular(size, lo, hi)
+        if mode == "constant" and size + min(lo, 0) + min(hi, 0) < 0:  # torch narrows first
+            raise RuntimeError("narrow(): length must be non-negative.")
     out_spatial = tuple(size + lo + hi for size, (lo, hi) in zip(in_spatial, amounts))
+    if mode in ("reflect", "replicate"):
+        _check_reflect_replicate(mode, input.shape, in_spatial, out_spatial)
+    if mode == "circular":
+        _check_circular_copies(tuple(input.shape), out_spatial, amounts)
     index = grid_index([_pad_table(size, lo, hi, mode) for size, (lo, hi) in zip(in_spatial, amounts)], in_spatial)
     if mode == "constant":
         return _constant_pad(input, index=index, nd=k, out_spatial=out_spatial, in_spatial=in_spatial,
@@ -401,6 +420,66 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     name = {"reflect": f"ReflectionPad{k}DBackward0", "replicate": f"ReplicationPad{k}DBackward0",
             "circular": "CopySlices"}[mode]
     return sparse_map(input, index, None, in_spatial, out_spatial, name=name, link=mode != "circular")
+
+
+def _check_circular(size: int, lo: int, hi: int) -> None:
+    """torch's circular padding checks for one dim; it writes the wrapped parts by copying from the cropped middle,
+    which must be at least as long as each (positive) pad."""
+    if lo > size or hi > size:
+        raise RuntimeError("Padding value causes wrapping around more than once.")
+    if size + lo + hi < 0:
+        raise RuntimeError("Negative padding value is resulting in an empty dimension")
+
+
+_UNDEFINED = ("torch 2.13 returns uninitialized memory, or a gradient that does not match its output, for this "
+              "circular padding; refgrad refuses ({})")
+
+
+def _check_circular_copies(shape, out_spatial, amounts) -> None:
+    """torch fills the wrapped parts by copying slices of its own output, last dim first, left before right. A pad
+    longer than the cropped middle makes the two slices overlap: torch detects that (and raises) only when the
+    slices are dense, i.e. every output dim before this one has size 1; otherwise the copy runs element by element,
+    which reads not-yet-written memory on the left, and on the right repeats the middle periodically while the
+    gradient (CopySlices, which treats the copy as simultaneous) does not match that forward (torch 2.13: pad
+    (0, 0, -1, 2, 0, 0) of a (1, 1, 2, 2, 1) input, gradient of the sum 2 where the forward reads an element 3
+    times). refgrad refuses both."""
+    k = len(amounts)
+    out_full = list(shape[:len(shape) - k]) + list(out_spatial)
+    for d in reversed(range(k)):
+        size = shape[len(shape) - k + d]
+        lo, hi = amounts[d]
+        kept = size + min(lo, 0) + min(hi, 0)
+        if kept == 0 and max(lo, hi) > 0:
+            raise RuntimeError(_UNDEFINED.format("the cropped dimension is empty"))
+        dense = math.prod(out_full[:len(shape) - k + d]) == 1
+        for pad_amount, left in ((lo, True), (hi, False)):
+            if pad_amount > kept:
+                if dense:
+                    raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to "
+                                       "tensor refer to a single memory location. Please clone() the tensor before "
+                                       "performing the operation.")
+                raise RuntimeError(_UNDEFINED.format(f"a {'left' if left else 'right'} pad longer than the cropped "
+                                                     "dimension"))
+
+
+def _check_reflect_replicate(mode: str, shape, in_spatial, out_spatial) -> None:
+    """torch's reflection/replication kernels refuse an output only when every padded dim is below 1; a negative
+    size in just some of them fails later, where the output is allocated."""
+    if all(n < 1 for n in out_spatial):
+        names = "DHW"[-len(in_spatial):]
+        given = ", ".join(f"{name}: {n}" for name, n in zip(names, in_spatial))
+        if len(in_spatial) == 3:
+            given = given.replace(", ", " ", 1)
+        if mode == "replicate" and len(in_spatial) == 2:
+            given += " "
+        calculated = " ".join(f"{name}: {n}" for name, n in zip(names, out_spatial))
+        raise RuntimeError(f"input ({given}) is too small. Calculated output {calculated}")
+    negative = [n for n in out_spatial if n < 0]
+    if negative:
+        if mode == "reflect":
+            raise RuntimeError("numel: integer multiplication overflow")
+        full = list(shape[:len(shape) - len(out_spatial)]) + list(out_spatial)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: {full}")
 
 
 _ = _map_adjoint_np  # re-exported for symmetry with conv

@@ -12,6 +12,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
@@ -201,7 +202,10 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 # --- variance and standard deviation ---------------------------------------------------------------------------
 
 def _var_acc(a, dims, keepdim, correction):
-    """The variance in torch's CPU accumulation type: float64 for float32/float16 inputs (cast by the caller)."""
+    """The variance in torch's CPU accumulation type: float64 for float32/float16 inputs (cast by the caller); of
+    a complex input, as torch, the variance of its real part plus that of its imaginary part."""
+    if a.dtype.kind == "c":
+        return _var_acc(a.real, dims, keepdim, correction) + _var_acc(a.imag, dims, keepdim, correction)
     if a.dtype.itemsize < 8:
         a = a.astype(np.float64)
     count = _count(a.shape, dims) if a.ndim else 1
@@ -211,13 +215,13 @@ def _var_acc(a, dims, keepdim, correction):
 
 
 def _var_forward(a, dims, keepdim, correction):
-    return np.asarray(_var_acc(a, dims, keepdim, correction)).astype(a.dtype)
+    return np.asarray(_var_acc(a, dims, keepdim, correction)).astype(a.real.dtype)
 
 
 def _std_forward(a, dims, keepdim, correction):
     """sqrt of the accumulated variance, rounded once: a float32 std of 1.9e-27 survives where its variance
     (3.7e-54) underflows, as in torch (x = [2.7e-27, 0] float32: std 1.9157e-27, var 0)."""
-    return np.sqrt(np.asarray(_var_acc(a, dims, keepdim, correction))).astype(a.dtype)
+    return np.sqrt(np.asarray(_var_acc(a, dims, keepdim, correction))).astype(a.real.dtype)
 
 
 def _var_backward(c, g: Tensor) -> Tensor:
@@ -228,7 +232,13 @@ def _var_backward(c, g: Tensor) -> Tensor:
     mean = x.mean(dim=c.dims, keepdim=True) if len(shape) else x
     if c.full_form and dof <= 0:
         # torch: infinity where the element differs from the mean, NaN where it equals it
-        return g * Tensor._make(np.where(x._data == mean._data, np.nan, np.inf).astype(x._data.dtype))
+        # (a real factor: of a complex input, the gradient is NaN or inf + 0j, as torch's; torch's complex mean of
+        # an element with an infinite or NaN part never equals it: infj, nan + 1j give inf)
+        equal = x._data == mean._data
+        if x.is_complex():
+            equal = equal & np.isfinite(x._data)
+        factor = Tensor._make(np.where(equal, np.nan, np.inf).astype(x._data.real.dtype))
+        return (g * factor).to(x.dtype) if x.is_complex() else g * factor
     scale = 2.0 / dof if dof != 0 else np.inf
     return (_unreduce(g, shape, c.dims, c.keepdim) * scale) * (x - mean)
 
@@ -241,7 +251,13 @@ def _std_backward(c, g: Tensor) -> Tensor:
 
 def _welford_mean(a, dims, keepdim):
     """The mean as torch's var_mean/std_mean compute it: a running (Welford) update, which turns an inf followed by
-    any other element into NaN; identical to np.mean up to rounding when everything is finite."""
+    any other element into NaN; identical to np.mean up to rounding when everything is finite. Of a complex input,
+    the means of its real and imaginary parts (so a NaN imaginary part leaves the real part alone, as in torch)."""
+    if a.dtype.kind == "c":
+        real, imag = _welford_mean(a.real, dims, keepdim), _welford_mean(a.imag, dims, keepdim)
+        out = np.empty(np.shape(real), a.dtype)
+        out.real, out.imag = real, imag
+        return out
     if np.all(np.isfinite(a)) or a.ndim == 0:
         return np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype).astype(a.dtype)
     kept = [d for d in range(a.ndim) if d not in dims]
@@ -289,7 +305,7 @@ _std_mean = Primitive("StdMeanBackward0",
 def _variance_call(name, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # var(x, unbiased) overload
         dim, unbiased = None, dim
-    if not input.dtype.is_floating_point:
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(f"{name}(): input dtype should be either floating point or complex. Got "
                            f"{_scalar_name(input.dtype)} instead.")
     if unbiased is not None and correction is not None:
@@ -299,7 +315,7 @@ def _variance_call(name, input, dim, unbiased, keepdim, correction):
     dims = normalize_dims(dim, input.ndim)
     count = _count(input.shape, dims) if input.ndim else 1
     if count - correction <= 0:
-        warnings.warn(_DOF_WARNING.format(name=name.split("_")[0]), UserWarning, stacklevel=3)
+        warnings.warn(_DOF_WARNING.format(name=name.split("_")[0]), UserWarning, stacklevel=user_stacklevel(3))
     return dict(dims=dims, keepdim=keepdim, correction=correction, full_form=full_form)
 
 

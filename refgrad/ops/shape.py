@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
@@ -361,12 +362,7 @@ def broadcast_tensors(*tensors):
     """Expand every tensor to the common broadcast shape, as views (torch.broadcast_tensors)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    try:
-        shape = np.broadcast_shapes(*(t.shape for t in tensors))
-    except ValueError:
-        raise RuntimeError("shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is between "
-                           f"arg 0 with shape {tuple(tensors[0].shape)} and arg 1 with shape "
-                           f"{tuple(tensors[1].shape)}.") from None
+    shape = _broadcast([tuple(t.shape) for t in tensors])
     return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
 
 
