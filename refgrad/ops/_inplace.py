@@ -122,8 +122,9 @@ def _take_over(self: Tensor, result: Tensor) -> None:
     """``self`` becomes the op's output in the graph; a view also rewrites its base's history."""
     node = result.grad_fn
     for saved in node._saved.values():
-        if saved.tensor is result:  # the op saved its output: that output is now ``self``
-            saved.tensor, saved.version = self, self._version_counter.value
+        if saved.tensor is result or (saved.data is not None and saved.data is result._data):
+            # the op saved its output: that output is now ``self`` (kept as the tensor: its grad_fn may change)
+            saved.tensor, saved.data, saved.version = self, None, self._version_counter.value
     if self._base is None:
         self.grad_fn, self._output_nr = node, result._output_nr
         return
