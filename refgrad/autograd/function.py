@@ -15,6 +15,8 @@ __all__ = ["Function", "FunctionCtx"]
 class FunctionCtx(Node):
     """The ``ctx`` object: what forward leaves for backward."""
 
+    _plain = False  # its own release (the saved list)
+
     def __init__(self) -> None:
         super().__init__(None, (), ())
         self._to_save: tuple = ()

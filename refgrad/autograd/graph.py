@@ -202,6 +202,8 @@ class Node:
         return self.next_functions[index][0] is not None
 
     materialize_grads = True  # an autograd.Function's ctx may turn it off
+    # apply and release are exactly Node's (the engine inlines their common case); False where a subclass overrides
+    _plain = True
 
     def apply(self, grad_outputs: list) -> tuple:
         """Run the VJP: one cotangent per output in, one gradient (or None) per input out.

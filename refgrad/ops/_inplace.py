@@ -157,6 +157,7 @@ class CopySlices(Node):
     """The base's node after an in-place op on one of its views; like torch's, it runs once unless retained."""
 
     _freed = False
+    _plain = False  # its own apply and release
 
     def apply(self, grad_outputs: list) -> tuple:
         if self._freed:
