@@ -93,7 +93,7 @@ class SavedTensor:
             vc = self.vc
             if vc.value != self.version:
                 self._stale(node, data.shape, data.dtype.name, vc.value)
-            tensor = object.__new__(self.cls)
+            tensor = _new(self.cls)
             tensor._data, tensor._vc = data, vc
             if node is not None:
                 tensor._grad_fn = node
@@ -120,6 +120,7 @@ class SavedTensor:
         self.tensor = self.data = None
 
 
+_new = object.__new__
 _NO_HOOKS = MappingProxyType({})  # shared, read-only: a node's hook tables until one is registered
 
 
@@ -263,9 +264,14 @@ def _saved_field(name: str) -> property:
         saved = node._saved.get(name)
         if saved is not None:
             tensor = saved.tensor  # the common case inline: present and at its saved version
-            if tensor is not None and (tensor._vc is None or tensor._vc.value == saved.version):
+            if tensor is not None:
+                if tensor._vc is None or tensor._vc.value == saved.version:
+                    return tensor
+            elif saved.data is not None and saved.vc.value == saved.version and saved.output_nr == 0:
+                tensor = _new(saved.cls)  # SavedTensor.unpack's re-wrap of a saved output, inlined
+                tensor._data, tensor._vc, tensor._grad_fn = saved.data, saved.vc, node
                 return tensor
-            return saved.unpack(node)  # a saved output (re-wrapped), or torch's error
+            return saved.unpack(node)  # a saved output of another index, or torch's error
         params = node._params
         if name in params:
             return params[name]
