@@ -107,17 +107,20 @@ def _retain(tensor, grad) -> None:
 
 
 def _count_dependencies(start: list[Node]) -> dict[Node, int]:
-    """For every node reachable from ``start``: how many edges of the graph point at it."""
+    """For every node reachable from ``start``: how many edges of the graph point at it. A node is visited when its
+    count first becomes 1 (the dict is the visited set), a start node only from the start."""
     dependencies: dict[Node, int] = {}
-    seen = set(start)
-    stack = list(seen)
+    get = dependencies.get
+    starts = dict.fromkeys(start)
+    stack = list(starts)
+    pop, push = stack.pop, stack.append
     while stack:
-        for child, _ in stack.pop().next_functions:
+        for child, _ in pop().next_functions:
             if child is not None:
-                dependencies[child] = dependencies.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
+                count = get(child, 0)
+                dependencies[child] = count + 1
+                if not count and child not in starts:
+                    push(child)
     return dependencies
 
 
@@ -207,18 +210,39 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 continue
             next_functions = node.next_functions
             input_grads = ()
-            for g in grads:
-                if g is not None:
-                    input_grads = node.apply(grads)
-                    if hooked and node._post_hooks:
-                        input_grads = _validated(node, input_grads, next_functions)
-                        for hook in list(node._post_hooks.values()):
-                            replaced = hook(input_grads, tuple(grads))
-                            if replaced is not None:
-                                input_grads = tuple(replaced)
-                    break
+            plain = node._plain
+            if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
+                # Node.apply's common case inlined: every saved tensor unpacks (a stale one raises), then the VJP
+                for saved in node._saved.values():
+                    tensor = saved.tensor
+                    if tensor is None:
+                        if saved.data is None or saved.vc.value != saved.version:
+                            saved.unpack(node)  # raises torch's error
+                    elif tensor._vc is not None and tensor._vc.value != saved.version:
+                        saved.unpack(node)  # raises torch's error
+                input_grads = node._vjp(node, grads[0])
+                if type(input_grads) is not tuple:
+                    input_grads = (input_grads,)
+                ran = True
+            else:
+                ran = False
+                for g in grads:
+                    if g is not None:
+                        input_grads = node.apply(grads)
+                        ran = True
+                        break
+            if ran and hooked and node._post_hooks:
+                input_grads = _validated(node, input_grads, next_functions)
+                for hook in list(node._post_hooks.values()):
+                    replaced = hook(input_grads, tuple(grads))
+                    if replaced is not None:
+                        input_grads = tuple(replaced)
             if not retain_graph:
-                node.release()
+                if plain:  # Node.release inlined
+                    for saved in node._saved.values():
+                        saved.tensor = saved.data = None
+                else:
+                    node.release()
             n_grads = len(input_grads)
             meta = node._input_meta
             for i, (child, nr) in enumerate(next_functions):

@@ -15,6 +15,8 @@ __all__ = ["Function", "FunctionCtx"]
 class FunctionCtx(Node):
     """The ``ctx`` object: what forward leaves for backward."""
 
+    _plain = False  # its own release (the saved list)
+
     def __init__(self) -> None:
         super().__init__(None, (), ())
         self._to_save: tuple = ()
@@ -32,7 +34,7 @@ class FunctionCtx(Node):
     def saved_tensors(self) -> tuple:
         if self._saved_list is None:
             return tuple(self._to_save)
-        return tuple(None if s is None else s.unpack() for s in self._saved_list)
+        return tuple(None if s is None else s.unpack(self) for s in self._saved_list)
 
     def save_for_forward(self, *tensors) -> None:
         """Keep these tensors for ``jvp`` (read there as ``ctx.saved_tensors``)."""
@@ -52,7 +54,7 @@ class FunctionCtx(Node):
     def release(self) -> None:
         for saved in self._saved_list or ():
             if saved is not None:
-                saved.tensor = saved.producer = None  # no cycle through the producer (Node.release)
+                saved.release()
 
 
 class _FunctionMeta(type):

@@ -50,9 +50,15 @@ class RemovableHandle:
 
 
 class SavedTensor:
-    """A tensor a VJP will read, pinned to the version it had when saved (torch's SavedVariable)."""
+    """A tensor a VJP will read, pinned to the version it had when saved (torch's SavedVariable).
 
-    __slots__ = ("tensor", "version", "producer", "grad_fn", "output_nr")
+    A node's own output is kept as its array and version counter, not as the tensor: the tensor's grad_fn is the
+    node, so keeping it would make a reference cycle (node -> saved output -> node) that keeps the whole graph
+    alive until the cyclic garbage collector runs whenever the graph is dropped without a backward, or kept with
+    retain_graph. Unpacking re-wraps the array as a new tensor whose grad_fn is the node asking (torch does the
+    same: ``y.grad_fn._saved_result`` equals ``y`` and has ``y``'s grad_fn, but is not ``y``)."""
+
+    __slots__ = ("tensor", "version", "grad_fn", "output_nr", "is_output", "data", "vc", "cls")
 
     def __init__(self, tensor, producer: "Node | None" = None) -> None:
         if tensor._is_inference:
@@ -60,32 +66,61 @@ class SavedTensor:
                 "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode "
                 "in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor "
                 "and use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
-        self.tensor = tensor
-        vc = tensor._vc  # a tensor without a counter yet is at version 0 (its counter starts there)
-        self.version = 0 if vc is None else vc.value
-        self.producer = producer  # set when the saved tensor is the node's own output
-        # the node that made the input (for the error message); the producer is that node for an output
-        self.grad_fn = None if producer is not None else tensor._grad_fn if tensor._base is None else tensor.grad_fn
         self.output_nr = tensor._output_nr
+        self.is_output = producer is not None  # the node's own output (its error message names the node)
+        vc = tensor._vc
+        if producer is not None and tensor._grad_fn is producer and tensor._base is None and tensor._fw is None \
+                and not tensor._is_conj and not tensor._is_neg:
+            if vc is None:  # the counter in-place changes of the tensor (or its aliases) will bump
+                vc = tensor._version_counter  # (created here)
+            self.tensor, self.data, self.vc, self.cls = None, tensor._data, vc, type(tensor)
+            self.version = vc.value
+            self.grad_fn = None
+            return
+        self.tensor = tensor  # an input (or an output not linked to its node: no cycle either way)
+        self.data = None
+        self.version = 0 if vc is None else vc.value  # a tensor without a counter yet is at version 0
+        # the node that made the input (for the error message)
+        self.grad_fn = None if producer is not None else tensor._grad_fn if tensor._base is None else tensor.grad_fn
 
-    def unpack(self):
+    def unpack(self, node: "Node | None" = None):
+        """The saved tensor (``node``: the node reading it, the grad_fn of a re-wrapped output)."""
         tensor = self.tensor
         if tensor is None:
-            raise RuntimeError(ERR_BACKWARD_TWICE)
+            data = self.data
+            if data is None:
+                raise RuntimeError(ERR_BACKWARD_TWICE)
+            vc = self.vc
+            if vc.value != self.version:
+                self._stale(node, data.shape, data.dtype.name, vc.value)
+            tensor = _new(self.cls)
+            tensor._data, tensor._vc = data, vc
+            if node is not None:
+                tensor._grad_fn = node
+                if self.output_nr:
+                    tensor._output_nr = self.output_nr
+            return tensor
         vc = tensor._vc
         if vc is not None and vc.value != self.version:
-            where = ""
-            producer = self.producer or self.grad_fn
-            if producer is not None and not isinstance(producer, AccumulateGrad):
-                where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')},"
-            shape = ", ".join(str(n) for n in tensor.shape)
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[torch.{_TYPE_NAMES.get(tensor.dtype.name, 'Tensor')} [{shape}]]{where} is at version "
-                f"{tensor._version_counter.value}; expected version {self.version} instead. {_ANOMALY_HINT}")
+            self._stale(node, tensor.shape, tensor.dtype.name, vc.value)
         return tensor
 
+    def _stale(self, node, shape, dtype_name: str, version: int):
+        where = ""
+        producer = node if self.is_output else self.grad_fn
+        if producer is not None and not isinstance(producer, AccumulateGrad):
+            where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')},"
+        shape = ", ".join(str(n) for n in shape)
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[torch.{_TYPE_NAMES.get(dtype_name, 'Tensor')} [{shape}]]{where} is at version "
+            f"{version}; expected version {self.version} instead. {_ANOMALY_HINT}")
 
+    def release(self) -> None:
+        self.tensor = self.data = None
+
+
+_new = object.__new__
 _NO_HOOKS = MappingProxyType({})  # shared, read-only: a node's hook tables until one is registered
 
 
@@ -140,7 +175,7 @@ class Node:
         key = attr[len("_saved_"):] if attr.startswith("_saved_") else attr
         saved = self.__dict__.get("_saved", {})
         if key in saved:
-            return saved[key].unpack()
+            return saved[key].unpack(self)
         params = self.__dict__.get("_params", {})
         if key in params:
             return params[key]
@@ -168,6 +203,8 @@ class Node:
         return self.next_functions[index][0] is not None
 
     materialize_grads = True  # an autograd.Function's ctx may turn it off
+    # apply and release are exactly Node's (the engine inlines their common case); False where a subclass overrides
+    _plain = True
 
     def apply(self, grad_outputs: list) -> tuple:
         """Run the VJP: one cotangent per output in, one gradient (or None) per input out.
@@ -176,8 +213,11 @@ class Node:
         """
         for saved in self._saved.values():  # torch unpacks every saved tensor: a stale one is an error even if unread
             tensor = saved.tensor
-            if tensor is None or (tensor._vc is not None and tensor._vc.value != saved.version):
-                saved.unpack()  # raises torch's error
+            if tensor is None:
+                if saved.data is None or saved.vc.value != saved.version:
+                    saved.unpack(self)  # raises torch's error
+            elif tensor._vc is not None and tensor._vc.value != saved.version:
+                saved.unpack(self)  # raises torch's error
         meta = self._output_meta
         if len(grad_outputs) == 1 and len(meta) == 1 and grad_outputs[0] is not None:  # the common case
             result = self._vjp(self, grad_outputs[0])
@@ -196,11 +236,9 @@ class Node:
         return result
 
     def release(self) -> None:
-        """Free the saved tensors (after a backward without retain_graph). A saved output's record also drops its
-        producer (this node): that reference cycle would otherwise keep the node, and through its edges the whole
-        graph behind it, alive until the cyclic garbage collector runs."""
+        """Free the saved tensors (after a backward without retain_graph)."""
         for saved in self._saved.values():
-            saved.tensor = saved.producer = None
+            saved.tensor = saved.data = None
 
 
 def _zeros(shape, dtype):
@@ -226,9 +264,14 @@ def _saved_field(name: str) -> property:
         saved = node._saved.get(name)
         if saved is not None:
             tensor = saved.tensor  # the common case inline: present and at its saved version
-            if tensor is not None and (tensor._vc is None or tensor._vc.value == saved.version):
+            if tensor is not None:
+                if tensor._vc is None or tensor._vc.value == saved.version:
+                    return tensor
+            elif saved.data is not None and saved.vc.value == saved.version and saved.output_nr == 0:
+                tensor = _new(saved.cls)  # SavedTensor.unpack's re-wrap of a saved output, inlined
+                tensor._data, tensor._vc, tensor._grad_fn = saved.data, saved.vc, node
                 return tensor
-            return saved.unpack()  # raises torch's error
+            return saved.unpack(node)  # a saved output of another index, or torch's error
         params = node._params
         if name in params:
             return params[name]

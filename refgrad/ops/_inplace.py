@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd import forward_ad
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
 from refgrad.tensor import Tensor, _view_mode_error
@@ -90,6 +91,19 @@ def _writable(array: np.ndarray) -> np.ndarray:
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor."""
+    if not (_grad_mode.enabled or _grad_mode.inference or self._is_inference or _overlapping
+            or forward_ad._state.stack):
+        # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
+        # cannot fire; the overlap and result checks are the ones below, in the same order
+        data = self._data
+        if _overlaps(data):
+            raise RuntimeError(_OVERLAP)
+        result = fn(self, *args, **kwargs)
+        _check_result(self, result)
+        if data.size:
+            np.copyto(data, result._data, casting="unsafe")
+        self._version_counter.value += 1
+        return self
     if self._is_inference and not is_inference_mode_enabled():
         _write_then_refuse(self, fn, *args, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
@@ -122,8 +136,9 @@ def _take_over(self: Tensor, result: Tensor) -> None:
     """``self`` becomes the op's output in the graph; a view also rewrites its base's history."""
     node = result.grad_fn
     for saved in node._saved.values():
-        if saved.tensor is result:  # the op saved its output: that output is now ``self``
-            saved.tensor, saved.version = self, self._version_counter.value
+        if saved.tensor is result or (saved.data is not None and saved.data is result._data):
+            # the op saved its output: that output is now ``self`` (kept as the tensor: its grad_fn may change)
+            saved.tensor, saved.data, saved.version = self, None, self._version_counter.value
     if self._base is None:
         self.grad_fn, self._output_nr = node, result._output_nr
         return
@@ -142,6 +157,7 @@ class CopySlices(Node):
     """The base's node after an in-place op on one of its views; like torch's, it runs once unless retained."""
 
     _freed = False
+    _plain = False  # its own apply and release
 
     def apply(self, grad_outputs: list) -> tuple:
         if self._freed:

@@ -64,7 +64,7 @@ _neg = Primitive("NegBackward0", np.negative, lambda c, g: -g, jvp="elementwise"
 
 
 def _is_bool(operand) -> bool:
-    return operand.dtype is dtypes.bool if isinstance(operand, Tensor) else isinstance(operand, (bool, np.bool_))
+    return operand._data.dtype.kind == "b" if isinstance(operand, Tensor) else isinstance(operand, (bool, np.bool_))
 
 
 def _binary_alpha(prim: Primitive, input, other, alpha):
