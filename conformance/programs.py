@@ -233,7 +233,7 @@ def program_jvp(t, fn, inputs, kwargs, extra, obs):
 def program_func(t, fn, inputs, kwargs, extra, obs):
     """torch.func on the op: jacrev and jacfwd of the same function of the inputs that require grad (and whether
     they agree), the hessian of <w, f> w.r.t. the first such input, and vmap over a batch of two (the input and
-    its elements reversed) against a loop. ``extra["steps"]`` selects hessian/vmap."""
+    its elements reversed) against a loop. ``extra["steps"]`` selects jacobians/hessian/vmap."""
     args = [make_input(t, item) for item in inputs]
     plain = [a.detach() if isinstance(a, t.Tensor) else a for a in args]
     positions = [i for i, item in enumerate(inputs) if item["kind"] == "tensor" and item["requires_grad"]]
@@ -249,7 +249,7 @@ def program_func(t, fn, inputs, kwargs, extra, obs):
         outs = flatten_outputs(t, fn(t, *substituted(diff), **kwargs))
         return tuple(outs[k] for k in chosen)
 
-    if positions and chosen:
+    if positions and chosen and "jacobians" in extra["steps"]:
         diff = [plain[p] for p in positions]
         argnums = tuple(range(len(diff)))
         obs["_step"] = "jacrev"

@@ -161,8 +161,17 @@ def _polar_vjp(c, g):
     return grad_abs, grad_angle
 
 
+def _polar_jvp(c, t_abs, t_angle):
+    # torch's forward formula, e^{iθ} dr + i z dθ: right for r < 0 too, unlike the VJP's sgn(z) (so not its transpose)
+    unit = _polar(Tensor._make(np.ones_like(c.abs._data)), c.angle, dtype=c.result.dtype)
+    terms = [t for t in (None if t_abs is None else t_abs * unit, None if t_angle is None else t_angle * (c.result * 1j))
+             if t is not None]
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+_polar_jvp.complex = True  # written for its complex output (see refgrad.autograd._jvp)
 _polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
-                   holomorphic=False)
+                   holomorphic=False, jvp=_polar_jvp)
 
 
 @register()
