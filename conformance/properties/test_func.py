@@ -5,9 +5,10 @@ The hessian (forward-over-reverse) and vmap steps are dropped from an example wh
 there (an op whose backward has no forward rule in torch, or no batching rule): the reference decides what is
 comparable. The Jacobians are dropped only where torch.func's *batched* jacrev/jacfwd fail while the same
 derivatives computed one row or column at a time (``autograd.grad`` per output element, ``forward_ad`` per input
-element) succeed on torch, or fail with another error: a batching limitation of torch.func (no batching rule for ``glu_jvp`` or ``put``, vmap
-over a dimension of size 0, ``index_fill`` with a negative index under vmap), not a semantics an engine should
-copy. torch.func's own API errors (complex inputs or outputs) and the op's errors are kept and compared.
+element) succeed on torch, or fail with another error: a batching limitation of torch.func (no batching rule
+for ``glu_jvp`` or ``put``, vmap over a dimension of size 0, ``index_fill`` with a negative index under vmap), not a
+semantics an engine should copy. torch.func's own API errors (complex inputs or outputs) and the op's errors are
+kept and compared.
 An engine without ``func`` gets one "unsupported" summary record, every case skipped.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pytest
 
 from conformance import programs
 from conformance.examples import draw_cotangents, draw_inputs
-from conformance.programs import flatten_outputs, make_input
 from conformance.harness import check, run_both, run_one
+from conformance.programs import flatten_outputs, make_input
 from conformance.properties import cases, skip_unsupported
 from conformance.properties.test_jvp import identity_tol
 

@@ -136,7 +136,8 @@ COMPLEX = {
     "real_imag": (lambda z: z.real * z.imag, Z), "angle": (lambda z: z.angle(), Z), "exp": (lambda z: z.exp(), Z),
     "normalize": (lambda z: z / z.abs(), Z), "fft": (lambda z: refgrad.fft.fft(z), Z),
     "irfft": (lambda z: refgrad.fft.irfft(z), Z), "view_as_real": (lambda z: refgrad.view_as_real(z) * 3, Z),
-    "sgn": (lambda z: refgrad.sgn(z), Z), "prod": (lambda z: z.prod(), Z), "vdot": (lambda z: refgrad.vdot(z, z * z), Z),
+    "sgn": (lambda z: refgrad.sgn(z), Z), "prod": (lambda z: z.prod(), Z),
+    "vdot": (lambda z: refgrad.vdot(z, z * z), Z),
     "sqrt": (lambda z: z.sqrt(), Z), "cumprod": (lambda z: z.cumprod(0), Z),
     # polar at r > 0: for r < 0 torch's VJP writes e^{iθ} as sgn(z) (its transpose identity fails there), while its
     # forward formula, which refgrad follows, is the true derivative (pinned below)
@@ -167,8 +168,26 @@ def test_complex_jvp_matches_central_differences_and_vjp(name):
 
 
 def test_polar_tangent_at_negative_abs_is_the_derivative():
-    # torch 2.13.0: polar(x, x) at x = -0.5 along 1 has tangent e^{ix} + i x e^{ix} = 0.6379 - 0.9182i (central differences agree)
+    # torch 2.13.0: polar(x, x) at x = -0.5 along 1 has tangent e^{ix} + i x e^{ix} = 0.6379 - 0.9182i (central
+    # differences agree)
     with fwAD.dual_level():
-        x = fwAD.make_dual(refgrad.tensor([-0.5], dtype=refgrad.float64), refgrad.tensor([1.0], dtype=refgrad.float64))
+        x = fwAD.make_dual(refgrad.tensor([-0.5], dtype=refgrad.float64),
+                           refgrad.tensor([1.0], dtype=refgrad.float64))
         got = complex(fwAD.unpack_dual(refgrad.polar(x, x)).tangent.detach().numpy()[0])
     assert abs(got - (0.6378698 - 0.9182168j)) < 1e-6
+
+
+def test_eig_and_angle_tangents_follow_torch():
+    # torch 2.13.0's forward formulas (values printed by torch): eigenvalue tangents diag(V^-1 dA V); angle and sgn
+    # have tangent 0 at z = 0
+    a = refgrad.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=refgrad.float64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(a, refgrad.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=refgrad.float64))
+        values, vectors = refgrad.linalg.eig(dual)
+        assert np.allclose(fwAD.unpack_dual(values).tangent.numpy(), [0.0, 1.0])
+        # unit-norm columns stay unit norm: Re(v_i^H dv_i) = 0
+        v, dv = vectors.detach().numpy(), fwAD.unpack_dual(vectors).tangent.numpy()
+        assert np.allclose(np.real(np.sum(np.conj(v) * dv, axis=0)), 0)
+        z = fwAD.make_dual(refgrad.tensor([0j, 1 + 1j]), refgrad.tensor([1 + 1j, 2 - 1j]))
+        assert np.allclose(fwAD.unpack_dual(refgrad.angle(z)).tangent.numpy(), [0.0, -1.5])
+        assert fwAD.unpack_dual(refgrad.sgn(z)).tangent.numpy()[0] == 0
