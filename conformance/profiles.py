@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILES", "GRAPH_BUDGET", "register", "pin_constant_pool"]
+__all__ = ["PROFILES", "GRAPH_BUDGET", "PROPERTY_SHARE", "examples_for", "register", "pin_constant_pool"]
 
 #: name -> max_examples per op x property x dtype
 #: ``compile``: sized for wrapper engines that compile (conformance.engines.compiled): an example costs a
 #: recompile when its rank, dtype, kwargs or float scalars change (~0.1 s aot_eager, 2-20 s inductor)
 PROFILES = {"dev": 5, "ci": 10, "nightly": 1000, "compile": 6}
+
+#: property -> examples per cell as a share of the profile's (at least 1; ``--max-examples`` overrides it).
+#: ``func`` runs jacrev, jacfwd, a Hessian and vmap on both sides per example (refgrad's Jacobians loop over the
+#: elements, its Hessian over pairs): at the full ci budget its ~1090 cells cost several CPU-minutes.
+PROPERTY_SHARE = {"func": 0.3}
+
+
+def examples_for(prop: str, profile_examples: int) -> int:
+    """The examples per cell of property ``prop`` under a profile with ``profile_examples``."""
+    return max(1, round(profile_examples * PROPERTY_SHARE.get(prop, 1.0)))
+
 
 # -- graph state ---------------------------------------------------------------------------------------------
 #: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per
