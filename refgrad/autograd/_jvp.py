@@ -6,7 +6,7 @@
   output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
   view of its input's tangent.
 - ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
-  the op with that operand replaced by its tangent; an optional third input is an additive bias (convolution's),
+  the op with that operand replaced by its tangent (and, as torch, a zero tangent's term where it gives NaN); an optional third input is an additive bias (convolution's),
   zero in those terms and alone in its own.
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
@@ -197,7 +197,11 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         bias = [Tensor._make(np.zeros_like(t._data)) for t in tensors[2:]]
         for i, tangent in enumerate(tangents):
             if tangent is None:
-                continue
+                # torch materializes the missing operand's zero tangent: its term is 0, but NaN wherever the other
+                # operand's primal is not finite (0 · inf), so it is computed only then
+                if i >= 2 or all(tg is None for tg in tangents) or np.isfinite(tensors[1 - i]._data).all():
+                    continue
+                tangent = Tensor._make(np.zeros_like(tensors[i]._data))
             if i < 2:
                 term = prim(*tensors[:i], tangent, *tensors[i + 1:2], *bias, cast=cast, **params)
             else:

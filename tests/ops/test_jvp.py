@@ -191,3 +191,12 @@ def test_eig_and_angle_tangents_follow_torch():
         z = fwAD.make_dual(refgrad.tensor([0j, 1 + 1j]), refgrad.tensor([1 + 1j, 2 - 1j]))
         assert np.allclose(fwAD.unpack_dual(refgrad.angle(z)).tangent.numpy(), [0.0, -1.5])
         assert fwAD.unpack_dual(refgrad.sgn(z)).tangent.numpy()[0] == 0
+
+
+def test_product_tangent_keeps_torchs_zero_tangent_term():
+    # torch 2.13.0 materializes the zero tangent of an operand without one: A_t @ B + A @ 0 is NaN in the rows of A
+    # holding NaN or inf (values printed by torch: [[nan, nan], [inf, 3.0]])
+    a = [[1.0, math.nan], [2.0, 3.0]]
+    b = refgrad.tensor([[1.0, 2.0], [math.inf, 1.0]], dtype=refgrad.float64)
+    got = _tangent(lambda x: x @ b, (a, [[1.0, 1.0], [1.0, 1.0]]))
+    assert math.isnan(got[0][0]) and math.isnan(got[0][1]) and got[1] == [math.inf, 3.0]
