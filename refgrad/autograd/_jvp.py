@@ -6,8 +6,8 @@
   output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
   view of its input's tangent.
 - ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
-  the op with that operand replaced by its tangent (and, as torch, a zero tangent's term where it gives NaN); an optional third input is an additive bias (convolution's),
-  zero in those terms and alone in its own.
+  the op with that operand replaced by its tangent (and, as torch, a zero tangent's term where it gives NaN);
+  an optional third input is an additive bias (convolution's), zero in those terms and alone in its own.
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
 - a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
