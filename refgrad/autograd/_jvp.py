@@ -181,7 +181,11 @@ def contraction(dims: tuple):
         ones = Tensor._make(np.ones_like(ctx.result._data))
         grads = ctx._vjp(ctx, ones)
         grad = grads[0] if isinstance(grads, tuple) else grads
-        return (grad * tangent).sum(dims)
+        out = (grad * tangent).sum(dims)
+        primals = [t for t in ctx._jvp_call[0] if t.requires_grad] if is_grad_enabled() else []
+        if primals and not out.requires_grad:  # torch's formula reads the primal (det of a 1x1 matrix too)
+            out = _connect(out, *primals)
+        return out
     return rule
 
 

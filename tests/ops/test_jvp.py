@@ -200,3 +200,16 @@ def test_product_tangent_keeps_torchs_zero_tangent_term():
     b = refgrad.tensor([[1.0, 2.0], [math.inf, 1.0]], dtype=refgrad.float64)
     got = _tangent(lambda x: x @ b, (a, [[1.0, 1.0], [1.0, 1.0]]))
     assert math.isnan(got[0][0]) and math.isnan(got[0][1]) and got[1] == [math.inf, 3.0]
+
+
+def test_embedding_tangent_includes_the_padding_row_and_det_tangent_reads_the_primal():
+    # torch 2.13.0: embedding's tangent is weight_t[indices] (padding_idx only stops the gradient); det's tangent of
+    # a 1x1 matrix that requires grad requires grad
+    with fwAD.dual_level():
+        w = refgrad.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=refgrad.float64)
+        out = refgrad.nn.functional.embedding(refgrad.tensor([1, 0]), fwAD.make_dual(w, refgrad.ones(2, 2)),
+                                              padding_idx=1)
+        assert fwAD.unpack_dual(out).tangent.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+        a = refgrad.tensor([[3.0]], dtype=refgrad.float64, requires_grad=True)
+        tangent = fwAD.unpack_dual(refgrad.linalg.det(fwAD.make_dual(a, refgrad.ones(1, 1)))).tangent
+        assert tangent.item() == 1.0 and tangent.requires_grad
