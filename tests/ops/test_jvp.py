@@ -213,3 +213,10 @@ def test_embedding_tangent_includes_the_padding_row_and_det_tangent_reads_the_pr
         a = refgrad.tensor([[3.0]], dtype=refgrad.float64, requires_grad=True)
         tangent = fwAD.unpack_dual(refgrad.linalg.det(fwAD.make_dual(a, refgrad.ones(1, 1)))).tangent
         assert tangent.item() == 1.0 and tangent.requires_grad
+
+
+def test_full_max_tangent_is_nan_at_a_nan_result():
+    # torch 2.13.0 (evenly_read_jvp): the mean tangent over the elements equal to the result: [3, 3, 1] along
+    # [1, 2, 4] gives 1.5; with a NaN no element equals the result, so NaN
+    assert _tangent(lambda x: x.max(), ([3.0, 3.0, 1.0], [1.0, 2.0, 4.0])) == 1.5
+    assert math.isnan(_tangent(lambda x: x.min(), ([1.0, math.nan, 3.0], [1.0, 2.0, 4.0])))
