@@ -220,3 +220,9 @@ def test_full_max_tangent_is_nan_at_a_nan_result():
     # [1, 2, 4] gives 1.5; with a NaN no element equals the result, so NaN
     assert _tangent(lambda x: x.max(), ([3.0, 3.0, 1.0], [1.0, 2.0, 4.0])) == 1.5
     assert math.isnan(_tangent(lambda x: x.min(), ([1.0, math.nan, 3.0], [1.0, 2.0, 4.0])))
+
+
+def test_dist_tangent_over_no_elements_is_zero():
+    # torch 2.13.0: dist(empty, 0-d, p=3) has tangent 0 (norm_jvp), not the 0/0 of differentiating the VJP
+    x = refgrad.zeros(0, dtype=refgrad.float64)
+    assert _tangent(lambda y: refgrad.dist(x, y, p=3), (0.0, 1.0)) == 0.0
