@@ -276,9 +276,9 @@ def _lower_median(flat: np.ndarray, ignore_nan: bool) -> np.ndarray:
 
 
 _median_all = Primitive("MedianBackward0", lambda a: _lower_median(a.reshape(-1), False), _evenly,
-                        save=("self", "result"))
+                        save=("self", "result"), jvp=_evenly_jvp)
 _nanmedian_all = Primitive("NanmedianBackward0", lambda a: _lower_median(a.reshape(-1), True), _evenly,
-                           save=("self", "result"))
+                           save=("self", "result"), jvp=_evenly_jvp)
 _median_dim, _nanmedian_dim = _indexed("MedianBackward1"), _indexed("NanmedianBackward1")
 _kthvalue, _mode = _indexed("KthvalueBackward0"), _indexed("ModeBackward0")
 

@@ -220,6 +220,9 @@ def test_full_max_tangent_is_nan_at_a_nan_result():
     # [1, 2, 4] gives 1.5; with a NaN no element equals the result, so NaN
     assert _tangent(lambda x: x.max(), ([3.0, 3.0, 1.0], [1.0, 2.0, 4.0])) == 1.5
     assert math.isnan(_tangent(lambda x: x.min(), ([1.0, math.nan, 3.0], [1.0, 2.0, 4.0])))
+    # median and nanmedian too (torch: NaN, and 8 for nanmedian's 2 of [1, nan, 3, 2] along [1, 2, 4, 8])
+    assert math.isnan(_tangent(lambda x: x.median(), ([1.0, math.nan, 3.0, 2.0], [1.0, 2.0, 4.0, 8.0])))
+    assert _tangent(lambda x: x.nanmedian(), ([1.0, math.nan, 3.0, 2.0], [1.0, 2.0, 4.0, 8.0])) == 8.0
 
 
 def test_dist_tangent_over_no_elements_is_zero():
