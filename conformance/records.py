@@ -53,7 +53,7 @@ PROPERTIES = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "gra
 #: Properties that run only when named (``--properties`` / ``--conformance-properties``), with the reason.
 OPT_IN = {
     "jvp": "new in 2026-12; the ci run of 2026-12-06 (3 examples a cell) still finds 3 unexpected cells (tangents' "
-           "requires_grad: matrix_power n=0, bce_with_logits), dev runs 5-14 (NaN/inf tangent conventions of div, "
+           "requires_grad: matrix_power n=0, bce_with_logits), dev runs 7-14 (NaN/inf tangent conventions of div, "
            "logcumsumexp at -inf, bilinear, batch_norm; requires_grad of group_norm's tangent)",
     "func": "new in 2026-12; clean at ci on 2026-12-06 apart from known torch bugs (det at singular matrices); dev "
             "runs found 2 cells (Hessian NaN patterns at singular points)",
