@@ -342,7 +342,10 @@ def check(session: Session, spec: OpSpec, dtype: str, prop: str,
                                                      expected_reason=expected_reason))
 
         example._hypothesis_internal_add_digest = f"{prop}|{spec.name}|{dtype}".encode()
-        run = settings(session.settings())(given(st.data())(example))
+        chosen = session.settings()
+        if session.max_examples is None and prop in profiles.PROPERTY_SHARE:
+            chosen = settings(chosen, max_examples=profiles.examples_for(prop, chosen.max_examples))
+        run = settings(chosen)(given(st.data())(example))
         if session.reproduce:
             run = reproduce_failure(*reproduce_arguments(session.reproduce))(run)
         run()

@@ -11,12 +11,27 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["PROFILES", "GRAPH_BUDGET", "register", "pin_constant_pool"]
+__all__ = ["PROFILES", "GRAPH_BUDGET", "PROPERTY_SHARE", "examples_for", "register", "pin_constant_pool"]
 
 #: name -> max_examples per op x property x dtype
 #: ``compile``: sized for wrapper engines that compile (conformance.engines.compiled): an example costs a
 #: recompile when its rank, dtype, kwargs or float scalars change (~0.1 s aot_eager, 2-20 s inductor)
 PROFILES = {"dev": 5, "ci": 10, "nightly": 1000, "compile": 6}
+
+#: property -> examples per cell as a share of the profile's (at least 1; ``--max-examples`` overrides it).
+#: Measured (ci profile, 2 xdist workers on the 2 shared cores at load ~12, 2026-12-06): a passing jvp cell took
+#: 0.59 s at 10 examples, a func cell 0.54 s at 3; the full budgets cost ~11 min of wall time for the two
+#: properties. ``jvp`` (a forward-mode pass and a reverse pass per example) keeps 3 of ci's 10 examples; ``func``
+#: (jacrev, jacfwd, a Hessian and vmap on both sides; refgrad's Jacobians loop over the elements) keeps 1, and
+#: runs float64 only: ``pytest -n 2 --hypothesis-profile ci`` of both files then took 3 min 57 s of wall time at
+#: that load (18 min 8 s before), 69 CPU-s (5 min 5 s before).
+PROPERTY_SHARE = {"jvp": 0.3, "func": 0.1}
+
+
+def examples_for(prop: str, profile_examples: int) -> int:
+    """The examples per cell of property ``prop`` under a profile with ``profile_examples``."""
+    return max(1, round(profile_examples * PROPERTY_SHARE.get(prop, 1.0)))
+
 
 # -- graph state ---------------------------------------------------------------------------------------------
 #: name -> (programs per dtype, most rules per program) for the graph-state property, which is one cell per

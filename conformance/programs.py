@@ -190,7 +190,7 @@ def program_errors(t, fn, inputs, kwargs, extra, obs):
 
 def program_jvp(t, fn, inputs, kwargs, extra, obs):
     """Forward mode: random tangents on the inputs that require grad, through ``autograd.forward_ad``; then the
-    transpose identity <w, J v> = <J^T w, v> against the module's own reverse mode (observed: whether the two sums
+    transpose identity Re<w, J v> = Re<J^T w, v> against the module's own reverse mode (observed: whether the two sums
     agree within ``extra["identity_tol"]`` relative to the sum of the terms' magnitudes)."""
     obs["_step"] = "forward AD"
     fwad = t.autograd.forward_ad
@@ -205,7 +205,8 @@ def program_jvp(t, fn, inputs, kwargs, extra, obs):
         for index, out in enumerate(outs):
             tangent = fwad.unpack_dual(out).tangent if isinstance(out, t.Tensor) else None
             observe(t, obs, "tangent[" + str(index) + "]", tangent, full=False)
-            tangent_values.append(None if tangent is None else to_numpy(tangent).astype(np.float64))
+            tangent_values.append(None if tangent is None else to_numpy(tangent).astype(
+                np.complex128 if tangent.is_complex() else np.float64))
     obs["_step"] = "transpose identity"
     args = [make_input(t, item) for item in inputs]
     outs = flatten_outputs(t, fn(t, *args, **kwargs))
@@ -216,9 +217,10 @@ def program_jvp(t, fn, inputs, kwargs, extra, obs):
         return
     grads = t.autograd.grad([out for out, _, _ in pairs], [a for a, _ in wrt],
                             grad_outputs=[make_input(t, item) for _, item, _ in pairs], allow_unused=True)
-    forward_terms = [np.asarray(item["data"], np.float64) * (0.0 if tangent is None else tangent)
+    # complex tensors: the real inner product Re sum(conj(a) * b), in which torch's VJP is the JVP's transpose
+    forward_terms = [np.real(np.conj(np.asarray(item["data"])) * (0.0 if tangent is None else tangent))
                      for _, item, tangent in pairs]
-    reverse_terms = [to_numpy(g).astype(np.float64) * np.asarray(tangent["data"], np.float64)
+    reverse_terms = [np.real(np.conj(to_numpy(g)) * np.asarray(tangent["data"]))
                      for g, (_, tangent) in zip(grads, wrt) if g is not None]
     forward = float(sum(np.sum(term) for term in forward_terms))
     reverse = float(sum(np.sum(term) for term in reverse_terms))
@@ -233,7 +235,7 @@ def program_jvp(t, fn, inputs, kwargs, extra, obs):
 def program_func(t, fn, inputs, kwargs, extra, obs):
     """torch.func on the op: jacrev and jacfwd of the same function of the inputs that require grad (and whether
     they agree), the hessian of <w, f> w.r.t. the first such input, and vmap over a batch of two (the input and
-    its elements reversed) against a loop. ``extra["steps"]`` selects hessian/vmap."""
+    its elements reversed) against a loop. ``extra["steps"]`` selects jacobians/hessian/vmap."""
     args = [make_input(t, item) for item in inputs]
     plain = [a.detach() if isinstance(a, t.Tensor) else a for a in args]
     positions = [i for i, item in enumerate(inputs) if item["kind"] == "tensor" and item["requires_grad"]]
@@ -249,7 +251,7 @@ def program_func(t, fn, inputs, kwargs, extra, obs):
         outs = flatten_outputs(t, fn(t, *substituted(diff), **kwargs))
         return tuple(outs[k] for k in chosen)
 
-    if positions and chosen:
+    if positions and chosen and "jacobians" in extra["steps"]:
         diff = [plain[p] for p in positions]
         argnums = tuple(range(len(diff)))
         obs["_step"] = "jacrev"

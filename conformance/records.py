@@ -52,9 +52,11 @@ __all__ = ["PROPERTIES", "OPT_IN", "DEFAULT_PROPERTIES", "DIVERGENCE_FIELDS", "S
 PROPERTIES = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state", "training")
 #: Properties that run only when named (``--properties`` / ``--conformance-properties``), with the reason.
 OPT_IN = {
-    "jvp": "new in 2026-12; a ci run on refgrad still diverges in ~65 cells (complex outputs, NaN/inf tangents)",
-    "func": "new in 2026-12; a ci run on refgrad still diverges in ~125 cells (torch.func's own errors on empty "
-            "and 0-d inputs, complex outputs)",
+    "jvp": "new in 2026-12; the ci run of 2026-12-06 (3 examples a cell) still finds 3 unexpected cells (tangents' "
+           "requires_grad: matrix_power n=0, bce_with_logits), dev runs 7-14 (NaN/inf tangent conventions of div, "
+           "logcumsumexp at -inf, bilinear, batch_norm; requires_grad of group_norm's tangent)",
+    "func": "new in 2026-12; clean at ci on 2026-12-06 apart from known torch bugs (det at singular matrices); dev "
+            "runs found 2 cells (Hessian NaN patterns at singular points)",
 }
 #: What a run without a property selection runs.
 DEFAULT_PROPERTIES = tuple(name for name in PROPERTIES if name not in OPT_IN)

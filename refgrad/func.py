@@ -25,7 +25,7 @@ __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"
 
 def _flatten(tree) -> tuple[list, Any]:
     """(leaves, spec) for nested tuples/lists/dicts; spec rebuilds the structure from leaves."""
-    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+    if isinstance(tree, (tuple, list)):  # named tuples (torch.return_types) too, as torch's pytree
         leaves, specs = [], []
         for item in tree:
             sub, spec = _flatten(item)
@@ -56,7 +56,7 @@ def _unflatten(leaves, spec):
     for count, sub in specs:
         items.append(_unflatten(leaves[position:position + count], sub))
         position += count
-    return kind(items)
+    return kind(*items) if hasattr(kind, "_fields") else kind(items)
 
 
 def _structure(spec) -> str:
@@ -289,6 +289,14 @@ def _stack_jacobian(rows, out_shape, in_shape, like, along_output: bool):
     return moved.reshape(tuple(out_shape) + tuple(in_shape))
 
 
+def _check_real(leaves, caller: str, what: str) -> None:
+    """torch.func's Jacobians are real-only: a complex input or output raises its error (flat index)."""
+    for index, x in enumerate(leaves):
+        if _is_tensor(x) and x.is_complex():
+            raise RuntimeError(f"{caller}: Expected all {what} to be real but received complex tensor at flattened "
+                               f"input idx: {index}")
+
+
 def _zeros_like_shape(like, shape):
     from refgrad.tensor import Tensor
     return Tensor._make(np.zeros(shape, dtype=like._data.dtype))
@@ -311,10 +319,12 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size: int 
             return func(*full, **kwargs)
 
         chosen = tuple(args[a] for a in numbers)
+        in_leaves, in_spec = _flatten(chosen)
+        _check_real(in_leaves, "jacrev", "inputs")
         result = vjp(restricted, *chosen, has_aux=has_aux)
         out, vjp_fn = result[0], result[1]
         out_leaves, out_spec = _flatten(out)
-        in_leaves, in_spec = _flatten(chosen)
+        _check_real(out_leaves, "jacrev", "outputs")
         blocks = []  # per output: per input leaf
         for k, o in enumerate(out_leaves):
             rows = [[] for _ in in_leaves]
@@ -342,6 +352,7 @@ def jacfwd(func: Callable, argnums=0, has_aux: bool = False, *, randomness: str 
         numbers = _argnums(argnums, len(args))
         chosen = tuple(args[a] for a in numbers)
         in_leaves, in_spec = _flatten(chosen)
+        _check_real(in_leaves, "jacfwd", "inputs")
 
         def restricted(*diff):
             full = list(args)
@@ -364,6 +375,7 @@ def jacfwd(func: Callable, argnums=0, has_aux: bool = False, *, randomness: str 
                 if has_aux:
                     out, aux = out
         out_leaves, out_spec = _flatten(out)
+        _check_real(out_leaves, "jacfwd", "outputs")
         blocks = []
         for k, o in enumerate(out_leaves):
             per_input = [_stack_jacobian([_flatten(col)[0][k] for col in columns[j]], o.shape, x.shape, o, False)

@@ -15,7 +15,8 @@ from conformance.properties import cases, skip_unsupported
 from conformance.strategies import cotangents as tangent_values
 
 #: (rtol, atol) of the transpose identity, relative to the sum of the terms' magnitudes, per example dtype
-IDENTITY_TOL = {"float64": (1e-9, 1e-12), "float32": (2e-3, 1e-5), "float16": (1e-2, 1e-3), "bfloat16": (5e-2, 1e-2)}
+IDENTITY_TOL = {"float64": (1e-9, 1e-12), "float32": (2e-3, 1e-5), "float16": (1e-2, 1e-3), "bfloat16": (5e-2, 1e-2),
+                "complex128": (1e-9, 1e-12), "complex64": (2e-3, 1e-5)}
 
 
 def identity_tol(inputs) -> tuple[float, float]:

@@ -6,12 +6,13 @@
   output tangent is the op applied to the tangents (zeros for inputs without one). A view's tangent is thus a
   view of its input's tangent.
 - ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
-  the op with that operand replaced by its tangent; an optional third input is an additive bias (convolution's),
-  zero in those terms and alone in its own.
+  the op with that operand replaced by its tangent (and, as torch, a zero tangent's term where it gives NaN);
+  an optional third input is an additive bias (convolution's), zero in those terms and alone in its own.
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
 - a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
-  one tangent per output;
+  one tangent per output; written for real tensors (complex ones take the generic rule) unless it has the
+  attribute ``complex = True``;
 - ``None`` (default): the generic transpose rule. The VJP u ↦ Jᵀu is linear and built from differentiable refgrad
   ops, so J·v = d⟨Jᵀu, v⟩/du, computed by one reverse pass through the VJP's own graph. Correct for every op with a
   VJP; slower than an explicit rule.
@@ -180,7 +181,11 @@ def contraction(dims: tuple):
         ones = Tensor._make(np.ones_like(ctx.result._data))
         grads = ctx._vjp(ctx, ones)
         grad = grads[0] if isinstance(grads, tuple) else grads
-        return (grad * tangent).sum(dims)
+        out = (grad * tangent).sum(dims)
+        primals = [t for t in ctx._jvp_call[0] if t.requires_grad] if is_grad_enabled() else []
+        if primals and not out.requires_grad:  # torch's formula reads the primal (det of a 1x1 matrix too)
+            out = _connect(out, *primals)
+        return out
     return rule
 
 
@@ -196,15 +201,26 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         bias = [Tensor._make(np.zeros_like(t._data)) for t in tensors[2:]]
         for i, tangent in enumerate(tangents):
             if tangent is None:
-                continue
+                # torch materializes the missing operand's zero tangent: its term is 0, but NaN wherever the other
+                # operand's primal is not finite (0 · inf), so it is computed only then
+                if i >= 2 or all(tg is None for tg in tangents) or np.isfinite(tensors[1 - i]._data).all():
+                    continue
+                tangent = Tensor._make(np.zeros_like(tensors[i]._data))
             if i < 2:
                 term = prim(*tensors[:i], tangent, *tensors[i + 1:2], *bias, cast=cast, **params)
             else:
                 term = prim(*(Tensor._make(np.zeros_like(t._data)) for t in tensors[:2]), tangent, cast=cast, **params)
             total = term if total is None else total + term
         return (total,)
+    if _is_complex(tensors, tangents, results, outs) and not getattr(rule, "unsupported", None) and not getattr(
+            rule, "complex", False) and not (
+            rule == "elementwise" and prim.holomorphic and all(results[i]._data.dtype.kind == "c" for i in outs)):
+        # complex forward mode: the generic rule in the real inner product Re<u, v> (see _transpose); an explicit
+        # rule is written for real tensors, and a holomorphic op's VJP is conjugated as in reverse mode
+        ctx = _ctx(prim, tensors, tangents, results, params, conjugate=prim.holomorphic)
+        return _transpose(ctx, tensors, tangents, results, outs)
     ctx = _ctx(prim, tensors, tangents, results, params)
-    if rule == "elementwise":
+    if rule == "elementwise":  # a holomorphic op's VJP formula g·f'(z), at g = the tangent, is its JVP
         return (_elementwise(ctx, tangents, results[0]),)
     if rule is None:
         return _transpose(ctx, tensors, tangents, results, outs)
@@ -231,12 +247,20 @@ def transpose_reading_primals(ctx, *tangents) -> tuple:
     return tuple(out)
 
 
-def _ctx(prim, tensors, tangents, results, params):
+def _is_complex(tensors, tangents, results, outs) -> bool:
+    return any(t._data.dtype.kind == "c" for t in tensors) or any(
+        t is not None and t._data.dtype.kind == "c" for t in tangents) or any(
+        results[i]._data.dtype.kind == "c" for i in outs)
+
+
+def _ctx(prim, tensors, tangents, results, params, conjugate: bool = False):
+    from refgrad.ops._primitive import _conjugated
     saved = {name: _Held(t) for name, t in zip(prim.inputs, tensors)}
     saved["result"] = _Held(results[0])
     for name, result in zip(prim.outputs, results):
         saved[name] = _Held(result)
-    return prim.node_cls(prim.vjp, tuple((_LIVE if tg is not None else None, 0) for tg in tangents),
+    vjp = _conjugated(prim.vjp) if conjugate and results[0]._data.dtype.kind == "c" else prim.vjp
+    return prim.node_cls(vjp, tuple((_LIVE if tg is not None else None, 0) for tg in tangents),
                          tuple((t._data.shape, t.dtype) for t in tensors),
                          tuple((r._data.shape, r.dtype) for r in results), saved, params)
 
@@ -258,7 +282,11 @@ def _elementwise(ctx, tangents, result, shape=None):
 
 def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
     """J·v as the gradient, with respect to the cotangent u, of ⟨VJP(u), v⟩ (taken at u = 1, not 0: the VJP is
-    linear in u, but a few VJPs compute through log|u| and are NaN at 0, e.g. logcumsumexp's)."""
+    linear in u, but a few VJPs compute through log|u| and are NaN at 0, e.g. logcumsumexp's).
+
+    Complex tensors: torch's VJP is the adjoint of the JVP in the real inner product Re⟨a, b⟩ = Re Σ conj(a)·b, and
+    refgrad's gradient of a real function of a complex u is dL/dRe u + i dL/dIm u, so the gradient of
+    Re⟨VJP(u), v⟩ is J·v (for a real input, Re(conj(g)·v) keeps the real part of the VJP, as the engine does)."""
     from refgrad.autograd import grad
 
     need_graph = is_grad_enabled() and any(t.requires_grad for t in (*tensors, *(g for g in tangents if g is not None)))
@@ -281,7 +309,10 @@ def _transpose(ctx, tensors, tangents, results, outs) -> tuple:
         for g, tangent in zip(grads, tangents):
             if g is None or tangent is None:
                 continue
-            term = (g * tangent).sum()
+            if g._data.dtype.kind == "c" or tangent._data.dtype.kind == "c":
+                term = (g.conj() * tangent).real.sum()
+            else:
+                term = (g * tangent).sum()
             total = term if total is None else total + term
         if total is None or not total.requires_grad:
             return (None,) * len(results)

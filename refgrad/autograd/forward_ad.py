@@ -91,8 +91,6 @@ def _public_level(level) -> int | None:
 
 def make_dual(tensor, tangent, *, level=None):
     """A view of ``tensor`` that carries ``tangent`` as its forward gradient at ``level`` (torch's checks)."""
-    if tensor.is_complex() or tangent.is_complex():  # the merge of complex dtypes and forward mode is open
-        raise NotImplementedError("refgrad does not implement forward-mode AD of complex tensors yet")
     if not (tensor.is_floating_point() or tensor.is_complex()):
         raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
     if not (tangent.is_floating_point() or tangent.is_complex()):

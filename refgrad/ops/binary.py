@@ -475,8 +475,16 @@ def _dist_vjp(c, g):
     return (grad if c.needs_input_grad(0) else None, -grad if c.needs_input_grad(1) else None)
 
 
+def _dist_jvp(c, t_self, t_other):
+    # torch's norm_jvp: the gradient contracted with the tangent of self - other, the gradient evaluated (not
+    # differentiated: its masks at norm = 0 stay exact; over no elements the tangent is 0, as torch's)
+    grads = c._vjp(c, Tensor._make(np.ones_like(c.result._data)))
+    terms = [(g * t).sum() for g, t in zip(grads, (t_self, t_other)) if g is not None and t is not None]
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
 _dist = Primitive("DistBackward0", _dist_forward, _dist_vjp, inputs=("self", "other"),
-                  save=("self", "other", "result"))
+                  save=("self", "other", "result"), jvp=_dist_jvp)
 
 
 @register(method=True)

@@ -161,8 +161,18 @@ def _polar_vjp(c, g):
     return grad_abs, grad_angle
 
 
+def _polar_jvp(c, t_abs, t_angle):
+    # torch's forward formula, e^{iθ} dr + i z dθ: right for r < 0 too, unlike the VJP's sgn(z) (so not its transpose)
+    unit = _polar(Tensor._make(np.ones_like(c.abs._data)), c.angle, dtype=c.result.dtype)
+    terms = [t_abs * unit] if t_abs is not None else []
+    if t_angle is not None:
+        terms.append(t_angle * (c.result * 1j))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+_polar_jvp.complex = True  # written for its complex output (see refgrad.autograd._jvp)
 _polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
-                   holomorphic=False)
+                   holomorphic=False, jvp=_polar_jvp)
 
 
 @register()
@@ -241,7 +251,24 @@ def _angle_vjp(c, g):
     return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
 
 
-_angle = Primitive("AngleBackward0", _angle_forward, _angle_vjp, save=("self",), holomorphic=False)
+def _angle_jvp(c, t):
+    # complex z: Im(conj(z) t) / |z|², 0 at z = 0 (torch); real: a step function, tangent 0
+    from refgrad.ops.complex import imag
+    from refgrad.ops.selection import where
+    z = c.self
+    if not z.dtype.is_complex:
+        return Tensor._make(np.zeros(c.result._data.shape, c.result._data.dtype))
+    grad = imag(z.conj() * t) / (z * z.conj()).real
+    return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), grad._data.dtype)), grad)
+
+
+def _sgn_jvp(c, t):
+    # the VJP's map t -> (t - s² conj(t)) / (2|z|) is self-adjoint in Re<.,.>: it is also the JVP (0 at z = 0)
+    return _sgn_vjp(c, t.to(c.result.dtype) if not t.dtype.is_complex else t)
+
+
+_angle_jvp.complex = _sgn_jvp.complex = True  # written for complex inputs (see refgrad.autograd._jvp)
+_angle = Primitive("AngleBackward0", _angle_forward, _angle_vjp, save=("self",), holomorphic=False, jvp=_angle_jvp)
 
 
 @register(method=True)
@@ -272,7 +299,7 @@ def _sgn_vjp(c, g):
     return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
 
 
-_sgn = Primitive("SgnBackward0", _sgn_forward, _sgn_vjp, save=("self", "result"), holomorphic=False)
+_sgn = Primitive("SgnBackward0", _sgn_forward, _sgn_vjp, save=("self", "result"), holomorphic=False, jvp=_sgn_jvp)
 
 
 def sgn_complex(input):

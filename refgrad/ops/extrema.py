@@ -116,8 +116,16 @@ def _evenly(c, g):
     return g.expand(x.shape) * Tensor._make((mask / builtins.max(int(mask.sum()), 1)).astype(x.dtype))
 
 
+def _evenly_jvp(c, t):
+    """torch's evenly_read_jvp: the mean tangent over the elements equal to the result, so NaN (0/0) when the
+    result is NaN (no element equals it), unlike the VJP's split among the NaNs."""
+    mask = c.self._data == c.result._data
+    total = (t * Tensor._make(mask.astype(t._data.dtype))).sum()
+    return total / Tensor._make(np.asarray(mask.sum(), t._data.dtype))
+
+
 def _full_extreme(np_fn, grad_fn):
-    return Primitive(grad_fn, lambda a: np.asarray(np_fn(a)), _evenly, save=("self", "result"))
+    return Primitive(grad_fn, lambda a: np.asarray(np_fn(a)), _evenly, save=("self", "result"), jvp=_evenly_jvp)
 
 
 _max_all, _min_all = _full_extreme(np.max, "MaxBackward1"), _full_extreme(np.min, "MinBackward1")
@@ -268,9 +276,9 @@ def _lower_median(flat: np.ndarray, ignore_nan: bool) -> np.ndarray:
 
 
 _median_all = Primitive("MedianBackward0", lambda a: _lower_median(a.reshape(-1), False), _evenly,
-                        save=("self", "result"))
+                        save=("self", "result"), jvp=_evenly_jvp)
 _nanmedian_all = Primitive("NanmedianBackward0", lambda a: _lower_median(a.reshape(-1), True), _evenly,
-                           save=("self", "result"))
+                           save=("self", "result"), jvp=_evenly_jvp)
 _median_dim, _nanmedian_dim = _indexed("MedianBackward1"), _indexed("NanmedianBackward1")
 _kthvalue, _mode = _indexed("KthvalueBackward0"), _indexed("ModeBackward0")
 

@@ -59,7 +59,24 @@ def _eig_vjp(c, gL, gV):
     return solve(Vh, matmul(inner, Vh))
 
 
-_eig = Primitive("LinalgEigBackward0", _eig_forward, _eig_vjp, holomorphic=False)
+def _eig_jvp(c, dA):
+    # A V = V diag(L): with dP = V^{-1} dA V, dL = diag(dP) and V^{-1} dV = dP / (L_j - L_i) off the diagonal, plus
+    # the diagonal that keeps each column at unit norm (Re v_i^H dv_i = 0) with no phase change, as torch
+    from refgrad.linalg import solve
+    from refgrad.ops.complex import real
+    from refgrad.ops.linalg import matmul
+    L, V = c.eigenvalues, c.eigenvectors
+    dP = solve(V, matmul(dA.to(V.dtype), V))
+    eye = Tensor._make(np.eye(L.shape[-1], dtype=bool))
+    gap = (L.unsqueeze(-2) - L.unsqueeze(-1)).masked_fill(eye, 1.0)
+    dX = (dP / gap).masked_fill(eye, 0.0)
+    dV = matmul(V, dX - real(matmul(matmul(V.mH, V), dX).diagonal(0, -2, -1)).to(V.dtype).diag_embed())
+    return dP.diagonal(0, -2, -1), dV
+
+
+_eig_jvp.complex = True  # written for its complex outputs (see refgrad.autograd._jvp)
+_eig = Primitive("LinalgEigBackward0", _eig_forward, _eig_vjp, holomorphic=False, jvp=_eig_jvp,
+                 outputs=("eigenvalues", "eigenvectors"))
 
 
 def _check(A: Tensor) -> None:

@@ -360,7 +360,8 @@ def _embedding_backward(g: Tensor, index: np.ndarray, num_weights: int, padding_
 _embedding = Primitive("EmbeddingBackward0", lambda w, index_tensor, indices, padding_idx: w[indices],
                        lambda c, g: (_embedding_backward(g, c.index_tensor._data.astype(np.int64),
                                                          c._input_meta[0][0][0], c.padding_idx), None),
-                       inputs=("weight", "index_tensor"), save=("index_tensor",))  # torch saves the indices
+                       inputs=("weight", "index_tensor"), save=("index_tensor",),  # torch saves the indices
+                       jvp="linear")  # torch's tangent is weight_t[indices], padding row included (the true derivative)
 
 
 @register(namespace="torch.nn.functional")

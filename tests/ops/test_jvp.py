@@ -126,3 +126,106 @@ def test_forward_rule_errors_follow_torch():
         _tangent(lambda x: refgrad.cholesky(x), ([[2.0, 0], [0, 2]], [[1.0, 0], [0, 1]]))
     with pytest.raises(IndexError, match=r"^max\(\): Expected reduction dim 0 to have non-zero size\.$"):
         _tangent(lambda x: x.logcumsumexp(0), (np.zeros(0), np.zeros(0)))
+
+
+# complex forward mode: the tangent is the derivative along a complex direction, f(z + h·v) - f(z - h·v) / 2h, and
+# torch's VJP is its adjoint in the real inner product Re<a, b> = Re sum(conj(a)·b)
+Z = np.array([1 + 2j, 3 - 1j, -0.5 + 0.25j])
+COMPLEX = {
+    "abs": (lambda z: z.abs(), Z), "mul": (lambda z: z * z, Z), "conj": (lambda z: z.conj() * 2, Z),
+    "real_imag": (lambda z: z.real * z.imag, Z), "angle": (lambda z: z.angle(), Z), "exp": (lambda z: z.exp(), Z),
+    "normalize": (lambda z: z / z.abs(), Z), "fft": (lambda z: refgrad.fft.fft(z), Z),
+    "irfft": (lambda z: refgrad.fft.irfft(z), Z), "view_as_real": (lambda z: refgrad.view_as_real(z) * 3, Z),
+    "sgn": (lambda z: refgrad.sgn(z), Z), "prod": (lambda z: z.prod(), Z),
+    "vdot": (lambda z: refgrad.vdot(z, z * z), Z),
+    "sqrt": (lambda z: z.sqrt(), Z), "cumprod": (lambda z: z.cumprod(0), Z),
+    # polar at r > 0: for r < 0 torch's VJP writes e^{iθ} as sgn(z) (its transpose identity fails there), while its
+    # forward formula, which refgrad follows, is the true derivative (pinned below)
+    "complex_of_real": (lambda x: refgrad.complex(x, x * x).abs(), Z.real),
+    "rfft_of_real": (lambda x: refgrad.fft.rfft(x), Z.real), "polar": (lambda x: refgrad.polar(x, x), np.abs(Z.real)),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX))
+def test_complex_jvp_matches_central_differences_and_vjp(name):
+    fn, point = COMPLEX[name]
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(point.shape) + (1j * rng.standard_normal(point.shape) if point.dtype.kind == "c" else 0)
+    dtype = refgrad.complex128 if point.dtype.kind == "c" else refgrad.float64
+    with fwAD.dual_level():
+        out = fn(fwAD.make_dual(refgrad.tensor(point, dtype=dtype), refgrad.tensor(v, dtype=dtype)))
+        tangent = fwAD.unpack_dual(out).tangent.detach().resolve_conj().numpy()
+    eps = 1e-6
+    numeric = (fn(refgrad.tensor(point + eps * v, dtype=dtype)).detach().resolve_conj().numpy()
+               - fn(refgrad.tensor(point - eps * v, dtype=dtype)).detach().resolve_conj().numpy()) / (2 * eps)
+    assert tangent.dtype.kind == numeric.dtype.kind
+    np.testing.assert_allclose(tangent, numeric, rtol=1e-6, atol=1e-7)
+    x = refgrad.tensor(point, dtype=dtype, requires_grad=True)
+    y = fn(x)
+    w = rng.standard_normal(tuple(y.shape)) + (1j * rng.standard_normal(tuple(y.shape)) if y.is_complex() else 0)
+    (g,) = refgrad.autograd.grad(y, x, refgrad.tensor(w, dtype=y.dtype))
+    assert np.isclose(np.real(np.vdot(w, tangent)), np.real(np.vdot(g.detach().resolve_conj().numpy(), v)))
+
+
+def test_polar_tangent_at_negative_abs_is_the_derivative():
+    # torch 2.13.0: polar(x, x) at x = -0.5 along 1 has tangent e^{ix} + i x e^{ix} = 0.6379 - 0.9182i (central
+    # differences agree)
+    with fwAD.dual_level():
+        x = fwAD.make_dual(refgrad.tensor([-0.5], dtype=refgrad.float64),
+                           refgrad.tensor([1.0], dtype=refgrad.float64))
+        got = complex(fwAD.unpack_dual(refgrad.polar(x, x)).tangent.detach().numpy()[0])
+    assert abs(got - (0.6378698 - 0.9182168j)) < 1e-6
+
+
+def test_eig_and_angle_tangents_follow_torch():
+    # torch 2.13.0's forward formulas (values printed by torch): eigenvalue tangents diag(V^-1 dA V); angle and sgn
+    # have tangent 0 at z = 0
+    a = refgrad.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=refgrad.float64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(a, refgrad.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=refgrad.float64))
+        values, vectors = refgrad.linalg.eig(dual)
+        assert np.allclose(fwAD.unpack_dual(values).tangent.numpy(), [0.0, 1.0])
+        # unit-norm columns stay unit norm: Re(v_i^H dv_i) = 0
+        v, dv = vectors.detach().numpy(), fwAD.unpack_dual(vectors).tangent.numpy()
+        assert np.allclose(np.real(np.sum(np.conj(v) * dv, axis=0)), 0)
+        z = fwAD.make_dual(refgrad.tensor([0j, 1 + 1j]), refgrad.tensor([1 + 1j, 2 - 1j]))
+        assert np.allclose(fwAD.unpack_dual(refgrad.angle(z)).tangent.numpy(), [0.0, -1.5])
+        assert fwAD.unpack_dual(refgrad.sgn(z)).tangent.numpy()[0] == 0
+
+
+def test_product_tangent_keeps_torchs_zero_tangent_term():
+    # torch 2.13.0 materializes the zero tangent of an operand without one: A_t @ B + A @ 0 is NaN in the rows of A
+    # holding NaN or inf (values printed by torch: [[nan, nan], [inf, 3.0]])
+    a = [[1.0, math.nan], [2.0, 3.0]]
+    b = refgrad.tensor([[1.0, 2.0], [math.inf, 1.0]], dtype=refgrad.float64)
+    got = _tangent(lambda x: x @ b, (a, [[1.0, 1.0], [1.0, 1.0]]))
+    assert math.isnan(got[0][0]) and math.isnan(got[0][1]) and got[1] == [math.inf, 3.0]
+
+
+def test_embedding_tangent_includes_the_padding_row_and_det_tangent_reads_the_primal():
+    # torch 2.13.0: embedding's tangent is weight_t[indices] (padding_idx only stops the gradient); det's tangent of
+    # a 1x1 matrix that requires grad requires grad
+    with fwAD.dual_level():
+        w = refgrad.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=refgrad.float64)
+        out = refgrad.nn.functional.embedding(refgrad.tensor([1, 0]), fwAD.make_dual(w, refgrad.ones(2, 2)),
+                                              padding_idx=1)
+        assert fwAD.unpack_dual(out).tangent.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+        a = refgrad.tensor([[3.0]], dtype=refgrad.float64, requires_grad=True)
+        tangent = fwAD.unpack_dual(refgrad.linalg.det(fwAD.make_dual(a, refgrad.ones(1, 1)))).tangent
+        assert tangent.item() == 1.0 and tangent.requires_grad
+
+
+def test_full_max_tangent_is_nan_at_a_nan_result():
+    # torch 2.13.0 (evenly_read_jvp): the mean tangent over the elements equal to the result: [3, 3, 1] along
+    # [1, 2, 4] gives 1.5; with a NaN no element equals the result, so NaN
+    assert _tangent(lambda x: x.max(), ([3.0, 3.0, 1.0], [1.0, 2.0, 4.0])) == 1.5
+    assert math.isnan(_tangent(lambda x: x.min(), ([1.0, math.nan, 3.0], [1.0, 2.0, 4.0])))
+    # median and nanmedian too (torch: NaN, and 8 for nanmedian's 2 of [1, nan, 3, 2] along [1, 2, 4, 8])
+    assert math.isnan(_tangent(lambda x: x.median(), ([1.0, math.nan, 3.0, 2.0], [1.0, 2.0, 4.0, 8.0])))
+    assert _tangent(lambda x: x.nanmedian(), ([1.0, math.nan, 3.0, 2.0], [1.0, 2.0, 4.0, 8.0])) == 8.0
+
+
+def test_dist_tangent_over_no_elements_is_zero():
+    # torch 2.13.0: dist(empty, 0-d, p=3) has tangent 0 (norm_jvp), not the 0/0 of differentiating the VJP
+    x = refgrad.zeros(0, dtype=refgrad.float64)
+    assert _tangent(lambda y: refgrad.dist(x, y, p=3), (0.0, 1.0)) == 0.0
