@@ -175,7 +175,18 @@ def get_tangent(tensor, lid: int):
 def _set_tangent(tensor, lid: int, tangent) -> None:
     if tensor._fw is None:
         tensor._fw = {}
+        if tensor._grad_fn is not None:
+            _keep_saved_output(tensor._grad_fn, tensor)
     tensor._fw[lid] = tangent
+
+
+def _keep_saved_output(node, tensor) -> None:
+    """A node keeps its own output as an array (no node <-> output cycle, see SavedTensor); once the output
+    carries a tangent, the VJP must read the dual tensor itself (forward-over-reverse), so the node keeps it."""
+    table = getattr(node, "_saved", None)
+    for saved in table.values() if isinstance(table, dict) else ():
+        if saved.tensor is None and saved.data is tensor._data:
+            saved.tensor, saved.data = tensor, None
 
 
 def _under_levels_hidden(lid: int, fn, *args):
