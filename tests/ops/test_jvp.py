@@ -229,3 +229,34 @@ def test_dist_tangent_over_no_elements_is_zero():
     # torch 2.13.0: dist(empty, 0-d, p=3) has tangent 0 (norm_jvp), not the 0/0 of differentiating the VJP
     x = refgrad.zeros(0, dtype=refgrad.float64)
     assert _tangent(lambda y: refgrad.dist(x, y, p=3), (0.0, 1.0)) == 0.0
+
+
+def _tangent_requires_grad(fn, *primals):
+    """requires_grad of fn's output tangent; each primal is (tensor, tangent or None)."""
+    with fwAD.dual_level():
+        args = [x if t is None else fwAD.make_dual(x, t) for x, t in primals]
+        return fwAD.unpack_dual(fn(*args)).tangent.requires_grad
+
+
+def test_matrix_power_0_tangent_requires_grad_as_the_input_tangent():
+    # torch 2.13.0: A^0's tangent is A's tangent filled with 0, so it requires grad exactly when that one does
+    # ((a / 2)'s tangent reads the primal a; (a + 1)'s does not)
+    def check(scale, expected):
+        a = refgrad.zeros(2, 2, dtype=refgrad.float64, requires_grad=True)
+        got = _tangent_requires_grad(lambda x: refgrad.linalg.matrix_power(scale(x), 0), (a, refgrad.ones(2, 2)))
+        assert got is expected
+    check(lambda x: x / 2, True)
+    check(lambda x: x + 1, False)
+
+
+def test_bce_with_logits_target_tangent_does_not_read_the_target():
+    # torch 2.13.0: with a tangent on the target only, the tangent reads input, weight and pos_weight (not the
+    # target): False here, True when the input requires grad
+    w, pw = refgrad.full((2,), 0.5), refgrad.full((2,), 2.0)
+    for input_requires_grad in (False, True):
+        x = refgrad.full((2,), 0.3, requires_grad=input_requires_grad)
+        y = refgrad.full((2,), 0.4, requires_grad=True)
+        got = _tangent_requires_grad(
+            lambda t: refgrad.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw),
+            (y, refgrad.ones(2)))
+        assert got is input_requires_grad
