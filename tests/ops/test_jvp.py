@@ -257,6 +257,6 @@ def test_bce_with_logits_target_tangent_does_not_read_the_target():
         x = refgrad.full((2,), 0.3, requires_grad=input_requires_grad)
         y = refgrad.full((2,), 0.4, requires_grad=True)
         got = _tangent_requires_grad(
-            lambda t: refgrad.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw),
+            lambda t, x=x: refgrad.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw),
             (y, refgrad.ones(2)))
         assert got is input_requires_grad
