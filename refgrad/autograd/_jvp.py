@@ -221,6 +221,9 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         # complex forward mode: the generic rule in the real inner product Re<u, v> (see _transpose); an explicit
         # rule is written for real tensors, and a holomorphic op's VJP is conjugated as in reverse mode
         ctx = _ctx(prim, tensors, tangents, results, params, conjugate=prim.holomorphic)
+        if rule == "transpose_reading_primals":
+            ctx._jvp_call = (tensors, results, outs)
+            return transpose_reading_primals(ctx, *tangents)
         return _transpose(ctx, tensors, tangents, results, outs)
     ctx = _ctx(prim, tensors, tangents, results, params)
     if rule == "elementwise":  # a holomorphic op's VJP formula g·f'(z), at g = the tangent, is its JVP

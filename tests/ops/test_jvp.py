@@ -260,3 +260,16 @@ def test_bce_with_logits_target_tangent_does_not_read_the_target():
             lambda t, x=x: refgrad.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw),
             (y, refgrad.ones(2)))
         assert got is input_requires_grad
+
+
+def test_lstsq_empty_residuals_tangent_requires_grad_when_an_input_does():
+    # torch 2.13.0 (gelsy, and gelsd for a square A: residuals empty): the residuals' tangent is an empty tensor
+    # that requires grad when A or B does (for real and complex A), and not when only the tangents do
+    for dtype in (refgrad.float64, refgrad.complex128):
+        for a_requires_grad in (False, True):
+            a = refgrad.eye(2, dtype=dtype, requires_grad=a_requires_grad)
+            b = refgrad.ones(2, 1, dtype=dtype)
+            with fwAD.dual_level():
+                out = refgrad.linalg.lstsq(a, fwAD.make_dual(b, refgrad.ones(2, 1, dtype=dtype)))
+                tangent = fwAD.unpack_dual(out.residuals).tangent
+            assert tangent.shape == (0,) and tangent.requires_grad is a_requires_grad
