@@ -273,3 +273,18 @@ def test_lstsq_empty_residuals_tangent_requires_grad_when_an_input_does():
                 out = refgrad.linalg.lstsq(a, fwAD.make_dual(b, refgrad.ones(2, 1, dtype=dtype)))
                 tangent = fwAD.unpack_dual(out.residuals).tangent
             assert tangent.shape == (0,) and tangent.requires_grad is a_requires_grad
+
+
+def test_vmap_passes_lu_unpacks_empty_outputs_through():
+    # torch 2.13.0: under vmap, lu_unpack's skipped outputs stay the one empty (0,) tensor (its batch rule returns
+    # them as batched); out_dims=1 raises torch's IndexError for that 1-d tensor
+    x = refgrad.eye(3, dtype=refgrad.float64).expand(2, 3, 3) + 1
+
+    def unpack(a, pivots=False, data=True):
+        return refgrad.lu_unpack(*refgrad.linalg.lu_factor(a), unpack_data=data, unpack_pivots=pivots)
+
+    assert [tuple(o.shape) for o in refgrad.func.vmap(unpack)(x)] == [(0,), (2, 3, 3), (2, 3, 3)]
+    shapes = [tuple(o.shape) for o in refgrad.func.vmap(lambda a: unpack(a, True, False))(x)]
+    assert shapes == [(2, 3, 3), (0,), (0,)]
+    with pytest.raises(IndexError, match=r"^Dimension out of range \(expected to be in range of \[-1, 0\], but got 1"):
+        refgrad.func.vmap(unpack, out_dims=1)(x)
