@@ -288,3 +288,15 @@ def test_vmap_passes_lu_unpacks_empty_outputs_through():
     assert shapes == [(2, 3, 3), (0,), (0,)]
     with pytest.raises(IndexError, match=r"^Dimension out of range \(expected to be in range of \[-1, 0\], but got 1"):
         refgrad.func.vmap(unpack, out_dims=1)(x)
+
+
+def test_native_group_norm_statistics_get_tangents_only_from_the_input():
+    # torch 2.13.0: with tangents on weight and bias only, mean and rstd have no tangent (None); with one on the input
+    # they have one
+    x, w, b = (refgrad.rand(*shape, dtype=refgrad.float64) for shape in ((2, 4, 3), (4,), (4,)))
+    with fwAD.dual_level():
+        out = refgrad.native_group_norm(x, fwAD.make_dual(w, refgrad.ones(4)), fwAD.make_dual(b, refgrad.ones(4)),
+                                        2, 4, 3, 2, 1e-5)
+        assert [fwAD.unpack_dual(o).tangent is None for o in out] == [False, True, True]
+        out = refgrad.native_group_norm(fwAD.make_dual(x, refgrad.ones(2, 4, 3)), w, b, 2, 4, 3, 2, 1e-5)
+        assert [tuple(fwAD.unpack_dual(o).tangent.shape) for o in out] == [(2, 4, 3), (2, 2), (2, 2)]
