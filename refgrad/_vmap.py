@@ -161,6 +161,12 @@ def _stack_outputs(results, batch, out_dims, func, flatten, unflatten, is_tensor
         if not is_tensor(column[0]):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "
                              f"{type(column[0])}. Did you mean to set out_dims= to None for output?")
+        if all(getattr(c, "_vmap_passthrough", False) for c in column):  # returned as is (see lu_unpack)
+            if not -column[0].dim() <= d < column[0].dim():
+                raise IndexError(f"Dimension out of range (expected to be in range of [{-column[0].dim()}, "
+                                 f"{column[0].dim() - 1}], but got {d})")
+            stacked.append(column[0])
+            continue
         d = wrap_dim(d, column[0].dim() + 1)
         if batch == 0:
             shape = list(column[0].shape)

@@ -18,6 +18,8 @@
   VJP; slower than an explicit rule.
 - ``"transpose_reading_primals"``: the generic rule, for an op whose torch forward formula reads its primal inputs
   even where refgrad's VJP does not (cumprod over one element): the tangent requires grad when they do.
+- a callable with the attribute ``skips_missing = True``: torch's formula has no term for an input without a
+  tangent (not even on zeros), so such an input's primals never make the tangent require grad.
 - :func:`no_forward_rule` (``jvp=no_forward_rule("_cdist_forward")``): torch has no forward rule for the op either; a
   tangent reaching it raises torch's NotImplementedError.
 """
@@ -80,7 +82,8 @@ def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):
     """torch's tangent formulas also evaluate the terms of inputs without a tangent (on zero tensors): such a term
     reads the primals, so the tangent requires grad when they do, while its value adds nothing. Returns, per
     output, the zero-tangent term when it requires grad (None otherwise), or None when no term can matter."""
-    if prim.jvp == "linear" or not is_grad_enabled() or not any(t.requires_grad for t in tensors):
+    if prim.jvp == "linear" or getattr(prim.jvp, "skips_missing", False) or not is_grad_enabled() or not any(
+            t.requires_grad for t in tensors):
         return None
     dtype = results[outs[0]]._data.dtype  # an integer operand (div's divisor) has a term too, on float zeros
     missing = [Tensor._make(np.zeros(t._data.shape, dtype)) if tg is None else None for t, tg in zip(tensors, tangents)]
@@ -218,6 +221,9 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         # complex forward mode: the generic rule in the real inner product Re<u, v> (see _transpose); an explicit
         # rule is written for real tensors, and a holomorphic op's VJP is conjugated as in reverse mode
         ctx = _ctx(prim, tensors, tangents, results, params, conjugate=prim.holomorphic)
+        if rule == "transpose_reading_primals":
+            ctx._jvp_call = (tensors, results, outs)
+            return transpose_reading_primals(ctx, *tangents)
         return _transpose(ctx, tensors, tangents, results, outs)
     ctx = _ctx(prim, tensors, tangents, results, params)
     if rule == "elementwise":  # a holomorphic op's VJP formula g·f'(z), at g = the tangent, is its JVP

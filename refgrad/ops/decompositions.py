@@ -471,7 +471,9 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None):
 
 _identity_like = Primitive("CopyBackwards",
                            lambda a: np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(),
-                           lambda c, g: Tensor._make(np.zeros(g.shape, dtype=g.dtype.numpy)))
+                           lambda c, g: Tensor._make(np.zeros(g.shape, dtype=g.dtype.numpy)),
+                           # torch fills a copy of A's tangent with 0: it requires grad when that tangent does
+                           jvp=lambda ctx, t: t.clone().fill_(0))
 
 
 @register(namespace="torch.linalg")

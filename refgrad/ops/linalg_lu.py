@@ -233,7 +233,11 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
         raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
                            "Note: this function is intended to be used with the output produced by torch.linalg."
                            "lu_factor")
-    return _LuUnpack(*_lu_unpack(LU_data, LU_pivots, unpack_data=unpack_data, unpack_pivots=unpack_pivots))
+    P, L, U = _lu_unpack(LU_data, LU_pivots, unpack_data=unpack_data, unpack_pivots=unpack_pivots)
+    for skipped, out in ((not unpack_pivots, P), (not unpack_data, L), (not unpack_data, U)):
+        if skipped:  # torch 2.13's batch rule returns this empty (0,) tensor as if batched: vmap passes it through
+            out._vmap_passthrough = True
+    return _LuUnpack(P, L, U)
 
 
 # --- lu_solve ----------------------------------------------------------------------------------------------------

@@ -559,6 +559,13 @@ def _bce_logits_vjp(c, g):
     return (grad_x, grad_y) + (None,) * (len(c._input_meta) - 2)
 
 
+def _bce_logits_jvp(ctx, *tangents):
+    return reduced_elementwise(ctx, *tangents)
+
+
+_bce_logits_jvp.skips_missing = True  # torch 2.13: a target tangent alone gives a tangent reading only the input
+
+
 _BCE_LOGITS_PRIMS: dict = {}
 
 
@@ -569,7 +576,7 @@ def _bce_logits(has_weight: bool, has_pos_weight: bool) -> Primitive:
         inputs = ("self", "target") + (("weight",) if has_weight else ()) + (("pos_weight",) if has_pos_weight
                                                                              else ())
         _BCE_LOGITS_PRIMS[key] = Primitive("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
-                                           _bce_logits_vjp, inputs=inputs, save=inputs, jvp=reduced_elementwise)
+                                           _bce_logits_vjp, inputs=inputs, save=inputs, jvp=_bce_logits_jvp)
     return _BCE_LOGITS_PRIMS[key]
 
 

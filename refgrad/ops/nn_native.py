@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd._jvp import _transpose, no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _check_reduction, _reduce_forward, legacy_reduction
@@ -93,6 +93,18 @@ def _native_group_vjp(c, g_out, g_mean, g_rstd):
     return tuple(grads)
 
 
+def _native_group_jvp(ctx, *tangents):
+    """The generic rule, except that mean and rstd get no tangent without one on the input (torch 2.13)."""
+    tensors, results, outs = ctx._jvp_call
+    found = list(_transpose(ctx, tensors, tangents, results, outs))
+    for i in outs:
+        if i and tangents[0] is None:
+            found[i] = None
+        elif found[i] is None:
+            found[i] = Tensor._make(np.zeros_like(results[i]._data))
+    return tuple(found)
+
+
 _NATIVE_GROUP: dict = {}
 
 
@@ -102,7 +114,7 @@ def _native_group(has_weight: bool, has_bias: bool) -> Primitive:
         inputs = ("input",) + (("weight",) if has_weight else ()) + (("bias",) if has_bias else ())
         _NATIVE_GROUP[key] = Primitive("NativeGroupNormBackward0", _native_group_forward, _native_group_vjp,
                                        inputs=inputs, save=tuple(n for n in inputs if n != "bias"),
-                                       outputs=("result", "mean", "rstd"))
+                                       outputs=("result", "mean", "rstd"), jvp=_native_group_jvp)
     return _NATIVE_GROUP[key]
 
 

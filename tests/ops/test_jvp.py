@@ -229,3 +229,74 @@ def test_dist_tangent_over_no_elements_is_zero():
     # torch 2.13.0: dist(empty, 0-d, p=3) has tangent 0 (norm_jvp), not the 0/0 of differentiating the VJP
     x = refgrad.zeros(0, dtype=refgrad.float64)
     assert _tangent(lambda y: refgrad.dist(x, y, p=3), (0.0, 1.0)) == 0.0
+
+
+def _tangent_requires_grad(fn, *primals):
+    """requires_grad of fn's output tangent; each primal is (tensor, tangent or None)."""
+    with fwAD.dual_level():
+        args = [x if t is None else fwAD.make_dual(x, t) for x, t in primals]
+        return fwAD.unpack_dual(fn(*args)).tangent.requires_grad
+
+
+def test_matrix_power_0_tangent_requires_grad_as_the_input_tangent():
+    # torch 2.13.0: A^0's tangent is A's tangent filled with 0, so it requires grad exactly when that one does
+    # ((a / 2)'s tangent reads the primal a; (a + 1)'s does not)
+    def check(scale, expected):
+        a = refgrad.zeros(2, 2, dtype=refgrad.float64, requires_grad=True)
+        got = _tangent_requires_grad(lambda x: refgrad.linalg.matrix_power(scale(x), 0), (a, refgrad.ones(2, 2)))
+        assert got is expected
+    check(lambda x: x / 2, True)
+    check(lambda x: x + 1, False)
+
+
+def test_bce_with_logits_target_tangent_does_not_read_the_target():
+    # torch 2.13.0: with a tangent on the target only, the tangent reads input, weight and pos_weight (not the
+    # target): False here, True when the input requires grad
+    w, pw = refgrad.full((2,), 0.5), refgrad.full((2,), 2.0)
+    for input_requires_grad in (False, True):
+        x = refgrad.full((2,), 0.3, requires_grad=input_requires_grad)
+        y = refgrad.full((2,), 0.4, requires_grad=True)
+        got = _tangent_requires_grad(
+            lambda t, x=x: refgrad.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw),
+            (y, refgrad.ones(2)))
+        assert got is input_requires_grad
+
+
+def test_lstsq_empty_residuals_tangent_requires_grad_when_an_input_does():
+    # torch 2.13.0 (gelsy, and gelsd for a square A: residuals empty): the residuals' tangent is an empty tensor
+    # that requires grad when A or B does (for real and complex A), and not when only the tangents do
+    for dtype in (refgrad.float64, refgrad.complex128):
+        for a_requires_grad in (False, True):
+            a = refgrad.eye(2, dtype=dtype, requires_grad=a_requires_grad)
+            b = refgrad.ones(2, 1, dtype=dtype)
+            with fwAD.dual_level():
+                out = refgrad.linalg.lstsq(a, fwAD.make_dual(b, refgrad.ones(2, 1, dtype=dtype)))
+                tangent = fwAD.unpack_dual(out.residuals).tangent
+            assert tangent.shape == (0,) and tangent.requires_grad is a_requires_grad
+
+
+def test_vmap_passes_lu_unpacks_empty_outputs_through():
+    # torch 2.13.0: under vmap, lu_unpack's skipped outputs stay the one empty (0,) tensor (its batch rule returns
+    # them as batched); out_dims=1 raises torch's IndexError for that 1-d tensor
+    x = refgrad.eye(3, dtype=refgrad.float64).expand(2, 3, 3) + 1
+
+    def unpack(a, pivots=False, data=True):
+        return refgrad.lu_unpack(*refgrad.linalg.lu_factor(a), unpack_data=data, unpack_pivots=pivots)
+
+    assert [tuple(o.shape) for o in refgrad.func.vmap(unpack)(x)] == [(0,), (2, 3, 3), (2, 3, 3)]
+    shapes = [tuple(o.shape) for o in refgrad.func.vmap(lambda a: unpack(a, True, False))(x)]
+    assert shapes == [(2, 3, 3), (0,), (0,)]
+    with pytest.raises(IndexError, match=r"^Dimension out of range \(expected to be in range of \[-1, 0\], but got 1"):
+        refgrad.func.vmap(unpack, out_dims=1)(x)
+
+
+def test_native_group_norm_statistics_get_tangents_only_from_the_input():
+    # torch 2.13.0: with tangents on weight and bias only, mean and rstd have no tangent (None); with one on the input
+    # they have one
+    x, w, b = (refgrad.rand(*shape, dtype=refgrad.float64) for shape in ((2, 4, 3), (4,), (4,)))
+    with fwAD.dual_level():
+        out = refgrad.native_group_norm(x, fwAD.make_dual(w, refgrad.ones(4)), fwAD.make_dual(b, refgrad.ones(4)),
+                                        2, 4, 3, 2, 1e-5)
+        assert [fwAD.unpack_dual(o).tangent is None for o in out] == [False, True, True]
+        out = refgrad.native_group_norm(fwAD.make_dual(x, refgrad.ones(2, 4, 3)), w, b, 2, 4, 3, 2, 1e-5)
+        assert [tuple(fwAD.unpack_dual(o).tangent.shape) for o in out] == [(2, 4, 3), (2, 2), (2, 2)]
