@@ -344,9 +344,10 @@ def _lerp_tensor_vjp(c, g):
 
 
 _lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
-# as torch: start and end are saved only for weight's gradient, weight only for start's and end's
+# as torch: start and end are saved only for weight's gradient, weight always (torch 2.13 saves it also when only
+# weight requires grad, so an in-place change of weight before backward is its version-counter error)
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")}, jvp="elementwise")
+                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
