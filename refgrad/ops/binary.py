@@ -391,10 +391,12 @@ _addcmul = Primitive(
 
 
 def _addcdiv_vjp(c, g):
-    """torch's grouping: the factors multiplying grad are formed first (it shows in NaNs of double backward)."""
+    """torch's grouping: the factors multiplying grad are formed first (it shows in NaNs of double backward), and
+    value / tensor2 is a division of the wrapped number (DivBackward0: its derivative -value / tensor2², 0 for
+    value = 0 even where 1 / tensor2² overflows), not value times a reciprocal."""
     tensor2 = c.tensor2  # torch always saves tensor2, tensor1 only for tensor2's gradient
     return (g if c.needs_input_grad(0) else None,
-            g * (c.value / tensor2) if c.needs_input_grad(1) else None,
+            g * div(c.value, tensor2) if c.needs_input_grad(1) else None,
             -g * (c.value * c.tensor1 / (tensor2 * tensor2)) if c.needs_input_grad(2) else None)
 
 
