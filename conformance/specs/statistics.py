@@ -34,7 +34,11 @@ SPECS = [
     OpSpec("cumulative_trapezoid", lambda t, y, **kw: t.cumulative_trapezoid(y, **kw), shapes=ONE_PLUS,
            kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d), "dx": st.sampled_from([0.5, 2.0])})),
     OpSpec("cumulative_trapezoid.x", lambda t, y, x: t.cumulative_trapezoid(y, x), args=(tensor(), tensor(_BOUNDED)),
-           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
+           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol={"float32": (1e-4, 2e-4)},
+           tol_reason="x's gradient sums cotangent x y terms of up to 1e3 over the batch, which cancel (ci: terms of "
+                      "130 leaving 1.5e-4 vs 1.7e-4): over 3000 random float32 inputs of the spec's shapes the largest "
+                      "|torch - refgrad| beyond rtol 1e-4 was 3.2e-5 (x of length 2, 12 rows: torch 0.10368729, "
+                      "refgrad 0.10372925); atol 2e-4"),
     OpSpec("cov", lambda t, x, **kw: t.cov(x, **kw), args=(tensor(_BOUNDED),), shapes=ROWS,
            kwargs={"correction": st.sampled_from([0, 1, 2])}, tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("cov.weights", lambda t, x, w: t.cov(x, aweights=w.abs() + 0.5, fweights=t.arange(w.shape[0]) % 3 + 1),
