@@ -140,3 +140,13 @@ def test_float32_second_derivative_is_the_rounded_true_value(fn, x, exact):
     (gg,) = refgrad.autograd.grad(g.sum(), t)
     assert gg.dtype is refgrad.float32
     np.testing.assert_allclose(gg.numpy(), [exact], rtol=1e-6)
+
+
+def test_erfcx_zero_cotangent_where_the_second_derivative_overflows():
+    # torch 2.13 at x = -26.5 (float64): erfcx and erfcx' are finite, erfcx'' overflows; with a zero cotangent its
+    # second derivative is 0 · (finite factors) = 0, not 0 · inf
+    x = refgrad.tensor([-26.5], dtype=refgrad.float64, requires_grad=True)
+    v = refgrad.zeros(1, dtype=refgrad.float64, requires_grad=True)
+    (g,) = refgrad.autograd.grad(S.erfcx(x), x, v, create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(1, dtype=refgrad.float64))
+    assert gg.tolist() == [0.0]
