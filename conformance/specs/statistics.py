@@ -57,7 +57,13 @@ SPECS = [
         x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123,
         t.tensor([0.1, 0.5, 0.8], dtype=x.dtype), **kw),
            shapes=ONE_PLUS, kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d),
-                                                                                   "keepdim": st.booleans()})),
+                                                                                   "keepdim": st.booleans()}),
+           tol={"float32": (1.3e-6, 1e-3)},
+           tol_reason="torch forms a tensor q's rank q·(n - 1) in float32 (0.8·47 = 37.600002: weights 0.3999977 and "
+                      "0.6000023 where refgrad has 0.3999994 and 0.6000006), so each interpolation weight is off by up "
+                      "to ulp(n - 1) = 3.8e-6 for the spec's n <= 64: gradients by up to 3 quantiles x |cotangent| "
+                      "<= 10 x 3.8e-6 = 1.1e-4 (seed 1001: torch -3.3749826, refgrad -3.3749971), values by "
+                      "|hi - lo| <= 201 x 3.8e-6 = 7.7e-4; atol 1e-3"),
     OpSpec("nanquantile", lambda t, x, **kw: t.nanquantile(
         x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123, **kw),
            shapes=ONE_PLUS, kwargs=_quantile_kwargs),
