@@ -382,3 +382,17 @@ def test_a_view_made_normally_from_a_no_grad_view_is_named_in_the_refusal():
         w1.add_(1.5)
     with pytest.raises(RuntimeError, match="^" + NO_GRAD_REBASE):
         _ = w3.grad_fn
+
+
+def test_retain_grad_moves_to_the_node_of_an_in_place_op():
+    # torch 2.13 (default run seed 1002, graph_state): after v2.retain_grad(); v2.add_(1.5), a backward through
+    # the graph built before the in-place op leaves v2.grad None; one through the new node fills it
+    v1 = torch.tensor([[0.5], [2.0]], dtype=torch.float64, requires_grad=True)
+    v2 = (v1 * v1).sum()
+    v7 = -7 * v2
+    v2.retain_grad()
+    v2.add_(1.5)
+    v7.backward()
+    assert v2.grad is None
+    (v2 * 3).backward()
+    assert v2.grad.item() == 3.0
