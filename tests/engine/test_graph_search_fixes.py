@@ -392,7 +392,7 @@ def test_retain_grad_moves_to_the_node_of_an_in_place_op():
     v7 = -7 * v2
     v2.retain_grad()
     v2.add_(1.5)
-    v7.backward()
+    v7.backward(retain_graph=True)
     assert v2.grad is None
     (v2 * 3).backward()
     assert v2.grad.item() == 3.0
