@@ -175,9 +175,9 @@ def widened(table: dict[str, tuple[float, float]], reference: dict, extra: dict)
     computing = [name for name in computing_dtypes(reference, extra) if name in table]
     if not computing:
         return dict(table)
-    rtol = max(table[name][0] for name in computing)
-    atol = max(table[name][1] for name in computing)
-    return {name: (max(own[0], rtol), max(own[1], atol)) for name, own in table.items()}
+    loosest = [max(table[name][i] if len(table[name]) > i else 0.0 for name in computing) for i in range(3)]
+    return {name: tuple(max(own[i] if len(own) > i else 0.0, loosest[i]) for i in range(max(len(own), 2 + (
+        loosest[2] > 0)))) for name, own in table.items()}
 
 
 def tolerances(spec: OpSpec, trial: Trial | None = None) -> dict[str, tuple[float, float]]:

@@ -78,16 +78,22 @@ class VersionCounter:
         self.value = 0
 
 
-def _view_creation(view: "Tensor", source: "Tensor") -> None:
+def _view_creation(view: "Tensor", source: "Tensor", node_name: str | None = None) -> None:
     """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
     mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
-    is a normal tensor; a view of an inference tensor is one."""
+    is a normal tensor; a view of an inference tensor is one. ``node_name``: the view op's node (torch names it in
+    the refusal of a view made normally from a no_grad/inference view of a base that requires grad)."""
     if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
         view._view_no_grad, view._view_inference = True, True
+        if _grad_mode.enabled and not _grad_mode.inference and node_name and source._view_no_grad and \
+                (source._base if source._base is not None else source).requires_grad:
+            view._view_of_view = f"Output 0 of {node_name.removesuffix('Backward0')}"
     elif not _grad_mode.enabled:
         view._view_no_grad, view._view_inference = True, False
     else:
         view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
+        if node_name and source._view_no_grad and (source._base if source._base is not None else source).requires_grad:
+            view._view_of_view = f"Output 0 of {node_name.removesuffix('Backward0')}"
     view._is_inference = source._is_inference
 
 
@@ -97,7 +103,10 @@ def _view_mode_error(view: "Tensor", rebase: bool) -> str:
     mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
                           else ("no_grad", "with grad mode enabled", "no_grad"))
     what = "its base or another view of its base has been modified" if rebase else "is being modified"
-    return (f"A view was created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
+    # torch: "A view was created in", or for a view made normally from such a view "Output 0 of View is a view of
+    # a view which was created in"
+    prefix = f"{view._view_of_view} is a view of a view which was" if view._view_of_view else "A view was"
+    return (f"{prefix} created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
             "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
             f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
             "you want the inplace to be tracked).")
@@ -115,6 +124,7 @@ class Tensor:
     _base = None
     _view_fn: Callable | None = None
     _view_no_grad = False
+    _view_of_view = None  # "Output 0 of <Op>" for a view made normally from a no_grad/inference-mode view
     _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
     _retains_grad = False
     _accumulator_ref = None

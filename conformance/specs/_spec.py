@@ -147,7 +147,8 @@ class OpSpec:
     dtypes: the example dtypes (parametrized); each gives test ids like ``test_vjp[tanh-float64]``.
     differentiable: outputs are differentiable (False for comparisons, ``all``...; skips vjp/double backward).
     gradgrad: run the double-backward property.
-    tol: dtype name -> (rtol, atol) overriding assert_close defaults; requires ``tol_reason``.
+    tol: dtype name -> (rtol, atol) overriding assert_close defaults, or (rtol, atol, ntol) with ntol relative to
+        each compared array's norm (its largest |value|); requires ``tol_reason``.
     known: property -> reason for divergences that are expected (recorded as expected, not failing the run).
     """
 

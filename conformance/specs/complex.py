@@ -33,6 +33,13 @@ _CONJ_NOT_A_VIEW = {"errors": "refgrad's conj() is a copy with the conj bit, not
                               "its imag) is not refused as an in-place write into a view of a leaf"}
 _LINALG_TOL = {"complex64": (1e-4, 1e-4)}
 _LINALG_TOL_REASON = "complex64 LAPACK factorizations and their VJPs accumulate rounding across O(n^3) operations"
+# the eigenvalue sums of cubes reach 1e5 (eigenvalues near 10, 20, 30, 40) and their gradients 5e3, and single-precision
+# eigensolvers round every entry at the size of the largest: a tolerance relative to each array's norm
+_EIG_TOL = {"float32": (1e-4, 1e-4, 3e-5), "complex64": (1e-4, 1e-4, 3e-5)}
+_EIG_TOL_REASON = ("single-precision eigensolvers round every output and gradient entry at the scale of the largest "
+                   "(ci: 1.5006 vs 1.4999994 next to 4923): over 1500 random inputs per op and dtype (the spec's "
+                   "shapes, entries in [-1, 1], cotangents in [-10, 10]) the largest |torch - refgrad| / max|torch| "
+                   "was 3.0e-6 for outputs and 9.4e-6 for gradients (linalg.eig float32); ntol 3e-5")
 _PAIRS = Shapes(broadcastable_shapes(2), invalid=mismatched_shapes(2))
 _LAST_TWO = shapes(min_dims=0, max_dims=2).map(lambda shape: (shape + (2,),))
 # polar: torch leaves a negative or NaN abs undefined ("the result is undefined"), and an infinite abs times
@@ -108,7 +115,7 @@ SPECS = [
                                  "t.linalg.eigvals(x + t.eye(x.shape[-1], dtype=x.dtype) * "
                                  "(10 * t.arange(1, x.shape[-1] + 1, dtype=x.real.dtype))))"),
            args=(tensor(ENTRY),), shapes=_square(), dtypes=FLOAT + COMPLEX,
-           tol={"float32": (1e-4, 1e-4), **_LINALG_TOL}, tol_reason=_LINALG_TOL_REASON,
+           tol=_EIG_TOL, tol_reason=_EIG_TOL_REASON,
            known={"double_backward": "dev run, float32, a batch of all-ones 3x3 matrices: torch's eigenvector "
                                      "phase check (imaginary part of diag(V^H gV) within 1e-2) trips in the second "
                                      "backward and refgrad's does not; not yet analysed (issue to file)"}),
@@ -116,7 +123,7 @@ SPECS = [
                              "(*t.linalg.eig(x + t.eye(x.shape[-1], dtype=x.dtype) * "
                              "(10 * t.arange(1, x.shape[-1] + 1, dtype=x.real.dtype))))"),
            args=(tensor(ENTRY),), shapes=_square(), dtypes=FLOAT + COMPLEX,
-           tol={"float32": (1e-4, 1e-4), **_LINALG_TOL}, tol_reason=_LINALG_TOL_REASON),
+           tol=_EIG_TOL, tol_reason=_EIG_TOL_REASON),
     OpSpec("vdot.complex", func("vdot"), args=(tensor(_FINITE), tensor(_FINITE)),
            shapes=st.integers(0, 5).map(lambda n: ((n,), (n,))), dtypes=COMPLEX),
     OpSpec("isnan.complex", lambda t, x: (t.isnan(x), x == x, x != 0),

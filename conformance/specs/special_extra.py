@@ -22,12 +22,19 @@ def _special(name: str, domain: Domain = REAL, **options) -> OpSpec:
 
 SPECS = [
     _special("special.entr", _ENTR, dtypes=_NUMBERS),
-    _special("special.erfcx", _TAILS, dtypes=_NUMBERS),
+    _special("special.erfcx", _TAILS, dtypes=_NUMBERS, tol={"float32": (5e-6, 1e-5)},
+             tol_reason="torch's float32 erfcx rounds x² to float32 before exp, 3.9e-6 relative error at x = -8.938 "
+                        "(torch 9.903879e34, refgrad and mpmath 9.903841e34); the largest |torch - refgrad| / |torch| "
+                        "over 200,001 float32 points of [-60, 60] is 3.9e-6 for the value and the gradient"),
     _special("special.i0e", REAL, dtypes=_NUMBERS),
     # float64 only, as special.i1: torch's float32 kernel loses digits in i0e(x) - i1e(x)/x near 0
     _special("special.i1e", SMALL, dtypes=("float64",)),
     _special("special.ndtr", _TAILS, dtypes=_NUMBERS),
-    _special("special.ndtri", _PROB, dtypes=_NUMBERS),
+    _special("special.ndtri", _PROB, dtypes=_NUMBERS, tol={"float32": (3e-5, 1e-5)},
+             tol_reason="float32 slopes sqrt(2 pi) exp(ndtri(x)²/2) turn one ulp of ndtri into |ndtri|·ulp relative: "
+                        "1.3e-5 at subnormal x (ndtri = -13.2); the largest |torch - refgrad| / |torch| over 440,000 "
+                        "float32 points of (0, 1) is 1.5e-5 for the gradient and 2.3e-5 for the second derivative "
+                        "(6.1e-6 near 1, x = 0.99998146)"),
     _special("special.log_ndtr", _LOWER_TAIL, dtypes=_NUMBERS, tol={"float32": (1e-3, 1e-5)},
              tol_reason="float32 tails: the slope exp(-x²/2 - log_ndtr(x)) cancels two terms of size x²/2, so one "
                         "ulp of log_ndtr (torch's float32 kernel is 1-2 ulp off refgrad's correctly rounded value) "

@@ -34,7 +34,11 @@ SPECS = [
     OpSpec("cumulative_trapezoid", lambda t, y, **kw: t.cumulative_trapezoid(y, **kw), shapes=ONE_PLUS,
            kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d), "dx": st.sampled_from([0.5, 2.0])})),
     OpSpec("cumulative_trapezoid.x", lambda t, y, x: t.cumulative_trapezoid(y, x), args=(tensor(), tensor(_BOUNDED)),
-           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol=_TOL, tol_reason=_TOL_REASON),
+           shapes=ONE_PLUS.map(lambda s: (s[0], s[0][-1:])), tol={"float32": (1e-4, 2e-4)},
+           tol_reason="x's gradient sums cotangent x y terms of up to 1e3 over the batch, which cancel (ci: terms of "
+                      "130 leaving 1.5e-4 vs 1.7e-4): over 3000 random float32 inputs of the spec's shapes the largest "
+                      "|torch - refgrad| beyond rtol 1e-4 was 3.2e-5 (x of length 2, 12 rows: torch 0.10368729, "
+                      "refgrad 0.10372925); atol 2e-4"),
     OpSpec("cov", lambda t, x, **kw: t.cov(x, **kw), args=(tensor(_BOUNDED),), shapes=ROWS,
            kwargs={"correction": st.sampled_from([0, 1, 2])}, tol=_TOL, tol_reason=_TOL_REASON),
     OpSpec("cov.weights", lambda t, x, w: t.cov(x, aweights=w.abs() + 0.5, fweights=t.arange(w.shape[0]) % 3 + 1),
@@ -53,7 +57,13 @@ SPECS = [
         x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123,
         t.tensor([0.1, 0.5, 0.8], dtype=x.dtype), **kw),
            shapes=ONE_PLUS, kwargs=lambda d: st.fixed_dictionaries({}, optional={"dim": _dim(d),
-                                                                                   "keepdim": st.booleans()})),
+                                                                                   "keepdim": st.booleans()}),
+           tol={"float32": (1.3e-6, 1e-3)},
+           tol_reason="torch forms a tensor q's rank q·(n - 1) in float32 (0.8·47 = 37.600002: weights 0.3999977 and "
+                      "0.6000023 where refgrad has 0.3999994 and 0.6000006), so each interpolation weight is off by up "
+                      "to ulp(n - 1) = 3.8e-6 for the spec's n <= 64: gradients by up to 3 quantiles x |cotangent| "
+                      "<= 10 x 3.8e-6 = 1.1e-4 (seed 1001: torch -3.3749826, refgrad -3.3749971), values by "
+                      "|hi - lo| <= 201 x 3.8e-6 = 7.7e-4; atol 1e-3"),
     OpSpec("nanquantile", lambda t, x, **kw: t.nanquantile(
         x + t.arange(x.numel(), dtype=x.dtype).reshape(x.shape) * 0.0123, **kw),
            shapes=ONE_PLUS, kwargs=_quantile_kwargs),

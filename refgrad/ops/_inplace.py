@@ -139,8 +139,13 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         if saved.tensor is result or (saved.data is not None and saved.data is result._data):
             # the op saved its output: that output is now ``self`` (kept as the tensor: its grad_fn may change)
             saved.tensor, saved.data, saved.version = self, None, self._version_counter.value
+    retained = self._retains_grad and self._grad_fn is not None
+    if retained:  # torch moves retain_grad to the new node: a backward through the old one leaves .grad alone
+        self._grad_fn._table("_retain_grad_hooks").pop(self._output_nr, None)
     if self._base is None:
         self.grad_fn, self._output_nr = node, result._output_nr
+        if retained:
+            node._table("_retain_grad_hooks")[self._output_nr] = self
         return
     base = self._base
     copy_slices = CopySlices(
@@ -151,6 +156,8 @@ def _take_over(self: Tensor, result: Tensor) -> None:
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
     self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
+    if retained:
+        regenerated._table("_retain_grad_hooks")[0] = self
 
 
 class CopySlices(Node):

@@ -278,6 +278,6 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._view_fn = view_fn
     out._version_counter = counter = source._version_counter
     out._view_version = counter.value
-    _view_creation(out, source)
+    _view_creation(out, source, primitive.grad_fn)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
         out._is_conj = True

@@ -6,6 +6,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd.graph import SavedTensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import const
@@ -137,7 +138,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
              and query.shape[0] == key.shape[0] == value.shape[0] and key.shape[1] == value.shape[1]
              and (query.shape[1] == key.shape[1] or enable_gqa))
     if flash:  # torch's fused kernel takes the grouped key and value as they are
-        return _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
+        out = _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
+        if out.grad_fn is not None and attn_mask is not None and attn_mask.dtype is not dtypes.bool:
+            # torch saves a float attn_mask itself (a bool one becomes a fresh float mask first), so changing it
+            # in place before backward is its version-counter error
+            out.grad_fn._saved["attn_mask"] = SavedTensor(attn_mask)
+        return out
     if enable_gqa and not query.shape[-3] == key.shape[-3] == value.shape[-3]:
         # the math path repeats each key/value head for its group of query heads (both, if either is grouped)
         key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])

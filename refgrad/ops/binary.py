@@ -344,9 +344,10 @@ def _lerp_tensor_vjp(c, g):
 
 
 _lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
-# as torch: start and end are saved only for weight's gradient, weight only for start's and end's
+# as torch: start and end are saved only for weight's gradient, weight always (torch 2.13 saves it also when only
+# weight requires grad, so an in-place change of weight before backward is its version-counter error)
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": ("self", "end")}, jvp="elementwise")
+                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp="elementwise")
 
 
 @register(method=True, inplace=True)
@@ -390,10 +391,12 @@ _addcmul = Primitive(
 
 
 def _addcdiv_vjp(c, g):
-    """torch's grouping: the factors multiplying grad are formed first (it shows in NaNs of double backward)."""
+    """torch's grouping: the factors multiplying grad are formed first (it shows in NaNs of double backward), and
+    value / tensor2 is a division of the wrapped number (DivBackward0: its derivative -value / tensor2², 0 for
+    value = 0 even where 1 / tensor2² overflows), not value times a reciprocal."""
     tensor2 = c.tensor2  # torch always saves tensor2, tensor1 only for tensor2's gradient
     return (g if c.needs_input_grad(0) else None,
-            g * (c.value / tensor2) if c.needs_input_grad(1) else None,
+            g * div(c.value, tensor2) if c.needs_input_grad(1) else None,
             -g * (c.value * c.tensor1 / (tensor2 * tensor2)) if c.needs_input_grad(2) else None)
 
 

@@ -106,9 +106,9 @@ def multi_dot(tensors, *, out=None):
     dims = [m.shape[0] for m in matrices] + [matrices[-1].shape[1]]
     if len(matrices) == 2:
         product = mm(matrices[0], matrices[1])
-    elif len(matrices) == 3:  # torch compares the two costs directly
+    elif len(matrices) == 3:  # torch compares the two costs directly; a tie goes to (AB)C
         a, b, c, d = dims
-        product = mm(mm(matrices[0], matrices[1]), matrices[2]) if a * c * (b + d) < b * d * (a + c) else \
+        product = mm(mm(matrices[0], matrices[1]), matrices[2]) if a * c * (b + d) <= b * d * (a + c) else \
             mm(matrices[0], mm(matrices[1], matrices[2]))
     else:
         split = _chain_order(dims)

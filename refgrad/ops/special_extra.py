@@ -25,7 +25,6 @@ __all__ = ["entr", "erfcx", "i0e", "i1e", "ndtr", "ndtri", "log_ndtr", "xlog1py"
 
 _S = "torch.special"
 _SQRT1_2 = math.sqrt(0.5)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -44,15 +43,32 @@ def _i1e_vjp(c, g):
 
 
 _entr = Primitive("SpecialEntrBackward0", _entr_forward, lambda c, g: g * -(log(c.self) + 1), save=("self",))
+def _derivative_primitive(name: str, kernel) -> Primitive:
+    """The order-th derivative of a unary function as a node whose VJP is the next derivative: float64 kernels
+    without the cancellation of torch's float32 formulas (see _special_math_extra), to any order. A zero cotangent
+    gives 0 wherever this derivative is finite, also where the next one overflows (erfcx near -26.5 in float64):
+    torch multiplies it by the finite factors of its formula (erfcx and erfcx') instead."""
+    def vjp(c, g):
+        zero = constant((g._data == 0) & np.isfinite(c.result._data))
+        return (g * primitive(c.self, order=c.order + 1)).masked_fill(zero, 0.0)
+
+    primitive = Primitive(name, kernel, vjp, save=("self", "result"), jvp="elementwise")
+    return primitive
+
+
+# torch's first derivatives, 2x·erfcx(x) - 2/√π and exp(-x²/2 - log_ndtr(x))/√(2π) (saving self and result),
+# evaluated without their float32 cancellation; same values at ±inf and NaN
+_erfcx_derivative = _derivative_primitive("SpecialErfcxDerivativeBackward0", kernels.erfcx_derivative)
+_log_ndtr_derivative = _derivative_primitive("SpecialLogNdtrDerivativeBackward0", kernels.log_ndtr_derivative)
 _erfcx = Primitive("SpecialErfcxBackward0", kernels.erfcx,
-                   lambda c, g: g * (2 * c.self * c.result - _TWO_OVER_SQRT_PI), save=("self", "result"))
+                   lambda c, g: g * _erfcx_derivative(c.self, order=1), save=("self", "result"))
 _i0e = Primitive("SpecialI0EBackward0", kernels.i0e, lambda c, g: g * (i1e(c.self) - sgn(c.self) * c.result),
                  save=("self", "result"))
 _i1e = Primitive("SpecialI1EBackward0", kernels.i1e, _i1e_vjp, save=("self", "result"))
 _ndtri = Primitive("SpecialNdtriBackward0", kernels.ndtri,
                    lambda c, g: g * _SQRT_2PI * exp(c.result * c.result / 2), save=("result",))
 _log_ndtr = Primitive("SpecialLogNdtrBackward0", kernels.log_ndtr,
-                      lambda c, g: g * exp(-(c.self * c.self) / 2 - c.result) / _SQRT_2PI, save=("self", "result"))
+                      lambda c, g: g * _log_ndtr_derivative(c.self, order=1), save=("self", "result"))
 
 
 def _unary(name: str, prim: Primitive, doc: str):

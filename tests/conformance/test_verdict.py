@@ -37,6 +37,17 @@ def test_errors_of_a_value_mismatch_are_reported():
     assert max_abs == pytest.approx(0.4) and max_rel == pytest.approx(0.1)
 
 
+def test_norm_relative_tolerance_scales_with_the_largest_entry():
+    # ntol: |diff| <= atol + ntol * max|reference| + rtol * |reference| (eigensolver outputs, rounded at their norm)
+    reference, candidate = np.array([4923.0, 1.5006]), np.array([4923.0, 1.4999994])
+    assert compare_arrays(reference, candidate, 1e-4, 1e-4) is not None
+    assert compare_arrays(reference, candidate, 1e-4, 1e-4, 3e-5) is None
+    assert compare_arrays(reference, np.array([4923.0, 1.7]), 1e-4, 1e-4, 3e-5) is not None
+    got = {"error": None, "obs": {"g": candidate.astype(np.float32)}}
+    ref = {"error": None, "obs": {"g": reference.astype(np.float32)}}
+    assert compare_outcomes(ref, got, {"float32": (1e-4, 1e-4, 3e-5)}) == []
+
+
 def test_integers_compare_exactly():
     assert compare_arrays(np.array([3]), np.array([3]), 0.5, 0.5) is None
     assert compare_arrays(np.array([3]), np.array([4]), 0.5, 0.5) is not None

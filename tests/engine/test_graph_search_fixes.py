@@ -356,3 +356,43 @@ def test_autograd_grad_runs_no_pre_hook_of_a_node_it_does_not_run():
     assert calls == ["tensor"]
     torch.autograd.grad(out, [y])  # w's node runs (its tensor hook too); y's node does not: no "pre"
     assert calls == ["tensor", "tensor"]
+
+
+def test_a_view_made_normally_from_a_no_grad_view_is_named_in_the_refusal():
+    # torch 2.13 (default run seed 1001): "Output 0 of View is a view of a view which was created in no_grad mode"
+    # when the view was made with grad mode on from a no_grad view of a base that requires grad; "A view was
+    # created" when the base did not require grad then
+    v1 = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        v2 = v1.view(-1)
+    v3, v4 = v2.view(-1), v2.unsqueeze(0)
+    with torch.no_grad():
+        v1.add_(1.5)
+    with pytest.raises(RuntimeError, match="^Output 0 of View is a view of a view which was created in no_grad mode "
+                                           "and its base or another view of its base has been modified inplace"):
+        _ = v3.grad_fn
+    with pytest.raises(RuntimeError, match="^Output 0 of Unsqueeze is a view of a view"):
+        v4.add_(1)
+    w1 = torch.zeros(2)
+    with torch.no_grad():
+        w2 = w1.view(-1)
+    w3 = w2.view(2)
+    w1.requires_grad_()
+    with torch.no_grad():
+        w1.add_(1.5)
+    with pytest.raises(RuntimeError, match="^" + NO_GRAD_REBASE):
+        _ = w3.grad_fn
+
+
+def test_retain_grad_moves_to_the_node_of_an_in_place_op():
+    # torch 2.13 (default run seed 1002, graph_state): after v2.retain_grad(); v2.add_(1.5), a backward through
+    # the graph built before the in-place op leaves v2.grad None; one through the new node fills it
+    v1 = torch.tensor([[0.5], [2.0]], dtype=torch.float64, requires_grad=True)
+    v2 = (v1 * v1).sum()
+    v7 = -7 * v2
+    v2.retain_grad()
+    v2.add_(1.5)
+    v7.backward(retain_graph=True)
+    assert v2.grad is None
+    (v2 * 3).backward()
+    assert v2.grad.item() == 3.0

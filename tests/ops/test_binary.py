@@ -536,3 +536,34 @@ def test_atan2_gradient_is_zeroed_only_where_the_squares_sum_to_zero():
     first = refgrad.autograd.grad(refgrad.atan2(x, y), [x, y], v, create_graph=True)
     same([g.item() for g in first], [nan, nan])
     assert refgrad.autograd.grad(first[0], v)[0].item() == inf  # torch: y · inf, the reciprocal not zeroed
+
+
+def _inplace_before_backward_raises(make, target, requires_grad):
+    leaves = [refgrad.full((2,), 0.3).requires_grad_(r) for r in requires_grad]
+    args = [leaf.clone() for leaf in leaves]
+    out = make(*args)
+    args[target].add_(1)
+    try:
+        out.sum().backward()
+    except RuntimeError as error:
+        assert "modified by an inplace operation" in str(error)
+        return True
+    return False
+
+
+def test_lerp_saves_weight_whenever_it_records_a_node():
+    # torch 2.13 (LerpBackward1): weight is saved for every input's gradient, also when only weight requires grad;
+    # start and end only for weight's gradient
+    for requires_grad in [(False, False, True), (True, False, False), (False, True, False)]:
+        raised = [_inplace_before_backward_raises(refgrad.lerp, target, requires_grad) for target in range(3)]
+        assert raised == [requires_grad[2], requires_grad[2], True]
+
+
+def test_addcdiv_value_over_tensor2_is_a_division_in_double_backward():
+    # torch 2.13: value / tensor2 is DivBackward0 of the wrapped number, whose tensor2-gradient -value / tensor2²
+    # is 0 for value = 0 although 1 / tensor2² overflows in float32 (value times a reciprocal gave NaN)
+    a, b, c = (refgrad.tensor(v, requires_grad=True) for v in (0.0, 0.0, 3.110095162886512e-23))
+    v = refgrad.tensor(0.0, requires_grad=True)
+    grad_b = refgrad.autograd.grad(a.addcdiv(b, c, value=0), (a, b, c), v, create_graph=True)[1]
+    assert grad_b.grad_fn.next_functions[1][0].name() == "DivBackward0"
+    assert refgrad.autograd.grad(grad_b, c, refgrad.tensor(0.0))[0].item() == 0.0

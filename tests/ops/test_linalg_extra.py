@@ -66,3 +66,13 @@ def test_grad_fn_names_follow_torch():
         "LinalgMatrixExpBackward0", "CholeskyInverseBackward0", "ReshapeAliasBackward0", "SqueezeBackward1",
         "NanToNumBackward0", "CatBackward0", "ViewBackward0", "LinalgInvExBackward0", "LinalgPinvBackward0"]
     assert L.inv_ex(a).info.dtype is rg.int32
+
+
+def test_multi_dot_of_three_breaks_a_cost_tie_as_torch():
+    # torch 2.13: (AB)C unless it costs strictly more than A(BC); the order decides which inputs mm saves
+    def order(node):
+        kids = [order(f) if f.name() == "MmBackward0" else "x" for f, _ in node.next_functions if f is not None]
+        return "(" + "".join(kids) + ")"
+    for shapes in [((3, 2), (2, 2), (2, 3)), ((2, 0), (0, 0), (0, 2)), ((1, 1), (1, 2), (2, 2))]:
+        tensors = [rg.ones(s, requires_grad=True) for s in shapes]
+        assert order(L.multi_dot(tensors).grad_fn) == "(((xx)x))"  # torch too: a ViewBackward0 on top

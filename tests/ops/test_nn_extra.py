@@ -69,3 +69,17 @@ def test_grad_fn_names_follow_torch():
         "PixelShuffleBackward0", "PixelUnshuffleBackward0", "ChannelShuffleBackward0", "SoftmaxBackward0",
         "MulBackward0", "LinalgQrBackward0", "TransposeBackward0", "DiagonalBackward0"]
     assert F.dropout2d(x, training=False) is x
+
+
+def test_flash_attention_saves_a_float_mask():
+    # torch 2.13: the fused CPU node saves attn_mask (_saved_attn_mask): changing it in place before backward is
+    # the version-counter error; a bool mask is first converted to a fresh float mask
+    q = rg.ones((1, 1, 2, 2), requires_grad=True)
+    mask = rg.zeros((2, 2))
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=mask)
+    assert out.grad_fn.name() == "ScaledDotProductFlashAttentionForCpuBackward0"
+    mask.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    boolean = rg.ones((2, 2), dtype=rg.bool)
+    F.scaled_dot_product_attention(q, q, q, attn_mask=boolean).sum().backward()

@@ -28,6 +28,7 @@ CASES = {
     "ndtri": (S.ndtri, (PROB,)),
     "log_ndtr": (S.log_ndtr, (X,)),
     "log_ndtr.tail": (S.log_ndtr, (X * 5 - 20,)),
+    "log_ndtr.far_tail": (S.log_ndtr, (X * 10 - 60,)),  # the Mills-ratio series below -30
     "xlog1py": (S.xlog1py, (X, POS)),
     "xlog1py.scalar_self": (lambda y: S.xlog1py(2.5, y), (POS,)),
     "xlog1py.scalar_other": (lambda x: S.xlog1py(x, 0.5), (X,)),
@@ -42,7 +43,8 @@ def test_vjp_matches_central_differences(name, order):
 
 
 POINTS = [-inf, -40.0, -5.0, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 5.0, 30.0, 800.0, inf, nan]
-# (function, values, gradients) at POINTS, read off torch 2.13.0
+# (function, values, gradients) at POINTS, read off torch 2.13.0; except erfcx's slope at 800, where torch's float64
+# 2x·erfcx(x) - 2/√π cancels (torch -8.815441581155881e-07, 7e-11 relative error): the true value (mpmath, 50 digits)
 PINNED = {
     "entr": (S.entr, [-inf, -inf, -inf, -inf, 0.0, 0.0, 6.907755278982137e-298, 0.34657359027997264, -0.0,
                       -8.047189562170502, -102.03592144986466, -5347.689382134342, -inf, nan],
@@ -52,7 +54,7 @@ PINNED = {
                         0.11070463773306861, 0.018795888861416754, 0.0007052364284695965, 0.0, nan],
               [-inf, -inf, -1440097986747.7388, -1.1283791670955126, -1.1283791670955126, -1.1283791670955126,
                -1.1283791670955126, -0.5126888229025868, -0.27321201478389856, -0.021332789764826332,
-               -0.0006258354105073138, -8.815441581155881e-07, nan, nan]),
+               -0.0006258354105073138, -8.815441581774767e-07, nan, nan]),
     "i0e": (S.i0e, [0.0, 0.06327827987523532, 0.18354081260932834, 1.0, 1.0, 1.0, 1.0, 0.6450352704491501,
                     0.46575960759364043, 0.18354081260932834, 0.0731459464822373, 0.014106945005869183, 0.0, nan],
             [0.0, 0.0007960508007932646, 0.019568545664785997, 1.0, 0.0, 0.0, -1.0, -0.4886144672642784,
@@ -123,3 +125,28 @@ def test_grad_fn_names_follow_torch():
         chain.append(node.name())
         node = node.next_functions[0][0]
     assert chain == ["MulBackward1", "AddBackward1", "ErfBackward0", "MulBackward1"]
+
+
+# float32 second derivatives where torch's formulas cancel in float32 (torch 2.13: erfcx''(45.8457) = -8.7e-6,
+# log_ndtr''(-19.9454) 1.5 % off): refgrad's is the rounded true value (mpmath, 40 digits)
+FLOAT32_SECOND = [(S.erfcx, 45.8457, 1.1693379256809175e-05), (S.erfcx, 50.0, 9.016217115157223e-06),
+                  (S.log_ndtr, -19.9454, -0.9975234321633062), (S.log_ndtr, -15.5, -0.9959381614474258)]
+
+
+@pytest.mark.parametrize("fn, x, exact", FLOAT32_SECOND)
+def test_float32_second_derivative_is_the_rounded_true_value(fn, x, exact):
+    t = refgrad.tensor([x], dtype=refgrad.float32, requires_grad=True)
+    (g,) = refgrad.autograd.grad(fn(t).sum(), t, create_graph=True)
+    (gg,) = refgrad.autograd.grad(g.sum(), t)
+    assert gg.dtype is refgrad.float32
+    np.testing.assert_allclose(gg.numpy(), [exact], rtol=1e-6)
+
+
+def test_erfcx_zero_cotangent_where_the_second_derivative_overflows():
+    # torch 2.13 at x = -26.5 (float64): erfcx and erfcx' are finite, erfcx'' overflows; with a zero cotangent its
+    # second derivative is 0 · (finite factors) = 0, not 0 · inf
+    x = refgrad.tensor([-26.5], dtype=refgrad.float64, requires_grad=True)
+    v = refgrad.zeros(1, dtype=refgrad.float64, requires_grad=True)
+    (g,) = refgrad.autograd.grad(S.erfcx(x), x, v, create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(1, dtype=refgrad.float64))
+    assert gg.tolist() == [0.0]
