@@ -48,11 +48,22 @@ def _pair(input, target, name: str):
     return dtype, x, y, shape
 
 
-def _pointwise(name: str, loss_np, slope):
-    """A fused elementwise loss of d = input - target; ``slope(c, d)`` is dloss/dd in refgrad ops."""
+def _pointwise(name: str, loss_np, slope, norm_first: bool = False):
+    """A fused elementwise loss of d = input - target; ``slope(c, d)`` is dloss/dd in refgrad ops.
+
+    ``norm_first``: the mean's 1/n multiplies the slope before the cotangent (torch's mse backward computes
+    (d * 2/n) * grad, so a subnormal cotangent does not underflow to 0 first: at d = inf it gives inf, not NaN);
+    otherwise the cotangent is divided first, as torch's smooth_l1 and huber backward."""
     def vjp(c, g):
         # as torch, target's gradient is the same backward with self and target swapped (not -grad of self), so
         # each has its own product with g (at d = inf with a zero second cotangent, one is NaN, not both +-inf)
+        if norm_first:
+            numel = int(np.prod(c.shape))
+            norm = (1.0 / numel if numel else math.inf) if c.reduction == "mean" else 1.0  # torch: 2. / 0 = inf
+            g = g if c.reduction == "none" else g.expand(c.shape)
+            grad_x = slope(c, c.self - c.target) * norm * g if c.needs_input_grad(0) else None
+            grad_y = slope(c, c.target - c.self) * norm * g if c.needs_input_grad(1) else None
+            return grad_x, grad_y
         g = _reduce_backward(g, c.shape, c.reduction)
         grad_x = g * slope(c, c.self - c.target) if c.needs_input_grad(0) else None
         grad_y = g * slope(c, c.target - c.self) if c.needs_input_grad(1) else None
@@ -78,7 +89,7 @@ def _huber_slope(c, d):
     return d.masked_fill(~inside, 0.0) + edge.masked_fill(inside, 0.0)
 
 
-_mse = _pointwise("MseLossBackward0", lambda d, beta: d * d, lambda c, d: 2 * d)
+_mse = _pointwise("MseLossBackward0", lambda d, beta: d * d, lambda c, d: 2 * d, norm_first=True)
 _smooth_l1 = _pointwise("SmoothL1LossBackward0",
                         lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta),
                         _smooth_slope)

@@ -714,3 +714,12 @@ def test_norm_layers_keep_float32_second_derivatives_of_constant_groups_accurate
                                                              368.9324], rtol=1e-6)
     (gg,) = refgrad.autograd.grad(gx, [x], refgrad.tensor(u, dtype=refgrad.float32))
     assert gg.dtype is refgrad.float32 and np.abs(gg.numpy()).max() < 1e-3
+
+
+def test_mse_loss_mean_gradient_scales_before_the_cotangent():
+    # torch's mse backward is (d * 2/n) * grad: a subnormal float32 cotangent does not underflow to 0 before it
+    # meets an infinite difference (seed 1005 of the default campaign: torch -inf/inf, refgrad was NaN)
+    x = refgrad.tensor([[0.0, 1.0]], requires_grad=True)
+    y = refgrad.tensor([[0.5, float("inf")]], requires_grad=True)
+    gx, gy = refgrad.autograd.grad(F.mse_loss(x, y), [x, y], refgrad.tensor(1.401298464324817e-45))
+    assert gx.tolist() == [[0.0, -float("inf")]] and gy.tolist() == [[0.0, float("inf")]]
