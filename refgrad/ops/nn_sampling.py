@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _zeros_of
@@ -256,7 +257,8 @@ def _stack(parts, dim):
 
 
 _SAMPLERS = {nd: Primitive(f"GridSampler{nd}DBackward0", _sample_forward, _sample_vjp, inputs=("input", "grid"),
-                           save=("input", "grid")) for nd in (2, 3)}
+                           save=("input", "grid"), jvp=no_forward_rule(f"grid_sampler_{nd}d"))  # torch has none
+             for nd in (2, 3)}
 
 
 def _sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int, align_corners: bool,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -150,8 +151,9 @@ def _prim(c) -> Primitive:
 
 
 _PRIMS = {name: Primitive(name, _reduce_forward, _reduce_vjp, inputs=("self", "src"),
-                          save={"self": ("self", "src"), "src": ("self", "src"), "result": ("self", "src")})
-          for name in ("ScatterReduceBackward0", "IndexReduceBackward0")}
+                          save={"self": ("self", "src"), "src": ("self", "src"), "result": ("self", "src")},
+                          **({"jvp": no_forward_rule("index_reduce")} if name.startswith("Index") else {}))
+          for name in ("ScatterReduceBackward0", "IndexReduceBackward0")}  # torch: no forward AD for index_reduce
 
 
 def _check_dtype(input: Tensor, src: Tensor, message: str) -> None:
