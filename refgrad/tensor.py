@@ -284,7 +284,11 @@ class Tensor:
                 "You should replace the inplace operation by an out-of-place one.")
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
-        node.__class__ = node_class("AsStridedBackward0")
+        if node is None:  # the base stopped requiring grad: torch's node has no edge to it
+            node = node_class("AsStridedBackward0")(_no_edge_vjp, ((None, 0),), ((base.shape, base.dtype),),
+                                                   ((self.shape, self.dtype),))
+        else:
+            node.__class__ = node_class("AsStridedBackward0")
         self._grad_fn, self._output_nr = node, 0
 
     @property
@@ -559,3 +563,8 @@ _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int
 _SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
                 "complex128": "ComplexDouble"}
+
+
+def _no_edge_vjp(ctx, grad):
+    """The VJP of a regenerated view node whose base needs no gradient: nothing to send."""
+    return (None,)

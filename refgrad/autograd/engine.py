@@ -166,7 +166,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for child, _ in node.next_functions:
                 if child is not None:
                     dependencies[child] = dependencies.get(child, 0) + 1
-    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(n, 0) == 0]
+    queued = None  # with ``inputs``: torch queues only the nodes that run or capture (and a lone root)
+    if runs is not None:
+        queued = runs | target_nodes
+    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(n, 0) == 0
+             and (queued is None or len(start) == 1 or n in queued)]
     heapq.heapify(ready)
     captured = [None] * len(inputs) if capture else None
     pop, push = heapq.heappop, heapq.heappush
@@ -178,23 +182,23 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
-            if capture:  # torch: a node that runs is captured before its hooks; one that does not, after the
-                skipped = runs is not None and node not in runs  # tensor hooks only (and nothing else runs)
-                if skipped and hooked and node._tensor_pre_hooks:
+            if runs is not None and node not in runs:  # torch: a queued node that need not run gets its tensor
+                if hooked:  # hooks and retain_grad only (not its pre-hooks), then its gradient is captured
                     grads = _run_tensor_hooks(node, grads)
+                    for nr, tensor in node._retain_grad_hooks.items():
+                        if nr < len(grads) and grads[nr] is not None:
+                            _retain(tensor, grads[nr])
+                if capture:
+                    for nr, g in enumerate(grads):
+                        for position in targets.get((id(node), nr), ()):
+                            captured[position] = g
+                continue
+            if capture:  # a node that runs is captured before its hooks (torch)
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
                         captured[position] = g
-                if skipped:  # its retain_grad still sees the gradient; its pre-hooks do not run (torch)
-                    if hooked:
-                        for nr, tensor in node._retain_grad_hooks.items():
-                            if nr < len(grads) and grads[nr] is not None:
-                                _retain(tensor, grads[nr])
-                    continue
             if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
-            if runs is not None and node not in runs:
-                continue
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
                 if grads and grads[0] is not None:
@@ -262,7 +266,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                             _add_to(buffers, child, nr, g)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
-                if remaining == 0:
+                if remaining == 0 and (queued is None or child in queued):
                     push(ready, (-child._sequence_nr, child))
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode

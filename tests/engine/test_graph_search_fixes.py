@@ -356,3 +356,48 @@ def test_autograd_grad_runs_no_pre_hook_of_a_node_it_does_not_run():
     assert calls == ["tensor"]
     torch.autograd.grad(out, [y])  # w's node runs (its tensor hook too); y's node does not: no "pre"
     assert calls == ["tensor", "tensor"]
+
+
+def test_hooks_of_a_node_off_the_path_to_the_inputs_do_not_run():
+    calls = []
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    u, v = a * 2, b * 3
+    u.register_hook(lambda g: calls.append("u"))
+    v.register_hook(lambda g: calls.append("v"))
+    u.retain_grad()
+    y = (u + v).sum()
+    assert torch.autograd.grad(y, [b], retain_graph=True)[0].tolist() == [3.0, 3.0]
+    y.backward(inputs=[b], retain_graph=True)
+    assert calls == ["v", "v"] and u.grad is None and a.grad is None  # torch never queues u's node
+    torch.autograd.grad(y, [u], retain_graph=True)  # a capture target is queued: its tensor hooks run
+    assert calls == ["v", "v", "u"]
+
+
+def test_only_a_lone_root_off_the_path_gets_its_tensor_hooks():
+    calls = []
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    y = a * a
+    y.register_hook(lambda g: calls.append("y"))
+    y.grad_fn.register_prehook(lambda go: calls.append("pre"))
+    y.retain_grad()
+    y.backward(torch.ones(2, dtype=torch.float64), inputs=[b])  # a lone root: tensor hooks and retain_grad only
+    assert calls == ["y"] and y.grad.tolist() == [1.0, 1.0] and b.grad is None
+    ones = torch.ones(2, dtype=torch.float64)
+    assert torch.autograd.grad([y, b * 2], [b], [ones, ones]) is not None
+    assert calls == ["y"]  # one of several roots: not queued at all
+    y.backward(ones)  # nothing was freed
+    assert a.grad.tolist() == [2.0, 4.0]
+
+
+def test_a_view_whose_base_stopped_requiring_grad_regenerates_an_edgeless_node():
+    a = leaf(0.0, 1.0)
+    v = a[1:]
+    a.requires_grad_(False)
+    a.mul_(2)
+    node = v.grad_fn
+    assert type(node).__name__ == "AsStridedBackward0" and node.next_functions == ((None, 0),)
+    assert (v.requires_grad, v.is_leaf) == (True, False)
+    (v * 3).sum().backward()
+    assert a.grad is None
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        v.add_(1)
