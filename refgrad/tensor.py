@@ -97,7 +97,11 @@ def _view_mode_error(view: "Tensor", rebase: bool) -> str:
     mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
                           else ("no_grad", "with grad mode enabled", "no_grad"))
     what = "its base or another view of its base has been modified" if rebase else "is being modified"
-    return (f"A view was created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
+    node = view._grad_fn  # torch names the view's own (stored) node: a view of such a view made with grad on
+    where = ("A view was created in" if node is None else
+             f"Output {view._output_nr} of {node.name().removesuffix('Backward0')} is a view of a view which was "
+             "created in")
+    return (f"{where} {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
             "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
             f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
             "you want the inplace to be tracked).")
@@ -275,13 +279,13 @@ class Tensor:
             return  # the version stays stale: the node is made if the base requires grad later (torch)
         if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
             raise RuntimeError(_view_mode_error(self, rebase=True))
-        self._view_version = self._version_counter.value
-        if getattr(self, "_multi_output_view", False):
+        if getattr(self, "_multi_output_view", False):  # on every access too
             raise RuntimeError(
                 f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
                 "base or another view of its base has been modified inplace. This view is the output of a function "
                 "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
                 "You should replace the inplace operation by an out-of-place one.")
+        self._view_version = self._version_counter.value
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
         if node is None:  # the base stopped requiring grad: torch's node has no edge to it

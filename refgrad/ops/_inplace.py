@@ -50,15 +50,15 @@ def _overlaps(data: np.ndarray) -> bool:
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
-    if getattr(self, "_multi_output_view", False) and self.grad_fn is not None:
+    if self._base is not None and self._view_no_grad and recording:
+        raise RuntimeError(_view_mode_error(self, rebase=False))
+    if recording and getattr(self, "_multi_output_view", False) and self._grad_fn is not None:  # the stored node
         raise RuntimeError(
-            f"Output {self._output_nr} of {self.grad_fn.name().removesuffix('Backward0')} is a view and is being "
+            f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and is being "
             "modified inplace. This view is the output of a function that returns multiple views. Such functions do "
             "not allow the output views to be modified inplace. You should replace the inplace operation by an "
             "out-of-place one.")
     if self._base is not None:
-        if self._view_no_grad and recording:
-            raise RuntimeError(_view_mode_error(self, rebase=False))
         if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if self.grad_fn is None and self._requires_grad:

@@ -401,3 +401,39 @@ def test_a_view_whose_base_stopped_requiring_grad_regenerates_an_edgeless_node()
     assert a.grad is None
     with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
         v.add_(1)
+
+
+def test_a_view_of_a_no_grad_view_names_its_node_in_the_error():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    with torch.no_grad():
+        v = b.view(-1)
+    w = v[1:]  # made with grad on: it has a node, and inherits v's no_grad creation
+    tail = "a view of a view which was created in no_grad mode and is being modified inplace with grad mode enabled."
+    with pytest.raises(RuntimeError, match="^Output 0 of Slice is " + tail):
+        w.mul_(2)
+    b.mul_(2)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="^Output 0 of Slice is a view of a view which was created in no_grad "
+                                               "mode and its base or another view of its base has been modified"):
+            _ = w.grad_fn
+
+
+def test_unbind_of_a_no_grad_view_with_grad_on_is_a_multi_output_view():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    with torch.no_grad():
+        v = b.view(-1)
+    u = v.unbind(0)[2]
+    with pytest.raises(RuntimeError, match="^Output 2 of Unbind is a view and is being modified inplace. This view"):
+        u.mul_(2)
+
+
+def test_unbind_of_a_vector_aliases_it_and_a_stale_output_raises_on_every_access():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    u = b.unbind(0)[0]
+    with torch.no_grad():
+        u.mul_(2)  # allowed without grad mode, and written through to b
+    assert b.tolist() == [2.0, 2.0, 3.0]
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="^Output 0 of Unbind is a view and its base or another view of its "
+                                               "base has been modified inplace."):
+            _ = u.grad_fn
