@@ -286,6 +286,7 @@ class Tensor:
                 "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
                 "You should replace the inplace operation by an out-of-place one.")
         self._view_version = self._version_counter.value
+        old, old_nr = self._grad_fn, self._output_nr
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
         if node is None:  # the base stopped requiring grad: torch's node has no edge to it
@@ -294,6 +295,8 @@ class Tensor:
         else:
             node.__class__ = node_class("AsStridedBackward0")
         self._grad_fn, self._output_nr = node, 0
+        if self._retains_grad:
+            self._move_retain_grad(old, old_nr)
 
     @property
     def requires_grad(self) -> bool:
@@ -365,6 +368,15 @@ class Tensor:
             return
         self._retains_grad = True
         self.grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
+
+    def _move_retain_grad(self, old, old_nr: int) -> None:
+        """After this tensor's node changed from ``old`` (an in-place op, a regenerated view node): its retain_grad
+        moves to the new node, as torch's; its tensor hooks stay on the old one."""
+        table = None if old is None else old.__dict__.get("_retain_grad_hooks")
+        if table is not None and table.get(old_nr) is self:
+            del table[old_nr]
+        if self._grad_fn is not None:
+            self._grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
 
     def _grad_accumulator(self) -> AccumulateGrad:
         """The AccumulateGrad node of a leaf that requires grad (kept while the leaf is alive, as in torch)."""

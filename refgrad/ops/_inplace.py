@@ -139,18 +139,26 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         if saved.tensor is result or (saved.data is not None and saved.data is result._data):
             # the op saved its output: that output is now ``self`` (kept as the tensor: its grad_fn may change)
             saved.tensor, saved.data, saved.version = self, None, self._version_counter.value
+    old, old_nr = self._grad_fn, self._output_nr
     if self._base is None:
         self.grad_fn, self._output_nr = node, result._output_nr
+        if self._retains_grad:
+            self._move_retain_grad(old, old_nr)
         return
     base = self._base
+    base_old, base_old_nr = base._grad_fn, base._output_nr
     copy_slices = CopySlices(
         _copy_slices_vjp, (base._edge() if base.requires_grad else (None, 0), *node.next_functions[1:]),
         ((base.shape, base.dtype), *node._input_meta[1:]), ((base.shape, base.dtype),),
         params={"view_fn": self._view_fn, "op": node})
     base.grad_fn, base._output_nr = copy_slices, 0
+    if base._retains_grad:
+        base._move_retain_grad(base_old, base_old_nr)
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
     self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
+    if self._retains_grad:
+        self._move_retain_grad(old, old_nr)
 
 
 class CopySlices(Node):

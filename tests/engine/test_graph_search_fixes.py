@@ -437,3 +437,27 @@ def test_unbind_of_a_vector_aliases_it_and_a_stale_output_raises_on_every_access
         with pytest.raises(RuntimeError, match="^Output 0 of Unbind is a view and its base or another view of its "
                                                "base has been modified inplace."):
             _ = u.grad_fn
+
+
+def test_retain_grad_follows_the_tensor_to_its_new_node_after_an_in_place_op():
+    calls = []
+    a = leaf(1.0, 2.0)
+    y = a * 3
+    y.retain_grad()
+    y.register_hook(lambda g: calls.append(g.tolist()))  # tensor hooks stay on the old node
+    z = y * 1
+    y.mul_(2)
+    (z ** 2).sum().backward(retain_graph=True)  # through y's old node only
+    assert y.grad is None and calls == [[6.0, 12.0]]
+    y.sum().backward()
+    assert y.grad.tolist() == [1.0, 1.0] and calls == [[6.0, 12.0], [2.0, 2.0]]
+    b = leaf(1.0, 2.0) * 3
+    v = b[0:1]
+    b.retain_grad()
+    v.retain_grad()
+    w = b * 1
+    v.mul_(2)  # b's node becomes CopySlices, v's a regenerated AsStridedBackward0: both retain_grads move
+    w.sum().backward(retain_graph=True)
+    assert b.grad is None and v.grad is None
+    b.sum().backward()
+    assert b.grad.tolist() == [1.0, 1.0] and v.grad is None
