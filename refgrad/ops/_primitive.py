@@ -281,3 +281,20 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
         out._is_conj = True
+
+
+def refuse_saved_inference(primitive: Primitive, *operands) -> None:
+    """torch's autograd saves an op's inputs before its kernel checks them: when ``primitive`` would record a node
+    and save an inference tensor among ``operands``, torch's "Inference tensors cannot be saved" comes before any
+    shape error. Call it on an op's error path, just before raising the op's own error."""
+    if primitive.vjp is None or not _grad_mode.enabled or _grad_mode.inference:
+        return
+    needs = [isinstance(t, Tensor) and t.requires_grad for t in operands]
+    if not any(needs):
+        return
+    for _, index, consumers in primitive.save_plan:
+        if index is None or index >= len(operands) or not isinstance(operands[index], Tensor):
+            continue
+        if consumers is None or any(c < len(needs) and needs[c] for c in consumers):
+            if operands[index]._is_inference:
+                SavedTensor(operands[index])  # raises torch's error

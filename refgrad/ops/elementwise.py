@@ -68,7 +68,7 @@ def _is_bool(operand) -> bool:
 
 
 def _binary_alpha(prim: Primitive, input, other, alpha):
-    dtype, (a, b) = binary_operands(prim.grad_fn, input, other)
+    dtype, (a, b) = binary_operands(prim.grad_fn, input, other, prim)
     if prim is not _add and (_is_bool(input) or _is_bool(other)):
         if _is_bool(input) and _is_bool(other):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
@@ -102,7 +102,7 @@ def rsub(input, other, *, alpha=1):
 @register(method=True, inplace=True, aliases=("multiply",))
 def mul(input, other, *, out=None):
     """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
-    dtype, (a, b) = binary_operands("mul", input, other)
+    dtype, (a, b) = binary_operands("mul", input, other, _mul)
     return _mul(a, b, cast=dtype)
 
 
@@ -170,7 +170,7 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
     if rounding_mode not in (_NO_MODE, None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
-    dtype, (a, b) = binary_operands("div", input, other)
+    dtype, (a, b) = binary_operands("div", input, other, _div if rounding_mode is _NO_MODE else None)
     if rounding_mode is _NO_MODE:
         return _div(a, b, cast=float_dtype(dtype))
     if rounding_mode is None:
@@ -275,7 +275,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
         if not dtype.is_floating_point and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return _pow_scalar(input, cast=dtype, exponent=exponent)
-    dtype, (a, b) = binary_operands("pow", input, exponent)
+    dtype, (a, b) = binary_operands("pow", input, exponent, _pow_tensor)
     if dtype is dtypes.bool:
         raise unsupported("pow", dtype)
     return _pow_tensor(a, b, cast=dtype)

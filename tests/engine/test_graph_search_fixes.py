@@ -461,3 +461,38 @@ def test_retain_grad_follows_the_tensor_to_its_new_node_after_an_in_place_op():
     assert b.grad is None and v.grad is None
     b.sum().backward()
     assert b.grad.tolist() == [1.0, 1.0] and v.grad is None
+
+
+INFERENCE_SAVED = "^Inference tensors cannot be saved for backward."
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, i: a * i, lambda a, i: i / a, lambda a, i: a ** i, lambda a, i: torch.atan2(a, i),
+    lambda a, i: a @ i, lambda a, i: i @ a, lambda a, i: a.unsqueeze(0) @ i.unsqueeze(0),
+    lambda a, i: torch.matmul(i.expand(4, 1, 3), a.unsqueeze(1))])
+def test_saving_an_inference_operand_is_refused_before_a_shape_error(op):
+    with torch.inference_mode():
+        i = torch.ones(3, dtype=torch.float64)
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match=INFERENCE_SAVED):
+        op(a, i)
+
+
+def test_shape_errors_stay_when_nothing_would_be_saved():
+    with torch.inference_mode():
+        i = torch.ones(3, dtype=torch.float64)
+        batched = torch.ones(4, 2, 3, dtype=torch.float64)
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="^The size of tensor a \\(2\\) must match the size of tensor b \\(3\\)"):
+        a + i  # add saves nothing
+    with pytest.raises(RuntimeError, match="^size mismatch, got input \\(12\\), mat \\(12x2\\), vec \\(3\\)"):
+        torch.matmul(leaf(1.0, 2.0, 3.0), batched)  # folded into a copy (not an inference tensor), then mv
+
+
+def test_broadcast_errors_name_the_last_mismatching_dimension():
+    with pytest.raises(RuntimeError, match="^The size of tensor a \\(3\\) must match the size of tensor b \\(2\\) "
+                                           "at non-singleton dimension 1$"):
+        torch.ones(2, 3) + torch.ones(3, 2)
+    with pytest.raises(RuntimeError, match="^Expected size for first two dimensions of batch2 tensor to be: "
+                                           "\\[4, 3\\] but got: \\[4, 2\\].$"):
+        torch.ones(3) @ torch.ones(4, 2, 3)
