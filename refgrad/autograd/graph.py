@@ -21,6 +21,8 @@ ERR_BACKWARD_TWICE = (
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
     "you need to access saved tensors after calling backward."
 )
+ERR_DETACHED = ("Trying to use a saved tensor that has been detached in-place, i.e. with .detach_().This is not "
+                "supported, please use out-of-place `.detach()` instead")
 _ANOMALY_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
                  "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -100,6 +102,8 @@ class SavedTensor:
                 if self.output_nr:
                     tensor._output_nr = self.output_nr
             return tensor
+        if self.grad_fn is not None and tensor._grad_fn is None:  # a saved non-leaf input lost its node (torch)
+            raise RuntimeError(ERR_DETACHED)
         vc = tensor._vc
         if vc is not None and vc.value != self.version:
             self._stale(node, tensor.shape, tensor.dtype.name, vc.value)
@@ -216,7 +220,8 @@ class Node:
             if tensor is None:
                 if saved.data is None or saved.vc.value != saved.version:
                     saved.unpack(self)  # raises torch's error
-            elif tensor._vc is not None and tensor._vc.value != saved.version:
+            elif (tensor._vc is not None and tensor._vc.value != saved.version) or (
+                    tensor._grad_fn is None and saved.grad_fn is not None):
                 saved.unpack(self)  # raises torch's error
         meta = self._output_meta
         if len(grad_outputs) == 1 and len(meta) == 1 and grad_outputs[0] is not None:  # the common case

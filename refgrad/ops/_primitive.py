@@ -86,9 +86,10 @@ class Primitive:
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
-        self.save_plan = tuple(
+        self.save_plan = tuple(  # torch saves unconditionally what every input's formula reads
             (name, None if name == "result" else self.inputs.index(name),
-             None if consumers is None else tuple(self.inputs.index(c) for c in consumers))
+             None if consumers is None or set(consumers) >= set(self.inputs)
+             else tuple(self.inputs.index(c) for c in consumers))
             for name, consumers in self.save.items())
         expose_fields(self.node_cls, (*self.save, *(self.forward_params or ())))
 

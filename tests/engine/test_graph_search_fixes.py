@@ -496,3 +496,24 @@ def test_broadcast_errors_name_the_last_mismatching_dimension():
     with pytest.raises(RuntimeError, match="^Expected size for first two dimensions of batch2 tensor to be: "
                                            "\\[4, 3\\] but got: \\[4, 2\\].$"):
         torch.ones(3) @ torch.ones(4, 2, 3)
+
+
+def test_a_save_every_input_needs_is_made_even_when_no_input_has_an_edge():
+    a = leaf(1.0, 2.0, 3.0)
+    with torch.inference_mode():
+        v = a[0]  # requires grad through its base, but has no edge
+    out = v / -0.0  # DivBackward0 saves the divisor for either input's gradient: unconditionally, as torch
+    assert out.grad_fn.next_functions == ((None, 0), (None, 0))
+    torch.autograd.backward(out)
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        torch.autograd.backward(out)
+
+
+def test_a_saved_input_detached_in_place_is_refused():
+    a = leaf(0.0, 1.0)
+    b = a * 2
+    c = (b * b) * 1
+    b.detach_()
+    with pytest.raises(RuntimeError, match="^Trying to use a saved tensor that has been detached in-place, i.e. "
+                                           "with .detach_\\(\\).This is not supported"):
+        c.sum().backward()
