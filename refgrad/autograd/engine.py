@@ -1,13 +1,13 @@
 """The backward pass: one walk over the recorded graph, in torch's order, with torch's bookkeeping.
 
 Nodes run when every consumer of their outputs has run (dependency counting) and, among the ready ones, the most
-recently created first (torch's sequence-number priority). Gradients arriving at one output are summed; each
+recently created first (torch's sequence-number priority), AccumulateGrad before any other (its sequence number is
+the largest); ties between AccumulateGrads are broken as torch's std::priority_queue breaks them (_push, _pop). Gradients arriving at one output are summed; each
 input gradient is reduced to its input's shape and cast to its dtype (torch's ``validate_outputs``), then sent
 along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures instead.
 """
 from __future__ import annotations
 
-import heapq
 import sys
 from typing import Sequence
 
@@ -169,11 +169,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     queued = None  # with ``inputs``: torch queues only the nodes that run or capture (and a lone root)
     if runs is not None:
         queued = runs | target_nodes
-    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(n, 0) == 0
-             and (queued is None or len(start) == 1 or n in queued)]
-    heapq.heapify(ready)
+    ready: list = []
+    for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
+        if dependencies.get(n, 0) == 0 and (queued is None or len(start) == 1 or n in queued):
+            _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
-    pop, push = heapq.heappop, heapq.heappush
+    pop, push, priority = _pop, _push, _priority
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
     _grad_mode.enabled = bool(create_graph)
@@ -267,10 +268,60 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0 and (queued is None or child in queued):
-                    push(ready, (-child._sequence_nr, child))
+                    push(ready, (priority(child), child))
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
+
+
+_LAST = sys.maxsize  # torch gives AccumulateGrad the largest sequence number: it runs as soon as it is ready
+
+
+def _priority(node: Node) -> int:
+    return _LAST if type(node) is AccumulateGrad else node._sequence_nr
+
+
+def _push(heap: list, item: tuple) -> None:
+    """std::push_heap on a max-heap of (priority, node): the new item rises past strictly smaller parents only."""
+    hole = len(heap)
+    heap.append(item)
+    key = item[0]
+    while hole:
+        parent = (hole - 1) >> 1
+        if not heap[parent][0] < key:
+            break
+        heap[hole] = heap[parent]
+        hole = parent
+    heap[hole] = item
+
+
+def _pop(heap: list) -> tuple:
+    """std::pop_heap + pop_back (libstdc++'s __adjust_heap: the hole goes down to a leaf, taking the right child
+    unless it is strictly smaller than the left one, then the last item rises from there)."""
+    top = heap[0]
+    last = heap.pop()
+    n = len(heap)
+    if n:
+        hole = child = 0
+        while child < (n - 1) >> 1:
+            child = 2 * (child + 1)
+            if heap[child][0] < heap[child - 1][0]:
+                child -= 1
+            heap[hole] = heap[child]
+            hole = child
+        if not n & 1 and child == (n - 2) >> 1:
+            child = 2 * (child + 1)
+            heap[hole] = heap[child - 1]
+            hole = child - 1
+        key = last[0]
+        while hole:
+            parent = (hole - 1) >> 1
+            if not heap[parent][0] < key:
+                break
+            heap[hole] = heap[parent]
+            hole = parent
+        heap[hole] = last
+    return top
 
 
 def _validated(node: Node, grads: tuple, next_functions: tuple) -> tuple:

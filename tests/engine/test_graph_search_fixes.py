@@ -517,3 +517,18 @@ def test_a_saved_input_detached_in_place_is_refused():
     with pytest.raises(RuntimeError, match="^Trying to use a saved tensor that has been detached in-place, i.e. "
                                            "with .detach_\\(\\).This is not supported"):
         c.sum().backward()
+
+
+def test_accumulate_grad_runs_first_and_ties_follow_torch_s_heap():
+    order = []
+    leaves = [torch.ones(1, dtype=torch.float64, requires_grad=True) for _ in range(7)]
+    for i, a in enumerate(leaves):
+        a.register_hook(lambda g, i=i: order.append(i))
+    torch.stack(leaves).sum().backward()  # seven AccumulateGrads ready at once: std::priority_queue's order
+    assert order == [0, 2, 5, 6, 4, 1, 3]
+    order.clear()
+    mids = [a * 1 if i % 2 else a for i, a in enumerate(leaves)]
+    for i in (1, 3, 5):
+        mids[i].register_hook(lambda g, i=i: order.append(("mul", i)))
+    torch.cat(mids).sum().backward()  # every ready leaf before any MulBackward0
+    assert order == [0, 2, 6, 4, ("mul", 5), 5, ("mul", 3), 3, ("mul", 1), 1]
