@@ -2,7 +2,8 @@
 
 Nodes run when every consumer of their outputs has run (dependency counting) and, among the ready ones, the most
 recently created first (torch's sequence-number priority), AccumulateGrad before any other (its sequence number is
-the largest); ties between AccumulateGrads are broken as torch's std::priority_queue breaks them (_push, _pop). Gradients arriving at one output are summed; each
+the largest); ties between AccumulateGrads are broken as torch's std::priority_queue breaks them (_push, _pop).
+Gradients arriving at one output are summed; each
 input gradient is reduced to its input's shape and cast to its dtype (torch's ``validate_outputs``), then sent
 along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures instead.
 """
