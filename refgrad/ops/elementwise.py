@@ -53,8 +53,9 @@ _sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a 
                  lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), jvp="elementwise")
 _rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
-_rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
-                  inputs=("self", "other"), jvp="elementwise")
+# rsub with a number: torch's node has the tensor as its only input (the number is a parameter)
+_rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, other, alpha),
+                  lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
                          inputs=("self", "other"), jvp="elementwise")
 _mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
@@ -77,6 +78,8 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1 and not dtype.is_floating_point and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if prim is _rsub:
+        return prim(a, cast=dtype, other=b._data, alpha=alpha)
     return prim(a, b, cast=dtype, alpha=alpha)
 
 

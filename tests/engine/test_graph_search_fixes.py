@@ -532,3 +532,14 @@ def test_accumulate_grad_runs_first_and_ties_follow_torch_s_heap():
         mids[i].register_hook(lambda g, i=i: order.append(("mul", i)))
     torch.cat(mids).sum().backward()  # every ready leaf before any MulBackward0
     assert order == [0, 2, 6, 4, ("mul", 5), 5, ("mul", 3), 3, ("mul", 1), 1]
+
+
+def test_a_number_on_the_left_makes_torch_s_node():
+    a = leaf(1.0, 2.0)
+    for y in (2 + a, 2 * a):  # the tensor is the node's first input, the number its second (no edge)
+        assert [None if n is None else type(n).__name__ for n, _ in y.grad_fn.next_functions] == \
+            ["AccumulateGrad", None]
+    y = 2 - a  # rsub.Scalar: the number is no input at all
+    assert type(y.grad_fn).__name__ == "RsubBackward1" and len(y.grad_fn.next_functions) == 1
+    y.sum().backward()
+    assert a.grad.tolist() == [-1.0, -1.0]
