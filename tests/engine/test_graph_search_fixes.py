@@ -543,3 +543,20 @@ def test_a_number_on_the_left_makes_torch_s_node():
     assert type(y.grad_fn).__name__ == "RsubBackward1" and len(y.grad_fn.next_functions) == 1
     y.sum().backward()
     assert a.grad.tolist() == [-1.0, -1.0]
+
+
+def test_bce_with_logits_gradients_record_torch_s_nodes():
+    f = torch.nn.functional.binary_cross_entropy_with_logits
+    x, y = leaf(0.5, -1.0, 2.0), leaf(0.2, 0.7, 1.0)
+    pos_weight = torch.tensor([0.5, 1.5, 2.0], dtype=torch.float64)
+    gx, gy = torch.autograd.grad(f(x, y), [x, y], create_graph=True)  # a mean: divided last (div_ by numel)
+    assert type(gx.grad_fn).__name__ == type(gy.grad_fn).__name__ == "DivBackward1"
+    assert type(gx.grad_fn.next_functions[0][0]).__name__ == "MulBackward0"
+    gx, = torch.autograd.grad(f(x, y, reduction="sum", pos_weight=pos_weight), [x], create_graph=True)
+    names = []
+    node = gx.grad_fn
+    for _ in range(4):
+        names.append(type(node).__name__)
+        node = node.next_functions[0][0]
+    assert names == ["MulBackward0", "SubBackward0", "MulBackward0", "SubBackward0"]
+    assert [round(v, 5) for v in gx.tolist()] == [0.46021, -0.68693, -0.23841]
