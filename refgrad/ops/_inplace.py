@@ -27,7 +27,7 @@ def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
-        np.copyto(self._data, result._data, casting="unsafe")
+        np.copyto(_writable(self._data), result._data, casting="unsafe")
     raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                        "clone to get a normal tensor before doing inplace update.See "
                        "https://github.com/pytorch/rfcs/pull/17 for more details.")
@@ -123,7 +123,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
-        np.copyto(_writable(self._data) if _overlapping else self._data, result._data, casting="unsafe")
+        # a non-overlapping part of an expanded tensor is a read-only array: written through its owner
+        np.copyto(_writable(self._data), result._data, casting="unsafe")
     self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)

@@ -560,3 +560,14 @@ def test_bce_with_logits_gradients_record_torch_s_nodes():
         node = node.next_functions[0][0]
     assert names == ["MulBackward0", "SubBackward0", "MulBackward0", "SubBackward0"]
     assert [round(v, 5) for v in gx.tolist()] == [0.46021, -0.68693, -0.23841]
+
+
+def test_in_place_on_a_non_overlapping_part_of_an_expanded_view():
+    a = torch.zeros(3, dtype=torch.float64)
+    row = a.expand(2, 3)[1]  # one row of the expansion: no element repeats, so torch writes through it
+    row.mul_(2)
+    row.add_(1)
+    assert a.tolist() == [1.0, 1.0, 1.0]
+    b = torch.tensor(0.0, dtype=torch.float64)
+    b.view(-1).expand(2, 1).narrow(0, 0, 1).add_(1.5)
+    assert b.item() == 1.5
