@@ -121,6 +121,7 @@ class Tensor:
     _view_no_grad = False
     _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
     _retains_grad = False
+    _hook_registered = False  # register_hook was called (torch's _backward_hooks is set)
     _accumulator_ref = None
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
@@ -397,8 +398,16 @@ class Tensor:
         """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            hooks = self.grad_fn._table("_tensor_pre_hooks").setdefault(self._output_nr, {})
+        if not self._hook_registered:  # torch reads grad_fn (which may raise) only at the first registration
+            self._hook_registered = True
+            node = self.grad_fn
+        else:
+            try:
+                node = self.grad_fn
+            except RuntimeError:
+                node = self._grad_fn
+        if node is not None:
+            hooks = node._table("_tensor_pre_hooks").setdefault(self._output_nr, {})
         else:
             if self._hooks is None:
                 self._hooks = {}

@@ -571,3 +571,14 @@ def test_in_place_on_a_non_overlapping_part_of_an_expanded_view():
     b = torch.tensor(0.0, dtype=torch.float64)
     b.view(-1).expand(2, 1).narrow(0, 0, 1).add_(1.5)
     assert b.item() == 1.5
+
+
+def test_register_hook_reads_grad_fn_only_the_first_time():
+    a = leaf(0.0)
+    with torch.no_grad():
+        v = a.view(-1)
+    with torch.inference_mode():
+        a.add_(1.5)  # v's grad_fn now raises on every access
+    with pytest.raises(RuntimeError, match=f"^{NO_GRAD_REBASE}"):
+        v.register_hook(lambda g: g * 2)
+    v.register_hook(lambda g: g * 2)  # torch: _backward_hooks exists, grad_fn is not read again
