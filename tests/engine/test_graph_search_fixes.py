@@ -582,3 +582,10 @@ def test_register_hook_reads_grad_fn_only_the_first_time():
     with pytest.raises(RuntimeError, match=f"^{NO_GRAD_REBASE}"):
         v.register_hook(lambda g: g * 2)
     v.register_hook(lambda g: g * 2)  # torch: _backward_hooks exists, grad_fn is not read again
+
+
+def test_mean_backward_divides_by_a_number():
+    x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    for y in (x.mean(), x.mean(dim=0)):
+        g, = torch.autograd.grad(y, x, torch.ones_like(y).requires_grad_(), create_graph=True)
+        assert type(g.grad_fn).__name__ == "DivBackward1"  # torch's mean_backward: sum_backward(...) / n
