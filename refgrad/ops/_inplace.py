@@ -20,9 +20,12 @@ from refgrad.tensor import Tensor, _view_mode_error
 __all__ = ["apply_inplace", "inplace_method"]
 
 
-def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
-    """An inference tensor updated in place outside inference mode: torch writes the value, then raises."""
+def _write_then_refuse(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> None:
+    """An inference tensor updated in place outside inference mode: torch writes the value, then raises (unless
+    its kernel refuses first: an expanded tensor written with more than a constant)."""
     from refgrad.autograd.grad_mode import no_grad
+    if not _overlapping and _overlaps(self._data):
+        raise RuntimeError(_OVERLAP)
     with no_grad():
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
@@ -105,7 +108,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         self._version_counter.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled():
-        _write_then_refuse(self, fn, *args, **kwargs)
+        _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording, _overlapping)

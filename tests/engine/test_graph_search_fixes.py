@@ -589,3 +589,15 @@ def test_mean_backward_divides_by_a_number():
     for y in (x.mean(), x.mean(dim=0)):
         g, = torch.autograd.grad(y, x, torch.ones_like(y).requires_grad_(), create_graph=True)
         assert type(g.grad_fn).__name__ == "DivBackward1"  # torch's mean_backward: sum_backward(...) / n
+
+
+def test_an_expanded_inference_tensor_refuses_an_overlapping_write_before_writing():
+    with torch.inference_mode():
+        base = torch.zeros(3, 2, dtype=torch.float64)
+        expanded = base.expand(2, 3, 2)
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to"):
+        expanded.add_(1)  # torch's kernel check comes first: nothing is written
+    assert base.sum().item() == 0.0
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        expanded[0].add_(1)  # no overlap: written, then refused
+    assert base.sum().item() == 6.0
