@@ -14,7 +14,7 @@ from typing import Sequence
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.autograd.graph import AccumulateGrad, Node
+from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
 
 __all__ = ["run_backward"]
 
@@ -224,6 +224,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     if tensor is None:
                         if saved.data is None or saved.vc.value != saved.version:
                             saved.unpack(node)  # raises torch's error
+                    elif tensor._grad_fn is None and saved.grad_fn is not None:  # a non-leaf input detached
+                        raise RuntimeError(ERR_DETACHED)  # in place (torch's unpack inside apply; not Python's)
                     elif tensor._vc is not None and tensor._vc.value != saved.version:
                         saved.unpack(node)  # raises torch's error
                 input_grads = node._vjp(node, grads[0])

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "expose_fields", "RemovableHandle",
-           "ERR_BACKWARD_TWICE"]
+           "ERR_BACKWARD_TWICE", "ERR_DETACHED"]
 
 ERR_BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -102,8 +102,6 @@ class SavedTensor:
                 if self.output_nr:
                     tensor._output_nr = self.output_nr
             return tensor
-        if self.grad_fn is not None and tensor._grad_fn is None:  # a saved non-leaf input lost its node (torch)
-            raise RuntimeError(ERR_DETACHED)
         vc = tensor._vc
         if vc is not None and vc.value != self.version:
             self._stale(node, tensor.shape, tensor.dtype.name, vc.value)
@@ -220,8 +218,9 @@ class Node:
             if tensor is None:
                 if saved.data is None or saved.vc.value != saved.version:
                     saved.unpack(self)  # raises torch's error
-            elif (tensor._vc is not None and tensor._vc.value != saved.version) or (
-                    tensor._grad_fn is None and saved.grad_fn is not None):
+            elif tensor._grad_fn is None and saved.grad_fn is not None:  # a non-leaf input detached in place
+                raise RuntimeError(ERR_DETACHED)  # (torch checks it in apply, not in Python's _saved_ accessors)
+            elif tensor._vc is not None and tensor._vc.value != saved.version:
                 saved.unpack(self)  # raises torch's error
         meta = self._output_meta
         if len(grad_outputs) == 1 and len(meta) == 1 and grad_outputs[0] is not None:  # the common case

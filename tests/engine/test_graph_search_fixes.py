@@ -601,3 +601,11 @@ def test_an_expanded_inference_tensor_refuses_an_overlapping_write_before_writin
     with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
         expanded[0].add_(1)  # no overlap: written, then refused
     assert base.sum().item() == 6.0
+
+
+def test_the_saved_accessor_of_a_detached_input_does_not_raise():
+    a = leaf(1.0, 2.0)
+    b = a * 2
+    c = b * b
+    b.detach_()
+    assert c.grad_fn._saved_self.tolist() == [2.0, 4.0]  # torch checks only inside the node's apply
