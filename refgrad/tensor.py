@@ -438,6 +438,7 @@ class Tensor:
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
         t._version_counter = self._version_counter
+        t._is_inference = self._is_inference  # an alias: an inference tensor only if this one is (torch)
         if self._is_conj or self._is_neg:
             t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t

@@ -609,3 +609,13 @@ def test_the_saved_accessor_of_a_detached_input_does_not_raise():
     c = b * b
     b.detach_()
     assert c.grad_fn._saved_self.tolist() == [2.0, 4.0]  # torch checks only inside the node's apply
+
+
+def test_detach_in_inference_mode_of_a_normal_tensor_is_a_normal_tensor():
+    a = torch.zeros(2, dtype=torch.float64)
+    with torch.inference_mode():
+        d = a.detach()
+        i = torch.ones(2)
+    assert not d.is_inference() and i.detach().is_inference()
+    d.add_(1.5)  # allowed outside inference mode, and written through to a
+    assert a.tolist() == [1.5, 1.5]
