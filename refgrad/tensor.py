@@ -78,22 +78,16 @@ class VersionCounter:
         self.value = 0
 
 
-def _view_creation(view: "Tensor", source: "Tensor", node_name: str | None = None) -> None:
+def _view_creation(view: "Tensor", source: "Tensor") -> None:
     """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
     mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
-    is a normal tensor; a view of an inference tensor is one. ``node_name``: the view op's node (torch names it in
-    the refusal of a view made normally from a no_grad/inference view of a base that requires grad)."""
+    is a normal tensor; a view of an inference tensor is one."""
     if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
         view._view_no_grad, view._view_inference = True, True
-        if _grad_mode.enabled and not _grad_mode.inference and node_name and source._view_no_grad and \
-                (source._base if source._base is not None else source).requires_grad:
-            view._view_of_view = f"Output 0 of {node_name.removesuffix('Backward0')}"
     elif not _grad_mode.enabled:
         view._view_no_grad, view._view_inference = True, False
     else:
         view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
-        if node_name and source._view_no_grad and (source._base if source._base is not None else source).requires_grad:
-            view._view_of_view = f"Output 0 of {node_name.removesuffix('Backward0')}"
     view._is_inference = source._is_inference
 
 
@@ -103,10 +97,11 @@ def _view_mode_error(view: "Tensor", rebase: bool) -> str:
     mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
                           else ("no_grad", "with grad mode enabled", "no_grad"))
     what = "its base or another view of its base has been modified" if rebase else "is being modified"
-    # torch: "A view was created in", or for a view made normally from such a view "Output 0 of View is a view of
-    # a view which was created in"
-    prefix = f"{view._view_of_view} is a view of a view which was" if view._view_of_view else "A view was"
-    return (f"{prefix} created in {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
+    node = view._grad_fn  # torch names the view's own (stored) node: a view of such a view made with grad on
+    where = ("A view was created in" if node is None else
+             f"Output {view._output_nr} of {node.name().removesuffix('Backward0')} is a view of a view which was "
+             "created in")
+    return (f"{where} {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
             "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
             f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
             "you want the inplace to be tracked).")
@@ -124,9 +119,9 @@ class Tensor:
     _base = None
     _view_fn: Callable | None = None
     _view_no_grad = False
-    _view_of_view = None  # "Output 0 of <Op>" for a view made normally from a no_grad/inference-mode view
     _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
     _retains_grad = False
+    _hook_registered = False  # register_hook was called (torch's _backward_hooks is set)
     _accumulator_ref = None
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
@@ -285,17 +280,24 @@ class Tensor:
             return  # the version stays stale: the node is made if the base requires grad later (torch)
         if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
             raise RuntimeError(_view_mode_error(self, rebase=True))
-        self._view_version = self._version_counter.value
-        if getattr(self, "_multi_output_view", False):
+        if getattr(self, "_multi_output_view", False):  # on every access too
             raise RuntimeError(
                 f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
                 "base or another view of its base has been modified inplace. This view is the output of a function "
                 "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
                 "You should replace the inplace operation by an out-of-place one.")
+        self._view_version = self._version_counter.value
+        old, old_nr = self._grad_fn, self._output_nr
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
             node = self._view_fn(base)._grad_fn
-        node.__class__ = node_class("AsStridedBackward0")
+        if node is None:  # the base stopped requiring grad: torch's node has no edge to it
+            node = node_class("AsStridedBackward0")(_no_edge_vjp, ((None, 0),), ((base.shape, base.dtype),),
+                                                   ((self.shape, self.dtype),))
+        else:
+            node.__class__ = node_class("AsStridedBackward0")
         self._grad_fn, self._output_nr = node, 0
+        if self._retains_grad:
+            self._move_retain_grad(old, old_nr)
 
     @property
     def requires_grad(self) -> bool:
@@ -368,6 +370,15 @@ class Tensor:
         self._retains_grad = True
         self.grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
 
+    def _move_retain_grad(self, old, old_nr: int) -> None:
+        """After this tensor's node changed from ``old`` (an in-place op, a regenerated view node): its retain_grad
+        moves to the new node, as torch's; its tensor hooks stay on the old one."""
+        table = None if old is None else old.__dict__.get("_retain_grad_hooks")
+        if table is not None and table.get(old_nr) is self:
+            del table[old_nr]
+        if self._grad_fn is not None:
+            self._grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
+
     def _grad_accumulator(self) -> AccumulateGrad:
         """The AccumulateGrad node of a leaf that requires grad (kept while the leaf is alive, as in torch)."""
         node = self._accumulator_ref() if self._accumulator_ref is not None else None
@@ -387,8 +398,16 @@ class Tensor:
         """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
-            hooks = self.grad_fn._table("_tensor_pre_hooks").setdefault(self._output_nr, {})
+        if not self._hook_registered:  # torch reads grad_fn (which may raise) only at the first registration
+            self._hook_registered = True
+            node = self.grad_fn
+        else:
+            try:
+                node = self.grad_fn
+            except RuntimeError:
+                node = self._grad_fn
+        if node is not None:
+            hooks = node._table("_tensor_pre_hooks").setdefault(self._output_nr, {})
         else:
             if self._hooks is None:
                 self._hooks = {}
@@ -419,6 +438,7 @@ class Tensor:
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
         t._version_counter = self._version_counter
+        t._is_inference = self._is_inference  # an alias: an inference tensor only if this one is (torch)
         if self._is_conj or self._is_neg:
             t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t
@@ -569,3 +589,8 @@ _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int
 _SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
                 "complex128": "ComplexDouble"}
+
+
+def _no_edge_vjp(ctx, grad):
+    """The VJP of a regenerated view node whose base needs no gradient: nothing to send."""
+    return (None,)

@@ -1,19 +1,20 @@
 """The backward pass: one walk over the recorded graph, in torch's order, with torch's bookkeeping.
 
 Nodes run when every consumer of their outputs has run (dependency counting) and, among the ready ones, the most
-recently created first (torch's sequence-number priority). Gradients arriving at one output are summed; each
+recently created first (torch's sequence-number priority), AccumulateGrad before any other (its sequence number is
+the largest); ties between AccumulateGrads are broken as torch's std::priority_queue breaks them (_push, _pop).
+Gradients arriving at one output are summed; each
 input gradient is reduced to its input's shape and cast to its dtype (torch's ``validate_outputs``), then sent
 along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures instead.
 """
 from __future__ import annotations
 
-import heapq
 import sys
 from typing import Sequence
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.autograd.graph import AccumulateGrad, Node
+from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
 
 __all__ = ["run_backward"]
 
@@ -166,10 +167,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for child, _ in node.next_functions:
                 if child is not None:
                     dependencies[child] = dependencies.get(child, 0) + 1
-    ready = [(-n._sequence_nr, n) for n in dict.fromkeys(start) if dependencies.get(n, 0) == 0]
-    heapq.heapify(ready)
+    queued = None  # with ``inputs``: torch queues only the nodes that run or capture (and a lone root)
+    if runs is not None:
+        queued = runs | target_nodes
+    ready: list = []
+    for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
+        if dependencies.get(n, 0) == 0 and (queued is None or len(start) == 1 or n in queued):
+            _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
-    pop, push = heapq.heappop, heapq.heappush
+    pop, push, priority = _pop, _push, _priority
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
     _grad_mode.enabled = bool(create_graph)
@@ -178,23 +184,23 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             node = pop(ready)[1]
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
-            if capture:  # torch: a node that runs is captured before its hooks; one that does not, after the
-                skipped = runs is not None and node not in runs  # tensor hooks only (and nothing else runs)
-                if skipped and hooked and node._tensor_pre_hooks:
+            if runs is not None and node not in runs:  # torch: a queued node that need not run gets its tensor
+                if hooked:  # hooks and retain_grad only (not its pre-hooks), then its gradient is captured
                     grads = _run_tensor_hooks(node, grads)
+                    for nr, tensor in node._retain_grad_hooks.items():
+                        if nr < len(grads) and grads[nr] is not None:
+                            _retain(tensor, grads[nr])
+                if capture:
+                    for nr, g in enumerate(grads):
+                        for position in targets.get((id(node), nr), ()):
+                            captured[position] = g
+                continue
+            if capture:  # a node that runs is captured before its hooks (torch)
                 for nr, g in enumerate(grads):
                     for position in targets.get((id(node), nr), ()):
                         captured[position] = g
-                if skipped:  # its retain_grad still sees the gradient; its pre-hooks do not run (torch)
-                    if hooked:
-                        for nr, tensor in node._retain_grad_hooks.items():
-                            if nr < len(grads) and grads[nr] is not None:
-                                _retain(tensor, grads[nr])
-                    continue
             if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
-            if runs is not None and node not in runs:
-                continue
             if isinstance(node, AccumulateGrad):
                 variable = node.variable
                 if grads and grads[0] is not None:
@@ -218,6 +224,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     if tensor is None:
                         if saved.data is None or saved.vc.value != saved.version:
                             saved.unpack(node)  # raises torch's error
+                    elif tensor._grad_fn is None and saved.grad_fn is not None:  # a non-leaf input detached
+                        raise RuntimeError(ERR_DETACHED)  # in place (torch's unpack inside apply; not Python's)
                     elif tensor._vc is not None and tensor._vc.value != saved.version:
                         saved.unpack(node)  # raises torch's error
                 input_grads = node._vjp(node, grads[0])
@@ -262,11 +270,61 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                             _add_to(buffers, child, nr, g)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
-                if remaining == 0:
-                    push(ready, (-child._sequence_nr, child))
+                if remaining == 0 and (queued is None or child in queued):
+                    push(ready, (priority(child), child))
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
+
+
+_LAST = sys.maxsize  # torch gives AccumulateGrad the largest sequence number: it runs as soon as it is ready
+
+
+def _priority(node: Node) -> int:
+    return _LAST if type(node) is AccumulateGrad else node._sequence_nr
+
+
+def _push(heap: list, item: tuple) -> None:
+    """std::push_heap on a max-heap of (priority, node): the new item rises past strictly smaller parents only."""
+    hole = len(heap)
+    heap.append(item)
+    key = item[0]
+    while hole:
+        parent = (hole - 1) >> 1
+        if not heap[parent][0] < key:
+            break
+        heap[hole] = heap[parent]
+        hole = parent
+    heap[hole] = item
+
+
+def _pop(heap: list) -> tuple:
+    """std::pop_heap + pop_back (libstdc++'s __adjust_heap: the hole goes down to a leaf, taking the right child
+    unless it is strictly smaller than the left one, then the last item rises from there)."""
+    top = heap[0]
+    last = heap.pop()
+    n = len(heap)
+    if n:
+        hole = child = 0
+        while child < (n - 1) >> 1:
+            child = 2 * (child + 1)
+            if heap[child][0] < heap[child - 1][0]:
+                child -= 1
+            heap[hole] = heap[child]
+            hole = child
+        if not n & 1 and child == (n - 2) >> 1:
+            child = 2 * (child + 1)
+            heap[hole] = heap[child - 1]
+            hole = child - 1
+        key = last[0]
+        while hole:
+            parent = (hole - 1) >> 1
+            if not heap[parent][0] < key:
+                break
+            heap[hole] = heap[parent]
+            hole = parent
+        heap[hole] = last
+    return top
 
 
 def _validated(node: Node, grads: tuple, next_functions: tuple) -> tuple:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "expose_fields", "RemovableHandle",
-           "ERR_BACKWARD_TWICE"]
+           "ERR_BACKWARD_TWICE", "ERR_DETACHED"]
 
 ERR_BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -21,6 +21,8 @@ ERR_BACKWARD_TWICE = (
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
     "you need to access saved tensors after calling backward."
 )
+ERR_DETACHED = ("Trying to use a saved tensor that has been detached in-place, i.e. with .detach_().This is not "
+                "supported, please use out-of-place `.detach()` instead")
 _ANOMALY_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
                  "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -216,6 +218,8 @@ class Node:
             if tensor is None:
                 if saved.data is None or saved.vc.value != saved.version:
                     saved.unpack(self)  # raises torch's error
+            elif tensor._grad_fn is None and saved.grad_fn is not None:  # a non-leaf input detached in place
+                raise RuntimeError(ERR_DETACHED)  # (torch checks it in apply, not in Python's _saved_ accessors)
             elif tensor._vc is not None and tensor._vc.value != saved.version:
                 saved.unpack(self)  # raises torch's error
         meta = self._output_meta

@@ -45,9 +45,9 @@ def _inplace(fn):
 
 
 _METHODS = {
-    "__add__": _ew.add, "__radd__": _swap(_ew.add), "__iadd__": _inplace(_ew.add),
+    "__add__": _ew.add, "__radd__": _ew.add, "__iadd__": _inplace(_ew.add),  # a number: torch's node has self first
     "__sub__": _ew.sub, "__rsub__": _ew.rsub, "__isub__": _inplace(_ew.sub),
-    "__mul__": _ew.mul, "__rmul__": _swap(_ew.mul), "__imul__": _inplace(_ew.mul),
+    "__mul__": _ew.mul, "__rmul__": _ew.mul, "__imul__": _inplace(_ew.mul),
     "__truediv__": _ew.div, "__rtruediv__": lambda self, other: _ew.mul(_ew.reciprocal(self), other),
     "__itruediv__": _inplace(_ew.div),
     "__pow__": _ew.pow, "__rpow__": _swap(_ew.pow), "__ipow__": _inplace(_ew.pow),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.ops._primitive import Primitive
+from refgrad.ops._primitive import Primitive, refuse_saved_inference
 from refgrad.ops._util import promote
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
@@ -72,8 +72,9 @@ def require_tensor(name: str, *operands, names=("input", "other")) -> None:
                             f"{type(operand).__name__}")
 
 
-def binary_operands(name: str, input, other):
-    """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes."""
+def binary_operands(name: str, input, other, primitive: Primitive | None = None):
+    """Both operands as tensors of their promoted dtype (numbers wrapped); torch's checks for shapes. ``primitive``:
+    the op's node, whose refusal to save an inference operand comes before a shape error (as in torch)."""
     if type(input) is Tensor:  # the common cases: same dtype and same shape or a 0-d operand; a Python float
         first = input._data
         if type(other) is Tensor:
@@ -85,7 +86,12 @@ def binary_operands(name: str, input, other):
             dtype = _DTYPE_OF[first.dtype]
             return dtype, (input, Tensor._make(np.asarray(other, dtype=first.dtype)))
     dtype, operands = promote(input, other)
-    check_broadcast(*operands)
+    try:
+        check_broadcast(*operands)
+    except RuntimeError:
+        if primitive is not None:
+            refuse_saved_inference(primitive, *operands)
+        raise
     return dtype, operands
 
 

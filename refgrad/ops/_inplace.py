@@ -20,14 +20,17 @@ from refgrad.tensor import Tensor, _view_mode_error
 __all__ = ["apply_inplace", "inplace_method"]
 
 
-def _write_then_refuse(self: Tensor, fn: Callable, *args, **kwargs) -> None:
-    """An inference tensor updated in place outside inference mode: torch writes the value, then raises."""
+def _write_then_refuse(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> None:
+    """An inference tensor updated in place outside inference mode: torch writes the value, then raises (unless
+    its kernel refuses first: an expanded tensor written with more than a constant)."""
     from refgrad.autograd.grad_mode import no_grad
+    if not _overlapping and _overlaps(self._data):
+        raise RuntimeError(_OVERLAP)
     with no_grad():
         result = fn(self, *args, **kwargs)
     _check_result(self, result)
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
-        np.copyto(self._data, result._data, casting="unsafe")
+        np.copyto(_writable(self._data), result._data, casting="unsafe")
     raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
                        "clone to get a normal tensor before doing inplace update.See "
                        "https://github.com/pytorch/rfcs/pull/17 for more details.")
@@ -50,15 +53,15 @@ def _overlaps(data: np.ndarray) -> bool:
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
-    if getattr(self, "_multi_output_view", False) and self.grad_fn is not None:
+    if self._base is not None and self._view_no_grad and recording:
+        raise RuntimeError(_view_mode_error(self, rebase=False))
+    if recording and getattr(self, "_multi_output_view", False) and self._grad_fn is not None:  # the stored node
         raise RuntimeError(
-            f"Output {self._output_nr} of {self.grad_fn.name().removesuffix('Backward0')} is a view and is being "
+            f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and is being "
             "modified inplace. This view is the output of a function that returns multiple views. Such functions do "
             "not allow the output views to be modified inplace. You should replace the inplace operation by an "
             "out-of-place one.")
     if self._base is not None:
-        if self._view_no_grad and recording:
-            raise RuntimeError(_view_mode_error(self, rebase=False))
         if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if self.grad_fn is None and self._requires_grad:
@@ -105,7 +108,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         self._version_counter.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled():
-        _write_then_refuse(self, fn, *args, **kwargs)
+        _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording, _overlapping)
@@ -123,7 +126,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
-        np.copyto(_writable(self._data) if _overlapping else self._data, result._data, casting="unsafe")
+        # a non-overlapping part of an expanded tensor is a read-only array: written through its owner
+        np.copyto(_writable(self._data), result._data, casting="unsafe")
     self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)
@@ -139,25 +143,26 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         if saved.tensor is result or (saved.data is not None and saved.data is result._data):
             # the op saved its output: that output is now ``self`` (kept as the tensor: its grad_fn may change)
             saved.tensor, saved.data, saved.version = self, None, self._version_counter.value
-    retained = self._retains_grad and self._grad_fn is not None
-    if retained:  # torch moves retain_grad to the new node: a backward through the old one leaves .grad alone
-        self._grad_fn._table("_retain_grad_hooks").pop(self._output_nr, None)
+    old, old_nr = self._grad_fn, self._output_nr
     if self._base is None:
         self.grad_fn, self._output_nr = node, result._output_nr
-        if retained:
-            node._table("_retain_grad_hooks")[self._output_nr] = self
+        if self._retains_grad:
+            self._move_retain_grad(old, old_nr)
         return
     base = self._base
+    base_old, base_old_nr = base._grad_fn, base._output_nr
     copy_slices = CopySlices(
         _copy_slices_vjp, (base._edge() if base.requires_grad else (None, 0), *node.next_functions[1:]),
         ((base.shape, base.dtype), *node._input_meta[1:]), ((base.shape, base.dtype),),
         params={"view_fn": self._view_fn, "op": node})
     base.grad_fn, base._output_nr = copy_slices, 0
+    if base._retains_grad:
+        base._move_retain_grad(base_old, base_old_nr)
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
     self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
-    if retained:
-        regenerated._table("_retain_grad_hooks")[0] = self
+    if self._retains_grad:
+        self._move_retain_grad(old, old_nr)
 
 
 class CopySlices(Node):

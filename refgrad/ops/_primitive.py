@@ -86,9 +86,10 @@ class Primitive:
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
-        self.save_plan = tuple(
+        self.save_plan = tuple(  # torch saves unconditionally what every input's formula reads
             (name, None if name == "result" else self.inputs.index(name),
-             None if consumers is None else tuple(self.inputs.index(c) for c in consumers))
+             None if consumers is None or set(consumers) >= set(self.inputs)
+             else tuple(self.inputs.index(c) for c in consumers))
             for name, consumers in self.save.items())
         expose_fields(self.node_cls, (*self.save, *(self.forward_params or ())))
 
@@ -278,6 +279,23 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     out._view_fn = view_fn
     out._version_counter = counter = source._version_counter
     out._view_version = counter.value
-    _view_creation(out, source, primitive.grad_fn)
+    _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
         out._is_conj = True
+
+
+def refuse_saved_inference(primitive: Primitive, *operands) -> None:
+    """torch's autograd saves an op's inputs before its kernel checks them: when ``primitive`` would record a node
+    and save an inference tensor among ``operands``, torch's "Inference tensors cannot be saved" comes before any
+    shape error. Call it on an op's error path, just before raising the op's own error."""
+    if primitive.vjp is None or not _grad_mode.enabled or _grad_mode.inference:
+        return
+    needs = [isinstance(t, Tensor) and t.requires_grad for t in operands]
+    if not any(needs):
+        return
+    for _, index, consumers in primitive.save_plan:
+        if index is None or index >= len(operands) or not isinstance(operands[index], Tensor):
+            continue
+        if consumers is None or any(c < len(needs) and needs[c] for c in consumers):
+            if operands[index]._is_inference:
+                SavedTensor(operands[index])  # raises torch's error

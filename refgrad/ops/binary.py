@@ -34,10 +34,11 @@ __all__ = ["atan2", "hypot", "maximum", "minimum", "fmax", "fmin", "fmod", "rema
            "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv", "dist"]
 
 
-def _tensors(name: str, input, other, *, floating: bool = False, kernel: str | None = None, bool_ok=True):
+def _tensors(name: str, input, other, *, floating: bool = False, kernel: str | None = None, bool_ok=True,
+             primitive=None):
     """Both operands must be tensors; promoted dtype (to float for floating ops), broadcast checked."""
     require_tensor(name, input, other)
-    dtype, operands = binary_operands(name, input, other)
+    dtype, operands = binary_operands(name, input, other, primitive)
     if kernel is not None and (not dtype.is_floating_point or (dtype is dtypes.bool and not bool_ok)):
         raise unsupported(kernel, dtype)
     return (float_dtype(dtype) if floating else dtype), operands
@@ -79,7 +80,7 @@ _atan2 = Primitive("Atan2Backward0", np.arctan2, _atan2_vjp, inputs=("self", "ot
 @register(method=True, inplace=True, aliases=("arctan2",))
 def atan2(input, other, *, out=None):
     """Angle of (other, input) in radians (torch.atan2); at (0, 0) the gradient is (0, -0) as in torch."""
-    dtype, (a, b) = _tensors("atan2", input, other, floating=True)
+    dtype, (a, b) = _tensors("atan2", input, other, floating=True, primitive=_atan2)
     return _atan2(a, b, cast=dtype)
 
 
@@ -93,7 +94,7 @@ _hypot = Primitive("HypotBackward0", np.hypot,
 @register(method=True, inplace=True)
 def hypot(input, other, *, out=None):
     """sqrt(input² + other²) (torch.hypot); floats only; gradient NaN at (0, 0) as in torch."""
-    dtype, (a, b) = _tensors("hypot", input, other, kernel="hypot_cpu")
+    dtype, (a, b) = _tensors("hypot", input, other, kernel="hypot_cpu", primitive=_hypot)
     return _hypot(a, b, cast=dtype)
 
 
@@ -146,7 +147,7 @@ _fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=(
 
 def _binary(prim: Primitive, name: str, doc: str, **options):
     def op(input, other, *, out=None):
-        dtype, (a, b) = _tensors(name, input, other, **options)
+        dtype, (a, b) = _tensors(name, input, other, primitive=prim, **options)
         return prim(a, b, cast=dtype)
     op.__name__ = name
     op.__doc__ = doc

@@ -53,8 +53,9 @@ _sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a 
                  lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), jvp="elementwise")
 _rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
-_rsub = Primitive("RsubBackward1", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), None),
-                  inputs=("self", "other"), jvp="elementwise")
+# rsub with a number: torch's node has the tensor as its only input (the number is a parameter)
+_rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, other, alpha),
+                  lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
                          inputs=("self", "other"), jvp="elementwise")
 _mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
@@ -68,7 +69,7 @@ def _is_bool(operand) -> bool:
 
 
 def _binary_alpha(prim: Primitive, input, other, alpha):
-    dtype, (a, b) = binary_operands(prim.grad_fn, input, other)
+    dtype, (a, b) = binary_operands(prim.grad_fn, input, other, prim)
     if prim is not _add and (_is_bool(input) or _is_bool(other)):
         if _is_bool(input) and _is_bool(other):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
@@ -77,6 +78,8 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1 and not dtype.is_floating_point and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if prim is _rsub:
+        return prim(a, cast=dtype, other=b._data, alpha=alpha)
     return prim(a, b, cast=dtype, alpha=alpha)
 
 
@@ -102,7 +105,7 @@ def rsub(input, other, *, alpha=1):
 @register(method=True, inplace=True, aliases=("multiply",))
 def mul(input, other, *, out=None):
     """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
-    dtype, (a, b) = binary_operands("mul", input, other)
+    dtype, (a, b) = binary_operands("mul", input, other, _mul)
     return _mul(a, b, cast=dtype)
 
 
@@ -170,7 +173,7 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
     if rounding_mode not in (_NO_MODE, None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
-    dtype, (a, b) = binary_operands("div", input, other)
+    dtype, (a, b) = binary_operands("div", input, other, _div if rounding_mode is _NO_MODE else None)
     if rounding_mode is _NO_MODE:
         return _div(a, b, cast=float_dtype(dtype))
     if rounding_mode is None:
@@ -275,7 +278,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
         if not dtype.is_floating_point and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return _pow_scalar(input, cast=dtype, exponent=exponent)
-    dtype, (a, b) = binary_operands("pow", input, exponent)
+    dtype, (a, b) = binary_operands("pow", input, exponent, _pow_tensor)
     if dtype is dtypes.bool:
         raise unsupported("pow", dtype)
     return _pow_tensor(a, b, cast=dtype)

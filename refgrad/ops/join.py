@@ -10,6 +10,7 @@ import builtins
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -127,6 +128,8 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._version_counter = source._version_counter
         out._view_version = source._version_counter.value
         _view_creation(out, source)
+        if out._view_no_grad and not out._view_inference and is_grad_enabled():
+            out._view_no_grad = False  # torch: a multi-output view made with grad on overrides its source's no_grad
         out._multi_output_view = True  # torch refuses in-place ops on these
 
 
@@ -147,7 +150,8 @@ def _unbind_vjp(c, *grads):
 _split = Primitive("SplitBackward0", _split_forward, _split_vjp)
 _split_sizes = Primitive("SplitWithSizesBackward0", _split_forward, _split_vjp)
 _unbind = Primitive("UnbindBackward0",
-                    lambda a, dim: tuple(a[(slice(None),) * dim + (i,)] for i in range(a.shape[dim])), _unbind_vjp)
+                    lambda a, dim: tuple(a[(slice(None),) * dim + (i, ...)] for i in range(a.shape[dim])),
+                    _unbind_vjp)  # ``...``: a 1-d input's slices are 0-d views too, not copied scalars
 
 
 def _apply_views(primitive: Primitive, input: Tensor, **params) -> tuple:

@@ -10,7 +10,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._binary_common import _broadcast
-from refgrad.ops._primitive import Primitive
+from refgrad.ops._primitive import Primitive, refuse_saved_inference
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.tensor import Tensor
@@ -73,6 +73,8 @@ def _c_name(dtype) -> str:
 def mm(input, mat2):
     """Matrix product of two 2-D tensors (torch.mm)."""
     first, second = input._data, mat2._data
+    if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[0]:
+        refuse_saved_inference(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
     if first.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if second.ndim != 2:
@@ -90,6 +92,8 @@ def mm(input, mat2):
 @register(method=True)
 def mv(input, vec):
     """Matrix-vector product (torch.mv)."""
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        refuse_saved_inference(_mv, input, vec)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
@@ -117,6 +121,8 @@ def _check_vectors(name: str, input, other) -> None:
 @register(method=True)
 def dot(input, tensor):
     """Inner product of two 1-D tensors (torch.dot)."""
+    if input.ndim != 1 or tensor.ndim != 1 or input.shape[0] != tensor.shape[0]:
+        refuse_saved_inference(_dot, input, tensor)
     _check_vectors("dot", input, tensor)
     _no_bool_kernel("dot", input, tensor, always=True)
     return _dot(input, tensor)
@@ -125,6 +131,8 @@ def dot(input, tensor):
 @register(method=True)
 def vdot(input, other):
     """Inner product of two 1-D tensors, conjugating the first (torch.vdot)."""
+    if input.ndim != 1 or other.ndim != 1 or input.shape[0] != other.shape[0]:
+        refuse_saved_inference(_vdot, input, other)
     _check_vectors("vdot", input, other)
     return _vdot(input, other)
 
@@ -132,6 +140,8 @@ def vdot(input, other):
 @register(method=True)
 def bmm(input, mat2):
     """Batched matrix product of two 3-D tensors (torch.bmm)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        refuse_saved_inference(_bmm, input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
@@ -193,10 +203,7 @@ def matmul(input, other):
         transposed = b > a
         big = other.transpose(-2, -1) if transposed else input
         small = input if transposed else other
-        if big.shape[-1] != small.shape[-1 if small.ndim == 1 or transposed else 0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                               f"({int(np.prod(big.shape[:-1]))}x{big.shape[-1]} and "
-                               f"{small.shape[0]}x{small.shape[-1] if small.ndim == 2 else 1})")
+        # a size mismatch is mm's or mv's error (after their refusal to save an inference operand), as in torch
         rows = _flat_batch(big, (-1, big.shape[-1]) if big.numel() else (int(np.prod(big.shape[:-1])), big.shape[-1]))
         if small.ndim == 1:
             out = rows.mv(small)._unsafe_view(tuple(big.shape[:-1]))
@@ -215,13 +222,12 @@ def matmul(input, other):
     k = input.shape[-1]
     k2 = other.shape[-2] if b > 1 else other.shape[0]
     p = other.shape[-1] if b > 1 else 1
-    if k != k2:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{int(np.prod(input.shape[:-2]))}, {k}] but got: "
-                           f"[{int(np.prod(other.shape[:-2]))}, {k2}].")
-    batch1, batch2 = tuple(input.shape[:-2]), tuple(other.shape[:-2])
-    batch = _broadcast([batch1, batch2])
+    batch = _broadcast([tuple(input.shape[:-2]), tuple(other.shape[:-2])])  # torch's infer_size error first
     size = int(np.prod(batch))
+    if k != k2:  # bmm's error on the expanded operands (after its refusal to save an inference operand)
+        refuse_saved_inference(_bmm, input, other)
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{size}, {k}] but got: "
+                           f"[{size}, {k2}].")
     x = input.expand(batch + (n, k)) if a > 1 else input.expand(batch + (n, k))
     y = other.expand(batch + (k, p)) if b > 1 else other.unsqueeze(-1).expand(batch + (k, p))
     out = _flat_batch(x, (size, n, k)).bmm(_flat_batch(y, (size, k, p)))

@@ -537,26 +537,34 @@ def _bce_logits_forward(x, y, *extra, reduction, has_weight, has_pos_weight):
 
 
 def _bce_logits_vjp(c, g):
+    """torch's two backward formulas, op for op (so that a create_graph gradient records torch's nodes): the
+    elementwise gradient times the cotangent (0-d for a reduction), times the weight, divided by numel for a mean."""
+    from refgrad.ops._scalar_ops import add_scalar, div_scalar
+    from refgrad.ops.activations import logsigmoid
     from refgrad.ops.elementwise import sigmoid
     x, y = c.self, c.target
-    g = _reduce_backward(g, c.shape, c.reduction)
     w = c.weight if c.has_weight else None  # saved and unpacked, as torch: an in-place change is reported
     pw = c.pos_weight if c.has_pos_weight else None
-    grad_x = grad_y = None
-    if c.needs_input_grad(0):
-        if pw is None:
-            grad_x = sigmoid(x) - y
-        else:
-            log_weight = (pw - 1) * y + 1
-            grad_x = (1 - y) - log_weight * sigmoid(-x)
-        grad_x = grad_x * g if w is None else grad_x * w * g
-    if c.needs_input_grad(1):
-        # with pos_weight: log sigmoid(-x) - pw log sigmoid(x), torch's form, so x = -inf with pw = 1 gives
-        # +inf (the limit of -x) rather than inf + 0 * inf = NaN
-        from refgrad.ops.activations import logsigmoid
-        grad_y = -x if pw is None else logsigmoid(-x) - pw * logsigmoid(x)
-        grad_y = grad_y * g if w is None else grad_y * w * g
-    return (grad_x, grad_y) + (None,) * (len(c._input_meta) - 2)
+    grads = []
+    for index, needed in enumerate((c.needs_input_grad(0), c.needs_input_grad(1))):
+        if not needed:
+            grads.append(None)
+            continue
+        if index == 0:  # d/d input: sigmoid(x) - y, or ((pw y + 1) - y) sigmoid(x) - pw y
+            if pw is None:
+                grad = sigmoid(x) - y
+            else:
+                t = pw * y
+                grad = (add_scalar(t, 1) - y) * sigmoid(x) - t
+        else:  # d/d target: -x, or log sigmoid(-x) - pw log sigmoid(x) (x = -inf with pw = 1 gives +inf, not NaN)
+            grad = -x if pw is None else logsigmoid(-x) - logsigmoid(x) * pw
+        grad = grad * g
+        if w is not None:
+            grad = grad * w
+        if c.reduction == "mean":
+            grad = div_scalar(grad, x.numel())
+        grads.append(grad)
+    return tuple(grads) + (None,) * (len(c._input_meta) - 2)
 
 
 def _bce_logits_jvp(ctx, *tangents):

@@ -15,6 +15,7 @@ from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._scalar_ops import div_scalar
 from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
 from refgrad.tensor import Tensor
 
@@ -51,11 +52,12 @@ _nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum
                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) * _not_nan(c.self),
                     save=("self",))
 _mean_all = Primitive("MeanBackward0", lambda a, count: np.mean(a, dtype=a.dtype).astype(a.dtype),
-                      lambda c, g: g.expand(c._input_meta[0][0]) / c.count, jvp="linear")
+                      lambda c, g: div_scalar(g.expand(c._input_meta[0][0]), c.count), jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),
-                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) / c.count, jvp="linear")
+                      lambda c, g: div_scalar(_restore(g, c._input_meta[0][0], c.dims, c.keepdim), c.count),
+                      jvp="linear")  # torch's mean_backward divides by a number: DivBackward1
 
 
 def _not_nan(t: Tensor) -> Tensor:

@@ -396,3 +396,266 @@ def test_retain_grad_moves_to_the_node_of_an_in_place_op():
     assert v2.grad is None
     (v2 * 3).backward()
     assert v2.grad.item() == 3.0
+
+
+def test_hooks_of_a_node_off_the_path_to_the_inputs_do_not_run():
+    calls = []
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    u, v = a * 2, b * 3
+    u.register_hook(lambda g: calls.append("u"))
+    v.register_hook(lambda g: calls.append("v"))
+    u.retain_grad()
+    y = (u + v).sum()
+    assert torch.autograd.grad(y, [b], retain_graph=True)[0].tolist() == [3.0, 3.0]
+    y.backward(inputs=[b], retain_graph=True)
+    assert calls == ["v", "v"] and u.grad is None and a.grad is None  # torch never queues u's node
+    torch.autograd.grad(y, [u], retain_graph=True)  # a capture target is queued: its tensor hooks run
+    assert calls == ["v", "v", "u"]
+
+
+def test_only_a_lone_root_off_the_path_gets_its_tensor_hooks():
+    calls = []
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    y = a * a
+    y.register_hook(lambda g: calls.append("y"))
+    y.grad_fn.register_prehook(lambda go: calls.append("pre"))
+    y.retain_grad()
+    y.backward(torch.ones(2, dtype=torch.float64), inputs=[b])  # a lone root: tensor hooks and retain_grad only
+    assert calls == ["y"] and y.grad.tolist() == [1.0, 1.0] and b.grad is None
+    ones = torch.ones(2, dtype=torch.float64)
+    assert torch.autograd.grad([y, b * 2], [b], [ones, ones]) is not None
+    assert calls == ["y"]  # one of several roots: not queued at all
+    y.backward(ones)  # nothing was freed
+    assert a.grad.tolist() == [2.0, 4.0]
+
+
+def test_a_view_whose_base_stopped_requiring_grad_regenerates_an_edgeless_node():
+    a = leaf(0.0, 1.0)
+    v = a[1:]
+    a.requires_grad_(False)
+    a.mul_(2)
+    node = v.grad_fn
+    assert type(node).__name__ == "AsStridedBackward0" and node.next_functions == ((None, 0),)
+    assert (v.requires_grad, v.is_leaf) == (True, False)
+    (v * 3).sum().backward()
+    assert a.grad is None
+    with pytest.raises(RuntimeError, match=VIEW_OF_LEAF):
+        v.add_(1)
+
+
+def test_a_view_of_a_no_grad_view_names_its_node_in_the_error():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    with torch.no_grad():
+        v = b.view(-1)
+    w = v[1:]  # made with grad on: it has a node, and inherits v's no_grad creation
+    tail = "a view of a view which was created in no_grad mode and is being modified inplace with grad mode enabled."
+    with pytest.raises(RuntimeError, match="^Output 0 of Slice is " + tail):
+        w.mul_(2)
+    b.mul_(2)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="^Output 0 of Slice is a view of a view which was created in no_grad "
+                                               "mode and its base or another view of its base has been modified"):
+            _ = w.grad_fn
+
+
+def test_unbind_of_a_no_grad_view_with_grad_on_is_a_multi_output_view():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    with torch.no_grad():
+        v = b.view(-1)
+    u = v.unbind(0)[2]
+    with pytest.raises(RuntimeError, match="^Output 2 of Unbind is a view and is being modified inplace. This view"):
+        u.mul_(2)
+
+
+def test_unbind_of_a_vector_aliases_it_and_a_stale_output_raises_on_every_access():
+    b = leaf(1.0, 2.0, 3.0) * 1
+    u = b.unbind(0)[0]
+    with torch.no_grad():
+        u.mul_(2)  # allowed without grad mode, and written through to b
+    assert b.tolist() == [2.0, 2.0, 3.0]
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="^Output 0 of Unbind is a view and its base or another view of its "
+                                               "base has been modified inplace."):
+            _ = u.grad_fn
+
+
+def test_retain_grad_follows_the_tensor_to_its_new_node_after_an_in_place_op():
+    calls = []
+    a = leaf(1.0, 2.0)
+    y = a * 3
+    y.retain_grad()
+    y.register_hook(lambda g: calls.append(g.tolist()))  # tensor hooks stay on the old node
+    z = y * 1
+    y.mul_(2)
+    (z ** 2).sum().backward(retain_graph=True)  # through y's old node only
+    assert y.grad is None and calls == [[6.0, 12.0]]
+    y.sum().backward()
+    assert y.grad.tolist() == [1.0, 1.0] and calls == [[6.0, 12.0], [2.0, 2.0]]
+    b = leaf(1.0, 2.0) * 3
+    v = b[0:1]
+    b.retain_grad()
+    v.retain_grad()
+    w = b * 1
+    v.mul_(2)  # b's node becomes CopySlices, v's a regenerated AsStridedBackward0: both retain_grads move
+    w.sum().backward(retain_graph=True)
+    assert b.grad is None and v.grad is None
+    b.sum().backward()
+    assert b.grad.tolist() == [1.0, 1.0] and v.grad is None
+
+
+INFERENCE_SAVED = "^Inference tensors cannot be saved for backward."
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, i: a * i, lambda a, i: i / a, lambda a, i: a ** i, lambda a, i: torch.atan2(a, i),
+    lambda a, i: a @ i, lambda a, i: i @ a, lambda a, i: a.unsqueeze(0) @ i.unsqueeze(0),
+    lambda a, i: torch.matmul(i.expand(4, 1, 3), a.unsqueeze(1))])
+def test_saving_an_inference_operand_is_refused_before_a_shape_error(op):
+    with torch.inference_mode():
+        i = torch.ones(3, dtype=torch.float64)
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match=INFERENCE_SAVED):
+        op(a, i)
+
+
+def test_shape_errors_stay_when_nothing_would_be_saved():
+    with torch.inference_mode():
+        i = torch.ones(3, dtype=torch.float64)
+        batched = torch.ones(4, 2, 3, dtype=torch.float64)
+    a = leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="^The size of tensor a \\(2\\) must match the size of tensor b \\(3\\)"):
+        a + i  # add saves nothing
+    with pytest.raises(RuntimeError, match="^size mismatch, got input \\(12\\), mat \\(12x2\\), vec \\(3\\)"):
+        torch.matmul(leaf(1.0, 2.0, 3.0), batched)  # folded into a copy (not an inference tensor), then mv
+
+
+def test_broadcast_errors_name_the_last_mismatching_dimension():
+    with pytest.raises(RuntimeError, match="^The size of tensor a \\(3\\) must match the size of tensor b \\(2\\) "
+                                           "at non-singleton dimension 1$"):
+        torch.ones(2, 3) + torch.ones(3, 2)
+    with pytest.raises(RuntimeError, match="^Expected size for first two dimensions of batch2 tensor to be: "
+                                           "\\[4, 3\\] but got: \\[4, 2\\].$"):
+        torch.ones(3) @ torch.ones(4, 2, 3)
+
+
+def test_a_save_every_input_needs_is_made_even_when_no_input_has_an_edge():
+    a = leaf(1.0, 2.0, 3.0)
+    with torch.inference_mode():
+        v = a[0]  # requires grad through its base, but has no edge
+    out = v / -0.0  # DivBackward0 saves the divisor for either input's gradient: unconditionally, as torch
+    assert out.grad_fn.next_functions == ((None, 0), (None, 0))
+    torch.autograd.backward(out)
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        torch.autograd.backward(out)
+
+
+def test_a_saved_input_detached_in_place_is_refused():
+    a = leaf(0.0, 1.0)
+    b = a * 2
+    c = (b * b) * 1
+    b.detach_()
+    with pytest.raises(RuntimeError, match="^Trying to use a saved tensor that has been detached in-place, i.e. "
+                                           "with .detach_\\(\\).This is not supported"):
+        c.sum().backward()
+
+
+def test_accumulate_grad_runs_first_and_ties_follow_torch_s_heap():
+    order = []
+    leaves = [torch.ones(1, dtype=torch.float64, requires_grad=True) for _ in range(7)]
+    for i, a in enumerate(leaves):
+        a.register_hook(lambda g, i=i: order.append(i))
+    torch.stack(leaves).sum().backward()  # seven AccumulateGrads ready at once: std::priority_queue's order
+    assert order == [0, 2, 5, 6, 4, 1, 3]
+    order.clear()
+    mids = [a * 1 if i % 2 else a for i, a in enumerate(leaves)]
+    for i in (1, 3, 5):
+        mids[i].register_hook(lambda g, i=i: order.append(("mul", i)))
+    torch.cat(mids).sum().backward()  # every ready leaf before any MulBackward0
+    assert order == [0, 2, 6, 4, ("mul", 5), 5, ("mul", 3), 3, ("mul", 1), 1]
+
+
+def test_a_number_on_the_left_makes_torch_s_node():
+    a = leaf(1.0, 2.0)
+    for y in (2 + a, 2 * a):  # the tensor is the node's first input, the number its second (no edge)
+        assert [None if n is None else type(n).__name__ for n, _ in y.grad_fn.next_functions] == \
+            ["AccumulateGrad", None]
+    y = 2 - a  # rsub.Scalar: the number is no input at all
+    assert type(y.grad_fn).__name__ == "RsubBackward1" and len(y.grad_fn.next_functions) == 1
+    y.sum().backward()
+    assert a.grad.tolist() == [-1.0, -1.0]
+
+
+def test_bce_with_logits_gradients_record_torch_s_nodes():
+    f = torch.nn.functional.binary_cross_entropy_with_logits
+    x, y = leaf(0.5, -1.0, 2.0), leaf(0.2, 0.7, 1.0)
+    pos_weight = torch.tensor([0.5, 1.5, 2.0], dtype=torch.float64)
+    gx, gy = torch.autograd.grad(f(x, y), [x, y], create_graph=True)  # a mean: divided last (div_ by numel)
+    assert type(gx.grad_fn).__name__ == type(gy.grad_fn).__name__ == "DivBackward1"
+    assert type(gx.grad_fn.next_functions[0][0]).__name__ == "MulBackward0"
+    gx, = torch.autograd.grad(f(x, y, reduction="sum", pos_weight=pos_weight), [x], create_graph=True)
+    names = []
+    node = gx.grad_fn
+    for _ in range(4):
+        names.append(type(node).__name__)
+        node = node.next_functions[0][0]
+    assert names == ["MulBackward0", "SubBackward0", "MulBackward0", "SubBackward0"]
+    assert [round(v, 5) for v in gx.tolist()] == [0.46021, -0.68693, -0.23841]
+
+
+def test_in_place_on_a_non_overlapping_part_of_an_expanded_view():
+    a = torch.zeros(3, dtype=torch.float64)
+    row = a.expand(2, 3)[1]  # one row of the expansion: no element repeats, so torch writes through it
+    row.mul_(2)
+    row.add_(1)
+    assert a.tolist() == [1.0, 1.0, 1.0]
+    b = torch.tensor(0.0, dtype=torch.float64)
+    b.view(-1).expand(2, 1).narrow(0, 0, 1).add_(1.5)
+    assert b.item() == 1.5
+
+
+def test_register_hook_reads_grad_fn_only_the_first_time():
+    a = leaf(0.0)
+    with torch.no_grad():
+        v = a.view(-1)
+    with torch.inference_mode():
+        a.add_(1.5)  # v's grad_fn now raises on every access
+    with pytest.raises(RuntimeError, match=f"^{NO_GRAD_REBASE}"):
+        v.register_hook(lambda g: g * 2)
+    v.register_hook(lambda g: g * 2)  # torch: _backward_hooks exists, grad_fn is not read again
+
+
+def test_mean_backward_divides_by_a_number():
+    x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    for y in (x.mean(), x.mean(dim=0)):
+        g, = torch.autograd.grad(y, x, torch.ones_like(y).requires_grad_(), create_graph=True)
+        assert type(g.grad_fn).__name__ == "DivBackward1"  # torch's mean_backward: sum_backward(...) / n
+
+
+def test_an_expanded_inference_tensor_refuses_an_overlapping_write_before_writing():
+    with torch.inference_mode():
+        base = torch.zeros(3, 2, dtype=torch.float64)
+        expanded = base.expand(2, 3, 2)
+    with pytest.raises(RuntimeError, match="^unsupported operation: more than one element of the written-to"):
+        expanded.add_(1)  # torch's kernel check comes first: nothing is written
+    assert base.sum().item() == 0.0
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        expanded[0].add_(1)  # no overlap: written, then refused
+    assert base.sum().item() == 6.0
+
+
+def test_the_saved_accessor_of_a_detached_input_does_not_raise():
+    a = leaf(1.0, 2.0)
+    b = a * 2
+    c = b * b
+    b.detach_()
+    assert c.grad_fn._saved_self.tolist() == [2.0, 4.0]  # torch checks only inside the node's apply
+
+
+def test_detach_in_inference_mode_of_a_normal_tensor_is_a_normal_tensor():
+    a = torch.zeros(2, dtype=torch.float64)
+    with torch.inference_mode():
+        d = a.detach()
+        i = torch.ones(2)
+    assert not d.is_inference() and i.detach().is_inference()
+    d.add_(1.5)  # allowed outside inference mode, and written through to a
+    assert a.tolist() == [1.5, 1.5]
