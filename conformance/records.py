@@ -52,11 +52,14 @@ __all__ = ["PROPERTIES", "OPT_IN", "DEFAULT_PROPERTIES", "DIVERGENCE_FIELDS", "S
 PROPERTIES = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state", "training")
 #: Properties that run only when named (``--properties`` / ``--conformance-properties``), with the reason.
 OPT_IN = {
-    "jvp": "new in 2026-12; the ci run of 2026-12-06 (3 examples a cell) still finds 3 unexpected cells (tangents' "
-           "requires_grad: matrix_power n=0, bce_with_logits), dev runs 7-14 (NaN/inf tangent conventions of div, "
-           "logcumsumexp at -inf, bilinear, batch_norm; requires_grad of group_norm's tangent)",
-    "func": "new in 2026-12; clean at ci on 2026-12-06 apart from known torch bugs (det at singular matrices); dev "
-            "runs found 2 cells (Hessian NaN patterns at singular points)",
+    "jvp": "new in 2026-12; the ci run of 2026-12-06 19:41 (3 examples a cell, 1281 jvp/func cells) found 15 "
+           "unexpected cells, all in ops new that day: 12 fixed since (grid_sampler and index_reduce have no forward "
+           "AD in torch), 2 open (std_mean of a complex 0-d zero: torch's tangent 0, refgrad NaN; scatter_reduce "
+           "prod without self: torch gives no tangent); dev runs found 7-14 cells (NaN/inf tangent conventions of "
+           "div, logcumsumexp at -inf, bilinear, batch_norm)",
+    "func": "new in 2026-12; the same ci run's func cells are clean apart from known torch bugs (det at singular "
+            "matrices) and the grid_sampler cells fixed since; dev runs found 2 cells (Hessian NaN patterns at "
+            "singular points)",
 }
 #: What a run without a property selection runs.
 DEFAULT_PROPERTIES = tuple(name for name in PROPERTIES if name not in OPT_IN)
