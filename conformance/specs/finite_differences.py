@@ -33,6 +33,8 @@ SPECS = [
            kwargs=_uniform_kwargs),
     OpSpec("gradient.coordinates", _coordinates_fn, args=(tensor(VALUES), tensor(STEPS)),
            shapes=shapes(min_dims=1, max_dims=2, min_side=3, max_side=5).map(lambda s: (s, s[-1:])),
-           kwargs={"edge_order": st.sampled_from([1, 2])}, tol={"float32": (1e-4, 1e-4)},
-           tol_reason="float32: the coordinate weights' gradients cancel (steps as small as 0.5)"),
+           kwargs={"edge_order": st.sampled_from([1, 2])}, tol={"float32": (1e-4, 1e-3)},
+           tol_reason="float32: the coordinate weights' gradients cancel (steps as small as 0.5); default seed "
+                      "2101 saw second-order values of a constant input (exactly 0) at -4.6e-5 (torch) and "
+                      "-2.1e-4 (refgrad) with edge_order=2: rounding noise of that size, hence atol 1e-3"),
 ]

@@ -311,7 +311,11 @@ SPECS = [
     OpSpec("nn.functional.cosine_similarity", func(F + "cosine_similarity"), args=(tensor(SMALL), tensor(SMALL)),
            shapes=st.lists(_side(1, 3), min_size=1, max_size=3).map(lambda s: (tuple(s), tuple(s))),
            kwargs=lambda shapes: st.fixed_dictionaries({}, optional={
-               "dim": st.integers(-len(shapes[0]), len(shapes[0]) - 1), "eps": st.sampled_from([1e-8, 0.5])})),
+               "dim": st.integers(-len(shapes[0]), len(shapes[0]) - 1), "eps": st.sampled_from([1e-8, 0.5])}),
+           tol={"float64": (1e-7, 1e-7, 1e-13)},
+           tol_reason="float64 second order relative to the largest entry (ntol 1e-13): rows of 1e-277 make "
+                      "entries of 2e17, next to which torch's -3.05e-5 and refgrad's 0 are both rounding noise "
+                      "(default seed 2101)"),
     OpSpec("nn.functional.pairwise_distance", func(F + "pairwise_distance"), args=(tensor(SMALL), tensor(SMALL)),
            shapes=st.lists(_side(1, 3), min_size=1, max_size=2).map(lambda s: (tuple(s), tuple(s))),
            kwargs={"p": st.sampled_from([2.0, 1.0, 3.0]), "keepdim": st.booleans()}),

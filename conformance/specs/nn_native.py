@@ -92,7 +92,10 @@ SPECS = [
            lambda t, x, w, b, g: t.native_group_norm(x, w, b, x.shape[0], x.shape[1], x[0, 0].numel(), g.shape[0],
                                                      1e-5),
            args=(tensor(FINITE), tensor(FINITE), tensor(SMALL), tensor(differentiable=False)), shapes=_gn_shapes(),
-           tol=_NORM_F32, tol_reason=_NORM_F32_REASON),
+           tol={"float32": (1e-4, 1e-3, 1e-5)},
+           tol_reason=_NORM_F32_REASON + " Second order also relative to the largest entry (ntol 1e-5): default "
+                      "seed 2101, mostly-zero groups, weight's second-order gradient 0.0625 (torch) vs 0.0614 next "
+                      "to 1957 (6e-7 of it)"),
     OpSpec("nn.functional.local_response_norm",
            lambda t, x, **kw: t.nn.functional.local_response_norm(x, **kw), args=(tensor(FINITE),),
            shapes=_lrn_shapes(),

@@ -23,6 +23,7 @@ from refgrad.ops._binary_common import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import round_once
 from refgrad.ops._util import float_dtype
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
@@ -324,8 +325,8 @@ def _unary_float(prim: Primitive):
     return apply
 
 
-_exp = Primitive("ExpBackward0", np.exp, lambda c, g: g * c.result, save=("result",), jvp="elementwise")
-_log = Primitive("LogBackward0", np.log, lambda c, g: g / c.self, save=("self",), jvp="elementwise")
+_exp = Primitive("ExpBackward0", round_once(np.exp), lambda c, g: g * c.result, save=("result",), jvp="elementwise")
+_log = Primitive("LogBackward0", round_once(np.log), lambda c, g: g / c.self, save=("self",), jvp="elementwise")
 exp = register("exp", method=True, inplace=True)(_unary_float(_exp))
 log = register("log", method=True, inplace=True)(_unary_float(_log))
 exp.__doc__ = "e ** input, elementwise (torch.exp)."

@@ -19,6 +19,7 @@ from refgrad import dtypes
 from refgrad.ops import _special_math as special
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import round_once
 from refgrad.ops._util import float_dtype
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
@@ -149,15 +150,15 @@ def positive(input):
 
 # --- exponentials, logarithms, powers -----------------------------------------------------------------------
 
-exp2 = _unary("exp2", "Exp2Backward0", np.exp2, lambda c, g: g * c.result * _LN2,
+exp2 = _unary("exp2", "Exp2Backward0", round_once(np.exp2), lambda c, g: g * c.result * _LN2,
               "2 ** input (torch.exp2).", save=("result",), special_names=("exp2",))
-expm1 = _unary("expm1", "Expm1Backward0", np.expm1, lambda c, g: g * (c.result + 1),
+expm1 = _unary("expm1", "Expm1Backward0", round_once(np.expm1), lambda c, g: g * (c.result + 1),
                "exp(input) - 1, accurate near 0 (torch.expm1).", save=("result",), special_names=("expm1",))
-log2 = _unary("log2", "Log2Backward0", np.log2, lambda c, g: divide(g, c.self * _LN2),
+log2 = _unary("log2", "Log2Backward0", round_once(np.log2), lambda c, g: divide(g, c.self * _LN2),
               "Base-2 logarithm (torch.log2).")
-log10 = _unary("log10", "Log10Backward0", np.log10, lambda c, g: divide(g, c.self * _LN10),
+log10 = _unary("log10", "Log10Backward0", round_once(np.log10), lambda c, g: divide(g, c.self * _LN10),
                "Base-10 logarithm (torch.log10).")
-log1p = _unary("log1p", "Log1PBackward0", np.log1p, lambda c, g: divide(g, c.self + 1),
+log1p = _unary("log1p", "Log1PBackward0", round_once(np.log1p), lambda c, g: divide(g, c.self + 1),
                "log(1 + input), accurate near 0 (torch.log1p).", special_names=("log1p",))
 sqrt = _unary("sqrt", "SqrtBackward0", np.sqrt, lambda c, g: divide(g, 2 * c.result),
               "Square root (torch.sqrt); the gradient at 0 is +inf.", save=("result",))
@@ -176,18 +177,20 @@ def square(input, *, out=None):
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------------------------
 
-sin = _unary("sin", "SinBackward0", np.sin, lambda c, g: g * cos(c.self), "Sine (torch.sin).")
-cos = _unary("cos", "CosBackward0", np.cos, lambda c, g: g * -sin(c.self), "Cosine (torch.cos).")
-tan = _unary("tan", "TanBackward0", np.tan, lambda c, g: g * (1 + c.result.pow(2)), "Tangent (torch.tan).",
+sin = _unary("sin", "SinBackward0", round_once(np.sin), lambda c, g: g * cos(c.self), "Sine (torch.sin).")
+cos = _unary("cos", "CosBackward0", round_once(np.cos), lambda c, g: g * -sin(c.self), "Cosine (torch.cos).")
+tan = _unary("tan", "TanBackward0", round_once(np.tan), lambda c, g: g * (1 + c.result.pow(2)), "Tangent (torch.tan).",
              save=("result",))
-asin = _unary("asin", "AsinBackward0", np.arcsin, lambda c, g: g * rsqrt(-c.self * c.self + 1),
+asin = _unary("asin", "AsinBackward0", round_once(np.arcsin), lambda c, g: g * rsqrt(-c.self * c.self + 1),
               "Arcsine (torch.asin); the gradient at ±1 is +inf.", aliases=("arcsin",))
-acos = _unary("acos", "AcosBackward0", np.arccos, lambda c, g: g * -rsqrt(-c.self * c.self + 1),
+acos = _unary("acos", "AcosBackward0", round_once(np.arccos), lambda c, g: g * -rsqrt(-c.self * c.self + 1),
               "Arccosine (torch.acos); the gradient at ±1 is -inf.", aliases=("arccos",))
-atan = _unary("atan", "AtanBackward0", np.arctan, lambda c, g: divide(g, c.self * c.self + 1),
+atan = _unary("atan", "AtanBackward0", round_once(np.arctan), lambda c, g: divide(g, c.self * c.self + 1),
               "Arctangent (torch.atan).", aliases=("arctan",))
-sinh = _unary("sinh", "SinhBackward0", np.sinh, lambda c, g: g * cosh(c.self), "Hyperbolic sine (torch.sinh).")
-cosh = _unary("cosh", "CoshBackward0", np.cosh, lambda c, g: g * sinh(c.self), "Hyperbolic cosine (torch.cosh).")
+sinh = _unary("sinh", "SinhBackward0", round_once(np.sinh), lambda c, g: g * cosh(c.self),
+              "Hyperbolic sine (torch.sinh).")
+cosh = _unary("cosh", "CoshBackward0", round_once(np.cosh), lambda c, g: g * sinh(c.self),
+              "Hyperbolic cosine (torch.cosh).")
 def _tanh_backward_vjp(c, gg):
     grad_output, output = c.grad_output, c.output
     return (_tanh_backward(gg, output) if c.needs_input_grad(0) else None,
@@ -198,10 +201,10 @@ def _tanh_backward_vjp(c, gg):
 # TanhBackwardBackward0 node, as in torch
 _tanh_backward = Primitive("TanhBackwardBackward0", lambda g, y: g * (1 - y * y), _tanh_backward_vjp,
                            inputs=("grad_output", "output"), save=("grad_output", "output"), jvp="elementwise")
-tanh = _unary("tanh", "TanhBackward0", np.tanh, lambda c, g: _tanh_backward(g, c.result),
+tanh = _unary("tanh", "TanhBackward0", round_once(np.tanh), lambda c, g: _tanh_backward(g, c.result),
               "Hyperbolic tangent (torch.tanh).", save=("result",))
 register("tanh", namespace="torch.nn.functional")(tanh)
-asinh = _unary("asinh", "AsinhBackward0", np.arcsinh, lambda c, g: g * rsqrt(c.self.pow(2) + 1),
+asinh = _unary("asinh", "AsinhBackward0", round_once(np.arcsinh), lambda c, g: g * rsqrt(c.self.pow(2) + 1),
                "Inverse hyperbolic sine (torch.asinh).", aliases=("arcsinh",))
 def _acosh_vjp(c, g):
     if c.self.dtype.is_complex:  # sqrt(z² - 1) is on the wrong branch off the real line: torch's split form
@@ -209,9 +212,9 @@ def _acosh_vjp(c, g):
     return g * rsqrt(c.self.pow(2) - 1)
 
 
-acosh = _unary("acosh", "AcoshBackward0", np.arccosh, _acosh_vjp,
+acosh = _unary("acosh", "AcoshBackward0", round_once(np.arccosh), _acosh_vjp,
                "Inverse hyperbolic cosine (torch.acosh); NaN below 1, gradient +inf at 1.", aliases=("arccosh",))
-atanh = _unary("atanh", "AtanhBackward0", np.arctanh, lambda c, g: divide(g * 1, 1 - c.self.pow(2)),
+atanh = _unary("atanh", "AtanhBackward0", round_once(np.arctanh), lambda c, g: divide(g * 1, 1 - c.self.pow(2)),
                "Inverse hyperbolic tangent (torch.atanh); ±inf at ±1.", aliases=("arctanh",))
 
 
