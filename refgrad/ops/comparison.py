@@ -89,7 +89,7 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
     a, b = input._data, other._data
     if input.dtype is dtypes.bool:
         return _result(a == b)
-    if not input.dtype.is_floating_point:  # integers compare in double precision
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):  # integers compare in double precision
         a, b = a.astype(np.float64), b.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         close = (a == b) | (np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= atol + rtol * np.abs(b)))

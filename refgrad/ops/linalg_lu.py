@@ -302,7 +302,10 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=Non
     if (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
-    return _lu_solve(LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
+    X = _lu_solve(LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
+    if not left and X.dtype.is_complex:  # torch solves the adjoint system and returns X as a conj view (conj bit set)
+        X._is_conj = True
+    return X
 
 
 @register("lu_solve", method=True)

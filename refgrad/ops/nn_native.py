@@ -174,7 +174,7 @@ def _multilabel_terms(x, target):
         is_target[labels] = True
         others = np.flatnonzero(~is_target)
         for j in labels:
-            z = 1 - (x[row, j] - x[row, others])
+            z = (1 - x[row, j]) + x[row, others]  # torch: 1 - x[target] + x[i], in that order
             active = z > 0
             losses[row] += z[active].sum()
             slope[row, others[active]] += 1

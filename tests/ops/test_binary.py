@@ -567,3 +567,9 @@ def test_addcdiv_value_over_tensor2_is_a_division_in_double_backward():
     grad_b = refgrad.autograd.grad(a.addcdiv(b, c, value=0), (a, b, c), v, create_graph=True)[1]
     assert grad_b.grad_fn.next_functions[1][0].name() == "DivBackward0"
     assert refgrad.autograd.grad(grad_b, c, refgrad.tensor(0.0))[0].item() == 0.0
+
+
+def test_isclose_compares_complex_values_whole():
+    a = refgrad.tensor([1 + 1j, 2 + 0j])
+    b = refgrad.tensor([1 + 1j, 2 + 1j])
+    assert refgrad.isclose(a, b).tolist() == [True, False]  # the imaginary parts were dropped before

@@ -123,3 +123,14 @@ JVP_CASES = {
 def test_forward_mode_matches_central_differences(name):
     fn, arrays = JVP_CASES[name]
     check_jvp(fn, *arrays, rtol=1e-5, atol=1e-5)
+
+
+def test_lu_solve_from_the_right_returns_a_conj_view_for_complex_as_torch():
+    # torch solves the adjoint system and returns X with the conj bit set (default seed 2205: numpy() on it raises)
+    A = rg.tensor([[1 + 1j, 2, 0], [0, 3, 1j], [1, 0, 2]], dtype=rg.complex128)
+    B = rg.tensor([[1, 2j, 0], [0, 1, 1], [1j, 0, 2]], dtype=rg.complex128)
+    LU, pivots = rg.linalg.lu_factor(A)
+    for left, adjoint in ((True, True), (True, False), (False, True), (False, False)):
+        assert rg.linalg.lu_solve(LU, pivots, B, left=left, adjoint=adjoint).is_conj() == (not left)
+    X = rg.linalg.lu_solve(LU, pivots, B, left=False)
+    assert rg.allclose(X.resolve_conj() @ A, B)

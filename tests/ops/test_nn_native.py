@@ -119,3 +119,11 @@ def test_embedding_bag_max_keeps_the_first_maximum_and_skips_padding():
     (g,) = rg.autograd.grad(out, [w], rg.tensor([[1.0, 10.0], [100.0, 1000.0], [1e4, 1e5]], dtype=rg.float64))
     assert g.tolist() == [[1.0, 100010.0], [10000.0, 0.0], [0.0, 0.0]]
     assert out.grad_fn.name() == "EmbeddingBagBackward0"
+
+
+def test_multilabel_margin_is_one_minus_target_plus_other_in_that_order():
+    # torch computes (1 - x[target]) + x[i]: at x = [1, 5e-78] the margin is 5e-78 > 0, not 1 - (1 - 5e-78) = 0
+    x = rg.tensor([1.0, 4.993748949053888e-78], dtype=rg.float64, requires_grad=True)
+    loss = rg.nn.functional.multilabel_margin_loss(x, rg.tensor([0, -1]))
+    grad, = rg.autograd.grad(loss, x)
+    assert grad.tolist() == [-0.5, 0.5]
