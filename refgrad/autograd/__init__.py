@@ -153,6 +153,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             elif not allow_unused:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
-        elif not create_graph:
-            result[i] = g.detach() if not forward_ad._state.stack else forward_ad.detach_keeping_tangents(g)
+        elif not create_graph and forward_ad._state.stack:
+            result[i] = forward_ad.detach_keeping_tangents(g)
+        # otherwise the captured tensor itself, as torch: the gradient of a root is its grad_output object, and
+        # what the VJPs computed (grad mode off) has no graph
     return tuple(result)

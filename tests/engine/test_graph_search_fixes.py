@@ -659,3 +659,20 @@ def test_detach_in_inference_mode_of_a_normal_tensor_is_a_normal_tensor():
     assert not d.is_inference() and i.detach().is_inference()
     d.add_(1.5)  # allowed outside inference mode, and written through to a
     assert a.tolist() == [1.5, 1.5]
+
+
+def test_autograd_grad_returns_the_captured_tensors_themselves():
+    # nightly graph-state run of 2026-12-06: torch returns a root's grad_output object as that root's gradient and
+    # the VJPs' results as they are (sum's is a view of the grad_output), so requires_grad_ on one shows in the other
+    v1 = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    v3 = v1.sum()
+    go = torch.tensor(0.0, dtype=torch.float64)
+    v5, v6 = torch.autograd.grad(v3, [v1, v3], grad_outputs=[go])
+    assert v6 is go and v5._base is go
+    v6.requires_grad_(True)
+    assert v5.requires_grad and v5.grad_fn is None and v5.is_leaf
+    x = torch.tensor(2.0, requires_grad=True)
+    y = x * 3
+    cotangent = torch.tensor(1.0, requires_grad=True)
+    gx, gy = torch.autograd.grad(y, [x, y], grad_outputs=[cotangent])
+    assert gy is cotangent and gy.requires_grad and not gx.requires_grad
