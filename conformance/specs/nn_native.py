@@ -119,7 +119,10 @@ SPECS = [
         "lambda t, x, w, b, *, target, **kw: t.nn.functional.linear_cross_entropy(x, w, t.tensor(target, "
         "dtype=t.int64), linear_bias=b, **kw)"),
         args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_lce_shapes(), kwargs=_lce_kwargs,
-        tol=_TOL, tol_reason=_TOL_REASON),
+        tol={"float32": (1e-4, 1e-5, 1e-6)},
+        tol_reason=_TOL_REASON + "; second order also relative to the largest entry (ntol 1e-6): fresh-clone report "
+                   "of 2026-12-06, an entry of -2.709e-3 (torch) vs -2.720e-3 next to 44.18 (2.4e-7 of it), softmax "
+                   "probabilities near 1 cancelling in float32"),
 ]
 
 
