@@ -286,8 +286,12 @@ def _priority(node: Node) -> int:
 
 def _push(heap: list, item: tuple) -> None:
     """std::push_heap on a max-heap of (priority, node): the new item rises past strictly smaller parents only."""
-    hole = len(heap)
     heap.append(item)
+    _sift_up(heap, len(heap) - 1, item)
+
+
+def _sift_up(heap: list, hole: int, item: tuple) -> None:
+    """libstdc++'s __push_heap: ``item`` rises from ``hole`` past strictly smaller parents."""
     key = item[0]
     while hole:
         parent = (hole - 1) >> 1
@@ -316,14 +320,7 @@ def _pop(heap: list) -> tuple:
             child = 2 * (child + 1)
             heap[hole] = heap[child - 1]
             hole = child - 1
-        key = last[0]
-        while hole:
-            parent = (hole - 1) >> 1
-            if not heap[parent][0] < key:
-                break
-            heap[hole] = heap[parent]
-            hole = parent
-        heap[hole] = last
+        _sift_up(heap, hole, last)
     return top
 
 

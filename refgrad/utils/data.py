@@ -186,9 +186,7 @@ def default_collate(batch: list) -> Any:
         return stack(list(batch), 0)
     if isinstance(first, np.ndarray):
         return default_collate([factories.as_tensor(a) for a in batch])
-    if isinstance(first, (bool, np.bool_)):
-        return factories.tensor(list(batch))
-    if isinstance(first, (int, np.integer)):
+    if isinstance(first, (bool, np.bool_, int, np.integer)):  # bool, then int64
         return factories.tensor(list(batch))
     if isinstance(first, (float, np.floating)):
         from refgrad import float64
