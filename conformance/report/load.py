@@ -80,10 +80,18 @@ class _Literal(ast.NodeTransformer):
             return ast.copy_location(ast.Constant(_NAMES[node.id]), node)
         raise ValueError(f"unexpected name {node.id!r} in a record literal")
 
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """``complex(re, im)``, the form records use for complex values (conformance.repro)."""
+        if isinstance(node.func, ast.Name) and node.func.id == "complex" and len(node.args) == 2 and not node.keywords:
+            parts = [ast.literal_eval(ast.fix_missing_locations(self.visit(arg))) for arg in node.args]
+            return ast.copy_location(ast.Constant(complex(*parts)), node)
+        raise ValueError(f"unexpected call {ast.unparse(node)!r} in a record literal")
+
 
 def parse_literal(text: Any) -> Any:
     """The value of a record's ``inputs``/``kwargs``/``extra`` field: a Python literal in which ``nan`` and
-    ``inf`` appear as names. Non-strings are returned unchanged; ValueError on anything else."""
+    ``inf`` appear as names and complex numbers as ``complex(re, im)``. Non-strings are returned unchanged;
+    ValueError on anything else."""
     if not isinstance(text, str):
         return text
     tree = _Literal().visit(ast.parse(text, mode="eval"))

@@ -170,6 +170,16 @@ def test_parse_literal_handles_nan_and_inf():
         parse_literal("__import__('os')")
 
 
+def test_parse_literal_reads_the_complex_form_records_write():
+    from conformance.repro import literal
+
+    z = [complex(-0.0, float("inf")), complex(float("nan"), -1e-250)]
+    value = parse_literal(literal(z))
+    assert repr(value) == repr(z)
+    with pytest.raises(ValueError):
+        parse_literal("complex('1+2j')")
+
+
 def test_repository_known_file_is_valid():
     from conformance.report.cli import DEFAULT_KNOWN
 

@@ -73,3 +73,16 @@ def test_gradient_where_torch_forward_is_nan_is_undefined_not_torch_wrong():
     verdict = judge(record)
     assert verdict.verdict == "undefined", verdict
     assert "undefined" in verdict.reason and verdict.reproduced
+
+
+def test_complex_example_is_undecided_with_a_reason_not_a_crash():
+    import numpy as np
+
+    from conformance.examples import tensor_item
+
+    z = tensor_item(np.array([0.5 + 1.0j, -1.0 + 0.25j]), "complex128", True)
+    u = tensor_item(np.array([1.0 - 1.0j, 2.0 + 0.5j]), "complex128", False)
+    record = divergence(FAKE + "exp_wrong_vjp", "exp", "vjp", lambda t, x: t.exp(x), [z], {"cotangents": [u]},
+                        dtype="complex128")
+    verdict = judge(record)
+    assert verdict.verdict == "undecided" and "complex" in verdict.reason and verdict.reproduced, verdict
