@@ -176,12 +176,21 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
     pop, push, priority = _pop, _push, _priority
+    # ``sole``: a node that became ready while nothing else was; it is the next to run, so it waits here rather
+    # than in the heap (a chain of nodes never touches the heap). A second ready node pushes it first, then
+    # itself: the heap sees the same pushes in the same order, so the order of the walk is unchanged.
+    sole = None
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
     _grad_mode.enabled = bool(create_graph)
     try:
-        while ready:
-            node = pop(ready)[1]
+        while True:
+            if sole is not None:
+                node, sole = sole, None
+            elif ready:
+                node = pop(ready)[1]
+            else:
+                break
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
             if runs is not None and node not in runs:  # torch: a queued node that need not run gets its tensor
@@ -201,7 +210,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         captured[position] = g
             if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
                     if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
@@ -271,7 +280,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0 and (queued is None or child in queued):
-                    push(ready, (priority(child), child))
+                    if ready or sole is not None:
+                        if sole is not None:
+                            push(ready, (priority(sole), sole))
+                            sole = None
+                        push(ready, (priority(child), child))
+                    else:
+                        sole = child
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
