@@ -19,6 +19,7 @@ from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
 
 _make = Tensor._make
 _new = object.__new__
+_saved_output = SavedTensor.of_new_output
 
 __all__ = ["Primitive"]
 
@@ -104,10 +105,14 @@ class Primitive:
             arrays = tuple([t._data for t in tensors])
         if cast is not None:
             target = cast.numpy
-            for array in arrays:
-                if array.dtype is not target:
+            if n == 2:
+                if arrays[0].dtype is not target or arrays[1].dtype is not target:
                     arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
-                    break
+            else:
+                for array in arrays:
+                    if array.dtype is not target:
+                        arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
+                        break
         if params and self.forward_params is not None and not params.keys() <= self.forward_params:
             params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
@@ -118,12 +123,13 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode
+        inference = mode.inference
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
             result = _new(Tensor)
             result._data = out if type(out) is np.ndarray else np.asarray(out)
-            if mode.inference:
+            if inference:
                 result._is_inference = True
             results = None
         if self.view:
@@ -131,7 +137,7 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if mode.enabled and self.vjp is not None and not mode.inference:  # inference mode: never recorded
+        if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
                     self._record(tensors, (result,) if results is None else results, params)
@@ -223,8 +229,12 @@ class Primitive:
                             break
                     else:  # no input whose gradient reads it requires grad
                         continue
-                if index is None:
-                    saved[name] = SavedTensor(results[0], node)  # the output, produced by this node
+                if index is None:  # the output, produced by this node
+                    result = results[0]
+                    if result._grad_fn is node and result._base is None and result._vc is None:
+                        saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
+                    else:
+                        saved[name] = SavedTensor(result, node)
                 else:
                     saved[name] = SavedTensor(tensors[index])
 
