@@ -68,8 +68,9 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
 
 def _check_output_types(outputs: Sequence) -> None:
     Tensor = _tensor_type()
-    if not all(isinstance(out, Tensor) for out in outputs):
-        raise AssertionError("Expected output to be a torch.Tensor")
+    for out in outputs:
+        if not isinstance(out, Tensor):
+            raise AssertionError("Expected output to be a torch.Tensor")
 
 
 def _check_input_types(inputs: Sequence) -> None:
