@@ -140,15 +140,16 @@ class Primitive:
         if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
-                    self._record(tensors, (result,) if results is None else results, params)
+                    self._record(tensors, n, result, results, params)
                     break
         if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
             from refgrad.autograd._jvp import propagate
             propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
-    def _record(self, tensors, results, params) -> None:
-        if len(tensors) == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
+    def _record(self, tensors, n: int, result, results, params) -> None:
+        """Make the node of one call: ``n`` tensors in; ``result`` out, or several ``results`` (None: one)."""
+        if n == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
             t = tensors[0]
             fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
             edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
@@ -158,7 +159,7 @@ class Primitive:
             input_meta = None if by_shape is None else by_shape.get(data.shape)
             if input_meta is None:
                 input_meta = _meta(data.shape, data.dtype)
-        elif len(tensors) == 2:  # binary ops, unrolled likewise
+        elif n == 2:  # binary ops, unrolled likewise
             t, u = tensors
             fn = t._grad_fn if t._base is None else t.grad_fn
             first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
@@ -192,9 +193,9 @@ class Primitive:
                 meta = None if by_shape is None else by_shape.get(data.shape)
                 meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
             edges, input_meta = tuple(edge_list), tuple(meta_list)
-        first = results[0]._data
+        first = result._data if results is None else results[0]._data
         kind = first.dtype.kind
-        if len(results) == 1:
+        if results is None or len(results) == 1:
             by_shape = _META.get(first.dtype)
             output_meta = None if by_shape is None else by_shape.get(first.shape)
             if output_meta is None:
@@ -205,21 +206,22 @@ class Primitive:
         if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
         node = self.node_cls(vjp, edges, input_meta, output_meta, {}, params)
-        if self.differentiable is None and len(results) == 1:  # the common case: one output
+        if results is None and self.differentiable is None:  # the common case: one output
             if kind == "f" or kind == "c":
-                result = results[0]
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
                 if result._base is not None:
                     result._view_version = result._version_counter.value
         else:
+            if results is None:
+                results = (result,)
             for i in range(len(results)) if self.differentiable is None else self.differentiable:
-                result = results[i]
-                if result._data.dtype.kind in "fc":
-                    result._grad_fn = node
-                    if result._base is not None:
-                        result._view_version = result._version_counter.value
+                output = results[i]
+                if output._data.dtype.kind in "fc":
+                    output._grad_fn = node
+                    if output._base is not None:
+                        output._view_version = output._version_counter.value
                     if i:
-                        result._output_nr = i
+                        output._output_nr = i
         if self.save_plan:
             saved = node._saved
             for name, index, consumers in self.save_plan:
@@ -230,7 +232,8 @@ class Primitive:
                     else:  # no input whose gradient reads it requires grad
                         continue
                 if index is None:  # the output, produced by this node
-                    result = results[0]
+                    if results is not None:
+                        result = results[0]
                     if result._grad_fn is node and result._base is None and result._vc is None:
                         saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
                     else:
