@@ -52,7 +52,8 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
                 if not out.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                        f"{out.dtype}")
-                made.append(Tensor._make(np.ones(out._data.shape, out._data.dtype)))  # ones_like(out)
+                shape, dtype = out._data.shape, out._data.dtype  # ones_like(out); np.array: ~5x np.ones's speed
+                made.append(Tensor._make(np.ones(shape, dtype) if shape else np.array(1, dtype)))
             else:
                 made.append(None)
             continue
