@@ -290,7 +290,10 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
 
     out._base = base
     out._view_fn = view_fn
-    out._version_counter = counter = source._version_counter
+    counter = source._vc
+    if counter is None:
+        counter = source._version_counter  # created here
+    out._vc = counter  # shared with the source
     out._view_version = counter.value
     _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
