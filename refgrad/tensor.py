@@ -15,7 +15,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
-from refgrad.autograd.graph import AccumulateGrad, RemovableHandle
+from refgrad.autograd.graph import AccumulateGrad, RemovableHandle, VersionCounter
 
 __all__ = ["Tensor", "Size", "device", "VersionCounter"]
 
@@ -67,15 +67,6 @@ class device:
 
 
 _CPU = device()
-
-
-class VersionCounter:
-    """Shared by a tensor, its views and its detached aliases; bumped by every in-place op."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
 
 
 def _view_creation(view: "Tensor", source: "Tensor") -> None:

@@ -52,7 +52,8 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
                 if not out.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                        f"{out.dtype}")
-                made.append(Tensor._make(np.ones(out._data.shape, out._data.dtype)))  # ones_like(out)
+                shape, dtype = out._data.shape, out._data.dtype  # ones_like(out); np.array: ~5x np.ones's speed
+                made.append(Tensor._make(np.ones(shape, dtype) if shape else np.array(1, dtype)))
             else:
                 made.append(None)
             continue
@@ -68,8 +69,9 @@ def _make_grads(outputs: Sequence, grads: Sequence, is_grads_batched: bool = Fal
 
 def _check_output_types(outputs: Sequence) -> None:
     Tensor = _tensor_type()
-    if not all(isinstance(out, Tensor) for out in outputs):
-        raise AssertionError("Expected output to be a torch.Tensor")
+    for out in outputs:
+        if not isinstance(out, Tensor):
+            raise AssertionError("Expected output to be a torch.Tensor")
 
 
 def _check_input_types(inputs: Sequence) -> None:

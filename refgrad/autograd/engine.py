@@ -176,32 +176,43 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
     pop, push, priority = _pop, _push, _priority
+    # ``sole``: a node that became ready while nothing else was; it is the next to run, so it waits here rather
+    # than in the heap (a chain of nodes never touches the heap). A second ready node pushes it first, then
+    # itself: the heap sees the same pushes in the same order, so the order of the walk is unchanged.
+    sole = None
+    selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
     _grad_mode.enabled = bool(create_graph)
     try:
-        while ready:
-            node = pop(ready)[1]
+        while True:
+            if sole is not None:
+                node, sole = sole, None
+            elif ready:
+                node = pop(ready)[1]
+            else:
+                break
             grads = buffers.pop(node, None) or []
             hooked = node._hooked
-            if runs is not None and node not in runs:  # torch: a queued node that need not run gets its tensor
-                if hooked:  # hooks and retain_grad only (not its pre-hooks), then its gradient is captured
-                    grads = _run_tensor_hooks(node, grads)
-                    for nr, tensor in node._retain_grad_hooks.items():
-                        if nr < len(grads) and grads[nr] is not None:
-                            _retain(tensor, grads[nr])
-                if capture:
+            if selective:
+                if runs is not None and node not in runs:  # torch: a queued node that need not run gets its
+                    if hooked:  # tensor hooks and retain_grad only (not its pre-hooks), then its gradient is captured
+                        grads = _run_tensor_hooks(node, grads)
+                        for nr, tensor in node._retain_grad_hooks.items():
+                            if nr < len(grads) and grads[nr] is not None:
+                                _retain(tensor, grads[nr])
+                    if capture:
+                        for nr, g in enumerate(grads):
+                            for position in targets.get((id(node), nr), ()):
+                                captured[position] = g
+                    continue
+                if capture:  # a node that runs is captured before its hooks (torch)
                     for nr, g in enumerate(grads):
                         for position in targets.get((id(node), nr), ()):
                             captured[position] = g
-                continue
-            if capture:  # a node that runs is captured before its hooks (torch)
-                for nr, g in enumerate(grads):
-                    for position in targets.get((id(node), nr), ()):
-                        captured[position] = g
             if hooked and (node._tensor_pre_hooks or node._retain_grad_hooks or node._pre_hooks):
                 grads = _run_pre_hooks(node, grads)
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
                     if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
@@ -215,7 +226,6 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions
-            input_grads = ()
             plain = node._plain
             if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
                 # Node.apply's common case inlined: every saved tensor unpacks (a stale one raises), then the VJP
@@ -234,12 +244,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 ran = True
             else:
                 ran = False
+                input_grads = ()
                 for g in grads:
                     if g is not None:
                         input_grads = node.apply(grads)
                         ran = True
                         break
-            if ran and hooked and node._post_hooks:
+            if hooked and ran and node._post_hooks:
                 input_grads = _validated(node, input_grads, next_functions)
                 for hook in list(node._post_hooks.values()):
                     replaced = hook(input_grads, tuple(grads))
@@ -271,7 +282,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0 and (queued is None or child in queued):
-                    push(ready, (priority(child), child))
+                    if ready or sole is not None:
+                        if sole is not None:
+                            push(ready, (priority(sole), sole))
+                            sole = None
+                        push(ready, (priority(child), child))
+                    else:
+                        sole = child
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured

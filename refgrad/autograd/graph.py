@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "expose_fields", "RemovableHandle",
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "VersionCounter", "node_class", "expose_fields", "RemovableHandle",
            "ERR_BACKWARD_TWICE", "ERR_DETACHED"]
 
 ERR_BACKWARD_TWICE = (
@@ -51,6 +51,16 @@ class RemovableHandle:
         self.remove()
 
 
+class VersionCounter:
+    """Shared by a tensor, its views and its detached aliases; bumped by every in-place op (``refgrad.tensor``
+    exports it; it lives here so that saving a node's output can create one)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 class SavedTensor:
     """A tensor a VJP will read, pinned to the version it had when saved (torch's SavedVariable).
 
@@ -84,6 +94,20 @@ class SavedTensor:
         self.version = 0 if vc is None else vc.value  # a tensor without a counter yet is at version 0
         # the node that made the input (for the error message)
         self.grad_fn = None if producer is not None else tensor._grad_fn if tensor._base is None else tensor.grad_fn
+
+    @classmethod
+    def of_new_output(cls, tensor, data) -> "SavedTensor":
+        """What ``SavedTensor(tensor, producer)`` makes of a node's fresh (not a view, not conjugated or negated,
+        no tangent yet) floating output ``tensor`` of array ``data`` whose grad_fn is the producer: its array and
+        a new version counter, without __init__'s checks (the hot path of every op that saves its result)."""
+        vc = _new(VersionCounter)
+        vc.value = 0
+        tensor._vc = vc
+        saved = _new(cls)
+        saved.tensor = saved.grad_fn = None
+        saved.data, saved.vc, saved.cls, saved.version, saved.output_nr, saved.is_output = \
+            data, vc, type(tensor), 0, 0, True
+        return saved
 
     def unpack(self, node: "Node | None" = None):
         """The saved tensor (``node``: the node reading it, the grad_fn of a re-wrapped output)."""

@@ -19,6 +19,7 @@ from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
 
 _make = Tensor._make
 _new = object.__new__
+_saved_output = SavedTensor.of_new_output
 
 __all__ = ["Primitive"]
 
@@ -104,10 +105,14 @@ class Primitive:
             arrays = tuple([t._data for t in tensors])
         if cast is not None:
             target = cast.numpy
-            for array in arrays:
-                if array.dtype is not target:
+            if n == 2:
+                if arrays[0].dtype is not target or arrays[1].dtype is not target:
                     arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
-                    break
+            else:
+                for array in arrays:
+                    if array.dtype is not target:
+                        arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
+                        break
         if params and self.forward_params is not None and not params.keys() <= self.forward_params:
             params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         else:
@@ -118,12 +123,13 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode
+        inference = mode.inference
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
             result = _new(Tensor)
             result._data = out if type(out) is np.ndarray else np.asarray(out)
-            if mode.inference:
+            if inference:
                 result._is_inference = True
             results = None
         if self.view:
@@ -131,18 +137,19 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if mode.enabled and self.vjp is not None and not mode.inference:  # inference mode: never recorded
+        if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             for t in tensors:
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
-                    self._record(tensors, (result,) if results is None else results, params)
+                    self._record(tensors, n, result, results, params)
                     break
         if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
             from refgrad.autograd._jvp import propagate
             propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
-    def _record(self, tensors, results, params) -> None:
-        if len(tensors) == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
+    def _record(self, tensors, n: int, result, results, params) -> None:
+        """Make the node of one call: ``n`` tensors in; ``result`` out, or several ``results`` (None: one)."""
+        if n == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
             t = tensors[0]
             fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
             edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
@@ -152,7 +159,7 @@ class Primitive:
             input_meta = None if by_shape is None else by_shape.get(data.shape)
             if input_meta is None:
                 input_meta = _meta(data.shape, data.dtype)
-        elif len(tensors) == 2:  # binary ops, unrolled likewise
+        elif n == 2:  # binary ops, unrolled likewise
             t, u = tensors
             fn = t._grad_fn if t._base is None else t.grad_fn
             first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
@@ -186,9 +193,9 @@ class Primitive:
                 meta = None if by_shape is None else by_shape.get(data.shape)
                 meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
             edges, input_meta = tuple(edge_list), tuple(meta_list)
-        first = results[0]._data
+        first = result._data if results is None else results[0]._data
         kind = first.dtype.kind
-        if len(results) == 1:
+        if results is None or len(results) == 1:
             by_shape = _META.get(first.dtype)
             output_meta = None if by_shape is None else by_shape.get(first.shape)
             if output_meta is None:
@@ -199,21 +206,22 @@ class Primitive:
         if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
         node = self.node_cls(vjp, edges, input_meta, output_meta, {}, params)
-        if self.differentiable is None and len(results) == 1:  # the common case: one output
+        if results is None and self.differentiable is None:  # the common case: one output
             if kind == "f" or kind == "c":
-                result = results[0]
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
                 if result._base is not None:
                     result._view_version = result._version_counter.value
         else:
+            if results is None:
+                results = (result,)
             for i in range(len(results)) if self.differentiable is None else self.differentiable:
-                result = results[i]
-                if result._data.dtype.kind in "fc":
-                    result._grad_fn = node
-                    if result._base is not None:
-                        result._view_version = result._version_counter.value
+                output = results[i]
+                if output._data.dtype.kind in "fc":
+                    output._grad_fn = node
+                    if output._base is not None:
+                        output._view_version = output._version_counter.value
                     if i:
-                        result._output_nr = i
+                        output._output_nr = i
         if self.save_plan:
             saved = node._saved
             for name, index, consumers in self.save_plan:
@@ -223,8 +231,13 @@ class Primitive:
                             break
                     else:  # no input whose gradient reads it requires grad
                         continue
-                if index is None:
-                    saved[name] = SavedTensor(results[0], node)  # the output, produced by this node
+                if index is None:  # the output, produced by this node
+                    if results is not None:
+                        result = results[0]
+                    if result._grad_fn is node and result._base is None and result._vc is None:
+                        saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
+                    else:
+                        saved[name] = SavedTensor(result, node)
                 else:
                     saved[name] = SavedTensor(tensors[index])
 
@@ -277,7 +290,10 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
 
     out._base = base
     out._view_fn = view_fn
-    out._version_counter = counter = source._version_counter
+    counter = source._vc
+    if counter is None:
+        counter = source._version_counter  # created here
+    out._vc = counter  # shared with the source
     out._view_version = counter.value
     _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit

@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.ops._binary_common import (
     binary_operands,
     check_broadcast,
@@ -107,6 +108,8 @@ def rsub(input, other, *, alpha=1):
 def mul(input, other, *, out=None):
     """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
+    if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
+        return _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
     return _mul(a, b, cast=dtype)
 
 

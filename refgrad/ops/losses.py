@@ -260,7 +260,7 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
     if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
         if reduction == "none":
             return np.negative(picked)
-        total = -np.add.reduce(picked, axis=None, dtype=x.dtype)
+        total = x.dtype.type(0) - np.add.reduce(picked, axis=None, dtype=x.dtype)  # torch: 0 - sum, so never -0
         return np.asarray(total if reduction == "sum" else total / x.dtype.type(picked.size), dtype=x.dtype)
     losses = -picked * per_weight
     if safe is not target:  # an ignored target adds no term (not inf * 0), as in torch
@@ -365,7 +365,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
     tdata = t._data
-    if tdata.size and (tdata.min() < 0 or tdata.max() >= classes):  # an element-wise look only when one is outside
+    # one reduction: as uint64, a negative target is larger than any class (an element-wise look only then)
+    if tdata.size and tdata.view(np.uint64).max() >= classes:
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
             raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")

@@ -68,3 +68,13 @@ def test_legacy_size_average_and_reduce_map_to_reduction():
             assert t.nn.MSELoss(size_average=False).reduction == "sum"
         with pytest.warns(UserWarning):
             assert t.nn.L1Loss(reduce=False).reduction == "none"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_nll_loss_of_zero_log_probabilities_is_positive_zero(reduction):
+    """torch accumulates 0 - x: an unweighted nll_loss over picked zeros is +0, not -0."""
+    values = []
+    for t in (refgrad, torch):
+        loss = t.nn.functional.nll_loss(t.zeros((3, 4), dtype=t.float64), t.tensor([0, 3, 1]), reduction=reduction)
+        values.append(np.copysign(1.0, float(loss)))
+    assert values == [1.0, 1.0]
