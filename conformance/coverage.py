@@ -23,6 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance import profiles
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "coverage.md"
 TESTS = ROOT / "tests" / "ops"
@@ -86,7 +88,8 @@ class Row:
 
 def opinfo_names() -> list[str]:
     """The public differentiable names of torch's op_db (see the module docstring for what is left aside)."""
-    from torch.testing._internal.common_methods_invocations import op_db
+    with profiles.preserved():  # its common_utils registers and loads a Hypothesis profile "dev" of its own
+        from torch.testing._internal.common_methods_invocations import op_db
     return sorted({op.name for op in op_db if op.supports_autograd and not op.name.startswith(("_", "sparse.",
                                                                                               "torch.ops."))
                    and op.name != "to_sparse"})

@@ -77,11 +77,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A derandomized profile (``ci``) draws without local-module constants in every test of the session, the
-    suite's own Hypothesis tests included (after Hypothesis' plugin has loaded the profile in its configure)."""
+    suite's own Hypothesis tests included (after Hypothesis' plugin has loaded the profile in its configure).
+    The profile active now is the session's: :func:`pytest_runtest_setup` keeps it active."""
     from hypothesis import settings
 
+    session.config._conformance_profile = profiles.active()
     if settings.default.derandomize:
         profiles.pin_constant_pool()
+
+
+class ProfileChangedWarning(pytest.PytestWarning):
+    """Something changed the session's active Hypothesis profile (it was restored)."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test runs under the session's Hypothesis profile, whatever ran before it in this process.
+
+    The active profile is process-wide: a test that left another one loaded (importing torch's op_db does: its
+    ``torch.testing._internal.common_utils`` registers and loads a ``dev`` profile of its own) made every later
+    test of its xdist worker draw other examples, random ones once conformance re-registered its own ``dev``, so
+    a ci run's examples depended on which worker had run that test. Restored before each test and after it (its
+    fixtures torn down), with a :class:`ProfileChangedWarning` naming the test (an error in this project's
+    own suite: see pyproject.toml)."""
+    _keep_profile(item, "before")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    _keep_profile(item, "after")
+
+
+def _keep_profile(item: pytest.Item, when: str) -> None:
+    expected = getattr(item.config, "_conformance_profile", None)
+    was = None if expected is None else profiles.restore(expected)
+    if was is not None:
+        item.warn(ProfileChangedWarning(
+            f"the active Hypothesis profile was {was.name!r} {when} this test instead of the session's "
+            f"{expected.name!r} (restored, so that later tests draw the examples they draw alone)"))
 
 
 def _run_info(config: pytest.Config) -> dict:

@@ -6,12 +6,23 @@ Derandomized runs also draw without Hypothesis' pool of local-module constants (
 their examples do not depend on what a process imported before a test, nor on edits to unrelated modules.
 Select with pytest's ``--hypothesis-profile NAME`` or the CLI's ``--profile NAME``. When Hypothesis' own
 ``default`` profile is active, conformance properties use ``dev``.
+
+The active profile is process-wide state that any import can change: ``torch.testing._internal.common_utils``
+(imported with torch's ``op_db`` by :mod:`conformance.coverage`) registers a profile of its own called ``dev`` and
+loads it. :func:`preserved` keeps the registry and the active profile across such a block, and the pytest plugin
+restores the session's profile after any test that changed it (:func:`active`, :func:`restore`).
 """
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-__all__ = ["PROFILES", "GRAPH_BUDGET", "PROPERTY_SHARE", "examples_for", "register", "pin_constant_pool"]
+from hypothesis import HealthCheck, settings
+from hypothesis.errors import InvalidArgument
+
+__all__ = ["PROFILES", "GRAPH_BUDGET", "PROPERTY_SHARE", "examples_for", "register", "pin_constant_pool",
+           "ActiveProfile", "active", "restore", "preserved"]
 
 #: name -> max_examples per op x property x dtype
 #: ``compile``: sized for wrapper engines that compile (conformance.engines.compiled): an example costs a
@@ -42,17 +53,68 @@ def examples_for(prop: str, profile_examples: int) -> int:
 GRAPH_BUDGET = {"dev": (1000, 20), "ci": (300, 20), "nightly": (3000, 40)}
 
 
-def register() -> None:
-    """Register the profiles (idempotent: each derives from Hypothesis' own ``default`` profile, never from the
-    active one, so registering again does not stack one more parent per call; a run calls this once per cell and
-    a stack ~1000 deep overflowed the recursion limit in Hypothesis' settings lookup)."""
+def _build() -> dict[str, settings]:
+    # each derives from Hypothesis' own ``default`` profile, never from the active one
     base = settings.get_profile("default")
-    for name, examples in PROFILES.items():
-        settings.register_profile(
-            name, parent=base, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-            stateful_step_count=50 if name == "nightly" else 20,
-            derandomize=name == "ci")  # CI must be reproducible: the same commit explores the same examples
+    return {name: settings(
+        parent=base, max_examples=examples, deadline=None, print_blob=True, report_multiple_bugs=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+        stateful_step_count=50 if name == "nightly" else 20,
+        derandomize=name == "ci")  # CI must be reproducible: the same commit explores the same examples
+        for name, examples in PROFILES.items()}
+
+
+_SETTINGS = _build()
+
+
+def register() -> None:
+    """Register the profiles: idempotent, the same settings objects every time (a run calls this once per cell;
+    deriving each call from the active profile had stacked ~1000 parents and overflowed the recursion limit in
+    Hypothesis' settings lookup). A name that someone else registered over one of ours gets ours back."""
+    for name, profile in _SETTINGS.items():
+        try:
+            registered = settings.get_profile(name)
+        except InvalidArgument:
+            registered = None
+        if registered is not profile:
+            settings.register_profile(name, profile)  # (no keyword arguments: stores ``profile`` itself)
+
+
+@dataclass(frozen=True)
+class ActiveProfile:
+    """The active Hypothesis profile: its name and the settings object it stood for."""
+
+    name: str
+    settings: settings
+
+
+def active() -> ActiveProfile:
+    """The active Hypothesis profile now."""
+    return ActiveProfile(settings.get_current_profile_name(), settings.default)
+
+
+def restore(expected: ActiveProfile) -> ActiveProfile | None:
+    """Make ``expected`` the active profile again, and our profiles the registered ones; the profile that was
+    active instead (None when ``expected`` still was). Hypothesis re-loads a profile when its name is registered
+    again, so ``torch.testing._internal``'s ``dev`` replaced the active ``ci``, and registering our ``dev`` again
+    (every cell did) then made every later cell of the process draw random examples."""
+    now = active()
+    register()
+    if settings.get_profile(expected.name) is not expected.settings:
+        settings.register_profile(expected.name, expected.settings)
+    settings.load_profile(expected.name)
+    return None if now.name == expected.name and now.settings is expected.settings else now
+
+
+@contextlib.contextmanager
+def preserved() -> Iterator[None]:
+    """Run a block that may register or load Hypothesis profiles (``torch.testing._internal.common_utils``
+    does on import) without changing the active profile or ours."""
+    before = active()
+    try:
+        yield
+    finally:
+        restore(before)
 
 
 register()

@@ -121,3 +121,50 @@ def test_registering_the_profiles_again_does_not_deepen_the_settings_chain():
         assert settings.default.derandomize and settings.default.max_examples == profiles.PROFILES["ci"]
     finally:
         settings.load_profile(active)
+
+
+CELL = "conformance/properties/test_vjp.py::test_vjp[add-float64]"
+
+
+def _cell_fingerprints(tmp_path: Path, name: str, *before: str) -> tuple[list[str], subprocess.CompletedProcess]:
+    """Digests of the inputs of every example the cell drew, in a ci-profile pytest run of ``before`` then the
+    cell, in one process (determinism_helpers.ENGINE records them)."""
+    out = tmp_path / f"{name}.txt"
+    env = dict(os.environ, PYTHONHASHSEED="0", CONFORMANCE_FINGERPRINTS=str(out))
+    env.pop("CONFORMANCE_DATABASE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "--hypothesis-profile", "ci",
+         "--engine", "tests.conformance.determinism_helpers:ENGINE", *before, CELL],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return (out.read_text().splitlines() if out.exists() else []), done
+
+
+def test_a_cell_draws_the_same_examples_after_a_test_that_loaded_another_hypothesis_profile(tmp_path):
+    """torch's test utilities register and load a Hypothesis profile "dev" when imported (tests/test_coverage_doc.py
+    imports them with op_db); every later cell of that xdist worker then drew 5 random examples instead of ci's 10
+    derandomized ones, so a ci run's examples depended on which worker had run that test. The plugin restores the
+    session's profile around every test and flags the test that changed it (an error in this suite)."""
+    alone, done = _cell_fingerprints(tmp_path, "alone")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    after, done = _cell_fingerprints(tmp_path, "after", "tests/conformance/determinism_helpers.py")
+    assert "ProfileChangedWarning" in done.stdout and "test_imports_torch_testing_internals" in done.stdout, (
+        done.stdout[-3000:])  # the perturbing test changed the profile, and was flagged (teardown error)
+    assert "2 passed, 1 error" in done.stdout, done.stdout[-3000:]  # its call and the cell passed; its teardown not
+    assert len(alone) >= 10  # ci's 10 examples, each through both VJP routes
+    assert after == alone
+
+
+def test_preserved_keeps_the_active_profile_and_ours_across_an_import_like_torchs():
+    from hypothesis import settings
+
+    from conformance import profiles
+
+    before = profiles.active()
+    ours = settings.get_profile("dev")
+    with profiles.preserved():
+        # what torch.testing._internal.common_utils does on import
+        settings.register_profile("dev", settings(max_examples=10))
+        settings.load_profile("dev")
+        assert profiles.active() != before
+    assert profiles.active() == before
+    assert settings.get_profile("dev") is ours
