@@ -317,6 +317,11 @@ class Tensor:
         return self
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its node this tensor is (torch reads the stored field: no regeneration)."""
+        return self._output_nr
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 

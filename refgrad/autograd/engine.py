@@ -215,7 +215,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
-                    if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                    _check_still_leaf(variable)
+                    if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
                         grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
                         if not create_graph and variable._grad is None and _sole(grad):
                             variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
@@ -292,6 +293,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
+
+
+def _check_still_leaf(variable) -> None:
+    """torch's AccumulateGrad reads its leaf's grad_fn before accumulating: a view whose base (or another view)
+    was written in place since is re-checked there (a view made under no_grad or inference_mode raises
+    _view_mode_error's refusal, tensor.py), and a leaf that has gained a node since raises."""
+    if variable.grad_fn is not None:
+        raise RuntimeError("leaf variable has been moved into the graph interior")
 
 
 _LAST = sys.maxsize  # torch gives AccumulateGrad the largest sequence number: it runs as soon as it is ready
