@@ -312,6 +312,30 @@ class GraphProgram:
         name = self.fresh()
         self.step(f"{name} = {form}" if block is None else f"with {block}: {name} = {form}", name)
 
+    def rule_mode_view(self, data: st.DataObject) -> None:
+        """A view made with grad mode off (torch's CreationMeta), maybe made to require grad, used with grad on,
+        its storage written in place (itself, its base or a sibling view, in any mode), then a backward through
+        the use: torch refuses at the write, at a later read of its grad_fn, or where backward reaches the view's
+        AccumulateGrad, unless its base does not require grad."""
+        source = self.tensor(data, "view base")
+        block = _pick(data, ["t.no_grad()", "t.inference_mode()", "t.set_grad_enabled(False)"], "view made under")
+        view, sibling, out = self.fresh(), self.fresh(), self.fresh()
+        form = _pick(data, VIEWS, "view")
+        if not self.step(f"with {block}: {view} = {form.format(v=source)}; {sibling} = {source}.view_as({source})",
+                         view, sibling):
+            return
+        if not self.inference and data.draw(st.booleans(), label="the view requires grad"):
+            self.step(f"{view}.requires_grad_()")
+        use = _pick(data, ["t.exp({x} * 1)", "{x} * 2", "({x} * {x}).sum()"], "use of the view")
+        self.step(f"{out} = {use.format(x=view)}", out)
+        target = _pick(data, [view, view, source, sibling], "written tensor")
+        statement = f"{target}.{_pick(data, ['mul_(2)', 'add_(1)', 'zero_()'], 'in-place')}"
+        block = _pick(data, [None, "t.no_grad()", "t.no_grad()", "t.inference_mode()"], "written under")
+        self.step(statement if block is None else f"with {block}: {statement}")
+        if out in self.meta:
+            self.backwards.append(f"{out}.sum().backward()")
+            self.step(self.backwards[-1])
+
     def rule_inplace(self, data: st.DataObject) -> None:
         name = self.tensor(data, "in-place target")
         statement = _pick(data, INPLACE, "in-place op").format(v=name)
@@ -408,6 +432,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),
+    "mode_view": (1, lambda p: p.tensors()),
     "saved": (3, lambda p: p.tensors()),
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),
