@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.creation_meta import DEFAULT, INFERENCE_MODE, NO_GRAD_MODE, _check_view_rebase
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle, VersionCounter
@@ -69,35 +70,6 @@ class device:
 _CPU = device()
 
 
-def _view_creation(view: "Tensor", source: "Tensor") -> None:
-    """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
-    mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
-    is a normal tensor; a view of an inference tensor is one."""
-    if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
-        view._view_no_grad, view._view_inference = True, True
-    elif not _grad_mode.enabled:
-        view._view_no_grad, view._view_inference = True, False
-    else:
-        view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
-    view._is_inference = source._is_inference
-
-
-def _view_mode_error(view: "Tensor", rebase: bool) -> str:
-    """torch's refusal for a view made under no_grad or inference_mode and written in place with grad mode on
-    (``rebase``: the write was to its base or another view, noticed when its grad_fn is read)."""
-    mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
-                          else ("no_grad", "with grad mode enabled", "no_grad"))
-    what = "its base or another view of its base has been modified" if rebase else "is being modified"
-    node = view._grad_fn  # torch names the view's own (stored) node: a view of such a view made with grad on
-    where = ("A view was created in" if node is None else
-             f"Output {view._output_nr} of {node.name().removesuffix('Backward0')} is a view of a view which was "
-             "created in")
-    return (f"{where} {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
-            "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
-            f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
-            "you want the inplace to be tracked).")
-
-
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
 
@@ -109,8 +81,7 @@ class Tensor:
     _grad = None
     _base = None
     _view_fn: Callable | None = None
-    _view_no_grad = False
-    _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
+    _creation_meta = DEFAULT  # for views: how it was made (see _view_creation)
     _retains_grad = False
     _hook_registered = False  # register_hook was called (torch's _backward_hooks is set)
     _accumulator_ref = None
@@ -269,14 +240,7 @@ class Tensor:
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
             return  # the version stays stale: the node is made if the base requires grad later (torch)
-        if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
-            raise RuntimeError(_view_mode_error(self, rebase=True))
-        if getattr(self, "_multi_output_view", False):  # on every access too
-            raise RuntimeError(
-                f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
-                "base or another view of its base has been modified inplace. This view is the output of a function "
-                "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
-                "You should replace the inplace operation by an out-of-place one.")
+        _check_view_rebase(self, indirect=True)  # on every access: the view's grad_fn stays stale
         self._view_version = self._version_counter.value
         old, old_nr = self._grad_fn, self._output_nr
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
@@ -359,7 +323,7 @@ class Tensor:
         """Keep the gradient of a non-leaf in ``.grad`` during backward (no-op on leaves)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._view_no_grad and self._grad_fn is None:
+        if self._creation_meta in (NO_GRAD_MODE, INFERENCE_MODE) and self._grad_fn is None:
             return  # torch reads the stored grad_fn here: a view made under no_grad is a leaf, even after an in-place
         if self.grad_fn is None or self._retains_grad:
             return

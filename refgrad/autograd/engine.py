@@ -298,7 +298,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
 def _check_still_leaf(variable) -> None:
     """torch's AccumulateGrad reads its leaf's grad_fn before accumulating: a view whose base (or another view)
     was written in place since is re-checked there (a view made under no_grad or inference_mode raises
-    _view_mode_error's refusal, tensor.py), and a leaf that has gained a node since raises."""
+    creation_meta.py's refusal), and a leaf that has gained a node since raises."""
     if variable.grad_fn is not None:
         raise RuntimeError("leaf variable has been moved into the graph interior")
 

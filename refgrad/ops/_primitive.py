@@ -12,10 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad.autograd.creation_meta import _view_creation
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
+from refgrad.tensor import _DTYPE_OF, Tensor
 
 _make = Tensor._make
 _new = object.__new__

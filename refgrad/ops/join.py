@@ -10,11 +10,11 @@ import builtins
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.autograd.creation_meta import MULTI_OUTPUT_NODE, _view_creation
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
-from refgrad.tensor import Tensor, _view_creation
+from refgrad.tensor import Tensor
 
 
 def _tensor_list(name: str, tensors) -> list:
@@ -127,10 +127,7 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._view_fn = view_fn
         out._version_counter = source._version_counter
         out._view_version = source._version_counter.value
-        _view_creation(out, source)
-        if out._view_no_grad and not out._view_inference and is_grad_enabled():
-            out._view_no_grad = False  # torch: a multi-output view made with grad on overrides its source's no_grad
-        out._multi_output_view = True  # torch refuses in-place ops on these
+        _view_creation(out, source, MULTI_OUTPUT_NODE)  # torch refuses in-place ops on these
 
 
 def _split_forward(a, dim, sizes):

@@ -201,3 +201,93 @@ def test_output_nr_is_the_stored_one():
     assert v4.output_nr == 0  # read without regenerating: no error
     a, b = torch.ones(4, dtype=torch.float64, requires_grad=True).split(2)
     assert (a.output_nr, b.output_nr) == (0, 1)
+
+
+MULTI = ("This view is the output of a function that returns multiple views. Such functions do not allow the output "
+         "views to be modified inplace. You should replace the inplace operation by an out-of-place one.")
+CUSTOM = ("This view was created inside a custom Function (or because an input was returned as-is) and the autograd "
+          "logic to handle view+inplace would override the custom backward associated with the custom Function, "
+          "leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning the output of the "
+          "custom Function.")
+NO_NODE = "A view was created in no_grad mode and {} modified inplace with grad mode enabled. "
+DIRECT, INDIRECT = "is being", "its base or another view of its base has been"
+
+
+def test_multi_output_views_without_a_node_get_the_no_grad_header():
+    a = torch.ones(4, dtype=torch.float64)  # split with grad on, of a tensor that does not require grad
+    x, y = a.split(2)
+    w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=exact(NO_NODE.format(DIRECT) + MULTI)):
+        x.mul_(w)  # recorded: refused although x has no node
+    x.mul_(2)  # not recorded: allowed
+    a.mul_(torch.ones(4, dtype=torch.float64, requires_grad=True))  # the base now requires grad
+    with pytest.raises(RuntimeError, match=exact(NO_NODE.format(INDIRECT) + MULTI)):
+        _ = y.grad_fn
+
+
+def test_a_view_of_a_multi_output_view_inherits_its_refusal():
+    b = torch.ones(4, dtype=torch.float64, requires_grad=True) * 1
+    x, _ = b.split(2)
+    z = x.view(2)
+    with pytest.raises(RuntimeError, match=exact("Output 0 of View is a view and is being modified inplace. " + MULTI)):
+        z.mul_(2)
+
+
+class ViewOf(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.view(2, 3)
+
+
+class Identity(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def test_a_custom_function_s_view_output_may_not_be_rebased():
+    y = torch.ones(2, 3, dtype=torch.float64, requires_grad=True) * 1
+    v = ViewOf.apply(y)
+    assert v._base is y
+    with pytest.raises(RuntimeError, match=exact(f"Output 0 of ViewOf is a view and {DIRECT} modified inplace. "
+                                                 + CUSTOM)):
+        v.mul_(2)
+    with pytest.raises(RuntimeError, match=exact(f"Output 0 of View is a view and {DIRECT} modified inplace. "
+                                                 + CUSTOM)):
+        v.view(3, 2).mul_(2)  # a view of it made with grad on inherits it
+    with torch.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match=exact(f"Output 0 of ViewOf is a view and {INDIRECT} modified inplace. "
+                                                 + CUSTOM)):
+        _ = v.grad_fn
+    with torch.no_grad():
+        u = ViewOf.apply(y)  # applied under no_grad: no node, the no_grad header
+    with pytest.raises(RuntimeError, match=exact(NO_NODE.format(DIRECT) + CUSTOM)):
+        u.mul_(2)
+
+
+def test_an_input_returned_as_is_is_a_view_of_it_with_grad_on():
+    x = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    v = Identity.apply(x)
+    assert v is not x and v._base is x and type(v.grad_fn).__name__ == "IdentityBackward"
+    with torch.no_grad():
+        v.mul_(2)
+    assert x._version == 1
+    with pytest.raises(RuntimeError, match=exact(f"Output 0 of Identity is a view and {INDIRECT} modified inplace. "
+                                                 + CUSTOM)):
+        _ = v.grad_fn
+    plain = torch.ones(2, dtype=torch.float64)
+    assert Identity.apply(plain)._base is plain  # whether or not it requires grad
+    with torch.no_grad():
+        w = Identity.apply(x)  # under no_grad: a detached alias, not a view
+    assert w._base is None and not w.requires_grad
+    w.mul_(2)
+    assert x._version == 2
