@@ -98,8 +98,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
             raise RuntimeError(_OVERLAP)
         result = fn(self, *args, **kwargs)
         _check_result(self, result)
-        if data.size:
-            np.copyto(data, result._data, casting="unsafe")
+        if data.size:  # a non-overlapping part of an expanded tensor is written through its owner (below too)
+            np.copyto(_writable(data), result._data, casting="unsafe")
         self._version_counter.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled():
