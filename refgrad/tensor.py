@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.creation_meta import DEFAULT, INFERENCE_MODE, NO_GRAD_MODE, _check_view_rebase
+from refgrad.autograd.creation_meta import DEFAULT, _check_view_rebase
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle, VersionCounter
@@ -323,10 +323,8 @@ class Tensor:
         """Keep the gradient of a non-leaf in ``.grad`` during backward (no-op on leaves)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._creation_meta in (NO_GRAD_MODE, INFERENCE_MODE) and self._grad_fn is None:
-            return  # torch reads the stored grad_fn here: a view made under no_grad is a leaf, even after an in-place
-        if self.grad_fn is None or self._retains_grad:
-            return
+        if self._grad_fn is None or self._retains_grad:
+            return  # torch's leaf test reads the stored node: a view without one stays a leaf after its base changed
         self._retains_grad = True
         self.grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
 

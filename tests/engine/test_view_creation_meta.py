@@ -300,3 +300,13 @@ def test_a_non_overlapping_part_of_an_expanded_view_is_written_under_no_grad():
         a.expand(2, 2)[0].mul_(2)
         torch.tensor(3.0, dtype=torch.float64).expand(4)[1:2].mul_(2)  # one element of a stride-0 view
     assert a.tolist() == [1.0, 3.0]
+
+
+def test_retain_grad_reads_the_stored_node_of_any_view():
+    b = torch.ones(3, dtype=torch.float64)
+    u = b[1:]  # made normally, without a node (its base did not require grad)
+    b.mul_(torch.ones(3, dtype=torch.float64, requires_grad=True))
+    u.retain_grad()  # a leaf by its stored node: nothing retained, although reading grad_fn now makes one
+    assert not u.retains_grad and type(u.grad_fn).__name__ == "AsStridedBackward0"
+    u.retain_grad()  # now it has a node
+    assert u.retains_grad
