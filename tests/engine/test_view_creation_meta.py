@@ -310,3 +310,15 @@ def test_retain_grad_reads_the_stored_node_of_any_view():
     assert not u.retains_grad and type(u.grad_fn).__name__ == "AsStridedBackward0"
     u.retain_grad()  # now it has a node
     assert u.retains_grad
+
+
+def test_backward_inputs_are_checked_one_by_one_before_their_retain_grad():
+    # nightly graph-state seed 7103: refgrad made every non-leaf input retain its grad before any was checked
+    x = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    a, b = x * 1, x * 2
+    with torch.no_grad():
+        v = x.view(-1)
+        x.mul_(1)
+    with pytest.raises(RuntimeError, match=exact(NO_GRAD_REBASE)):
+        (a + b).sum().backward(inputs=[a, v, b])
+    assert a.retains_grad and not b.retains_grad
