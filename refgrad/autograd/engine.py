@@ -251,6 +251,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = node.apply(grads)
                         ran = True
                         break
+            if ran and queued is not None and len(input_grads) == len(next_functions):
+                # torch computes only the outputs whose node will run or capture (seen by post hooks)
+                input_grads = tuple(g if child in queued else None
+                                    for g, (child, _) in zip(input_grads, next_functions))
             if hooked and ran and node._post_hooks:
                 input_grads = _validated(node, input_grads, next_functions)
                 for hook in list(node._post_hooks.values()):
