@@ -143,8 +143,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     grad_outputs = _make_grads(outputs, grad_outputs)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
     _check_input_types(inputs)
-    for t in inputs:
-        if not t.requires_grad:
+    for t in inputs:  # torch, input by input: its node is read (a stale view raises), then its flag
+        if t.grad_fn is None and not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     result = run_backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
                           inputs=inputs, capture=True)

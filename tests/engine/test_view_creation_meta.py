@@ -314,3 +314,15 @@ def test_backward_inputs_are_checked_one_by_one_before_their_retain_grad():
         (a + b).sum().backward(inputs=[a, v, b])
     assert a.retains_grad and not b.retains_grad
 
+
+
+def test_grad_inputs_are_checked_one_by_one():
+    x = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        v = x.view(-1)
+        x.mul_(1)
+    y, plain = (x * 2).sum(), torch.ones(2, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match=exact(NO_GRAD_REBASE)):
+        torch.autograd.grad(y, [v, plain], retain_graph=True)
+    with pytest.raises(RuntimeError, match="^One of the differentiated Tensors does not require grad$"):
+        torch.autograd.grad(y, [plain, v])
