@@ -70,6 +70,11 @@ class device:
 _CPU = device()
 
 
+_LEAF_ONLY = "you can only change requires_grad flags of leaf variables."
+_LEAF_ONLY_ADVICE = (" If you want to use a computed variable in a subgraph that doesn't require differentiation use "
+                     "var_no_grad = var.detach().")
+
+
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it (torch.Tensor)."""
 
@@ -88,6 +93,9 @@ class Tensor:
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
     _is_inference = False
+    # detach() or .data of an inference tensor outside inference mode: still an inference tensor, but torch gives it
+    # a version counter of its own and lets it be written in place anywhere
+    _inference_alias = False
     _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
     _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
     _fw: dict | None = None  # forward-mode tangents, level id -> tangent (refgrad/autograd/forward_ad.py)
@@ -203,6 +211,8 @@ class Tensor:
 
     @property
     def _version(self) -> int:
+        if self._is_inference and not self._inference_alias:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._version_counter.value
 
     _vc = None  # the version counter, created on first use: most intermediate results never need one
@@ -263,22 +273,28 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
+        """torch's attribute setter: refuses any non-leaf, with its own dtype message."""
+        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
+            raise RuntimeError(_LEAF_ONLY + ("" if flag else _LEAF_ONLY_ADVICE))
+        if flag and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._set_requires_grad(bool(flag))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors)."""
-        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
-            if requires_grad:
-                return self
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+        """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors). On a
+        non-leaf, True changes nothing."""
+        if self._grad_fn is not None and not requires_grad:
+            raise RuntimeError(_LEAF_ONLY + _LEAF_ONLY_ADVICE)
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if requires_grad and self._is_inference and not _grad_mode.inference:
-            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
-        self._requires_grad = bool(requires_grad)
+        self._set_requires_grad(bool(requires_grad))
         return self
+
+    def _set_requires_grad(self, flag: bool) -> None:
+        if flag and self._is_inference and not _grad_mode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
+        if self._grad_fn is None:
+            self._requires_grad = flag
 
     @property
     def output_nr(self) -> int:
@@ -395,8 +411,11 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
-        t._version_counter = self._version_counter
         t._is_inference = self._is_inference  # an alias: an inference tensor only if this one is (torch)
+        if self._is_inference:
+            t._inference_alias = not _grad_mode.inference
+        else:
+            t._version_counter = self._version_counter
         if self._is_conj or self._is_neg:
             t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t
@@ -419,7 +438,11 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """The same storage as a tensor outside the graph, with its own version counter (torch's ``.data``)."""
-        return Tensor._make(self._data)
+        t = Tensor._make(self._data)
+        t._is_inference = self._is_inference
+        if self._is_inference:
+            t._inference_alias = not _grad_mode.inference
+        return t
 
     @data.setter
     def data(self, value: "Tensor") -> None:

@@ -102,7 +102,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
             np.copyto(_writable(data), result._data, casting="unsafe")
         self._version_counter.value += 1
         return self
-    if self._is_inference and not is_inference_mode_enabled():
+    if self._is_inference and not is_inference_mode_enabled() and not self._inference_alias:
         _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
@@ -123,7 +123,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
         # a non-overlapping part of an expanded tensor is a read-only array: written through its owner
         np.copyto(_writable(self._data), result._data, casting="unsafe")
-    self._version_counter.value += 1
+    if not (self._is_inference and _grad_mode.inference):  # torch: inference tensors' writes there are not counted
+        self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)
     if recording and result.grad_fn is not None:
