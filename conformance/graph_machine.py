@@ -46,7 +46,7 @@ NODE_HOOKS = [  # (method, hook): Node post hooks get (grad_inputs, grad_outputs
 ACC_HOOK = "lambda p: calls.append(('acc', None if p.grad is None else tuple(p.grad.shape)))"
 INPLACE = ["{v}.add_(1.5)", "{v}.mul_(2)", "{v}.sub_(0.1 * {v}.grad)", "{v}.zero_()", "{v}.exp_()"]
 VIEWS = ["{v}.view(-1)", "{v}.reshape(-1)", "{v}[0]", "{v}.unsqueeze(0)", "{v}.t()", "{v}.narrow(0, 0, 1)",
-         "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()"]
+         "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()", "{v}.unbind()[0]", "{v}.split(1)[-1]"]
 #: values after chains of random ops (exp_ of a matmul...) amplify one-ulp differences in their inputs: graph
 #: state compares values looser than assert_close (a graph bug is off by far more: a gradient doubled or missing)
 TOLERANCE = {**DEFAULT_TOLERANCE, "float64": (1e-6, 1e-7), "float32": (1e-4, 1e-5)}
@@ -324,7 +324,7 @@ class GraphProgram:
         if not self.step(f"with {block}: {view} = {form.format(v=source)}; {sibling} = {source}.view_as({source})",
                          view, sibling):
             return
-        if not self.inference and data.draw(st.booleans(), label="the view requires grad"):
+        if not self.inference and data.draw(st.integers(0, 3), label="the view requires grad") != 0:
             self.step(f"{view}.requires_grad_()")
         use = _pick(data, ["t.exp({x} * 1)", "{x} * 2", "({x} * {x}).sum()"], "use of the view")
         self.step(f"{out} = {use.format(x=view)}", out)
@@ -370,7 +370,8 @@ class GraphProgram:
     def rule_flags(self, data: st.DataObject) -> None:
         name = self.tensor(data, "tensor", requiring=False)
         forms = ["{v}.requires_grad_(False)", "{v}.retain_grad()", "{v}.requires_grad = False"]
-        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()"]),
+        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()",
+                                                               "{v}.requires_grad = True"]),
                      "flag action")
         self.step(form.format(v=name))
 
@@ -432,7 +433,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),
-    "mode_view": (1, lambda p: p.tensors()),
+    "mode_view": (2, lambda p: p.tensors()),
     "saved": (3, lambda p: p.tensors()),
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),
