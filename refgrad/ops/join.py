@@ -11,7 +11,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd.creation_meta import MULTI_OUTPUT_NODE, _view_creation
-from refgrad.ops._primitive import Primitive
+from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
 from refgrad.tensor import Tensor
@@ -182,7 +182,11 @@ def _split_plan(tensor, split_size_or_sections, dim: int):
 @register(method=True)
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of a size, or of the given sizes, along ``dim`` (torch.split): views."""
-    dim, sizes, with_sizes = _split_plan(tensor, split_size_or_sections, dim)
+    try:
+        dim, sizes, with_sizes = _split_plan(tensor, split_size_or_sections, dim)
+    except (IndexError, RuntimeError):
+        refuse_before_kernel(_split, tensor)
+        raise
     return _apply_views(_split_sizes if with_sizes else _split, tensor, dim=dim, sizes=sizes)
 
 
@@ -258,5 +262,6 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, as views sharing one node (torch.unbind)."""
     if input.ndim == 0:
+        refuse_before_kernel(_unbind, input)
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return _apply_views(_unbind, input, dim=wrap_dim(dim, input.ndim))

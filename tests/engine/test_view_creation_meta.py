@@ -326,3 +326,19 @@ def test_grad_inputs_are_checked_one_by_one():
         torch.autograd.grad(y, [v, plain], retain_graph=True)
     with pytest.raises(RuntimeError, match="^One of the differentiated Tensors does not require grad$"):
         torch.autograd.grad(y, [plain, v])
+
+
+@pytest.mark.parametrize("use", ["unbind0d", "split0d", "view", "reshape", "add"])
+def test_a_recording_op_reads_its_inputs_nodes_before_checking_its_arguments(use):
+    # nightly graph-state seed 7106: unbind of a 0-d stale no_grad view gave the dimension error first
+    x = torch.tensor(2.0 if use.endswith("0d") else [2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        v = x.view_as(x)
+        x.mul_(2)
+    call = {"unbind0d": lambda: v.unbind(), "split0d": lambda: v.split(1), "view": lambda: v.view(3),
+            "reshape": lambda: v.reshape(3), "add": lambda: v + torch.ones(3, dtype=torch.float64)}[use]
+    with pytest.raises(RuntimeError, match=exact(NO_GRAD_REBASE)):
+        call()
+    with torch.no_grad():  # not recording: the op's own error
+        with pytest.raises((RuntimeError, IndexError), match="^(?!A view was created)"):
+            call()
