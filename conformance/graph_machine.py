@@ -46,7 +46,7 @@ NODE_HOOKS = [  # (method, hook): Node post hooks get (grad_inputs, grad_outputs
 ACC_HOOK = "lambda p: calls.append(('acc', None if p.grad is None else tuple(p.grad.shape)))"
 INPLACE = ["{v}.add_(1.5)", "{v}.mul_(2)", "{v}.sub_(0.1 * {v}.grad)", "{v}.zero_()", "{v}.exp_()"]
 VIEWS = ["{v}.view(-1)", "{v}.reshape(-1)", "{v}[0]", "{v}.unsqueeze(0)", "{v}.t()", "{v}.narrow(0, 0, 1)",
-         "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()"]
+         "{v}.expand(2, *{v}.shape)", "{v}.view_as({v})", "{v}.squeeze()", "{v}.unbind()[0]", "{v}.split(1)[-1]"]
 #: values after chains of random ops (exp_ of a matmul...) amplify one-ulp differences in their inputs: graph
 #: state compares values looser than assert_close (a graph bug is off by far more: a gradient doubled or missing)
 TOLERANCE = {**DEFAULT_TOLERANCE, "float64": (1e-6, 1e-7), "float32": (1e-4, 1e-5)}
@@ -312,6 +312,30 @@ class GraphProgram:
         name = self.fresh()
         self.step(f"{name} = {form}" if block is None else f"with {block}: {name} = {form}", name)
 
+    def rule_mode_view(self, data: st.DataObject) -> None:
+        """A view made with grad mode off (torch's CreationMeta), maybe made to require grad, used with grad on,
+        its storage written in place (itself, its base or a sibling view, in any mode), then a backward through
+        the use: torch refuses at the write, at a later read of its grad_fn, or where backward reaches the view's
+        AccumulateGrad, unless its base does not require grad."""
+        source = self.tensor(data, "view base")
+        block = _pick(data, ["t.no_grad()", "t.inference_mode()", "t.set_grad_enabled(False)"], "view made under")
+        view, sibling, out = self.fresh(), self.fresh(), self.fresh()
+        form = _pick(data, VIEWS, "view")
+        if not self.step(f"with {block}: {view} = {form.format(v=source)}; {sibling} = {source}.view_as({source})",
+                         view, sibling):
+            return
+        if not self.inference and data.draw(st.integers(0, 3), label="the view requires grad") != 0:
+            self.step(f"{view}.requires_grad_()")
+        use = _pick(data, ["t.exp({x} * 1)", "{x} * 2", "({x} * {x}).sum()"], "use of the view")
+        self.step(f"{out} = {use.format(x=view)}", out)
+        target = _pick(data, [view, view, source, sibling], "written tensor")
+        statement = f"{target}.{_pick(data, ['mul_(2)', 'add_(1)', 'zero_()'], 'in-place')}"
+        block = _pick(data, [None, "t.no_grad()", "t.no_grad()", "t.inference_mode()"], "written under")
+        self.step(statement if block is None else f"with {block}: {statement}")
+        if out in self.meta:
+            self.backwards.append(f"{out}.sum().backward()")
+            self.step(self.backwards[-1])
+
     def rule_inplace(self, data: st.DataObject) -> None:
         name = self.tensor(data, "in-place target")
         statement = _pick(data, INPLACE, "in-place op").format(v=name)
@@ -346,7 +370,8 @@ class GraphProgram:
     def rule_flags(self, data: st.DataObject) -> None:
         name = self.tensor(data, "tensor", requiring=False)
         forms = ["{v}.requires_grad_(False)", "{v}.retain_grad()", "{v}.requires_grad = False"]
-        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()"]),
+        form = _pick(data, forms + ([] if self.inference else ["{v}.requires_grad_(True)", "{v}.requires_grad_()",
+                                                               "{v}.requires_grad = True"]),
                      "flag action")
         self.step(form.format(v=name))
 
@@ -408,6 +433,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),
+    "mode_view": (2, lambda p: p.tensors()),
     "saved": (3, lambda p: p.tensors()),
     "grad_attr": (2, lambda p: p.tensors()),
     "flags": (2, lambda p: p.tensors()),

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.creation_meta import DEFAULT, _check_view_rebase
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import AccumulateGrad, RemovableHandle, VersionCounter
@@ -69,33 +70,9 @@ class device:
 _CPU = device()
 
 
-def _view_creation(view: "Tensor", source: "Tensor") -> None:
-    """Record how ``view`` (of ``source``) was made, as torch's CreationMeta: in inference mode (whatever the grad
-    mode), under no_grad, or normally (inheriting ``source``'s). A view of a normal tensor made in inference mode
-    is a normal tensor; a view of an inference tensor is one."""
-    if _grad_mode.inference or source._view_inference:  # torch: an inference-mode creation is never overridden
-        view._view_no_grad, view._view_inference = True, True
-    elif not _grad_mode.enabled:
-        view._view_no_grad, view._view_inference = True, False
-    else:
-        view._view_no_grad, view._view_inference = source._view_no_grad, source._view_inference
-    view._is_inference = source._is_inference
-
-
-def _view_mode_error(view: "Tensor", rebase: bool) -> str:
-    """torch's refusal for a view made under no_grad or inference_mode and written in place with grad mode on
-    (``rebase``: the write was to its base or another view, noticed when its grad_fn is read)."""
-    mode, other, block = (("inference", "in normal mode", "inference_mode") if view._view_inference
-                          else ("no_grad", "with grad mode enabled", "no_grad"))
-    what = "its base or another view of its base has been modified" if rebase else "is being modified"
-    node = view._grad_fn  # torch names the view's own (stored) node: a view of such a view made with grad on
-    where = ("A view was created in" if node is None else
-             f"Output {view._output_nr} of {node.name().removesuffix('Backward0')} is a view of a view which was "
-             "created in")
-    return (f"{where} {mode} mode and {what} inplace {other}. Given that this use case is ambiguous "
-            "and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
-            f"either both inside the {block} block (if you don't want the inplace to be tracked) or both outside (if "
-            "you want the inplace to be tracked).")
+_LEAF_ONLY = "you can only change requires_grad flags of leaf variables."
+_LEAF_ONLY_ADVICE = (" If you want to use a computed variable in a subgraph that doesn't require differentiation use "
+                     "var_no_grad = var.detach().")
 
 
 class Tensor:
@@ -109,14 +86,16 @@ class Tensor:
     _grad = None
     _base = None
     _view_fn: Callable | None = None
-    _view_no_grad = False
-    _view_inference = False  # made under inference_mode (torch's CreationMeta.INFERENCE_MODE): its own messages
+    _creation_meta = DEFAULT  # for views: how it was made (see _view_creation)
     _retains_grad = False
     _hook_registered = False  # register_hook was called (torch's _backward_hooks is set)
     _accumulator_ref = None
     _hooks: dict | None = None
     _post_accumulate_hooks: dict | None = None
     _is_inference = False
+    # detach() or .data of an inference tensor outside inference mode: still an inference tensor, but torch gives it
+    # a version counter of its own and lets it be written in place anywhere
+    _inference_alias = False
     _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
     _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
     _fw: dict | None = None  # forward-mode tangents, level id -> tangent (refgrad/autograd/forward_ad.py)
@@ -232,6 +211,8 @@ class Tensor:
 
     @property
     def _version(self) -> int:
+        if self._is_inference and not self._inference_alias:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._version_counter.value
 
     _vc = None  # the version counter, created on first use: most intermediate results never need one
@@ -269,14 +250,7 @@ class Tensor:
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
             return  # the version stays stale: the node is made if the base requires grad later (torch)
-        if self._view_no_grad:  # torch raises on every access (the view's grad_fn stays stale)
-            raise RuntimeError(_view_mode_error(self, rebase=True))
-        if getattr(self, "_multi_output_view", False):  # on every access too
-            raise RuntimeError(
-                f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and its "
-                "base or another view of its base has been modified inplace. This view is the output of a function "
-                "that returns multiple views. Such functions do not allow the output views to be modified inplace. "
-                "You should replace the inplace operation by an out-of-place one.")
+        _check_view_rebase(self, indirect=True)  # on every access: the view's grad_fn stays stale
         self._view_version = self._version_counter.value
         old, old_nr = self._grad_fn, self._output_nr
         with enable_grad(), inference_mode(False):  # regenerated even when read in inference mode (torch)
@@ -299,22 +273,33 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
+        """torch's attribute setter: refuses any non-leaf, with its own dtype message."""
+        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
+            raise RuntimeError(_LEAF_ONLY + ("" if flag else _LEAF_ONLY_ADVICE))
+        if flag and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._set_requires_grad(bool(flag))
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors)."""
-        if self._grad_fn is not None:  # torch's C++ is_leaf: the node as recorded, never regenerated
-            if requires_grad:
-                return self
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+        """Set requires_grad on a leaf in place; only floating tensors may require grad (torch's errors). On a
+        non-leaf, True changes nothing."""
+        if self._grad_fn is not None and not requires_grad:
+            raise RuntimeError(_LEAF_ONLY + _LEAF_ONLY_ADVICE)
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if requires_grad and self._is_inference and not _grad_mode.inference:
-            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
-        self._requires_grad = bool(requires_grad)
+        self._set_requires_grad(bool(requires_grad))
         return self
+
+    def _set_requires_grad(self, flag: bool) -> None:
+        if flag and self._is_inference and not _grad_mode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
+        if self._grad_fn is None:
+            self._requires_grad = flag
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its node this tensor is (torch reads the stored field: no regeneration)."""
+        return self._output_nr
 
     @property
     def is_leaf(self) -> bool:
@@ -354,10 +339,8 @@ class Tensor:
         """Keep the gradient of a non-leaf in ``.grad`` during backward (no-op on leaves)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._view_no_grad and self._grad_fn is None:
-            return  # torch reads the stored grad_fn here: a view made under no_grad is a leaf, even after an in-place
-        if self.grad_fn is None or self._retains_grad:
-            return
+        if self._grad_fn is None or self._retains_grad:
+            return  # torch's leaf test reads the stored node: a view without one stays a leaf after its base changed
         self._retains_grad = True
         self.grad_fn._table("_retain_grad_hooks")[self._output_nr] = self
 
@@ -428,8 +411,11 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
-        t._version_counter = self._version_counter
         t._is_inference = self._is_inference  # an alias: an inference tensor only if this one is (torch)
+        if self._is_inference:
+            t._inference_alias = not _grad_mode.inference
+        else:
+            t._version_counter = self._version_counter
         if self._is_conj or self._is_neg:
             t._is_conj, t._is_neg = self._is_conj, self._is_neg
         return t
@@ -452,7 +438,11 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """The same storage as a tensor outside the graph, with its own version counter (torch's ``.data``)."""
-        return Tensor._make(self._data)
+        t = Tensor._make(self._data)
+        t._is_inference = self._is_inference
+        if self._is_inference:
+            t._inference_alias = not _grad_mode.inference
+        return t
 
     @data.setter
     def data(self, value: "Tensor") -> None:

@@ -108,8 +108,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
-    for t in inputs or ():
-        t.retain_grad()  # as torch: a non-leaf input keeps its .grad from now on (raises if it needs no grad)
+    for t in inputs or ():  # torch, input by input: its node is read (a stale view raises), then retain_grad:
+        t.grad_fn  # noqa: B018
+        t.retain_grad()  # a non-leaf input keeps its .grad from now on (raises if it needs no grad)
     if create_graph and inputs is None:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
@@ -142,8 +143,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     grad_outputs = _make_grads(outputs, grad_outputs)
     _check_outputs(outputs)  # torch checks the outputs before the inputs
     _check_input_types(inputs)
-    for t in inputs:
-        if not t.requires_grad:
+    for t in inputs:  # torch, input by input: its node is read (a stale view raises), then its flag
+        if t.grad_fn is None and not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     result = run_backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
                           inputs=inputs, capture=True)

@@ -215,7 +215,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
-                    if variable._requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                    _check_still_leaf(variable)
+                    if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
                         grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
                         if not create_graph and variable._grad is None and _sole(grad):
                             variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
@@ -250,6 +251,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = node.apply(grads)
                         ran = True
                         break
+            if ran and queued is not None and len(input_grads) == len(next_functions):
+                # torch computes only the outputs whose node will run or capture (seen by post hooks)
+                input_grads = tuple(g if child in queued else None
+                                    for g, (child, _) in zip(input_grads, next_functions))
             if hooked and ran and node._post_hooks:
                 input_grads = _validated(node, input_grads, next_functions)
                 for hook in list(node._post_hooks.values()):
@@ -292,6 +297,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
+
+
+def _check_still_leaf(variable) -> None:
+    """torch's AccumulateGrad reads its leaf's grad_fn before accumulating: a view whose base (or another view)
+    was written in place since is re-checked there (a view made under no_grad or inference_mode raises
+    creation_meta.py's refusal), and a leaf that has gained a node since raises."""
+    if variable.grad_fn is not None:
+        raise RuntimeError("leaf variable has been moved into the graph interior")
 
 
 _LAST = sys.maxsize  # torch gives AccumulateGrad the largest sequence number: it runs as soon as it is ready

@@ -87,6 +87,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        from refgrad.autograd.creation_meta import IN_CUSTOM_FUNCTION
         from refgrad.tensor import Tensor
         ctx = cls._backward_cls()
         tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -95,12 +96,22 @@ class Function(metaclass=_FunctionMeta):
             outputs = cls.forward(ctx, *args, **kwargs)
         multiple = isinstance(outputs, tuple)
         outputs = list(outputs) if multiple else [outputs]
-        record = is_grad_enabled() and any(ctx.needs_input_grad)
+        grad_mode = is_grad_enabled()
+        record = grad_mode and any(ctx.needs_input_grad)
         input_ids = {id(args[i]) for i in tensor_positions}
         for k, out in enumerate(outputs):
-            if isinstance(out, Tensor) and id(out) in input_ids and id(out) not in ctx._dirty:
-                outputs[k] = out.detach()  # returning an input gives a new tensor, as in torch
-                outputs[k]._version_counter = out._version_counter
+            if not isinstance(out, Tensor):
+                continue
+            if id(out) in input_ids and id(out) not in ctx._dirty:  # returning an input gives a new tensor (torch):
+                if grad_mode:  # with grad on, a view of it
+                    with no_grad():
+                        outputs[k] = out = out.view_as(out)
+                else:
+                    outputs[k] = out.detach()
+                    outputs[k]._version_counter = out._version_counter
+                    continue
+            if out._base is not None:  # torch refuses to rebase a custom Function's view output
+                out._creation_meta = IN_CUSTOM_FUNCTION
         if record:
             ctx.next_functions = tuple(args[i]._edge() if args[i].requires_grad else (None, 0)
                                        for i in tensor_positions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.ops._primitive import Primitive, refuse_saved_inference
+from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._util import promote
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
@@ -90,7 +90,7 @@ def binary_operands(name: str, input, other, primitive: Primitive | None = None)
         check_broadcast(*operands)
     except RuntimeError:
         if primitive is not None:
-            refuse_saved_inference(primitive, *operands)
+            refuse_before_kernel(primitive, *operands)
         raise
     return dtype, operands
 

@@ -12,10 +12,11 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd import forward_ad
+from refgrad.autograd.creation_meta import _check_view_rebase
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
-from refgrad.tensor import Tensor, _view_mode_error
+from refgrad.tensor import Tensor
 
 __all__ = ["apply_inplace", "inplace_method"]
 
@@ -53,14 +54,8 @@ def _overlaps(data: np.ndarray) -> bool:
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
-    if self._base is not None and self._view_no_grad and recording:
-        raise RuntimeError(_view_mode_error(self, rebase=False))
-    if recording and getattr(self, "_multi_output_view", False) and self._grad_fn is not None:  # the stored node
-        raise RuntimeError(
-            f"Output {self._output_nr} of {self._grad_fn.name().removesuffix('Backward0')} is a view and is being "
-            "modified inplace. This view is the output of a function that returns multiple views. Such functions do "
-            "not allow the output views to be modified inplace. You should replace the inplace operation by an "
-            "out-of-place one.")
+    if recording and self._base is not None:
+        _check_view_rebase(self, indirect=False)
     if self._base is not None:
         if recording and self._base.grad_fn is None and self.requires_grad:  # torch: the view's flag, not the base's
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
@@ -103,11 +98,11 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
             raise RuntimeError(_OVERLAP)
         result = fn(self, *args, **kwargs)
         _check_result(self, result)
-        if data.size:
-            np.copyto(data, result._data, casting="unsafe")
+        if data.size:  # a non-overlapping part of an expanded tensor is written through its owner (below too)
+            np.copyto(_writable(data), result._data, casting="unsafe")
         self._version_counter.value += 1
         return self
-    if self._is_inference and not is_inference_mode_enabled():
+    if self._is_inference and not is_inference_mode_enabled() and not self._inference_alias:
         _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
@@ -128,7 +123,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
         # a non-overlapping part of an expanded tensor is a read-only array: written through its owner
         np.copyto(_writable(self._data), result._data, casting="unsafe")
-    self._version_counter.value += 1
+    if not (self._is_inference and _grad_mode.inference):  # torch: inference tensors' writes there are not counted
+        self._version_counter.value += 1
     if forward_ad._state.stack:
         forward_ad.write_back(self, result)
     if recording and result.grad_fn is not None:

@@ -12,10 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad.autograd.creation_meta import _view_creation
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
-from refgrad.tensor import _DTYPE_OF, Tensor, _view_creation
+from refgrad.tensor import _DTYPE_OF, Tensor
 
 _make = Tensor._make
 _new = object.__new__
@@ -300,15 +301,19 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
         out._is_conj = True
 
 
-def refuse_saved_inference(primitive: Primitive, *operands) -> None:
-    """torch's autograd saves an op's inputs before its kernel checks them: when ``primitive`` would record a node
-    and save an inference tensor among ``operands``, torch's "Inference tensors cannot be saved" comes before any
-    shape error. Call it on an op's error path, just before raising the op's own error."""
+def refuse_before_kernel(primitive: Primitive, *operands) -> None:
+    """torch's autograd reads an op's input nodes and saves its inputs before its kernel checks them: when
+    ``primitive`` would record a node, a view among ``operands`` made without grad and written since raises its
+    refusal (creation_meta.py), then an inference tensor to be saved raises "Inference tensors cannot be saved",
+    both before any argument error. Call it on an op's error path, just before raising the op's own error."""
     if primitive.vjp is None or not _grad_mode.enabled or _grad_mode.inference:
         return
     needs = [isinstance(t, Tensor) and t.requires_grad for t in operands]
     if not any(needs):
         return
+    for t in operands:
+        if isinstance(t, Tensor) and t._base is not None:
+            t.grad_fn  # noqa: B018 - the node is read (regenerated, or torch's refusal raised)
     for _, index, consumers in primitive.save_plan:
         if index is None or index >= len(operands) or not isinstance(operands[index], Tensor):
             continue

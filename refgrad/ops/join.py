@@ -10,11 +10,11 @@ import builtins
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.ops._primitive import Primitive
+from refgrad.autograd.creation_meta import MULTI_OUTPUT_NODE, _view_creation
+from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
-from refgrad.tensor import Tensor, _view_creation
+from refgrad.tensor import Tensor
 
 
 def _tensor_list(name: str, tensors) -> list:
@@ -127,10 +127,7 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._view_fn = view_fn
         out._version_counter = source._version_counter
         out._view_version = source._version_counter.value
-        _view_creation(out, source)
-        if out._view_no_grad and not out._view_inference and is_grad_enabled():
-            out._view_no_grad = False  # torch: a multi-output view made with grad on overrides its source's no_grad
-        out._multi_output_view = True  # torch refuses in-place ops on these
+        _view_creation(out, source, MULTI_OUTPUT_NODE)  # torch refuses in-place ops on these
 
 
 def _split_forward(a, dim, sizes):
@@ -185,7 +182,11 @@ def _split_plan(tensor, split_size_or_sections, dim: int):
 @register(method=True)
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of a size, or of the given sizes, along ``dim`` (torch.split): views."""
-    dim, sizes, with_sizes = _split_plan(tensor, split_size_or_sections, dim)
+    try:
+        dim, sizes, with_sizes = _split_plan(tensor, split_size_or_sections, dim)
+    except (IndexError, RuntimeError):
+        refuse_before_kernel(_split, tensor)
+        raise
     return _apply_views(_split_sizes if with_sizes else _split, tensor, dim=dim, sizes=sizes)
 
 
@@ -261,5 +262,6 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
 def unbind(input, dim: int = 0):
     """The slices along ``dim``, as views sharing one node (torch.unbind)."""
     if input.ndim == 0:
+        refuse_before_kernel(_unbind, input)
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return _apply_views(_unbind, input, dim=wrap_dim(dim, input.ndim))

@@ -10,7 +10,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._binary_common import _broadcast
-from refgrad.ops._primitive import Primitive, refuse_saved_inference
+from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.tensor import Tensor
@@ -74,7 +74,7 @@ def mm(input, mat2):
     """Matrix product of two 2-D tensors (torch.mm)."""
     first, second = input._data, mat2._data
     if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[0]:
-        refuse_saved_inference(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
+        refuse_before_kernel(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
     if first.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if second.ndim != 2:
@@ -93,7 +93,7 @@ def mm(input, mat2):
 def mv(input, vec):
     """Matrix-vector product (torch.mv)."""
     if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
-        refuse_saved_inference(_mv, input, vec)
+        refuse_before_kernel(_mv, input, vec)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
@@ -122,7 +122,7 @@ def _check_vectors(name: str, input, other) -> None:
 def dot(input, tensor):
     """Inner product of two 1-D tensors (torch.dot)."""
     if input.ndim != 1 or tensor.ndim != 1 or input.shape[0] != tensor.shape[0]:
-        refuse_saved_inference(_dot, input, tensor)
+        refuse_before_kernel(_dot, input, tensor)
     _check_vectors("dot", input, tensor)
     _no_bool_kernel("dot", input, tensor, always=True)
     return _dot(input, tensor)
@@ -132,7 +132,7 @@ def dot(input, tensor):
 def vdot(input, other):
     """Inner product of two 1-D tensors, conjugating the first (torch.vdot)."""
     if input.ndim != 1 or other.ndim != 1 or input.shape[0] != other.shape[0]:
-        refuse_saved_inference(_vdot, input, other)
+        refuse_before_kernel(_vdot, input, other)
     _check_vectors("vdot", input, other)
     return _vdot(input, other)
 
@@ -141,7 +141,7 @@ def vdot(input, other):
 def bmm(input, mat2):
     """Batched matrix product of two 3-D tensors (torch.bmm)."""
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
-        refuse_saved_inference(_bmm, input, mat2)
+        refuse_before_kernel(_bmm, input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
@@ -225,7 +225,7 @@ def matmul(input, other):
     batch = _broadcast([tuple(input.shape[:-2]), tuple(other.shape[:-2])])  # torch's infer_size error first
     size = int(np.prod(batch))
     if k != k2:  # bmm's error on the expanded operands (after its refusal to save an inference operand)
-        refuse_saved_inference(_bmm, input, other)
+        refuse_before_kernel(_bmm, input, other)
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{size}, {k}] but got: "
                            f"[{size}, {k2}].")
     x = input.expand(batch + (n, k)) if a > 1 else input.expand(batch + (n, k))

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from refgrad.ops._binary_common import _broadcast
-from refgrad.ops._primitive import Primitive
+from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
 from refgrad.ops._views import _alias, _slice
@@ -46,8 +46,13 @@ def view(self, *shape):
         from refgrad.ops.elementwise import to
         return to(self, shape[0])  # view(dtype) of a same-size dtype is not supported: treat as cast
     data = self._data
-    target = _infer_shape(_shape_args(shape), data.size)
+    try:
+        target = _infer_shape(_shape_args(shape), data.size)
+    except RuntimeError:
+        refuse_before_kernel(_view, self)
+        raise
     if data.size and not data.flags.c_contiguous and not np.may_share_memory(data.reshape(target), data):
+        refuse_before_kernel(_view, self)
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
                            "spans across two contiguous subspaces). Use .reshape(...) instead.")
     return _view(self, shape=target, self_sym_sizes=data.shape)
@@ -56,7 +61,11 @@ def view(self, *shape):
 @register(method=True)
 def reshape(input, *shape):
     """A view when the layout allows it, else a copy (torch.reshape)."""
-    target = _infer_shape(_shape_args(shape), input.numel())
+    try:
+        target = _infer_shape(_shape_args(shape), input.numel())
+    except RuntimeError:
+        refuse_before_kernel(_view, input)
+        raise
     if input._data.size == 0 or input._data.flags.c_contiguous:
         return _view(input, shape=target, self_sym_sizes=tuple(input.shape))
     if np.may_share_memory(input._data.reshape(target), input._data):  # strides allow a view: torch's alias

@@ -22,6 +22,9 @@ PROGRAMS = {
     "detach_keeps_graph": ([LEAF, "v2 = v1 * 2", "v3 = v2.detach()"], "v3.", 2),
     "retain_graph_not_enforced": ([LEAF, "v2 = t.exp(v1).sum()", "v2.backward()", "v2.backward()"],
                                   "exception", 3),
+    "accumulate_skips_leaf_check": ([LEAF, "with t.no_grad(): v2 = v1.view(-1)", "v2.requires_grad_()",
+                                     "v3 = t.exp(v2 * 1)", "with t.no_grad(): v2.mul_(2)", "v3.sum().backward()"],
+                                    "exception", 5),
 }
 
 
