@@ -161,10 +161,15 @@ def reduction_contraction(ctx, tangent):
     return nan_where_nan(out, ctx.result) if "Std" in type(ctx).__name__ else out
 
 
+reduction_contraction.complex = True  # real outputs of complex inputs: contract_over takes Re(conj(grad) ⊙ tangent)
+
+
 def contract_over(grad, tangent, dims, keepdim: bool):
-    """sum over ``dims`` of grad ⊙ tangent."""
+    """sum over ``dims`` of grad ⊙ tangent; of a complex gradient or tangent (a real output of a complex input),
+    Re(conj(grad) ⊙ tangent), the real inner product the VJP is the adjoint in."""
     dims = tuple(dims) if dims is not None else tuple(range(tangent.dim()))
-    return (grad * tangent).sum(dims, keepdim=keepdim) if dims else grad * tangent
+    product = (grad.conj() * tangent).real if grad.is_complex() or tangent.is_complex() else grad * tangent
+    return product.sum(dims, keepdim=keepdim) if dims else product
 
 
 def nan_where_nan(tangent, value):

@@ -139,6 +139,10 @@ COMPLEX = {
     "sgn": (lambda z: refgrad.sgn(z), Z), "prod": (lambda z: z.prod(), Z),
     "vdot": (lambda z: refgrad.vdot(z, z * z), Z),
     "sqrt": (lambda z: z.sqrt(), Z), "cumprod": (lambda z: z.cumprod(0), Z),
+    # real statistics of a complex input: the contraction rule in Re<grad, tangent>
+    "std": (lambda z: z.std(), Z), "var": (lambda z: z.var(correction=0), Z),
+    "std_mean": (lambda z: refgrad.std_mean(z)[0], Z), "var_mean.var": (lambda z: refgrad.var_mean(z)[0], Z),
+    "var_mean.mean": (lambda z: refgrad.var_mean(z)[1], Z),
     # polar at r > 0: for r < 0 torch's VJP writes e^{iθ} as sgn(z) (its transpose identity fails there), while its
     # forward formula, which refgrad follows, is the true derivative (pinned below)
     "complex_of_real": (lambda x: refgrad.complex(x, x * x).abs(), Z.real),
@@ -165,6 +169,17 @@ def test_complex_jvp_matches_central_differences_and_vjp(name):
     w = rng.standard_normal(tuple(y.shape)) + (1j * rng.standard_normal(tuple(y.shape)) if y.is_complex() else 0)
     (g,) = refgrad.autograd.grad(y, x, refgrad.tensor(w, dtype=y.dtype))
     assert np.isclose(np.real(np.vdot(w, tangent)), np.real(np.vdot(g.detach().resolve_conj().numpy(), v)))
+
+
+def test_std_tangent_of_complex_zeros_is_zero():
+    # torch 2.13.0: std and std_mean of complex zeros (0-d with correction=0, or 1-d) have tangent 0, as for real
+    # zeros (the VJP's masked_fill at std = 0), not the 0 · inf = NaN of differentiating through it
+    for shape, correction in (((), 0), ((3,), 1)):
+        zeros = np.zeros(shape, np.complex128)
+        with fwAD.dual_level():
+            z = fwAD.make_dual(refgrad.tensor(zeros), refgrad.tensor(zeros + (1 + 2j)))
+            assert fwAD.unpack_dual(refgrad.std_mean(z, correction=correction)[0]).tangent.item() == 0.0
+            assert fwAD.unpack_dual(refgrad.std(z, correction=correction)).tangent.item() == 0.0
 
 
 def test_polar_tangent_at_negative_abs_is_the_derivative():
