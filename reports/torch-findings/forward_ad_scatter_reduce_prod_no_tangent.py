@@ -20,7 +20,7 @@ index = torch.tensor([0, 0, 2, 1, 0])
 h = 1e-6
 wrong = False
 for include_self in (True, False):
-    def f(x_, src_):
+    def f(x_, src_, include_self=include_self):
         return x_.scatter_reduce(0, index, src_, "prod", include_self=include_self)
     numeric = ((f(x + h * tx, src + h * tsrc) - f(x - h * tx, src - h * tsrc)) / (2 * h)).numpy()
     with fwAD.dual_level():
