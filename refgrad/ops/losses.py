@@ -635,7 +635,8 @@ def _not_implemented_multi_margin(c, *cotangents):
 
 
 _multi_margin_backward = Primitive("NotImplemented", _multi_margin_backward_forward, _not_implemented_multi_margin,
-                                   inputs=("grad_output", "self"), jvp=no_forward_rule("multi_margin_loss_backward"))
+                                   inputs=("grad_output", "self"),
+                                   jvp=no_forward_rule("aten::multi_margin_loss_backward", differentiable=False))
 def _multi_margin_vjp(c, g):
     weight = c.weight._data if len(c._input_meta) > 1 else None  # saved by torch too: in-place changes are caught
     grad = _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin, weight=weight,
