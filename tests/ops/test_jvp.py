@@ -315,3 +315,19 @@ def test_native_group_norm_statistics_get_tangents_only_from_the_input():
         assert [fwAD.unpack_dual(o).tangent is None for o in out] == [False, True, True]
         out = refgrad.native_group_norm(fwAD.make_dual(x, refgrad.ones(2, 4, 3)), w, b, 2, 4, 3, 2, 1e-5)
         assert [tuple(fwAD.unpack_dual(o).tangent.shape) for o in out] == [(2, 4, 3), (2, 2), (2, 2)]
+
+
+def test_addmm_family_and_bilinear_tangents_keep_torchs_zero_tangent_terms():
+    # torch 2.13.0 materializes the zero tangent of a product operand without one: with an inf in the weight, a
+    # tangent on the bias alone is NaN in every row (linear = addmm(bias, x, w.T); values printed by torch); bilinear
+    # (_trilinear) likewise is NaN, not +-inf, where the weight's zero tangent meets an infinite input
+    x = refgrad.tensor([[0.5, 0.5, 0.5], [0.5, 0.5, -1.0]], dtype=refgrad.float64)
+    w = refgrad.tensor([[1e-100, math.inf, 1e-100]], dtype=refgrad.float64)
+    got = _tangent(lambda b: refgrad.nn.functional.linear(x, w, b), ([-1.0], [6.7]))
+    assert np.isnan(got).all()
+    finite = refgrad.ones(1, 3, dtype=refgrad.float64)
+    assert _tangent(lambda b: refgrad.nn.functional.linear(x, finite, b), ([-1.0], [6.7])) == [[6.7], [6.7]]
+    x1 = refgrad.tensor([[-1.0, math.inf]], dtype=refgrad.float64)
+    weight = refgrad.ones(2, 2, 1, dtype=refgrad.float64)
+    got = _tangent(lambda x2: refgrad.nn.functional.bilinear(x1, x2, weight), ([[2.0]], [[1.0]]))
+    assert np.isnan(got).all()
