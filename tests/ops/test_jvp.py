@@ -143,6 +143,7 @@ COMPLEX = {
     "std": (lambda z: z.std(), Z), "var": (lambda z: z.var(correction=0), Z),
     "std_mean": (lambda z: refgrad.std_mean(z)[0], Z), "var_mean.var": (lambda z: refgrad.var_mean(z)[0], Z),
     "var_mean.mean": (lambda z: refgrad.var_mean(z)[1], Z),
+    "div": (lambda z: z / (z * z + 1), Z), "addcdiv": (lambda z: refgrad.addcdiv(z, z * 2, z * z + 1, value=0.5), Z),
     # polar at r > 0: for r < 0 torch's VJP writes e^{iθ} as sgn(z) (its transpose identity fails there), while its
     # forward formula, which refgrad follows, is the true derivative (pinned below)
     "complex_of_real": (lambda x: refgrad.complex(x, x * x).abs(), Z.real),
@@ -331,3 +332,13 @@ def test_addmm_family_and_bilinear_tangents_keep_torchs_zero_tangent_terms():
     weight = refgrad.ones(2, 2, 1, dtype=refgrad.float64)
     got = _tangent(lambda x2: refgrad.nn.functional.bilinear(x1, x2, weight), ([[2.0]], [[1.0]]))
     assert np.isnan(got).all()
+
+
+def test_div_and_addcdiv_tangents_follow_torchs_forward_formulas():
+    # torch 2.13.0 (values printed by torch): div's tangent is (x_t - y_t · result) / y, so at y = -0 it is inf, not
+    # the inf - inf of x_t / y - y_t · x / y²; addcdiv forms tensor1 / tensor2 before dividing again, so tensor2 =
+    # 1e-300 does not overflow through tensor2² (3e299 where the VJP's formula gives -inf)
+    got = _tangent(lambda x, y: x / y, ([1.0, 1e-300], [0.5, 1.0]), ([-0.0, 1e-300], [-1.2, 0.7]))
+    assert got[0] == math.inf and math.isclose(got[1], 3e299)
+    got = _tangent(lambda x, y: refgrad.addcdiv(x, x, y), ([1e-300], [1.0]), ([1e-300], [0.7]))
+    assert math.isclose(got[0], 3e299)
