@@ -378,7 +378,7 @@ def _addc_operands(name, input, tensor1, tensor2, value):
     require_tensor(name, input, tensor1, tensor2, names=("input", "tensor1", "tensor2"))
     dtype = dtypes.result_type(input, tensor1, tensor2)
     check_broadcast(input, tensor1, tensor2)
-    if not dtype.is_floating_point:
+    if not (dtype.is_floating_point or dtype.is_complex):
         value = int(value)
     return dtype, value
 
