@@ -34,7 +34,8 @@ from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
 __all__ = ["propagate", "no_forward_rule", "multilinear", "elementwise_in", "contraction", "reduced_elementwise",
-           "reduction_contraction", "contract_over", "nan_where_nan", "transpose_reading_primals"]
+           "reduced_elementwise_zero_filled", "reduction_contraction", "contract_over", "nan_where_nan",
+           "transpose_reading_primals"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -150,6 +151,14 @@ def reduced_elementwise(ctx, *tangents):
     if total is None or reduction == "none":
         return total
     return total.mean() if reduction == "mean" else total.sum()
+
+
+def reduced_elementwise_zero_filled(ctx, *tangents):
+    """:func:`reduced_elementwise` with an input's missing tangent as zeros: torch's formula (mse_loss_jvp) runs every
+    input's term, on a zero tangent where there is none, so a term is NaN where its factor is infinite (0 · inf)."""
+    filled = [Tensor._make(np.zeros(shape, dtype.numpy)) if tangent is None else tangent
+              for tangent, (shape, dtype) in zip(tangents, ctx._input_meta)]
+    return reduced_elementwise(ctx, *filled)
 
 
 def reduction_contraction(ctx, tangent):

@@ -347,8 +347,16 @@ def _lerp_tensor_vjp(c, g):
 _lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
 # as torch: start and end are saved only for weight's gradient, weight always (torch 2.13 saves it also when only
 # weight requires grad, so an in-place change of weight before backward is its version-counter error)
+def _lerp_tensor_jvp(c, self_t, end_t, weight_t):
+    """torch's forward formula: lerp(self_t, end_t, weight) + weight_t · (end - self), the lerp run on zero tangents
+    where there are none (so NaN at an infinite weight even when only the weight has a tangent)."""
+    total = _lerp_tensor(*(Tensor._make(np.zeros_like(p._data)) if t is None else t
+                           for p, t in ((c.self, self_t), (c.end, end_t))), c.weight)
+    return total if weight_t is None else total + weight_t * (c.end - c.self)
+
+
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp="elementwise")
+                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp=_lerp_tensor_jvp)
 
 
 @register(method=True, inplace=True)

@@ -342,3 +342,16 @@ def test_div_and_addcdiv_tangents_follow_torchs_forward_formulas():
     assert got[0] == math.inf and math.isclose(got[1], 3e299)
     got = _tangent(lambda x, y: refgrad.addcdiv(x, x, y), ([1e-300], [1.0]), ([1e-300], [0.7]))
     assert math.isclose(got[0], 3e299)
+
+
+def test_lerp_and_mse_tangents_run_every_term_on_zero_tangents():
+    # torch 2.13.0 (values printed by torch): lerp(start, end, weight)'s tangent is lerp(start_t, end_t, weight) +
+    # weight_t (end - start), the lerp on zeros where a tangent is missing: NaN at weight = inf with only the weight's
+    # tangent; mse_loss runs the target's term on a zero tangent: NaN at input - target = inf
+    ones = refgrad.ones(2, dtype=refgrad.float64)
+    start = refgrad.zeros(2, dtype=refgrad.float64)
+    got = _tangent(lambda w: refgrad.lerp(start, ones, w), ([math.inf, 0.5], [1.0, 1.0]))
+    assert math.isnan(got[0]) and got[1] == 1.0
+    target = refgrad.tensor([math.inf, 1.0], dtype=refgrad.float64)
+    got = _tangent(lambda x: refgrad.nn.functional.mse_loss(x, target, reduction="none"), ([0.0, 3.0], [1.0, 1.0]))
+    assert math.isnan(got[0]) and got[1] == 4.0
