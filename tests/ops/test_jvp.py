@@ -355,3 +355,24 @@ def test_lerp_and_mse_tangents_run_every_term_on_zero_tangents():
     target = refgrad.tensor([math.inf, 1.0], dtype=refgrad.float64)
     got = _tangent(lambda x: refgrad.nn.functional.mse_loss(x, target, reduction="none"), ([0.0, 3.0], [1.0, 1.0]))
     assert math.isnan(got[0]) and got[1] == 4.0
+
+
+@pytest.mark.parametrize("x", [[[0.0, 800.0, -3.0], [1.0, -2.0, 40.0]], 0.7, np.linspace(-5, 5, 1100)],
+                         ids=["spread", "0-d", "long-generic"])
+def test_logcumsumexp_tangent_matches_central_differences_and_vjp(x):
+    check_jvp(lambda a: a.logcumsumexp(-1 if np.ndim(x) else 0), np.asarray(x), order=1)
+    if np.size(x) < 10:
+        check_jvp(lambda a: a.logcumsumexp(-1 if np.ndim(x) else 0), np.asarray(x), order=2, rtol=1e-4, atol=1e-5)
+
+
+def test_logcumsumexp_tangent_is_exact_at_wide_spreads_and_follows_torch_at_infinities():
+    # out_0 = x_0, so its tangent is t_0 whatever follows (the generic rule lost log t_0 against |x_0| = 1e300 and gave
+    # 1.0; torch 2.13's formula, shifted by the slice max, gives 0 at [0, 800]); torch's conventions: -inf entries
+    # weigh 0, an all -inf (or NaN) slice is NaN, NaN from a +inf on
+    lcse = lambda x: x.logcumsumexp(0)  # noqa: E731
+    assert _tangent(lcse, ([-1e300, 0.0], [0.5, 1.5])) == [0.5, 1.5]
+    assert _tangent(lcse, ([0.0, 800.0], [0.5, 1.5])) == [0.5, 1.5]
+    assert _tangent(lcse, ([-math.inf, -math.inf, 1.0], [0.5, 1.5, 2.5])) == [0.0, 0.0, 2.5]
+    assert all(math.isnan(v) for v in _tangent(lcse, ([-math.inf, -math.inf], [0.5, 1.5])))
+    got = _tangent(lcse, ([1.0, math.inf], [0.5, 1.5]))
+    assert got[0] == 0.5 and math.isnan(got[1])
