@@ -376,3 +376,13 @@ def test_logcumsumexp_tangent_is_exact_at_wide_spreads_and_follows_torch_at_infi
     assert all(math.isnan(v) for v in _tangent(lcse, ([-math.inf, -math.inf], [0.5, 1.5])))
     got = _tangent(lcse, ([1.0, math.inf], [0.5, 1.5]))
     assert got[0] == 0.5 and math.isnan(got[1])
+
+
+def test_angle_tangent_at_a_tiny_complex64_input_is_finite():
+    # Im(t / z) at z = 4.7e-27 (complex64), t = 7.23 + 6.15j: 6.15 / 4.7e-27 = 1.3086e27, finite in float32; torch
+    # 2.13's formula divides by |z|², which underflows to 0, and returns NaN (a known torch-wrong divergence)
+    with fwAD.dual_level():
+        z = fwAD.make_dual(refgrad.tensor([4.699833361778561e-27 + 0j], dtype=refgrad.complex64),
+                           refgrad.tensor([7.23 + 6.15j], dtype=refgrad.complex64))
+        got = fwAD.unpack_dual(refgrad.angle(z)).tangent.item()
+    assert abs(got / 1.3086e27 - 1) < 1e-3
