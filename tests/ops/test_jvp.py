@@ -386,3 +386,18 @@ def test_angle_tangent_at_a_tiny_complex64_input_is_finite():
                            refgrad.tensor([7.23 + 6.15j], dtype=refgrad.complex64))
         got = fwAD.unpack_dual(refgrad.angle(z)).tangent.item()
     assert abs(got / 1.3086e27 - 1) < 1e-3
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5, 2.0, 3.0, -1.0, -0.5, math.inf])
+def test_vector_norm_tangent_matches_central_differences_and_vjp(p):
+    x = np.array([[0.7, -1.3, 2.1], [-0.4, 1.9, 0.8]])
+    check_jvp(lambda a: refgrad.linalg.vector_norm(a, p, 0), x)
+    check_jvp(lambda a: refgrad.linalg.vector_norm(a, p), x, order=2, rtol=1e-4, atol=1e-5)
+
+
+def test_vector_norm_tangent_at_an_infinite_element_contracts_first():
+    # torch 2.13.0 (norm_jvp): Σ sgn(x)|x|^(p-1) t first, then times norm^(1-p): an inf element adds 0 and the inf
+    # scale gives ±inf (values printed by torch: [inf, -inf]), where scaling each element first gives inf · 0 = NaN
+    got = _tangent(lambda a: refgrad.linalg.vector_norm(a, 0.5, 0), ([[math.inf, 1.0], [2.0, -math.inf]],
+                                                                      [[1.0, -1.0], [1.0, 1.0]]))
+    assert got == [math.inf, -math.inf]
