@@ -107,9 +107,13 @@ def _vector_norm_jvp(c, t):
     contracted with the tangent first, then scaled by norm^(1-p) (masked to 0 where the norm is 0 for p > 1), so an
     infinite element adds 0 · t and the scale carries the inf (the VJP scales each element first: inf · 0 = NaN).
     ord 0 and ±inf: the contraction of the VJP at 1 (:func:`reduction_contraction`)."""
-    x, norm, p = c.self, c.result, c.ord
-    if p in (0, np.inf, -np.inf):
+    if c.ord in (0, np.inf, -np.inf):
         return reduction_contraction(c, t)
+    return norm_tangent(c.self, t, c.result, c.ord, c.dims, c.keepdim)
+
+
+def norm_tangent(x, t, norm, p: float, dims, keepdim: bool):
+    """The tangent of the p-norm of ``x`` over ``dims`` along ``t`` (``norm`` its value), for 0 < |p| < inf."""
     sign = _sign(x)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if p == 1:
@@ -118,7 +122,7 @@ def _vector_norm_jvp(c, t):
             factor = sign * (_abs(x) ** (p - 1)).masked_fill(Tensor._make(x._data == 0), 0.0)
         else:
             factor = sign * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
-        total = contract_over(factor, t, c.dims, c.keepdim)
+        total = contract_over(factor, t, dims, keepdim)
         if p == 1:
             return total
         if p < 1:

@@ -401,3 +401,13 @@ def test_vector_norm_tangent_at_an_infinite_element_contracts_first():
     got = _tangent(lambda a: refgrad.linalg.vector_norm(a, 0.5, 0), ([[math.inf, 1.0], [2.0, -math.inf]],
                                                                       [[1.0, -1.0], [1.0, 1.0]]))
     assert got == [math.inf, -math.inf]
+
+
+def test_renorm_tangent_follows_torchs_formula():
+    # torch 2.13.0 (renorm_jvp): a slice whose norm is NaN or under maxnorm passes its tangent (refgrad's generic
+    # rule gave NaN in the NaN slice); one over maxnorm is scaled (central differences and the VJP agree)
+    got = _tangent(lambda a: a.renorm(2, 0, 1.0), ([[math.nan, 2.0], [0.3, 0.4]], [[1.0, 2.0], [3.0, 4.0]]))
+    assert got[0] == [1.0, 2.0] and got[1] == [3.0, 4.0]
+    check_jvp(lambda a: a.renorm(1.5, 1, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]), order=2,
+              rtol=1e-4, atol=1e-5)
+    check_jvp(lambda a: a.renorm(0.5, 0, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]))
