@@ -97,7 +97,7 @@ def _mvlgamma_forward(a, p):
 
 def _mvlgamma_vjp(c, g):
     x = c.self
-    total = digamma(x)
+    total = digamma(x + 0.0)  # torch adds the offsets 0, -1/2, ...: -0.0 + 0.0 is +0.0, so digamma is -inf there
     for i in range(1, c.p):
         total = total + digamma(x - i / 2.0)
     return g * total
