@@ -260,6 +260,7 @@ def _angle_jvp(c, t):
     if not z.dtype.is_complex:
         return Tensor._make(np.zeros(c.result._data.shape, c.result._data.dtype))
     grad = imag(t / z)
+    grad = where(Tensor._make(~np.isfinite(z._data)), np.nan, grad)  # torch: inf / inf or 0 · inf at an infinite z
     return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), grad._data.dtype)), grad)
 
 

@@ -163,7 +163,13 @@ def div_jvp(c, self_t, other_t):
     if other_t is None:
         return self_t / c.other
     term = other_t * c.result
-    return (-term if self_t is None else self_t - term) / c.other
+    out = (-term if self_t is None else self_t - term) / c.other
+    if out.is_complex() and (c.other._data == 0).any():
+        # torch's complex division of the NaN-carrying numerator (other_t · inf) by 0 is NaN + NaNj; NumPy's keeps
+        # the infinite part (nan - inf j)
+        from refgrad.ops.selection import where
+        out = where(Tensor._make(c.other._data == 0), complex(np.nan, np.nan), out)
+    return out
 
 
 div_jvp.complex = True  # holomorphic: the same formula in complex arithmetic (see refgrad.autograd._jvp)

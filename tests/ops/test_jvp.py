@@ -411,3 +411,15 @@ def test_renorm_tangent_follows_torchs_formula():
     check_jvp(lambda a: a.renorm(1.5, 1, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]), order=2,
               rtol=1e-4, atol=1e-5)
     check_jvp(lambda a: a.renorm(0.5, 0, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]))
+
+
+def test_complex_div_and_angle_tangents_at_zero_and_infinite_inputs_follow_torch():
+    # torch 2.13.0 (values printed by torch): dividing by a complex 0 with a divisor tangent gives NaN + NaNj (torch's
+    # complex division of the NaN-carrying numerator), angle's tangent at an infinite z is NaN
+    with fwAD.dual_level():
+        x = fwAD.make_dual(refgrad.tensor([2 + 1j]), refgrad.tensor([1 + 0.5j]))
+        y = fwAD.make_dual(refgrad.tensor([0j]), refgrad.tensor([1 + 1j]))
+        got = fwAD.unpack_dual(x / y).tangent.item()
+        assert math.isnan(got.real) and math.isnan(got.imag)
+        z = fwAD.make_dual(refgrad.tensor([complex(0, math.inf)]), refgrad.tensor([0j]))
+        assert math.isnan(fwAD.unpack_dual(refgrad.angle(z)).tangent.item())
