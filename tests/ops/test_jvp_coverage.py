@@ -4,7 +4,8 @@ A :class:`~refgrad.ops._primitive.Primitive` with a VJP always has a JVP (an exp
 transpose of its VJP: see refgrad/autograd/_jvp.py), unless it is declared with ``no_forward_rule(kernel)``. Each
 such kernel is listed in :data:`PROGRAMS` with a program reaching it in forward mode, and the program must raise
 the same NotImplementedError, with the same message, in torch 2.13 as in refgrad: the written reason is torch's own
-error. A new ``no_forward_rule`` without an entry fails here. Cost: ~1 s (23 tiny programs on both sides).
+error. A new ``no_forward_rule`` without an entry fails here. Cost: 4-5 s at load ~12 (23 tiny programs on both
+sides, the ctc_loss and cdist backward ones ~1.5 s each).
 """
 from __future__ import annotations
 
