@@ -423,3 +423,12 @@ def test_complex_div_and_angle_tangents_at_zero_and_infinite_inputs_follow_torch
         assert math.isnan(got.real) and math.isnan(got.imag)
         z = fwAD.make_dual(refgrad.tensor([complex(0, math.inf)]), refgrad.tensor([0j]))
         assert math.isnan(fwAD.unpack_dual(refgrad.angle(z)).tangent.item())
+
+
+def test_norm_tangent_of_a_slice_with_nan_statistics_is_nan():
+    # torch 2.13.0 (values printed by torch): layer/batch/instance norm with a tangent on the bias only give NaN
+    # tangents in a slice holding a NaN (its statistics are NaN, and torch's formula multiplies them by the input's
+    # zero tangent), the bias tangent elsewhere
+    x = refgrad.tensor([[1.0, 2.0, math.nan], [1.0, 2.0, 4.0]], dtype=refgrad.float64)
+    got = _tangent(lambda b: refgrad.nn.functional.layer_norm(x, (3,), None, b), ([0.5, 0.5, 0.5], [1.0, 1.0, 1.0]))
+    assert all(math.isnan(v) for v in got[0]) and got[1] == [1.0, 1.0, 1.0]
