@@ -520,8 +520,8 @@ class Tensor:
         if _forward_ad.public is not None:  # a dual tensor shows its tangent, as in torch
             from refgrad.autograd.forward_ad import get_tangent
             tangent = get_tangent(self, _forward_ad.public)
-            if tangent is not None:
-                suffixes.append(f"tangent={tangent!r}")
+            if tangent is not None:  # a 0-d tangent prints as its Python number (torch: tangent=2.0)
+                suffixes.append(f"tangent={tangent.item()!r}" if tangent.ndim == 0 else f"tangent={tangent!r}")
         return format_tensor(self._data, self.dtype, suffixes)
 
     __str__ = __repr__

@@ -58,6 +58,15 @@ def test_hessian_hvp_vhp_and_jvp():
     close(linear(v), np.cos(X._data) * v._data)
 
 
+def test_functional_jvp_and_hvp_return_the_functions_own_output():
+    # torch 2.13.0 computes both by double backward: the output's grad_fn is the function's last node, while
+    # torch.func.jvp's primal output is an AliasBackward0 view
+    x = X.detach().requires_grad_()
+    assert type(AF.jvp(lambda a: a.exp(), x, ONES, create_graph=True)[0].grad_fn).__name__ == "ExpBackward0"
+    assert type(AF.hvp(lambda a: a.exp().sum(), x, ONES, create_graph=True)[0].grad_fn).__name__ == "SumBackward0"
+    assert type(func.jvp(lambda a: a.exp(), (x,), (ONES,))[0].grad_fn).__name__ == "AliasBackward0"
+
+
 def test_nested_jvp_gives_second_derivatives():
     second = func.jvp(lambda x: func.jvp(lambda y: y.sin(), (x,), (ONES,))[1], (X,), (ONES,))[1]
     close(second, -np.sin(X._data))

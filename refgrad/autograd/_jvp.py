@@ -8,6 +8,8 @@
 - ``"bilinear"``: a two-operand product (mm, mv, bmm, dot, convolution): the sum over operands with a tangent of
   the op with that operand replaced by its tangent (and, as torch, a zero tangent's term where it gives NaN);
   an optional third input is an additive bias (convolution's), zero in those terms and alone in its own.
+  :func:`multilinear` names the product's operands when they are not the first two (addmm's self comes first,
+  _trilinear has three).
 - ``"elementwise"``: every floating input's Jacobian block is diagonal after broadcasting (unary and binary
   pointwise math), so it equals its transpose: J_i·v_i is the VJP's i-th gradient at the cotangent v_i.
 - a callable ``jvp(ctx, *tangents)`` (ctx as for the VJP; a tangent is None for an input without one), returning
@@ -31,8 +33,9 @@ from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidd
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
 
-__all__ = ["propagate", "no_forward_rule", "elementwise_in", "contraction", "reduced_elementwise",
-           "reduction_contraction", "contract_over", "nan_where_nan", "transpose_reading_primals"]
+__all__ = ["propagate", "no_forward_rule", "multilinear", "elementwise_in", "contraction", "reduced_elementwise",
+           "reduced_elementwise_zero_filled", "reduction_contraction", "contract_over", "nan_where_nan",
+           "transpose_reading_primals"]
 
 _LIVE = object()  # a stand-in edge: "this input has a tangent" for the VJP's needs_input_grad()
 
@@ -150,6 +153,14 @@ def reduced_elementwise(ctx, *tangents):
     return total.mean() if reduction == "mean" else total.sum()
 
 
+def reduced_elementwise_zero_filled(ctx, *tangents):
+    """:func:`reduced_elementwise` with an input's missing tangent as zeros: torch's formula (mse_loss_jvp) runs every
+    input's term, on a zero tangent where there is none, so a term is NaN where its factor is infinite (0 · inf)."""
+    filled = [Tensor._make(np.zeros(shape, dtype.numpy)) if tangent is None else tangent
+              for tangent, (shape, dtype) in zip(tangents, ctx._input_meta)]
+    return reduced_elementwise(ctx, *filled)
+
+
 def reduction_contraction(ctx, tangent):
     """:func:`contraction` over a reduction's own ``dims``/``keepdim`` parameters (std, var): the VJP at 1 is
     evaluated, not differentiated, so its masks (std = 0) stay exact instead of giving 0 * inf."""
@@ -161,10 +172,15 @@ def reduction_contraction(ctx, tangent):
     return nan_where_nan(out, ctx.result) if "Std" in type(ctx).__name__ else out
 
 
+reduction_contraction.complex = True  # real outputs of complex inputs: contract_over takes Re(conj(grad) ⊙ tangent)
+
+
 def contract_over(grad, tangent, dims, keepdim: bool):
-    """sum over ``dims`` of grad ⊙ tangent."""
+    """sum over ``dims`` of grad ⊙ tangent; of a complex gradient or tangent (a real output of a complex input),
+    Re(conj(grad) ⊙ tangent), the real inner product the VJP is the adjoint in."""
     dims = tuple(dims) if dims is not None else tuple(range(tangent.dim()))
-    return (grad * tangent).sum(dims, keepdim=keepdim) if dims else grad * tangent
+    product = (grad.conj() * tangent).real if grad.is_complex() or tangent.is_complex() else grad * tangent
+    return product.sum(dims, keepdim=keepdim) if dims else product
 
 
 def nan_where_nan(tangent, value):
@@ -199,22 +215,8 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         args = [tg if tg is not None else Tensor._make(np.zeros_like(t._data)) for t, tg in zip(tensors, tangents)]
         out = prim(*args, cast=cast, **params)
         return out if isinstance(out, tuple) else (out,)
-    if rule == "bilinear":
-        total = None
-        bias = [Tensor._make(np.zeros_like(t._data)) for t in tensors[2:]]
-        for i, tangent in enumerate(tangents):
-            if tangent is None:
-                # torch materializes the missing operand's zero tangent: its term is 0, but NaN wherever the other
-                # operand's primal is not finite (0 · inf), so it is computed only then
-                if i >= 2 or all(tg is None for tg in tangents) or np.isfinite(tensors[1 - i]._data).all():
-                    continue
-                tangent = Tensor._make(np.zeros_like(tensors[i]._data))
-            if i < 2:
-                term = prim(*tensors[:i], tangent, *tensors[i + 1:2], *bias, cast=cast, **params)
-            else:
-                term = prim(*(Tensor._make(np.zeros_like(t._data)) for t in tensors[:2]), tangent, cast=cast, **params)
-            total = term if total is None else total + term
-        return (total,)
+    if rule == "bilinear" or isinstance(rule, _Multilinear):
+        return (_multilinear(prim, tensors, tangents, (0, 1) if rule == "bilinear" else rule.operands, cast, params),)
     if _is_complex(tensors, tangents, results, outs) and not getattr(rule, "unsupported", None) and not getattr(
             rule, "complex", False) and not (
             rule == "elementwise" and prim.holomorphic and all(results[i]._data.dtype.kind == "c" for i in outs)):
@@ -235,6 +237,40 @@ def _run(prim, tensors, tangents, results, params, cast, outs) -> tuple:
         return transpose_reading_primals(ctx, *tangents)
     out = rule(ctx, *tangents)
     return out if isinstance(out, tuple) else (out,)
+
+
+class _Multilinear:
+    __slots__ = ("operands",)
+
+    def __init__(self, operands: tuple) -> None:
+        self.operands = operands
+
+
+def multilinear(*operands: int) -> _Multilinear:
+    """The ``"bilinear"`` rule for an op linear in each of the inputs ``operands`` (a product of them) plus the
+    other inputs as additive terms: addmm(self, mat1, mat2) is ``multilinear(1, 2)``, _trilinear ``(0, 1, 2)``."""
+    return _Multilinear(tuple(operands))
+
+
+def _multilinear(prim, tensors, tangents, operands, cast, params):
+    """Σ over inputs with a tangent of the op with that input replaced by its tangent, the other product operands
+    kept and the additive inputs zero (an additive input's term: every other input zero). torch materializes a
+    missing operand's zero tangent: its term is 0, but NaN where another operand's primal is not finite (0 · inf),
+    so it is computed only then."""
+    zeros = [Tensor._make(np.zeros_like(t._data)) for t in tensors]
+    total = None
+    for i, tangent in enumerate(tangents):
+        if tangent is None:
+            if i not in operands or all(np.isfinite(tensors[j]._data).all() for j in operands if j != i):
+                continue
+            tangent = zeros[i]
+        if i in operands:
+            args = [tangent if j == i else tensors[j] if j in operands else zeros[j] for j in range(len(tensors))]
+        else:
+            args = [tangent if j == i else zeros[j] for j in range(len(tensors))]
+        term = prim(*args, cast=cast, **params)
+        total = term if total is None else total + term
+    return total
 
 
 def transpose_reading_primals(ctx, *tangents) -> tuple:

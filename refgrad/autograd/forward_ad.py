@@ -111,7 +111,7 @@ def _make_dual(tensor, tangent, lid: int):
     if get_tangent(tensor, lid) is not None:
         raise RuntimeError("Making a dual Tensor based on a Tensor that already has a forward gradient at the same "
                            f"level {_state.stack.index(lid)} is not supported.")
-    dual = _alias_without(tensor, lid)
+    dual = _alias_without(tensor, lid, "_dual_view")
     dual._fw[lid] = tangent
     return dual
 
@@ -124,7 +124,7 @@ def unpack_dual(tensor, *, level=None) -> UnpackedDualTensor:
     tangent = get_tangent(tensor, lid)
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
-    return UnpackedDualTensor(_alias_without(tensor, lid), tangent)
+    return UnpackedDualTensor(_alias_without(tensor, lid, "_primal_view"), tangent)
 
 
 class dual_level:
@@ -139,13 +139,14 @@ class dual_level:
 
 # --- tangents on tensors --------------------------------------------------------------------------------------
 
-def _alias_without(tensor, lid: int):
-    """A view of ``tensor`` (same storage, same graph) whose tangent at ``lid`` is explicitly absent."""
-    from refgrad.ops.shape import _alias
+def _alias_without(tensor, lid: int, node: str = "_alias"):
+    """A view of ``tensor`` (same storage, same graph) whose tangent at ``lid`` is explicitly absent; ``node``
+    names the view primitive in refgrad.ops._views (its grad_fn: AliasBackward0, ViewBackward0 or Identity)."""
+    from refgrad.ops import _views
     hidden = lid in _state.hidden
     _state.hidden.add(lid)
     try:
-        alias = _alias(tensor)
+        alias = getattr(_views, node)(tensor)
     finally:
         if not hidden:
             _state.hidden.discard(lid)

@@ -170,13 +170,21 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
                                        "outputs must be computed in a differentiable manner from the input when "
                                        "running in strict mode.")
         tangents = tuple(fw.get_tangent(o, lid) for o in outs)
-        primals = tuple(fw._alias_without(o, lid) for o in outs)
+        primals = tuple(_drop_tangent(o, lid) for o in outs)
     finally:
         fw._pop_level(lid)
     tangents = tuple(zeros_like(o) if t is None else t for o, t in zip(primals, tangents))
     if not create_graph:
         primals, tangents = tuple(p.detach() for p in primals), tuple(t.detach() for t in tangents)
     return (primals[0], tangents[0]) if len(_tuple(out)) == 1 and not isinstance(out, tuple) else (primals, tangents)
+
+
+def _drop_tangent(tensor, lid: int):
+    """The function's own output without its tangent at ``lid`` (torch's jvp and hvp, computed by double backward,
+    return the output itself: its grad_fn is the function's last node)."""
+    if tensor._fw and lid in tensor._fw:
+        tensor._fw = {k: v for k, v in tensor._fw.items() if k != lid} or None
+    return tensor
 
 
 def _scalar_output(func, xs, name: str):
@@ -232,7 +240,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
                     raise RuntimeError(_INDEPENDENT.format(i))
         result = tuple(zeros_like(x) if g is None or fw.get_tangent(g, lid) is None else fw.get_tangent(g, lid)
                        for x, g in zip(xs, grads))
-        out = fw._alias_without(out, lid)
+        out = _drop_tangent(out, lid)
     finally:
         fw._pop_level(lid)
     if not create_graph:

@@ -32,7 +32,7 @@ def _no_derivative(c, g):
 
 
 _SCATTER_REDUCE = Primitive("NotImplemented", _forward, _no_derivative, inputs=("self", "src"),
-                            jvp=no_forward_rule("aten::scatter"))
+                            jvp=no_forward_rule("aten::scatter", differentiable=False))
 
 
 def check_reduce(reduce: str, src_is_tensor: bool) -> None:

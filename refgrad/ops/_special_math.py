@@ -145,7 +145,8 @@ def _hurwitz_zeta(s: float, q: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         total = np.zeros_like(q)
         a = q.copy()
-        finite = np.isfinite(q)
+        pole = (q <= 0) & (q == np.floor(q))
+        finite = np.isfinite(q) & ~pole  # a pole never reaches 9 when q + 1 rounds to q (q = -1e300), as torch's inf
         count = 0
         while count < 9 or np.any(finite & (a <= 9.0)):  # direct sum until the tail expansion is accurate
             active = (count < 9) | (a <= 9.0)
@@ -160,7 +161,6 @@ def _hurwitz_zeta(s: float, q: np.ndarray) -> np.ndarray:
             total = total + coefficient * rising * power
             rising = rising * (s + 2 * k + 1) * (s + 2 * k + 2)
             power = power / (a * a)
-        pole = (q <= 0) & (q == np.floor(q))
         return np.where(pole, np.inf, total)
 
 

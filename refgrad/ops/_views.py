@@ -97,3 +97,6 @@ _slice = Primitive("SliceBackward0", _slice_forward, _slice_vjp, view=True)
 
 
 _alias = Primitive("AliasBackward0", lambda a: a.view(), lambda c, g: g, view=True)
+# forward AD's views: make_dual's output (torch's ViewBackward0) and unpack_dual's primal (torch's Identity node)
+_dual_view = Primitive("ViewBackward0", lambda a: a.view(), lambda c, g: g, view=True)
+_primal_view = Primitive("Identity", lambda a: a.view(), lambda c, g: g, view=True)

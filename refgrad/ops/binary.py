@@ -347,8 +347,16 @@ def _lerp_tensor_vjp(c, g):
 _lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
 # as torch: start and end are saved only for weight's gradient, weight always (torch 2.13 saves it also when only
 # weight requires grad, so an in-place change of weight before backward is its version-counter error)
+def _lerp_tensor_jvp(c, self_t, end_t, weight_t):
+    """torch's forward formula: lerp(self_t, end_t, weight) + weight_t · (end - self), the lerp run on zero tangents
+    where there are none (so NaN at an infinite weight even when only the weight has a tangent)."""
+    total = _lerp_tensor(*(Tensor._make(np.zeros_like(p._data)) if t is None else t
+                           for p, t in ((c.self, self_t), (c.end, end_t))), c.weight)
+    return total if weight_t is None else total + weight_t * (c.end - c.self)
+
+
 _lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
-                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp="elementwise")
+                         save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp=_lerp_tensor_jvp)
 
 
 @register(method=True, inplace=True)
@@ -378,7 +386,7 @@ def _addc_operands(name, input, tensor1, tensor2, value):
     require_tensor(name, input, tensor1, tensor2, names=("input", "tensor1", "tensor2"))
     dtype = dtypes.result_type(input, tensor1, tensor2)
     check_broadcast(input, tensor1, tensor2)
-    if not dtype.is_floating_point:
+    if not (dtype.is_floating_point or dtype.is_complex):
         value = int(value)
     return dtype, value
 
@@ -401,9 +409,23 @@ def _addcdiv_vjp(c, g):
             -g * (c.value * c.tensor1 / (tensor2 * tensor2)) if c.needs_input_grad(2) else None)
 
 
+def _addcdiv_jvp(c, self_t, tensor1_t, tensor2_t):
+    """torch's forward formula: self_t + value · tensor1_t / tensor2 - value · tensor2_t · (tensor1 / tensor2) /
+    tensor2 (the quotient first: tensor2² would underflow where the VJP's formula does)."""
+    total = self_t
+    for tangent, sign in ((tensor1_t, 1), (tensor2_t, -1)):
+        if tangent is None:
+            continue
+        term = tangent / c.tensor2 if sign > 0 else tangent * (c.tensor1 / c.tensor2) / c.tensor2
+        term = term if c.value == 1 else term * c.value
+        total = (term if sign > 0 else -term) if total is None else total + term if sign > 0 else total - term
+    return total
+
+
+_addcdiv_jvp.complex = True  # holomorphic (see refgrad.autograd._jvp)
 _addcdiv = Primitive("AddcdivBackward0", lambda x, t1, t2, value: x + value * t1 / t2, _addcdiv_vjp,
                      inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None},
-                     jvp="elementwise")
+                     jvp=_addcdiv_jvp)
 
 
 @register(method=True, inplace=True)
@@ -417,7 +439,8 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (torch.addcdiv); integer tensor1 and tensor2 are refused as in torch."""
     dtype, value = _addc_operands("addcdiv", input, tensor1, tensor2, value)
-    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+    if not (tensor1.dtype.is_floating_point or tensor1.dtype.is_complex or tensor2.dtype.is_floating_point
+            or tensor2.dtype.is_complex):  # integral (and bool) operands only: complex ones divide
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a "
             "true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + "

@@ -252,13 +252,15 @@ def _angle_vjp(c, g):
 
 
 def _angle_jvp(c, t):
-    # complex z: Im(conj(z) t) / |z|², 0 at z = 0 (torch); real: a step function, tangent 0
+    # complex z: Im(conj(z) t) / |z|² = Im(t / z) (one complex division: no |z|² to underflow, as torch's formula does
+    # at |z| ~ 1e-27 in complex64), 0 at z = 0 (torch); real: a step function, tangent 0
     from refgrad.ops.complex import imag
     from refgrad.ops.selection import where
     z = c.self
     if not z.dtype.is_complex:
         return Tensor._make(np.zeros(c.result._data.shape, c.result._data.dtype))
-    grad = imag(z.conj() * t) / (z * z.conj()).real
+    grad = imag(t / z)
+    grad = where(Tensor._make(~np.isfinite(z._data)), np.nan, grad)  # torch: inf / inf or 0 · inf at an infinite z
     return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), grad._data.dtype)), grad)
 
 

@@ -101,7 +101,7 @@ def _refuse(c, *cotangents):
 
 
 _ctc_backward = Primitive("NotImplemented", _ctc_backward_forward, _refuse, inputs=("grad", "log_probs"),
-                          jvp=no_forward_rule("_ctc_loss_backward"))
+                          jvp=no_forward_rule("aten::_ctc_loss_backward", differentiable=False))
 _ctc = Primitive("CtcLossBackward0", _ctc_forward,
                  lambda c, g: _ctc_backward(g, c.log_probs, targets=c.targets, input_lengths=c.input_lengths,
                                             target_lengths=c.target_lengths, blank=c.blank,

@@ -157,8 +157,24 @@ def _not_differentiable(op: str):
     return vjp
 
 
+def div_jvp(c, self_t, other_t):
+    """torch's forward formula of div.Tensor, (self_t - other_t · result) / other (one division: at other = ±0 it
+    is ±inf where the VJP's sum self_t / other - other_t · result / other is inf - inf)."""
+    if other_t is None:
+        return self_t / c.other
+    term = other_t * c.result
+    out = (-term if self_t is None else self_t - term) / c.other
+    if out.is_complex() and (c.other._data == 0).any():
+        # torch's complex division of the NaN-carrying numerator (other_t · inf) by 0 is NaN + NaNj; NumPy's keeps
+        # the infinite part (nan - inf j)
+        from refgrad.ops.selection import where
+        out = where(Tensor._make(c.other._data == 0), complex(np.nan, np.nan), out)
+    return out
+
+
+div_jvp.complex = True  # holomorphic: the same formula in complex arithmetic (see refgrad.autograd._jvp)
 _div = Primitive("DivBackward0", np.true_divide, _div_vjp, inputs=("self", "other"),
-                 save={"other": ("self", "other"), "self": ("other",)}, jvp="elementwise")
+                 save={"other": ("self", "other"), "self": ("other",)}, jvp=div_jvp)
 _div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: np.true_divide(a, b) if rounding_mode is None
                          else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
                          save={"self": ("other",), "other": None}, jvp="elementwise")

@@ -97,7 +97,7 @@ def _mvlgamma_forward(a, p):
 
 def _mvlgamma_vjp(c, g):
     x = c.self
-    total = digamma(x)
+    total = digamma(x + 0.0)  # torch adds the offsets 0, -1/2, ...: -0.0 + 0.0 is +0.0, so digamma is -inf there
     for i in range(1, c.p):
         total = total + digamma(x - i / 2.0)
     return g * total
@@ -145,7 +145,19 @@ def _renorm_vjp(c, g):
     return g * scale + where(over, -maxnorm / (safe + 1e-7).pow(2), 0.0) * inner * slope
 
 
-_renorm = Primitive("RenormBackward0", _renorm_forward, _renorm_vjp, save=("self",))
+def _renorm_jvp(c, t):
+    """torch's renorm_jvp: the tangent itself in a slice under maxnorm (or of NaN norm), else maxnorm / (norm + 1e-7)
+    times (t - x / (norm + 1e-7) · norm's tangent)."""
+    from refgrad.ops.linalg_norms import norm_tangent
+    x, p, maxnorm = c.self, c.p, c.maxnorm
+    dims = _renorm_dims(x.ndim, c.dim)
+    norm = vector_norm(x, p, dims, keepdim=True)
+    inverse = (norm + 1e-7).reciprocal()
+    scaled = (inverse * maxnorm) * (t - x * inverse * norm_tangent(x, t, norm, p, dims, True))
+    return where(constant(norm._data > maxnorm), scaled, t)
+
+
+_renorm = Primitive("RenormBackward0", _renorm_forward, _renorm_vjp, save=("self",), jvp=_renorm_jvp)
 
 
 @register(method=True, inplace=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd._jvp import multilinear
 from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
@@ -261,7 +262,8 @@ def _add_scaled(input, product, beta, alpha):
 
 
 _addmm = Primitive("AddmmBackward0", lambda s, m1, m2, beta, alpha: _add_scaled(s, m1 @ m2, beta, alpha),
-                   _addmm_vjp, inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)})
+                   _addmm_vjp, inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)},
+                   jvp=multilinear(1, 2))
 
 
 def _addmv_vjp(c, g):
@@ -281,7 +283,7 @@ def _addmv_forward(s, m, v, beta, alpha):
 
 
 _addmv = Primitive("AddmvBackward0", _addmv_forward, _addmv_vjp,
-                   inputs=("self", "mat", "vec"), save={"mat": ("vec",), "vec": ("mat",)})
+                   inputs=("self", "mat", "vec"), save={"mat": ("vec",), "vec": ("mat",)}, jvp=multilinear(1, 2))
 
 
 def _baddbmm_vjp(c, g):
@@ -299,10 +301,10 @@ def _addbmm_vjp(c, g):
 
 _BMM_SAVE = {"batch1": ("batch2",), "batch2": ("batch1",)}
 _baddbmm = Primitive("BaddbmmBackward0", lambda s, b1, b2, beta, alpha: _add_scaled(s, b1 @ b2, beta, alpha),
-                     _baddbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE)
+                     _baddbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE, jvp=multilinear(1, 2))
 _addbmm = Primitive("AddbmmBackward0",
                     lambda s, b1, b2, beta, alpha: _add_scaled(s, (b1 @ b2).sum(0), beta, alpha),
-                    _addbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE)
+                    _addbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE, jvp=multilinear(1, 2))
 
 
 def _check_broadcast(input: Tensor, shape: tuple, name: str) -> None:

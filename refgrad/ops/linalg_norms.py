@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad.autograd._jvp import reduction_contraction
+from refgrad.autograd._jvp import contract_over, reduction_contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, normalize_dims, wrap_dim
@@ -102,8 +102,36 @@ def _vector_norm_vjp(c, g):
         return scaled * (g / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
 
 
+def _vector_norm_jvp(c, t):
+    """torch's norm_jvp: each element's factor (sgn(x)|x|^(p-1), masked at x = 0 for p < 1; x|x|^(p-2) for p >= 2)
+    contracted with the tangent first, then scaled by norm^(1-p) (masked to 0 where the norm is 0 for p > 1), so an
+    infinite element adds 0 · t and the scale carries the inf (the VJP scales each element first: inf · 0 = NaN).
+    ord 0 and ±inf: the contraction of the VJP at 1 (:func:`reduction_contraction`)."""
+    if c.ord in (0, np.inf, -np.inf):
+        return reduction_contraction(c, t)
+    return norm_tangent(c.self, t, c.result, c.ord, c.dims, c.keepdim)
+
+
+def norm_tangent(x, t, norm, p: float, dims, keepdim: bool):
+    """The tangent of the p-norm of ``x`` over ``dims`` along ``t`` (``norm`` its value), for 0 < |p| < inf."""
+    sign = _sign(x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 1:
+            factor = sign
+        elif p < 1:
+            factor = sign * (_abs(x) ** (p - 1)).masked_fill(Tensor._make(x._data == 0), 0.0)
+        else:
+            factor = sign * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
+        total = contract_over(factor, t, dims, keepdim)
+        if p == 1:
+            return total
+        if p < 1:
+            return total * norm ** (1 - p)
+        return (total / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
+
+
 _vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"),
-                         jvp=reduction_contraction)
+                         jvp=_vector_norm_jvp)
 
 
 def _norm_dtype(name: str, input: Tensor, dtype) -> Tensor:

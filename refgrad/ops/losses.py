@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise
+from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise, reduced_elementwise_zero_filled
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
@@ -48,7 +48,7 @@ def _pair(input, target, name: str):
     return dtype, x, y, shape
 
 
-def _pointwise(name: str, loss_np, slope, norm_first: bool = False):
+def _pointwise(name: str, loss_np, slope, norm_first: bool = False, jvp=reduced_elementwise):
     """A fused elementwise loss of d = input - target; ``slope(c, d)`` is dloss/dd in refgrad ops.
 
     ``norm_first``: the mean's 1/n multiplies the slope before the cotangent (torch's mse backward computes
@@ -72,7 +72,7 @@ def _pointwise(name: str, loss_np, slope, norm_first: bool = False):
     def forward(x, y, reduction, shape, beta):
         with np.errstate(all="ignore"):
             return _reduce_forward(np.asarray(loss_np(x - y, beta), dtype=x.dtype), reduction)
-    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"), jvp=reduced_elementwise)
+    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"), jvp=jvp)
 
 
 def _smooth_slope(c, d):
@@ -89,7 +89,8 @@ def _huber_slope(c, d):
     return d.masked_fill(~inside, 0.0) + edge.masked_fill(inside, 0.0)
 
 
-_mse = _pointwise("MseLossBackward0", lambda d, beta: d * d, lambda c, d: 2 * d, norm_first=True)
+_mse = _pointwise("MseLossBackward0", lambda d, beta: d * d, lambda c, d: 2 * d, norm_first=True,
+                  jvp=reduced_elementwise_zero_filled)  # torch 2.13: NaN at d = inf with one tangent
 _smooth_l1 = _pointwise("SmoothL1LossBackward0",
                         lambda d, beta: np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta),
                         _smooth_slope)
@@ -635,7 +636,8 @@ def _not_implemented_multi_margin(c, *cotangents):
 
 
 _multi_margin_backward = Primitive("NotImplemented", _multi_margin_backward_forward, _not_implemented_multi_margin,
-                                   inputs=("grad_output", "self"), jvp=no_forward_rule("multi_margin_loss_backward"))
+                                   inputs=("grad_output", "self"),
+                                   jvp=no_forward_rule("aten::multi_margin_loss_backward", differentiable=False))
 def _multi_margin_vjp(c, g):
     weight = c.weight._data if len(c._input_meta) > 1 else None  # saved by torch too: in-place changes are caught
     grad = _multi_margin_backward(g, c.self, target=c.target, p=c.p, margin=c.margin, weight=weight,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import reduced_elementwise
+from refgrad.autograd._jvp import multilinear, reduced_elementwise
 from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -264,7 +264,7 @@ def _addmm_vjp(c, g):
 
 
 _addmm = Primitive("AddmmBackward0", lambda bias, a, b: (bias + a @ b).astype(a.dtype, copy=False), _addmm_vjp,
-                   inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)})
+                   inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)}, jvp=multilinear(1, 2))
 
 
 def _check_same_dtype(*tensors) -> None:
@@ -321,7 +321,8 @@ def _trilinear_vjp(c, g):
 _TRILINEAR_NAMES = ("a0", "a1", "a2")
 _trilinear = Primitive("TrilinearBackward0", lambda a0, a1, a2, spec: _einsum_left_to_right(spec, (a0, a1, a2)),
                        _trilinear_vjp, inputs=_TRILINEAR_NAMES,
-                       save={n: tuple(m for m in _TRILINEAR_NAMES if m != n) for n in _TRILINEAR_NAMES})
+                       save={n: tuple(m for m in _TRILINEAR_NAMES if m != n) for n in _TRILINEAR_NAMES},
+                       jvp=multilinear(0, 1, 2))
 
 
 def trilinear(spec: str, p0: Tensor, p1: Tensor, p2: Tensor) -> Tensor:

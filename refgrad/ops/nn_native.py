@@ -204,7 +204,7 @@ def _not_implemented(c, *cotangents):
 
 _multilabel_backward = Primitive("NotImplemented", _multilabel_backward_forward, _not_implemented,
                                  inputs=("grad_output", "self"),
-                                 jvp=no_forward_rule("multilabel_margin_loss_backward"))
+                                 jvp=no_forward_rule("aten::multilabel_margin_loss_backward", differentiable=False))
 _multilabel = Primitive(
     "MultilabelMarginLossBackward0", _multilabel_forward,
     lambda c, g: _multilabel_backward(g, c.self, target=c.target, reduction=c.reduction, unbatched=c.unbatched),

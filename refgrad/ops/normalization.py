@@ -141,6 +141,25 @@ def _channel_input_grad(x, w, g, axes, eps):
     return _channel_input(x, w, g, axes=axes, eps=eps)
 
 
+def _norm_jvp(c, *tangents):
+    """The generic rule, plus torch's convention at a NaN/inf input: a slice whose statistics are NaN has NaN
+    tangents even when only the weight or bias has one (torch's formula runs the input's term on a zero tangent
+    through those statistics: 0 · NaN)."""
+    from refgrad.autograd._jvp import _transpose
+    tensors, results, outs = c._jvp_call
+    found = list(_transpose(c, tensors, tangents, results, outs))
+    tangent = found[0] if found[0] is not None else Tensor._make(np.zeros_like(results[0]._data))
+    if tangents[0] is None:
+        x = tensors[0]._data.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            variance = np.var(x, axis=c.axes, keepdims=True) if x.size else np.zeros((), np.float64)
+        undefined = np.broadcast_to(np.isnan(variance), x.shape)
+        if undefined.any():
+            tangent = tangent + Tensor._make(np.where(undefined, np.nan, 0.0).astype(tangent._data.dtype))
+    found[0] = tangent
+    return tuple(found)
+
+
 _NORM_PRIMS: dict = {}
 
 
@@ -151,7 +170,7 @@ def _norm_primitive(name: str, has_weight: bool, has_bias: bool) -> Primitive:
         # torch's layer norm saves (and unpacks) weight and bias too, so an in-place change to either is reported;
         # its batch norm saves the weight but not the bias
         save = inputs if name == "NativeLayerNormBackward0" else tuple(n for n in inputs if n != "bias")
-        _NORM_PRIMS[key] = Primitive(name, _norm_forward, _norm_vjp, inputs=inputs, save=save)
+        _NORM_PRIMS[key] = Primitive(name, _norm_forward, _norm_vjp, inputs=inputs, save=save, jvp=_norm_jvp)
     return _NORM_PRIMS[key]
 
 

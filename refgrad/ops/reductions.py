@@ -293,6 +293,7 @@ def _stat_mean_jvp(first):
         stat = contract_over(first(c, Tensor._make(np.ones_like(c.result._data))), t, c.dims, c.keepdim)
         stat = nan_where_nan(stat, c.result) if first is _std_backward else stat
         return stat, t.mean(tuple(c.dims), keepdim=c.keepdim) if c.dims else t.clone()
+    jvp.complex = True  # contract_over is written for complex inputs too
     return jvp
 
 

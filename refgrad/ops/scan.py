@@ -225,11 +225,37 @@ def _logcumsumexp_vjp(c, g):
         (_reverse_logcumsumexp(negative - out, dim) + x).exp()
 
 
+_PAIRWISE_MAX = 1024  # beyond this length along dim, the n x n weights give way to the generic rule
+
+
 def _logcumsumexp_jvp(c, t):
-    """The generic rule; torch's forward formula reduces with max over ``dim`` first, so an empty ``dim`` fails."""
-    if c.self.ndim and c.self.shape[c.dim] == 0:
+    """out_i's tangent Σ_{j<=i} t_j exp(x_j - out_i), each weight from the difference x_j - out_i (exact where the
+    generic rule, through the VJP's log|g| in log space, loses log t_j against |x_j| ~ 1e300, and where torch's
+    formula, which shifts by the slice's max and zeroes sums below 1e-13, is wrong: at x = [0, 800] out_0's tangent
+    is t_0, torch gives 0). torch's conventions at non-finite inputs: an entry at -inf weighs 0, a slice whose max is
+    -inf or NaN has NaN tangents; an empty dim raises torch's max() error."""
+    from refgrad.ops.selection import where
+    x, out, dim = c.self, c.result, c.dim
+    if x.ndim and x.shape[dim] == 0:
         raise IndexError(f"max(): Expected reduction dim {c.dim} to have non-zero size.")
-    return transpose_reading_primals(c, t)
+    if x.ndim == 0:
+        return _logcumsumexp_jvp_last(x.reshape(1), out.reshape(1), t.reshape(1), where).reshape(())
+    if x.shape[dim] > _PAIRWISE_MAX:
+        return transpose_reading_primals(c, t)[0]
+    moved = [a.movedim(dim, -1) for a in (x, out, t)]
+    return _logcumsumexp_jvp_last(*moved, where).movedim(-1, dim)
+
+
+def _logcumsumexp_jvp_last(x, out, t, where):
+    n = x.shape[-1]
+    x_np, out_np = x._data, out._data
+    unused = ~np.tril(np.ones((n, n), bool)) | (np.isneginf(x_np)[..., None, :] & np.isneginf(out_np)[..., :, None])
+    unused = Tensor._make(np.broadcast_to(unused, x_np.shape[:-1] + (n, n)))
+    difference = where(unused, 0.0, x.unsqueeze(-2) - out.unsqueeze(-1))  # [..., i, j]: x_j - out_i
+    tangent = (where(unused, 0.0, difference.exp()) * t.unsqueeze(-2)).sum(-1)
+    top = np.max(x_np, axis=-1, keepdims=True)
+    undefined = np.isnan(top) | np.isneginf(top)
+    return where(Tensor._make(np.broadcast_to(undefined, x_np.shape)), np.nan, tangent) if undefined.any() else tangent
 
 
 _logcumsumexp = Primitive("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp,

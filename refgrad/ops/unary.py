@@ -21,6 +21,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once
 from refgrad.ops._util import float_dtype
+from refgrad.ops.elementwise import div_jvp
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 __all__ = ["abs", "sign", "sgn", "exp2", "expm1", "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "sin",
@@ -59,7 +60,7 @@ def _divide_vjp(c, g):
 
 
 _divide = Primitive("DivBackward0", np.true_divide, _divide_vjp, inputs=("self", "other"),
-                    save={"other": ("self", "other"), "self": ("other",)}, jvp="elementwise")
+                    save={"other": ("self", "other"), "self": ("other",)}, jvp=div_jvp)
 
 
 def divide(a, b) -> Tensor:

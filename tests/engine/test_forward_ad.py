@@ -151,3 +151,20 @@ def test_repr_shows_the_tangent():
         assert repr(d) == ("tensor([-1.7727,  0.5371,  0.5428], dtype=torch.float64,\n"
                            "       tangent=tensor([1., 1., 1.], dtype=torch.float64))")
     assert repr(d) == "tensor([-1.7727,  0.5371,  0.5428], dtype=torch.float64)"
+
+
+def test_repr_of_a_0d_tangent_and_the_dual_views_grad_fns():
+    # torch 2.13.0 prints a 0-d tangent as its Python number; make_dual's output of a tensor that requires grad is a
+    # ViewBackward0 view, unpack_dual's primal an Identity node
+    with fwAD.dual_level():
+        assert repr(fwAD.make_dual(refgrad.tensor(1.0), refgrad.tensor(0.1))) == (
+            "tensor(1., tangent=0.10000000149011612)")
+        assert repr(fwAD.make_dual(refgrad.tensor(1.0, dtype=F64), refgrad.tensor(float("nan"), dtype=F64))) == (
+            "tensor(1., dtype=torch.float64, tangent=nan)")
+        assert repr(fwAD.make_dual(refgrad.tensor(1 + 1j), refgrad.tensor(2 + 1j))) == (
+            "tensor(1.+1.j, tangent=(2+1j))")
+        x = refgrad.tensor([1.0, 2.0], requires_grad=True) * 2
+        d = fwAD.make_dual(x, refgrad.ones(2))
+        primal = fwAD.unpack_dual(d).primal
+        assert type(d.grad_fn).__name__ == "ViewBackward0" and d._base is x
+        assert repr(primal) == "tensor([2., 4.], grad_fn=<Identity>)"

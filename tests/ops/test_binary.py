@@ -573,3 +573,10 @@ def test_isclose_compares_complex_values_whole():
     a = refgrad.tensor([1 + 1j, 2 + 0j])
     b = refgrad.tensor([1 + 1j, 2 + 1j])
     assert refgrad.isclose(a, b).tolist() == [True, False]  # the imaginary parts were dropped before
+
+
+def test_addcdiv_and_addcmul_of_complex_tensors_keep_a_fractional_value():
+    # torch 2.13.0: complex operands divide (only integral pairs are refused) and value=0.5 is not truncated
+    z = refgrad.tensor([1 + 2j])
+    assert refgrad.addcdiv(z, z, z + 1, value=0.5).tolist() == [1.375 + 2.125j]
+    assert refgrad.addcmul(z, z, z, value=0.5).tolist() == [-0.5 + 4j]

@@ -64,3 +64,10 @@ def test_grad_fn_names_follow_torch():
     assert [o.grad_fn.name() for o in outs] == [
         "FrexpBackward0", "LdexpBackward0", "NextafterBackward0", "MvlgammaBackward0", "RenormBackward0",
         "AddrBackward0", "ConstantPadNdBackward0"]
+
+
+def test_mvlgamma_gradient_at_negative_zero_is_torchs():
+    # torch 2.13.0 adds the offsets 0, -1/2, ... to x before digamma: -0.0 + 0.0 = +0.0, so the gradient (and the
+    # tangent) of mvlgamma(x, 1) at x = -0.0 is digamma(+0) = -inf, not digamma(-0) = +inf
+    x = rg.tensor([-0.0], dtype=rg.float64, requires_grad=True)
+    assert rg.autograd.grad(rg.mvlgamma(x, 1).sum(), x)[0].tolist() == [float("-inf")]

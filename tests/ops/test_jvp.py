@@ -139,6 +139,11 @@ COMPLEX = {
     "sgn": (lambda z: refgrad.sgn(z), Z), "prod": (lambda z: z.prod(), Z),
     "vdot": (lambda z: refgrad.vdot(z, z * z), Z),
     "sqrt": (lambda z: z.sqrt(), Z), "cumprod": (lambda z: z.cumprod(0), Z),
+    # real statistics of a complex input: the contraction rule in Re<grad, tangent>
+    "std": (lambda z: z.std(), Z), "var": (lambda z: z.var(correction=0), Z),
+    "std_mean": (lambda z: refgrad.std_mean(z)[0], Z), "var_mean.var": (lambda z: refgrad.var_mean(z)[0], Z),
+    "var_mean.mean": (lambda z: refgrad.var_mean(z)[1], Z),
+    "div": (lambda z: z / (z * z + 1), Z), "addcdiv": (lambda z: refgrad.addcdiv(z, z * 2, z * z + 1, value=0.5), Z),
     # polar at r > 0: for r < 0 torch's VJP writes e^{iθ} as sgn(z) (its transpose identity fails there), while its
     # forward formula, which refgrad follows, is the true derivative (pinned below)
     "complex_of_real": (lambda x: refgrad.complex(x, x * x).abs(), Z.real),
@@ -165,6 +170,17 @@ def test_complex_jvp_matches_central_differences_and_vjp(name):
     w = rng.standard_normal(tuple(y.shape)) + (1j * rng.standard_normal(tuple(y.shape)) if y.is_complex() else 0)
     (g,) = refgrad.autograd.grad(y, x, refgrad.tensor(w, dtype=y.dtype))
     assert np.isclose(np.real(np.vdot(w, tangent)), np.real(np.vdot(g.detach().resolve_conj().numpy(), v)))
+
+
+def test_std_tangent_of_complex_zeros_is_zero():
+    # torch 2.13.0: std and std_mean of complex zeros (0-d with correction=0, or 1-d) have tangent 0, as for real
+    # zeros (the VJP's masked_fill at std = 0), not the 0 · inf = NaN of differentiating through it
+    for shape, correction in (((), 0), ((3,), 1)):
+        zeros = np.zeros(shape, np.complex128)
+        with fwAD.dual_level():
+            z = fwAD.make_dual(refgrad.tensor(zeros), refgrad.tensor(zeros + (1 + 2j)))
+            assert fwAD.unpack_dual(refgrad.std_mean(z, correction=correction)[0]).tangent.item() == 0.0
+            assert fwAD.unpack_dual(refgrad.std(z, correction=correction)).tangent.item() == 0.0
 
 
 def test_polar_tangent_at_negative_abs_is_the_derivative():
@@ -300,3 +316,119 @@ def test_native_group_norm_statistics_get_tangents_only_from_the_input():
         assert [fwAD.unpack_dual(o).tangent is None for o in out] == [False, True, True]
         out = refgrad.native_group_norm(fwAD.make_dual(x, refgrad.ones(2, 4, 3)), w, b, 2, 4, 3, 2, 1e-5)
         assert [tuple(fwAD.unpack_dual(o).tangent.shape) for o in out] == [(2, 4, 3), (2, 2), (2, 2)]
+
+
+def test_addmm_family_and_bilinear_tangents_keep_torchs_zero_tangent_terms():
+    # torch 2.13.0 materializes the zero tangent of a product operand without one: with an inf in the weight, a
+    # tangent on the bias alone is NaN in every row (linear = addmm(bias, x, w.T); values printed by torch); bilinear
+    # (_trilinear) likewise is NaN, not +-inf, where the weight's zero tangent meets an infinite input
+    x = refgrad.tensor([[0.5, 0.5, 0.5], [0.5, 0.5, -1.0]], dtype=refgrad.float64)
+    w = refgrad.tensor([[1e-100, math.inf, 1e-100]], dtype=refgrad.float64)
+    got = _tangent(lambda b: refgrad.nn.functional.linear(x, w, b), ([-1.0], [6.7]))
+    assert np.isnan(got).all()
+    finite = refgrad.ones(1, 3, dtype=refgrad.float64)
+    assert _tangent(lambda b: refgrad.nn.functional.linear(x, finite, b), ([-1.0], [6.7])) == [[6.7], [6.7]]
+    x1 = refgrad.tensor([[-1.0, math.inf]], dtype=refgrad.float64)
+    weight = refgrad.ones(2, 2, 1, dtype=refgrad.float64)
+    got = _tangent(lambda x2: refgrad.nn.functional.bilinear(x1, x2, weight), ([[2.0]], [[1.0]]))
+    assert np.isnan(got).all()
+
+
+def test_div_and_addcdiv_tangents_follow_torchs_forward_formulas():
+    # torch 2.13.0 (values printed by torch): div's tangent is (x_t - y_t · result) / y, so at y = -0 it is inf, not
+    # the inf - inf of x_t / y - y_t · x / y²; addcdiv forms tensor1 / tensor2 before dividing again, so tensor2 =
+    # 1e-300 does not overflow through tensor2² (3e299 where the VJP's formula gives -inf)
+    got = _tangent(lambda x, y: x / y, ([1.0, 1e-300], [0.5, 1.0]), ([-0.0, 1e-300], [-1.2, 0.7]))
+    assert got[0] == math.inf and math.isclose(got[1], 3e299)
+    got = _tangent(lambda x, y: refgrad.addcdiv(x, x, y), ([1e-300], [1.0]), ([1e-300], [0.7]))
+    assert math.isclose(got[0], 3e299)
+
+
+def test_lerp_and_mse_tangents_run_every_term_on_zero_tangents():
+    # torch 2.13.0 (values printed by torch): lerp(start, end, weight)'s tangent is lerp(start_t, end_t, weight) +
+    # weight_t (end - start), the lerp on zeros where a tangent is missing: NaN at weight = inf with only the weight's
+    # tangent; mse_loss runs the target's term on a zero tangent: NaN at input - target = inf
+    ones = refgrad.ones(2, dtype=refgrad.float64)
+    start = refgrad.zeros(2, dtype=refgrad.float64)
+    got = _tangent(lambda w: refgrad.lerp(start, ones, w), ([math.inf, 0.5], [1.0, 1.0]))
+    assert math.isnan(got[0]) and got[1] == 1.0
+    target = refgrad.tensor([math.inf, 1.0], dtype=refgrad.float64)
+    got = _tangent(lambda x: refgrad.nn.functional.mse_loss(x, target, reduction="none"), ([0.0, 3.0], [1.0, 1.0]))
+    assert math.isnan(got[0]) and got[1] == 4.0
+
+
+@pytest.mark.parametrize("x", [[[0.0, 800.0, -3.0], [1.0, -2.0, 40.0]], 0.7, np.linspace(-5, 5, 1100)],
+                         ids=["spread", "0-d", "long-generic"])
+def test_logcumsumexp_tangent_matches_central_differences_and_vjp(x):
+    check_jvp(lambda a: a.logcumsumexp(-1 if np.ndim(x) else 0), np.asarray(x), order=1)
+    if np.size(x) < 10:
+        check_jvp(lambda a: a.logcumsumexp(-1 if np.ndim(x) else 0), np.asarray(x), order=2, rtol=1e-4, atol=1e-5)
+
+
+def test_logcumsumexp_tangent_is_exact_at_wide_spreads_and_follows_torch_at_infinities():
+    # out_0 = x_0, so its tangent is t_0 whatever follows (the generic rule lost log t_0 against |x_0| = 1e300 and gave
+    # 1.0; torch 2.13's formula, shifted by the slice max, gives 0 at [0, 800]); torch's conventions: -inf entries
+    # weigh 0, an all -inf (or NaN) slice is NaN, NaN from a +inf on
+    lcse = lambda x: x.logcumsumexp(0)  # noqa: E731
+    assert _tangent(lcse, ([-1e300, 0.0], [0.5, 1.5])) == [0.5, 1.5]
+    assert _tangent(lcse, ([0.0, 800.0], [0.5, 1.5])) == [0.5, 1.5]
+    assert _tangent(lcse, ([-math.inf, -math.inf, 1.0], [0.5, 1.5, 2.5])) == [0.0, 0.0, 2.5]
+    assert all(math.isnan(v) for v in _tangent(lcse, ([-math.inf, -math.inf], [0.5, 1.5])))
+    got = _tangent(lcse, ([1.0, math.inf], [0.5, 1.5]))
+    assert got[0] == 0.5 and math.isnan(got[1])
+
+
+def test_angle_tangent_at_a_tiny_complex64_input_is_finite():
+    # Im(t / z) at z = 4.7e-27 (complex64), t = 7.23 + 6.15j: 6.15 / 4.7e-27 = 1.3086e27, finite in float32; torch
+    # 2.13's formula divides by |z|², which underflows to 0, and returns NaN (a known torch-wrong divergence)
+    with fwAD.dual_level():
+        z = fwAD.make_dual(refgrad.tensor([4.699833361778561e-27 + 0j], dtype=refgrad.complex64),
+                           refgrad.tensor([7.23 + 6.15j], dtype=refgrad.complex64))
+        got = fwAD.unpack_dual(refgrad.angle(z)).tangent.item()
+    assert abs(got / 1.3086e27 - 1) < 1e-3
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5, 2.0, 3.0, -1.0, -0.5, math.inf])
+def test_vector_norm_tangent_matches_central_differences_and_vjp(p):
+    x = np.array([[0.7, -1.3, 2.1], [-0.4, 1.9, 0.8]])
+    check_jvp(lambda a: refgrad.linalg.vector_norm(a, p, 0), x)
+    check_jvp(lambda a: refgrad.linalg.vector_norm(a, p), x, order=2, rtol=1e-4, atol=1e-5)
+
+
+def test_vector_norm_tangent_at_an_infinite_element_contracts_first():
+    # torch 2.13.0 (norm_jvp): Σ sgn(x)|x|^(p-1) t first, then times norm^(1-p): an inf element adds 0 and the inf
+    # scale gives ±inf (values printed by torch: [inf, -inf]), where scaling each element first gives inf · 0 = NaN
+    got = _tangent(lambda a: refgrad.linalg.vector_norm(a, 0.5, 0), ([[math.inf, 1.0], [2.0, -math.inf]],
+                                                                      [[1.0, -1.0], [1.0, 1.0]]))
+    assert got == [math.inf, -math.inf]
+
+
+def test_renorm_tangent_follows_torchs_formula():
+    # torch 2.13.0 (renorm_jvp): a slice whose norm is NaN or under maxnorm passes its tangent (refgrad's generic
+    # rule gave NaN in the NaN slice); one over maxnorm is scaled (central differences and the VJP agree)
+    got = _tangent(lambda a: a.renorm(2, 0, 1.0), ([[math.nan, 2.0], [0.3, 0.4]], [[1.0, 2.0], [3.0, 4.0]]))
+    assert got[0] == [1.0, 2.0] and got[1] == [3.0, 4.0]
+    check_jvp(lambda a: a.renorm(1.5, 1, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]), order=2,
+              rtol=1e-4, atol=1e-5)
+    check_jvp(lambda a: a.renorm(0.5, 0, 0.8), np.array([[0.7, -1.3, 0.1], [-0.4, 1.9, 0.2]]))
+
+
+def test_complex_div_and_angle_tangents_at_zero_and_infinite_inputs_follow_torch():
+    # torch 2.13.0 (values printed by torch): dividing by a complex 0 with a divisor tangent gives NaN + NaNj (torch's
+    # complex division of the NaN-carrying numerator), angle's tangent at an infinite z is NaN
+    with fwAD.dual_level():
+        x = fwAD.make_dual(refgrad.tensor([2 + 1j]), refgrad.tensor([1 + 0.5j]))
+        y = fwAD.make_dual(refgrad.tensor([0j]), refgrad.tensor([1 + 1j]))
+        got = fwAD.unpack_dual(x / y).tangent.item()
+        assert math.isnan(got.real) and math.isnan(got.imag)
+        z = fwAD.make_dual(refgrad.tensor([complex(0, math.inf)]), refgrad.tensor([0j]))
+        assert math.isnan(fwAD.unpack_dual(refgrad.angle(z)).tangent.item())
+
+
+def test_norm_tangent_of_a_slice_with_nan_statistics_is_nan():
+    # torch 2.13.0 (values printed by torch): layer/batch/instance norm with a tangent on the bias only give NaN
+    # tangents in a slice holding a NaN (its statistics are NaN, and torch's formula multiplies them by the input's
+    # zero tangent), the bias tangent elsewhere
+    x = refgrad.tensor([[1.0, 2.0, math.nan], [1.0, 2.0, 4.0]], dtype=refgrad.float64)
+    got = _tangent(lambda b: refgrad.nn.functional.layer_norm(x, (3,), None, b), ([0.5, 0.5, 0.5], [1.0, 1.0, 1.0]))
+    assert all(math.isnan(v) for v in got[0]) and got[1] == [1.0, 1.0, 1.0]
