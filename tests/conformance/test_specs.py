@@ -120,3 +120,17 @@ def test_kwargs_forms_are_all_accepted():
         inputs, _ = draw_inputs(data, spec, "float32")
         assert inputs[1]["kind"] == "scalar" and isinstance(inputs[1]["value"], int)
     draw()
+
+
+@pytest.mark.parametrize("m, n", [(2, 2), (3, 2), (4, 4), (4, 1)])
+@pytest.mark.parametrize("pattern", ["ones", "-ones", "checkerboard"])
+def test_qr_spec_inputs_have_full_column_rank_at_the_entry_domain_corners(m, n, pattern):
+    # seed 2401 drew x = -ones(2, 2), which n·I left singular ([[1, -1], [-1, 1]]): R22 = 0, and the gradient
+    # (a solve with R) was inf or NaN by the last bit of a dot product. (n + 1)·I keeps |R_kk| >= 1.
+    import torch
+
+    sign = {"ones": 1.0, "-ones": -1.0}.get(pattern)
+    x = torch.full((m, n), sign, dtype=torch.float64) if sign else \
+        (-1.0) ** (torch.arange(m)[:, None] + torch.arange(n)[None, :]).double()
+    _, r = get_spec("linalg.qr").fn(torch, x)
+    assert r.diagonal().abs().min() >= 1.0
