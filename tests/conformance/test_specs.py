@@ -134,3 +134,12 @@ def test_qr_spec_inputs_have_full_column_rank_at_the_entry_domain_corners(m, n, 
         (-1.0) ** (torch.arange(m)[:, None] + torch.arange(n)[None, :]).double()
     _, r = get_spec("linalg.qr").fn(torch, x)
     assert r.diagonal().abs().min() >= 1.0
+
+
+def test_pinverse_spec_zeroes_tiny_entries():
+    # seed 2401: [[0, -1], [1.33e-10, 0]] (condition number 7.5e9) gave a gradient that was rounding noise of the
+    # two SVDs; the spec makes entries below 1e-3 exact zeros (rank-deficient inputs stay, ill-conditioned ones go)
+    import torch
+
+    x = torch.tensor([[0.0, -1.0], [1.33e-10, 0.0]], dtype=torch.float64)
+    assert torch.equal(get_spec("pinverse").fn(torch, x), torch.tensor([[0.0, 0.0], [-1.0, 0.0]], dtype=torch.float64))
