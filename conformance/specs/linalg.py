@@ -204,7 +204,13 @@ SPECS = [
                          "(2, 3, 3, 2, 2, 2): 'ab,bc,cd->ad', (2, 3, 1, 3): 'ij,kj->ik', (2, 2, 3): 'iij->j', "
                          "(2, 3, 2): 'i...->...'}.get(sum([tuple(o.shape) for o in ops if o.ndim], ()), 'ii'), "
                          "*[o for o in ops if o.ndim])"),
-           args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_einsum_two()),
+           args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_einsum_two(),
+           tol={"float32": (1.3e-6, 4e-3)},
+           tol_reason="float32 'ab,bc,cd->ad' second order: A v1 C + A B v2 cancels terms up to 1.2e4 (three factors "
+                      "of up to 10, six products each), and both engines land a few ulps of those terms off float64 "
+                      "(seed 3101: torch -2.0480652, refgrad -2.04805, float64 -2.0480641; 300 random draws: max "
+                      "|torch - refgrad| 4.9e-4, errors vs float64 torch 2.1e-4, refgrad 3.4e-4, each side the worse "
+                      "one about half the time): atol 4 ulps of 1.2e4"),
     OpSpec("trace", func("trace"), args=(tensor(VALUES),),
            shapes=Shapes(shapes(min_dims=2, max_dims=2).map(lambda s: (s,)),
                          invalid=st.sampled_from([((3,),), ((2, 2, 2),)])), dtypes=FLOAT + INT),
