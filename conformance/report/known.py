@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import math
 import tokenize
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from conformance.report.load import parse_literal
@@ -101,10 +103,12 @@ def _values(item: Any, dtype: str):
         yield float(item), dtype
 
 
-#: (smallest, largest) magnitude whose square neither underflows nor overflows, per dtype (float64 otherwise)
-_SQUARE_SAFE = {"float64": (1.5e-154, 1.3e154), "complex128": (1.5e-154, 1.3e154),
-                "float32": (1.1e-19, 1.8e19), "complex64": (1.1e-19, 1.8e19),
-                "float16": (2.5e-3, 255.0), "bfloat16": (1.1e-19, 1.8e19)}
+def _square_safe(dtype: str) -> tuple[float, float]:
+    """(smallest, largest) magnitude whose square is a normal number of ``dtype``'s real part (float64 otherwise):
+    sqrt of the smallest normal and of the largest finite value."""
+    real = {"complex128": "float64", "complex64": "float32", "bfloat16": "float32"}.get(dtype, dtype)
+    info = np.finfo(real if real in ("float64", "float32", "float16") else "float64")
+    return math.sqrt(float(info.tiny)), math.sqrt(float(info.max))
 
 
 def input_class(inputs: Any) -> str | None:
@@ -127,7 +131,7 @@ def input_class(inputs: Any) -> str | None:
     except (ValueError, SyntaxError):
         return None
     for value, dtype in _values(items, "float64"):
-        low, high = _SQUARE_SAFE.get(dtype, _SQUARE_SAFE["float64"])
+        low, high = _square_safe(dtype)
         if value and not low <= abs(value) <= high:
             return "extreme"
     return None

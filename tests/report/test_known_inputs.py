@@ -33,6 +33,8 @@ def record_with(values, dtype="float64", divergence_id="x"):
     ([5e-324], "float64", "extreme"),  # subnormal
     ([1e-30], "float64", None),
     ([1e-30], "float32", "extreme"),  # a float32 square underflows below ~1e-19
+    ([5e-3, 1.0], "float16", "extreme"),  # below sqrt(6.1e-5)
+    ([0.01, 200.0], "float16", None),
 ])
 def test_input_class(values, dtype, expected):
     assert input_class(literal([tensor(values, dtype)])) == expected
