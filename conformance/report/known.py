@@ -10,6 +10,8 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
     key = "gradgrad*"           # optional pattern on the record's key (the observable)
     scenario = "*"              # optional pattern on the errors/graph_state scenario
     id = "4b58d41fbac1"         # optional: exact divergence_id
+    inputs = "nonfinite"        # optional: only examples whose inputs hold a NaN or inf ("extreme": that, or a
+                                # nonzero value whose square under- or overflows in its dtype; see input_class)
     reason = "why this is accepted"   # required, non-empty
     verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
 
@@ -21,18 +23,27 @@ enough examples to have met it again (:data:`STALE_MIN_EXAMPLES`, or any number 
 from __future__ import annotations
 
 import fnmatch
+import io
+import math
+import tokenize
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from conformance.report.load import parse_literal
+
 __all__ = ["KnownEntry", "KnownFileError", "load_known", "apply_known", "stale_entries", "stale_line", "MATCH_FIELDS",
-           "STALE_MIN_EXAMPLES"]
+           "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class"]
 
 MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "id")
-_ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict"}
+#: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
+#: whose example inputs are of class C or narrower (see :func:`input_class`).
+INPUT_CLASSES = ("nonfinite", "extreme")
+_ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict", "inputs"}
 _RECORD_FIELD = {"id": "divergence_id"}
 
 
@@ -48,10 +59,12 @@ class KnownEntry:
     reason: str
     verdict: str = ""
     index: int = 0
+    inputs: str = ""  # "" (any example), or one of INPUT_CLASSES
 
     def label(self) -> str:
         """A short text naming the entry (``#3 op=norm property=double_backward``)."""
-        return f"#{self.index} " + " ".join(f"{name}={pattern}" for name, pattern in self.patterns)
+        return f"#{self.index} " + " ".join(f"{name}={pattern}" for name, pattern in self.patterns) + (
+            f" inputs={self.inputs}" if self.inputs else "")
 
     def field(self, name: str, default: str = "*") -> str:
         """The pattern given for ``name`` (``default`` when absent)."""
@@ -67,7 +80,61 @@ class KnownEntry:
                     return False
             elif not pattern_matches(value, pattern):
                 return False
+        if self.inputs:
+            found = input_class(record.get("inputs"))
+            return found is not None and INPUT_CLASSES.index(found) <= INPUT_CLASSES.index(self.inputs)
         return True
+
+
+def _values(item: Any, dtype: str):
+    """(value, dtype name) for every number in one input item of a record (tensor data or a scalar)."""
+    if isinstance(item, dict):
+        if item.get("kind") == "scalar":
+            yield from _values(item.get("value"), "float64")
+        else:
+            yield from _values(item.get("data"), str(item.get("dtype") or dtype))
+    elif isinstance(item, (list, tuple)):
+        for part in item:
+            yield from _values(part, dtype)
+    elif isinstance(item, complex):
+        yield item.real, dtype
+        yield item.imag, dtype
+    elif isinstance(item, (int, float)) and not isinstance(item, bool):
+        yield float(item), dtype
+
+
+def _square_safe(dtype: str) -> tuple[float, float]:
+    """(smallest, largest) magnitude whose square is a normal number of ``dtype``'s real part (float64 otherwise):
+    sqrt of the smallest normal and of the largest finite value."""
+    real = {"complex128": "float64", "complex64": "float32", "bfloat16": "float32"}.get(dtype, dtype)
+    info = np.finfo(real if real in ("float64", "float32", "float16") else "float64")
+    return math.sqrt(float(info.tiny)), math.sqrt(float(info.max))
+
+
+def input_class(inputs: Any) -> str | None:
+    """How special a record's example inputs are: ``"nonfinite"`` (a NaN or infinity somewhere), ``"extreme"``
+    (all finite, but a nonzero value whose square under- or overflows in its dtype: |x| < ~1.5e-154 or > ~1.3e154
+    in float64, < ~1.1e-19 or > ~1.8e19 in float32, subnormals included), or None (ordinary values, or inputs
+    that cannot be read). ``inputs`` is the record's field: a Python literal with ``nan``/``inf`` as names and
+    complex numbers as ``complex(re, im)``."""
+    if not isinstance(inputs, str):
+        return None
+    try:
+        names = {token.string for token in tokenize.generate_tokens(io.StringIO(inputs).readline)
+                 if token.type == tokenize.NAME}
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    if names & {"nan", "inf"}:
+        return "nonfinite"
+    try:
+        items = parse_literal(inputs)
+    except (ValueError, SyntaxError):
+        return None
+    for value, dtype in _values(items, "float64"):
+        low, high = _square_safe(dtype)
+        if value and not low <= abs(value) <= high:
+            return "extreme"
+    return None
 
 
 def pattern_matches(value: str, pattern: str) -> bool:
@@ -100,8 +167,11 @@ def load_known(path: str | Path | None) -> list[KnownEntry]:
             raise KnownFileError(f"{where}: every entry needs a non-empty reason")
         if "id" not in raw and not ("op" in raw and "property" in raw):
             raise KnownFileError(f"{where}: give op and property (patterns), or an exact id")
+        if "inputs" in raw and raw["inputs"] not in INPUT_CLASSES:
+            raise KnownFileError(f"{where}: inputs must be one of {list(INPUT_CLASSES)}, not {raw['inputs']!r}")
         patterns = tuple((name, str(raw[name])) for name in MATCH_FIELDS if name in raw)
-        entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index))
+        entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index,
+                                  str(raw.get("inputs", ""))))
     return entries
 
 

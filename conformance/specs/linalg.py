@@ -204,7 +204,13 @@ SPECS = [
                          "(2, 3, 3, 2, 2, 2): 'ab,bc,cd->ad', (2, 3, 1, 3): 'ij,kj->ik', (2, 2, 3): 'iij->j', "
                          "(2, 3, 2): 'i...->...'}.get(sum([tuple(o.shape) for o in ops if o.ndim], ()), 'ii'), "
                          "*[o for o in ops if o.ndim])"),
-           args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_einsum_two()),
+           args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_einsum_two(),
+           tol={"float32": (1.3e-6, 4e-3)},
+           tol_reason="float32 'ab,bc,cd->ad' second order: A v1 C + A B v2 cancels terms up to 1.2e4 (three factors "
+                      "of up to 10, six products each), and both engines land a few ulps of those terms off float64 "
+                      "(seed 3101: torch -2.0480652, refgrad -2.04805, float64 -2.0480641; 300 random draws: max "
+                      "|torch - refgrad| 4.9e-4, errors vs float64 torch 2.1e-4, refgrad 3.4e-4, each side the worse "
+                      "one about half the time): atol 4 ulps of 1.2e4"),
     OpSpec("trace", func("trace"), args=(tensor(VALUES),),
            shapes=Shapes(shapes(min_dims=2, max_dims=2).map(lambda s: (s,)),
                          invalid=st.sampled_from([((3,),), ((2, 2, 2),)])), dtypes=FLOAT + INT),
@@ -259,7 +265,10 @@ SPECS = [
     OpSpec("linalg.cholesky.not_pd", _fn("lambda t, x: t.linalg.cholesky(-x @ x.transpose(-2, -1) - t.eye("
                                          "x.shape[-1], dtype=x.dtype))"),
            args=(tensor(ENTRY),), shapes=_square()),
-    OpSpec("linalg.qr", _fn("lambda t, x: t.linalg.qr(x + x.shape[-1] * t.eye(x.shape[-2], x.shape[-1], "
+    # (n + 1)·I on the top n x n block makes it strictly diagonally dominant, so A has full column rank: QR's
+    # gradient divides by R's diagonal, and at a rank-deficient A (n·I - ones at the entries' edge -1) both engines
+    # return rounding noise (inf or NaN depending on the last bit of a 2-term dot product)
+    OpSpec("linalg.qr", _fn("lambda t, x: t.linalg.qr(x + (x.shape[-1] + 1) * t.eye(x.shape[-2], x.shape[-1], "
                             "dtype=x.dtype))"), args=(tensor(ENTRY),),
            shapes=_matrix().map(lambda s: (s[0][:-2] + (max(s[0][-2:]), min(s[0][-2:])),)),
            tol=_TOL, tol_reason=_TOL_REASON),

@@ -68,7 +68,12 @@ SPECS = [
                    "triangular tangent its tangent is off by 0.05 (max abs) from float64 central differences, which "
                    "refgrad's tangent matches to 1e-10",
             "func": "as jvp: torch's jacfwd (and hessian) use that forward formula, so jacrev != jacfwd in torch"}),
-    OpSpec("pinverse", lambda t, x: t.pinverse(x), args=(_b(),), shapes=shapes(min_dims=2, max_dims=3, min_side=1,
-                                                                                  max_side=3).map(lambda s: (s,)),
+    # raw x, so rank-deficient inputs (rcond's cutoff) are drawn; entries below 1e-3 become exact zeros: tiny
+    # nonzero entries made condition numbers up to 1e15, where pinv's gradient is the two SVDs' rounding noise
+    # (seed 2401: [[0, -1], [1.33e-10, 0]], cond 7.5e9, torch off the exact gradient by 3e-7, refgrad exact; over
+    # 3000 random spec-like inputs 72 float64 mismatches up to 4 % of the largest entry, each with a nonzero entry
+    # below 1e-4; none with the mask)
+    OpSpec("pinverse", lambda t, x: t.pinverse(x * (x.abs() > 1e-3)), args=(_b(),),
+           shapes=shapes(min_dims=2, max_dims=3, min_side=1, max_side=3).map(lambda s: (s,)),
            tol=_TOL, tol_reason=_TOL_REASON),
 ]

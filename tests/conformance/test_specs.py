@@ -120,3 +120,26 @@ def test_kwargs_forms_are_all_accepted():
         inputs, _ = draw_inputs(data, spec, "float32")
         assert inputs[1]["kind"] == "scalar" and isinstance(inputs[1]["value"], int)
     draw()
+
+
+@pytest.mark.parametrize("m, n", [(2, 2), (3, 2), (4, 4), (4, 1)])
+@pytest.mark.parametrize("pattern", ["ones", "-ones", "checkerboard"])
+def test_qr_spec_inputs_have_full_column_rank_at_the_entry_domain_corners(m, n, pattern):
+    # seed 2401 drew x = -ones(2, 2), which n·I left singular ([[1, -1], [-1, 1]]): R22 = 0, and the gradient
+    # (a solve with R) was inf or NaN by the last bit of a dot product. (n + 1)·I keeps |R_kk| >= 1.
+    import torch
+
+    sign = {"ones": 1.0, "-ones": -1.0}.get(pattern)
+    x = torch.full((m, n), sign, dtype=torch.float64) if sign else \
+        (-1.0) ** (torch.arange(m)[:, None] + torch.arange(n)[None, :]).double()
+    _, r = get_spec("linalg.qr").fn(torch, x)
+    assert r.diagonal().abs().min() >= 1.0
+
+
+def test_pinverse_spec_zeroes_tiny_entries():
+    # seed 2401: [[0, -1], [1.33e-10, 0]] (condition number 7.5e9) gave a gradient that was rounding noise of the
+    # two SVDs; the spec makes entries below 1e-3 exact zeros (rank-deficient inputs stay, ill-conditioned ones go)
+    import torch
+
+    x = torch.tensor([[0.0, -1.0], [1.33e-10, 0.0]], dtype=torch.float64)
+    assert torch.equal(get_spec("pinverse").fn(torch, x), torch.tensor([[0.0, 0.0], [-1.0, 0.0]], dtype=torch.float64))
