@@ -46,10 +46,11 @@ _entr = Primitive("SpecialEntrBackward0", _entr_forward, lambda c, g: g * -(log(
 def _derivative_primitive(name: str, kernel) -> Primitive:
     """The order-th derivative of a unary function as a node whose VJP is the next derivative: float64 kernels
     without the cancellation of torch's float32 formulas (see _special_math_extra), to any order. A zero cotangent
-    gives 0 wherever this derivative is finite, also where the next one overflows (erfcx near -26.5 in float64):
-    torch multiplies it by the finite factors of its formula (erfcx and erfcx') instead."""
+    gives 0 wherever this derivative is finite at a finite x, also where the next one overflows (erfcx near -26.5
+    in float64): torch multiplies it by the finite factors of its formula (erfcx and erfcx') instead. At x = ±inf
+    a factor of torch's formula is infinite (log_ndtr'' = R·(-x - R)), so its NaN stands even there."""
     def vjp(c, g):
-        zero = constant((g._data == 0) & np.isfinite(c.result._data))
+        zero = constant((g._data == 0) & np.isfinite(c.result._data) & np.isfinite(c.self._data))
         return (g * primitive(c.self, order=c.order + 1)).masked_fill(zero, 0.0)
 
     primitive = Primitive(name, kernel, vjp, save=("self", "result"), jvp="elementwise")

@@ -150,3 +150,14 @@ def test_erfcx_zero_cotangent_where_the_second_derivative_overflows():
     (g,) = refgrad.autograd.grad(S.erfcx(x), x, v, create_graph=True)
     (gg,) = refgrad.autograd.grad(g, x, refgrad.ones(1, dtype=refgrad.float64))
     assert gg.tolist() == [0.0]
+
+
+@pytest.mark.parametrize("first, second", [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)])
+def test_log_ndtr_second_derivative_at_plus_inf_is_torchs_nan(first, second):
+    # torch differentiates exp(-x²/2 - log_ndtr(x))/√(2π): at x = +inf its factor -x - R is -inf, so the second
+    # order is NaN even under zero cotangents (default ci run, 2026-12-06); below it, a zero cotangent gives 0
+    x = refgrad.tensor(float("inf"), dtype=refgrad.float64, requires_grad=True)
+    (g,) = refgrad.autograd.grad(refgrad.special.log_ndtr(x), x, refgrad.tensor(first, dtype=refgrad.float64,
+                                                                               requires_grad=True), create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, x, refgrad.tensor(second, dtype=refgrad.float64))
+    assert float(g) == 0.0 and np.isnan(float(gg))
