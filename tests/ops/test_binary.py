@@ -600,3 +600,11 @@ def test_addcmul_infinite_input_absorbs_an_overflowing_product():
     # torch 2.13.0: addcmul(inf, 1e308, -1e308, value=0.7) is inf (fused: the product never overflows), not NaN
     x, a, b = (refgrad.tensor([v], dtype=refgrad.float64) for v in (math.inf, 1e308, -1e308))
     assert refgrad.addcmul(x, a, b, value=0.7).item() == math.inf
+
+
+@pytest.mark.parametrize("dtype, expected", [("float32", -6.811958996877365e-09), ("float64", 4.123685520036296e-17)])
+def test_add_with_alpha_is_one_fused_multiply_add(dtype, expected):
+    # torch 2.13.0: add(1, -1/0.7, alpha=0.7) = fma(0.7, -1/0.7, 1) (the product rounded first gives 0)
+    x, y = (refgrad.tensor([v], dtype=getattr(refgrad, dtype)) for v in (1.0, -1 / 0.7))
+    assert refgrad.add(x, y, alpha=0.7).item() == expected
+    assert refgrad.sub(x, -y, alpha=0.7).item() == expected
