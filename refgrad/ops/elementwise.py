@@ -239,7 +239,17 @@ def _power(a, b):
         odd = np.asarray(np.remainder(b, 2) != 0)
         negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
         return np.where(np.asarray(b) < 0, negative, positive)
-    return np.power(a, b)
+    result = np.power(a, b)
+    if result.dtype.kind == "f":
+        # NumPy's one-element exponent 0.5 (or -0.5) is a square root, NaN at -inf and -0 at -0; torch's pow by a
+        # tensor exponent is C's pow for every element: a non-integer y gives inf / +0 at -inf and +0 / inf at ±0
+        b = np.asarray(b)
+        fraction = np.isfinite(b) & (np.floor(b) != b)
+        at_minus_inf, at_zero = fraction & (a == -np.inf), fraction & (a == 0)
+        if at_minus_inf.any() or at_zero.any():
+            result = np.where(at_minus_inf, np.where(b > 0, np.inf, 0.0), result)
+            result = np.where(at_zero, np.where(b > 0, 0.0, np.inf), result).astype(result.dtype, copy=False)
+    return result
 
 
 def _pow_scalar_vjp(c, g):

@@ -608,3 +608,12 @@ def test_add_with_alpha_is_one_fused_multiply_add(dtype, expected):
     x, y = (refgrad.tensor([v], dtype=getattr(refgrad, dtype)) for v in (1.0, -1 / 0.7))
     assert refgrad.add(x, y, alpha=0.7).item() == expected
     assert refgrad.sub(x, -y, alpha=0.7).item() == expected
+
+
+def test_pow_by_a_one_element_tensor_exponent_is_c_pow_at_minus_inf_and_minus_zero():
+    # torch 2.13.0 (default seed 3103, graph_state): pow([0, 0, -inf], tensor([0.5])) = [0, 0, inf], and
+    # pow([-0.], tensor([-0.5])) = inf; NumPy's one-element exponent 0.5 is a square root (NaN at -inf, -0 at -0)
+    base = refgrad.tensor([0.0, -0.0, -math.inf], dtype=refgrad.float32)
+    np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([0.5])).numpy(), [0.0, 0.0, math.inf])
+    assert not np.signbit(refgrad.pow(base, refgrad.tensor([0.5])).numpy()[1])
+    np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([-0.5])).numpy(), [math.inf, math.inf, 0.0])
