@@ -247,8 +247,8 @@ def _power(a, b):
         fraction = np.isfinite(b) & (np.floor(b) != b)
         at_minus_inf, at_zero = fraction & (a == -np.inf), fraction & (a == 0)
         if at_minus_inf.any() or at_zero.any():
-            result = np.where(at_minus_inf, np.where(b > 0, np.inf, 0.0), result)
-            result = np.where(at_zero, np.where(b > 0, 0.0, np.inf), result).astype(result.dtype, copy=False)
+            fixed = np.where(at_minus_inf, np.where(b > 0, np.inf, 0.0), result)
+            result = np.where(at_zero, np.where(b > 0, 0.0, np.inf), fixed).astype(result.dtype, copy=False)
     return result
 
 

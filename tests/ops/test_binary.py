@@ -617,3 +617,4 @@ def test_pow_by_a_one_element_tensor_exponent_is_c_pow_at_minus_inf_and_minus_ze
     np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([0.5])).numpy(), [0.0, 0.0, math.inf])
     assert not np.signbit(refgrad.pow(base, refgrad.tensor([0.5])).numpy()[1])
     np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([-0.5])).numpy(), [math.inf, math.inf, 0.0])
+    assert refgrad.pow(base, refgrad.tensor([0.5])).dtype is refgrad.float32
