@@ -303,3 +303,13 @@ def test_softmax_gradient_is_its_own_op_with_torchs_double_backward(name, node):
     dx, dg = refgrad.autograd.grad(grad, (x, g), refgrad.tensor([[2.0, 0.0, 1.0]], dtype=refgrad.float64))
     np.testing.assert_allclose(dx.numpy(), expected[0], rtol=1e-12)
     np.testing.assert_allclose(dg.numpy(), expected[1], rtol=1e-12)
+
+
+def test_std_of_identical_elements_is_exactly_zero_with_a_zero_gradient():
+    # torch 2.13.0 (default seed 3105, std_mean over 18 elements of 0.7172506271894248): std 0 and gradient 0;
+    # sum / n is an ulp off that value, which made refgrad's std 1e-17 and its gradient -0.057
+    x = refgrad.full((2, 3, 3), 0.7172506271894248, dtype=refgrad.float64, requires_grad=True)
+    std, mean = refgrad.std_mean(x)
+    assert std.item() == 0.0
+    std.backward()
+    assert not x.grad.numpy().any()
