@@ -31,8 +31,9 @@ from refgrad.ops._activation_util import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import round_once
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
-from refgrad.ops.unary import _where, erf, require_tensor, tanh
+from refgrad.ops.unary import _where, cosh, erf, require_tensor, tanh
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
            "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "rrelu"]
@@ -308,13 +309,49 @@ def _gelu_forward(a, approximate):
     return result
 
 
+def _gelu_tanh_slope(x, tanh_fn):
+    inner_tanh = tanh_fn((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
+    left_slope = (inner_tanh + 1) * 0.5
+    right_slope = x * 0.5 * (1 - inner_tanh * inner_tanh) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x * x))
+    return left_slope + right_slope
+
+
+def _gelu_tanh_backward_forward(g, x):
+    f = lambda v: np.asarray(v, x.dtype)  # noqa: E731 - NumPy keeps float32 with these 0-d constants
+    inner_tanh = round_once(np.tanh)((x + x * x * x * f(_GELU_KAPPA)) * f(_GELU_BETA))
+    left_slope = (inner_tanh + f(1)) * f(0.5)
+    right_slope = x * f(0.5) * (f(1) - inner_tanh * inner_tanh) * (f(_GELU_BETA) * (f(1) + f(3 * _GELU_KAPPA) * x * x))
+    return g * (left_slope + right_slope)
+
+
+def _gelu_tanh_backward_vjp(c, gg):
+    """torch's gelu double backward (tanh form), term for term: with f = x/2, g = 1 - tanh², h = beta (1 + 3 kappa x²),
+    d(gelu')/dx = f'gh + f'gh + f g' h + f g h' (its float32 rounding shows at x = 3: default seed 3106)."""
+    g_out, x = c.grad_output, c.self
+    grad_g = gg * _gelu_tanh_slope(x, tanh) if c.needs_input_grad(0) else None
+    grad_x = None
+    if c.needs_input_grad(1):
+        inner = (x + x.pow(3) * _GELU_KAPPA) * _GELU_BETA
+        tanh_inner = tanh(inner)
+        sech_inner = 1 / cosh(inner)
+        f = x * 0.5
+        g = 1 - tanh_inner * tanh_inner
+        h = (1 + x * x * (3 * _GELU_KAPPA)) * _GELU_BETA
+        f_prime_gh = g * 0.5 * h
+        g_prime_fh = f * h * ((sech_inner * 2) * (-sech_inner * tanh_inner) * h)
+        h_prime_fg = f * g * (x * (6 * _GELU_KAPPA) * _GELU_BETA)
+        grad_x = gg * g_out * (f_prime_gh + f_prime_gh + g_prime_fh + h_prime_fg)
+    return grad_g, grad_x
+
+
+_gelu_tanh_backward = Primitive("GeluBackwardBackward0", _gelu_tanh_backward_forward, _gelu_tanh_backward_vjp,
+                                inputs=("grad_output", "self"), save=("grad_output", "self"), jvp="elementwise")
+
+
 def _gelu_vjp(c, g):
     x = c.self
     if c.approximate == "tanh":
-        inner_tanh = tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
-        left_slope = (inner_tanh + 1) * 0.5
-        right_slope = x * 0.5 * (1 - inner_tanh * inner_tanh) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x * x))
-        return g * (left_slope + right_slope)
+        return _gelu_tanh_backward(g, x)
     cdf = (erf(x * _SQRT1_2) + 1) * 0.5
     pdf = _exp(x * x * -0.5) * _INV_SQRT_2PI
     return g * (cdf + x * pdf)

@@ -25,6 +25,7 @@ from refgrad.ops._binary_common import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import sub_mul_once
 from refgrad.ops._util import float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.selection import where
@@ -329,10 +330,12 @@ logaddexp2 = register("logaddexp2", method=True)(_binary(
 # --- lerp ---------------------------------------------------------------------------------------------------
 
 def _lerp_forward(start, end, weight):
-    """torch's two-sided formula: exact at weight 0 and 1."""
+    """torch's two-sided formula, exact at weight 0 and 1, each side one fused multiply-add as torch's kernel
+    computes it (start + weight * diff, end - diff * (1 - weight), rounded once)."""
     weight = np.asarray(weight, start.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.where(np.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+        diff = end - start
+        return np.where(np.abs(weight) < 0.5, sub_mul_once(start, -weight, diff), sub_mul_once(end, diff, 1 - weight))
 
 
 def _lerp_scalar_vjp(c, g):
@@ -391,8 +394,15 @@ def _addc_operands(name, input, tensor1, tensor2, value):
     return dtype, value
 
 
+def _addcmul_forward(x, t1, t2, value):
+    scaled = value * t1
+    if scaled.dtype.kind == "f":  # torch's kernel: (value * t1) * t2 + x fused, rounded once
+        return sub_mul_once(x, -scaled, t2)
+    return x + scaled * t2
+
+
 _addcmul = Primitive(
-    "AddcmulBackward0", lambda x, t1, t2, value: x + value * t1 * t2,
+    "AddcmulBackward0", _addcmul_forward,
     lambda c, g: (g if c.needs_input_grad(0) else None,
                   g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
                   g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),

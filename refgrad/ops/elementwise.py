@@ -24,7 +24,7 @@ from refgrad.ops._binary_common import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._round_once import round_once
+from refgrad.ops._round_once import round_once, sub_mul_once
 from refgrad.ops._util import float_dtype
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
@@ -49,12 +49,22 @@ def _scaled(g, alpha, sign=1):
     return g * (sign * alpha)
 
 
-_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
+def _minus_alpha_times(a, b, alpha):
+    """a - alpha * b; for floats fused (rounded once), as torch's add/sub kernels compute it with an alpha."""
+    if alpha == 1:
+        return a - b
+    dtype = np.result_type(a, b)
+    if dtype.kind == "f" and not isinstance(alpha, complex):
+        return sub_mul_once(a, np.asarray(alpha, dtype), b)
+    return a - alpha * b
+
+
+_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else _minus_alpha_times(a, b, -alpha),
                  lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"), jvp="elementwise")
-_sub = Primitive("SubBackward0", lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
+_sub = Primitive("SubBackward0", _minus_alpha_times,
                  lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), jvp="elementwise")
-_rsub_forward = lambda a, b, alpha: b - alpha * a if alpha != 1 else b - a
+_rsub_forward = lambda a, b, alpha: _minus_alpha_times(b, a, alpha)
 # rsub with a number: torch's node has the tensor as its only input (the number is a parameter)
 _rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, other, alpha),
                   lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
@@ -229,7 +239,17 @@ def _power(a, b):
         odd = np.asarray(np.remainder(b, 2) != 0)
         negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
         return np.where(np.asarray(b) < 0, negative, positive)
-    return np.power(a, b)
+    result = np.power(a, b)
+    if result.dtype.kind == "f":
+        # NumPy's one-element exponent 0.5 (or -0.5) is a square root, NaN at -inf and -0 at -0; torch's pow by a
+        # tensor exponent is C's pow for every element: a non-integer y gives inf / +0 at -inf and +0 / inf at ±0
+        b = np.asarray(b)
+        fraction = np.isfinite(b) & (np.floor(b) != b)
+        at_minus_inf, at_zero = fraction & (a == -np.inf), fraction & (a == 0)
+        if at_minus_inf.any() or at_zero.any():
+            fixed = np.where(at_minus_inf, np.where(b > 0, np.inf, 0.0), result)
+            result = np.where(at_zero, np.where(b > 0, 0.0, np.inf), fixed).astype(result.dtype, copy=False)
+    return result
 
 
 def _pow_scalar_vjp(c, g):

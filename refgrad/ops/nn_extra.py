@@ -45,7 +45,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
                            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     eps = float(np.finfo(input.dtype.numpy).eps) if eps is None else eps
-    result = input * add_scalar((input * input).mean(dims, keepdim=True), eps).rsqrt()
+    result = input * add_scalar(input.pow(2).mean(dims, keepdim=True), eps).rsqrt()  # torch's graph: pow(x, 2)
     return result * weight if weight is not None else result
 
 

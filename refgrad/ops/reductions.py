@@ -211,7 +211,12 @@ def _var_acc(a, dims, keepdim, correction):
     if a.dtype.itemsize < 8:
         a = a.astype(np.float64)
     count = _count(a.shape, dims) if a.ndim else 1
-    centered = a - np.mean(a, axis=dims, keepdims=True, dtype=a.dtype)
+    mean = np.mean(a, axis=dims, keepdims=True, dtype=a.dtype)
+    # one correction step (the mean of the residuals): identical elements then give exactly their value and a
+    # variance of exactly 0, as torch's running (Welford) update does, where sum / n can be an ulp off
+    with np.errstate(invalid="ignore"):
+        mean = mean + np.mean(a - mean, axis=dims, keepdims=True, dtype=a.dtype)
+    centered = a - mean
     dof = builtins.max(0.0, count - correction)
     return np.sum(centered * centered, axis=dims, keepdims=keepdim, dtype=a.dtype) / a.dtype.type(dof)
 

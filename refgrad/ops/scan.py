@@ -10,6 +10,7 @@ from refgrad import dtypes
 from refgrad.autograd._jvp import transpose_reading_primals
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import round_once, sub_mul_once
 from refgrad.ops._util import wrap_dim
 from refgrad.ops.extrema import _TYPES, save_output, scatter_along
 from refgrad.tensor import Tensor
@@ -316,9 +317,18 @@ _softmax_backward_data = Primitive(
     "SoftmaxBackwardDataBackward0",
     lambda g, y, dim: y * (g - np.sum(g * y, axis=dim, keepdims=True, dtype=y.dtype)),
     _softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
+_exp_once = round_once(np.exp)  # torch's float32 exp is closer to the rounded float64 value than NumPy's
+
+
+def _log_softmax_backward_data_forward(g, y, dim):
+    # torch's kernel computes g - exp(y) * sum(g) with the product fused into the subtraction (FMA contraction):
+    # where exp(y) ~ 1 the difference cancels and the product's rounding would be its largest error
+    return sub_mul_once(g, _exp_once(y), np.add.reduce(g, axis=dim, keepdims=True, dtype=y.dtype))
+
+
 _log_softmax_backward_data = Primitive(
     "LogSoftmaxBackwardDataBackward0",
-    lambda g, y, dim: g - np.exp(y) * np.add.reduce(g, axis=dim, keepdims=True, dtype=y.dtype),
+    _log_softmax_backward_data_forward,
     _log_softmax_backward_data_vjp, inputs=("grad_output", "output"), save=("grad_output", "output"))
 
 

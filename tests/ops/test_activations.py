@@ -376,3 +376,13 @@ def test_prelu_double_backward_skips_the_input_term_when_its_cotangent_never_flo
     (gw,) = refgrad.autograd.grad(F.prelu(x, w), w, g, create_graph=True)
     (second,) = refgrad.autograd.grad(gw.sum(), g)
     assert second.tolist() == [-1.0, 0.0]
+
+
+def test_gelu_tanh_second_derivative_in_torchs_float32_order():
+    # torch 2.13.0 (default seed 3106): x = 3, v = 9.1054048538208, u = -5.9628071784973145, float32: 1.7247804403305054
+    # (true value 1.72478607; differentiating the first-order formula instead gave 1.7248077392578125)
+    x = refgrad.tensor([3.0], dtype=refgrad.float32, requires_grad=True)
+    v = refgrad.tensor([9.1054048538208], dtype=refgrad.float32, requires_grad=True)
+    (g,) = refgrad.autograd.grad(F.gelu(x, approximate="tanh"), [x], v, create_graph=True)
+    (gg,) = refgrad.autograd.grad(g, [x], refgrad.tensor([-5.9628071784973145], dtype=refgrad.float32))
+    assert gg.item() == 1.7247804403305054

@@ -580,3 +580,41 @@ def test_addcdiv_and_addcmul_of_complex_tensors_keep_a_fractional_value():
     z = refgrad.tensor([1 + 2j])
     assert refgrad.addcdiv(z, z, z + 1, value=0.5).tolist() == [1.375 + 2.125j]
     assert refgrad.addcmul(z, z, z, value=0.5).tolist() == [-0.5 + 4j]
+
+
+@pytest.mark.parametrize("dtype, op, args, expected", [
+    # torch 2.13.0 (CPU); the product rounded before the addition gives the second value
+    ("float32", "addcmul", (1.0, 3.0, -1 / 3), -2.9802322387695312e-08),  # unfused: 0
+    ("float64", "addcmul", (1.0, 3.0, -1 / 3), 5.551115123125783e-17),  # unfused: 0
+    ("float64", "addcmul", (1e308, -2.0, 1e308), -1e308),  # unfused: -inf (the product overflows)
+    ("float32", "lerp", (2.04, -2.56, 0.42), 0.10800006240606308),  # unfused: 0.10800004005432129
+    ("float64", "lerp", (-0.28, -0.67, -1.06), 0.13340000000000002),  # unfused: 0.13339999999999996
+])
+def test_addcmul_and_lerp_fuse_the_product_into_the_sum(dtype, op, args, expected):
+    # torch's kernels compute input + (value * tensor1) * tensor2 and lerp's two sides as fused multiply-adds
+    tensors = [refgrad.tensor([v], dtype=getattr(refgrad, dtype)) for v in args]
+    assert getattr(refgrad, op)(*tensors).item() == expected
+
+
+def test_addcmul_infinite_input_absorbs_an_overflowing_product():
+    # torch 2.13.0: addcmul(inf, 1e308, -1e308, value=0.7) is inf (fused: the product never overflows), not NaN
+    x, a, b = (refgrad.tensor([v], dtype=refgrad.float64) for v in (math.inf, 1e308, -1e308))
+    assert refgrad.addcmul(x, a, b, value=0.7).item() == math.inf
+
+
+@pytest.mark.parametrize("dtype, expected", [("float32", -6.811958996877365e-09), ("float64", 4.123685520036296e-17)])
+def test_add_with_alpha_is_one_fused_multiply_add(dtype, expected):
+    # torch 2.13.0: add(1, -1/0.7, alpha=0.7) = fma(0.7, -1/0.7, 1) (the product rounded first gives 0)
+    x, y = (refgrad.tensor([v], dtype=getattr(refgrad, dtype)) for v in (1.0, -1 / 0.7))
+    assert refgrad.add(x, y, alpha=0.7).item() == expected
+    assert refgrad.sub(x, -y, alpha=0.7).item() == expected
+
+
+def test_pow_by_a_one_element_tensor_exponent_is_c_pow_at_minus_inf_and_minus_zero():
+    # torch 2.13.0 (default seed 3103, graph_state): pow([0, 0, -inf], tensor([0.5])) = [0, 0, inf], and
+    # pow([-0.], tensor([-0.5])) = inf; NumPy's one-element exponent 0.5 is a square root (NaN at -inf, -0 at -0)
+    base = refgrad.tensor([0.0, -0.0, -math.inf], dtype=refgrad.float32)
+    np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([0.5])).numpy(), [0.0, 0.0, math.inf])
+    assert not np.signbit(refgrad.pow(base, refgrad.tensor([0.5])).numpy()[1])
+    np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([-0.5])).numpy(), [math.inf, math.inf, 0.0])
+    assert refgrad.pow(base, refgrad.tensor([0.5])).dtype is refgrad.float32

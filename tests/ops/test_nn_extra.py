@@ -83,3 +83,14 @@ def test_flash_attention_saves_a_float_mask():
         out.sum().backward()
     boolean = rg.ones((2, 2), dtype=rg.bool)
     F.scaled_dot_product_attention(q, q, q, attn_mask=boolean).sum().backward()
+
+
+def test_rms_norm_squares_with_pow_as_torch():
+    # torch 2.13 builds x * rsqrt(mean(x.pow(2)) + eps) * w: at x = [0.5], w = [inf], v = [0], u = ([5e-324], [0])
+    # the second-order gradient w.r.t. v is NaN (default seed 3101); squaring by x * x instead gave inf
+    x = rg.tensor([0.5], dtype=rg.float64, requires_grad=True)
+    w = rg.tensor([float("inf")], dtype=rg.float64, requires_grad=True)
+    v = rg.tensor([0.0], dtype=rg.float64, requires_grad=True)
+    gx, gw = rg.autograd.grad(F.rms_norm(x, (1,), w), [x, w], v, create_graph=True)
+    gg = rg.autograd.grad([gx, gw], [x, w, v], [rg.tensor([5e-324], dtype=rg.float64), rg.zeros(1, dtype=rg.float64)])
+    assert np.isnan(gg[0].item()) and gg[1].item() == 0 and np.isnan(gg[2].item())

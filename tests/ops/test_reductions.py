@@ -165,6 +165,18 @@ def test_log_softmax_cotangent():
     np.testing.assert_allclose(_grad(lambda x: x.log_softmax(0), [-inf, 1.0], [1.0, 2]), [1, -1])
 
 
+@pytest.mark.parametrize("dtype, x0, expected", [
+    # torch 2.13: log_softmax([x0, 0]) with cotangent [7.1, 0]; the product rounded before the subtraction would
+    # give 4.339218e-05 (1.4 % off; exact 4.3623640e-05) and 1.4634191636275773e-08 (3e-8 off)
+    ("float32", 12.0, 4.4012068e-05), ("float64", 20.0, 1.4634191214391022e-08)])
+def test_log_softmax_gradient_fuses_the_product_into_the_subtraction(dtype, x0, expected):
+    # torch's kernel computes g - exp(y) * sum(g) as one fused multiply-subtract: at exp(y) ~ 1 that difference
+    # cancels, and the rounding of the product alone would be off by more than float32's vjp tolerance
+    x = refgrad.tensor([x0, 0.0], dtype=getattr(refgrad, dtype), requires_grad=True)
+    x.log_softmax(0).backward(refgrad.tensor([7.1, 0.0], dtype=getattr(refgrad, dtype)))
+    assert x.grad.numpy()[0] == np.dtype(dtype).type(expected)
+
+
 def test_var_zero_degrees_of_freedom():
     # torch 2.13, x = [[1, 2, 1.5], [4, 4, 4]]:
     #   var(1, correction=3) -> [inf, nan]; backward([1, -2]) -> [[-inf, inf, nan], [nan, nan, nan]]
@@ -291,3 +303,13 @@ def test_softmax_gradient_is_its_own_op_with_torchs_double_backward(name, node):
     dx, dg = refgrad.autograd.grad(grad, (x, g), refgrad.tensor([[2.0, 0.0, 1.0]], dtype=refgrad.float64))
     np.testing.assert_allclose(dx.numpy(), expected[0], rtol=1e-12)
     np.testing.assert_allclose(dg.numpy(), expected[1], rtol=1e-12)
+
+
+def test_std_of_identical_elements_is_exactly_zero_with_a_zero_gradient():
+    # torch 2.13.0 (default seed 3105, std_mean over 18 elements of 0.7172506271894248): std 0 and gradient 0;
+    # sum / n is an ulp off that value, which made refgrad's std 1e-17 and its gradient -0.057
+    x = refgrad.full((2, 3, 3), 0.7172506271894248, dtype=refgrad.float64, requires_grad=True)
+    std, mean = refgrad.std_mean(x)
+    assert std.item() == 0.0
+    std.backward()
+    assert not x.grad.numpy().any()

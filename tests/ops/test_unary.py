@@ -386,3 +386,11 @@ def test_polygamma_at_a_huge_negative_integer_is_the_pole():
     x = refgrad.tensor([-1e300, -100.0, -2.5], dtype=refgrad.float64)
     got = refgrad.polygamma(2, x).tolist()
     assert got[:2] == [-math.inf, -math.inf] and abs(got[2] + 0.10823) < 1e-4
+
+
+def test_tanh_gradient_fuses_one_minus_the_square():
+    # torch 2.13.0, float32: tanh'(3) = 1 - tanh(3)² with the square fused into the subtraction: 0.00986598152667284
+    # (the square rounded first: 0.009865999221801758)
+    x = refgrad.tensor([3.0], dtype=refgrad.float32, requires_grad=True)
+    refgrad.tanh(x).backward()
+    assert x.grad.item() == 0.00986598152667284
