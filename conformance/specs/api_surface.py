@@ -230,9 +230,12 @@ def _positive_dof(drawn):
     return _variance_kwargs(drawn).filter(enough)
 
 
-_COMPLEX_VAR = dict(kwargs=_positive_dof, dtypes=COMPLEX, tol={"complex64": (1e-5, 1e-4)},
+_COMPLEX_VAR = dict(kwargs=_positive_dof, dtypes=COMPLEX, tol={"complex64": (1e-5, 1e-4), "float32": (1e-5, 1e-4)},
                     tol_reason="complex64 means round differently: of a constant row (0 + 32.06j) * 3 torch's "
-                               "second derivative is -1.1e-5 where the exact value (refgrad's) is 0")
+                               "second derivative is -1.1e-5 where the exact value (refgrad's) is 0; the float32 "
+                               "gradient of var's real cotangent sums the same x - mean (default seed 3113: 23 "
+                               "entries 33.5 and one 1.0, second cotangent 2: torch -1.06e-5, refgrad 5.3e-6, "
+                               "exact 0)")
 SPECS += [
     OpSpec("var.complex", lambda t, x, **kw: t.var(x, **kw), **_COMPLEX_VAR),
     OpSpec("std.complex", lambda t, x, **kw: x.std(**kw), **_COMPLEX_VAR),
