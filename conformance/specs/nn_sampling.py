@@ -32,10 +32,10 @@ _TOL = {"float32": (1e-4, 1e-3)}
 _TOL_REASON = ("float32 weights: torch's vectorised CPU kernel forms the weights and sums the taps in another order; "
                "bicubic second derivatives sum 16 taps with cubic slopes into values up to 57 (float32 ulp 3.8e-6) "
                "and cancel to 0 on a constant image: shrunk example (reflection, align_corners, image of 2s), "
-               "torch -8.1e-5 and refgrad 4.6e-5 where the exact value is 0. The noise scales with the image, cotangents and "
-               "slopes, not with the (zero) result: default seed 2601, bicubic on a constant image of 5.75 (-5.79), "
-               "cotangents up to 7.3: torch 4.4e-5 (3.1e-5) and refgrad 2.4e-4 (-2.3e-4) where float64 gives exactly 0 in "
-               "both engines; atol 1e-3")
+               "torch -8.1e-5 and refgrad 4.6e-5 where the exact value is 0. The noise scales with the image, "
+               "cotangents and slopes, not with the (zero) result: default seed 2601, bicubic on a constant image "
+               "of 5.75 (-5.79), cotangents up to 7.3: torch 4.4e-5 (3.1e-5) and refgrad 2.4e-4 (-2.3e-4) where "
+               "float64 gives exactly 0 in both engines; atol 1e-3")
 
 SPECS = [
     OpSpec("nn.functional.grid_sample", lambda t, x, g, **kw: t.nn.functional.grid_sample(x, g, **kw),
