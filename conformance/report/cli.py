@@ -17,6 +17,7 @@ from conformance.report.known import (
     STALE_MIN_EXAMPLES,
     KnownFileError,
     apply_known,
+    known_digest,
     load_known,
     stale_entries,
     stale_line,
@@ -70,8 +71,22 @@ def make_report(out_dir: str | Path, known_file: str | Path | None = None, verdi
             "known_file": str(known_file) if known_file else None,
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     min_examples = stale_min_examples(run.info.get("profile"))
+    meta["known_file_note"] = known_file_note(run.info, known_file)
+    notes = list(run.notes) + ([meta["known_file_note"]] if meta["known_file_note"] else [])
     return Report(meta, headline(cells, divergences), per_property(cells), matrix(cells), table, cells,
-                  stale_entries(entries, divergences, run.cells, min_examples), list(run.notes))
+                  stale_entries(entries, divergences, run.cells, min_examples), notes)
+
+
+def known_file_note(info: dict, known_file: str | Path | None) -> str | None:
+    """A note when the report matches with another known-divergences file than the run had (None otherwise, or
+    for a run.json from before runs recorded theirs): the run decides a cell from its first failing example,
+    while the report can only match the shrunk one, which depends on how long shrinking had."""
+    if "known_sha1" not in info or known_file is None or info["known_sha1"] == known_digest(known_file):
+        return None
+    had = f"known-divergences file {info.get('known_file')}" if info.get("known_file") else "no known-divergences file"
+    return (f"the run had {had}, this report matches with {known_file}: a divergence the run did not flag as "
+            f"expected is matched on its shrunk example, which can vary with how long shrinking had (run with "
+            f"--known {known_file} for verdicts that the seed alone decides)")
 
 
 def stale_min_examples(profile: str | None) -> int:
@@ -98,6 +113,8 @@ def build(out_dir: str | Path, report_dir: str | Path | None = None, known_file:
     line = stale_line(report.stale, stale_min_examples(report.meta.get("profile")))
     if line:
         print(line)
+    if report.meta.get("known_file_note"):
+        print(f"note: {report.meta['known_file_note']}")
     unexpected = report.headline["divergences_unexpected"]
     print(f"report written to {report_dir}/ ({unexpected} unexpected divergence(s))")
     return 1 if unexpected else 0
