@@ -71,22 +71,32 @@ def make_report(out_dir: str | Path, known_file: str | Path | None = None, verdi
             "known_file": str(known_file) if known_file else None,
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     min_examples = stale_min_examples(run.info.get("profile"))
-    meta["known_file_note"] = known_file_note(run.info, known_file)
+    unflagged = int((~run.divergences["expected"]).sum()) if len(run.divergences) else 0
+    meta["known_file_note"] = known_file_note(run.info, known_file, unflagged)
     notes = list(run.notes) + ([meta["known_file_note"]] if meta["known_file_note"] else [])
     return Report(meta, headline(cells, divergences), per_property(cells), matrix(cells), table, cells,
                   stale_entries(entries, divergences, run.cells, min_examples), notes)
 
 
-def known_file_note(info: dict, known_file: str | Path | None) -> str | None:
-    """A note when the report matches with another known-divergences file than the run had (None otherwise, or
-    for a run.json from before runs recorded theirs): the run decides a cell from its first failing example,
-    while the report can only match the shrunk one, which depends on how long shrinking had."""
-    if "known_sha1" not in info or known_file is None or info["known_sha1"] == known_digest(known_file):
+def known_file_note(info: dict, known_file: str | Path | None, unflagged: int = 1) -> str | None:
+    """A note when the report matches ``unflagged`` divergences (those the run did not flag as expected) with
+    another known-divergences file than the run had, or the same one since changed (None otherwise, or for a
+    run.json from before runs recorded theirs): the run decides a cell from its first failing example, while the
+    report can only match the shrunk one, which depends on how long shrinking had."""
+    if not unflagged or "known_sha1" not in info or known_file is None:
         return None
-    had = f"known-divergences file {info.get('known_file')}" if info.get("known_file") else "no known-divergences file"
-    return (f"the run had {had}, this report matches with {known_file}: a divergence the run did not flag as "
-            f"expected is matched on its shrunk example, which can vary with how long shrinking had (run with "
-            f"--known {known_file} for verdicts that the seed alone decides)")
+    if info["known_sha1"] == known_digest(known_file):
+        return None
+    had = info.get("known_file")
+    if not had:
+        what = f"the run had no known-divergences file, this report matches with {known_file}"
+    elif Path(had).resolve() == Path(known_file).resolve():
+        what = f"{known_file} has changed since the run"
+    else:
+        what = f"the run had known-divergences file {had}, this report matches with {known_file}"
+    return (f"{what}: {unflagged} divergence(s) the run did not flag as expected are matched on their shrunk "
+            f"examples, which can vary with how long shrinking had (run again with --known {known_file} for "
+            f"verdicts that the seed alone decides)")
 
 
 def stale_min_examples(profile: str | None) -> int:

@@ -90,3 +90,6 @@ def test_a_report_matching_with_another_known_file_than_the_run_says_so(tmp_path
         notes[had] = make_report(out, known, verdicts=False).notes
     assert any("the run had no known-divergences file" in note for note in notes[None])
     assert notes[known] == []
+    known.write_text(known.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert any("has changed since the run: 1 divergence(s)" in note
+               for note in make_report(out, known, verdicts=False).notes)
