@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, reproduce_failure, settings
+from hypothesis import HealthCheck, given, reject, reproduce_failure, settings
 from hypothesis import strategies as st
 
 from conformance import profiles, programs
@@ -59,7 +59,8 @@ class Session:
     profile: str = "dev"
     overrides: dict[str, Any] = field(default_factory=dict)  # extra Hypothesis settings (tests: derandomize...)
     reproduce: str | None = None  # a record's "@reproduce_failure(...)" text: replay that example only
-    known: tuple = ()  # KnownEntry list from a known-divergences file: matching divergences are expected
+    known: tuple = ()  # KnownEntry list from a known-divergences file: a cell whose first failing example matches
+    # an entry is expected (see Tracker)
     # Shrinking budget (seconds): the first divergence of a root cause (:func:`root_cause`) shrinks for up to
     # ``shrink_seconds``; later ones of the same cause for ``repeat_shrink_seconds``, so an engine wrong
     # everywhere costs ~generation time per cell instead of a full shrink each
@@ -67,10 +68,6 @@ class Session:
     repeat_shrink_seconds: float = 0.5
     roots: set = field(default_factory=set)  # root causes already shrunk in full in this process
     database: str | None = None  # example-database directory (default: $CONFORMANCE_DATABASE, else the profile's)
-
-    def known_reason(self, record: dict) -> str:
-        """The reason of the first known-divergences entry matching ``record`` ("" if none)."""
-        return next((entry.reason for entry in self.known if entry.matches(record)), "")
 
     def settings(self) -> settings:
         """Hypothesis settings for one property run (the active profile; Hypothesis' own default -> dev)."""
@@ -263,12 +260,21 @@ def _set_shrink_budget(seconds: float) -> None:
 
 
 class Tracker:
-    """Counts examples and keeps the latest divergence record of one property run."""
+    """Counts examples and keeps the latest divergence record of one property run.
 
-    def __init__(self, session: Session) -> None:
+    The verdict of a run (expected or not) is decided by its *first* failing example, which a seed (or the
+    derandomized profile) fixes, not by the shrunk one, which depends on how long shrinking had: the first
+    failure's known-divergence entry (:meth:`known_entry`, none counts as one) is its *class*, and a shrink
+    candidate of another class is rejected, so the shrunk example -- the reproducer the report shows -- falls
+    under the same entry (or none) as the first. A cell the spec lists as known (``expected_reason``) is expected
+    whatever it shrinks to, and shrinks freely."""
+
+    def __init__(self, session: Session, expected_reason: str = "") -> None:
         self.session = session
+        self.expected_reason = expected_reason
         self.examples = 0
         self.last: dict | None = None
+        self.first_entry: int | None = None  # index into session.known of the first failure's entry
         self.shrink_budget: float | None = None
 
     def example(self) -> None:
@@ -276,9 +282,27 @@ class Tracker:
         if self.last is None:
             self.examples += 1
 
+    def known_entry(self, record: dict) -> int | None:
+        """The index in ``session.known`` of the first entry matching ``record`` (None: no entry matches)."""
+        return next((index for index, entry in enumerate(self.session.known) if entry.matches(record)), None)
+
+    @property
+    def reason(self) -> str:
+        """Why this run's divergence is expected ("" when it is not): the spec's reason, else the reason of the
+        known-divergences entry matching the first failing example."""
+        if self.expected_reason or self.first_entry is None:
+            return self.expected_reason
+        return self.session.known[self.first_entry].reason
+
     def divergence(self, record: dict) -> Divergence:
-        """Remember ``record`` (saving the first one at once) and return the exception to raise."""
+        """Remember ``record`` (saving the first one at once) and return the exception to raise; a later record
+        (a shrink candidate) under another known-divergences entry than the first is rejected instead
+        (:func:`hypothesis.reject`: the shrinker does not take it)."""
+        entry = None if self.expected_reason else self.known_entry(record)
+        if self.last is not None and entry != self.first_entry:
+            reject()
         if self.last is None:
+            self.first_entry = entry
             self.session.recorder.pending(record)
             cause = root_cause(record)
             repeated = cause in self.session.roots
@@ -294,9 +318,9 @@ class Tracker:
 @contextlib.contextmanager
 def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodeid: str,
             expected_reason: str = "") -> Iterator[Tracker]:
-    """Bookkeeping around one Hypothesis run: the shrunk record on Divergence, xfail for known divergences,
-    and the summary record in every case."""
-    tracker = Tracker(session)
+    """Bookkeeping around one Hypothesis run: the shrunk record on Divergence, xfail for known divergences (the
+    first failing example decides: see :class:`Tracker`), and the summary record in every case."""
+    tracker = Tracker(session, expected_reason)
     started, status = time.perf_counter(), "error"
     _set_shrink_budget(session.shrink_seconds)
     try:
@@ -304,7 +328,7 @@ def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodei
         status = "pass"
     except Divergence as error:
         record = dict(tracker.last, shrunk=True, reproduce_failure=_blob(error))
-        expected_reason = expected_reason or session.known_reason(record)
+        expected_reason = tracker.reason  # the first failing example's entry, which the shrunk one shares
         record.update(expected=bool(expected_reason), expected_reason=expected_reason)
         session.recorder.divergence(record)
         status = "expected" if expected_reason else "diverged"

@@ -118,7 +118,9 @@ def _keep_profile(item: pytest.Item, when: str) -> None:
 
 
 def _run_info(config: pytest.Config) -> dict:
+    from conformance.report.known import known_digest
     name = config.getoption("engine") or default_engine_name()
+    known = config.getoption("conformance_known")
     try:
         engine_version = load_engine(name).version
     except EngineError as error:
@@ -129,6 +131,7 @@ def _run_info(config: pytest.Config) -> dict:
             "seed": config.getoption("hypothesis_seed", None),
             "profile": config.getoption("hypothesis_profile", None) or "dev",
             "max_examples": config.getoption("conformance_max_examples"), "argv": sys.argv,
+            "known_file": known, "known_sha1": known_digest(known),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 

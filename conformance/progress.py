@@ -9,7 +9,6 @@ pytest's own per-test letters are silenced while it is active; its failure summa
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -35,7 +34,6 @@ class Progress:
         self.bar = None
         self.line_seconds = line_seconds
         self._started = self._last_line = 0.0
-        self._final = False
         self.total: int | None = None
         self.done = self.diverged = self.known = self.errors = 0
         self.found = 0
@@ -84,9 +82,8 @@ class Progress:
         if self.bar is not None:
             self._update(0)
             self.bar.close()
-        elif self.total is not None and not self._final:  # stopped early (--max-divergences, ^C): say where
-            self._final, self._last_line = True, -math.inf
-            self._update(0)
+        elif self.total is not None:  # the last line, after the last poll (and where an early stop ended)
+            self._update(0, final=True)
 
     # -- internals ----------------------------------------------------------------------------------------------
     def _start(self, total: int) -> None:
@@ -105,16 +102,15 @@ class Progress:
         text = f"{self.found} divergence(s) found, {self.diverged} unexpected cell(s), {self.known} known"
         return text + (f", {self.errors} error(s)" if self.errors else "")
 
-    def _update(self, step: int) -> None:
-        """Advance the bar (a terminal), or print a status line every ``line_seconds`` (a log file)."""
+    def _update(self, step: int, final: bool = False) -> None:
+        """Advance the bar (a terminal), or print a status line every ``line_seconds`` and at the end (a log)."""
         if self.bar is not None:
             self.bar.set_postfix_str(self._status(), refresh=False)
             self.bar.update(step)
             return
         now = time.monotonic()
-        final = self.done == self.total and not self._final
         if self.total is not None and (now - self._last_line >= self.line_seconds or final):
-            self._last_line, self._final = now, self._final or final
+            self._last_line = now
             elapsed = now - self._started
             eta = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
             print(f"progress: {self.done}/{self.total} cells, {self._status()}, {elapsed:.0f} s elapsed, "

@@ -17,6 +17,7 @@ from conformance.report.known import (
     STALE_MIN_EXAMPLES,
     KnownFileError,
     apply_known,
+    known_digest,
     load_known,
     stale_entries,
     stale_line,
@@ -70,8 +71,32 @@ def make_report(out_dir: str | Path, known_file: str | Path | None = None, verdi
             "known_file": str(known_file) if known_file else None,
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     min_examples = stale_min_examples(run.info.get("profile"))
+    unflagged = int((~run.divergences["expected"]).sum()) if len(run.divergences) else 0
+    meta["known_file_note"] = known_file_note(run.info, known_file, unflagged)
+    notes = list(run.notes) + ([meta["known_file_note"]] if meta["known_file_note"] else [])
     return Report(meta, headline(cells, divergences), per_property(cells), matrix(cells), table, cells,
-                  stale_entries(entries, divergences, run.cells, min_examples), list(run.notes))
+                  stale_entries(entries, divergences, run.cells, min_examples), notes)
+
+
+def known_file_note(info: dict, known_file: str | Path | None, unflagged: int = 1) -> str | None:
+    """A note when the report matches ``unflagged`` divergences (those the run did not flag as expected) with
+    another known-divergences file than the run had, or the same one since changed (None otherwise, or for a
+    run.json from before runs recorded theirs): the run decides a cell from its first failing example, while the
+    report can only match the shrunk one, which depends on how long shrinking had."""
+    if not unflagged or "known_sha1" not in info or known_file is None:
+        return None
+    if info["known_sha1"] == known_digest(known_file):
+        return None
+    had = info.get("known_file")
+    if not had:
+        what = f"the run had no known-divergences file, this report matches with {known_file}"
+    elif Path(had).resolve() == Path(known_file).resolve():
+        what = f"{known_file} has changed since the run"
+    else:
+        what = f"the run had known-divergences file {had}, this report matches with {known_file}"
+    return (f"{what}: {unflagged} divergence(s) the run did not flag as expected are matched on their shrunk "
+            f"examples, which can vary with how long shrinking had (run again with --known {known_file} for "
+            f"verdicts that the seed alone decides)")
 
 
 def stale_min_examples(profile: str | None) -> int:
@@ -98,6 +123,8 @@ def build(out_dir: str | Path, report_dir: str | Path | None = None, known_file:
     line = stale_line(report.stale, stale_min_examples(report.meta.get("profile")))
     if line:
         print(line)
+    if report.meta.get("known_file_note"):
+        print(f"note: {report.meta['known_file_note']}")
     unexpected = report.headline["divergences_unexpected"]
     print(f"report written to {report_dir}/ ({unexpected} unexpected divergence(s))")
     return 1 if unexpected else 0

@@ -15,14 +15,19 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
     reason = "why this is accepted"   # required, non-empty
     verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
 
-A divergence is *known* when its record says ``expected`` (the spec lists it) or any entry matches all of its
-given fields. An entry matching no divergence of the run is *stale*: ``fixed`` when the cells the entry names ran
+A divergence is *known* when its record says ``expected`` (the spec lists it, or the run was given this file and an
+entry matched the cell's first failing example, see :class:`conformance.harness.Tracker`) or any entry matches all
+of its given fields. Only a run given the same file makes the verdict independent of how long shrinking had: the
+report matches an entry the run did not have against the shrunk example (see the report's note).
+
+An entry matching no divergence of the run is *stale*: ``fixed`` when the cells the entry names ran
 enough examples to have met it again (:data:`STALE_MIN_EXAMPLES`, or any number under the nightly profile),
 ``inconclusive`` when they ran fewer, ``not exercised`` when the run had none of them.
 """
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
 import math
 import tokenize
@@ -36,8 +41,8 @@ import pandas as pd
 
 from conformance.report.load import parse_literal
 
-__all__ = ["KnownEntry", "KnownFileError", "load_known", "apply_known", "stale_entries", "stale_line", "MATCH_FIELDS",
-           "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class"]
+__all__ = ["KnownEntry", "KnownFileError", "load_known", "known_digest", "apply_known", "stale_entries", "stale_line",
+           "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class"]
 
 MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "id")
 #: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
@@ -173,6 +178,17 @@ def load_known(path: str | Path | None) -> list[KnownEntry]:
         entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index,
                                   str(raw.get("inputs", ""))))
     return entries
+
+
+def known_digest(path: str | Path | None) -> str | None:
+    """The SHA-1 of a known-divergences file's bytes (None for no file, or one that cannot be read): a run
+    records it (run.json ``known_sha1``) so a report can tell whether it matches with the file the run had."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def apply_known(divergences: pd.DataFrame, entries: list[KnownEntry]) -> pd.DataFrame:

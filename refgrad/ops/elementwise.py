@@ -266,7 +266,10 @@ def _pow_tensor_vjp(c, g):
     if c.needs_input_grad(0):
         grad_x = where(e == 0, 0.0, g * (e * x ** (e - 1)))
     if c.needs_input_grad(1):
-        grad_e = g * where((x == 0) & ((e.real if e.dtype.is_complex else e) >= 0), 0.0, result * log(x))
+        # torch takes the log of self cast to the result's dtype but tests self == 0 before the cast: a float64 0-d
+        # base of 5e-324 with a float32 exponent is 0 in the log (-inf; NaN times a zero cotangent), not masked
+        base = x if x.dtype == result.dtype else to(x, result.dtype)
+        grad_e = g * where((x == 0) & ((e.real if e.dtype.is_complex else e) >= 0), 0.0, result * log(base))
     return grad_x, grad_e
 
 

@@ -486,6 +486,16 @@ def test_pow_double_backward_at_zero_is_nan_like_torch():
     assert all(math.isnan(s.item()) for s in second)
 
 
+def test_pow_exponent_gradient_takes_the_log_of_the_base_in_the_result_dtype():
+    # torch 2.13 (measured): pow(float64 0-d 5e-324, float32 [0.]) is float32 [1.]; the exponent's gradient is
+    # -inf for cotangent 1 and NaN for 0: log of the base cast to float32 (0), while the x == 0 mask reads float64
+    for cotangent, check in ((1.0, lambda v: v == -math.inf), (0.0, math.isnan)):
+        x = refgrad.tensor(5e-324, dtype=refgrad.float64, requires_grad=True)
+        y = refgrad.tensor([0.0], requires_grad=True)
+        gx, gy = refgrad.autograd.grad(refgrad.pow(x, y), [x, y], refgrad.tensor([cotangent]))
+        assert gx.item() == 0.0 and gy.dtype == refgrad.float32 and check(gy.item())
+
+
 def test_inplace_comparison_records_zero_gradient_node():
     # torch: x.clone().eq_(y) → EqBackward1 (EqBackward0 for a number), gradients 0
     x = refgrad.tensor([1.5, -2.0], requires_grad=True)
