@@ -32,6 +32,16 @@ def test_arrays_that_differ(reference, candidate):
     assert compare_arrays(np.array(reference), np.array(candidate), *F64) is not None
 
 
+def test_complex_values_compare_by_the_modulus_of_the_difference():
+    # torch.testing.assert_close passes pow.complex's complex64 value 867.1992+0.19922j against torch's
+    # 867.1992+0.19924j (|diff| 2e-5 <= 1e-5 + 1.3e-6 * 867); part by part the imaginary part alone would fail
+    reference, candidate = np.array([867.1992 + 0.19924j]), np.array([867.1992 + 0.19922j])
+    assert compare_arrays(reference, candidate, 1.3e-6, 1e-5) is None
+    assert compare_arrays(reference, np.array([867.1992 + 0.202j]), 1.3e-6, 1e-5) is not None
+    assert compare_arrays(np.array([complex(np.nan, 1.0)]), np.array([complex(1.0, np.nan)]), *F64) is None
+    assert compare_arrays(np.array([complex(np.inf, 1.0)]), np.array([complex(np.inf, 2.0)]), *F64) is not None
+
+
 def test_errors_of_a_value_mismatch_are_reported():
     max_abs, max_rel = compare_arrays(np.array([2.0, 4.0]), np.array([2.0, 4.4]), *F64)
     assert max_abs == pytest.approx(0.4) and max_rel == pytest.approx(0.1)
