@@ -115,21 +115,42 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if dtype != np.float64 or plain.size == 0:
             return plain
         # (the checks count with count_nonzero: a NumPy reduction costs ~1 µs on a small array, 3 ufunc calls)
-        if b is a and c.ndim == 0 and not np.count_nonzero(p > 0.66 * float(c)) and float(c) > 0:
-            return plain  # c - a² with every a² < 2c/3 (tanh's 1 - y*y away from |y| ~ 1): no cancellation
-        q = np.abs(p)
-        no_cancel = q - 2.0 * np.abs(plain) <= 0  # False for NaN (inf - inf, NaN inputs): counted as cancelling
-        if np.count_nonzero(no_cancel) == no_cancel.size:  # the common case: no cancellation anywhere
-            return plain
-        cancels = ~no_cancel
-        fused = _fused64(c, a, b, p)
+        if b is a and c.ndim == 0 and float(c) > 0:  # c - a², e.g. tanh's 1 - y*y: it cancels where 2c/3 < a² < 2c
+            top = p > 0.66 * float(c)  # (a superset of that, without the NaNs of NaN inputs: plain there)
+            if not np.count_nonzero(top):  # away from |y| ~ 1: no cancellation
+                return plain
+            no_cancel = ~(top & (p < 2.01 * float(c)))
+            q = p
+        else:
+            q = np.abs(p)
+            no_cancel = q - 2.0 * np.abs(plain) <= 0  # False for NaN (inf - inf, NaN inputs): counted as cancelling
+            if np.count_nonzero(no_cancel) == no_cancel.size:  # the common case: no cancellation anywhere
+                return plain
+        n_cancel = no_cancel.size - np.count_nonzero(no_cancel)
+        shape = plain.shape
+        if n_cancel * 2 < no_cancel.size and a.shape in (shape, ()) and b.shape in (shape, ()) \
+                and c.shape in (shape, ()):  # a minority cancels: Dekker's product on those elements only
+            where = np.flatnonzero(~no_cancel)  # (flat indices: take and put are ~3x boolean indexing)
+            a_part = a.take(where) if a.shape else a
+            b_part = a_part if b is a else b.take(where) if b.shape else b
+            fused = _fused64(c.take(where) if c.shape else c, a_part, b_part, p.take(where))
+            tiny = np.count_nonzero(q.take(where) < _TINY)
+        else:
+            where = None
+            fused = _fused64(c, a, b, p)
+            tiny = np.count_nonzero((q < _TINY) & ~no_cancel)
         # the careful path where an operand needs scaling or is not finite (conservative: a non-finite value
         # anywhere, or an overflowing sum), or where a cancelling product is tiny
-        if not np.isfinite(np.add.reduce(fused, axis=None)) or np.count_nonzero(cancels & (q < _TINY)):
+        if tiny or not np.isfinite(np.add.reduce(fused, axis=None)):
             fused = _fused64_anywhere(c, a, b)
-        if not np.count_nonzero(no_cancel):
+            if where is not None:
+                fused = fused.take(where)
+        if where is not None:
+            plain.put(where, fused)
+            return plain
+        if not n_cancel:
             return fused
-        np.copyto(plain, fused, where=cancels)
+        np.copyto(plain, fused, where=~no_cancel)
         return plain
     finally:
         _reset_fp_errors(token)
