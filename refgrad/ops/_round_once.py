@@ -22,6 +22,11 @@ import numpy as np
 
 from refgrad.ops._primitive import _FP_QUIET, _reset_fp_errors, _set_fp_errors
 
+try:  # NumPy's C function, without np.count_nonzero's two Python frames
+    from numpy._core._multiarray_umath import count_nonzero as _count_nonzero
+except ImportError:  # another NumPy layout
+    _count_nonzero = np.count_nonzero
+
 __all__ = ["round_once", "sub_mul_once"]
 
 _NARROW = frozenset((np.dtype(np.float32), np.dtype(np.float16)))  # a set: ~3x faster than a tuple's ==
@@ -86,6 +91,13 @@ def _fused64_anywhere(c, a, b):
     return np.where(usable, fused / (shrink * shrink), plain)
 
 
+def _part(x: np.ndarray, where: np.ndarray, shape: tuple) -> np.ndarray:
+    """The elements of ``x`` broadcast to ``shape`` at the flat indices ``where`` (a 0-d ``x`` as it is)."""
+    if not x.shape:
+        return x
+    return (x if x.shape == shape else np.broadcast_to(x, shape)).take(where)
+
+
 def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``c - a * b`` with a single rounding (a fused multiply-subtract) where that rounding matters, in the dtype
     of ``a``.
@@ -117,28 +129,27 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # (the checks count with count_nonzero: a NumPy reduction costs ~1 µs on a small array, 3 ufunc calls)
         if b is a and c.ndim == 0 and float(c) > 0:  # c - a², e.g. tanh's 1 - y*y: it cancels where 2c/3 < a² < 2c
             top = p > 0.66 * float(c)  # (a superset of that, without the NaNs of NaN inputs: plain there)
-            if not np.count_nonzero(top):  # away from |y| ~ 1: no cancellation
+            if not _count_nonzero(top):  # away from |y| ~ 1: no cancellation
                 return plain
             no_cancel = ~(top & (p < 2.01 * float(c)))
             q = p
         else:
             q = np.abs(p)
             no_cancel = q - 2.0 * np.abs(plain) <= 0  # False for NaN (inf - inf, NaN inputs): counted as cancelling
-            if np.count_nonzero(no_cancel) == no_cancel.size:  # the common case: no cancellation anywhere
+            if _count_nonzero(no_cancel) == no_cancel.size:  # the common case: no cancellation anywhere
                 return plain
-        n_cancel = no_cancel.size - np.count_nonzero(no_cancel)
+        n_cancel = no_cancel.size - _count_nonzero(no_cancel)
         shape = plain.shape
-        if n_cancel * 2 < no_cancel.size and a.shape in (shape, ()) and b.shape in (shape, ()) \
-                and c.shape in (shape, ()):  # a minority cancels: Dekker's product on those elements only
+        if n_cancel * 2 < no_cancel.size:  # a minority cancels: Dekker's product on those elements only
             where = np.flatnonzero(~no_cancel)  # (flat indices: take and put are ~3x boolean indexing)
-            a_part = a.take(where) if a.shape else a
-            b_part = a_part if b is a else b.take(where) if b.shape else b
-            fused = _fused64(c.take(where) if c.shape else c, a_part, b_part, p.take(where))
-            tiny = np.count_nonzero(q.take(where) < _TINY)
+            a_part = _part(a, where, shape)
+            b_part = a_part if b is a else _part(b, where, shape)
+            fused = _fused64(_part(c, where, shape), a_part, b_part, p.take(where))
+            tiny = _count_nonzero(q.take(where) < _TINY)
         else:
             where = None
             fused = _fused64(c, a, b, p)
-            tiny = np.count_nonzero((q < _TINY) & ~no_cancel)
+            tiny = _count_nonzero((q < _TINY) & ~no_cancel)
         # the careful path where an operand needs scaling or is not finite (conservative: a non-finite value
         # anywhere, or an overflowing sum), or where a cancelling product is tiny
         if tiny or not np.isfinite(np.add.reduce(fused, axis=None)):
