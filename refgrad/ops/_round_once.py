@@ -126,6 +126,8 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         plain = c - p
         if dtype != np.float64 or plain.size == 0:
             return plain
+        if type(plain) is not np.ndarray:  # 0-d operands give a NumPy scalar: an array to write into
+            plain = np.asarray(plain)
         # (the checks count with count_nonzero: a NumPy reduction costs ~1 µs on a small array, 3 ufunc calls)
         if b is a and c.ndim == 0 and float(c) > 0:  # c - a², e.g. tanh's 1 - y*y: it cancels where 2c/3 < a² < 2c
             top = p > 0.66 * float(c)  # (a superset of that, without the NaNs of NaN inputs: plain there)
@@ -144,8 +146,8 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             where = np.flatnonzero(~no_cancel)  # (flat indices: take and put are ~3x boolean indexing)
             a_part = _part(a, where, shape)
             b_part = a_part if b is a else _part(b, where, shape)
-            fused = _fused64(_part(c, where, shape), a_part, b_part, p.take(where))
-            tiny = _count_nonzero(q.take(where) < _TINY)
+            fused = _fused64(_part(c, where, shape), a_part, b_part, _part(p, where, shape))
+            tiny = _count_nonzero(_part(q, where, shape) < _TINY)
         else:
             where = None
             fused = _fused64(c, a, b, p)
@@ -159,7 +161,7 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if where is not None:
             plain.put(where, fused)
             return plain
-        if not n_cancel:
+        if n_cancel == no_cancel.size:
             return fused
         np.copyto(plain, fused, where=~no_cancel)
         return plain

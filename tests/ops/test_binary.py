@@ -630,6 +630,13 @@ def test_float64_multiply_subtract_is_fused_where_it_cancels_and_within_2_ulp_el
     cancels = y * y > 2 * np.abs(1 - y * y)
     np.testing.assert_array_equal(got[cancels], exact[cancels])
     assert np.all(np.abs(got - exact) <= 2 * np.spacing(exact))
+    # broadcast and 0-d operands (conformance, add.alpha and tanh double_backward): 1 + 0.5 * -2 cancels exactly
+    x, y = refgrad.tensor([[[0.0]], [[1.0]], [[0.0]]]), refgrad.tensor(-2.0, dtype=refgrad.float64)
+    assert refgrad.add(x, y, alpha=0.5).numpy().ravel().tolist() == [-1.0, 0.0, -1.0]
+    assert refgrad.add(refgrad.tensor(1.0, dtype=refgrad.float64), y, alpha=0.5).item() == 0.0
+    z = refgrad.tensor(3.0, dtype=refgrad.float64, requires_grad=True)
+    (g,) = refgrad.autograd.grad(refgrad.tanh(z), z)
+    assert g.item() == float(1 - Fraction(math.tanh(3.0)) ** 2)
 
 
 def test_addcmul_infinite_input_absorbs_an_overflowing_product():
