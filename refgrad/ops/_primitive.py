@@ -245,7 +245,16 @@ class Primitive:
                     else:
                         saved[name] = SavedTensor(result, node)
                 else:
-                    saved[name] = SavedTensor(tensors[index])
+                    t = tensors[index]
+                    if t._is_inference:
+                        saved[name] = SavedTensor(t)  # raises torch's error
+                        continue
+                    entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
+                    vc = t._vc
+                    entry.tensor, entry.data, entry.output_nr, entry.is_output = t, None, t._output_nr, False
+                    entry.version = 0 if vc is None else vc.value
+                    entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
+                    saved[name] = entry
 
 
 _META: dict = {}  # NumPy dtype -> {shape: ((shape, refgrad dtype),)}

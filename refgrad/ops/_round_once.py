@@ -53,23 +53,33 @@ _BIG = 2.0 ** 995  # operands this large are scaled by 2**-64 first (their split
 _TINY = 2.0 ** -900  # products this small leave the error term inexact (it underflows): plain c - a*b there
 
 
-def _fused64(c, a, b, p):
-    """c - a*b in float64 (``p``: the rounded product), rounded once but for rare last-bit cases: Dekker's exact
-    product (p + e = a*b) and Knuth's exact sum (s + t = c - p), then s + (t - e)."""
+def _product_error(a, b, p):
+    """``a*b - p`` exactly (Dekker's product with Veltkamp's split; ``p`` is the rounded product)."""
     t = a * _SPLIT
     a_hi = t - (t - a)
     a_lo = a - a_hi
     if b is a:  # a square (tanh's 1 - y*y): one split
-        e = ((a_hi * a_hi - p) + 2.0 * (a_hi * a_lo)) + a_lo * a_lo
-    else:
-        t = b * _SPLIT
-        b_hi = t - (t - b)
-        b_lo = b - b_hi
-        e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo  # a*b - p, exactly
+        return ((a_hi * a_hi - p) + 2.0 * (a_hi * a_lo)) + a_lo * a_lo
+    t = b * _SPLIT
+    b_hi = t - (t - b)
+    b_lo = b - b_hi
+    return ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _fused64(c, a, b, p):
+    """c - a*b in float64 (``p``: the rounded product), rounded once but for rare last-bit cases: Dekker's exact
+    product (p + e = a*b) and Knuth's exact sum (s + t = c - p), then s + (t - e)."""
+    e = _product_error(a, b, p)
     s = c - p
     z = s - c
     t = (c - (s - z)) + (-p - z)  # (c - p) - s, exactly
     return s + (t - e)
+
+
+def _cancelling64(c, a, b, p):
+    """:func:`_fused64` where the difference cancels (c between p/2 and 2p): c - p is exact there (Sterbenz), so
+    (c - p) - e is the exact difference rounded once, without Knuth's sum."""
+    return (c - p) - _product_error(a, b, p)
 
 
 def _fused64_anywhere(c, a, b):
@@ -130,10 +140,10 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             plain = np.asarray(plain)
         # (the checks count with count_nonzero: a NumPy reduction costs ~1 µs on a small array, 3 ufunc calls)
         if b is a and c.ndim == 0 and float(c) > 0:  # c - a², e.g. tanh's 1 - y*y: it cancels where 2c/3 < a² < 2c
-            top = p > 0.66 * float(c)  # (a superset of that, without the NaNs of NaN inputs: plain there)
+            top = p > 0.66 * float(c)  # (about that, without the NaNs of NaN inputs: plain there)
             if not _count_nonzero(top):  # away from |y| ~ 1: no cancellation
                 return plain
-            no_cancel = ~(top & (p < 2.01 * float(c)))
+            no_cancel = ~(top & (p <= 2.0 * float(c)))  # (within Sterbenz's c/2 <= a² <= 2c: c - a² is exact)
             q = p
         else:
             q = np.abs(p)
@@ -146,11 +156,11 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             where = np.flatnonzero(~no_cancel)  # (flat indices: take and put are ~3x boolean indexing)
             a_part = _part(a, where, shape)
             b_part = a_part if b is a else _part(b, where, shape)
-            fused = _fused64(_part(c, where, shape), a_part, b_part, _part(p, where, shape))
+            fused = _cancelling64(_part(c, where, shape), a_part, b_part, _part(p, where, shape))
             tiny = _count_nonzero(_part(q, where, shape) < _TINY)
         else:
             where = None
-            fused = _fused64(c, a, b, p)
+            fused = _cancelling64(c, a, b, p)  # (kept only where it cancels)
             tiny = _count_nonzero((q < _TINY) & ~no_cancel)
         # the careful path where an operand needs scaling or is not finite (conservative: a non-finite value
         # anywhere, or an overflowing sum), or where a cancelling product is tiny

@@ -98,6 +98,10 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
 @register(method=True, inplace=True)
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting (torch.add)."""
+    if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
+        a, b = input._data, other._data  # the common case, two float tensors of one dtype and shape: nothing to
+        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:  # promote, cast or check
+            return _add(input, other, alpha=alpha)
     return _binary_alpha(_add, input, other, alpha)
 
 
