@@ -139,41 +139,48 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if type(plain) is not np.ndarray:  # 0-d operands give a NumPy scalar: an array to write into
             plain = np.asarray(plain)
         # (the checks count with count_nonzero: a NumPy reduction costs ~1 µs on a small array, 3 ufunc calls)
+        checked = False  # the products that cancel are known to be neither tiny nor past float64's range
         if b is a and c.ndim == 0 and float(c) > 0:  # c - a², e.g. tanh's 1 - y*y: it cancels where 2c/3 < a² < 2c
-            top = p > 0.66 * float(c)  # (about that, without the NaNs of NaN inputs: plain there)
+            limit = float(c)
+            top = p > 0.66 * limit  # (about that, without the NaNs of NaN inputs: plain there)
             if not _count_nonzero(top):  # away from |y| ~ 1: no cancellation
                 return plain
-            no_cancel = ~(top & (p <= 2.0 * float(c)))  # (within Sterbenz's c/2 <= a² <= 2c: c - a² is exact)
+            cancels = top & (p <= 2.0 * limit)  # (within Sterbenz's c/2 <= a² <= 2c: c - a² is exact)
+            n_cancel = _count_nonzero(cancels)
+            if not n_cancel:
+                return plain
             q = p
+            checked = 2.0 ** -890 < limit < 2.0 ** 990
         else:
             q = np.abs(p)
             no_cancel = q - 2.0 * np.abs(plain) <= 0  # False for NaN (inf - inf, NaN inputs): counted as cancelling
-            if _count_nonzero(no_cancel) == no_cancel.size:  # the common case: no cancellation anywhere
+            n_cancel = no_cancel.size - _count_nonzero(no_cancel)
+            if not n_cancel:  # the common case: no cancellation anywhere
                 return plain
-        n_cancel = no_cancel.size - _count_nonzero(no_cancel)
+            cancels = ~no_cancel
         shape = plain.shape
-        if n_cancel * 2 < no_cancel.size:  # a minority cancels: Dekker's product on those elements only
-            where = np.flatnonzero(~no_cancel)  # (flat indices: take and put are ~3x boolean indexing)
+        if n_cancel * 2 < cancels.size:  # a minority cancels: Dekker's product on those elements only
+            where = np.flatnonzero(cancels)  # (flat indices: take and put are ~3x boolean indexing)
             a_part = _part(a, where, shape)
             b_part = a_part if b is a else _part(b, where, shape)
             fused = _cancelling64(_part(c, where, shape), a_part, b_part, _part(p, where, shape))
-            tiny = _count_nonzero(_part(q, where, shape) < _TINY)
+            tiny = not checked and _count_nonzero(_part(q, where, shape) < _TINY)
         else:
             where = None
             fused = _cancelling64(c, a, b, p)  # (kept only where it cancels)
-            tiny = _count_nonzero((q < _TINY) & ~no_cancel)
+            tiny = not checked and _count_nonzero((q < _TINY) & cancels)
         # the careful path where an operand needs scaling or is not finite (conservative: a non-finite value
         # anywhere, or an overflowing sum), or where a cancelling product is tiny
-        if tiny or not np.isfinite(np.add.reduce(fused, axis=None)):
+        if tiny or not (checked or np.isfinite(np.add.reduce(fused, axis=None))):
             fused = _fused64_anywhere(c, a, b)
             if where is not None:
                 fused = fused.take(where)
         if where is not None:
             plain.put(where, fused)
             return plain
-        if n_cancel == no_cancel.size:
+        if n_cancel == cancels.size:
             return fused
-        np.copyto(plain, fused, where=~no_cancel)
+        np.copyto(plain, fused, where=cancels)
         return plain
     finally:
         _reset_fp_errors(token)
