@@ -94,13 +94,17 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
         data = self._data
-        if _overlaps(data):
+        if 0 in data.strides and _overlaps(data):
             raise RuntimeError(_OVERLAP)
         result = fn(self, *args, **kwargs)
-        _check_result(self, result)
+        if type(result) is not Tensor or result._data.dtype is not data.dtype or result._data.shape != data.shape:
+            _check_result(self, result)  # (the common case, a tensor of self's dtype and shape, passes)
         if data.size:  # a non-overlapping part of an expanded tensor is written through its owner (below too)
-            np.copyto(_writable(data), result._data, casting="unsafe")
-        self._version_counter.value += 1
+            np.copyto(data if data.flags.writeable else _writable(data), result._data, casting="unsafe")
+        vc = self._vc
+        if vc is None:
+            vc = self._version_counter  # (created here)
+        vc.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled() and not self._inference_alias:
         _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
