@@ -15,7 +15,7 @@ from refgrad.autograd import forward_ad
 from refgrad.autograd.creation_meta import _check_view_rebase
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
-from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
+from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
 from refgrad.tensor import Tensor
 
 __all__ = ["apply_inplace", "inplace_method"]
@@ -160,6 +160,7 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         base._move_retain_grad(base_old, base_old_nr)
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
+    expose_node(regenerated)
     self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
     if self._retains_grad:
         self._move_retain_grad(old, old_nr)

@@ -212,6 +212,8 @@ class Primitive:
         node._vjp, node.next_functions, node._input_meta, node._output_meta, node._saved, node._params = \
             vjp, edges, input_meta, output_meta, {}, params
         node._sequence_nr = _next_sequence_nr()
+        if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name> from now on
+            expose_fields(self.node_cls, params)
         if results is None and self.differentiable is None:  # the common case: one output
             if kind == "f" or kind == "c":
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
