@@ -246,7 +246,7 @@ class Tensor:
 
     def _regenerate_view_grad_fn(self) -> None:
         from refgrad.autograd.grad_mode import enable_grad, inference_mode
-        from refgrad.autograd.graph import node_class
+        from refgrad.autograd.graph import expose_node, node_class
         base = self._base
         if not base.requires_grad and self._grad_fn is None:
             return  # the version stays stale: the node is made if the base requires grad later (torch)
@@ -260,6 +260,7 @@ class Tensor:
                                                    ((self.shape, self.dtype),))
         else:
             node.__class__ = node_class("AsStridedBackward0")
+            expose_node(node)
         self._grad_fn, self._output_nr = node, 0
         if self._retains_grad:
             self._move_retain_grad(old, old_nr)

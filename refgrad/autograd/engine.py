@@ -201,12 +201,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         for nr, tensor in node._retain_grad_hooks.items():
                             if nr < len(grads) and grads[nr] is not None:
                                 _retain(tensor, grads[nr])
-                    if capture:
+                    if capture and node in target_nodes:
                         for nr, g in enumerate(grads):
                             for position in targets.get((id(node), nr), ()):
                                 captured[position] = g
                     continue
-                if capture:  # a node that runs is captured before its hooks (torch)
+                if capture and node in target_nodes:  # a node that runs is captured before its hooks (torch)
                     for nr, g in enumerate(grads):
                         for position in targets.get((id(node), nr), ()):
                             captured[position] = g
@@ -253,8 +253,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         break
             if ran and queued is not None and len(input_grads) == len(next_functions):
                 # torch computes only the outputs whose node will run or capture (seen by post hooks)
-                input_grads = tuple(g if child in queued else None
-                                    for g, (child, _) in zip(input_grads, next_functions))
+                for child, _ in next_functions:
+                    if child is not None and child not in queued:
+                        input_grads = tuple(g if child in queued else None
+                                            for g, (child, _) in zip(input_grads, next_functions))
+                        break
             if hooked and ran and node._post_hooks:
                 input_grads = _validated(node, input_grads, next_functions)
                 for hook in list(node._post_hooks.values()):

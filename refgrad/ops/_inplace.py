@@ -15,7 +15,7 @@ from refgrad.autograd import forward_ad
 from refgrad.autograd.creation_meta import _check_view_rebase
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
-from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, node_class
+from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
 from refgrad.tensor import Tensor
 
 __all__ = ["apply_inplace", "inplace_method"]
@@ -94,13 +94,17 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
         data = self._data
-        if _overlaps(data):
+        if 0 in data.strides and _overlaps(data):
             raise RuntimeError(_OVERLAP)
         result = fn(self, *args, **kwargs)
-        _check_result(self, result)
+        if type(result) is not Tensor or result._data.dtype is not data.dtype or result._data.shape != data.shape:
+            _check_result(self, result)  # (the common case, a tensor of self's dtype and shape, passes)
         if data.size:  # a non-overlapping part of an expanded tensor is written through its owner (below too)
-            np.copyto(_writable(data), result._data, casting="unsafe")
-        self._version_counter.value += 1
+            np.copyto(data if data.flags.writeable else _writable(data), result._data, casting="unsafe")
+        vc = self._vc
+        if vc is None:
+            vc = self._version_counter  # (created here)
+        vc.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled() and not self._inference_alias:
         _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
@@ -156,6 +160,7 @@ def _take_over(self: Tensor, result: Tensor) -> None:
         base._move_retain_grad(base_old, base_old_nr)
     regenerated = self._view_fn(base).grad_fn
     regenerated.__class__ = node_class("AsStridedBackward0")
+    expose_node(regenerated)
     self.grad_fn, self._output_nr = regenerated, 0  # the setter records the version: no regeneration later
     if self._retains_grad:
         self._move_retain_grad(old, old_nr)

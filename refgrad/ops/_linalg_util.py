@@ -19,11 +19,11 @@ _TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficie
 def _save_outputs(results: tuple, names: tuple) -> tuple:
     """Save a multi-output node's outputs as torch does (they are what its VJP reads, and modifying one in place
     must fail the backward)."""
-    from refgrad.autograd.graph import SavedTensor
+    from refgrad.autograd.graph import SavedTensor, save_extra
     node = next((r.grad_fn for r in results if r.grad_fn is not None), None)
     if node is not None:
         for name, result in zip(names, results):
-            node._saved[name] = SavedTensor(result, producer=node)
+            save_extra(node, name, SavedTensor(result, producer=node))
     return results
 
 

@@ -16,11 +16,13 @@ from refgrad.autograd.creation_meta import _view_creation
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
+from refgrad.autograd.graph import _sequence as _node_sequence
 from refgrad.tensor import _DTYPE_OF, Tensor
 
 _make = Tensor._make
 _new = object.__new__
 _saved_output = SavedTensor.of_new_output
+_next_sequence_nr = _node_sequence.__next__
 
 __all__ = ["Primitive"]
 
@@ -206,7 +208,12 @@ class Primitive:
         vjp = self.vjp
         if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
-        node = self.node_cls(vjp, edges, input_meta, output_meta, {}, params)
+        node = _new(self.node_cls)  # Node.__init__ inlined (a node class made by node_class has no other)
+        node._vjp, node.next_functions, node._input_meta, node._output_meta, node._saved, node._params = \
+            vjp, edges, input_meta, output_meta, {}, params
+        node._sequence_nr = _next_sequence_nr()
+        if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name> from now on
+            expose_fields(self.node_cls, params)
         if results is None and self.differentiable is None:  # the common case: one output
             if kind == "f" or kind == "c":
                 result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
@@ -240,7 +247,16 @@ class Primitive:
                     else:
                         saved[name] = SavedTensor(result, node)
                 else:
-                    saved[name] = SavedTensor(tensors[index])
+                    t = tensors[index]
+                    if t._is_inference:
+                        saved[name] = SavedTensor(t)  # raises torch's error
+                        continue
+                    entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
+                    vc = t._vc
+                    entry.tensor, entry.data, entry.output_nr, entry.is_output = t, None, t._output_nr, False
+                    entry.version = 0 if vc is None else vc.value
+                    entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
+                    saved[name] = entry
 
 
 _META: dict = {}  # NumPy dtype -> {shape: ((shape, refgrad dtype),)}

@@ -30,9 +30,9 @@ def _add_into_forward(g, shape, key):
 def _saving_index(result: Tensor, needed: bool = True) -> Tensor:
     """torch's indexing nodes save their index tensors, so a second backward through them must fail: give the
     node a saved tensor its VJP unpacks (refgrad keeps the key itself as a parameter)."""
-    from refgrad.autograd.graph import SavedTensor
+    from refgrad.autograd.graph import SavedTensor, save_extra
     if needed and result.grad_fn is not None and "indices" not in result.grad_fn._saved:
-        result.grad_fn._saved["indices"] = SavedTensor(Tensor._make(np.zeros(0, dtype=np.int64)))
+        save_extra(result.grad_fn, "indices", SavedTensor(Tensor._make(np.zeros(0, dtype=np.int64))))
     return result
 
 

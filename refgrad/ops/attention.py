@@ -6,7 +6,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
-from refgrad.autograd.graph import SavedTensor
+from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import const
@@ -142,7 +142,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         if out.grad_fn is not None and attn_mask is not None and attn_mask.dtype is not dtypes.bool:
             # torch saves a float attn_mask itself (a bool one becomes a fresh float mask first), so changing it
             # in place before backward is its version-counter error
-            out.grad_fn._saved["attn_mask"] = SavedTensor(attn_mask)
+            save_extra(out.grad_fn, "attn_mask", SavedTensor(attn_mask))
         return out
     if enable_gqa and not query.shape[-3] == key.shape[-3] == value.shape[-3]:
         # the math path repeats each key/value head for its group of query heads (both, if either is grouped)

@@ -98,12 +98,20 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
 @register(method=True, inplace=True)
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting (torch.add)."""
+    if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
+        a, b = input._data, other._data  # the common case, two float tensors of one dtype and shape: nothing to
+        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:  # promote, cast or check
+            return _add(input, other, alpha=alpha)
     return _binary_alpha(_add, input, other, alpha)
 
 
 @register(method=True, inplace=True, aliases=("subtract",))
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting (torch.sub)."""
+    if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
+        a, b = input._data, other._data  # as in add: two float tensors of one dtype and shape
+        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:
+            return _sub(input, other, alpha=alpha)
     return _binary_alpha(_sub, input, other, alpha)
 
 
@@ -245,6 +253,8 @@ def _power(a, b):
         # tensor exponent is C's pow for every element: a non-integer y gives inf / +0 at -inf and +0 / inf at ±0
         b = np.asarray(b)
         fraction = np.isfinite(b) & (np.floor(b) != b)
+        if not b.shape and not fraction:  # one integral exponent (x ** 2's gradient, x ** 1): nothing to fix
+            return result
         at_minus_inf, at_zero = fraction & (a == -np.inf), fraction & (a == 0)
         if at_minus_inf.any() or at_zero.any():
             fixed = np.where(at_minus_inf, np.where(b > 0, np.inf, 0.0), result)

@@ -49,8 +49,8 @@ def frexp(input, *, out=None):
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     mantissa, exponent = _frexp(input)
     if mantissa.grad_fn is not None:  # torch saves the exponent output: a second backward fails
-        from refgrad.autograd.graph import SavedTensor
-        mantissa.grad_fn._saved["result1"] = SavedTensor(exponent, producer=mantissa.grad_fn)
+        from refgrad.autograd.graph import SavedTensor, save_extra
+        save_extra(mantissa.grad_fn, "result1", SavedTensor(exponent, producer=mantissa.grad_fn))
     return _Frexp(mantissa, exponent)
 
 

@@ -71,10 +71,10 @@ def gather_along(a: Tensor, index: np.ndarray, dim: int) -> Tensor:
 
 def save_output(output: Tensor, name: str, tensor: Tensor) -> None:
     """Save another output of ``output``'s node for its VJP (torch saves the indices of max(dim), cummax...)."""
-    from refgrad.autograd.graph import SavedTensor
+    from refgrad.autograd.graph import SavedTensor, save_extra
     node = output.grad_fn
     if node is not None:
-        node._saved[name] = SavedTensor(tensor, producer=node)
+        save_extra(node, name, SavedTensor(tensor, producer=node))
 
 
 def _select_backward(c, g, *_):

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd.graph import SavedTensor
+from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._binary_common import type_name
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -93,8 +93,8 @@ def _decompose(A: Tensor) -> tuple:
     values, vectors = _eig(A)
     node = values.grad_fn
     if node is not None:  # torch saves both outputs: the VJP reads them, and changing one in place fails backward
-        node._saved["eigenvalues"] = SavedTensor(values, producer=node)
-        node._saved["eigenvectors"] = SavedTensor(vectors, producer=node)
+        save_extra(node, "eigenvalues", SavedTensor(values, producer=node))
+        save_extra(node, "eigenvectors", SavedTensor(vectors, producer=node))
     return values, vectors
 
 

@@ -606,6 +606,39 @@ def test_addcmul_and_lerp_fuse_the_product_into_the_sum(dtype, op, args, expecte
     assert getattr(refgrad, op)(*tensors).item() == expected
 
 
+def test_float64_multiply_subtract_is_fused_where_it_cancels_and_within_2_ulp_elsewhere():
+    # refgrad/ops/_round_once.py: float64 c - a*b is the correctly rounded (fused) value where |a*b| > 2|c - a*b|
+    # (the product's rounding would be the largest error of the difference), else the plain expression, whose
+    # product's rounding moves it by at most 1 ulp (torch's FMA kernels: bit-equal on ~85-96 % of random inputs).
+    # The exact value is computed with fractions (600 inputs, ~10 ms).
+    from fractions import Fraction
+
+    from refgrad.ops._round_once import sub_mul_once
+    rng = np.random.default_rng(15)
+    a, b, c = rng.standard_normal((3, 600))
+    c[:200] = a[:200] * b[:200] * rng.uniform(0.9, 1.1, 200)  # a third cancels
+    a[200:300] = b[200:300]  # squares, as tanh's gradient 1 - y*y computes them
+    exact = np.array([float(Fraction(z) - Fraction(x) * Fraction(y)) for x, y, z in zip(a, b, c)])
+    got = sub_mul_once(c, a, b)
+    cancels = np.abs(a * b) > 2 * np.abs(c - a * b)
+    assert cancels.sum() >= 200
+    np.testing.assert_array_equal(got[cancels], exact[cancels])
+    assert np.all(np.abs(got - exact) <= 2 * np.spacing(np.abs(exact)))
+    y = np.tanh(rng.uniform(-4, 4, 200))  # 1 - y*y with one array: the square's own path
+    exact = np.array([float(1 - Fraction(v) ** 2) for v in y])
+    got = sub_mul_once(np.ones(()), y, y)
+    cancels = y * y > 2 * np.abs(1 - y * y)
+    np.testing.assert_array_equal(got[cancels], exact[cancels])
+    assert np.all(np.abs(got - exact) <= 2 * np.spacing(exact))
+    # broadcast and 0-d operands (conformance, add.alpha and tanh double_backward): 1 + 0.5 * -2 cancels exactly
+    x, y = refgrad.tensor([[[0.0]], [[1.0]], [[0.0]]]), refgrad.tensor(-2.0, dtype=refgrad.float64)
+    assert refgrad.add(x, y, alpha=0.5).numpy().ravel().tolist() == [-1.0, 0.0, -1.0]
+    assert refgrad.add(refgrad.tensor(1.0, dtype=refgrad.float64), y, alpha=0.5).item() == 0.0
+    z = refgrad.tensor(3.0, dtype=refgrad.float64, requires_grad=True)
+    (g,) = refgrad.autograd.grad(refgrad.tanh(z), z)
+    assert g.item() == float(1 - Fraction(math.tanh(3.0)) ** 2)
+
+
 def test_addcmul_infinite_input_absorbs_an_overflowing_product():
     # torch 2.13.0: addcmul(inf, 1e308, -1e308, value=0.7) is inf (fused: the product never overflows), not NaN
     x, a, b = (refgrad.tensor([v], dtype=refgrad.float64) for v in (math.inf, 1e308, -1e308))
