@@ -348,7 +348,21 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
                            f"vec ({vec.shape[0]})")
     _same3("addmv", input, mat, vec)
     _check_broadcast(input, (mat.shape[0],), "addmv")
+    if mat.numel() == 0 and beta != 0 and tuple(input.shape) != (mat.shape[0],):
+        _refuse_shortcut_tangent(input, mat, vec)
     return _addmv(input, mat, vec, beta=beta, alpha=alpha)
+
+
+def _refuse_shortcut_tangent(input, mat, vec) -> None:
+    """torch's addmv of an empty matrix returns beta * input at input's own shape (see _addmv_forward), but its
+    forward formula's tangent has the shape of mat @ vec, which torch then refuses to attach: torch 2.13 raises
+    this for addmv(0-d self, 0x3 mat, vec) in forward mode (refgrad's broadcast tangent would have been accepted)."""
+    from refgrad.autograd.forward_ad import has_tangents
+    if has_tangents((input, mat, vec)):
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the original Tensor, this is "
+            f"not supported. Tensor is of size [{', '.join(map(str, input.shape))}] while the given forward "
+            f"gradient is of size [{mat.shape[0]}].")
 
 
 def _check_batches(batch1, batch2) -> None:
