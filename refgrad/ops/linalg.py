@@ -562,6 +562,21 @@ def _einsum_parse(equation: str, operands) -> tuple[list[str], str]:
     return expanded, output
 
 
+def _zero_tangents(operands) -> tuple:
+    """The operands, those without a forward tangent given a zero one at each level where another has one: torch
+    contracts with bmm, whose forward formula materializes a missing tangent as zeros, so the tangent is NaN where
+    a zero meets an infinite partner (0 · inf), e.g. where the first two factors of 'ab,bc,cd->ad' overflowed."""
+    from refgrad.autograd.forward_ad import _make_dual, get_tangent, live_levels
+    operands = list(operands)
+    for lid in live_levels():
+        have = [isinstance(op, Tensor) and get_tangent(op, lid) is not None for op in operands]
+        if any(have) and not all(have):
+            operands = [op if has or not op.dtype.is_floating_point and not op.dtype.is_complex
+                        else _make_dual(op, Tensor._make(np.zeros_like(op._data)), lid)
+                        for op, has in zip(operands, have)]
+    return tuple(operands)
+
+
 @register()
 def einsum(equation: str, *operands):
     """Einstein summation (torch.einsum): diagonals, broadcasting ``...``, products and sums, in refgrad ops."""
@@ -570,6 +585,8 @@ def einsum(equation: str, *operands):
         operands = tuple(operands[0])
     terms, output = _einsum_parse(equation, operands)
     contracted = sorted({ch for term in terms for ch in term} - set(output))
+    if contracted and len(operands) > 1:
+        operands = _zero_tangents(operands)
     order = list(output) + contracted
     sizes: dict[str, int] = {}
     aligned = []
@@ -591,8 +608,14 @@ def einsum(equation: str, *operands):
             shape.append(placed.shape[present.index(ch)] if ch in present else 1)
         aligned.append(placed.reshape(shape) if tuple(shape) != tuple(placed.shape) else placed)
     product = aligned[0]
-    for other in aligned[1:]:
+    for k, other in enumerate(aligned[1:], start=2):
         product = product * other
+        if k < len(aligned):  # torch contracts left to right: sum what no later operand carries (an overflow in
+            # the product of the first two then meets the third as torch's: (AB)C, not A·B·C term by term)
+            done = [i for i in range(len(output), len(order)) if product.shape[i] > 1
+                    and all(later.shape[i] == 1 for later in aligned[k:])]
+            if done:
+                product = product.sum(tuple(done), keepdim=True)
     target = tuple(sizes.get(ch, 1) for ch in output)
     if contracted:
         product = product.sum(tuple(range(len(output), len(order))))

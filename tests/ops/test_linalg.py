@@ -238,6 +238,26 @@ def test_addmv_empty_matrix_keeps_input_shape():
         out.backward()
 
 
+def test_einsum_contracts_left_to_right_as_torch():
+    # torch 2.13: 'ab,bc,cd->ad' is (AB)C, so AB overflowing float32 meets C = 0 as inf * 0 = NaN (the term-by-term
+    # product A·B·C was 3e38 * 1 * 0 = 0); C = 2 gives inf
+    a, b = refgrad.tensor([[3e38, 3e38]]), refgrad.tensor([[1.0], [1.0]])
+    assert np.isnan(refgrad.einsum("ab,bc,cd->ad", a, b, refgrad.tensor([[0.0]])).item())
+    assert refgrad.einsum("ab,bc,cd->ad", a, b, refgrad.tensor([[2.0]])).item() == np.inf
+
+
+def test_einsum_contraction_gives_a_missing_tangent_zeros():
+    # torch 2.13 contracts with bmm, whose forward formula materializes a missing tangent: 0 * inf = NaN; an einsum
+    # without contraction multiplies, and a missing tangent adds nothing there
+    fwd = refgrad.autograd.forward_ad
+    with fwd.dual_level():
+        x = fwd.make_dual(_t([np.inf, 1.0], requires_grad=False), _t([1.0, 1.0], requires_grad=False))
+        a = _t([1.0, 2.0], requires_grad=False)
+        assert np.isnan(fwd.unpack_dual(refgrad.einsum("i,i->", a, x)).tangent.item())
+        assert fwd.unpack_dual(refgrad.einsum("i,j->ij", a, x)).tangent.tolist() == [[1.0, 1.0], [2.0, 2.0]]
+        assert fwd.unpack_dual(refgrad.einsum("i,i->", a, x.detach() + 1)).tangent is None
+
+
 def test_addmv_empty_matrix_refuses_a_tangent_of_another_shape():
     # torch 2.13: the tangent's formula has mat @ vec's shape, which the shortcut's output (input's shape) lacks
     fwd = refgrad.autograd.forward_ad
