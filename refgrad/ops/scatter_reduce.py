@@ -133,14 +133,23 @@ def _reduce_vjp(c, g):
 
 
 def _reduce_jvp(c, self_t, src_t):
-    """scatter_reduce's tangent. sum, mean, prod: the transpose of the VJP (torch 2.13 gives prod no tangent at all,
-    a torch bug listed in reports/known_divergences.toml). amax, amin: the mean of the tangents of the elements
-    reduced into a position that equal its result; with ``include_self=False`` self is no such element where
-    anything is scattered (the VJP's torch convention counts it: [1, 2] scattered into [1, 0] at [0, 1] without
-    self gives the tangent of src[0] at position 0, not half of it)."""
-    if c.reduce not in ("amax", "amin"):
+    """scatter_reduce's tangent. sum, mean: the transpose of the VJP. prod: each element's partial product times its
+    tangent, summed into its position (torch 2.13 gives prod no tangent at all, a torch bug listed in
+    reports/known_divergences.toml; two zeros at one position give 0, the derivative). amax, amin: the mean of
+    the tangents of the elements reduced into a position that equal its result; with ``include_self=False`` self is
+    no such element where anything is scattered (the VJP's torch convention counts it: [1, 2] scattered into
+    [1, 0] at [0, 1] without self gives the tangent of src[0] at position 0, not half of it)."""
+    if c.reduce in ("sum", "mean"):
         tensors, results, outs = c._jvp_call
         return _transpose(c, tensors, (self_t, src_t), results, outs)
+    if c.reduce == "prod":  # the VJP's partial products at a cotangent of ones, weighting the tangents: not the
+        # VJP differentiated, whose refusal node (two zeros at one position) would raise
+        grad_self, grad_src = _reduce_vjp(c, Tensor._make(np.ones_like(c.result._data)))
+        total = None if self_t is None else grad_self * self_t
+        if src_t is not None:
+            term = _put(grad_src * src_t[c.src_key], key=c.key, shape=tuple(c.self.shape))
+            total = term if total is None else total + term
+        return total
     key, shape, result = c.key, tuple(c.self.shape), c.result._data
     self_is = c.self._data == result
     if not c.include_self:

@@ -58,6 +58,16 @@ def test_excluded_self_takes_no_share_of_the_tangent(reduce):
     assert tangent.tolist() == [1000.0, 10000.0, 100.0]
 
 
+def test_prod_tangent_through_two_zeros_at_one_position():
+    # two zeros in one position: every partial product there still holds a zero, so the tangent is 0 (central
+    # differences agree); the VJP's refusal of a double backward must not make forward mode raise (jvp dev seed 127)
+    fn = lambda a, s: a.scatter_reduce(0, rg.tensor([0, 0, 0, 1]), s, "prod", include_self=False)  # noqa: E731
+    x, src = np.array([0.0, 2.0]), np.array([-2.0, 0.0, 0.0, 0.5])
+    v, w = np.array([0.5, 1.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    tangent = forward_tangents(fn, [x, src], [v, w], requires_grad=True)[2][0]
+    assert tangent.tolist() == [0.0, 4.0]
+
+
 def _grads(reduce, include_self, x, src, index):
     x = rg.tensor(x, dtype=rg.float64, requires_grad=True)
     src = rg.tensor(src, dtype=rg.float64, requires_grad=True)
