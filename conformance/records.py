@@ -55,7 +55,7 @@ OPT_IN = {
     "jvp": "cost (2026-12-07): a jvp+func dev run (1978 cells, ~3,350 examples, one process) takes 37-66 CPU-s, median "
            "46, against the default run's 248 cell-seconds (reference run, seed 2501): ~18 %, which would take `tox -e "
            "report` from ~3 min 6 s to ~3 min 33 s on 2 cores, over its ~3 min budget. Reliability is no longer the "
-           "reason: dev seeds 110-129 (67,000 examples) gave 13 clean runs and 7 with 1-3 new cells each, every one "
+           "reason: dev seeds 110-136 (90,600 examples) gave 18 clean runs and 9 with 1-3 new cells each, every one "
            "fixed in refgrad (scatter_reduce amax/amin and prod, group_norm; seed 109: addmv, einsum) or listed with "
            "its evidence (torch artifacts and rounding at extreme or non-finite inputs); default runs: 2 of 4 seeds",
     "func": "kept opt-in with jvp (one decision for forward mode; func is ~40 % of the cost above); its cells were "
