@@ -52,15 +52,15 @@ __all__ = ["PROPERTIES", "OPT_IN", "DEFAULT_PROPERTIES", "DIVERGENCE_FIELDS", "S
 PROPERTIES = ("forward", "vjp", "double_backward", "jvp", "func", "errors", "graph_state", "training")
 #: Properties that run only when named (``--properties`` / ``--conformance-properties``), with the reason.
 OPT_IN = {
-    "jvp": "dev runs of 2026-12-06 21:25-23:00 (jvp+func, 1281 cells, ~3350 examples each, 47-72 CPU-s a run, ~20 % of "
-           "the default run's 305 cell-seconds): seeds 104, 106 and 108 clean, 101-103, 105, 107 and 109 found 1-4 "
-           "new cells each, all fixed or listed with evidence but three left open at the deadline: scatter_reduce "
-           "amax/amin with include_self=False at a tie with self (refgrad's tangent is the transpose of its VJP, "
-           "which copies torch's backward, 0.5 where torch's forward and the truth give 1), addmv with an empty "
-           "matrix and 0-d self (torch's own size error, refgrad outer()'s), and torch's rounding of logcumsumexp "
-           "(now listed); the ci pytest run of both files passed (82 CPU-s on 2 workers)",
-    "func": "the same runs: func cells clean apart from known torch bugs (det at singular matrices, cond's norms); "
-            "kept opt-in with jvp (one decision for forward mode)",
+    "jvp": "cost (2026-12-07): a jvp+func dev run (1978 cells, ~3,350 examples, one process) takes 37-66 CPU-s, median "
+           "46, against the default run's 248 cell-seconds (reference run, seed 2501): ~18 %, which would take `tox -e "
+           "report` from ~3 min 6 s to ~3 min 33 s on 2 cores, over its ~3 min budget. Reliability is no longer the "
+           "reason: dev seeds 110-136 (90,600 examples) gave 18 clean runs and 9 with 1-3 new cells each, every one "
+           "fixed in refgrad (scatter_reduce amax/amin and prod, group_norm; seed 109: addmv, einsum) or listed with "
+           "its evidence (torch artifacts and rounding at extreme or non-finite inputs); default runs: 2 of 4 seeds",
+    "func": "kept opt-in with jvp (one decision for forward mode; func is ~40 % of the cost above); its cells were "
+            "clean in those runs apart from known torch bugs (det at singular matrices, cond's norms, scatter_reduce "
+            "prod)",
 }
 #: What a run without a property selection runs.
 DEFAULT_PROPERTIES = tuple(name for name in PROPERTIES if name not in OPT_IN)

@@ -348,7 +348,21 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
                            f"vec ({vec.shape[0]})")
     _same3("addmv", input, mat, vec)
     _check_broadcast(input, (mat.shape[0],), "addmv")
+    if mat.numel() == 0 and beta != 0 and tuple(input.shape) != (mat.shape[0],):
+        _refuse_shortcut_tangent(input, mat, vec)
     return _addmv(input, mat, vec, beta=beta, alpha=alpha)
+
+
+def _refuse_shortcut_tangent(input, mat, vec) -> None:
+    """torch's addmv of an empty matrix returns beta * input at input's own shape (see _addmv_forward), but its
+    forward formula's tangent has the shape of mat @ vec, which torch then refuses to attach: torch 2.13 raises
+    this for addmv(0-d self, 0x3 mat, vec) in forward mode (refgrad's broadcast tangent would have been accepted)."""
+    from refgrad.autograd.forward_ad import has_tangents
+    if has_tangents((input, mat, vec)):
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the original Tensor, this is "
+            f"not supported. Tensor is of size [{', '.join(map(str, input.shape))}] while the given forward "
+            f"gradient is of size [{mat.shape[0]}].")
 
 
 def _check_batches(batch1, batch2) -> None:
@@ -548,6 +562,21 @@ def _einsum_parse(equation: str, operands) -> tuple[list[str], str]:
     return expanded, output
 
 
+def _zero_tangents(operands) -> tuple:
+    """The operands, those without a forward tangent given a zero one at each level where another has one: torch
+    contracts with bmm, whose forward formula materializes a missing tangent as zeros, so the tangent is NaN where
+    a zero meets an infinite partner (0 · inf), e.g. where the first two factors of 'ab,bc,cd->ad' overflowed."""
+    from refgrad.autograd.forward_ad import _make_dual, get_tangent, live_levels
+    operands = list(operands)
+    for lid in live_levels():
+        have = [isinstance(op, Tensor) and get_tangent(op, lid) is not None for op in operands]
+        if any(have) and not all(have):
+            operands = [op if has or not op.dtype.is_floating_point and not op.dtype.is_complex
+                        else _make_dual(op, Tensor._make(np.zeros_like(op._data)), lid)
+                        for op, has in zip(operands, have)]
+    return tuple(operands)
+
+
 @register()
 def einsum(equation: str, *operands):
     """Einstein summation (torch.einsum): diagonals, broadcasting ``...``, products and sums, in refgrad ops."""
@@ -556,6 +585,8 @@ def einsum(equation: str, *operands):
         operands = tuple(operands[0])
     terms, output = _einsum_parse(equation, operands)
     contracted = sorted({ch for term in terms for ch in term} - set(output))
+    if contracted and len(operands) > 1:
+        operands = _zero_tangents(operands)
     order = list(output) + contracted
     sizes: dict[str, int] = {}
     aligned = []
@@ -577,8 +608,14 @@ def einsum(equation: str, *operands):
             shape.append(placed.shape[present.index(ch)] if ch in present else 1)
         aligned.append(placed.reshape(shape) if tuple(shape) != tuple(placed.shape) else placed)
     product = aligned[0]
-    for other in aligned[1:]:
+    for k, other in enumerate(aligned[1:], start=2):
         product = product * other
+        if k < len(aligned):  # torch contracts left to right: sum what no later operand carries (an overflow in
+            # the product of the first two then meets the third as torch's: (AB)C, not A·B·C term by term)
+            done = [i for i in range(len(output), len(order)) if product.shape[i] > 1
+                    and all(later.shape[i] == 1 for later in aligned[k:])]
+            if done:
+                product = product.sum(tuple(done), keepdim=True)
     target = tuple(sizes.get(ch, 1) for ch in output)
     if contracted:
         product = product.sum(tuple(range(len(output), len(order))))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad.autograd._jvp import _transpose, no_forward_rule
+from refgrad.autograd._jvp import _connect, _transpose, no_forward_rule
+from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _check_reduction, _reduce_forward, legacy_reduction
@@ -94,14 +95,20 @@ def _native_group_vjp(c, g_out, g_mean, g_rstd):
 
 
 def _native_group_jvp(ctx, *tangents):
-    """The generic rule, except that mean and rstd get no tangent without one on the input (torch 2.13)."""
+    """The generic rule, except that mean and rstd get no tangent without one on the input (torch 2.13); the
+    output's and rstd's tangents read the primals in torch's formula, so they require grad when any input does
+    (only the bias, say), the mean's only through the input's tangent."""
     tensors, results, outs = ctx._jvp_call
     found = list(_transpose(ctx, tensors, tangents, results, outs))
+    anchors = [t for t in tensors if t.requires_grad] if is_grad_enabled() else []
     for i in outs:
         if i and tangents[0] is None:
             found[i] = None
-        elif found[i] is None:
+            continue
+        if found[i] is None:
             found[i] = Tensor._make(np.zeros_like(results[i]._data))
+        if i != 1 and anchors and not found[i].requires_grad:
+            found[i] = _connect(found[i], *anchors)
     return tuple(found)
 
 

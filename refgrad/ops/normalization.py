@@ -282,7 +282,9 @@ def _group_affine(name, has_weight, has_bias):
     if key not in _GROUP_PRIMS:
         inputs = ("input",) + (("weight",) if has_weight else ()) + (("bias",) if has_bias else ())
         save = tuple(n for n in inputs if n != "bias")
-        _GROUP_PRIMS[key] = Primitive(name, _group_affine_forward, _group_affine_vjp, inputs=inputs, save=save)
+        # torch's forward formula reads the primals (its tangent requires grad when only the bias does)
+        _GROUP_PRIMS[key] = Primitive(name, _group_affine_forward, _group_affine_vjp, inputs=inputs, save=save,
+                                      jvp="transpose_reading_primals")
     return _GROUP_PRIMS[key]
 
 

@@ -9,14 +9,16 @@ VJP written in refgrad ops, so double backward works. torch's conventions, measu
 - ``prod`` differentiates through zeros: a lone zero factor gets the product of the others, two or more zeros
   give a zero gradient to every factor;
 - ``amax``/``amin`` share the gradient evenly among every element equal to the result, ``self`` counted even when
-  ``include_self=False`` (its own share is then dropped), exactly as torch does.
+  ``include_self=False`` (its own share is then dropped), exactly as torch does. Their forward mode is not the
+  transpose of that VJP: torch's tangent (and the derivative) is the mean of the tangents of the elements that
+  take part and equal the result, so an excluded ``self`` is not counted (see :func:`_reduce_jvp`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from refgrad import dtypes
-from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd._jvp import _transpose, no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -130,6 +132,40 @@ def _reduce_vjp(c, g):
     return grad_self, grad_src
 
 
+def _reduce_jvp(c, self_t, src_t):
+    """scatter_reduce's tangent. sum, mean: the transpose of the VJP. prod: each element's partial product times its
+    tangent, summed into its position (torch 2.13 gives prod no tangent at all, a torch bug listed in
+    reports/known_divergences.toml; two zeros at one position give 0, the derivative). amax, amin: the mean of
+    the tangents of the elements reduced into a position that equal its result; with ``include_self=False`` self is
+    no such element where anything is scattered (the VJP's torch convention counts it: [1, 2] scattered into
+    [1, 0] at [0, 1] without self gives the tangent of src[0] at position 0, not half of it)."""
+    if c.reduce in ("sum", "mean"):
+        tensors, results, outs = c._jvp_call
+        return _transpose(c, tensors, (self_t, src_t), results, outs)
+    if c.reduce == "prod":  # the VJP's partial products at a cotangent of ones, weighting the tangents: not the
+        # VJP differentiated, whose refusal node (two zeros at one position) would raise
+        grad_self, grad_src = _reduce_vjp(c, Tensor._make(np.ones_like(c.result._data)))
+        total = None if self_t is None else grad_self * self_t
+        if src_t is not None:
+            term = _put(grad_src * src_t[c.src_key], key=c.key, shape=tuple(c.self.shape))
+            total = term if total is None else total + term
+        return total
+    key, shape, result = c.key, tuple(c.self.shape), c.result._data
+    self_is = c.self._data == result
+    if not c.include_self:
+        self_is[key] = False
+    src_is = c.src._data[c.src_key] == result[key]
+    count = self_is.astype(np.int64)
+    np.add.at(count, key, src_is)
+    total = None
+    if self_t is not None:
+        total = self_t * _const(self_is, self_t)
+    if src_t is not None:
+        term = _put(src_t[c.src_key] * _const(src_is, src_t), key=key, shape=shape)
+        total = term if total is None else total + term
+    return total / _const(count, total)
+
+
 def _refuse(c, g):
     raise RuntimeError(c.message)
 
@@ -152,7 +188,7 @@ def _prim(c) -> Primitive:
 
 _PRIMS = {name: Primitive(name, _reduce_forward, _reduce_vjp, inputs=("self", "src"),
                           save={"self": ("self", "src"), "src": ("self", "src"), "result": ("self", "src")},
-                          **({"jvp": no_forward_rule("index_reduce")} if name.startswith("Index") else {}))
+                          jvp=no_forward_rule("index_reduce") if name.startswith("Index") else _reduce_jvp)
           for name in ("ScatterReduceBackward0", "IndexReduceBackward0")}  # torch: no forward AD for index_reduce
 
 

@@ -318,6 +318,21 @@ def test_native_group_norm_statistics_get_tangents_only_from_the_input():
         assert [tuple(fwAD.unpack_dual(o).tangent.shape) for o in out] == [(2, 4, 3), (2, 2), (2, 2)]
 
 
+def test_group_norm_tangents_require_grad_when_only_the_bias_does():
+    # torch 2.13.0 (jvp dev seed 120): the formula reads the primals, so with only the bias requiring grad the
+    # output's and rstd's tangents require grad; the mean's comes from the input's tangent alone
+    x, w = refgrad.rand(2, 4, dtype=refgrad.float64), refgrad.rand(4, dtype=refgrad.float64)
+    b = refgrad.rand(4, dtype=refgrad.float64, requires_grad=True)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(x, refgrad.ones(2, 4, dtype=refgrad.float64))
+        out = refgrad.nn.functional.group_norm(dual, 2, w, b)
+        assert fwAD.unpack_dual(out).tangent.requires_grad
+        out = refgrad.native_group_norm(dual, w, b, 2, 4, 1, 2, 1e-5)
+        assert [fwAD.unpack_dual(o).tangent.requires_grad for o in out] == [True, False, True]
+        with refgrad.no_grad():
+            assert not fwAD.unpack_dual(refgrad.nn.functional.group_norm(dual, 2, w, b)).tangent.requires_grad
+
+
 def test_addmm_family_and_bilinear_tangents_keep_torchs_zero_tangent_terms():
     # torch 2.13.0 materializes the zero tangent of a product operand without one: with an inf in the weight, a
     # tangent on the bias alone is NaN in every row (linear = addmm(bias, x, w.T); values printed by torch); bilinear

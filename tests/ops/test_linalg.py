@@ -238,6 +238,40 @@ def test_addmv_empty_matrix_keeps_input_shape():
         out.backward()
 
 
+def test_einsum_contracts_left_to_right_as_torch():
+    # torch 2.13: 'ab,bc,cd->ad' is (AB)C, so AB overflowing float32 meets C = 0 as inf * 0 = NaN (the term-by-term
+    # product A·B·C was 3e38 * 1 * 0 = 0); C = 2 gives inf
+    a, b = refgrad.tensor([[3e38, 3e38]]), refgrad.tensor([[1.0], [1.0]])
+    assert np.isnan(refgrad.einsum("ab,bc,cd->ad", a, b, refgrad.tensor([[0.0]])).item())
+    assert refgrad.einsum("ab,bc,cd->ad", a, b, refgrad.tensor([[2.0]])).item() == np.inf
+
+
+def test_einsum_contraction_gives_a_missing_tangent_zeros():
+    # torch 2.13 contracts with bmm, whose forward formula materializes a missing tangent: 0 * inf = NaN; an einsum
+    # without contraction multiplies, and a missing tangent adds nothing there
+    fwd = refgrad.autograd.forward_ad
+    with fwd.dual_level():
+        x = fwd.make_dual(_t([np.inf, 1.0], requires_grad=False), _t([1.0, 1.0], requires_grad=False))
+        a = _t([1.0, 2.0], requires_grad=False)
+        assert np.isnan(fwd.unpack_dual(refgrad.einsum("i,i->", a, x)).tangent.item())
+        assert fwd.unpack_dual(refgrad.einsum("i,j->ij", a, x)).tangent.tolist() == [[1.0, 1.0], [2.0, 2.0]]
+        assert fwd.unpack_dual(refgrad.einsum("i,i->", a, x.detach() + 1)).tangent is None
+
+
+def test_addmv_empty_matrix_refuses_a_tangent_of_another_shape():
+    # torch 2.13: the tangent's formula has mat @ vec's shape, which the shortcut's output (input's shape) lacks
+    fwd = refgrad.autograd.forward_ad
+    with fwd.dual_level():
+        dual = fwd.make_dual(_t(np.ones(3), requires_grad=False), _t(np.ones(3), requires_grad=False))
+        with pytest.raises(RuntimeError, match=r"size \[\] while the given forward gradient is of size \[0\]\.$"):
+            refgrad.addmv(_t(2.0), _t(np.zeros((0, 3))), dual)
+        with pytest.raises(RuntimeError, match=r"size \[1\] while the given forward gradient is of size \[2\]\.$"):
+            refgrad.addmv(fwd.make_dual(_t([2.0]), _t([1.0])), _t(np.zeros((2, 0))), _t(np.zeros(0)))
+        out = refgrad.addmv(_t(np.ones(0)), _t(np.zeros((0, 3))), dual)  # same shapes: a (0,) tangent
+        assert fwd.unpack_dual(out).tangent.shape == (0,)
+        assert fwd.unpack_dual(refgrad.addmv(_t(2.0), _t(np.zeros((0, 3))), dual, beta=0)).tangent.shape == (0,)
+
+
 def test_inner_and_kron_do_not_save_views_of_their_inputs():
     # inner of size-1 vectors sums the first operand first; kron works on _unsafe_views: in-place changes are fine
     a, b = _t([0.0]).clone(), _t([0.0]).clone()

@@ -1,6 +1,6 @@
-"""scatter_reduce and index_reduce: VJPs to first and second order against central differences (distinct values, so
-no ties; prod also at a lone zero, where it stays smooth), and torch's conventions at ties and repeated zeros,
-pinned from torch 2.13.0. No torch import."""
+"""scatter_reduce and index_reduce: VJPs to first and second order (scatter_reduce's JVPs too) against central
+differences (distinct values, so no ties; prod also at a lone zero, where it stays smooth), and torch's conventions
+at ties and repeated zeros, pinned from torch 2.13.0. No torch import."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +8,7 @@ import pytest
 
 import refgrad as rg
 from tests.ops.numerical import check_vjp
+from tests.ops.numerical_jvp import check_jvp, forward_tangents
 
 rng = np.random.default_rng(5)
 SELF = rng.standard_normal((3, 4))
@@ -33,6 +34,38 @@ CASES["index_reduce.prod.lone_zero"] = (lambda x, s: x.index_reduce(0, ROWS, s, 
 def test_vjp_matches_central_differences(name, order):
     fn, arrays = CASES[name]
     check_vjp(fn, *arrays, order=order, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [name for name in CASES if name.startswith("scatter_reduce")])
+def test_jvp_matches_central_differences_and_the_vjp(name):
+    fn, arrays = CASES[name]
+    check_jvp(fn, *arrays)
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_excluded_self_takes_no_share_of_the_tangent(reduce):
+    # include_self=False: where src is scattered, self is not reduced at all, so its tie with src[0] at position 0
+    # (both 1) is no tie: the output there is src[0] alone, and its tangent is src[0]'s (the VJP instead keeps
+    # torch's backward convention, which counts self in the split); torch 2.13's forward mode gives the same
+    x, src = np.array([1.0, 2.0, 3.0]), np.array([1.0, 5.0] if reduce == "amax" else [1.0, 0.5])
+    fn = lambda a, s: a.scatter_reduce(0, rg.tensor([0, 1]), s, reduce, include_self=False)  # noqa: E731
+    v, w = np.array([1.0, 10.0, 100.0]), np.array([1000.0, 10000.0])
+    tangent = forward_tangents(fn, [x, src], [v, w])[2][0]
+    eps = 1e-6
+    numeric = (fn(rg.tensor(x + eps * v), rg.tensor(src + eps * w)).numpy()
+               - fn(rg.tensor(x - eps * v), rg.tensor(src - eps * w)).numpy()) / (2 * eps)
+    np.testing.assert_allclose(tangent, numeric, rtol=1e-6)
+    assert tangent.tolist() == [1000.0, 10000.0, 100.0]
+
+
+def test_prod_tangent_through_two_zeros_at_one_position():
+    # two zeros in one position: every partial product there still holds a zero, so the tangent is 0 (central
+    # differences agree); the VJP's refusal of a double backward must not make forward mode raise (jvp dev seed 127)
+    fn = lambda a, s: a.scatter_reduce(0, rg.tensor([0, 0, 0, 1]), s, "prod", include_self=False)  # noqa: E731
+    x, src = np.array([0.0, 2.0]), np.array([-2.0, 0.0, 0.0, 0.5])
+    v, w = np.array([0.5, 1.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    tangent = forward_tangents(fn, [x, src], [v, w], requires_grad=True)[2][0]
+    assert tangent.tolist() == [0.0, 4.0]
 
 
 def _grads(reduce, include_self, x, src, index):
