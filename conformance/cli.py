@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="comma-separated spec families (the family column of `list`), added to --ops")
     opt_in = ", ".join(p for p in PROPERTY_NAMES if p not in DEFAULT_PROPERTIES)
     run.add_argument("--properties", default=None,
-                     help=f"comma-separated, from {', '.join(PROPERTY_NAMES)} (default: all but the opt-in {opt_in})")
+                     help=f"comma-separated, from {', '.join(PROPERTY_NAMES)}, or `all` (default: all but the opt-in "
+                          f"{opt_in})")
     run.add_argument("--dtypes", default=None, help="comma-separated example dtypes (default: all)")
     run.add_argument("--reproduce", default=None, metavar="BLOB",
                      help="replay a record's reproduce_failure text (with --ops, --properties, --dtypes)")
@@ -189,7 +190,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.family:
         ops = list(dict.fromkeys((ops or []) + _family_ops(args.family)))
         args.ops = ",".join(ops)
-    props = _split(args.properties, set(PROPERTY_NAMES), "property")
+    props = list(PROPERTY_NAMES) if args.properties == "all" else _split(args.properties, set(PROPERTY_NAMES),
+                                                                           "property")
     _split(args.dtypes, {"float64", "float32", "float16", "int64", "bool"}, "dtype")
     if args.known:
         from conformance.report.known import KnownFileError, load_known

@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-dtypes", default=None, metavar="DTYPES",
                     help="comma-separated example dtypes to run (float64,float32,int64,bool)")
     group.addoption("--conformance-properties", default=None, metavar="PROPS",
-                    help="comma-separated properties to run (default: all but the opt-in jvp,func)")
+                    help="comma-separated properties to run, or `all` (default: all but the opt-in jvp,func)")
     group.addoption("--conformance-max-examples", type=int, default=None, metavar="N",
                     help="examples per op x property x dtype (overrides the Hypothesis profile)")
     group.addoption("--conformance-timeout", type=float, default=20.0, metavar="SECONDS",
@@ -140,7 +140,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     props = config.getoption("conformance_properties")
     dtypes = config.getoption("conformance_dtypes")
     wanted_ops = set(ops.split(",")) if ops else None
-    wanted_props = set(props.split(",")) if props else set(DEFAULT_PROPERTIES)  # opt-in ones only when named
+    wanted_props = (set(PROPERTIES) if props == "all" else set(props.split(",")) if props
+                    else set(DEFAULT_PROPERTIES))  # opt-in ones only when named
     wanted_dtypes = set(dtypes.split(",")) if dtypes else None
     keep, drop = [], []
     for item in items:

@@ -70,12 +70,16 @@ def test_run_against_torch_finds_nothing(tmp_path):
     assert not (tmp_path / "divergences.jsonl").exists()
 
 
-def test_opt_in_properties_run_when_named(tmp_path):
-    result = run("run", "--engine", "torch", "--ops", "exp", "--properties", "jvp,func", "--max-examples", "3",
+@pytest.mark.parametrize(("properties", "expected"), [
+    ("jvp,func", {"jvp", "func"}),
+    ("all", {"forward", "vjp", "double_backward", "jvp", "func", "errors"}),  # `all` takes the opt-in ones too
+])
+def test_opt_in_properties_run_when_named(tmp_path, properties, expected):
+    result = run("run", "--engine", "torch", "--ops", "exp", "--properties", properties, "--max-examples", "3",
                  "--seed", "7", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = read_jsonl(tmp_path / "summary.jsonl")
-    assert {r["property"] for r in summary} == {"jvp", "func"}
+    assert {r["property"] for r in summary} == expected
     assert all(r["status"] == "pass" and r["examples"] >= 1 for r in summary)
 
 
