@@ -13,8 +13,8 @@ from conformance.source import function_source
 
 __all__ = ["snippet", "graph_snippet", "literal"]
 
-_VERDICT = [verdict.autograd_message_patterns, verdict.short, verdict.compare_arrays, verdict.compare_errors,
-            verdict.compare_outcomes]
+_VERDICT = [verdict.autograd_message_patterns, verdict.short, verdict.close_elements, verdict.compare_arrays,
+            verdict.compare_errors, verdict.compare_outcomes]
 _OP_HELPERS = [programs.make_input, programs.flatten_outputs, programs.to_numpy, programs.observe,
                programs.differentiable_outputs, programs.execute, *_VERDICT]
 _GRAPH_HELPERS = [programs.to_numpy, programs.observe, programs.run_statement, programs.observe_namespace, *_VERDICT]
