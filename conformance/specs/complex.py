@@ -88,7 +88,14 @@ SPECS = [
     unary("exp.complex", _FINITE, fn=func("exp"), dtypes=COMPLEX),
     unary("log.complex", _C_LOG, fn=func("log"), dtypes=COMPLEX),
     unary("sin.complex", _FINITE, fn=func("sin"), dtypes=COMPLEX),
-    unary("tanh.complex", Domain(-3.0, 3.0, nonfinite=()), fn=func("tanh"), dtypes=COMPLEX),
+    unary("tanh.complex", Domain(-3.0, 3.0, nonfinite=()), fn=func("tanh"), dtypes=COMPLEX,
+          tol={"complex64": (1e-4, 1e-5)},
+          tol_reason="1 - tanh(z)² cancels for large Re z and tanh has poles at z = iπ/2: on 20,000 uniform z in "
+                     "[-3, 3]², complex64 gradients and second derivatives are off complex128 by up to 5.0e-5 "
+                     "relative (torch) and 4.6e-5 (refgrad); the engines differ by up to 1.2e-5 relative, in 376 "
+                     "second derivatives beyond (1.3e-6, 1e-5) and none beyond (1e-4, 1e-5) (default seed 2704: "
+                     "z = 2.83 + 1j, torch 0.6182444 - 1.1720779j, refgrad 0.618233 - 1.1720786j, complex128 "
+                     "0.6182103 - 1.1720797j)"),
     unary("sqrt.complex", _C_LOG, fn=func("sqrt"), dtypes=COMPLEX),
     unary("reciprocal.complex", _C_LOG, fn=func("reciprocal"), dtypes=COMPLEX),
     OpSpec("pow.complex", lambda t, x: x ** 3, args=(tensor(_FINITE),), dtypes=COMPLEX),

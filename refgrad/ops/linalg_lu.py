@@ -55,9 +55,14 @@ def _getrf(a: np.ndarray):
         pivot = w[:, j, j]
         zero = pivot == 0
         info[zero & (info == 0)] = j + 1
-        # LAPACK scales by the reciprocal (its rounding, not a division's)
-        reciprocal = 1 / np.where(zero, 1, pivot)
-        multipliers = np.where(zero[:, None], w[:, j + 1:, j], w[:, j + 1:, j] * reciprocal[:, None])
+        # LAPACK (getrf2) scales by the reciprocal (its rounding, not a division's), but a real pivot below the
+        # safe minimum (a subnormal), whose reciprocal overflows, divides: 0 / 2e-311 is 0, 0 * (1 / 2e-311) NaN.
+        # torch 2.13's complex LU scales even there (NaN), and so does refgrad.
+        tiny = np.abs(pivot) < np.finfo(w.dtype).tiny if w.dtype.kind == "f" else np.zeros_like(zero)
+        column = w[:, j + 1:, j]
+        scaled = column * (1 / np.where(zero | tiny, 1, pivot))[:, None]
+        divided = column / np.where(tiny, pivot, 1)[:, None]
+        multipliers = np.where(zero[:, None], column, np.where(tiny[:, None], divided, scaled))
         w[:, j + 1:, j] = multipliers
         w[:, j + 1:, j + 1:] -= multipliers[:, :, None] * w[:, j, None, j + 1:]
     return w.reshape(a.shape), pivots.reshape(batch + (k,)), info.reshape(batch)

@@ -122,17 +122,21 @@ def test_kwargs_forms_are_all_accepted():
     draw()
 
 
+@pytest.mark.parametrize("op", ["linalg.qr", "qr"])
 @pytest.mark.parametrize("m, n", [(2, 2), (3, 2), (4, 4), (4, 1)])
 @pytest.mark.parametrize("pattern", ["ones", "-ones", "checkerboard"])
-def test_qr_spec_inputs_have_full_column_rank_at_the_entry_domain_corners(m, n, pattern):
+def test_qr_spec_inputs_have_full_column_rank_at_the_entry_domain_corners(op, m, n, pattern):
     # seed 2401 drew x = -ones(2, 2), which n·I left singular ([[1, -1], [-1, 1]]): R22 = 0, and the gradient
-    # (a solve with R) was inf or NaN by the last bit of a dot product. (n + 1)·I keeps |R_kk| >= 1.
+    # (a solve with R) was inf or NaN by the last bit of a dot product. (n + 1)·I keeps |R_kk| >= 1. The torch.qr
+    # spec (nn_extra) drew entries in [-3, 3] under n·I, where x = [[-1], [0]] is a zero column.
     import torch
 
     sign = {"ones": 1.0, "-ones": -1.0}.get(pattern)
     x = torch.full((m, n), sign, dtype=torch.float64) if sign else \
         (-1.0) ** (torch.arange(m)[:, None] + torch.arange(n)[None, :]).double()
-    _, r = get_spec("linalg.qr").fn(torch, x)
+    domain = get_spec(op).args[0].domain
+    assert (domain.low, domain.high) == (-1.0, 1.0)  # the patterns are the domain's corners
+    _, r = get_spec(op).fn(torch, x)
     assert r.diagonal().abs().min() >= 1.0
 
 

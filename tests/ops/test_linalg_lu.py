@@ -97,6 +97,27 @@ def test_singular_info_and_errors():
         L.lu_solve(a, rg.tensor([1, 2]), a)
 
 
+@pytest.mark.parametrize("dtype", [rg.float64, rg.float32])
+def test_subnormal_pivot_divides_as_lapack(dtype):
+    # default seed 2701 (linalg.lu_factor_ex.singular): [[d, d], [0, 0]], d = 2.2e-311. LAPACK divides by a real
+    # pivot below the safe minimum instead of scaling by its reciprocal (which overflows): torch 2.13 gives
+    # L[1, 0] = 0, U[1, 1] = 0 and info 2; scaling gave 0 * inf = NaN and info 0
+    d = 2.0 ** -1040 if dtype is rg.float64 else 2.0 ** -140
+    LU, pivots, info = L.lu_factor_ex(rg.tensor([[d, d], [0.0, 0.0]], dtype=dtype))
+    np.testing.assert_array_equal(LU.numpy(), [[d, d], [0.0, 0.0]])
+    assert pivots.tolist() == [1, 2] and info.item() == 2
+    # a subnormal pivot over a subnormal entry: the multiplier is the quotient 1/4, not d/4 * inf
+    LU = L.lu_factor(rg.tensor([[d, 1.0], [d / 4, 1.0]], dtype=dtype)).LU.numpy()
+    np.testing.assert_array_equal(LU, [[d, 1.0], [0.25, 0.75]])
+
+
+def test_subnormal_complex_pivot_scales_as_torch():
+    # torch 2.13's complex LU scales by the reciprocal even at a subnormal pivot: NaN multipliers, info 0
+    d = 2.0 ** -1040
+    LU, _, info = L.lu_factor_ex(rg.tensor([[d, d], [0.0, 0.0]], dtype=rg.complex128))
+    assert np.isnan(LU.numpy()[1]).all() and info.item() == 0
+
+
 def test_grad_fn_names_follow_torch():
     a = rg.tensor(SQ, requires_grad=True)
     P, Lo, U = L.lu(a)
