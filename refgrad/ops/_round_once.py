@@ -23,11 +23,12 @@ import numpy as np
 from refgrad.ops._primitive import _FP_QUIET, _reset_fp_errors, _set_fp_errors
 
 try:  # NumPy's C function, without np.count_nonzero's two Python frames
-    from numpy._core._multiarray_umath import count_nonzero as _count_nonzero
+    from numpy._core._multiarray_umath import count_nonzero
 except ImportError:  # another NumPy layout
-    _count_nonzero = np.count_nonzero
+    count_nonzero = np.count_nonzero
+_count_nonzero = count_nonzero
 
-__all__ = ["round_once", "sub_mul_once"]
+__all__ = ["count_nonzero", "round_once", "sub_mul_once"]
 
 _NARROW = frozenset((np.dtype(np.float32), np.dtype(np.float16)))  # a set: ~3x faster than a tuple's ==
 

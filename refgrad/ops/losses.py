@@ -16,6 +16,7 @@ from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import promote
 from refgrad.ops.binary import xlogy
 from refgrad.ops.nn import (
@@ -227,7 +228,7 @@ def _nll_weights(x, target, weight, ignore_index):
     """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
     The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1."""
     ignored = target == ignore_index
-    if not ignored.any():
+    if not count_nonzero(ignored):  # (NumPy's C function: ndarray.any goes through two Python frames)
         if weight is None and x.dtype.itemsize >= 4 and target.size <= 1 << 24:  # the sum of the weights is exact
             return None, target, ignored
         per_weight = np.ones(target.shape, x.dtype) if weight is None else weight.astype(x.dtype)[target]
@@ -279,7 +280,7 @@ def _nll_vjp(c, g):
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
     data = x._data
-    target = np.reshape(c.target, (data.shape[0],) + data.shape[2:])
+    target = c.target.reshape((data.shape[0],) + data.shape[2:])  # (the method: np.reshape adds two frames)
     per_weight, safe, ignored = _nll_weights(data, target, c.weight, c.ignore_index)
     if per_weight is None:  # unit weights: -1 per target, over N for the mean (the general formula's values)
         one = data.dtype.type(-1)
@@ -367,7 +368,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
                            f"weight tensor of shape: {list(weight.shape)}")
     tdata = t._data
     # one reduction: as uint64, a negative target is larger than any class (an element-wise look only then)
-    if tdata.size and tdata.view(np.uint64).max() >= classes:
+    if tdata.size and np.maximum.reduce(tdata.view(np.uint64), axis=None) >= classes:  # (ndarray.max: 2 frames more)
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
             raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
