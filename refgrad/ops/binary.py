@@ -102,14 +102,14 @@ def hypot(input, other, *, out=None):
 # --- maximum, minimum, fmax, fmin ---------------------------------------------------------------------------
 
 def _extremum_vjp(loses):
-    """maximum/minimum: a tie splits the gradient 0.5/0.5; an input that loses gets 0; NaN gives both full."""
+    """maximum/minimum as torch 2.13 writes them: where(x == y, g / 2, g) (a tie splits the gradient), the losing
+    input's share masked to 0 (a select, not a product by 0: an infinite or NaN cotangent there gives 0, and so does
+    the second order through it); NaN gives both the full gradient."""
     def vjp(c, g):
         x, y = _saved_arrays(c, g, "self", "other")
-        tie = x == y
-        weight_x = np.where(tie, 0.5, np.where(loses(x, y), 0.0, 1.0)).astype(g.dtype.numpy)
-        weight_y = np.where(tie, 0.5, np.where(loses(y, x), 0.0, 1.0)).astype(g.dtype.numpy)
+        shared = where(constant(x == y), g / 2, g)
         need_x, need_y = _needs(c, 0, 1)
-        return (g * constant(weight_x) if need_x else None, g * constant(weight_y) if need_y else None)
+        return (select(~loses(x, y), shared) if need_x else None, select(~loses(y, x), shared) if need_y else None)
     return vjp
 
 

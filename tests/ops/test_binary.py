@@ -115,6 +115,23 @@ def test_maximum_minimum_tie_split_half_and_nan_gets_both():
     same(grads(refgrad.maximum, [nan, 2.0, nan], [1.0, nan, nan])[1], [[1, 1, 1], [1, 1, 1]])
 
 
+def test_maximum_minimum_mask_the_loser_instead_of_multiplying_by_zero():
+    # torch 2.13 (where(x == y, g / 2, g).masked_fill_(loses, 0)): an infinite or NaN cotangent gives the losing
+    # input 0, not NaN, and so does the second order through it (triplet_margin_loss with swap=True and an infinite
+    # positive, default seed 2611: torch's gradient with respect to the cotangent 0, refgrad's was NaN)
+    x = refgrad.tensor([1.0, 2.0, 3.0, nan], requires_grad=True)
+    y = refgrad.tensor([2.0, 2.0, 1.0, 0.0], requires_grad=True)
+    g = refgrad.tensor([inf, 4.0, nan, 1.0])
+    same([t.tolist() for t in refgrad.autograd.grad(refgrad.minimum(x, y), [x, y], g)],
+         [[inf, 2.0, 0.0, 1.0], [0.0, 2.0, nan, 1.0]])
+    same([t.tolist() for t in refgrad.autograd.grad(refgrad.maximum(x, y), [x, y], g)],
+         [[0.0, 2.0, nan, 1.0], [inf, 2.0, 0.0, 1.0]])
+    v = refgrad.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    gx, = refgrad.autograd.grad(refgrad.minimum(x, y), [x], v, create_graph=True)
+    gv, = refgrad.autograd.grad(gx, [v], refgrad.tensor([1.0, 1.0, nan, 1.0]))
+    same(gv.tolist(), [1.0, 0.5, 0.0, 1.0])  # the NaN second cotangent sits where x loses
+
+
 def test_fmax_fmin_tie_all_to_first_and_nan_ignored():
     # torch 2.13: fmax tie → (1, 0); fmax(nan, 1) → grad to other; fmax(nan, nan) → grad to input (2.14 splits)
     same(grads(refgrad.fmax, [1.0, 2.0], [1.0, 3.0])[1], [[1.0, 0.0], [0.0, 1.0]])
