@@ -142,32 +142,45 @@ def short(value, limit=2000):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def compare_arrays(reference, candidate, rtol, atol, ntol=0.0):
-    """None if the arrays agree, else (max_abs_err, max_rel_err) over the finite pairs (NaN if none). ``ntol``
-    adds a tolerance relative to the array's norm (its largest finite |reference|): for results whose entries
-    come from one computation whose rounding scales with the largest of them (an eigensolver's outputs)."""
-    if reference.shape != candidate.shape:
-        return (float("nan"), float("nan"))
-    if reference.dtype.kind == "c" or candidate.dtype.kind == "c":
-        # complex values compare part by part (real and imaginary as two float arrays)
-        reference = np.stack([np.real(reference), np.imag(reference)], axis=-1)
-        candidate = np.stack([np.real(candidate), np.imag(candidate)], axis=-1)
-    exact = reference.dtype.kind in "biu" and candidate.dtype.kind in "biu"
-    ref = reference.astype(np.float64)
-    got = candidate.astype(np.float64)
+def close_elements(ref, got, rtol, atol, ntol=0.0):
+    """Elementwise closeness of two float64 or complex128 arrays of one shape: (close, abs_err, rel_err, finite).
+    Finite pairs: |got - ref| <= atol + ntol * max|ref| + rtol * |ref| (complex: the modulus of the difference, as
+    torch.testing.assert_close); NaN equal to NaN (complex: NaN when either part is); infinities compare exactly."""
     same_nan = np.isnan(ref) == np.isnan(got)
-    same_inf = np.where(np.isinf(ref) | np.isinf(got), ref == got, True)
     finite = np.isfinite(ref) & np.isfinite(got)
+    same_inf = np.where(~finite & ~np.isnan(ref) & ~np.isnan(got), ref == got, True)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         abs_err = np.where(finite, np.abs(got - ref), 0.0)
         rel_err = np.where(finite & (ref != 0), abs_err / np.abs(ref), np.where(abs_err > 0, np.inf, 0.0))
-    if exact:
-        close = ref == got
-    else:
         scale = float(np.abs(ref[finite]).max()) if ntol and finite.any() else 0.0
         close = abs_err <= atol + ntol * scale + rtol * np.where(finite, np.abs(ref), 0.0)
-    ok = bool(np.all(same_nan & same_inf & close))
-    if ok:
+    return same_nan & same_inf & close, abs_err, rel_err, finite
+
+
+def compare_arrays(reference, candidate, rtol, atol, ntol=0.0):
+    """None if the arrays agree, else (max_abs_err, max_rel_err) over the finite pairs (NaN if none). ``ntol``
+    adds a tolerance relative to the array's norm (its largest finite |reference|): for results whose entries
+    come from one computation whose rounding scales with the largest of them (an eigensolver's outputs).
+    Complex values compare by the modulus of the difference (:func:`close_elements`); a value with a NaN part is
+    NaN, and one with an infinite part compares part by part, so that 1.5+infj and 1.5000001+infj agree."""
+    if reference.shape != candidate.shape:
+        return (float("nan"), float("nan"))
+    if reference.dtype.kind in "biu" and candidate.dtype.kind in "biu":
+        ref, got = reference.astype(np.float64), candidate.astype(np.float64)
+        close, abs_err, rel_err, finite = close_elements(ref, got, 0.0, 0.0)
+        close = ref == got
+    elif reference.dtype.kind == "c" or candidate.dtype.kind == "c":
+        ref, got = reference.astype(np.complex128), candidate.astype(np.complex128)
+        close, abs_err, rel_err, finite = close_elements(ref, got, rtol, atol, ntol)
+        if not finite.all():
+            parts = close_elements(np.stack([ref.real, ref.imag], axis=-1), np.stack([got.real, got.imag], axis=-1),
+                                   rtol, atol, ntol)[0].all(axis=-1)
+            nan_ref, nan_got = np.isnan(ref), np.isnan(got)  # a NaN part makes a complex NaN
+            close = np.where(finite, close, np.where(nan_ref | nan_got, nan_ref & nan_got, parts))
+    else:
+        ref, got = reference.astype(np.float64), candidate.astype(np.float64)
+        close, abs_err, rel_err, finite = close_elements(ref, got, rtol, atol, ntol)
+    if bool(np.all(close)):
         return None
     max_abs = float(abs_err.max()) if abs_err.size and finite.any() else float("nan")
     max_rel = float(rel_err.max()) if rel_err.size and finite.any() else float("nan")
