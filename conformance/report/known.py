@@ -9,6 +9,7 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
     kind = "value"              # optional pattern on the record's kind (status, exception_type, value...)
     key = "gradgrad*"           # optional pattern on the record's key (the observable)
     scenario = "*"              # optional pattern on the errors/graph_state scenario
+    kwargs = "*'ord': 'nuc'*"   # optional pattern on the example's keyword arguments (their Python repr)
     id = "4b58d41fbac1"         # optional: exact divergence_id
     inputs = "nonfinite"        # optional: only examples whose inputs hold a NaN or inf ("extreme": that, or a
                                 # nonzero value whose square under- or overflows in its dtype; see input_class)
@@ -44,7 +45,7 @@ from conformance.report.load import parse_literal
 __all__ = ["KnownEntry", "KnownFileError", "load_known", "known_digest", "apply_known", "stale_entries", "stale_line",
            "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class"]
 
-MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "id")
+MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "kwargs", "id")
 #: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
 #: whose example inputs are of class C or narrower (see :func:`input_class`).
 INPUT_CLASSES = ("nonfinite", "extreme")

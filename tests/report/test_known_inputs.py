@@ -84,3 +84,13 @@ def test_inputs_field_must_name_a_class(tmp_path):
     with pytest.raises(KnownFileError, match="inputs must be one of"):
         load_known(bad)
 
+
+
+def test_an_entry_can_name_the_keyword_arguments(tmp_path):
+    # linalg.norm's gradient at a rank-deficient input is undefined only for the SVD-based orders ('nuc', ±2)
+    path = tmp_path / "known.toml"
+    path.write_text('[[divergence]]\nop = "add"\nproperty = "vjp"\n'
+                    'kwargs = "*\'ord\': \'nuc\'*"\nreason = "nuc only"\n')
+    entry, = load_known(path)
+    assert entry.matches(dict(record_with([1.0]), kwargs="{'ord': 'nuc', 'dim': None}"))
+    assert not entry.matches(dict(record_with([1.0]), kwargs="{'ord': 'fro'}"))
