@@ -16,6 +16,7 @@ from conformance.report.diff import compare, load_side
 from conformance.report.known import (
     STALE_MIN_EXAMPLES,
     KnownFileError,
+    adopt_known_verdicts,
     apply_known,
     known_digest,
     load_known,
@@ -58,6 +59,8 @@ def make_report(out_dir: str | Path, known_file: str | Path | None = None, verdi
         for name in ("kink", "numeric", "torch_dot", "engine_dot"):
             divergences[f"verdict_{name}"] = [v.get(name) for v in judged]
     divergences = apply_known(divergences, entries)
+    if len(divergences) and "verdict" in divergences:
+        divergences = adopt_known_verdicts(divergences)
     cells = cell_outcomes(run, divergences)
     table = divergence_table(divergences)
     for name in ("kink", "numeric", "torch_dot", "engine_dot"):

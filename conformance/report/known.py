@@ -43,13 +43,22 @@ import pandas as pd
 from conformance.report.load import parse_literal
 
 __all__ = ["KnownEntry", "KnownFileError", "load_known", "known_digest", "apply_known", "stale_entries", "stale_line",
-           "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class"]
+           "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class", "ENTRY_VERDICTS",
+           "adopt_known_verdicts"]
 
 MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "kwargs", "id")
 #: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
 #: whose example inputs are of class C or narrower (see :func:`input_class`).
 INPUT_CLASSES = ("nonfinite", "extreme")
 _ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict", "inputs"}
+#: What an entry's ``verdict`` may say: the numerical verdicts that can describe an accepted divergence, plus what a
+#: person who measured it can add. ``implementation-dependent``: the value is decided by rounding order, a LAPACK
+#: choice (a basis, a sign) or an unspecified order (an unstable sort), and neither side is wrong;
+#: ``both-imprecise``: both sides are numerically wrong (overflow, cancellation), differently; ``torch-limitation``:
+#: torch refuses what the mathematics defines (a missing batching rule). A report shows the entry's verdict for the
+#: divergences it matches, the numerical test's beside it (see :func:`adopt_known_verdicts`).
+ENTRY_VERDICTS = ("torch-wrong", "undefined", "convention", "tolerance", "implementation-dependent",
+                  "both-imprecise", "torch-limitation", "undecided")
 _RECORD_FIELD = {"id": "divergence_id"}
 
 
@@ -175,6 +184,8 @@ def load_known(path: str | Path | None) -> list[KnownEntry]:
             raise KnownFileError(f"{where}: give op and property (patterns), or an exact id")
         if "inputs" in raw and raw["inputs"] not in INPUT_CLASSES:
             raise KnownFileError(f"{where}: inputs must be one of {list(INPUT_CLASSES)}, not {raw['inputs']!r}")
+        if "verdict" in raw and raw["verdict"] not in ENTRY_VERDICTS:
+            raise KnownFileError(f"{where}: verdict must be one of {list(ENTRY_VERDICTS)}, not {raw['verdict']!r}")
         patterns = tuple((name, str(raw[name])) for name in MATCH_FIELDS if name in raw)
         entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index,
                                   str(raw.get("inputs", ""))))
@@ -193,24 +204,51 @@ def known_digest(path: str | Path | None) -> str | None:
 
 
 def apply_known(divergences: pd.DataFrame, entries: list[KnownEntry]) -> pd.DataFrame:
-    """``divergences`` with columns ``known`` (bool), ``known_source`` (spec | file | "") and ``known_reason``.
+    """``divergences`` with columns ``known`` (bool), ``known_source`` (spec | file | ""), ``known_reason`` and
+    ``known_verdict`` (the entry's, "" if it gives none).
 
-    The spec's own ``expected`` flag wins; otherwise the first matching file entry gives the reason."""
+    A divergence the run flagged as expected keeps the run's reason (the spec's own known, or the entry of the run's
+    file that matched its first failing example: ``file`` when an entry here has that reason); otherwise the first
+    matching entry gives the reason."""
     frame = divergences.copy()
-    known, source, reason = [], [], []
+    by_reason = {}
+    for entry in entries:
+        by_reason.setdefault(entry.reason, entry)
+    known, source, reason, verdict = [], [], [], []
     for record in frame.to_dict("records"):
-        if record.get("expected"):
+        if record.get("expected"):  # flagged by the run: the spec's own known, or an entry of the run's file
+            stated = (record.get("expected_reason") or "").strip()
+            entry = by_reason.get(stated)
             known.append(True)
-            source.append("spec")
+            source.append("file" if entry else "spec")
             reason.append(record.get("expected_reason") or "")
+            verdict.append(entry.verdict if entry else "")
             continue
         entry = next((e for e in entries if e.matches(record)), None)
         known.append(entry is not None)
         source.append("file" if entry else "")
         reason.append(entry.reason if entry else "")
+        verdict.append(entry.verdict if entry else "")
     frame["known"] = pd.Series(known, index=frame.index, dtype=bool)
     frame["known_source"] = pd.Series(source, index=frame.index, dtype=object)
     frame["known_reason"] = pd.Series(reason, index=frame.index, dtype=object)
+    frame["known_verdict"] = pd.Series(verdict, index=frame.index, dtype=object)
+    return frame
+
+
+def adopt_known_verdicts(divergences: pd.DataFrame) -> pd.DataFrame:
+    """``divergences`` (judged, then matched by :func:`apply_known`) with ``verdict`` taken from the matching entry
+    where it gives one, and the numerical test's verdict kept in ``numerical_verdict``.
+
+    The entry's verdict is a person's judgement with measurements (float64 and mpmath references, torch at nearby
+    points, which LAPACK basis was picked); the dot-product test sees three random directions at one point and, at
+    a point where the function is not differentiable or is rounding-decided, names whichever side happens to match
+    its own central difference (e.g. "engine-wrong" at a degenerate eigenspace, where both bases are valid)."""
+    frame = divergences.copy()
+    frame["numerical_verdict"] = frame["verdict"]
+    if "known_verdict" in frame:
+        stated = frame["known_verdict"].fillna("").astype(str) != ""
+        frame.loc[stated, "verdict"] = frame.loc[stated, "known_verdict"]
     return frame
 
 

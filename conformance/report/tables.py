@@ -31,8 +31,8 @@ DIVERGENCE_COLUMNS = [
     "divergence_id", "op", "family", "property", "dtype", "scenario", "kind", "key", "mismatches",
     "input_shapes", "input_dtypes", "requires_grad", "kwargs", "reference_outcome", "engine_outcome",
     "reference_error_type", "engine_error_type", "max_abs_err", "max_rel_err", "rtol", "atol", "verdict",
-    "verdict_reason", "reproduced", "known", "known_source", "known_reason", "shrunk", "reproducer", "command",
-    "nodeid", "details", "snippet",
+    "verdict_reason", "numerical_verdict", "reproduced", "known", "known_source", "known_reason", "shrunk",
+    "reproducer", "command", "nodeid", "details", "snippet",
 ]
 
 

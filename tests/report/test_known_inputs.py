@@ -94,3 +94,31 @@ def test_an_entry_can_name_the_keyword_arguments(tmp_path):
     entry, = load_known(path)
     assert entry.matches(dict(record_with([1.0]), kwargs="{'ord': 'nuc', 'dim': None}"))
     assert not entry.matches(dict(record_with([1.0]), kwargs="{'ord': 'fro'}"))
+
+
+def test_a_matched_entry_gives_its_verdict_and_the_numerical_one_stays_beside_it(tmp_path):
+    # a degenerate eigenspace: the dot-product test names whichever side matches its own central difference
+    # ("engine-wrong"), the entry says both bases are valid; the report shows the entry's word
+    out = tmp_path / "records"
+    reason = "both LAPACK bases are valid"
+    write_run(out, [summary("add", "vjp", "float64", 10, "diverged"), summary("mul", "vjp", "float64", 10, "diverged"),
+                    summary("sub", "vjp", "float64", 10, "diverged")],
+              [error_divergence("add", "vjp", "float64", divergence_id="flagged", expected=reason),
+               error_divergence("mul", "vjp", "float64", divergence_id="matched"),
+               error_divergence("sub", "vjp", "float64", divergence_id="spec", expected="the spec's own known")])
+    known = tmp_path / "known.toml"
+    known.write_text(f'[[divergence]]\nop = "add|mul"\nproperty = "vjp"\nverdict = "implementation-dependent"\n'
+                     f'reason = "{reason}"\n', encoding="utf-8")
+    table = make_report(out, known).divergences.set_index("divergence_id")
+    assert table.loc["flagged", "verdict"] == table.loc["matched", "verdict"] == "implementation-dependent"
+    assert table.loc["flagged", "known_source"] == table.loc["matched", "known_source"] == "file"
+    assert table.loc["spec", "known_source"] == "spec"
+    assert (table["numerical_verdict"] == "error-parity").all()  # the records are exception divergences
+    assert table.loc["spec", "verdict"] == "error-parity"
+
+
+def test_an_entry_verdict_must_be_one_of_the_vocabulary(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(NAN_ENTRY + 'verdict = "probably fine"\n', encoding="utf-8")
+    with pytest.raises(KnownFileError, match="verdict must be one of"):
+        load_known(bad)
