@@ -31,6 +31,8 @@ How value divergences of forward / vjp / double_backward are judged (all in floa
   its ``<vjp, u>`` lies between the two one-sided derivatives.
 * forward: the float64 values of both sides plus continuity at the point; a side whose value at the point
   jumps away from its own neighbours while the other side's does not is the wrong one.
+* complex inputs and outputs are replayed in complex128 and perturbed in both parts; inner products are
+  Re(sum(conj(a) b)), torch's convention (its gradient g of a real loss gives dL = Re(sum(conj(g) dz))).
 """
 from __future__ import annotations
 
@@ -176,7 +178,7 @@ def _nonfinite_side(reference: dict, candidate: dict) -> str | None:
         got = candidate["obs"].get(key)
         if not (isinstance(ref, np.ndarray) and isinstance(got, np.ndarray) and ref.shape == got.shape):
             continue
-        if ref.dtype.kind != "f" or got.dtype.kind != "f":
+        if ref.dtype.kind not in "fc" or got.dtype.kind not in "fc":
             continue
         if np.any(~np.isfinite(ref) & np.isfinite(got)):
             sides.add("torch")
@@ -188,23 +190,33 @@ def _nonfinite_side(reference: dict, candidate: dict) -> str | None:
 # ---- float64 numerics ------------------------------------------------------------------------------------
 
 def _is_float_tensor(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("kind") == "tensor" and str(item["dtype"]).startswith("float")
-
-
-def _has_complex(example: Example) -> bool:
-    """Any complex tensor among the example's inputs or cotangents."""
-    items = list(example.inputs) + [c for key in ("cotangents", "second_cotangents")
-                                    for c in example.extra.get(key) or () if c is not None]
-    return any(isinstance(item, dict) and str(item.get("dtype", "")).startswith("complex") for item in items)
+    """A real or complex floating tensor input: what the numerics perturb (complex ones in both parts)."""
+    return isinstance(item, dict) and item.get("kind") == "tensor" and str(item["dtype"]).startswith(
+        ("float", "complex"))
 
 
 def _array(item: dict) -> np.ndarray:
-    return np.asarray(item["data"], dtype=np.float64).reshape(item["shape"])
+    """The item's values in double precision: float64, or complex128 for a complex tensor."""
+    dtype = np.complex128 if str(item.get("dtype", "")).startswith("complex") else np.float64
+    return np.asarray(item["data"], dtype=dtype).reshape(item["shape"])
 
 
 def _item(array: np.ndarray, requires_grad: bool) -> dict:
-    return {"kind": "tensor", "data": array.tolist(), "shape": list(array.shape), "dtype": "float64",
-            "requires_grad": requires_grad}
+    return {"kind": "tensor", "data": array.tolist(), "shape": list(array.shape),
+            "dtype": "complex128" if array.dtype.kind == "c" else "float64", "requires_grad": requires_grad}
+
+
+def _like(array: np.ndarray, draw: Callable[[tuple], np.ndarray]) -> np.ndarray:
+    """A random array of ``array``'s shape, complex (both parts drawn) where ``array`` is complex."""
+    if array.dtype.kind == "c":
+        return draw(array.shape) + 1j * draw(array.shape)
+    return draw(array.shape)
+
+
+def _inner(a: np.ndarray, b: np.ndarray) -> float:
+    """The real inner product Re(sum(conj(a) b)): for complex values torch's gradient g of a real loss L gives
+    dL = Re(sum(conj(g) dz)), and a cotangent w on an output F stands for L = Re(sum(conj(w) F))."""
+    return float(np.sum(np.real(np.conj(a) * b)))
 
 
 class _Problem:
@@ -225,7 +237,7 @@ class _Problem:
             self.point = [_array(items[i]) for i in self.wrt] + [c for c in self.first if c is not None]
 
     def random_cotangents(self, rng: np.random.Generator) -> list:
-        return [None if c is None else rng.standard_normal(c.shape) for c in self.cotangents]
+        return [None if c is None else _like(c, rng.standard_normal) for c in self.cotangents]
 
     def build(self, t: Any, point: list[np.ndarray], cotangents: list) -> tuple[list, list, list]:
         """(leaf tensors, output tensors, their cotangent arrays) at ``point``."""
@@ -247,9 +259,9 @@ class _Problem:
         return leaves + firsts, [g for g, _ in pairs], [c for _, c in pairs]
 
     def phi(self, t: Any, point: list[np.ndarray], cotangents: list) -> float:
-        """<w, F(point)>."""
+        """<w, F(point)> (:func:`_inner`)."""
         _, outs, ws = self.build(t, point, cotangents)
-        return float(sum(np.sum(w * _numpy(o)) for o, w in zip(outs, ws)))
+        return float(sum(_inner(w, _numpy(o)) for o, w in zip(outs, ws)))
 
     def analytic(self, t: Any, cotangents: list, directions: list[np.ndarray]) -> list[float]:
         """<vjp(w)_j, u_j> for every leaf j, from the module's autograd (None gradients count as 0)."""
@@ -258,11 +270,16 @@ class _Problem:
             return [0.0] * len(leaves)
         grads = t.autograd.grad(outs, leaves, grad_outputs=[programs.make_input(t, _item(w, False)) for w in ws],
                                 allow_unused=True)
-        return [0.0 if g is None else float(np.sum(_numpy(g) * u)) for g, u in zip(grads, directions)]
+        return [0.0 if g is None else _inner(_numpy(g), u) for g, u in zip(grads, directions)]
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.asarray(tensor.detach().numpy(), dtype=np.float64)
+    """A tensor's values as float64, or complex128 for a complex tensor (conjugate and negative bits resolved)."""
+    for resolve in ("resolve_conj", "resolve_neg"):
+        if hasattr(tensor, resolve):
+            tensor = getattr(tensor, resolve)()
+    array = np.asarray(tensor.detach().numpy())
+    return array.astype(np.complex128 if array.dtype.kind == "c" else np.float64)
 
 
 def _along(point: list[np.ndarray], leaf: int, direction: np.ndarray, step: float) -> list[np.ndarray]:
@@ -293,7 +310,7 @@ def _kink(problem: _Problem, t: Any, cotangents: list, leaf: int, direction: np.
         return True
     base_values = [_numpy(o) for o in problem.build(t, problem.point, cotangents)[1]]
     for _ in range(NEIGHBOURS):
-        near = [p + rng.uniform(-RADIUS, RADIUS, p.shape) for p in problem.point]
+        near = [p + _like(p, lambda shape: rng.uniform(-RADIUS, RADIUS, shape)) for p in problem.point]
         values = [_numpy(o) for o in problem.build(t, near, cotangents)[1]]
         if len(values) != len(base_values) or not all(
                 v.shape == b.shape and np.allclose(v, b, rtol=1e-3, atol=1e-1, equal_nan=True)
@@ -333,9 +350,6 @@ def _judge_values(example: Example, record: dict, engine: Any, reference: Any,
     undefined = _undefined_at_point(example, reference)
     if undefined:
         return Verdict("undefined", undefined, reproduced)
-    if _has_complex(example):
-        return Verdict("undecided", "no numerical verdict on complex examples yet: the float64 central "
-                                    "differences here perturb real inputs only", reproduced)
     if example.prop == "forward":
         return _judge_forward(example, engine, reference, rng, reproduced, loose_close)
     problem = _Problem(example)
@@ -343,7 +357,7 @@ def _judge_values(example: Example, record: dict, engine: Any, reference: Any,
         return Verdict("convention", "a differentiated input is NaN/inf: the gradient there is arbitrary "
                                      "(autograd rule 5)", reproduced)
     eps = 1e-6 * max([1.0] + [float(np.max(np.abs(p))) for p in problem.point if p.size])
-    directions = [rng.standard_normal(p.shape) for p in problem.point]
+    directions = [_like(p, rng.standard_normal) for p in problem.point]
     ok = {"torch": True, "engine": True}
     kink, evidence_dots, judged = False, None, 0
     for trial in range(TRIALS):
@@ -398,7 +412,8 @@ def _undefined_at_point(example: Example, reference: Any) -> str | None:
     try:
         inputs = [programs.make_input(reference, item) for item in items]
         outs = programs.flatten_outputs(reference, example.fn(reference, *inputs, **example.kwargs))
-        values = [_numpy(o) for o in outs if isinstance(o, reference.Tensor) and o.dtype.is_floating_point]
+        values = [_numpy(o) for o in outs if isinstance(o, reference.Tensor)
+                  and (o.dtype.is_floating_point or o.dtype.is_complex)]
     except Exception:  # noqa: BLE001 - a forward that raises is judged elsewhere
         return None
     if not any(np.any(np.isnan(v)) for v in values):
@@ -438,12 +453,14 @@ def _judge_forward(example: Example, engine: Any, reference: Any, rng: np.random
         inputs = [programs.make_input(t, _item(arrays[i], False)) if i in arrays else programs.make_input(t, item)
                   for i, item in enumerate(example.inputs)]
         outs = programs.flatten_outputs(t, example.fn(t, *inputs, **example.kwargs))
-        return [_numpy(o) for o in outs if isinstance(o, t.Tensor) and o.dtype.is_floating_point]
+        return [_numpy(o) for o in outs if isinstance(o, t.Tensor)
+                and (o.dtype.is_floating_point or o.dtype.is_complex)]
 
     def continuous(t: Any) -> bool:
         here = outputs(t, base)
         for _ in range(NEIGHBOURS):
-            near = outputs(t, {i: a + rng.uniform(-RADIUS, RADIUS, a.shape) for i, a in base.items()})
+            near = outputs(t, {i: a + _like(a, lambda shape: rng.uniform(-RADIUS, RADIUS, shape))
+                               for i, a in base.items()})
             if not all(v.shape == h.shape and np.allclose(v, h, rtol=1e-3, atol=1e-3 * (1 + np.max(np.abs(h),
                        initial=0.0)), equal_nan=True) for v, h in zip(near, here)):
                 return False

@@ -6,7 +6,8 @@ import types
 
 import torch
 
-__all__ = ["abs_one_at_zero", "det_true_gradient", "where_no_nan", "exp_wrong_vjp", "exp_noisy_vjp"]
+__all__ = ["abs_one_at_zero", "det_true_gradient", "where_no_nan", "exp_wrong_vjp", "exp_noisy_vjp",
+           "exp_unconjugated"]
 
 
 class _Proxy(types.ModuleType):
@@ -108,3 +109,8 @@ def exp_wrong_vjp():
 
 def exp_noisy_vjp():
     return _Proxy("exp_noisy_vjp", torch, exp=_scaled_grad(1 + 1e-9))
+
+
+def exp_unconjugated():
+    """exp whose VJP is g·exp(z): right for real z, the classic complex bug for complex z (torch: g·conj(exp(z)))."""
+    return _Proxy("exp_unconjugated", torch, exp=_scaled_grad(1.0))

@@ -75,14 +75,31 @@ def test_gradient_where_torch_forward_is_nan_is_undefined_not_torch_wrong():
     assert "undefined" in verdict.reason and verdict.reproduced
 
 
-def test_complex_example_is_undecided_with_a_reason_not_a_crash():
+def _complex_record(engine: str, prop: str = "vjp") -> dict:
     import numpy as np
 
     from conformance.examples import tensor_item
 
     z = tensor_item(np.array([0.5 + 1.0j, -1.0 + 0.25j]), "complex128", True)
-    u = tensor_item(np.array([1.0 - 1.0j, 2.0 + 0.5j]), "complex128", False)
-    record = divergence(FAKE + "exp_wrong_vjp", "exp", "vjp", lambda t, x: t.exp(x), [z], {"cotangents": [u]},
-                        dtype="complex128")
+    w = tensor_item(np.array([1.0 - 1.0j, 2.0 + 0.5j]), "complex128", prop == "double_backward")
+    extra = {"cotangents": [w]}
+    if prop == "double_backward":
+        extra["second_cotangents"] = [tensor_item(np.array([0.3 + 0.2j, -1.0 - 0.5j]), "complex128", False)]
+    return divergence(FAKE + engine, "exp", prop, lambda t, x: t.exp(x), [z], extra, dtype="complex128")
+
+
+@pytest.mark.parametrize("prop", ["vjp", "double_backward"])
+def test_complex_examples_are_judged_in_both_parts(prop):
+    # exp's VJP without the conjugate (g·exp(z) for g·conj(exp(z))) is right for real inputs, wrong for complex
+    record = _complex_record("exp_unconjugated", prop)
     verdict = judge(record)
-    assert verdict.verdict == "undecided" and "complex" in verdict.reason and verdict.reproduced, verdict
+    assert verdict.verdict == "engine-wrong", verdict
+    assert verdict.reproduced and not verdict.kink
+    assert verdict.torch_dot == pytest.approx(verdict.numeric, rel=1e-6)
+    assert verdict.engine_dot != pytest.approx(verdict.numeric, rel=1e-3)
+    import torch
+
+    from tests.report.fake_engines import exp_unconjugated
+
+    swapped = judge(record, engine=torch, reference=exp_unconjugated())
+    assert swapped.verdict == "torch-wrong", swapped
