@@ -202,8 +202,15 @@ _ONES = {np.dtype(t): np.ones((), t) for t in (np.float64, np.float32, np.float1
 
 
 def _one_minus_square(y):
-    """1 - y², fused (rounded once) for real floats as torch's tanh_backward kernel computes it; the product rounded
-    first lost up to 6.7e-4 (float32) and 8e-7 (float64) of the gradient where y² ~ 1."""
+    """1 - y² as accurately as torch's tanh_backward kernel (which fuses the square into the subtraction); the
+    square rounded first lost up to 6.7e-4 (float32) and 8e-7 (float64) of the gradient where y² ~ 1.
+
+    float64: (1 - y)(1 + y), whose factor next to ±1 is exact (Sterbenz), so it never cancels: within 1 ulp of
+    torch's fused value on 60,000 random tanh outputs (bit-equal on 73-81 %), at a fifth of the cost of the fused
+    :func:`sub_mul_once` (64x64: 4.8 against 25 µs; the plain 1 - y*y is 16,000 ulp off near y² = 1). float32
+    and float16: :func:`sub_mul_once` (the exact difference in float64, rounded once)."""
+    if y.dtype == np.float64:
+        return (1.0 - y) * (1.0 + y)
     one = _ONES.get(y.dtype)
     if one is not None:
         return sub_mul_once(one, y, y)

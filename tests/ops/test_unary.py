@@ -394,3 +394,19 @@ def test_tanh_gradient_fuses_one_minus_the_square():
     x = refgrad.tensor([3.0], dtype=refgrad.float32, requires_grad=True)
     refgrad.tanh(x).backward()
     assert x.grad.item() == 0.00986598152667284
+
+
+def test_tanh_gradient_float64_never_cancels():
+    # float64 1 - y² is (1 - y)(1 + y) (refgrad/ops/unary.py): within 2 ulp of the exact value for every y (three
+    # roundings, no cancellation), where the square rounded first is thousands of ulp off near y² = 1 (torch's
+    # kernel fuses it: within half an ulp)
+    from fractions import Fraction
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-20, 20, 300), rng.uniform(-1.5, 1.5, 300), [0.0, 1e-300, 18.0, -18.5]])
+    y = np.tanh(x)
+    leaf = refgrad.tensor(x, dtype=refgrad.float64, requires_grad=True)
+    refgrad.tanh(leaf).backward(refgrad.ones_like(leaf))
+    for yi, got in zip(y, leaf.grad.numpy()):
+        exact = 1 - Fraction(float(yi)) ** 2
+        assert abs(Fraction(float(got)) - exact) <= 2 * Fraction(float(np.spacing(float(exact)))), (yi, got)
