@@ -281,31 +281,31 @@ def _nll_vjp(c, g):
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
     data = x._data
     target = c.target.reshape((data.shape[0],) + data.shape[2:])  # (the method: np.reshape adds two frames)
-    per_weight, safe, ignored = _nll_weights(data, target, c.weight, c.ignore_index)
-    if per_weight is None:  # unit weights: -1 per target, over N for the mean (the general formula's values)
-        one = data.dtype.type(-1)
-        scale = one / data.dtype.type(target.size) if c.reduction == "mean" else one
-    else:
-        scale = -per_weight
-        if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = scale / per_weight.sum()
-            if safe is not target:
-                scale = np.where(ignored, np.zeros((), scale.dtype), scale)
-    onehot = np.zeros(data.shape, dtype=data.dtype)
-    onehot[_nll_positions(onehot, safe)] = scale
-    grad = _nll_cotangent(g, onehot=onehot, target=target, weight=c.weight, ignore_index=c.ignore_index,
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=c.ignore_index,
                           reduction=c.reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
         return grad + _zeros_of(c.self)
-    np.add(grad._data, 0, out=grad._data)  # the same values without the graph link: -0 (g * 0, g < 0) becomes 0
     return grad
 
 
-def _nll_cotangent_forward(g, onehot, target, weight, ignore_index, reduction):
-    return g[:, None] * onehot if reduction == "none" else g * onehot
+def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
+    """torch's nll_loss_backward: zeros, and at each counted target -w * g (g / total weight for the mean);
+    an ignored target's row stays zero whatever g is (NaN included)."""
+    out = np.zeros(shape, g.dtype)
+    dtype = out.dtype
+    per_weight, safe, ignored = _nll_weights(out, target, weight, ignore_index)
+    if reduction == "mean":  # a zero total weight: 0/0 = NaN or g/0 = inf (warnings are off in a forward)
+        total = dtype.type(target.size) if per_weight is None else np.add.reduce(per_weight, axis=None)
+        g = -(g / total)
+    else:
+        g = -g
+    values = g if per_weight is None else per_weight * g
+    if safe is not target:  # ignored targets write nothing (a zero at class 0 of their row)
+        values = np.where(ignored, np.zeros((), dtype), values)
+    out[_nll_positions(out, safe)] = values
+    return out
 
 
 def _nll_cotangent_vjp(c, gg):
