@@ -176,10 +176,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
     pop, push, priority = _pop, _push, _priority
-    # ``sole``: a node that became ready while nothing else was; it is the next to run, so it waits here rather
-    # than in the heap (a chain of nodes never touches the heap). A second ready node pushes it first, then
-    # itself: the heap sees the same pushes in the same order, so the order of the walk is unchanged.
-    sole = None
+    # ``sole``: a node that became ready while nothing else was, with its gradients ``sole_grads``; it is the next
+    # to run, so it waits here rather than in the heap and the buffers (a chain of nodes never touches either). A
+    # second ready node pushes it first, then itself: the heap sees the same pushes in the same order, so the
+    # order of the walk is unchanged.
+    sole = sole_grads = None
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
@@ -187,12 +188,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     try:
         while True:
             if sole is not None:
-                node, sole = sole, None
+                node, grads, sole, sole_grads = sole, sole_grads, None, None
             elif ready:
                 node = pop(ready)[1]
+                grads = buffers.pop(node, None) or []
             else:
                 break
-            grads = buffers.pop(node, None) or []
             hooked = node._hooked
             if selective:
                 if runs is not None and node not in runs:  # torch: a queued node that need not run gets its
@@ -217,7 +218,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 if grads and grads[0] is not None:
                     _check_still_leaf(variable)
                     if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
-                        grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
+                        grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
+                        # loop's references dropped
                         if not create_graph and variable._grad is None and _sole(grad):
                             variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
                         else:
@@ -275,28 +277,35 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for i, (child, nr) in enumerate(next_functions):
                 if child is None:
                     continue
-                if i < n_grads:
-                    g = input_grads[i]
-                    if g is not None:
-                        shape, dtype = meta[i]
-                        data = g._data
-                        if data.shape != shape or data.dtype is not dtype.numpy:
-                            g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
-                        slots = buffers.get(child)
-                        if slots is None and nr == 0:
-                            buffers[child] = [g]
-                        else:
-                            _add_to(buffers, child, nr, g)
+                g = input_grads[i] if i < n_grads else None
+                if g is not None:
+                    shape, dtype = meta[i]
+                    data = g._data
+                    if data.shape != shape or data.dtype is not dtype.numpy:
+                        g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
                 remaining = dependencies[child] - 1
-                dependencies[child] = remaining
-                if remaining == 0 and (queued is None or child in queued):
-                    if ready or sole is not None:
-                        if sole is not None:
-                            push(ready, (priority(sole), sole))
-                            sole = None
-                        push(ready, (priority(child), child))
-                    else:
-                        sole = child
+                if remaining:  # more gradients to come: into the child's buffer
+                    dependencies[child] = remaining
+                    if g is not None:
+                        _add_to(buffers, child, nr, g)
+                    continue
+                # the child's last gradient: it is ready (its count stays at 1, it is never decremented again)
+                slots = buffers.pop(child, None)
+                if slots is None:
+                    slots = [] if g is None else [g] if nr == 0 else _slots(nr, g)
+                elif g is not None:
+                    _add_to_slots(slots, nr, g)
+                if queued is not None and child not in queued:
+                    continue
+                if ready or sole is not None:
+                    if sole is not None:
+                        buffers[sole] = sole_grads
+                        push(ready, (priority(sole), sole))
+                        sole = sole_grads = None
+                    buffers[child] = slots
+                    push(ready, (priority(child), child))
+                else:
+                    sole, sole_grads = child, slots
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
@@ -378,12 +387,20 @@ def _edge(tensor):
 
 
 def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
+    """Add ``grad`` to the gradient of output ``nr`` of ``node`` in its buffer."""
     slots = buffers.get(node)
     if slots is None:
-        if nr == 0:
-            buffers[node] = [grad]
-            return
-        slots = buffers[node] = []
+        buffers[node] = [grad] if nr == 0 else _slots(nr, grad)
+    else:
+        _add_to_slots(slots, nr, grad)
+
+
+def _slots(nr: int, grad) -> list:
+    """A buffer whose output ``nr`` holds ``grad`` (None before it)."""
+    return [None] * nr + [grad]
+
+
+def _add_to_slots(slots: list, nr: int, grad) -> None:
     while len(slots) <= nr:
         slots.append(None)
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
