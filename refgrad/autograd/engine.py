@@ -111,17 +111,20 @@ def _count_dependencies(start: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``start``: how many edges of the graph point at it. A node is visited when its
     count first becomes 1 (the dict is the visited set), a start node only from the start."""
     dependencies: dict[Node, int] = {}
-    get = dependencies.get
     starts = dict.fromkeys(start)
     stack = list(starts)
     pop, push = stack.pop, stack.append
+    if len(starts) == 1:  # one start: no edge points at it
+        starts = ()
     while stack:
         for child, _ in pop().next_functions:
             if child is not None:
-                count = get(child, 0)
-                dependencies[child] = count + 1
-                if not count and child not in starts:
-                    push(child)
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:
+                    dependencies[child] = 1
+                    if child not in starts:
+                        push(child)
     return dependencies
 
 
@@ -171,16 +174,20 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     if runs is not None:
         queued = runs | target_nodes
     ready: list = []
-    for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
-        if dependencies.get(n, 0) == 0 and (queued is None or len(start) == 1 or n in queued):
-            _push(ready, (_priority(n), n))
-    captured = [None] * len(inputs) if capture else None
-    pop, push, priority = _pop, _push, _priority
     # ``sole``: a node that became ready while nothing else was, with its gradients ``sole_grads``; it is the next
     # to run, so it waits here rather than in the heap and the buffers (a chain of nodes never touches either). A
     # second ready node pushes it first, then itself: the heap sees the same pushes in the same order, so the
     # order of the walk is unchanged.
     sole = sole_grads = None
+    if len(start) == 1:  # one root: nothing points at it, it runs first
+        sole = start[0]
+        sole_grads = buffers.pop(sole)
+    else:
+        for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
+            if dependencies.get(n, 0) == 0 and (queued is None or n in queued):
+                _push(ready, (_priority(n), n))
+    captured = [None] * len(inputs) if capture else None
+    pop, push, priority = _pop, _push, _priority
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
