@@ -51,8 +51,7 @@ def _validate(node: Node, index: int, grad):
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
-        from refgrad.ops.reductions import reduce_to_size
-        grad = reduce_to_size(grad, shape)
+        grad = _reduce_to_size()(grad, shape)
     if grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
@@ -61,9 +60,25 @@ def _validate(node: Node, index: int, grad):
 
 
 def _expandable(shape: tuple, target: tuple) -> bool:
-    if len(shape) > len(target):
+    lead = len(target) - len(shape)
+    if lead < 0:
         return False
-    return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
+    for s, t in zip(shape, target[lead:]):
+        if s != t and s != 1:
+            return False
+    return True
+
+
+def _reduce_to_size():
+    """refgrad.ops.reductions.reduce_to_size (the ops import the autograd package: imported on first use)."""
+    global _REDUCE_TO_SIZE
+    if _REDUCE_TO_SIZE is None:
+        from refgrad.ops.reductions import reduce_to_size
+        _REDUCE_TO_SIZE = reduce_to_size
+    return _REDUCE_TO_SIZE
+
+
+_REDUCE_TO_SIZE = None
 
 
 _SOLE_REFS = 3  # what sys.getrefcount sees of a gradient only the engine holds: its local, _sole's argument, its own
@@ -73,8 +88,11 @@ def _sole(grad) -> bool:
     """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
     AccumulateGrad then stores the gradient itself rather than a copy."""
     data = grad._data
-    return (sys.getrefcount(grad) <= _SOLE_REFS and sys.getrefcount(data) <= 3 and data.base is None
-            and grad._base is None and grad._grad_fn is None and data.flags.c_contiguous and data.flags.writeable)
+    if sys.getrefcount(grad) > _SOLE_REFS or sys.getrefcount(data) > 3 or data.base is not None \
+            or grad._base is not None or grad._grad_fn is not None:
+        return False
+    flags = data.flags
+    return flags.c_contiguous and flags.writeable
 
 
 def _accumulate(variable, grad, create_graph: bool) -> None:
