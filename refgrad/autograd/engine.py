@@ -10,7 +10,6 @@ along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures ins
 from __future__ import annotations
 
 import sys
-from typing import Sequence
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
@@ -19,25 +18,44 @@ from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
 __all__ = ["run_backward"]
 
 
-def _walk(roots: Sequence[Node]) -> list[Node]:
-    """Every node reachable from ``roots``, children before parents (iterative post-order DFS)."""
-    order, seen = [], set()
-    for root in roots:
-        if id(root) in seen:
+def _plan(start: list, target_nodes: set, capture: bool) -> tuple[set, dict, bool]:
+    """For a backward with ``inputs``: the nodes whose VJP must run (a target is reachable through them; without
+    ``capture`` the reachable targets too: torch runs a non-leaf input's node, its hooks fire and a freed graph
+    raises), how many of their edges point at each node, and whether every reachable node runs or is a target.
+    One iterative post-order walk from ``start``: a node's children are done when it is left."""
+    leads, runs, dependencies, seen = set(), set(), {}, set()
+    get = dependencies.get
+    idle = False
+    for root in start:
+        if root in seen:
             continue
-        seen.add(id(root))
+        seen.add(root)
         stack = [(root, iter(root.next_functions))]
         while stack:
             node, children = stack[-1]
             for child, _ in children:
-                if child is not None and id(child) not in seen:
-                    seen.add(id(child))
+                if child is not None and child not in seen:
+                    seen.add(child)
                     stack.append((child, iter(child.next_functions)))
                     break
             else:
                 stack.pop()
-                order.append(node)
-    return order
+                for child, _ in node.next_functions:
+                    if child in leads:
+                        leads.add(node)
+                        break
+                else:
+                    if node not in target_nodes:
+                        idle = True
+                        continue
+                    leads.add(node)
+                    if capture:
+                        continue
+                runs.add(node)
+                for child, _ in node.next_functions:
+                    if child is not None:
+                        dependencies[child] = get(child, 0) + 1
+    return runs, dependencies, not idle
 
 
 def _validate(node: Node, index: int, grad):
@@ -165,31 +183,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     if inputs is None:
         dependencies = _count_dependencies(start)
     else:
-        order = _walk(start)
         target_nodes = set()  # held here: a leaf's AccumulateGrad lives only while referenced
         for position, tensor in enumerate(inputs):
             node, nr = _edge(tensor)
             target_nodes.add(node)
             targets.setdefault((id(node), nr), []).append(position)
-        leads, runs = set(), set()  # leads: a target is reachable from it; runs: its VJP is needed
-        for node in order:  # children first
-            for child, _ in node.next_functions:
-                if child in leads:
-                    runs.add(node)
-                    leads.add(node)
-                    break
-            else:
-                if node in target_nodes:
-                    leads.add(node)
-        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward()),
-            runs |= target_nodes & set(order)  # and its node runs too (torch: hooks fire, freed graphs raise)
-        dependencies = {}
-        for node in runs:
-            for child, _ in node.next_functions:
-                if child is not None:
-                    dependencies[child] = dependencies.get(child, 0) + 1
+        runs, dependencies, everyone = _plan(start, target_nodes, capture)
     queued = None  # with ``inputs``: torch queues only the nodes that run or capture (and a lone root)
-    if runs is not None:
+    if runs is not None and not everyone:
         queued = runs | target_nodes
     ready: list = []
     # ``sole``: a node that became ready while nothing else was, with its gradients ``sole_grads``; it is the next
