@@ -287,8 +287,9 @@ def _short_rows(a, dim: int) -> bool:
     """Whether ``a`` is a matrix of many (>= 64) short (<= 16) rows reduced along ``dim`` = 1. NumPy reduces and
     broadcasts such rows one short inner loop at a time (a max over 128 rows of 10 costs ~4x the max over 10 rows
     of 128): the forward then works on a transposed copy, whose rows are long and contiguous (log_softmax of
-    128 x 10: 11.5 -> 7.3 µs; the backward, one sum and one broadcast, gains nothing from the copies)."""
-    return a.ndim == 2 and dim == 1 and a.shape[1] <= 16 and a.shape[0] >= 64
+    128 x 10: 11.5 -> 7.3 µs; the backward, one sum and one broadcast, gains nothing from the copies). Not for
+    float16: NumPy sums a row of halves in float32, but adds rows of halves elementwise, rounding each sum."""
+    return a.ndim == 2 and dim == 1 and a.shape[1] <= 16 and a.shape[0] >= 64 and a.dtype.itemsize >= 4
 
 
 def _log_softmax_forward(a, dim):
