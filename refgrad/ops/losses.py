@@ -280,7 +280,9 @@ def _nll_vjp(c, g):
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
     data = x._data
-    target = c.target.reshape((data.shape[0],) + data.shape[2:])  # (the method: np.reshape adds two frames)
+    target = c.target
+    if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
+        target = target.reshape((data.shape[0],) + data.shape[2:])
     grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=c.ignore_index,
                           reduction=c.reduction)
     grad = grad[0] if unbatched else grad
@@ -372,23 +374,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
             raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
-    not_differentiable("nll_loss2d_forward" if x.ndim > 2 else "nll_loss_forward", "weight", weight)
-    params = dict(ignore_index=ignore_index, reduction=reduction)
-
-    def call(prim, prim_weighted, tensor, target):
-        if weight is None:
-            return prim(tensor, target=target, weight=None, **params)
-        return prim_weighted(tensor, weight, target=target, **params)
-
+    ndim = x._data.ndim
+    not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
     if unbatched:
-        return call(_nll, _nll_w, input, tdata)
-    if x.ndim == 2:
-        return call(_nll, _nll_w, x, tdata)
-    if x.ndim == 4:
-        return call(_nll2d, _nll2d_w, x, tdata)
+        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
+    if ndim == 2:
+        return _nll_call(_nll, _nll_w, x, tdata, weight, ignore_index, reduction)
+    if ndim == 4:
+        return _nll_call(_nll2d, _nll2d_w, x, tdata, weight, ignore_index, reduction)
     folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
-    out = call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1))
+    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1), weight,
+                    ignore_index, reduction)
     return out.view(tuple(t.shape)) if reduction == "none" else out
+
+
+def _nll_call(prim, prim_weighted, tensor, target, weight, ignore_index, reduction):
+    if weight is None:
+        return prim(tensor, target=target, weight=None, ignore_index=ignore_index, reduction=reduction)
+    return prim_weighted(tensor, weight, target=target, ignore_index=ignore_index, reduction=reduction)
 
 
 _div_scalar = Primitive("DivBackward1", lambda a, other: (a / np.asarray(other, a.dtype)).astype(a.dtype),
