@@ -25,8 +25,14 @@ _CREATE_GRAPH_WARNING = (
 
 def _tensor_type() -> type:
     """refgrad.tensor.Tensor (imported after this package, which it imports; an import statement in each call
-    would cost ~0.5 µs)."""
-    return sys.modules[_TENSOR_MODULE].Tensor
+    would cost ~0.5 µs): looked up once."""
+    global _TENSOR
+    if _TENSOR is None:
+        _TENSOR = sys.modules[_TENSOR_MODULE].Tensor
+    return _TENSOR
+
+
+_TENSOR = None
 
 
 _TENSOR_MODULE = __name__.rpartition(".")[0] + ".tensor"  # this package's sibling (also in a renamed copy)

@@ -10,7 +10,6 @@ along the edge. Leaves accumulate into ``.grad``; ``autograd.grad`` captures ins
 from __future__ import annotations
 
 import sys
-from typing import Sequence
 
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
@@ -19,25 +18,44 @@ from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
 __all__ = ["run_backward"]
 
 
-def _walk(roots: Sequence[Node]) -> list[Node]:
-    """Every node reachable from ``roots``, children before parents (iterative post-order DFS)."""
-    order, seen = [], set()
-    for root in roots:
-        if id(root) in seen:
+def _plan(start: list, target_nodes: set, capture: bool) -> tuple[set, dict, bool]:
+    """For a backward with ``inputs``: the nodes whose VJP must run (a target is reachable through them; without
+    ``capture`` the reachable targets too: torch runs a non-leaf input's node, its hooks fire and a freed graph
+    raises), how many of their edges point at each node, and whether every reachable node runs or is a target.
+    One iterative post-order walk from ``start``: a node's children are done when it is left."""
+    leads, runs, dependencies, seen = set(), set(), {}, set()
+    get = dependencies.get
+    idle = False
+    for root in start:
+        if root in seen:
             continue
-        seen.add(id(root))
+        seen.add(root)
         stack = [(root, iter(root.next_functions))]
         while stack:
             node, children = stack[-1]
             for child, _ in children:
-                if child is not None and id(child) not in seen:
-                    seen.add(id(child))
+                if child is not None and child not in seen:
+                    seen.add(child)
                     stack.append((child, iter(child.next_functions)))
                     break
             else:
                 stack.pop()
-                order.append(node)
-    return order
+                for child, _ in node.next_functions:
+                    if child in leads:
+                        leads.add(node)
+                        break
+                else:
+                    if node not in target_nodes:
+                        idle = True
+                        continue
+                    leads.add(node)
+                    if capture:
+                        continue
+                runs.add(node)
+                for child, _ in node.next_functions:
+                    if child is not None:
+                        dependencies[child] = get(child, 0) + 1
+    return runs, dependencies, not idle
 
 
 def _validate(node: Node, index: int, grad):
@@ -51,8 +69,7 @@ def _validate(node: Node, index: int, grad):
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
-        from refgrad.ops.reductions import reduce_to_size
-        grad = reduce_to_size(grad, shape)
+        grad = _reduce_to_size()(grad, shape)
     if grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
@@ -61,9 +78,25 @@ def _validate(node: Node, index: int, grad):
 
 
 def _expandable(shape: tuple, target: tuple) -> bool:
-    if len(shape) > len(target):
+    lead = len(target) - len(shape)
+    if lead < 0:
         return False
-    return all(s == t or s == 1 for s, t in zip(shape[::-1], target[::-1]))
+    for s, t in zip(shape, target[lead:]):
+        if s != t and s != 1:
+            return False
+    return True
+
+
+def _reduce_to_size():
+    """refgrad.ops.reductions.reduce_to_size (the ops import the autograd package: imported on first use)."""
+    global _REDUCE_TO_SIZE
+    if _REDUCE_TO_SIZE is None:
+        from refgrad.ops.reductions import reduce_to_size
+        _REDUCE_TO_SIZE = reduce_to_size
+    return _REDUCE_TO_SIZE
+
+
+_REDUCE_TO_SIZE = None
 
 
 _SOLE_REFS = 3  # what sys.getrefcount sees of a gradient only the engine holds: its local, _sole's argument, its own
@@ -73,8 +106,11 @@ def _sole(grad) -> bool:
     """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
     AccumulateGrad then stores the gradient itself rather than a copy."""
     data = grad._data
-    return (sys.getrefcount(grad) <= _SOLE_REFS and sys.getrefcount(data) <= 3 and data.base is None
-            and grad._base is None and grad._grad_fn is None and data.flags.c_contiguous and data.flags.writeable)
+    if sys.getrefcount(grad) > _SOLE_REFS or sys.getrefcount(data) > 3 or data.base is not None \
+            or grad._base is not None or grad._grad_fn is not None:
+        return False
+    flags = data.flags
+    return flags.c_contiguous and flags.writeable
 
 
 def _accumulate(variable, grad, create_graph: bool) -> None:
@@ -111,17 +147,20 @@ def _count_dependencies(start: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``start``: how many edges of the graph point at it. A node is visited when its
     count first becomes 1 (the dict is the visited set), a start node only from the start."""
     dependencies: dict[Node, int] = {}
-    get = dependencies.get
     starts = dict.fromkeys(start)
     stack = list(starts)
     pop, push = stack.pop, stack.append
+    if len(starts) == 1:  # one start: no edge points at it
+        starts = ()
     while stack:
         for child, _ in pop().next_functions:
             if child is not None:
-                count = get(child, 0)
-                dependencies[child] = count + 1
-                if not count and child not in starts:
-                    push(child)
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:
+                    dependencies[child] = 1
+                    if child not in starts:
+                        push(child)
     return dependencies
 
 
@@ -144,42 +183,30 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     if inputs is None:
         dependencies = _count_dependencies(start)
     else:
-        order = _walk(start)
         target_nodes = set()  # held here: a leaf's AccumulateGrad lives only while referenced
         for position, tensor in enumerate(inputs):
             node, nr = _edge(tensor)
             target_nodes.add(node)
             targets.setdefault((id(node), nr), []).append(position)
-        leads, runs = set(), set()  # leads: a target is reachable from it; runs: its VJP is needed
-        for node in order:  # children first
-            for child, _ in node.next_functions:
-                if child in leads:
-                    runs.add(node)
-                    leads.add(node)
-                    break
-            else:
-                if node in target_nodes:
-                    leads.add(node)
-        if not capture:  # leaves accumulate; a non-leaf input's .grad comes from its retain_grad (backward()),
-            runs |= target_nodes & set(order)  # and its node runs too (torch: hooks fire, freed graphs raise)
-        dependencies = {}
-        for node in runs:
-            for child, _ in node.next_functions:
-                if child is not None:
-                    dependencies[child] = dependencies.get(child, 0) + 1
+        runs, dependencies, everyone = _plan(start, target_nodes, capture)
     queued = None  # with ``inputs``: torch queues only the nodes that run or capture (and a lone root)
-    if runs is not None:
+    if runs is not None and not everyone:
         queued = runs | target_nodes
     ready: list = []
-    for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
-        if dependencies.get(n, 0) == 0 and (queued is None or len(start) == 1 or n in queued):
-            _push(ready, (_priority(n), n))
+    # ``sole``: a node that became ready while nothing else was, with its gradients ``sole_grads``; it is the next
+    # to run, so it waits here rather than in the heap and the buffers (a chain of nodes never touches either). A
+    # second ready node pushes it first, then itself: the heap sees the same pushes in the same order, so the
+    # order of the walk is unchanged.
+    sole = sole_grads = None
+    if len(start) == 1:  # one root: nothing points at it, it runs first
+        sole = start[0]
+        sole_grads = buffers.pop(sole)
+    else:
+        for n in dict.fromkeys(start):  # torch's GraphRoot pushes the roots in order
+            if dependencies.get(n, 0) == 0 and (queued is None or n in queued):
+                _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
     pop, push, priority = _pop, _push, _priority
-    # ``sole``: a node that became ready while nothing else was; it is the next to run, so it waits here rather
-    # than in the heap (a chain of nodes never touches the heap). A second ready node pushes it first, then
-    # itself: the heap sees the same pushes in the same order, so the order of the walk is unchanged.
-    sole = None
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
@@ -187,12 +214,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     try:
         while True:
             if sole is not None:
-                node, sole = sole, None
+                node, grads, sole, sole_grads = sole, sole_grads, None, None
             elif ready:
                 node = pop(ready)[1]
+                grads = buffers.pop(node, None) or []
             else:
                 break
-            grads = buffers.pop(node, None) or []
             hooked = node._hooked
             if selective:
                 if runs is not None and node not in runs:  # torch: a queued node that need not run gets its
@@ -217,7 +244,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 if grads and grads[0] is not None:
                     _check_still_leaf(variable)
                     if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
-                        grad, grads, g, input_grads, data = grads[0], None, None, (), None  # drop the loop's refs
+                        grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
+                        # loop's references dropped
                         if not create_graph and variable._grad is None and _sole(grad):
                             variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
                         else:
@@ -275,28 +303,35 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             for i, (child, nr) in enumerate(next_functions):
                 if child is None:
                     continue
-                if i < n_grads:
-                    g = input_grads[i]
-                    if g is not None:
-                        shape, dtype = meta[i]
-                        data = g._data
-                        if data.shape != shape or data.dtype is not dtype.numpy:
-                            g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
-                        slots = buffers.get(child)
-                        if slots is None and nr == 0:
-                            buffers[child] = [g]
-                        else:
-                            _add_to(buffers, child, nr, g)
+                g = input_grads[i] if i < n_grads else None
+                if g is not None:
+                    shape, dtype = meta[i]
+                    data = g._data
+                    if data.shape != shape or data.dtype is not dtype.numpy:
+                        g = _validate(node, i, g)  # torch's validate_outputs: reduce and cast, or raise
                 remaining = dependencies[child] - 1
-                dependencies[child] = remaining
-                if remaining == 0 and (queued is None or child in queued):
-                    if ready or sole is not None:
-                        if sole is not None:
-                            push(ready, (priority(sole), sole))
-                            sole = None
-                        push(ready, (priority(child), child))
-                    else:
-                        sole = child
+                if remaining:  # more gradients to come: into the child's buffer
+                    dependencies[child] = remaining
+                    if g is not None:
+                        _add_to(buffers, child, nr, g)
+                    continue
+                # the child's last gradient: it is ready (its count stays at 1, it is never decremented again)
+                slots = buffers.pop(child, None)
+                if slots is None:
+                    slots = [] if g is None else [g] if nr == 0 else _slots(nr, g)
+                elif g is not None:
+                    _add_to_slots(slots, nr, g)
+                if queued is not None and child not in queued:
+                    continue
+                if ready or sole is not None:
+                    if sole is not None:
+                        buffers[sole] = sole_grads
+                        push(ready, (priority(sole), sole))
+                        sole = sole_grads = None
+                    buffers[child] = slots
+                    push(ready, (priority(child), child))
+                else:
+                    sole, sole_grads = child, slots
     finally:
         _grad_mode.enabled, _grad_mode.inference = saved_mode
     return captured
@@ -378,12 +413,20 @@ def _edge(tensor):
 
 
 def _add_to(buffers: dict, node: Node, nr: int, grad) -> None:
+    """Add ``grad`` to the gradient of output ``nr`` of ``node`` in its buffer."""
     slots = buffers.get(node)
     if slots is None:
-        if nr == 0:
-            buffers[node] = [grad]
-            return
-        slots = buffers[node] = []
+        buffers[node] = [grad] if nr == 0 else _slots(nr, grad)
+    else:
+        _add_to_slots(slots, nr, grad)
+
+
+def _slots(nr: int, grad) -> list:
+    """A buffer whose output ``nr`` holds ``grad`` (None before it)."""
+    return [None] * nr + [grad]
+
+
+def _add_to_slots(slots: list, nr: int, grad) -> None:
     while len(slots) <= nr:
         slots.append(None)
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad

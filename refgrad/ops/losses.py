@@ -280,32 +280,34 @@ def _nll_vjp(c, g):
     if unbatched:
         x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
     data = x._data
-    target = c.target.reshape((data.shape[0],) + data.shape[2:])  # (the method: np.reshape adds two frames)
-    per_weight, safe, ignored = _nll_weights(data, target, c.weight, c.ignore_index)
-    if per_weight is None:  # unit weights: -1 per target, over N for the mean (the general formula's values)
-        one = data.dtype.type(-1)
-        scale = one / data.dtype.type(target.size) if c.reduction == "mean" else one
-    else:
-        scale = -per_weight
-        if c.reduction == "mean":  # as torch: a zero total weight gives NaN (0/0) or inf, but never to ignored
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = scale / per_weight.sum()
-            if safe is not target:
-                scale = np.where(ignored, np.zeros((), scale.dtype), scale)
-    onehot = np.zeros(data.shape, dtype=data.dtype)
-    onehot[_nll_positions(onehot, safe)] = scale
-    grad = _nll_cotangent(g, onehot=onehot, target=target, weight=c.weight, ignore_index=c.ignore_index,
+    target = c.target
+    if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
+        target = target.reshape((data.shape[0],) + data.shape[2:])
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=c.ignore_index,
                           reduction=c.reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
         return grad + _zeros_of(c.self)
-    np.add(grad._data, 0, out=grad._data)  # the same values without the graph link: -0 (g * 0, g < 0) becomes 0
     return grad
 
 
-def _nll_cotangent_forward(g, onehot, target, weight, ignore_index, reduction):
-    return g[:, None] * onehot if reduction == "none" else g * onehot
+def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
+    """torch's nll_loss_backward: zeros, and at each counted target -w * g (g / total weight for the mean);
+    an ignored target's row stays zero whatever g is (NaN included)."""
+    out = np.zeros(shape, g.dtype)
+    dtype = out.dtype
+    per_weight, safe, ignored = _nll_weights(out, target, weight, ignore_index)
+    if reduction == "mean":  # a zero total weight: 0/0 = NaN or g/0 = inf (warnings are off in a forward)
+        total = dtype.type(target.size) if per_weight is None else np.add.reduce(per_weight, axis=None)
+        g = -(g / total)
+    else:
+        g = -g
+    values = g if per_weight is None else per_weight * g
+    if safe is not target:  # ignored targets write nothing (a zero at class 0 of their row)
+        values = np.where(ignored, np.zeros((), dtype), values)
+    out[_nll_positions(out, safe)] = values
+    return out
 
 
 def _nll_cotangent_vjp(c, gg):
@@ -372,23 +374,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
             raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
-    not_differentiable("nll_loss2d_forward" if x.ndim > 2 else "nll_loss_forward", "weight", weight)
-    params = dict(ignore_index=ignore_index, reduction=reduction)
-
-    def call(prim, prim_weighted, tensor, target):
-        if weight is None:
-            return prim(tensor, target=target, weight=None, **params)
-        return prim_weighted(tensor, weight, target=target, **params)
-
+    ndim = x._data.ndim
+    not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
     if unbatched:
-        return call(_nll, _nll_w, input, tdata)
-    if x.ndim == 2:
-        return call(_nll, _nll_w, x, tdata)
-    if x.ndim == 4:
-        return call(_nll2d, _nll2d_w, x, tdata)
+        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
+    if ndim == 2:
+        return _nll_call(_nll, _nll_w, x, tdata, weight, ignore_index, reduction)
+    if ndim == 4:
+        return _nll_call(_nll2d, _nll2d_w, x, tdata, weight, ignore_index, reduction)
     folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
-    out = call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1))
+    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1), weight,
+                    ignore_index, reduction)
     return out.view(tuple(t.shape)) if reduction == "none" else out
+
+
+def _nll_call(prim, prim_weighted, tensor, target, weight, ignore_index, reduction):
+    if weight is None:
+        return prim(tensor, target=target, weight=None, ignore_index=ignore_index, reduction=reduction)
+    return prim_weighted(tensor, weight, target=target, ignore_index=ignore_index, reduction=reduction)
 
 
 _div_scalar = Primitive("DivBackward1", lambda a, other: (a / np.asarray(other, a.dtype)).astype(a.dtype),

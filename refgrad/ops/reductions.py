@@ -17,6 +17,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import div_scalar
 from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
+from refgrad.ops.shape import _expand
 from refgrad.tensor import Tensor
 
 _DOF_WARNING = ("{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
@@ -43,8 +44,14 @@ def _sum_forward(a, dims, keepdim, dtype):
     return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)  # np.sum without its Python wrapper
 
 
+def _expand_scalar(g: Tensor, shape: tuple) -> Tensor:
+    """``g.expand(shape)`` for the 0-d gradient of a full reduction (torch's ExpandBackward0 view), without the
+    method's argument parsing and checks, which a 0-d tensor always passes."""
+    return _expand(g, shape=shape, self_sym_sizes=())
+
+
 _sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
-                     lambda c, g: g.expand(c._input_meta[0][0]), jvp="linear")
+                     lambda c, g: _expand_scalar(g, c._input_meta[0][0]), jvp="linear")
 _sum_dim = Primitive("SumBackward1", _sum_forward,
                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim), jvp="linear")
 _nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
@@ -60,7 +67,7 @@ def _mean_all_forward(a, count):
 
 
 _mean_all = Primitive("MeanBackward0", _mean_all_forward,
-                      lambda c, g: div_scalar(g.expand(c._input_meta[0][0]), c.count), jvp="linear")
+                      lambda c, g: div_scalar(_expand_scalar(g, c._input_meta[0][0]), c.count), jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),

@@ -283,12 +283,27 @@ def _softmax_forward(a, dim):
         return (shifted / np.sum(shifted, axis=dim, keepdims=True)).astype(a.dtype)
 
 
+def _short_rows(a, dim: int) -> bool:
+    """Whether ``a`` is a matrix of many (>= 64) short (<= 16) rows reduced along ``dim`` = 1. NumPy reduces and
+    broadcasts such rows one short inner loop at a time (a max over 128 rows of 10 costs ~4x the max over 10 rows
+    of 128): the forward then works on a transposed copy, whose rows are long and contiguous (log_softmax of
+    128 x 10: 11.5 -> 7.3 µs; the backward, one sum and one broadcast, gains nothing from the copies). Not for
+    float16: NumPy sums a row of halves in float32, but adds rows of halves elementwise, rounding each sum."""
+    return a.ndim == 2 and dim == 1 and a.shape[1] <= 16 and a.shape[0] >= 64 and a.dtype.itemsize >= 4
+
+
 def _log_softmax_forward(a, dim):
     if a.size == 0:
         return a.copy()
     if a.ndim == 0:
         return _log_softmax_forward(a.reshape(1), 0).reshape(())
     # a Primitive forward: floating-point warnings are off; the ufuncs' reduce is what max() and sum() call
+    if _short_rows(a, dim):  # the same steps along axis 0 of the transposed copy (the sums add in another order)
+        shifted = a.T.copy()
+        np.subtract(shifted, np.maximum.reduce(shifted, axis=0), out=shifted)
+        out = np.empty(a.shape, a.dtype)
+        np.subtract(shifted, np.log(np.add.reduce(np.exp(shifted), axis=0)), out=out.T)
+        return out
     shifted = a - np.maximum.reduce(a, axis=dim, keepdims=True)
     return (shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype, copy=False)
 

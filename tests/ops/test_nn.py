@@ -108,6 +108,8 @@ CASES = [
     ("nll_loss.2d", lambda x: F.nll_loss(x, TARGET_2D, reduction="none"),
      (randn(2, 3, 2, 3),), True),
     ("cross_entropy", lambda x: F.cross_entropy(x, const(TARGET, LONG), label_smoothing=0.2), (randn(4, 3),), True),
+    ("cross_entropy.short_rows", lambda x: F.cross_entropy(x, const(np.arange(70) % 3, LONG), ignore_index=1),
+     (randn(70, 3),), True),  # log_softmax's kernels along the transposed copy (scan._short_rows)
     ("cross_entropy.probs", lambda x, y: F.cross_entropy(x, y), (randn(4, 3), unit(4, 3)), True),
     ("kl_div", lambda x, y: F.kl_div(x, y, reduction="batchmean"), (randn(3, 4), unit(3, 4)), True),
     ("kl_div.log_target", lambda x, y: F.kl_div(x, y, log_target=True, reduction="sum"), (randn(3, 4), randn(3, 4)),
@@ -237,6 +239,21 @@ def test_nll_loss_mean_with_every_target_ignored():
     # torch 2.13: nll_loss(mean) with all targets ignored is nan, and the gradient is all zeros
     _, out, (g,) = _grad(lambda x: F.nll_loss(x, const([1, 1], LONG), ignore_index=1), randn(2, 3))
     assert np.isnan(out.item()) and g.tolist() == [[0.0] * 3] * 2
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_gradient_writes_only_the_counted_targets(reduction):
+    # torch 2.13 (nll_loss of 3x4 float64, targets [0, 2, -100], weight [1, 0, 2, 3]): the gradient is zero but at
+    # the counted targets, where it is -w * g (g / total weight for the mean): a NaN or -0.0 cotangent stays there
+    x = refgrad.tensor(randn(3, 4), requires_grad=True)
+    loss = F.nll_loss(x, const([0, 2, -100], LONG), weight=const([1.0, 0.0, 2.0, 3.0]), reduction=reduction)
+    (g,) = refgrad.autograd.grad(loss, x, refgrad.full_like(loss, float("nan")), retain_graph=True)
+    assert np.isnan(g.numpy()[[0, 1], [0, 2]]).all() and np.count_nonzero(g.numpy()) == 2
+    (g,) = refgrad.autograd.grad(loss, x, refgrad.full_like(loss, 0.0), retain_graph=True)
+    assert np.signbit(g.numpy()).tolist() == [[True, False, False, False], [False, False, True, False], [False] * 4]
+    (g,) = refgrad.autograd.grad(loss, x, refgrad.full_like(loss, 3.0))
+    expected = [-1.0, -2.0] if reduction == "mean" else [-3.0, -6.0]
+    assert g.tolist() == [[expected[0], 0, 0, 0], [0, 0, expected[1], 0], [0, 0, 0, 0]]
 
 
 @pytest.mark.parametrize("target", [[1, 1], [0, 1], [2, 0]])
