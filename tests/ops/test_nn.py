@@ -585,6 +585,22 @@ def test_bilinear_gradients_contract_in_torchs_order():
     _same(gv, [[INF]])
 
 
+def test_bilinear_gradients_multiply_in_torchs_order_where_products_underflow():
+    # torch 2.13 (float64, one element each): input1's gradient is (g * W) * x2, so an underflowing g * x2 does not
+    # meet an infinite weight (default seed 2731: torch -inf, refgrad was NaN), and g * W = 0 meets an infinite x2
+    for g, x2, w, expected in ((5e-324, 1e-30, INF, INF), (1e-200, INF, 1e-200, NAN), (INF, 1e-200, 1e-200, INF)):
+        x1 = _f64([[1.0]])
+        (g1,) = refgrad.autograd.grad(F.bilinear(x1, _f64([[x2]], False), _f64([[[w]]], False)), [x1],
+                                      _f64([[g]], False))
+        _same(g1, [[expected]])
+    # the output features' sum comes last: g = [1, -1], W = [1e200, 1e200], x2 = 1e200 is inf - inf = NaN per
+    # feature, as torch (summing the features first would give 0 * 1e200 = 0)
+    x1 = _f64([[1.0]])
+    (g1,) = refgrad.autograd.grad(F.bilinear(x1, _f64([[1e200]], False), _f64([[[1e200]], [[1e200]]], False)), [x1],
+                                  _f64([[1.0, -1.0]], False))
+    _same(g1, [[NAN]])
+
+
 def test_conv_same_padding_with_an_odd_total_pads_a_copy_first():
     # torch 2.13: padding='same' with kernel (1, 2) pads one column on the right with a ConstantPadNd node and
     # warns; the convolution saves that copy, so an in-place change of the input afterwards is not reported
