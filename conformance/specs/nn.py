@@ -224,7 +224,12 @@ SPECS = [
     OpSpec("nn.functional.bilinear", func(F + "bilinear"),
            args=(tensor(SMALL), tensor(SMALL), tensor(SMALL), tensor(SMALL)),
            shapes=st.tuples(_side(1, 3), _side(1, 3), _side(1, 3), _side(1, 3)).map(
-               lambda s: ((s[0], s[1]), (s[0], s[2]), (s[3], s[1], s[2]), (s[3],)))),
+               lambda s: ((s[0], s[1]), (s[0], s[2]), (s[3], s[1], s[2]), (s[3],))),
+           tol={"float32": (1.3e-6, 1e-5, 1e-6)},
+           tol_reason="float32 sums of up to 9 products x1 W x2 of inputs up to 10 cancel (nightly seed 11: -8.05203194"
+                      " in float64 from terms ~300, torch -8.052048, refgrad -8.052025): 12 of 20,000 random draws "
+                      "missed the default tolerance, none with ntol 1e-6 (the engines differ by <= 1.8e-7 of the sum "
+                      "of |terms|)"),
     # finite weights only: torch's float32 convolution with a batch of 2 or more (the oneDNN path) skips the taps
     # that fall on the zero padding, so a NaN/inf weight there gives 0, while its float64 path and a batch of 1
     # multiply the padding (NaN * 0 = NaN), as refgrad does: torch disagrees with itself. NaN/inf inputs stay in.

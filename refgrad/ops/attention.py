@@ -97,8 +97,13 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
         probs = np.where(fully, np.where(np.isnan(scores), scores, np.zeros((), q.dtype)),
                          _softmax_forward(scores, scores.ndim - 1))
         probs = np.where(above, np.zeros((), q.dtype), probs)
-        d_probs = g @ np.swapaxes(v, -1, -2)
-        d_scores = probs * (d_probs - np.sum(g * out, axis=-1, keepdims=True))
+        # dP and D both in float64, rounded to the dtype: where a row's probability is 1, out is that key's value
+        # and dP - D is exactly 0, as in torch (float32 sgemm's fused multiply-adds and a plain row sum would
+        # differ by an ulp of |dP| there, and dq by ~1e-3 where torch has 1e-22; default seed 2732)
+        wide = np.float64 if q.dtype.itemsize < 8 and q.dtype.kind == "f" else q.dtype
+        d_probs = (g.astype(wide) @ np.swapaxes(v, -1, -2).astype(wide)).astype(q.dtype)
+        d_sum = np.sum(g.astype(wide) * out.astype(wide), axis=-1, keepdims=True).astype(q.dtype)
+        d_scores = probs * (d_probs - d_sum)
         dq = (d_scores @ ks) * np.asarray(root if factor >= 0 else -root, q.dtype)
         dk = (np.swapaxes(d_scores, -1, -2) @ qs) * np.asarray(root, q.dtype)
         dv = np.swapaxes(probs, -1, -2) @ g

@@ -297,38 +297,54 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 
+def _trilinear_np(a0, a1, a2, spec, unroll):
+    """torch's _trilinear on arrays: per slice of the ``unroll`` index, p0 times p1 summed over the indices absent
+    from p2 and the output, then times p2 summed over the rest; the slices are summed last when ``unroll`` is
+    not in the output. The order decides between inf, NaN and an underflowed 0 where zeros or tiny values meet
+    infinities (measured against torch 2.13 on bilinear's forward, gradients and second order)."""
+    inputs, out = spec.split("->")
+    s0, s1, s2 = inputs.split(",")
+    keep = set(s2) | set(out) | {unroll}
+    s01 = "".join(i for i in dict.fromkeys(s0 + s1) if i in keep)
+    s012 = "".join(i for i in dict.fromkeys(s01 + s2) if i in set(out) | {unroll})
+    partial = contract(f"{s0},{s1}->{s01}", a0, a1)
+    full = contract(f"{s01},{s2}->{s012}", partial, a2)
+    if unroll in s012 and unroll not in out:
+        full = full.sum(axis=s012.index(unroll))
+        s012 = s012.replace(unroll, "")
+    return np.asarray(np.einsum(f"{s012}->{out}", full)).astype(a0.dtype, copy=False)
+
+
 def _trilinear_vjp(c, g):
-    """torch's _trilinear order rule, which decides between inf and NaN when zeros meet infinities (measured on
-    bilinear with zeros and +-inf, first and second order): with operands (p0, p1, p2) contracted from the left,
-    p0's gradient is (g, p2, p1), p1's is (p0, g, p2) and p2's is (p0, p1, g), each again such a node. Each operand
-    is saved only for the others' gradients."""
+    """torch's _trilinear_backward: with operands (p0, p1, p2), p0's gradient is the node (g, p1, p2), p1's
+    (p0, g, p2) and p2's (p0, p1, g), each again such a node with the same unrolled index. Each operand is saved
+    only for the others' gradients."""
     inputs, out = c.spec.split("->")
     subs = inputs.split(",")
     operands = [c.a0 if any(c.needs_input_grad(k) for k in (1, 2)) else None,
                 c.a1 if any(c.needs_input_grad(k) for k in (0, 2)) else None,
                 c.a2 if any(c.needs_input_grad(k) for k in (0, 1)) else None]
-    orders = ((("g", 2, 1)), (0, "g", 2), (0, 1, "g"))
     grads = []
-    for k, order in enumerate(orders):
+    for k in range(3):
         if not c.needs_input_grad(k):
             grads.append(None)
             continue
-        picked = [(out, g) if i == "g" else (subs[i], operands[i]) for i in order]
-        grads.append(trilinear(",".join(p[0] for p in picked) + "->" + subs[k], *(p[1] for p in picked)))
+        picked = [(out, g) if i == k else (subs[i], operands[i]) for i in range(3)]
+        grads.append(trilinear(",".join(p[0] for p in picked) + "->" + subs[k], *(p[1] for p in picked),
+                               unroll=c.unroll))
     return tuple(grads)
 
 
 _TRILINEAR_NAMES = ("a0", "a1", "a2")
-_trilinear = Primitive("TrilinearBackward0", lambda a0, a1, a2, spec: _einsum_left_to_right(spec, (a0, a1, a2)),
-                       _trilinear_vjp, inputs=_TRILINEAR_NAMES,
+_trilinear = Primitive("TrilinearBackward0", _trilinear_np, _trilinear_vjp, inputs=_TRILINEAR_NAMES,
                        save={n: tuple(m for m in _TRILINEAR_NAMES if m != n) for n in _TRILINEAR_NAMES},
                        jvp=multilinear(0, 1, 2))
 
 
-def trilinear(spec: str, p0: Tensor, p1: Tensor, p2: Tensor) -> Tensor:
+def trilinear(spec: str, p0: Tensor, p1: Tensor, p2: Tensor, unroll: str) -> Tensor:
     """A three-operand contraction (NumPy einsum spec, every index in at least two operands) as torch's
-    _trilinear: p0 with p1 first, then p2 (TrilinearBackward0)."""
-    return _trilinear(p0, p1, p2, spec=spec)
+    _trilinear (TrilinearBackward0) with its loop over the index ``unroll``: see :func:`_trilinear_np`."""
+    return _trilinear(p0, p1, p2, spec=spec, unroll=unroll)
 
 
 @register(namespace="torch")
@@ -344,7 +360,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     lead = tuple(input1.shape[:-1])
     a = input1.reshape(-1, input1.shape[-1])
     b = input2.reshape(-1, input2.shape[-1])
-    out = trilinear("ni,oij,nj->no", a, weight, b).view(lead + (weight.shape[0],))
+    out = trilinear("ni,oij,nj->no", a, weight, b, unroll="o")  # torch loops over the output features
+    out = out.view(lead + (weight.shape[0],))
     return out if bias is None else out + bias
 
 

@@ -602,6 +602,22 @@ def test_bilinear_gradients_contract_in_torchs_order():
     _same(gv, [[INF]])
 
 
+def test_bilinear_gradients_multiply_in_torchs_order_where_products_underflow():
+    # torch 2.13 (float64, one element each): input1's gradient is (g * W) * x2, so an underflowing g * x2 does not
+    # meet an infinite weight (default seed 2731: torch -inf, refgrad was NaN), and g * W = 0 meets an infinite x2
+    for g, x2, w, expected in ((5e-324, 1e-30, INF, INF), (1e-200, INF, 1e-200, NAN), (INF, 1e-200, 1e-200, INF)):
+        x1 = _f64([[1.0]])
+        (g1,) = refgrad.autograd.grad(F.bilinear(x1, _f64([[x2]], False), _f64([[[w]]], False)), [x1],
+                                      _f64([[g]], False))
+        _same(g1, [[expected]])
+    # the output features' sum comes last: g = [1, -1], W = [1e200, 1e200], x2 = 1e200 is inf - inf = NaN per
+    # feature, as torch (summing the features first would give 0 * 1e200 = 0)
+    x1 = _f64([[1.0]])
+    (g1,) = refgrad.autograd.grad(F.bilinear(x1, _f64([[1e200]], False), _f64([[[1e200]], [[1e200]]], False)), [x1],
+                                  _f64([[1.0, -1.0]], False))
+    _same(g1, [[NAN]])
+
+
 def test_conv_same_padding_with_an_odd_total_pads_a_copy_first():
     # torch 2.13: padding='same' with kernel (1, 2) pads one column on the right with a ConstantPadNd node and
     # warns; the convolution saves that copy, so an in-place change of the input afterwards is not reported
@@ -692,6 +708,23 @@ def test_flash_attention_backward_follows_torchs_fused_kernel():
         for got in run([1.0], k, [1.0], [1.0], mask=mask):
             _same(got, [NAN])
 
+
+
+def test_flash_attention_backward_is_exact_where_a_probability_is_one():
+    # float32, 2 heads, 4 keys (default seed 2732, multi_head_attention_forward): query 1's scores are ~70 apart,
+    # so its probability of key 1 is 1 and out = v[1]; dP - D must then be exactly 0 (torch's dq: 1.96e-22), not
+    # the ulp of |dP| = 899 by which float32 sgemm and a row sum differ (refgrad was 6.9e-4)
+    q = [[[-4.9622107, -4.9622107], [-3.8795457, -3.8795457]], [[-6.5712924, -2.8788342], [-5.4886274, -1.7961693]]]
+    k = [[[0.3330202, -3.1946015], [-12.488528, -16.01615], [-1.8784169, -5.4060383], [-0.5, -0.67824835]],
+         [[0.3330202, -2.1946015], [-12.488528, -15.0161495], [-1.8784169, -4.4060383], [-2.5960045, -0.5]]]
+    v = [[[0.0, 0.010328], [8.673605, 8.683933], [4.0, 4.010328], [0.0, -2.0]],
+         [[1.0, 1.0], [9.673605, 9.673605], [5.0, 5.0], [-0.078317955, -0.6815888]]]
+    g = [[[10.209593, 29.130949], [-60.523846, -43.037273]], [[61.66632, -22.114943], [-12.969018, -37.13836]]]
+    ts = [refgrad.tensor([a], requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ts, attn_mask=refgrad.tensor([[[[0.0, -INF, -INF, 0.0],
+                                                                          [0.0, 0.0, -INF, 0.0]]]]))
+    (dq,) = refgrad.autograd.grad(out, ts[:1], refgrad.tensor([g]))
+    assert np.abs(dq.numpy()[0, :, 1]).max() < 1e-21
 
 def test_pairwise_distance_of_one_element_is_its_absolute_value():
     # torch 2.13: the p-norm of one element is |x| exactly, so float32 x1 = x2 = 0 (diff = eps = 1e-6), p = 3 has
