@@ -27,6 +27,7 @@ _next_sequence_nr = _node_sequence.__next__
 __all__ = ["Primitive"]
 
 _NO_EDGE = (None, 0)
+_NARROW = frozenset((np.dtype(np.float32), np.dtype(np.float16)))  # round_once computes these in float64
 
 try:  # NumPy 2 keeps the floating-point error state in a context variable: set it directly (~0.1 µs, where
     # ``with np.errstate(all="ignore")`` costs ~1.8 µs, more than a ufunc on a small array)
@@ -72,7 +73,7 @@ class Primitive:
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan", "holomorphic", "jvp", "outputs")
+                 "forward_params", "save_plan", "holomorphic", "jvp", "outputs", "ufunc")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
                  save=(), view: bool = False, differentiable=None, holomorphic: bool = True, jvp=None,
@@ -89,6 +90,7 @@ class Primitive:
         self.outputs = outputs
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
+        self.ufunc = getattr(forward, "ufunc", None)  # round_once(ufunc): the ufunc, called directly outside _NARROW
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
         self.save_plan = tuple(  # torch saves unconditionally what every input's formula reads
             (name, None if name == "result" else self.inputs.index(name),
@@ -122,7 +124,11 @@ class Primitive:
             params_fw = params
         token = _set_fp_errors(_FP_QUIET)  # torch's kernels never warn: inf/NaN come out silently
         try:
-            out = self.forward(*arrays, **params_fw)
+            ufunc = self.ufunc
+            if ufunc is not None and n == 1 and arrays[0].dtype not in _NARROW:  # round_once's wide case, inlined
+                out = ufunc(arrays[0])
+            else:
+                out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode

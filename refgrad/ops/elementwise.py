@@ -41,6 +41,9 @@ from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops
 from refgrad.ops.selection import where
 from refgrad.tensor import Tensor
 
+_make = Tensor._make
+_REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes
+
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
 def _scaled(g, alpha, sign=1):
@@ -125,6 +128,14 @@ def rsub(input, other, *, alpha=1):
 @register(method=True, inplace=True, aliases=("multiply",))
 def mul(input, other, *, out=None):
     """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
+    if type(input) is Tensor and not _forward_ad.stack:  # the common cases: nothing to promote, cast or check
+        a = input._data
+        if type(other) is Tensor:
+            b = other._data
+            if a.dtype is b.dtype and a.shape == b.shape:
+                return _mul(input, other)
+        elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
+            return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
         return _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
