@@ -132,7 +132,8 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode
-        inference = mode.inference
+        recording = mode.recording  # (enabled and not inference: one thread-local read on the hot path)
+        inference = False if recording else mode.inference
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
@@ -148,7 +149,7 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
+        if recording and self.vjp is not None:  # inference mode: never recorded
             if n == 1 and results is None:  # the common case, inlined (no frame for _record)
                 t = tensors[0]
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):

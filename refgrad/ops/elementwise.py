@@ -15,6 +15,7 @@ from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.ops._binary_common import (
+    _BROADCAST,
     binary_operands,
     check_broadcast,
     check_int_divisor,
@@ -102,8 +103,9 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting (torch.add)."""
     if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
-        a, b = input._data, other._data  # the common case, two float tensors of one dtype and shape: nothing to
-        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:  # promote, cast or check
+        a, b = input._data, other._data  # the common case, two float tensors of one dtype, of one shape or shapes
+        first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
+        if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             return _add(input, other, alpha=alpha)
     return _binary_alpha(_add, input, other, alpha)
 
@@ -112,8 +114,9 @@ def add(input, other, *, alpha=1, out=None):
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting (torch.sub)."""
     if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
-        a, b = input._data, other._data  # as in add: two float tensors of one dtype and shape
-        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:
+        a, b = input._data, other._data  # as in add
+        first, second = a.shape, b.shape
+        if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             return _sub(input, other, alpha=alpha)
     return _binary_alpha(_sub, input, other, alpha)
 
