@@ -150,20 +150,19 @@ class Primitive:
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
         if recording and self.vjp is not None:  # inference mode: never recorded
-            if n == 1 and results is None:  # the common case, inlined (no frame for _record)
+            edges = None  # one edge per input, when one of them requires grad
+            if n == 1:  # the common cases, unrolled
                 t = tensors[0]
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
                     fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
                     edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0)
                              if t._requires_grad else _NO_EDGE,)
                     data = t._data
-                    dtype = data.dtype
-                    by_shape = _META.get(dtype)
-                    input_meta = None if by_shape is None else by_shape.get(data.shape)
+                    by_shape = _META.get(data.dtype)
+                    input_meta = None if by_shape is None else by_shape.get(data.shape)  # a shared one-tuple
                     if input_meta is None:
-                        input_meta = _meta(data.shape, dtype)
-                    self._record_one(tensors, edges, input_meta, result, params)
-            elif n == 2 and results is None:
+                        input_meta = _meta(data.shape, data.dtype)
+            elif n == 2:
                 t, u = tensors
                 if t._requires_grad or t._grad_fn is not None or u._requires_grad or u._grad_fn is not None or \
                         (t._base is not None and t.requires_grad) or (u._base is not None and u.requires_grad):
@@ -171,8 +170,8 @@ class Primitive:
                     first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0)
                                   if t._requires_grad else _NO_EDGE)
                     fn = u._grad_fn if u._base is None else u.grad_fn
-                    second_edge = ((fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0)
-                                   if u._requires_grad else _NO_EDGE)
+                    edges = (first_edge, (fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0)
+                             if u._requires_grad else _NO_EDGE)
                     a, b = t._data, u._data
                     by_shape = _META.get(a.dtype)
                     first_meta = None if by_shape is None else by_shape.get(a.shape)
@@ -182,106 +181,85 @@ class Primitive:
                     second_meta = None if by_shape is None else by_shape.get(b.shape)
                     if second_meta is None:
                         second_meta = _meta(b.shape, b.dtype)
-                    self._record_one(tensors, (first_edge, second_edge), (first_meta[0], second_meta[0]), result,
-                                     params)
+                    input_meta = (first_meta[0], second_meta[0])
             else:
                 for t in tensors:
                     if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
-                        self._record(tensors, result, results, params)
+                        edges, input_meta = _edges_and_meta(tensors)
                         break
+            if edges is None:
+                pass
+            elif results is not None:
+                self._record(tensors, edges, input_meta, results, params)
+            else:  # one output: the node is made here (this runs for every recorded op: no further frame)
+                data = result._data
+                dtype = data.dtype
+                by_shape = _META.get(dtype)
+                output_meta = None if by_shape is None else by_shape.get(data.shape)
+                if output_meta is None:
+                    output_meta = _meta(data.shape, dtype)
+                vjp = self.vjp
+                if dtype not in _REAL and dtype.kind == "c" and self.holomorphic:
+                    vjp = _conjugated(vjp)
+                node = _new(self.node_cls)  # Node.__init__ inlined (a node class made by node_class has no other)
+                node._vjp = vjp
+                node.next_functions = edges
+                node._input_meta = input_meta
+                node._output_meta = output_meta
+                node._saved = saved = {}
+                node._params = params
+                node._sequence_nr = _next_sequence_nr()
+                if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name>
+                    expose_fields(self.node_cls, params)
+                if ((dtype in _REAL or dtype.kind in "fc") if self.differentiable is None
+                        else (self.differentiable and dtype.kind in "fc")):  # (differentiable: (0,) or ())
+                    result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
+                    if result._base is not None:
+                        result._view_version = result._version_counter.value
+                for name, index, consumers in self.save_plan:
+                    if consumers is not None:
+                        for c in consumers:
+                            if edges[c] is not _NO_EDGE:
+                                break
+                        else:  # no input whose gradient reads it requires grad
+                            continue
+                    if index is None:  # the output, produced by this node
+                        if result._grad_fn is node and result._base is None and result._vc is None:
+                            # a fresh output: SavedTensor.of_new_output inlined (its array and a new version counter)
+                            vc = _new(VersionCounter)
+                            vc.value = 0
+                            result._vc = vc
+                            entry = _new(SavedTensor)
+                            entry.tensor = entry.grad_fn = None
+                            entry.data = data
+                            entry.vc = vc
+                            entry.cls = Tensor
+                            entry.version = entry.output_nr = 0
+                            entry.is_output = True
+                            saved[name] = entry
+                        else:
+                            saved[name] = SavedTensor(result, node)
+                    else:
+                        t = tensors[index]
+                        if t._is_inference:
+                            saved[name] = SavedTensor(t)  # raises torch's error
+                            continue
+                        entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
+                        vc = t._vc
+                        entry.tensor = t
+                        entry.data = None
+                        entry.output_nr = t._output_nr
+                        entry.is_output = False
+                        entry.version = 0 if vc is None else vc.value
+                        entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
+                        saved[name] = entry
         if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
             from refgrad.autograd._jvp import propagate
             propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
-    def _record_one(self, tensors, edges: tuple, input_meta: tuple, result, params) -> None:
-        """The node of a call with one output ``result``, from its ``edges`` and ``input_meta`` (the common case of
-        :meth:`_record`, made cheap: it runs for every recorded op)."""
-        data = result._data
-        dtype = data.dtype
-        by_shape = _META.get(dtype)
-        output_meta = None if by_shape is None else by_shape.get(data.shape)
-        if output_meta is None:
-            output_meta = _meta(data.shape, dtype)
-        vjp = self.vjp
-        if dtype not in _REAL and dtype.kind == "c" and self.holomorphic:
-            vjp = _conjugated(vjp)
-        node = _new(self.node_cls)  # Node.__init__ inlined (a node class made by node_class has no other)
-        node._vjp = vjp
-        node.next_functions = edges
-        node._input_meta = input_meta
-        node._output_meta = output_meta
-        node._saved = saved = {}
-        node._params = params
-        node._sequence_nr = _next_sequence_nr()
-        if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name> from now on
-            expose_fields(self.node_cls, params)
-        if self.differentiable is None:
-            if dtype in _REAL or dtype.kind in "fc":
-                result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
-                if result._base is not None:
-                    result._view_version = result._version_counter.value
-        elif self.differentiable and dtype.kind in "fc":  # (0,): the one output
-            result._grad_fn = node
-            if result._base is not None:
-                result._view_version = result._version_counter.value
-        for name, index, consumers in self.save_plan:
-            if consumers is not None:
-                for c in consumers:
-                    if edges[c] is not _NO_EDGE:
-                        break
-                else:  # no input whose gradient reads it requires grad
-                    continue
-            if index is None:  # the output, produced by this node
-                if result._grad_fn is node and result._base is None and result._vc is None:
-                    # a fresh output: SavedTensor.of_new_output inlined (its array and a new version counter)
-                    vc = _new(VersionCounter)
-                    vc.value = 0
-                    result._vc = vc
-                    entry = _new(SavedTensor)
-                    entry.tensor = entry.grad_fn = None
-                    entry.data = data
-                    entry.vc = vc
-                    entry.cls = Tensor
-                    entry.version = entry.output_nr = 0
-                    entry.is_output = True
-                    saved[name] = entry
-                else:
-                    saved[name] = SavedTensor(result, node)
-            else:
-                t = tensors[index]
-                if t._is_inference:
-                    saved[name] = SavedTensor(t)  # raises torch's error
-                    continue
-                entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
-                vc = t._vc
-                entry.tensor = t
-                entry.data = None
-                entry.output_nr = t._output_nr
-                entry.is_output = False
-                entry.version = 0 if vc is None else vc.value
-                entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
-                saved[name] = entry
-
-    def _record(self, tensors, result, results, params) -> None:
-        """Make the node of one call (the general case): ``result`` out, or several ``results`` (None: one)."""
-        edge_list, meta_list = [], []
-        for t in tensors:
-            fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
-            if fn is not None:
-                edge_list.append((fn, t._output_nr))
-            elif t._requires_grad:
-                edge_list.append((t._grad_accumulator(), 0))
-            else:
-                edge_list.append(_NO_EDGE)
-            data = t._data
-            by_shape = _META.get(data.dtype)
-            meta = None if by_shape is None else by_shape.get(data.shape)
-            meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
-        edges, input_meta = tuple(edge_list), tuple(meta_list)
-        if results is None:
-            self._record_one(tensors, edges, input_meta, result, params)
-            return
+    def _record(self, tensors, edges: tuple, input_meta: tuple, results: tuple, params) -> None:
+        """The node of a call with several outputs ``results`` (a tuple) (one output: made in __call__)."""
         first = results[0]._data
         kind = first.dtype.kind
         if len(results) == 1:
@@ -305,23 +283,40 @@ class Primitive:
                     output._view_version = output._version_counter.value
                 if i:
                     output._output_nr = i
-        if self.save_plan:
-            saved = node._saved
-            result = results[0]
-            for name, index, consumers in self.save_plan:
-                if consumers is not None:
-                    for c in consumers:
-                        if edges[c] is not _NO_EDGE:
-                            break
-                    else:  # no input whose gradient reads it requires grad
-                        continue
-                if index is None:  # the output, produced by this node
-                    if result._grad_fn is node and result._base is None and result._vc is None:
-                        saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
-                    else:
-                        saved[name] = SavedTensor(result, node)
+        saved = node._saved
+        result = results[0]
+        for name, index, consumers in self.save_plan:
+            if consumers is not None:
+                for c in consumers:
+                    if edges[c] is not _NO_EDGE:
+                        break
+                else:  # no input whose gradient reads it requires grad
+                    continue
+            if index is None:  # the output, produced by this node
+                if result._grad_fn is node and result._base is None and result._vc is None:
+                    saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
                 else:
-                    saved[name] = SavedTensor(tensors[index])
+                    saved[name] = SavedTensor(result, node)
+            else:
+                saved[name] = SavedTensor(tensors[index])
+
+
+def _edges_and_meta(tensors) -> tuple:
+    """The edges of a node with these inputs (one per tensor), and their ``(shape, dtype)`` metadata."""
+    edge_list, meta_list = [], []
+    for t in tensors:
+        fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
+        if fn is not None:
+            edge_list.append((fn, t._output_nr))
+        elif t._requires_grad:
+            edge_list.append((t._grad_accumulator(), 0))
+        else:
+            edge_list.append(_NO_EDGE)
+        data = t._data
+        by_shape = _META.get(data.dtype)
+        meta = None if by_shape is None else by_shape.get(data.shape)
+        meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
+    return tuple(edge_list), tuple(meta_list)
 
 
 _REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes: a set test is cheaper than .kind
