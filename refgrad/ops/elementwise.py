@@ -335,6 +335,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
             raise unsupported("pow", dtype)
         return _pow_base(exponent, cast=dtype, base=input)
     if not isinstance(exponent, Tensor):
+        if (type(exponent) is int or type(exponent) is float) and input._data.dtype in _REAL:
+            return _pow_scalar(input, exponent=exponent)  # a number never changes a floating tensor's dtype
         if not isinstance(exponent, (numbers.Number, np.bool_)):
             raise TypeError(f"pow(): argument 'exponent' must be Tensor or Number, not {type(exponent).__name__}")
         if input._data.dtype.kind == "f" and (type(exponent) is int or type(exponent) is float):
