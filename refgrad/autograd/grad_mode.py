@@ -9,19 +9,10 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "is_inference_mode_enabled"]
 
 class _State(threading.local):
-    """Per-thread grad mode, as in torch; the class attributes are each new thread's defaults.
-
-    ``recording`` (``enabled and not inference``, kept up to date on every write of either) lets every op read
-    the mode once: a thread-local attribute costs about as much as a small NumPy call's overhead."""
+    """Per-thread grad mode, as in torch; the class attributes are each new thread's defaults."""
 
     enabled = True
     inference = False
-    recording = True
-
-    def __setattr__(self, name: str, value) -> None:
-        super().__setattr__(name, value)
-        if name == "enabled" or name == "inference":
-            super().__setattr__("recording", bool(self.enabled and not self.inference))
 
 
 _state = _State()

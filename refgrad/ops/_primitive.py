@@ -132,8 +132,7 @@ class Primitive:
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode
-        recording = mode.recording  # (enabled and not inference: one thread-local read on the hot path)
-        inference = False if recording else mode.inference
+        inference = mode.inference
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
@@ -149,7 +148,7 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if recording and self.vjp is not None:  # inference mode: never recorded
+        if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             edges = None  # one edge per input, when one of them requires grad
             if n == 1:  # the common cases, unrolled
                 t = tensors[0]
