@@ -118,10 +118,14 @@ class Primitive:
                     if array.dtype is not target:
                         arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
                         break
-        if params and self.forward_params is not None and not params.keys() <= self.forward_params:
-            params_fw = {k: v for k, v in params.items() if k in self.forward_params}
-        else:
-            params_fw = params
+        params_fw = params
+        exposed = True  # every parameter has its ctx.<name> (the forward's were exposed in __init__)
+        if params:
+            if self.forward_params is None:
+                exposed = False
+            elif not params.keys() <= self.forward_params:
+                params_fw = {k: v for k, v in params.items() if k in self.forward_params}
+                exposed = False
         token = _set_fp_errors(_FP_QUIET)  # torch's kernels never warn: inf/NaN come out silently
         try:
             ufunc = self.ufunc
@@ -208,7 +212,7 @@ class Primitive:
                 node._saved = saved = {}
                 node._params = params
                 node._sequence_nr = _next_sequence_nr()
-                if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name>
+                if not exposed and not params.keys() <= node._exposed:  # a parameter only the VJP reads
                     expose_fields(self.node_cls, params)
                 if ((dtype in _REAL or dtype.kind in "fc") if self.differentiable is None
                         else (self.differentiable and dtype.kind in "fc")):  # (differentiable: (0,) or ())
