@@ -14,13 +14,22 @@ from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
+from refgrad.ops._views import internal_view
+from refgrad.ops.shape import _t
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
-_mm = Primitive("MmBackward0", np.matmul,
-                lambda c, g: (g.mm(c.mat2.t()) if c.needs_input_grad(0) else None,
-                              c.self.t().mm(g) if c.needs_input_grad(1) else None),
-                inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
+
+
+def _mm_vjp(c, g):
+    """torch's mm_mat1_backward / mm_mat2_backward: g @ mat2.t() and self.t() @ g. The operands are valid by
+    construction (g has the result's shape and dtype), so mm's argument checks are skipped; the transposed
+    views are internal (see internal_view)."""
+    return (_mm(g, internal_view(_t, c.mat2)) if c.needs_input_grad(0) else None,
+            _mm(internal_view(_t, c.self), g) if c.needs_input_grad(1) else None)
+
+
+_mm = Primitive("MmBackward0", np.matmul, _mm_vjp, inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 _mv = Primitive("MvBackward0", np.matmul,
                 lambda c, g: (g.unsqueeze(1) * c.vec.unsqueeze(0) if c.needs_input_grad(0) else None,
                               c.self.t().mv(g) if c.needs_input_grad(1) else None),
