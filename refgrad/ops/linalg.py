@@ -59,6 +59,9 @@ _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(s
                            lambda c, g: g.reshape(c._input_meta[0][0]), view=True)
 
 
+_BOOL = np.dtype(np.bool_)
+
+
 def _same_dtype(name: str, a, b):
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c_name(a.dtype)} != "
@@ -94,7 +97,7 @@ def mm(input, mat2):
                            f"{second.shape[0]}x{second.shape[1]})")
     if first.dtype is not second.dtype:
         _same_dtype("mm", input, mat2)
-    if first.dtype == np.bool_:
+    if first.dtype is _BOOL:
         _no_bool_kernel("addmm_impl_cpu_", input, mat2)
     return _mm(input, mat2)
 
@@ -196,19 +199,18 @@ def _flat_batch(t: Tensor, shape: tuple) -> Tensor:
 @register(method=True)
 def matmul(input, other):
     """torch.matmul, decomposed as torch 2.13 decomposes it (dot, mv, mm, folded mm/mv, or bmm)."""
-    if input.ndim == 0 or other.ndim == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
-                           f"{other.ndim}D")
-    # no dtype check here: each product checks its own (bmm lets mixed dtypes through when its result is empty)
-    a, b = input.ndim, other.ndim
+    a, b = input._data.ndim, other._data.ndim
+    if a == 2 and b == 2:  # the common case first (no dtype check here: each product checks its own)
+        return mm(input, other)
+    if a == 0 or b == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
+    # (bmm lets mixed dtypes through when its result is empty)
     if a == 1 and b == 1:
         return dot(input, other)
     if a == 2 and b == 1:
         return mv(input, other)
     if a == 1 and b == 2:
         return _squeeze_row(mm(input.unsqueeze(0), other))
-    if a == 2 and b == 2:
-        return mm(input, other)
     if _should_fold(input, other):
         transposed = b > a
         big = other.transpose(-2, -1) if transposed else input
