@@ -154,7 +154,11 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             checked = 2.0 ** -890 < limit < 2.0 ** 990
         else:
             q = np.abs(p)
-            no_cancel = q - 2.0 * np.abs(plain) <= 0  # False for NaN (inf - inf, NaN inputs): counted as cancelling
+            r = np.abs(plain)
+            # |p| <= 2|plain|, as q - r <= r: two array ops fewer than q - 2r <= 0, and the same answer: q - r is
+            # exact where q <= 2r (Sterbenz), and at least r plus an ulp of it where q > 2r (q is then at least the
+            # float after 2r); False for NaN (inf - inf, NaN inputs): counted as cancelling
+            no_cancel = q - r <= r
             n_cancel = no_cancel.size - _count_nonzero(no_cancel)
             if not n_cancel:  # the common case: no cancellation anywhere
                 return plain
