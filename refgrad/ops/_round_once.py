@@ -32,18 +32,25 @@ __all__ = ["count_nonzero", "round_once", "sub_mul_once"]
 
 
 
+def _widened(a: np.ndarray) -> np.ndarray:
+    """``a`` in float64, C-ordered when it overlaps itself (an expanded tensor): NumPy's order="K" copy of a
+    stride-0 axis makes it the fastest one, so exp of a float32 (2, 3) expanded to (2, 2, 3) got strides
+    (1, 6, 2), where torch's result is contiguous and a reshape of it a view (default seed 2734)."""
+    return a.astype(np.float64, order="C" if 0 in a.strides and a.size > 1 else "K")
+
+
 def round_once(fn: Callable) -> Callable:
     """``fn`` (an elementwise NumPy function) evaluated in float64 for float32/float16 arrays, rounded once."""
     if isinstance(fn, np.ufunc) and fn.nin == 1:  # the common case: one argument, no argument packing
         def forward(a):
             if a.dtype in _NARROW:
-                return fn(a.astype(np.float64)).astype(a.dtype)
+                return fn(_widened(a)).astype(a.dtype)
             return fn(a)
         forward.ufunc = fn  # a Primitive calls it directly for other dtypes (no frame for this function)
     else:
         def forward(a, *args, **kwargs):
             if a.dtype in _NARROW:
-                return fn(a.astype(np.float64), *args, **kwargs).astype(a.dtype)
+                return fn(_widened(a), *args, **kwargs).astype(a.dtype)
             return fn(a, *args, **kwargs)
     forward.__name__ = getattr(fn, "__name__", "forward")
     return forward
