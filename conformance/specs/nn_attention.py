@@ -28,12 +28,15 @@ def _kwargs(draw, shapes):
             "causal": draw(st.booleans()), "need_weights": draw(st.booleans()), "average": draw(st.booleans())}
 
 
-_TOL = {"float32": (1e-3, 1e-3)}
+_TOL = {"float32": (1e-3, 1e-3, 3e-5)}
 _TOL_REASON = ("float32 gradients of the in-projection sum terms of both signs over heads, positions and batch: "
                "shrunk example (bias_k/bias_v, add_zero_attn, causal, 3x2x4 inputs within +-3): in_proj_bias "
                "gradient entries up to 68 (float32 ulp 7.6e-6) next to -3.5e-3, torch -3.5051e-3, refgrad -3.4915e-3; "
                "query gradient off by up to 5.0e-5; second order (add_zero_attn, key padding): entries near 8.5 beside "
-               "entries that cancel to 3e-4, torch 6.9e-4, refgrad 3.2e-4")
+               "entries that cancel to 3e-4, torch 6.9e-4, refgrad 3.2e-4; and relative to the largest entry "
+               "(ntol 3e-5): nightly seed 12 (need_weights, bias_kv, add_zero_attn), a second order with entries "
+               "up to 597 and 2939: torch and refgrad float32 each off float64 by up to 5.7e-6 of the largest entry "
+               "(3.4e-3 and 3.3e-3; 1.0e-2 and 1.7e-2), 1.1e-5 apart")
 
 SPECS = [
     OpSpec("nn.functional.multi_head_attention_forward", _fn(

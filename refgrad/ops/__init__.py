@@ -52,7 +52,7 @@ _METHODS = {
     "__itruediv__": _inplace(_ew.div),
     "__pow__": _ew.pow, "__rpow__": _swap(_ew.pow), "__ipow__": _inplace(_ew.pow),
     "__neg__": _ew.neg, "__pos__": lambda self: self,
-    "__matmul__": lambda self, other: families["linalg"].matmul(self, other),
+    "__matmul__": families["linalg"].matmul,
     "__rmatmul__": lambda self, other: families["linalg"].matmul(other, self),
     "__eq__": _ew.eq, "__ne__": _ew.ne, "__lt__": _ew.lt, "__le__": _ew.le, "__gt__": _ew.gt, "__ge__": _ew.ge,
     "__and__": _ew.__and__, "__or__": _ew.__or__, "__xor__": _ew.__xor__, "__invert__": _ew.__invert__,

@@ -15,7 +15,7 @@ import numpy as np
 from refgrad.autograd.creation_meta import _view_creation
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
-from refgrad.autograd.graph import SavedTensor, expose_fields, node_class
+from refgrad.autograd.graph import SavedTensor, VersionCounter, expose_fields, node_class
 from refgrad.autograd.graph import _sequence as _node_sequence
 from refgrad.tensor import _DTYPE_OF, Tensor
 
@@ -27,6 +27,7 @@ _next_sequence_nr = _node_sequence.__next__
 __all__ = ["Primitive"]
 
 _NO_EDGE = (None, 0)
+_NARROW = frozenset((np.dtype(np.float32), np.dtype(np.float16)))  # round_once computes these in float64
 
 try:  # NumPy 2 keeps the floating-point error state in a context variable: set it directly (~0.1 µs, where
     # ``with np.errstate(all="ignore")`` costs ~1.8 µs, more than a ufunc on a small array)
@@ -72,7 +73,7 @@ class Primitive:
     """
 
     __slots__ = ("grad_fn", "forward", "vjp", "inputs", "save", "view", "differentiable", "node_cls",
-                 "forward_params", "save_plan", "holomorphic", "jvp", "outputs")
+                 "forward_params", "save_plan", "holomorphic", "jvp", "outputs", "ufunc")
 
     def __init__(self, grad_fn: str, forward: Callable, vjp: Callable | None = None, *, inputs=("self",),
                  save=(), view: bool = False, differentiable=None, holomorphic: bool = True, jvp=None,
@@ -89,6 +90,7 @@ class Primitive:
         self.outputs = outputs
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
+        self.ufunc = getattr(forward, "ufunc", None)  # round_once(ufunc): the ufunc, called directly outside _NARROW
         # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
         self.save_plan = tuple(  # torch saves unconditionally what every input's formula reads
             (name, None if name == "result" else self.inputs.index(name),
@@ -116,13 +118,21 @@ class Primitive:
                     if array.dtype is not target:
                         arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
                         break
-        if params and self.forward_params is not None and not params.keys() <= self.forward_params:
-            params_fw = {k: v for k, v in params.items() if k in self.forward_params}
-        else:
-            params_fw = params
+        params_fw = params
+        exposed = True  # every parameter has its ctx.<name> (the forward's were exposed in __init__)
+        if params:
+            if self.forward_params is None:
+                exposed = False
+            elif not params.keys() <= self.forward_params:
+                params_fw = {k: v for k, v in params.items() if k in self.forward_params}
+                exposed = False
         token = _set_fp_errors(_FP_QUIET)  # torch's kernels never warn: inf/NaN come out silently
         try:
-            out = self.forward(*arrays, **params_fw)
+            ufunc = self.ufunc
+            if ufunc is not None and n == 1 and arrays[0].dtype not in _NARROW:  # round_once's wide case, inlined
+                out = ufunc(arrays[0])
+            else:
+                out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
         mode = _grad_mode
@@ -132,8 +142,10 @@ class Primitive:
         else:  # Tensor._make inlined: this is the hot path of every op
             result = _new(Tensor)
             result._data = out if type(out) is np.ndarray else np.asarray(out)
-            if inference:
-                result._is_inference = True
+            result._grad_fn = result._base = result._vc = None  # the fields the hot paths read, as instance
+            result._requires_grad = False  # values (see Tensor._make)
+            result._output_nr = 0
+            result._is_inference = inference
             results = None
         if self.view:
             first = result if results is None else results[0]
@@ -141,68 +153,120 @@ class Primitive:
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
         if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
-            for t in tensors:
+            edges = None  # one edge per input, when one of them requires grad
+            if n == 1:  # the common cases, unrolled
+                t = tensors[0]
                 if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
-                    self._record(tensors, n, result, results, params)
-                    break
+                    fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
+                    edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0)
+                             if t._requires_grad else _NO_EDGE,)
+                    data = t._data
+                    by_shape = _META.get(data.dtype)
+                    input_meta = None if by_shape is None else by_shape.get(data.shape)  # a shared one-tuple
+                    if input_meta is None:
+                        input_meta = _meta(data.shape, data.dtype)
+            elif n == 2:
+                t, u = tensors
+                if t._requires_grad or t._grad_fn is not None or u._requires_grad or u._grad_fn is not None or \
+                        (t._base is not None and t.requires_grad) or (u._base is not None and u.requires_grad):
+                    fn = t._grad_fn if t._base is None else t.grad_fn
+                    first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0)
+                                  if t._requires_grad else _NO_EDGE)
+                    fn = u._grad_fn if u._base is None else u.grad_fn
+                    edges = (first_edge, (fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0)
+                             if u._requires_grad else _NO_EDGE)
+                    a, b = t._data, u._data
+                    by_shape = _META.get(a.dtype)
+                    first_meta = None if by_shape is None else by_shape.get(a.shape)
+                    if first_meta is None:
+                        first_meta = _meta(a.shape, a.dtype)
+                    by_shape = _META.get(b.dtype)
+                    second_meta = None if by_shape is None else by_shape.get(b.shape)
+                    if second_meta is None:
+                        second_meta = _meta(b.shape, b.dtype)
+                    input_meta = (first_meta[0], second_meta[0])
+            else:
+                for t in tensors:
+                    if t._requires_grad or t._grad_fn is not None or (t._base is not None and t.requires_grad):
+                        edges, input_meta = _edges_and_meta(tensors)
+                        break
+            if edges is None:
+                pass
+            elif results is not None:
+                self._record(tensors, edges, input_meta, results, params)
+            else:  # one output: the node is made here (this runs for every recorded op: no further frame)
+                data = result._data
+                dtype = data.dtype
+                by_shape = _META.get(dtype)
+                output_meta = None if by_shape is None else by_shape.get(data.shape)
+                if output_meta is None:
+                    output_meta = _meta(data.shape, dtype)
+                vjp = self.vjp
+                if dtype not in _REAL and dtype.kind == "c" and self.holomorphic:
+                    vjp = _conjugated(vjp)
+                node = _new(self.node_cls)  # Node.__init__ inlined (a node class made by node_class has no other)
+                node._vjp = vjp
+                node.next_functions = edges
+                node._input_meta = input_meta
+                node._output_meta = output_meta
+                node._saved = saved = {}
+                node._params = params
+                node._sequence_nr = _next_sequence_nr()
+                if not exposed and not params.keys() <= node._exposed:  # a parameter only the VJP reads
+                    expose_fields(self.node_cls, params)
+                if ((dtype in _REAL or dtype.kind in "fc") if self.differentiable is None
+                        else (self.differentiable and dtype.kind in "fc")):  # (differentiable: (0,) or ())
+                    result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
+                    if result._base is not None:
+                        result._view_version = result._version_counter.value
+                for name, index, consumers in self.save_plan:
+                    if consumers is not None:
+                        for c in consumers:
+                            if edges[c] is not _NO_EDGE:
+                                break
+                        else:  # no input whose gradient reads it requires grad
+                            continue
+                    if index is None:  # the output, produced by this node
+                        if result._grad_fn is node and result._base is None and result._vc is None:
+                            # a fresh output: SavedTensor.of_new_output inlined (its array and a new version counter)
+                            vc = _new(VersionCounter)
+                            vc.value = 0
+                            result._vc = vc
+                            entry = _new(SavedTensor)
+                            entry.tensor = entry.grad_fn = None
+                            entry.data = data
+                            entry.vc = vc
+                            entry.cls = Tensor
+                            entry.version = entry.output_nr = 0
+                            entry.is_output = True
+                            saved[name] = entry
+                        else:
+                            saved[name] = SavedTensor(result, node)
+                    else:
+                        t = tensors[index]
+                        if t._is_inference:
+                            saved[name] = SavedTensor(t)  # raises torch's error
+                            continue
+                        entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
+                        vc = t._vc
+                        entry.tensor = t
+                        entry.data = None
+                        entry.output_nr = t._output_nr
+                        entry.is_output = False
+                        entry.version = 0 if vc is None else vc.value
+                        entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
+                        saved[name] = entry
         if _forward_ad.stack:  # forward-mode AD: tangents ride along (refgrad/autograd/_jvp.py)
             from refgrad.autograd._jvp import propagate
             propagate(self, tensors, (result,) if results is None else results, params, cast)
         return result
 
-    def _record(self, tensors, n: int, result, results, params) -> None:
-        """Make the node of one call: ``n`` tensors in; ``result`` out, or several ``results`` (None: one)."""
-        if n == 1:  # the common case, unrolled: one edge, and the shared one-tuple of metas
-            t = tensors[0]
-            fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
-            edges = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
-                     else _NO_EDGE,)
-            data = t._data
-            by_shape = _META.get(data.dtype)
-            input_meta = None if by_shape is None else by_shape.get(data.shape)
-            if input_meta is None:
-                input_meta = _meta(data.shape, data.dtype)
-        elif n == 2:  # binary ops, unrolled likewise
-            t, u = tensors
-            fn = t._grad_fn if t._base is None else t.grad_fn
-            first_edge = ((fn, t._output_nr) if fn is not None else (t._grad_accumulator(), 0) if t._requires_grad
-                          else _NO_EDGE)
-            fn = u._grad_fn if u._base is None else u.grad_fn
-            second_edge = ((fn, u._output_nr) if fn is not None else (u._grad_accumulator(), 0) if u._requires_grad
-                           else _NO_EDGE)
-            edges = (first_edge, second_edge)
-            a, b = t._data, u._data
-            by_shape = _META.get(a.dtype)
-            first_meta = None if by_shape is None else by_shape.get(a.shape)
-            if first_meta is None:
-                first_meta = _meta(a.shape, a.dtype)
-            by_shape = _META.get(b.dtype)
-            second_meta = None if by_shape is None else by_shape.get(b.shape)
-            if second_meta is None:
-                second_meta = _meta(b.shape, b.dtype)
-            input_meta = (first_meta[0], second_meta[0])
-        else:
-            edge_list, meta_list = [], []
-            for t in tensors:
-                fn = t._grad_fn if t._base is None else t.grad_fn
-                if fn is not None:
-                    edge_list.append((fn, t._output_nr))
-                elif t._requires_grad:
-                    edge_list.append((t._grad_accumulator(), 0))
-                else:
-                    edge_list.append(_NO_EDGE)
-                data = t._data
-                by_shape = _META.get(data.dtype)
-                meta = None if by_shape is None else by_shape.get(data.shape)
-                meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
-            edges, input_meta = tuple(edge_list), tuple(meta_list)
-        first = result._data if results is None else results[0]._data
+    def _record(self, tensors, edges: tuple, input_meta: tuple, results: tuple, params) -> None:
+        """The node of a call with several outputs ``results`` (a tuple) (one output: made in __call__)."""
+        first = results[0]._data
         kind = first.dtype.kind
-        if results is None or len(results) == 1:
-            by_shape = _META.get(first.dtype)
-            output_meta = None if by_shape is None else by_shape.get(first.shape)
-            if output_meta is None:
-                output_meta = _meta(first.shape, first.dtype)
+        if len(results) == 1:
+            output_meta = _meta(first.shape, first.dtype)
         else:
             output_meta = tuple([_meta(r._data.shape, r._data.dtype)[0] for r in results])
         vjp = self.vjp
@@ -214,51 +278,51 @@ class Primitive:
         node._sequence_nr = _next_sequence_nr()
         if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name> from now on
             expose_fields(self.node_cls, params)
-        if results is None and self.differentiable is None:  # the common case: one output
-            if kind == "f" or kind == "c":
-                result._grad_fn = node  # a fresh result: no view bookkeeping unless _mark_view made it a view
-                if result._base is not None:
-                    result._view_version = result._version_counter.value
-        else:
-            if results is None:
-                results = (result,)
-            for i in range(len(results)) if self.differentiable is None else self.differentiable:
-                output = results[i]
-                if output._data.dtype.kind in "fc":
-                    output._grad_fn = node
-                    if output._base is not None:
-                        output._view_version = output._version_counter.value
-                    if i:
-                        output._output_nr = i
-        if self.save_plan:
-            saved = node._saved
-            for name, index, consumers in self.save_plan:
-                if consumers is not None:
-                    for c in consumers:
-                        if edges[c] is not _NO_EDGE:
-                            break
-                    else:  # no input whose gradient reads it requires grad
-                        continue
-                if index is None:  # the output, produced by this node
-                    if results is not None:
-                        result = results[0]
-                    if result._grad_fn is node and result._base is None and result._vc is None:
-                        saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
-                    else:
-                        saved[name] = SavedTensor(result, node)
+        for i in range(len(results)) if self.differentiable is None else self.differentiable:
+            output = results[i]
+            if output._data.dtype.kind in "fc":
+                output._grad_fn = node
+                if output._base is not None:
+                    output._view_version = output._version_counter.value
+                if i:
+                    output._output_nr = i
+        saved = node._saved
+        result = results[0]
+        for name, index, consumers in self.save_plan:
+            if consumers is not None:
+                for c in consumers:
+                    if edges[c] is not _NO_EDGE:
+                        break
+                else:  # no input whose gradient reads it requires grad
+                    continue
+            if index is None:  # the output, produced by this node
+                if result._grad_fn is node and result._base is None and result._vc is None:
+                    saved[name] = _saved_output(result, result._data)  # a fresh output: SavedTensor's fast path
                 else:
-                    t = tensors[index]
-                    if t._is_inference:
-                        saved[name] = SavedTensor(t)  # raises torch's error
-                        continue
-                    entry = _new(SavedTensor)  # SavedTensor(t) for an input, inlined: pinned to its version
-                    vc = t._vc
-                    entry.tensor, entry.data, entry.output_nr, entry.is_output = t, None, t._output_nr, False
-                    entry.version = 0 if vc is None else vc.value
-                    entry.grad_fn = t._grad_fn if t._base is None else t.grad_fn
-                    saved[name] = entry
+                    saved[name] = SavedTensor(result, node)
+            else:
+                saved[name] = SavedTensor(tensors[index])
 
 
+def _edges_and_meta(tensors) -> tuple:
+    """The edges of a node with these inputs (one per tensor), and their ``(shape, dtype)`` metadata."""
+    edge_list, meta_list = [], []
+    for t in tensors:
+        fn = t._grad_fn if t._base is None else t.grad_fn  # a view may need its node regenerated
+        if fn is not None:
+            edge_list.append((fn, t._output_nr))
+        elif t._requires_grad:
+            edge_list.append((t._grad_accumulator(), 0))
+        else:
+            edge_list.append(_NO_EDGE)
+        data = t._data
+        by_shape = _META.get(data.dtype)
+        meta = None if by_shape is None else by_shape.get(data.shape)
+        meta_list.append((meta if meta is not None else _meta(data.shape, data.dtype))[0])
+    return tuple(edge_list), tuple(meta_list)
+
+
+_REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes: a set test is cheaper than .kind
 _META: dict = {}  # NumPy dtype -> {shape: ((shape, refgrad dtype),)}
 
 

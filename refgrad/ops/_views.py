@@ -8,8 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd.forward_ad import _state as _forward_ad
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._primitive import Primitive
 from refgrad.tensor import Tensor
+
+
+def internal_view(primitive: Primitive, input: Tensor, **params) -> Tensor:
+    """``primitive(input, **params)`` for a view that a VJP consumes at once and drops (``mat2.t()`` in mm's
+    gradient, ``g.expand(shape)`` in mean's). Without grad mode and forward AD no node records it, no op saves it
+    and no tangent rides on it, so its view bookkeeping (base, shared version counter, view_fn, creation meta) is
+    unobservable: the array is the primitive's own forward, wrapped as a plain tensor. Under create_graph (or a
+    forward-AD level) it is the recorded view, exactly as torch makes it."""
+    if _grad_mode.enabled or _forward_ad.stack:
+        return primitive(input, **params)
+    names = primitive.forward_params
+    if names is not None and params and not params.keys() <= names:
+        params = {k: v for k, v in params.items() if k in names}
+    return Tensor._make(primitive.forward(input._data, **params))
 
 
 def _take_forward(a, key):

@@ -15,6 +15,7 @@ from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.ops._binary_common import (
+    _BROADCAST,
     binary_operands,
     check_broadcast,
     check_int_divisor,
@@ -40,6 +41,9 @@ from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops
 )
 from refgrad.ops.selection import where
 from refgrad.tensor import Tensor
+
+_make = Tensor._make
+_REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes
 
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
@@ -99,8 +103,9 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting (torch.add)."""
     if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
-        a, b = input._data, other._data  # the common case, two float tensors of one dtype and shape: nothing to
-        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:  # promote, cast or check
+        a, b = input._data, other._data  # the common case, two float tensors of one dtype, of one shape or shapes
+        first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
+        if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             return _add(input, other, alpha=alpha)
     return _binary_alpha(_add, input, other, alpha)
 
@@ -109,8 +114,9 @@ def add(input, other, *, alpha=1, out=None):
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting (torch.sub)."""
     if alpha == 1 and type(input) is Tensor and type(other) is Tensor and not _forward_ad.stack:
-        a, b = input._data, other._data  # as in add: two float tensors of one dtype and shape
-        if a.dtype is b.dtype and a.dtype.kind == "f" and a.shape == b.shape:
+        a, b = input._data, other._data  # as in add
+        first, second = a.shape, b.shape
+        if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             return _sub(input, other, alpha=alpha)
     return _binary_alpha(_sub, input, other, alpha)
 
@@ -125,6 +131,14 @@ def rsub(input, other, *, alpha=1):
 @register(method=True, inplace=True, aliases=("multiply",))
 def mul(input, other, *, out=None):
     """input * other, broadcasting (torch.mul); a Python number is saved as a wrapped 0-d tensor, as in torch."""
+    if type(input) is Tensor and not _forward_ad.stack:  # the common cases: nothing to promote, cast or check
+        a = input._data
+        if type(other) is Tensor:
+            b = other._data
+            if a.dtype is b.dtype and a.shape == b.shape:
+                return _mul(input, other)
+        elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
+            return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
         return _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
@@ -321,6 +335,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - torch.pow
             raise unsupported("pow", dtype)
         return _pow_base(exponent, cast=dtype, base=input)
     if not isinstance(exponent, Tensor):
+        if (type(exponent) is int or type(exponent) is float) and input._data.dtype in _REAL:
+            return _pow_scalar(input, exponent=exponent)  # a number never changes a floating tensor's dtype
         if not isinstance(exponent, (numbers.Number, np.bool_)):
             raise TypeError(f"pow(): argument 'exponent' must be Tensor or Number, not {type(exponent).__name__}")
         if input._data.dtype.kind == "f" and (type(exponent) is int or type(exponent) is float):

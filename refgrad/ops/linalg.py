@@ -14,13 +14,22 @@ from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
+from refgrad.ops._views import internal_view
+from refgrad.ops.shape import _t
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
-_mm = Primitive("MmBackward0", np.matmul,
-                lambda c, g: (g.mm(c.mat2.t()) if c.needs_input_grad(0) else None,
-                              c.self.t().mm(g) if c.needs_input_grad(1) else None),
-                inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
+
+
+def _mm_vjp(c, g):
+    """torch's mm_mat1_backward / mm_mat2_backward: g @ mat2.t() and self.t() @ g. The operands are valid by
+    construction (g has the result's shape and dtype), so mm's argument checks are skipped; the transposed
+    views are internal (see internal_view)."""
+    return (_mm(g, internal_view(_t, c.mat2)) if c.needs_input_grad(0) else None,
+            _mm(internal_view(_t, c.self), g) if c.needs_input_grad(1) else None)
+
+
+_mm = Primitive("MmBackward0", np.matmul, _mm_vjp, inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 _mv = Primitive("MvBackward0", np.matmul,
                 lambda c, g: (g.unsqueeze(1) * c.vec.unsqueeze(0) if c.needs_input_grad(0) else None,
                               c.self.t().mv(g) if c.needs_input_grad(1) else None),
@@ -48,6 +57,9 @@ _bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, co
 _squeeze_row = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0))
 _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
                            lambda c, g: g.reshape(c._input_meta[0][0]), view=True)
+
+
+_BOOL = np.dtype(np.bool_)
 
 
 def _same_dtype(name: str, a, b):
@@ -85,7 +97,7 @@ def mm(input, mat2):
                            f"{second.shape[0]}x{second.shape[1]})")
     if first.dtype is not second.dtype:
         _same_dtype("mm", input, mat2)
-    if first.dtype == np.bool_:
+    if first.dtype is _BOOL:
         _no_bool_kernel("addmm_impl_cpu_", input, mat2)
     return _mm(input, mat2)
 
@@ -187,19 +199,18 @@ def _flat_batch(t: Tensor, shape: tuple) -> Tensor:
 @register(method=True)
 def matmul(input, other):
     """torch.matmul, decomposed as torch 2.13 decomposes it (dot, mv, mm, folded mm/mv, or bmm)."""
-    if input.ndim == 0 or other.ndim == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
-                           f"{other.ndim}D")
-    # no dtype check here: each product checks its own (bmm lets mixed dtypes through when its result is empty)
-    a, b = input.ndim, other.ndim
+    a, b = input._data.ndim, other._data.ndim
+    if a == 2 and b == 2:  # the common case first (no dtype check here: each product checks its own)
+        return mm(input, other)
+    if a == 0 or b == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a}D and {b}D")
+    # (bmm lets mixed dtypes through when its result is empty)
     if a == 1 and b == 1:
         return dot(input, other)
     if a == 2 and b == 1:
         return mv(input, other)
     if a == 1 and b == 2:
         return _squeeze_row(mm(input.unsqueeze(0), other))
-    if a == 2 and b == 2:
-        return mm(input, other)
     if _should_fold(input, other):
         transposed = b > a
         big = other.transpose(-2, -1) if transposed else input

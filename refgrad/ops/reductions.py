@@ -17,6 +17,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import div_scalar
 from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
+from refgrad.ops._views import internal_view
 from refgrad.ops.shape import _expand
 from refgrad.tensor import Tensor
 
@@ -66,8 +67,9 @@ def _mean_all_forward(a, count):
     return total.dtype.type(total / np.intp(a.size))
 
 
-_mean_all = Primitive("MeanBackward0", _mean_all_forward,
-                      lambda c, g: div_scalar(_expand_scalar(g, c._input_meta[0][0]), c.count), jvp="linear")
+_mean_all = Primitive("MeanBackward0", _mean_all_forward,  # the expanded g is divided at once: an internal view
+                      lambda c, g: div_scalar(internal_view(_expand, g, shape=c._input_meta[0][0], self_sym_sizes=()),
+                                              c.count), jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
                       lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
                       .astype(a.dtype),

@@ -133,7 +133,7 @@ def squeeze(input, dim=None):
     return _squeeze_dim(input, dim=wrap_dim(dim, input.ndim), self_sym_sizes=tuple(input.shape))
 
 
-def _expand_forward(a, shape):
+def _expand_forward(a, shape, self_sym_sizes=None):  # (self_sym_sizes: the VJP's, taken to skip a filtering)
     flags = a.flags
     writeable = flags.writeable
     if flags.c_contiguous and a.size:  # the view made directly over a's buffer (np.broadcast_to costs ~1.8 µs)

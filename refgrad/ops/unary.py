@@ -29,6 +29,7 @@ __all__ = ["abs", "sign", "sgn", "exp2", "expm1", "log2", "log10", "log1p", "sqr
            "erfc", "erfinv", "lgamma", "digamma", "polygamma", "floor", "ceil", "round", "trunc", "frac",
            "nan_to_num", "deg2rad", "rad2deg", "positive", "sinc", "i0"]
 
+_REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes: a set test is cheaper than .kind
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -74,7 +75,7 @@ def _float_op(name: str, prim: Primitive, doc: str, *, method: bool = True, inpl
               aliases: tuple = (), special_names: tuple = ()) -> Callable:
     """Register a one-tensor float op (integers and bool compute in the default dtype)."""
     def op(input, *, out=None):
-        if type(input) is Tensor and input._data.dtype.kind == "f":  # a floating tensor computes in its dtype
+        if type(input) is Tensor and input._data.dtype in _REAL:  # a floating tensor computes in its dtype
             return prim(input)
         require_tensor(name, input)
         return prim(input, cast=float_dtype(input.dtype))

@@ -656,6 +656,26 @@ def test_float64_multiply_subtract_is_fused_where_it_cancels_and_within_2_ulp_el
     assert g.item() == float(1 - Fraction(math.tanh(3.0)) ** 2)
 
 
+def test_sub_mul_once_cancellation_test_is_exact_at_its_boundary():
+    # sub_mul_once tests |p| <= 2|c - p| as q - r <= r (q = |p|, r = |c - p|): the exact comparison's answer at
+    # q ~ 2r too (normal, subnormal, binade-edge and huge r), and q - 2r <= 0's for infinities and NaN (~1 ms)
+    from fractions import Fraction
+    rng = np.random.default_rng(16)
+    r = np.concatenate([[1.0, 1.5, np.nextafter(2.0, 0), 3e-310, 5e-324, 1e-300, 1e300, np.finfo(float).max / 2,
+                         np.finfo(float).max], rng.standard_normal(40) ** 2])
+    with np.errstate(over="ignore"):  # (2 max and 4 max: infinities, left out of the exact comparison)
+        twice = 2 * r
+        q = np.concatenate([twice, np.nextafter(twice, np.inf), np.nextafter(twice, 0), r, 4 * r, r / 3])
+    r = np.tile(r, 6)
+    finite = np.isfinite(q)
+    exact = [Fraction(x) <= 2 * Fraction(y) for x, y in zip(q[finite], r[finite])]
+    np.testing.assert_array_equal((q - r <= r)[finite], exact)
+    special = np.array([np.inf, np.nan, 1.0, np.inf, 0.0])
+    other = np.array([np.inf, 1.0, np.inf, 1.0, 0.0])
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(special - other <= other, special - 2 * other <= 0)
+
+
 def test_addcmul_infinite_input_absorbs_an_overflowing_product():
     # torch 2.13.0: addcmul(inf, 1e308, -1e308, value=0.7) is inf (fused: the product never overflows), not NaN
     x, a, b = (refgrad.tensor([v], dtype=refgrad.float64) for v in (math.inf, 1e308, -1e308))

@@ -410,3 +410,14 @@ def test_tanh_gradient_float64_never_cancels():
     for yi, got in zip(y, leaf.grad.numpy()):
         exact = 1 - Fraction(float(yi)) ** 2
         assert abs(Fraction(float(got)) - exact) <= 2 * Fraction(float(np.spacing(float(exact)))), (yi, got)
+
+
+def test_float32_transcendental_of_an_expanded_tensor_is_contiguous():
+    # torch 2.13: exp of a (2, 3) expanded to (2, 2, 3) has strides (6, 3, 1), so a reshape under no_grad is a view
+    # that keeps requires_grad (default seed 2734: refgrad's float64 detour gave strides (1, 6, 2), a copy, False)
+    x = refgrad.zeros(2, 3, requires_grad=True)
+    out = refgrad.exp(x.expand(2, 2, 3))
+    assert out.stride() == (6, 3, 1)
+    with refgrad.no_grad():
+        assert out.reshape(-1).requires_grad
+    assert refgrad.exp(refgrad.zeros(3, 2).t()).stride() == (1, 2)  # a dense permuted layout is kept, as torch
