@@ -166,20 +166,16 @@ def compare_arrays(reference, candidate, rtol, atol, ntol=0.0):
     if reference.shape != candidate.shape:
         return (float("nan"), float("nan"))
     if reference.dtype.kind in "biu" and candidate.dtype.kind in "biu":
-        ref, got = reference.astype(np.float64), candidate.astype(np.float64)
-        close, abs_err, rel_err, finite = close_elements(ref, got, 0.0, 0.0)
-        close = ref == got
-    elif reference.dtype.kind == "c" or candidate.dtype.kind == "c":
-        ref, got = reference.astype(np.complex128), candidate.astype(np.complex128)
-        close, abs_err, rel_err, finite = close_elements(ref, got, rtol, atol, ntol)
-        if not finite.all():
-            parts = close_elements(np.stack([ref.real, ref.imag], axis=-1), np.stack([got.real, got.imag], axis=-1),
-                                   rtol, atol, ntol)[0].all(axis=-1)
-            nan_ref, nan_got = np.isnan(ref), np.isnan(got)  # a NaN part makes a complex NaN
-            close = np.where(finite, close, np.where(nan_ref | nan_got, nan_ref & nan_got, parts))
-    else:
-        ref, got = reference.astype(np.float64), candidate.astype(np.float64)
-        close, abs_err, rel_err, finite = close_elements(ref, got, rtol, atol, ntol)
+        rtol = atol = ntol = 0.0  # integers and bools compare exactly
+    complex_ = reference.dtype.kind == "c" or candidate.dtype.kind == "c"
+    ref = reference.astype(np.complex128 if complex_ else np.float64)
+    got = candidate.astype(np.complex128 if complex_ else np.float64)
+    close, abs_err, rel_err, finite = close_elements(ref, got, rtol, atol, ntol)
+    if complex_ and not finite.all():
+        parts = close_elements(np.stack([ref.real, ref.imag], axis=-1), np.stack([got.real, got.imag], axis=-1),
+                               rtol, atol, ntol)[0].all(axis=-1)
+        nan_ref, nan_got = np.isnan(ref), np.isnan(got)  # a NaN part makes a complex NaN
+        close = np.where(finite, close, np.where(nan_ref | nan_got, nan_ref & nan_got, parts))
     if bool(np.all(close)):
         return None
     max_abs = float(abs_err.max()) if abs_err.size and finite.any() else float("nan")
