@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--database", default=None, metavar="DIR",
                      help="Hypothesis example database ('none': no database; default $CONFORMANCE_DATABASE, else "
                           "OUT/hypothesis-examples, and none under the derandomized ci profile)")
+    run.add_argument("--no-float64-replay", dest="float64_replay", action="store_false",
+                     help="count float32 mismatches as divergences even where torch's own float32 value is as far "
+                          "from its float64 replay as the engine's (default: settled as rounding, listed in the "
+                          "report)")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar (cells done, divergences so far, ETA); pytest's dots instead")
     run.add_argument("-v", "--verbose", action="store_true", help="pytest output per test")
@@ -129,6 +133,8 @@ def _pytest_args(args: argparse.Namespace, run_id: str, seed: int, ini: Path) ->
     if args.max_divergences is not None:
         pytest_args += ["--maxfail", str(args.max_divergences)]
     pytest_args += ["--conformance-shrink-seconds", str(args.shrink_seconds)]
+    if not args.float64_replay:
+        pytest_args.append("--conformance-no-float64-replay")
     database = _database(args)
     if database:
         pytest_args += ["--conformance-database", database]
@@ -173,7 +179,10 @@ def _print_summary(out: Path, run_id: str) -> int:
         cell[0] += record["examples"] or 0
         cell[1] += record["diverged"] or 0
     examples = sum(c[0] for c in table.values())
-    print(f"\n{len(table)} op x property cells, {examples} examples, {len(divergences)} divergence(s)")
+    noise = sum(r.get("noise") or 0 for r in summaries)
+    print(f"\n{len(table)} op x property cells, {examples} examples, {len(divergences)} divergence(s)"
+          + (f"; {noise} low-precision mismatch(es) settled as rounding by a float64 replay (listed in the report)"
+             if noise else ""))
     for record in divergences:
         flag = " (expected)" if record.get("expected") else ""
         print(f"  DIVERGED{flag} {record['op']} / {record['property']} / {record['dtype']}: {record['kind']} at "

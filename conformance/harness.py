@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, reject, reproduce_failure, settings
 from hypothesis import strategies as st
 
 from conformance import profiles, programs
+from conformance.arbitrate import settle, widen
 from conformance.engines import Engine, reference
 from conformance.examples import input_facts
 from conformance.records import Recorder
@@ -68,6 +69,8 @@ class Session:
     repeat_shrink_seconds: float = 0.5
     roots: set = field(default_factory=set)  # root causes already shrunk in full in this process
     database: str | None = None  # example-database directory (default: $CONFORMANCE_DATABASE, else the profile's)
+    # settle low-precision value mismatches by a float64 replay on torch (:mod:`conformance.arbitrate`)
+    float64_replay: bool = True
 
     def settings(self) -> settings:
         """Hypothesis settings for one property run (the active profile; Hypothesis' own default -> dev)."""
@@ -148,6 +151,12 @@ def run_both(session: Session, program: Callable, fn: Callable, inputs: list, kw
     got = run_one(session, session.engine.module, program, session.engine.wrap(fn), inputs, kwargs, extra)
     engine = session.engine
     return Trial(program, fn, inputs, kwargs, extra, engine.comparable(ref), engine.comparable(got), scenario)
+
+
+def float64_outcome(session: Session, trial: Trial) -> dict:
+    """``trial``'s example run again on torch with its low-precision inputs and cotangents in double precision."""
+    return run_one(session, session.reference.module, trial.program, trial.fn, widen(trial.inputs), trial.kwargs,
+                   widen(trial.extra))
 
 
 _OUTPUT_DTYPE = re.compile(r"out\[\d+\]\.dtype")
@@ -276,11 +285,23 @@ class Tracker:
         self.last: dict | None = None
         self.first_entry: int | None = None  # index into session.known of the first failure's entry
         self.shrink_budget: float | None = None
+        self.noise = 0  # examples whose mismatches a float64 replay settled as rounding (conformance.arbitrate)
+        self.noise_example = ""  # the first of them: what differed, and the float64 value
 
     def example(self) -> None:
         """Count an example (only before the first divergence: shrinking is not counted)."""
         if self.last is None:
             self.examples += 1
+
+    def settled(self, noise: list[dict], inputs: list) -> None:
+        """Count an example whose mismatches were all rounding (keeping the first one's description)."""
+        if self.last is not None:
+            return
+        self.noise += 1
+        if not self.noise_example:
+            self.noise_example = "; ".join(
+                f"{m['key']}: torch {m['reference']} | engine {m['engine']} | torch in double precision {m['float64']}"
+                for m in noise) + f" (inputs {literal(inputs)})"
 
     def known_entry(self, record: dict) -> int | None:
         """The index in ``session.known`` of the first entry matching ``record`` (None: no entry matches)."""
@@ -339,6 +360,7 @@ def tracked(session: Session, op: str, family: str, prop: str, dtype: str, nodei
         session.recorder.summary({
             "record_type": "summary", "run_id": session.run_id, "op": op, "family": family, "property": prop,
             "dtype": dtype, "examples": tracker.examples, "diverged": int(tracker.last is not None),
+            "noise": tracker.noise, "noise_example": tracker.noise_example,
             "expected": bool(expected_reason), "status": status,
             "seconds": round(time.perf_counter() - started, 3), "nodeid": nodeid, "engine": session.engine.name,
             "engine_version": session.engine.version, "torch_version": session.reference.version})
@@ -360,6 +382,12 @@ def check(session: Session, spec: OpSpec, dtype: str, prop: str,
                 return
             tol = tolerances(spec, outcome)  # the dtypes this example computed in, not only the leaves'
             mismatches = compare_outcomes(outcome.reference, outcome.engine, tol)
+            if mismatches and session.float64_replay:
+                mismatches, noise = settle(mismatches, outcome.reference, outcome.engine,
+                                           lambda: float64_outcome(session, outcome), tol,
+                                           computing_dtypes(outcome.reference, outcome.extra))
+                if noise:
+                    tracker.settled(noise, outcome.inputs)
             if mismatches:
                 raise tracker.divergence(make_record(session, spec.name, spec.family, prop, dtype, outcome,
                                                      mismatches, tol, nodeid=nodeid,

@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-run-id", default=None, help="run id written into every record (CLI sets it)")
     group.addoption("--conformance-shrink-seconds", type=float, default=60.0, metavar="SECONDS",
                     help="shrinking budget of the first divergence of a root cause (later ones: 0.5 s)")
+    group.addoption("--conformance-no-float64-replay", dest="conformance_float64_replay", action="store_false",
+                    help="count low-precision mismatches a float64 replay would settle as rounding as divergences")
     group.addoption("--conformance-database", default=None, metavar="DIR",
                     help="Hypothesis example database directory (default $CONFORMANCE_DATABASE, else the profile's)")
 
@@ -131,6 +133,7 @@ def _run_info(config: pytest.Config) -> dict:
             "seed": config.getoption("hypothesis_seed", None),
             "profile": config.getoption("hypothesis_profile", None) or "dev",
             "max_examples": config.getoption("conformance_max_examples"), "argv": sys.argv,
+            "float64_replay": config.getoption("conformance_float64_replay"),
             "known_file": known, "known_sha1": known_digest(known),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
@@ -183,7 +186,8 @@ def conformance_session(pytestconfig: pytest.Config) -> Session:
                    reproduce=pytestconfig.getoption("conformance_reproduce"),
                    known=_known_entries(pytestconfig.getoption("conformance_known")),
                    shrink_seconds=pytestconfig.getoption("conformance_shrink_seconds"),
-                   database=pytestconfig.getoption("conformance_database"))
+                   database=pytestconfig.getoption("conformance_database"),
+                   float64_replay=pytestconfig.getoption("conformance_float64_replay"))
 
 
 def _known_entries(path: str | None) -> tuple:

@@ -75,7 +75,7 @@ DIVERGENCE_FIELDS = (
 )
 SUMMARY_FIELDS = (
     "record_type", "run_id", "op", "family", "property", "dtype", "examples", "diverged", "expected", "status",
-    "seconds", "nodeid", "engine", "engine_version", "torch_version",
+    "seconds", "nodeid", "engine", "engine_version", "torch_version", "noise", "noise_example",
 )
 DIVERGENCES, PENDING, SUMMARY, RUN = "divergences.jsonl", "pending.jsonl", "summary.jsonl", "run.json"
 

@@ -137,6 +137,8 @@ def load_run(out_dir: str | Path) -> Run:
         cells = cells.drop_duplicates(subset=CELL, keep="last").reset_index(drop=True)
         cells["examples"] = pd.to_numeric(cells["examples"]).fillna(0).astype(int)
         cells["diverged"] = pd.to_numeric(cells["diverged"]).fillna(0).astype(int)
+        cells["noise"] = pd.to_numeric(cells["noise"]).fillna(0).astype(int)  # absent before 2026-12-07
+        cells["noise_example"] = cells["noise_example"].fillna("")
 
     done = {r.get("nodeid") for r in shrunk}
     unfinished = [dict(r, shrunk=False) for r in pending if r.get("nodeid") not in done]

@@ -110,6 +110,27 @@ def headline_markdown(report_dir: str | Path) -> str:
 
 # ---- files -------------------------------------------------------------------------------------------------
 
+NOISE_COLUMNS = ["op", "property", "dtype", "noise", "examples", "noise_example"]
+
+
+def noise_cells(report: Report) -> pd.DataFrame:
+    """The cells where a float64 replay settled low-precision mismatches as rounding (conformance.arbitrate)."""
+    cells = report.cells
+    if not len(cells) or "noise" not in cells:
+        return pd.DataFrame(columns=NOISE_COLUMNS)
+    return cells[cells["noise"] > 0].sort_values(["op", "property", "dtype"])[NOISE_COLUMNS]
+
+
+def _noise_title(noise: pd.DataFrame) -> str:
+    return (f"Settled as rounding by a float64 replay ({int(noise['noise'].sum()) if len(noise) else 0} examples "
+            f"in {len(noise)} cells)")
+
+
+_NOISE_TEXT = ("Low-precision value mismatches where torch's own float32 (float16, complex64) value is at least half "
+               "as far from torch's float64 replay of the same example as the engine's: rounding, not a divergence "
+               "(conformance/arbitrate.py; `--no-float64-replay` counts them as divergences). The first example of "
+               "each cell: torch's value, the engine's, torch's in double precision.")
+
 def _matrix_markdown(report: Report) -> str:
     text = matrix_wide(report.matrix, "rate")
     if not len(text):
@@ -139,6 +160,7 @@ def _summary_md(report: Report) -> str:
     unexpected = report.divergences[~report.divergences["known"]] if len(report.divergences) else report.divergences
     known = report.divergences[report.divergences["known"]] if len(report.divergences) else report.divergences
     columns = ["divergence_id", "op", "property", "dtype", "kind", "key", "verdict", "max_rel_err", "reproducer"]
+    noise = noise_cells(report)
     lines = [
         f"# Conformance report: {meta['engine']} vs torch {meta['torch_version']}", "",
         f"Engine `{meta['engine']}` {meta['engine_version']}, torch {meta['torch_version']}, run "
@@ -162,6 +184,8 @@ def _summary_md(report: Report) -> str:
         f"## Stale known-divergence entries ({len(report.stale)})", "",
         markdown_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"])
         if report.stale else "_(none)_\n",
+        f"## {_noise_title(noise)}", "", _NOISE_TEXT, "",
+        markdown_table(noise) if len(noise) else "_(none)_\n",
         "Each divergence replays with `python repro/<id>.py` (exit 1 while it diverges) or "
         "`python -m conformance reproduce <id> --out <records dir>`; details, verdict evidence and snippets are "
         "in report.html, report.json and divergences.parquet.", "",
@@ -252,6 +276,8 @@ def _report_html(report: Report) -> str:
                                   "known_reason", "reproducer", "snippet"], row_class="status"),
         f"<h2>Stale known-divergence entries ({len(report.stale)})</h2>",
         _html_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"]),
+        f"<h2>{html.escape(_noise_title(noise_cells(report)))}</h2><p>{html.escape(_NOISE_TEXT)}</p>",
+        _html_table(noise_cells(report), NOISE_COLUMNS),
     ]
     if report.notes:
         body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>")
@@ -296,7 +322,7 @@ def write_report(report: Report, report_dir: str | Path) -> list[Path]:
     put("report.json", json.dumps({
         "meta": report.meta, "headline": report.headline, "per_property": _records(report.per_property),
         "matrix": _records(report.matrix), "divergences": _records(report.divergences), "stale_known": report.stale,
-        "notes": report.notes}, indent=1, allow_nan=False) + "\n")
+        "settled_as_rounding": _records(noise_cells(report)), "notes": report.notes}, indent=1, allow_nan=False) + "\n")
     for name, frame in (("cells.parquet", report.cells), ("divergences.parquet", report.divergences)):
         table = _parquet_safe(frame.assign(torch_version=report.meta["torch_version"],
                                            engine_version=report.meta["engine_version"]))

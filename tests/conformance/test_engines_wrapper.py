@@ -69,7 +69,9 @@ def test_names_load_wrappers_from_a_factory_an_object_or_a_module_engine():
 
 
 def test_a_wrong_wrapper_diverges_and_its_reproducer_calls_the_wrapper(tmp_path):
-    session = _session(f"{__name__}:DOUBLED")
+    # 10 examples: the derandomized stream follows the harness's source (Hypothesis digests it); since
+    # 2026-12-07 its first 3 are a 0 gradient, an empty output and a 1e-202 gradient, where doubling shows nothing
+    session = _session(f"{__name__}:DOUBLED", examples=10)
     with pytest.raises(Divergence):
         check(session, get_spec("tanh"), "float64", "vjp", vjp_trial, nodeid="meta::doubled")
     record = session.recorder.divergences[-1]
