@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import elementwise_in, no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
@@ -485,7 +486,7 @@ def _dist_forward(x, y, p):
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
 _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
-                  lambda c, g: g.zeros_like_detached(), jvp="elementwise")
+                  lambda c, g: _zerotensor.zeros_like(g), jvp="elementwise")  # as unary.sgn's
 
 
 def _dist_vjp(c, g):
