@@ -107,10 +107,13 @@ def add(input, other, *, alpha=1, out=None):
         a, b = input._data, other._data  # the common case, two float tensors of one dtype, of one shape or shapes
         first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
-            if input._zerotensor and other._zerotensor:
-                return _zeros_sum(_add(input, other, alpha=alpha))
+            if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
+                return _zero_sum(_add(input, other, alpha=alpha))
             return _add(input, other, alpha=alpha)
-    return _zeros_sum(_binary_alpha(_add, input, other, alpha), input, other)
+    out = _binary_alpha(_add, input, other, alpha)
+    if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
+        out._zerotensor = True
+    return out
 
 
 @register(method=True, inplace=True, aliases=("subtract",))
@@ -121,17 +124,16 @@ def sub(input, other, *, alpha=1, out=None):
         first, second = a.shape, b.shape
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             if input._zerotensor and other._zerotensor:
-                return _zeros_sum(_sub(input, other, alpha=alpha))
+                return _zero_sum(_sub(input, other, alpha=alpha))
             return _sub(input, other, alpha=alpha)
-    return _zeros_sum(_binary_alpha(_sub, input, other, alpha), input, other)
+    out = _binary_alpha(_sub, input, other, alpha)
+    if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
+        out._zerotensor = True
+    return out
 
 
-def _zeros_sum(result, *operands):
-    """add/sub: the sum of two ZeroTensors is one (torch's ZeroTensor kernel); with ``operands``, only if both are
-    (refgrad/autograd/zerotensor.py)."""
-    if not operands or (isinstance(operands[0], Tensor) and operands[0]._zerotensor and
-                        isinstance(operands[1], Tensor) and operands[1]._zerotensor):
-        result._zerotensor = True
+def _zero_sum(result):
+    result._zerotensor = True
     return result
 
 

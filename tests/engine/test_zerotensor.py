@@ -229,6 +229,8 @@ STORED = {
         _in_grad(lambda t, x: t.optim.SGD([x], lr=0.1).zero_grad(set_to_none=False)), IMMUTABLE),
     "SGD step with momentum": (
         _in_grad(lambda t, x: (t.optim.SGD([x], lr=0.1, momentum=0.9).step(), x)[1]), "T+rg [1.0, -2.0, 0.0]"),
+    "clip_grad_norm_": (_in_grad(lambda t, x: t.nn.utils.clip_grad_norm_([x], 1.0)), IMMUTABLE),
+    "clip_grad_value_": (_in_grad(lambda t, x: t.nn.utils.clip_grad_value_([x], 1.0)), IMMUTABLE),
     "Adam step": (_in_grad(lambda t, x: (t.optim.Adam([x], lr=0.1).step(), x)[1]), "T+rg [1.0, -2.0, 0.0]"),
     "no_grad: x -= 0.1 * x.grad": (_no_grad(_sub_), "T+rg [1.0, -2.0, 0.0]"),
     "no_grad: x.grad.mul_(0)": (_no_grad(lambda t, x: x.grad.mul_(0)), IMMUTABLE),
