@@ -30,6 +30,7 @@ from refgrad.ops._round_once import sub_mul_once
 from refgrad.ops._util import float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.selection import where
+from refgrad.ops.unary import zeros_vjp
 from refgrad.tensor import Tensor
 
 __all__ = ["atan2", "hypot", "maximum", "minimum", "fmax", "fmin", "fmod", "remainder", "copysign", "xlogy",
@@ -486,7 +487,7 @@ def _dist_forward(x, y, p):
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
 _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
-                  lambda c, g: _zerotensor.zeros_like(g), jvp="elementwise")  # as unary.sgn's
+                  lambda c, g: _zerotensor.zeros_like(g), jvp=zeros_vjp)  # as unary.sgn's
 
 
 def _dist_vjp(c, g):

@@ -110,7 +110,8 @@ def _sgn_vjp(c, g):
     return _zerotensor.zeros_like(g)  # torch: an efficient ZeroTensor (refgrad/autograd/zerotensor.py)
 
 
-_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"), jvp="elementwise")
+_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"),
+                 jvp=zeros_vjp)  # torch's tangent: ordinary zeros (the VJP's ZeroTensor stays in reverse mode)
 
 
 @register(method=True, inplace=True, aliases=("absolute",))

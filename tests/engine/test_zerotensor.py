@@ -106,6 +106,12 @@ def _seed(t):
     return stored
 
 
+def _tangent(t):
+    fw = t.autograd.forward_ad
+    with fw.dual_level():
+        return fw.unpack_dual(t.sgn(fw.make_dual(t.tensor([1.0, -2.0, 0.0]), t.ones(3)))).tangent
+
+
 def _second_order(fn):
     def case(t):
         x = t.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
@@ -125,6 +131,7 @@ SOURCES = {
     "backward steals it": (lambda t: _backward(t, lambda t, x: x.sgn().sum()), ZERO3),
     "backward create_graph clones it": (lambda t: _backward(t, lambda t, x: x.sgn().sum(), create_graph=True),
                                         "T [0.0, 0.0, 0.0]"),
+    "forward-mode tangent is ordinary": (_tangent, "T [0.0, 0.0, 0.0]"),
     "sign is ordinary": (lambda t: _backward(t, lambda t, x: x.sign().sum()), "T [0.0, 0.0, 0.0]"),
     "complex sgn is ordinary": (
         lambda t: (lambda z: t.autograd.grad(z.sgn().abs().sum(), z)[0]._is_zerotensor())(
