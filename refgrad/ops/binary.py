@@ -511,6 +511,10 @@ def _dist_vjp(c, g):
         magnitude = diff * sign  # sign(d) * |d|^(p-1): 0 (not NaN) for an infinite d when p < 1, as in torch
         scaled = where(constant(diff._data == 0), 0.0, sign * pow(magnitude, p - 1))
         grad = scaled * where(constant(norm._data == 0), 0.0, g / pow(norm, p - 1))
+        if g._zerotensor:  # sgn's ZeroTensor (zerotensor.py): torch's p < 1 term is a product of it, and for
+            if p > 1:  # p > 1 torch masks its quotient in place, which a ZeroTensor refuses
+                _zerotensor.refuse_write()
+            grad = _zerotensor.absorb(grad)
     return (grad if c.needs_input_grad(0) else None, -grad if c.needs_input_grad(1) else None)
 
 

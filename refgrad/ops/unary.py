@@ -69,6 +69,8 @@ def divide(a, b) -> Tensor:
     """a / b as torch.div records it (a DivBackward0 node), with torch's gradient formula for the divisor."""
     from refgrad.ops._util import promote
     dtype, (left, right) = promote(a, b)
+    if left._zerotensor and not right._zerotensor:  # as div: a ZeroTensor over anything else is one
+        return _zerotensor.absorb(_divide(left, right, cast=float_dtype(dtype)))
     return _divide(left, right, cast=float_dtype(dtype))
 
 
