@@ -112,6 +112,15 @@ def _tangent(t):
         return fw.unpack_dual(t.sgn(fw.make_dual(t.tensor([1.0, -2.0, 0.0]), t.ones(3)))).tangent
 
 
+def _absorbing(t):
+    # the nightly graph-state finding of seed 7101 (float64), reduced: sgn's ZeroTensor meets an inf in the mul
+    # that made norm's input; torch's ZeroTensor product is 0 where dense zeros give NaN
+    x = t.tensor([1.0, 2.0], dtype=t.float64, requires_grad=True)
+    g = t.autograd.grad(t.norm(x * t.tensor([inf, 1.0], dtype=t.float64), p=1), x, create_graph=True)[0]
+    (g * g).sum().backward()
+    return x.grad
+
+
 def _second_order(fn):
     def case(t):
         x = t.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
@@ -187,6 +196,7 @@ SOURCES = {
         lambda t: (lambda x: (lambda y: (y.retain_grad(), y.sgn().sum().backward(create_graph=True), y.grad)[2])(
             x * 1))(leaf(t)), "T [0.0, 0.0, 0.0]"),
     "the seed program": (_seed, IMMUTABLE),
+    "absorbs inf downstream": (_absorbing, "Z [0.0, 0.0]"),
     "abs double backward": (_second_order(lambda t, x: x.abs()), "Z [[0.0, 0.0], [0.0, 0.0]]"),
     "norm p=1 double backward": (_second_order(lambda t, x: t.norm(x, p=1)), "Z [[0.0, 0.0], [0.0, 0.0]]"),
     "norm p=inf double backward": (_second_order(lambda t, x: t.norm(x, p=inf)), "Z [[0.0, 0.0], [0.0, 0.0]]"),
