@@ -113,8 +113,8 @@ def _tangent(t):
 
 
 def _absorbing(t):
-    # the nightly graph-state finding of seed 7101 (float64), reduced: sgn's ZeroTensor meets an inf in the mul
-    # that made norm's input; torch's ZeroTensor product is 0 where dense zeros give NaN
+    # the kind of divergence nightly graph-state seed 7101 (float64) reported (its program is not kept): sgn's
+    # ZeroTensor meets an inf in the mul that made norm's input; torch's product is 0 where dense zeros give NaN
     x = t.tensor([1.0, 2.0], dtype=t.float64, requires_grad=True)
     g = t.autograd.grad(t.norm(x * t.tensor([inf, 1.0], dtype=t.float64), p=1), x, create_graph=True)[0]
     (g * g).sum().backward()
