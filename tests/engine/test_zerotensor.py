@@ -252,6 +252,8 @@ STORED = {
         _in_grad(lambda t, x: t.optim.SGD([x], lr=0.1).zero_grad(set_to_none=False)), IMMUTABLE),
     "SGD step with momentum": (
         _in_grad(lambda t, x: (t.optim.SGD([x], lr=0.1, momentum=0.9).step(), x)[1]), "T+rg [1.0, -2.0, 0.0]"),
+    "deepcopy of the leaf": (_in_grad(lambda t, x: copy.deepcopy(x)),
+                             "RuntimeError: Attempted to call copy_() on an invalid python storage."),
     "clip_grad_norm_": (_in_grad(lambda t, x: t.nn.utils.clip_grad_norm_([x], 1.0)), IMMUTABLE),
     "clip_grad_value_": (_in_grad(lambda t, x: t.nn.utils.clip_grad_value_([x], 1.0)), IMMUTABLE),
     "Adam step": (_in_grad(lambda t, x: (t.optim.Adam([x], lr=0.1).step(), x)[1]), "T+rg [1.0, -2.0, 0.0]"),
@@ -344,6 +346,7 @@ OPERANDS = {
 #: what a ZeroTensor does as any tensor would (these pass without the model too: they pin that it changes nothing
 #: there, and the order of torch's checks: the autograd refusals come before the ZeroTensor's)
 CONTROLS = {
+    "pickle of the leaf": (_in_grad(lambda t, x: type(pickle.dumps(x)).__name__), "'bytes'"),
     "x.grad.item() of one element": (_in_grad(lambda t, x: x.grad[0].item()), "0.0"),
     "optimizer zero_grad()": (_in_grad(lambda t, x: (t.optim.SGD([x], lr=0.1).zero_grad(), x.grad)[1]), "None"),
     "x.sub_(x.grad) with grad on": (_in_grad(lambda t, x: x.sub_(0.1 * x.grad)), LEAF_INPLACE),
