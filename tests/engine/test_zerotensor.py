@@ -157,6 +157,12 @@ SOURCES = {
     "through vector_norm 1.5": (lambda t: _backward(t, lambda t, x: t.linalg.vector_norm(x, 1.5).sgn()), IMMUTABLE),
     "through dist p=3": (lambda t: _backward(t, lambda t, x: t.dist(x, t.zeros(3), 3).sgn()), IMMUTABLE),
     "through dist p=0.5": (lambda t: _backward(t, lambda t, x: t.dist(x, t.ones(3), 0.5).sgn()), ZERO3),
+    "through mse_loss (a fused kernel)": (
+        lambda t: _backward(t, lambda t, x: t.nn.functional.mse_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
+    "through smooth_l1_loss": (
+        lambda t: _backward(t, lambda t, x: t.nn.functional.smooth_l1_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
+    "through max": (lambda t: _backward(t, lambda t, x: x.max().sgn()), "T [0.0, 0.0, 0.0]"),
+    "through std (masked in place)": (lambda t: _backward(t, lambda t, x: x.std().sgn()), IMMUTABLE),
     "through neg": (lambda t: _backward(t, lambda t, x: x.neg().sgn().sum()), "T [0.0, 0.0, 0.0]"),
     "through a slice": (lambda t: _backward(t, lambda t, x: x[1:].sgn().sum()), "T [0.0, 0.0, 0.0]"),
     "through stack": (lambda t: _backward(t, lambda t, x: t.stack([x.sgn(), x]).sum()), "T [1.0, 1.0, 1.0]"),
