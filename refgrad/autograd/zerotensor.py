@@ -11,14 +11,16 @@ torch where it keeps or drops it:
   or an aliasing tensor); ``mul`` (and 1-D ``matmul``) when either operand is one, whatever the other holds
   (``z * inf`` is 0); ``div`` when the dividend is one and the divisor is not; ``add``/``sub`` when both are.
 - dropped: everything else computes with the zeros (``z + y``, ``z.sum()``, ``-z``, ``clone``, a cast, a
-  reduction to a broadcast input's shape...), which is what torch's fallback does.
+  reduction to a broadcast input's shape...), which is what torch's fallback does; so do the VJPs of ops whose
+  torch backward is a fused kernel (:func:`materialized`). torch's norm and std backwards write the gradient's
+  quotient in place, so a ZeroTensor reaching them raises (linalg_norms.py, binary.py's dist, reductions.py).
 - refused: writing into one in place (every in-place op, ``copy_``, ``x[i] = v``, AccumulateGrad adding a later
   gradient without create_graph, an optimizer's ``zero_grad(set_to_none=False)``), ``numpy()`` and
   ``np.asarray`` without ``force=True``, ``tolist()``, pickling and deepcopy, with torch's RuntimeErrors.
 """
 from __future__ import annotations
 
-__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "refuse_write"]
+__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "materialized", "refuse_write"]
 
 IMMUTABLE = ("ZeroTensors are immutable. Please use the materialized zero tensor obtained using .clone() if you want "
              "a mutable tensor.")
@@ -42,6 +44,12 @@ def absorb(result):
     result._data.fill(0)  # a fresh array: nothing else (a saved tensor) holds it
     result._zerotensor = True
     return result
+
+
+def materialized(grad):
+    """``grad``, or an ordinary copy of a ZeroTensor: what the VJP of an op that torch computes with a fused
+    backward kernel (gelu, silu, mse_loss...) sees, so no ZeroTensor comes out of it (and 0 * inf is NaN there)."""
+    return grad.clone() if grad._zerotensor else grad
 
 
 def refuse_write(copy: bool = False):

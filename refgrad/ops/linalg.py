@@ -485,7 +485,8 @@ def kron(input, other):
 
 
 _trace = Primitive("TraceBackward0", np.trace,
-                   lambda c, g: g * Tensor._make(np.eye(*c._input_meta[0][0], dtype=c._input_meta[0][1].numpy)))
+                   lambda c, g: _zerotensor.materialized(g) * Tensor._make(  # (torch: zeros, index_fill)
+                       np.eye(*c._input_meta[0][0], dtype=c._input_meta[0][1].numpy)))
 
 
 @register(method=True)

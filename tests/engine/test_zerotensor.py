@@ -161,6 +161,10 @@ SOURCES = {
         lambda t: _backward(t, lambda t, x: t.nn.functional.mse_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
     "through smooth_l1_loss": (
         lambda t: _backward(t, lambda t, x: t.nn.functional.smooth_l1_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
+    "through gelu": (lambda t: _backward(t, lambda t, x: t.nn.functional.gelu(x).sgn().sum()), "T [0.0, 0.0, 0.0]"),
+    "through silu": (lambda t: _backward(t, lambda t, x: t.nn.functional.silu(x).sgn().sum()), "T [0.0, 0.0, 0.0]"),
+    "through trace": (lambda t: (lambda x: (t.trace(x).sgn().backward(), x.grad)[1])(
+        t.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)), "T [[0.0, 0.0], [0.0, 0.0]]"),
     "through max": (lambda t: _backward(t, lambda t, x: x.max().sgn()), "T [0.0, 0.0, 0.0]"),
     "through std (masked in place)": (lambda t: _backward(t, lambda t, x: x.std().sgn()), IMMUTABLE),
     "through neg": (lambda t: _backward(t, lambda t, x: x.neg().sgn().sum()), "T [0.0, 0.0, 0.0]"),
