@@ -28,6 +28,7 @@ _NON_LEAF_GRAD_WARNING = (
     "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information. "
     "(Triggered internally at /refgrad/tensor.py.)"
 )
+ZEROTENSOR_NUMPY = " Cannot convert a ZeroTensor to numpy. Set force=True if you need the zero array."  # (sic)
 _ONLY_FLOAT = "Only Tensors of floating point and complex dtype can require gradients"
 
 
@@ -100,6 +101,10 @@ class Tensor:
     _is_conj = False  # torch's conj bit (refgrad stores conj() physically; the bit is what is observable)
     _is_neg = False  # torch's neg bit: the imaginary part of a conjugated tensor
     _fw: dict | None = None  # forward-mode tangents, level id -> tangent (refgrad/autograd/forward_ad.py)
+    # torch's "efficient ZeroTensor": the gradient SgnBackward0 returns for a real input (refgrad/ops/unary.py),
+    # immutable and refused by numpy(); views, detach and mul keep the flag, other ops drop it (zerotensor.py).
+    # Set as an instance value by _make and Primitive (the in-place check reads it); None or True.
+    _zerotensor = None
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     def __init__(self, *args) -> None:
@@ -118,7 +123,7 @@ class Tensor:
         t._data = array
         # the fields every op reads, set as instance values: on Python 3.11 reading a class default through an
         # instance is an unspecialized attribute lookup (~3x the cost of an instance value)
-        t._grad_fn = t._base = t._vc = None
+        t._grad_fn = t._base = t._vc = t._zerotensor = None
         t._requires_grad = False
         t._output_nr = 0
         t._is_inference = _grad_mode.inference
@@ -209,6 +214,11 @@ class Tensor:
 
     def _is_view(self) -> bool:
         return self._base is not None
+
+    def _is_zerotensor(self) -> bool:
+        """True for torch's efficient ZeroTensors: the gradient of sgn for a real input, and what views, detach,
+        mul and div keep of one (see refgrad/autograd/zerotensor.py)."""
+        return self._zerotensor is True
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -423,6 +433,8 @@ class Tensor:
             t._version_counter = self._version_counter
         if self._is_conj or self._is_neg:
             t._is_conj, t._is_neg = self._is_conj, self._is_neg
+        if self._zerotensor:
+            t._zerotensor = True
         return t
 
     def detach_(self) -> "Tensor":
@@ -447,6 +459,8 @@ class Tensor:
         t._is_inference = self._is_inference
         if self._is_inference:
             t._inference_alias = not _grad_mode.inference
+        if self._zerotensor:
+            t._zerotensor = True
         return t
 
     @data.setter
@@ -461,11 +475,15 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if self._zerotensor:
+            raise RuntimeError("tolist() shouldn't be called on a tensor with unallocated storage")
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The underlying array (shared, as torch shares memory); RuntimeError if it requires grad while grad mode
         is on (torch allows it under no_grad and inference_mode)."""
+        if self._zerotensor and not force:  # before the requires_grad refusal (torch)
+            raise RuntimeError(ZEROTENSOR_NUMPY)
         if self.requires_grad and _grad_mode.enabled and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
@@ -476,6 +494,8 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._zerotensor:
+            raise RuntimeError(ZEROTENSOR_NUMPY)
         return np.asarray(self._data, dtype=dtype)
 
     def __len__(self) -> int:
@@ -537,6 +557,8 @@ class Tensor:
         return str(self)
 
     def __reduce_ex__(self, protocol):
+        if self._zerotensor:
+            raise RuntimeError("ZeroTensor is not serializable, please file an issue if required.")
         return (_rebuild, (self._data.copy(), self._requires_grad))
 
     def __deepcopy__(self, memo):
@@ -545,6 +567,8 @@ class Tensor:
                                "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
                                "because of a torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
+        if self._zerotensor:  # torch copies into the new tensor's storage, which a ZeroTensor does not have
+            raise RuntimeError("Attempted to call copy_() on an invalid python storage.")
         copy = _rebuild(self._data.copy(), self._requires_grad)
         if self._grad is not None:
             copy._grad = self._grad.__deepcopy__(memo)

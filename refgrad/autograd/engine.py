@@ -14,6 +14,7 @@ import sys
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
+from refgrad.autograd.zerotensor import IMMUTABLE as ZEROTENSOR_IMMUTABLE
 
 __all__ = ["run_backward"]
 
@@ -106,6 +107,8 @@ def _sole(grad) -> bool:
     """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
     AccumulateGrad then stores the gradient itself rather than a copy."""
     data = grad._data
+    if grad._zerotensor:  # immutable: a view of another's zeros is stolen too (torch), if laid out as the leaf
+        return sys.getrefcount(grad) <= _SOLE_REFS and grad._grad_fn is None and data.flags.c_contiguous
     if sys.getrefcount(grad) > _SOLE_REFS or sys.getrefcount(data) > 3 or data.base is not None \
             or grad._base is not None or grad._grad_fn is not None:
         return False
@@ -116,10 +119,15 @@ def _sole(grad) -> bool:
 def _accumulate(variable, grad, create_graph: bool) -> None:
     """AccumulateGrad: the first gradient is stored (a copy), later ones are added (in place unless recording)."""
     if variable._grad is None:
-        variable._grad = grad if create_graph else grad.detach().clone()
+        if not create_graph:
+            variable._grad = grad.detach().clone()
+        else:  # torch clones a ZeroTensor there: the copy is an ordinary tensor
+            variable._grad = grad if not grad._zerotensor else grad.clone()
     elif create_graph:
         variable._grad = variable._grad + grad
     else:
+        if variable._grad._zerotensor:  # a ZeroTensor stored by an earlier backward: immutable (torch)
+            raise RuntimeError(ZEROTENSOR_IMMUTABLE)
         variable._grad._data += grad._data
         variable._grad._version_counter.value += 1
         if variable._grad._is_inference and not _grad_mode.inference:  # a .grad made in inference mode (torch)
@@ -137,8 +145,8 @@ def _run_post_accumulate_hooks(variable) -> None:
 
 
 def _retain(tensor, grad) -> None:
-    if tensor._grad is None:
-        tensor._grad = grad.clone() if not is_grad_enabled() else grad
+    if tensor._grad is None:  # (a clone: never a ZeroTensor)
+        tensor._grad = grad.clone() if not is_grad_enabled() or grad._zerotensor else grad
     else:
         tensor._grad = tensor._grad + grad
 

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad.autograd import forward_ad
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd.creation_meta import _check_view_rebase
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
@@ -93,11 +94,14 @@ def _writable(array: np.ndarray) -> np.ndarray:
 
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
-    ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor."""
+    ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
+    A ZeroTensor refuses (refgrad/autograd/zerotensor.py), with copy_'s message when ``fn.zerotensor_copy``."""
     if not (_grad_mode.enabled or _grad_mode.inference or self._is_inference or _overlapping
             or forward_ad._state.stack):
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
+        if self._zerotensor:  # (None or True: an instance value, see Tensor._make)
+            _zerotensor.refuse_write(getattr(fn, "zerotensor_copy", False))
         data = self._data
         if data.base is not None and 0 in data.strides and _overlaps(data):  # (an array owning its memory is
             raise RuntimeError(_OVERLAP)  # never expanded)
@@ -122,6 +126,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording, _overlapping)
+    if self._zerotensor:  # after the autograd checks (torch)
+        _zerotensor.refuse_write(getattr(fn, "zerotensor_copy", False))
     if recording:
         old = Tensor._make(self._data.copy())  # the value before the write, for VJPs that read it
         old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad

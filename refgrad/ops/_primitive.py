@@ -142,8 +142,8 @@ class Primitive:
         else:  # Tensor._make inlined: this is the hot path of every op
             result = _new(Tensor)
             result._data = out if type(out) is np.ndarray else np.asarray(out)
-            result._grad_fn = result._base = result._vc = None  # the fields the hot paths read, as instance
-            result._requires_grad = False  # values (see Tensor._make)
+            result._grad_fn = result._base = result._vc = result._zerotensor = None  # the fields the hot paths
+            result._requires_grad = False  # read, as instance values (see Tensor._make)
             result._output_nr = 0
             result._is_inference = inference
             results = None
@@ -379,6 +379,8 @@ def _mark_view(out, source, primitive: Primitive, params: dict) -> None:
     _view_creation(out, source)
     if source._is_conj:  # a view of a conjugated tensor keeps torch's conj bit
         out._is_conj = True
+    if source._zerotensor:  # a view of a ZeroTensor is one (torch's view kernels keep its dispatch key)
+        out._zerotensor = True
 
 
 def refuse_before_kernel(primitive: Primitive, *operands) -> None:

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._activation_util import (
     _F,
@@ -349,7 +350,7 @@ _gelu_tanh_backward = Primitive("GeluBackwardBackward0", _gelu_tanh_backward_for
 
 
 def _gelu_vjp(c, g):
-    x = c.self
+    x, g = c.self, _zerotensor.materialized(g)  # torch: fused backward kernels (gelu, silu, mish, logsigmoid)
     if c.approximate == "tanh":
         return _gelu_tanh_backward(g, x)
     cdf = (erf(x * _SQRT1_2) + 1) * 0.5
@@ -375,7 +376,7 @@ def _silu_forward(a):
 
 
 def _silu_vjp(c, g):
-    s = _sigmoid(c.self)
+    s, g = _sigmoid(c.self), _zerotensor.materialized(g)
     return g * s * (1 + c.self * (1 - s))
 
 
@@ -387,7 +388,7 @@ def _mish_forward(a):
 
 
 def _mish_vjp(c, g):
-    x = c.self
+    x, g = c.self, _zerotensor.materialized(g)
     tanh_softplus = tanh(_softplus(x, beta=1.0, threshold=20.0))  # torch's composite: softplus, not log1p(exp)
     return g * (tanh_softplus + x * _sigmoid(x) * (1 - tanh_softplus * tanh_softplus))
 
@@ -451,7 +452,8 @@ def _logsigmoid_forward(a):
     return (np.minimum(a, np.zeros((), a.dtype)) - np.log1p(np.exp(-np.abs(a)))).astype(a.dtype, copy=False)
 
 
-_logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward, lambda c, g: g * _sigmoid(-c.self),
+_logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward,
+                        lambda c, g: _zerotensor.materialized(g) * _sigmoid(-c.self),
                         save=("self",), jvp="elementwise")
 
 

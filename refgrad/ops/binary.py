@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import elementwise_in, no_forward_rule
 from refgrad.ops._binary_common import (
     binary_operands,
@@ -29,6 +30,7 @@ from refgrad.ops._round_once import sub_mul_once
 from refgrad.ops._util import float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.selection import where
+from refgrad.ops.unary import zeros_vjp
 from refgrad.tensor import Tensor
 
 __all__ = ["atan2", "hypot", "maximum", "minimum", "fmax", "fmin", "fmod", "remainder", "copysign", "xlogy",
@@ -485,7 +487,7 @@ def _dist_forward(x, y, p):
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch
 _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype),
-                  lambda c, g: g.zeros_like_detached(), jvp="elementwise")
+                  lambda c, g: _zerotensor.zeros_like(g), jvp=zeros_vjp)  # as unary.sgn's
 
 
 def _dist_vjp(c, g):
@@ -509,6 +511,10 @@ def _dist_vjp(c, g):
         magnitude = diff * sign  # sign(d) * |d|^(p-1): 0 (not NaN) for an infinite d when p < 1, as in torch
         scaled = where(constant(diff._data == 0), 0.0, sign * pow(magnitude, p - 1))
         grad = scaled * where(constant(norm._data == 0), 0.0, g / pow(norm, p - 1))
+        if g._zerotensor:  # sgn's ZeroTensor (zerotensor.py): torch's p < 1 term is a product of it, and for
+            if p > 1:  # p > 1 torch masks its quotient in place, which a ZeroTensor refuses
+                _zerotensor.refuse_write()
+            grad = _zerotensor.absorb(grad)
     return (grad if c.needs_input_grad(0) else None, -grad if c.needs_input_grad(1) else None)
 
 

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.ops._binary_common import (
@@ -106,8 +107,13 @@ def add(input, other, *, alpha=1, out=None):
         a, b = input._data, other._data  # the common case, two float tensors of one dtype, of one shape or shapes
         first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
+            if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
+                return _zero_sum(_add(input, other, alpha=alpha))
             return _add(input, other, alpha=alpha)
-    return _binary_alpha(_add, input, other, alpha)
+    out = _binary_alpha(_add, input, other, alpha)
+    if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
+        out._zerotensor = True
+    return out
 
 
 @register(method=True, inplace=True, aliases=("subtract",))
@@ -117,8 +123,18 @@ def sub(input, other, *, alpha=1, out=None):
         a, b = input._data, other._data  # as in add
         first, second = a.shape, b.shape
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
+            if input._zerotensor and other._zerotensor:
+                return _zero_sum(_sub(input, other, alpha=alpha))
             return _sub(input, other, alpha=alpha)
-    return _binary_alpha(_sub, input, other, alpha)
+    out = _binary_alpha(_sub, input, other, alpha)
+    if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
+        out._zerotensor = True
+    return out
+
+
+def _zero_sum(result):
+    result._zerotensor = True
+    return result
 
 
 @register()
@@ -136,13 +152,20 @@ def mul(input, other, *, out=None):
         if type(other) is Tensor:
             b = other._data
             if a.dtype is b.dtype and a.shape == b.shape:
+                if input._zerotensor or other._zerotensor:
+                    return _zerotensor.absorb(_mul(input, other))
                 return _mul(input, other)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
+            if input._zerotensor:
+                return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
             return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
-        return _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
-    return _mul(a, b, cast=dtype)
+        out = _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
+    else:
+        out = _mul(a, b, cast=dtype)
+    # a ZeroTensor times anything is one, 0 even where the other is inf or NaN (refgrad/autograd/zerotensor.py)
+    return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
 
 
 @register(method=True, inplace=True, aliases=("negative",))
@@ -227,6 +250,8 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
                            f"'{rounding_mode}'")
     dtype, (a, b) = binary_operands("div", input, other, _div if rounding_mode is _NO_MODE else None)
     if rounding_mode is _NO_MODE:
+        if a._zerotensor and not b._zerotensor:  # a ZeroTensor divided by anything but one (zerotensor.py)
+            return _zerotensor.absorb(_div(a, b, cast=float_dtype(dtype)))
         return _div(a, b, cast=float_dtype(dtype))
     if rounding_mode is None:
         return _div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None)
@@ -473,7 +498,14 @@ def copy_(self, src, non_blocking: bool = False):
     if shape != tuple(self.shape):
         raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
                            f"shape [{', '.join(map(str, shape))}]")
-    return apply_inplace(self, lambda old, s: _copy(old, s), src)
+    return apply_inplace(self, _copy_into, src)
+
+
+def _copy_into(old, src):
+    return _copy(old, src)
+
+
+_copy_into.zerotensor_copy = True  # a ZeroTensor refuses copy_ with its own message (refgrad/autograd/zerotensor.py)
 
 
 _zero = Primitive("ZeroBackward0", np.zeros_like, lambda c, g: g.zeros_like_detached(), jvp="elementwise")

@@ -113,6 +113,8 @@ def _evenly(c, g):
     """torch's evenly_distribute_backward: ties (or all NaNs, when the result is NaN) share the gradient."""
     x, value = c.self._data, c.result._data
     mask = np.isnan(x) if np.isnan(value) else x == value
+    if g._zerotensor:  # torch's formula fills a zeros tensor: no ZeroTensor comes out (autograd/zerotensor.py)
+        g = g.clone()
     return g.expand(x.shape) * Tensor._make((mask / builtins.max(int(mask.sum()), 1)).astype(x.dtype))
 
 

@@ -258,11 +258,17 @@ def setitem(self: Tensor, index, value) -> None:
         apply_inplace(view, lambda old, v: _write("IndexPutBackward0", old, v.to(old.dtype), key), value)
         return
     if isinstance(value, Tensor) and value.ndim == 0:  # torch fills with a 0-d tensor (fill_.Tensor)
-        apply_inplace(view, lambda old, v: _WRITES_FILL(old, v.to(old.dtype)), value)
+        apply_inplace(view, _copying(lambda old, v: _WRITES_FILL(old, v.to(old.dtype))), value)
     elif isinstance(value, Tensor):
         copy_(view, value)
     else:
-        apply_inplace(view, lambda old: _fill("FillBackward3", old, (), value))
+        apply_inplace(view, _copying(lambda old: _fill("FillBackward3", old, (), value)))
+
+
+def _copying(fn):
+    """``fn`` marked as a copy into the indexed view: a ZeroTensor refuses it with copy_'s message (torch)."""
+    fn.zerotensor_copy = True
+    return fn
 
 
 def _WRITES_FILL(old: Tensor, value: Tensor) -> Tensor:  # noqa: N802 - reads as the torch node it records

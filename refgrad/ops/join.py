@@ -128,6 +128,8 @@ def _mark_views(outputs: tuple, source: Tensor, primitive: Primitive, params: di
         out._version_counter = source._version_counter
         out._view_version = source._version_counter.value
         _view_creation(out, source, MULTI_OUTPUT_NODE)  # torch refuses in-place ops on these
+        if source._zerotensor:  # a view of a ZeroTensor is one (refgrad/autograd/zerotensor.py)
+            out._zerotensor = True
 
 
 def _split_forward(a, dim, sizes):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import multilinear
 from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
@@ -138,6 +139,8 @@ def dot(input, tensor):
         refuse_before_kernel(_dot, input, tensor)
     _check_vectors("dot", input, tensor)
     _no_bool_kernel("dot", input, tensor, always=True)
+    if input._zerotensor or tensor._zerotensor:  # torch: a ZeroTensor, 0 whatever the other holds (zerotensor.py)
+        return _zerotensor.absorb(_dot(input, tensor))
     return _dot(input, tensor)
 
 
@@ -482,7 +485,8 @@ def kron(input, other):
 
 
 _trace = Primitive("TraceBackward0", np.trace,
-                   lambda c, g: g * Tensor._make(np.eye(*c._input_meta[0][0], dtype=c._input_meta[0][1].numpy)))
+                   lambda c, g: _zerotensor.materialized(g) * Tensor._make(  # (torch: zeros, index_fill)
+                       np.eye(*c._input_meta[0][0], dtype=c._input_meta[0][1].numpy)))
 
 
 @register(method=True)

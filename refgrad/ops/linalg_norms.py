@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import contract_over, reduction_contraction
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -99,7 +100,10 @@ def _vector_norm_vjp(c, g):
             scaled = sign * (_abs(x) ** (p - 1)).masked_fill(Tensor._make(x._data == 0), 0.0)
             return scaled * g * norm ** (1 - p)
         scaled = sign * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
-        return scaled * (g / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
+        scale = g / norm ** (p - 1)
+        if scale._zerotensor:  # torch masks it in place: a ZeroTensor gradient (sgn's) refuses (zerotensor.py)
+            _zerotensor.refuse_write()
+        return scaled * scale.masked_fill(Tensor._make(norm._data == 0), 0.0)
 
 
 def _vector_norm_jvp(c, t):

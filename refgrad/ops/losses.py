@@ -58,6 +58,8 @@ def _pointwise(name: str, loss_np, slope, norm_first: bool = False, jvp=reduced_
     def vjp(c, g):
         # as torch, target's gradient is the same backward with self and target swapped (not -grad of self), so
         # each has its own product with g (at d = inf with a zero second cotangent, one is NaN, not both +-inf)
+        if g._zerotensor:  # torch's fused kernel computes with sgn's ZeroTensor materialized (zerotensor.py)
+            g = g.clone()
         if norm_first:
             numel = int(np.prod(c.shape))
             norm = (1.0 / numel if numel else math.inf) if c.reduction == "mean" else 1.0  # torch: 2. / 0 = inf

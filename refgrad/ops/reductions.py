@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.ops._numpy_names import user_stacklevel
@@ -269,7 +270,10 @@ def _var_backward(c, g: Tensor) -> Tensor:
 
 def _std_backward(c, g: Tensor) -> Tensor:
     result = c.result
-    grad_var = (g / (result * 2)).masked_fill(result == 0, 0.0)
+    grad_var = g / (result * 2)
+    if grad_var._zerotensor:  # torch masks the quotient in place: sgn's ZeroTensor refuses (autograd/zerotensor.py)
+        _zerotensor.refuse_write()
+    grad_var = grad_var.masked_fill(result == 0, 0.0)
     return _var_backward(c, grad_var)
 
 

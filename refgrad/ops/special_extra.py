@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math_extra as kernels
 from refgrad.ops._binary_common import binary_operands, constant
 from refgrad.ops._primitive import Primitive
@@ -69,7 +70,8 @@ _i1e = Primitive("SpecialI1EBackward0", kernels.i1e, _i1e_vjp, save=("self", "re
 _ndtri = Primitive("SpecialNdtriBackward0", kernels.ndtri,
                    lambda c, g: g * _SQRT_2PI * exp(c.result * c.result / 2), save=("result",))
 _log_ndtr = Primitive("SpecialLogNdtrBackward0", kernels.log_ndtr,
-                      lambda c, g: g * _log_ndtr_derivative(c.self, order=1), save=("self", "result"))
+                      lambda c, g: _zerotensor.materialized(g) * _log_ndtr_derivative(c.self, order=1),
+                      save=("self", "result"))  # (torch: a fused backward, no ZeroTensor out)
 
 
 def _unary(name: str, prim: Primitive, doc: str):

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math as special
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -68,6 +69,8 @@ def divide(a, b) -> Tensor:
     """a / b as torch.div records it (a DivBackward0 node), with torch's gradient formula for the divisor."""
     from refgrad.ops._util import promote
     dtype, (left, right) = promote(a, b)
+    if left._zerotensor and not right._zerotensor:  # as div: a ZeroTensor over anything else is one
+        return _zerotensor.absorb(_divide(left, right, cast=float_dtype(dtype)))
     return _divide(left, right, cast=float_dtype(dtype))
 
 
@@ -106,10 +109,11 @@ def _sgn_vjp(c, g):
     # torch's SgnBackward0 saves self and result (it needs them for complex inputs) and unpacks them, so a
     # second backward or an in-place change of either raises: unpacking here does the same
     _ = (c.self, c.result)
-    return zeros_vjp(c, g)
+    return _zerotensor.zeros_like(g)  # torch: an efficient ZeroTensor (refgrad/autograd/zerotensor.py)
 
 
-_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"), jvp="elementwise")
+_sgn = Primitive("SgnBackward0", _sign_forward, _sgn_vjp, save=("self", "result"),
+                 jvp=zeros_vjp)  # torch's tangent: ordinary zeros (the VJP's ZeroTensor stays in reverse mode)
 
 
 @register(method=True, inplace=True, aliases=("absolute",))

@@ -72,14 +72,15 @@ def directional_mismatch(fn: Callable, arrays: Sequence[np.ndarray], *, wrt: Seq
                                   [refgrad.tensor(cotangents[k], dtype=outs[k].dtype) for k in floating],
                                   allow_unused=True)
 
-    def values_at(moved):  # inputs still require grad: fn may itself differentiate (order 2)
+    def values_at(moved):  # inputs still require grad: fn may itself differentiate (order 2); force=True:
+        # a gradient may be a ZeroTensor (sgn's), which refuses plain numpy() as in torch
         _, values = _evaluate(fn, moved, [i in wrt for i in range(len(moved))])
-        return [_array(values[k].detach().resolve_conj().numpy()) for k in floating]
+        return [_array(values[k].detach().resolve_conj().numpy(force=True)) for k in floating]
 
     results = []
     for i, g in zip(wrt, grads):
         u = _random(rng, arrays[i])
-        analytic = 0.0 if g is None else _inner(g.detach().resolve_conj().numpy(), u)
+        analytic = 0.0 if g is None else _inner(g.detach().resolve_conj().numpy(force=True), u)
         plus, minus = list(arrays), list(arrays)
         plus[i], minus[i] = arrays[i] + eps * u, arrays[i] - eps * u
         numeric = sum(_inner(cotangents[k], (p - m) / (2 * eps))

@@ -32,13 +32,13 @@ def forward_tangents(fn: Callable, arrays: Sequence[np.ndarray], tangents: Seque
         found = []
         for o in outs:
             tangent = fwAD.unpack_dual(o).tangent
-            found.append(None if tangent is None else tangent.detach().numpy().astype(np.float64))
+            found.append(None if tangent is None else tangent.detach().numpy(force=True).astype(np.float64))
     return primals, outs, found
 
 
 def _values(fn, arrays):
     outs = _as_tuple(fn(*[refgrad.tensor(a, dtype=refgrad.float64, requires_grad=True) for a in arrays]))
-    return [o.detach().numpy().astype(np.float64) for o in outs]
+    return [o.detach().numpy(force=True).astype(np.float64) for o in outs]
 
 
 def check_jvp(fn: Callable, *arrays, order: int = 1, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
@@ -80,7 +80,7 @@ def _check_transpose(fn, arrays, vs, rng, rtol, atol) -> None:
     again = _as_tuple(fn(*xs))
     grads = refgrad.autograd.grad([again[k] for k in floating], xs,
                                   [refgrad.tensor(ws[k], dtype=refgrad.float64) for k in floating], allow_unused=True)
-    reverse = sum(0.0 if g is None else float(np.sum(g.numpy() * v)) for g, v in zip(grads, vs))
+    reverse = sum(0.0 if g is None else float(np.sum(g.numpy(force=True) * v)) for g, v in zip(grads, vs))
     scale = max(abs(forward), abs(reverse), 1.0)
     assert abs(forward - reverse) <= atol + rtol * scale, (
         f"transpose identity fails: <w, Jv> = {forward!r} (forward mode), <Jᵀw, v> = {reverse!r} (reverse mode)")

@@ -118,8 +118,8 @@ def values_and_grads(fn, points, dtype=refgrad.float64):
     second = None
     if grad.requires_grad:
         (second,) = refgrad.autograd.grad(grad.sum(), x, allow_unused=True, materialize_grads=True)
-    return y.detach().numpy().tolist(), grad.detach().numpy().tolist(), (
-        None if second is None else second.numpy().tolist())
+    return y.detach().numpy().tolist(), grad.detach().numpy(force=True).tolist(), (  # force: sgn's ZeroTensor
+        None if second is None else second.numpy(force=True).tolist())
 
 
 def assert_same(actual, expected):
@@ -354,6 +354,7 @@ def test_sgn_saves_tensors_like_torch():
     y.backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         y.backward()
+    x = refgrad.tensor([0.5, -2.0], requires_grad=True)  # (x.grad is sgn's immutable ZeroTensor: a new leaf)
     z = refgrad.sign(x).sum()
     z.backward()
     z.backward()
