@@ -278,8 +278,15 @@ def _linear_tables(size: int, out: int, scale, align_corners: bool, dtype):
         factor = real(1.0 / scale) if scale else real(size) / real(out)
         # factor * (i + 0.5) - 0.5 rounded once, as torch's fused multiply-add: for 1 -> 3 elements the middle
         # source is 1.5 * float32(1/3) - 0.5 = 1.5e-8 (weight on the neighbour > 0), not 0.5 - 0.5 = 0
-        src = np.maximum((np.float64(factor) * (np.arange(out) + 0.5) - 0.5).astype(real), real(0))
-    low = src.astype(np.int64)
+        if real is np.float32:  # the float64 product of float32 factors is exact
+            src = (np.float64(factor) * (np.arange(out) + 0.5) - 0.5).astype(real)
+        else:  # exact in integers (factor = n / d, d a power of 2), one correctly rounded division: 1 -> 5
+            n, d = float(factor).as_integer_ratio()  # elements puts the middle one at 2.8e-17, not 0
+            src = np.array([(n * (2 * i + 1) - d) / (2 * d) for i in range(out)], dtype=real)
+        src = np.maximum(src, real(0))
+    # torch's floorf: a float64 source just below an integer rounds up to it in float32 (its lambda src - low < 0
+    # is clipped to 0 below)
+    low = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), size - 1)
     high = low + (low < size - 1)
     lam1 = np.clip(src - low.astype(real), 0, 1).astype(real)
     return np.stack([low, high], 1), np.stack([real(1) - lam1, lam1], 1)

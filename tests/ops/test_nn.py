@@ -658,6 +658,9 @@ def test_interpolate_pairs_each_element_with_itself_in_a_dim_kept_at_its_size():
     # the source position is factor * (i + 0.5) - 0.5 rounded once (torch's fused multiply-add): float32 [inf]
     # resized to 3 gives [NaN, inf, inf] (middle weight 1.5e-8 on the clamped neighbour, not 0 * inf)
     _same(F.interpolate(refgrad.tensor([[[INF]]]), size=3, mode="linear"), [[[NAN, INF, INF]]])
+    # float64 too: 1 -> 5 elements puts the middle source at fma(0.2, 2.5, -0.5) = 2.8e-17, not 0.5 - 0.5 = 0
+    # (default seed 2802, trilinear at an infinite input: torch [NaN, NaN, inf, inf, inf])
+    _same(F.interpolate(_f64([[[INF]]]), size=5, mode="linear"), [[[NAN, NAN, INF, INF, INF]]])
     # a resized dim still mixes its neighbours: 1 * 0 + 0 * NaN is NaN, as in torch
     _same(F.interpolate(_f64([[[0.0, NAN]]]), size=3, mode="linear", align_corners=True), [[[NAN, NAN, NAN]]])
 
