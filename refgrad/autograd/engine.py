@@ -214,7 +214,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if dependencies.get(n, 0) == 0 and (queued is None or n in queued):
                 _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
-    pop, push, priority = _pop, _push, _priority
+    pop, push = _pop, _push
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
     saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
@@ -224,7 +224,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if sole is not None:
                 node, grads, sole, sole_grads = sole, sole_grads, None, None
             elif ready:
-                node = pop(ready)[1]
+                node = (ready.pop() if len(ready) == 1 else pop(ready))[1]
                 grads = buffers.pop(node, None) or []
             else:
                 break
@@ -250,7 +250,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
-                    _check_still_leaf(variable)
+                    if variable._base is not None or variable._grad_fn is not None:  # (a plain leaf passes)
+                        _check_still_leaf(variable)
                     if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
                         grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
                         # loop's references dropped
@@ -334,10 +335,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 if ready or sole is not None:
                     if sole is not None:
                         buffers[sole] = sole_grads
-                        push(ready, (priority(sole), sole))
+                        item = (_LAST if type(sole) is AccumulateGrad else sole._sequence_nr, sole)
+                        if ready:
+                            push(ready, item)
+                        else:  # _push onto an empty heap
+                            ready.append(item)
                         sole = sole_grads = None
                     buffers[child] = slots
-                    push(ready, (priority(child), child))
+                    push(ready, (_LAST if type(child) is AccumulateGrad else child._sequence_nr, child))
                 else:
                     sole, sole_grads = child, slots
     finally:

@@ -15,6 +15,7 @@ from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import (
     _BROADCAST,
     binary_operands,
@@ -303,9 +304,12 @@ def _power(a, b):
 
 def _pow_scalar_vjp(c, g):
     x = c.self  # unpacked even when unused: a freed graph must refuse a second backward, as in torch
-    if c.exponent == 0:
+    exponent = c.exponent
+    if exponent == 0:
         return g.zeros_like_detached()
-    return g * (c.exponent * x ** (c.exponent - 1))
+    if exponent == 2 and not _grad_mode.enabled:  # x ** 2, not recorded: x.pow(1) is
+        return g * (x * 2.0)  # x itself (torch's pow by 1 is a copy), and 2 * x the same product as a float
+    return g * (exponent * x ** (exponent - 1))
 
 
 def _pow_tensor_vjp(c, g):
@@ -331,8 +335,8 @@ def _pow_base_vjp(c, g):
     return g * scaled
 
 
-_POW_SPECIAL = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
-                -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}
+_POW_SPECIAL = {1: lambda v: v.copy(order="K"), 0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v,
+                2: lambda v: v * v, -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}  # 1: torch copies
 
 
 def _pow_scalar_forward(a, exponent):
