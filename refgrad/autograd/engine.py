@@ -71,7 +71,7 @@ def _validate(node: Node, index: int, grad):
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
         grad = _reduce_to_size()(grad, shape)
-    if grad.dtype is not dtype:
+    if grad._data.dtype is not dtype.numpy and grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
         grad = grad.to(dtype)
@@ -252,7 +252,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 if grads and grads[0] is not None:
                     if variable._base is not None or variable._grad_fn is not None:  # (a plain leaf passes)
                         _check_still_leaf(variable)
-                    if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                    if variable._requires_grad or variable.requires_grad:  # torch: nothing accumulates after
+                        # requires_grad_(False),
                         grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
                         # loop's references dropped
                         if not create_graph and variable._grad is None and _sole(grad):

@@ -278,15 +278,17 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
 
 def _nll_vjp(c, g):
     x = c.self
-    unbatched = x.ndim == 1
+    params = c._params  # (target, ignore_index, reduction: read once, not through ctx.<name>)
+    reduction = params["reduction"]
+    unbatched = x._data.ndim == 1
     if unbatched:
-        x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
+        x, g = x.unsqueeze(0), g.reshape(1) if reduction == "none" else g
     data = x._data
-    target = c.target
+    target = params["target"]
     if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
         target = target.reshape((data.shape[0],) + data.shape[2:])
-    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=c.ignore_index,
-                          reduction=c.reduction)
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=params["ignore_index"],
+                          reduction=reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
