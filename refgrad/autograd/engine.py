@@ -217,8 +217,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     pop, push = _pop, _push
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
-    saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
-    _grad_mode.enabled = bool(create_graph)
+    saved_mode = _grad_mode.mode  # (enabled, inference); set_grad_enabled(create_graph), inlined
+    _grad_mode.enabled = enabled = bool(create_graph)
+    _grad_mode.mode = (enabled, saved_mode[1])
     try:
         while True:
             if sole is not None:
@@ -347,7 +348,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 else:
                     sole, sole_grads = child, slots
     finally:
-        _grad_mode.enabled, _grad_mode.inference = saved_mode
+        _grad_mode.enabled, _grad_mode.inference = _grad_mode.mode = saved_mode
     return captured
 
 

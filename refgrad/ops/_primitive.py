@@ -130,7 +130,7 @@ class Primitive:
                 out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
-        inference = _grad_mode.inference
+        enabled, inference = _grad_mode.mode  # (one read of the thread-local state)
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
@@ -146,7 +146,7 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if _grad_mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
+        if enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             edges = None  # one edge per input, when one of them requires grad
             if n == 1:  # the common cases, unrolled
                 t = tensors[0]

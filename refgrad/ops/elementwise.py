@@ -152,9 +152,9 @@ def mul(input, other, *, out=None):
         a = input._data
         if type(other) is Tensor:
             b = other._data
-            if a.dtype is b.dtype and a.shape == b.shape:
-                if input._zerotensor or other._zerotensor:
-                    return _zerotensor.absorb(_mul(input, other))
+            if a.dtype is b.dtype and (a.shape == b.shape or not b.shape or not a.shape):  # (a 0-d factor: a
+                if input._zerotensor or other._zerotensor:  # gradient times a saved number, as binary_operands'
+                    return _zerotensor.absorb(_mul(input, other))  # fast case)
                 return _mul(input, other)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
