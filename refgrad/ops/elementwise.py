@@ -76,9 +76,15 @@ _rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, othe
                   lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
                          inputs=("self", "other"), jvp="elementwise")
-_mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
-                                                            g * c.self if c.needs_input_grad(1) else None),
-                 inputs=("self", "other"), save={"other": ("self",), "self": ("other",)}, jvp="elementwise")
+
+
+def _mul_vjp(c, g):
+    (first, _), (second, _) = c.next_functions  # needs_input_grad(0) and (1), read at once
+    return g * c.other if first is not None else None, g * c.self if second is not None else None
+
+
+_mul = Primitive("MulBackward0", np.multiply, _mul_vjp, inputs=("self", "other"),
+                 save={"other": ("self",), "self": ("other",)}, jvp="elementwise")
 _neg = Primitive("NegBackward0", np.negative, lambda c, g: -g, jvp="elementwise")
 
 
