@@ -206,7 +206,7 @@ class Primitive:
                 node._saved = saved = {}
                 node._params = params
                 node._sequence_nr = _next_sequence_nr()
-                if (params_fw is not params or self.forward_params is None) and params and \
+                if params and (params_fw is not params or self.forward_params is None) and \
                         not params.keys() <= node._exposed:  # a parameter only the VJP reads (the forward's were
                     # exposed in __init__)
                     expose_fields(self.node_cls, params)

@@ -88,6 +88,9 @@ def _c_name(dtype) -> str:
 def mm(input, mat2):
     """Matrix product of two 2-D tensors (torch.mm)."""
     first, second = input._data, mat2._data
+    if first.ndim == 2 == second.ndim and first.shape[1] == second.shape[0] and first.dtype is second.dtype \
+            and first.dtype is not _BOOL:  # the common case: every check below passes
+        return _mm(input, mat2)
     if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[0]:
         refuse_before_kernel(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
     if first.ndim != 2:
