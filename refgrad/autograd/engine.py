@@ -158,8 +158,16 @@ def _count_dependencies(start: list[Node]) -> dict[Node, int]:
     starts = dict.fromkeys(start)
     stack = list(starts)
     pop, push = stack.pop, stack.append
-    if len(starts) == 1:  # one start: no edge points at it
-        starts = ()
+    if len(starts) == 1:  # one start: no edge points at it (the same walk, without the test)
+        while stack:
+            for child, _ in pop().next_functions:
+                if child is not None:
+                    if child in dependencies:
+                        dependencies[child] += 1
+                    else:
+                        dependencies[child] = 1
+                        push(child)
+        return dependencies
     while stack:
         for child, _ in pop().next_functions:
             if child is not None:
@@ -267,9 +275,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 continue
             next_functions = node.next_functions
             plain = node._plain
+            saved_map = node._saved
             if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
                 # Node.apply's common case inlined: every saved tensor unpacks (a stale one raises), then the VJP
-                for saved in node._saved.values():
+                for saved in saved_map.values():
                     tensor = saved.tensor
                     if tensor is None:
                         if saved.data is None or saved.vc.value != saved.version:
@@ -290,7 +299,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = node.apply(grads)
                         ran = True
                         break
-            if ran and queued is not None and len(input_grads) == len(next_functions):
+            if queued is not None and ran and len(input_grads) == len(next_functions):
                 # torch computes only the outputs whose node will run or capture (seen by post hooks)
                 for child, _ in next_functions:
                     if child is not None and child not in queued:
@@ -305,7 +314,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = tuple(replaced)
             if not retain_graph:
                 if plain:  # Node.release inlined
-                    for saved in node._saved.values():
+                    for saved in saved_map.values():
                         saved.tensor = saved.data = None
                 else:
                     node.release()
