@@ -66,7 +66,8 @@ def _minus_alpha_times(a, b, alpha):
 
 
 _add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else _minus_alpha_times(a, b, -alpha),
-                 lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"), jvp="elementwise")
+                 lambda c, g: (g, _scaled(g, c.alpha) if c.next_functions[1][0] is not None else None),
+                 inputs=("self", "other"), jvp="elementwise")  # (other's gradient only when it needs one)
 _sub = Primitive("SubBackward0", _minus_alpha_times,
                  lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), jvp="elementwise")
