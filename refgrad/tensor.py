@@ -421,7 +421,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf (torch.Tensor.backward)."""
-        _autograd_backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, None, inputs)  # (positional: no keyword parsing)
 
     def detach(self) -> "Tensor":
         """A tensor sharing data and version counter with this one, outside the graph."""
