@@ -49,7 +49,7 @@ class _GradModeContext:
         raise NotImplementedError
 
     def __enter__(self):
-        self._saved = (is_grad_enabled(), is_inference_mode_enabled())
+        self._saved = _state.mode  # (is_grad_enabled(), is_inference_mode_enabled()), in one read
         self._enter_state()
         return None
 
@@ -76,12 +76,6 @@ class no_grad(_GradModeContext):
 
     def _enter_state(self):
         _set(False)
-
-    def __enter__(self):  # _GradModeContext.__enter__ with the state read and set directly (an optimizer's step
-        state = _state  # enters one per update)
-        self._saved = saved = state.mode
-        state.enabled = False
-        state.mode = (False, saved[1])
 
 
 class enable_grad(_GradModeContext):
