@@ -513,7 +513,7 @@ class Tensor:
             raise RuntimeError(f"{kind} a Tensor with {self._data.size} elements cannot be converted to Scalar"
                                if kind != "bool" else
                                "Boolean value of Tensor with more than one value is ambiguous")
-        return self._data.reshape(()).item()
+        return self._data.item()  # (item() takes the one element of any shape)
 
     def __bool__(self) -> bool:
         return bool(self._scalar_check("bool"))
