@@ -421,7 +421,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf (torch.Tensor.backward)."""
-        _autograd_backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, None, inputs)  # (positional: no keyword parsing)
 
     def detach(self) -> "Tensor":
         """A tensor sharing data and version counter with this one, outside the graph."""
@@ -513,7 +513,7 @@ class Tensor:
             raise RuntimeError(f"{kind} a Tensor with {self._data.size} elements cannot be converted to Scalar"
                                if kind != "bool" else
                                "Boolean value of Tensor with more than one value is ambiguous")
-        return self._data.reshape(()).item()
+        return self._data.item()  # (item() takes the one element of any shape)
 
     def __bool__(self) -> bool:
         return bool(self._scalar_check("bool"))

@@ -100,6 +100,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     Raises RuntimeError as torch does: non-scalar output without a gradient, output that doesn't require grad,
     cotangent of the wrong shape, second backward through freed saved tensors.
     """
+    Tensor = _tensor_type()
+    if type(tensors) is Tensor and grad_tensors is None and inputs is None and not create_graph:
+        # loss.backward(), the common call: _make_grads and _check_outputs inlined, their checks in their order
+        if tensors._requires_grad or tensors.requires_grad:
+            data = tensors._data
+            if data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if data.dtype.kind != "f" and not tensors.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                   f"{tensors.dtype}")
+            shape = data.shape  # ones_like(out); np.array: ~5x np.ones's speed
+            grads = [Tensor._make(np.ones(shape, data.dtype) if shape else np.array(1, data.dtype))]
+        else:
+            grads = [None]
+        if tensors.grad_fn is None and not tensors._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        run_backward((tensors,), grads, retain_graph=bool(retain_graph), create_graph=False, inputs=None)
+        return
     outputs = _as_tuple(tensors)
     _check_output_types(outputs)
     grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outputs)

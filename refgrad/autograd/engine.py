@@ -71,7 +71,7 @@ def _validate(node: Node, index: int, grad):
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
         grad = _reduce_to_size()(grad, shape)
-    if grad.dtype is not dtype:
+    if grad._data.dtype is not dtype.numpy and grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
         grad = grad.to(dtype)
@@ -158,8 +158,16 @@ def _count_dependencies(start: list[Node]) -> dict[Node, int]:
     starts = dict.fromkeys(start)
     stack = list(starts)
     pop, push = stack.pop, stack.append
-    if len(starts) == 1:  # one start: no edge points at it
-        starts = ()
+    if len(starts) == 1:  # one start: no edge points at it (the same walk, without the test)
+        while stack:
+            for child, _ in pop().next_functions:
+                if child is not None:
+                    if child in dependencies:
+                        dependencies[child] += 1
+                    else:
+                        dependencies[child] = 1
+                        push(child)
+        return dependencies
     while stack:
         for child, _ in pop().next_functions:
             if child is not None:
@@ -214,17 +222,18 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if dependencies.get(n, 0) == 0 and (queued is None or n in queued):
                 _push(ready, (_priority(n), n))
     captured = [None] * len(inputs) if capture else None
-    pop, push, priority = _pop, _push, _priority
+    pop, push = _pop, _push
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
 
-    saved_mode = (_grad_mode.enabled, _grad_mode.inference)  # set_grad_enabled(create_graph), inlined
-    _grad_mode.enabled = bool(create_graph)
+    saved_mode = _grad_mode.mode  # (enabled, inference); set_grad_enabled(create_graph), inlined
+    _grad_mode.enabled = enabled = bool(create_graph)
+    _grad_mode.mode = (enabled, saved_mode[1])
     try:
         while True:
             if sole is not None:
                 node, grads, sole, sole_grads = sole, sole_grads, None, None
             elif ready:
-                node = pop(ready)[1]
+                node = (ready.pop() if len(ready) == 1 else pop(ready))[1]
                 grads = buffers.pop(node, None) or []
             else:
                 break
@@ -250,8 +259,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
             if type(node) is AccumulateGrad:
                 variable = node.variable
                 if grads and grads[0] is not None:
-                    _check_still_leaf(variable)
-                    if variable.requires_grad:  # torch: nothing accumulates after requires_grad_(False),
+                    if variable._base is not None or variable._grad_fn is not None:  # (a plain leaf passes)
+                        _check_still_leaf(variable)
+                    if variable._requires_grad or variable.requires_grad:  # torch: nothing accumulates after
+                        # requires_grad_(False),
                         grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
                         # loop's references dropped
                         if not create_graph and variable._grad is None and _sole(grad):
@@ -264,9 +275,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 continue
             next_functions = node.next_functions
             plain = node._plain
+            saved_map = node._saved
             if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
                 # Node.apply's common case inlined: every saved tensor unpacks (a stale one raises), then the VJP
-                for saved in node._saved.values():
+                for saved in saved_map.values():
                     tensor = saved.tensor
                     if tensor is None:
                         if saved.data is None or saved.vc.value != saved.version:
@@ -287,7 +299,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = node.apply(grads)
                         ran = True
                         break
-            if ran and queued is not None and len(input_grads) == len(next_functions):
+            if queued is not None and ran and len(input_grads) == len(next_functions):
                 # torch computes only the outputs whose node will run or capture (seen by post hooks)
                 for child, _ in next_functions:
                     if child is not None and child not in queued:
@@ -302,7 +314,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         input_grads = tuple(replaced)
             if not retain_graph:
                 if plain:  # Node.release inlined
-                    for saved in node._saved.values():
+                    for saved in saved_map.values():
                         saved.tensor = saved.data = None
                 else:
                     node.release()
@@ -334,14 +346,18 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 if ready or sole is not None:
                     if sole is not None:
                         buffers[sole] = sole_grads
-                        push(ready, (priority(sole), sole))
+                        item = (_LAST if type(sole) is AccumulateGrad else sole._sequence_nr, sole)
+                        if ready:
+                            push(ready, item)
+                        else:  # _push onto an empty heap
+                            ready.append(item)
                         sole = sole_grads = None
                     buffers[child] = slots
-                    push(ready, (priority(child), child))
+                    push(ready, (_LAST if type(child) is AccumulateGrad else child._sequence_nr, child))
                 else:
                     sole, sole_grads = child, slots
     finally:
-        _grad_mode.enabled, _grad_mode.inference = saved_mode
+        _grad_mode.enabled, _grad_mode.inference = _grad_mode.mode = saved_mode
     return captured
 
 

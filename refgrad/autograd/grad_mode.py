@@ -9,10 +9,13 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "is_inference_mode_enabled"]
 
 class _State(threading.local):
-    """Per-thread grad mode, as in torch; the class attributes are each new thread's defaults."""
+    """Per-thread grad mode, as in torch; the class attributes are each new thread's defaults. ``mode`` is
+    ``(enabled, inference)``, for the hot paths (every op reads both: one read of a thread-local attribute costs
+    ~45 ns, a read of a plain one ~10): whatever writes ``enabled`` or ``inference`` writes ``mode`` too."""
 
     enabled = True
     inference = False
+    mode = (True, False)
 
 
 _state = _State()
@@ -30,6 +33,7 @@ def is_inference_mode_enabled() -> bool:
 
 def _set(enabled: bool) -> None:
     _state.enabled = enabled
+    _state.mode = (enabled, _state.inference)
 
 
 class _GradModeContext:
@@ -45,12 +49,12 @@ class _GradModeContext:
         raise NotImplementedError
 
     def __enter__(self):
-        self._saved = (is_grad_enabled(), is_inference_mode_enabled())
+        self._saved = _state.mode  # (is_grad_enabled(), is_inference_mode_enabled()), in one read
         self._enter_state()
         return None
 
     def __exit__(self, *exc) -> None:
-        _state.enabled, _state.inference = self._saved
+        _state.enabled, _state.inference = _state.mode = self._saved
 
     def clone(self):
         return self.__class__()
@@ -116,6 +120,7 @@ class inference_mode(_GradModeContext):
     def _enter_state(self):
         _set(not self.mode)  # inference_mode(False) turns grad mode on, as torch does
         _state.inference = self.mode
+        _state.mode = (_state.enabled, self.mode)
 
     def clone(self):
         return inference_mode(self.mode)

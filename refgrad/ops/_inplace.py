@@ -96,8 +96,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
     A ZeroTensor refuses (refgrad/autograd/zerotensor.py), with copy_'s message when ``fn.zerotensor_copy``."""
-    if not (_grad_mode.enabled or _grad_mode.inference or self._is_inference or _overlapping
-            or forward_ad._state.stack):
+    if _grad_mode.mode == (False, False) and not (self._is_inference or _overlapping or forward_ad._state.stack):
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
         if self._zerotensor:  # (None or True: an instance value, see Tensor._make)

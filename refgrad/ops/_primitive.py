@@ -118,14 +118,9 @@ class Primitive:
                     if array.dtype is not target:
                         arrays = tuple([a if a.dtype == target else a.astype(target) for a in arrays])
                         break
-        params_fw = params
-        exposed = True  # every parameter has its ctx.<name> (the forward's were exposed in __init__)
-        if params:
-            if self.forward_params is None:
-                exposed = False
-            elif not params.keys() <= self.forward_params:
-                params_fw = {k: v for k, v in params.items() if k in self.forward_params}
-                exposed = False
+        params_fw = params  # (a filtered copy when some parameter is the VJP's only)
+        if params and self.forward_params is not None and not params.keys() <= self.forward_params:
+            params_fw = {k: v for k, v in params.items() if k in self.forward_params}
         token = _set_fp_errors(_FP_QUIET)  # torch's kernels never warn: inf/NaN come out silently
         try:
             ufunc = self.ufunc
@@ -135,8 +130,7 @@ class Primitive:
                 out = self.forward(*arrays, **params_fw)
         finally:
             _reset_fp_errors(token)
-        mode = _grad_mode
-        inference = mode.inference
+        enabled, inference = _grad_mode.mode  # (one read of the thread-local state)
         if type(out) is tuple:
             result = results = tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
         else:  # Tensor._make inlined: this is the hot path of every op
@@ -152,7 +146,7 @@ class Primitive:
             view, source = first._data, tensors[0]._data
             if view.size == 0 or view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
-        if mode.enabled and not inference and self.vjp is not None:  # inference mode: never recorded
+        if enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             edges = None  # one edge per input, when one of them requires grad
             if n == 1:  # the common cases, unrolled
                 t = tensors[0]
@@ -212,7 +206,9 @@ class Primitive:
                 node._saved = saved = {}
                 node._params = params
                 node._sequence_nr = _next_sequence_nr()
-                if not exposed and not params.keys() <= node._exposed:  # a parameter only the VJP reads
+                if params and (params_fw is not params or self.forward_params is None) and \
+                        not params.keys() <= node._exposed:  # a parameter only the VJP reads (the forward's were
+                    # exposed in __init__)
                     expose_fields(self.node_cls, params)
                 if ((dtype in _REAL or dtype.kind in "fc") if self.differentiable is None
                         else (self.differentiable and dtype.kind in "fc")):  # (differentiable: (0,) or ())

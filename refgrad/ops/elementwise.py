@@ -15,6 +15,7 @@ from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import (
     _BROADCAST,
     binary_operands,
@@ -65,7 +66,8 @@ def _minus_alpha_times(a, b, alpha):
 
 
 _add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else _minus_alpha_times(a, b, -alpha),
-                 lambda c, g: (g, _scaled(g, c.alpha)), inputs=("self", "other"), jvp="elementwise")
+                 lambda c, g: (g, _scaled(g, c.alpha) if c.next_functions[1][0] is not None else None),
+                 inputs=("self", "other"), jvp="elementwise")  # (other's gradient only when it needs one)
 _sub = Primitive("SubBackward0", _minus_alpha_times,
                  lambda c, g: (g, _scaled(g, c.alpha, -1) if c.needs_input_grad(1) else None),
                  inputs=("self", "other"), jvp="elementwise")
@@ -75,9 +77,15 @@ _rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, othe
                   lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
 _rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
                          inputs=("self", "other"), jvp="elementwise")
-_mul = Primitive("MulBackward0", np.multiply, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
-                                                            g * c.self if c.needs_input_grad(1) else None),
-                 inputs=("self", "other"), save={"other": ("self",), "self": ("other",)}, jvp="elementwise")
+
+
+def _mul_vjp(c, g):
+    (first, _), (second, _) = c.next_functions  # needs_input_grad(0) and (1), read at once
+    return g * c.other if first is not None else None, g * c.self if second is not None else None
+
+
+_mul = Primitive("MulBackward0", np.multiply, _mul_vjp, inputs=("self", "other"),
+                 save={"other": ("self",), "self": ("other",)}, jvp="elementwise")
 _neg = Primitive("NegBackward0", np.negative, lambda c, g: -g, jvp="elementwise")
 
 
@@ -151,9 +159,9 @@ def mul(input, other, *, out=None):
         a = input._data
         if type(other) is Tensor:
             b = other._data
-            if a.dtype is b.dtype and a.shape == b.shape:
-                if input._zerotensor or other._zerotensor:
-                    return _zerotensor.absorb(_mul(input, other))
+            if a.dtype is b.dtype and (a.shape == b.shape or not b.shape or not a.shape):  # (a 0-d factor: a
+                if input._zerotensor or other._zerotensor:  # gradient times a saved number, as binary_operands'
+                    return _zerotensor.absorb(_mul(input, other))  # fast case)
                 return _mul(input, other)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
@@ -303,9 +311,12 @@ def _power(a, b):
 
 def _pow_scalar_vjp(c, g):
     x = c.self  # unpacked even when unused: a freed graph must refuse a second backward, as in torch
-    if c.exponent == 0:
+    exponent = c.exponent
+    if exponent == 0:
         return g.zeros_like_detached()
-    return g * (c.exponent * x ** (c.exponent - 1))
+    if exponent == 2 and not _grad_mode.enabled:  # x ** 2, not recorded: x.pow(1) is
+        return g * (x * 2.0)  # x itself (torch's pow by 1 is a copy), and 2 * x the same product as a float
+    return g * (exponent * x ** (exponent - 1))
 
 
 def _pow_tensor_vjp(c, g):
@@ -331,8 +342,8 @@ def _pow_base_vjp(c, g):
     return g * scaled
 
 
-_POW_SPECIAL = {0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v, 2: lambda v: v * v,
-                -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}
+_POW_SPECIAL = {1: lambda v: v.copy(order="K"), 0.5: np.sqrt, -0.5: lambda v: 1 / np.sqrt(v), -1: lambda v: 1 / v,
+                2: lambda v: v * v, -2: lambda v: 1 / (v * v), 3: lambda v: v * v * v}  # 1: torch copies
 
 
 def _pow_scalar_forward(a, exponent):

@@ -26,8 +26,9 @@ def _mm_vjp(c, g):
     """torch's mm_mat1_backward / mm_mat2_backward: g @ mat2.t() and self.t() @ g. The operands are valid by
     construction (g has the result's shape and dtype), so mm's argument checks are skipped; the transposed
     views are internal (see internal_view)."""
-    return (_mm(g, internal_view(_t, c.mat2)) if c.needs_input_grad(0) else None,
-            _mm(internal_view(_t, c.self), g) if c.needs_input_grad(1) else None)
+    (first, _), (second, _) = c.next_functions  # needs_input_grad(0) and (1), read at once
+    return (_mm(g, internal_view(_t, c.mat2)) if first is not None else None,
+            _mm(internal_view(_t, c.self), g) if second is not None else None)
 
 
 _mm = Primitive("MmBackward0", np.matmul, _mm_vjp, inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
@@ -87,6 +88,9 @@ def _c_name(dtype) -> str:
 def mm(input, mat2):
     """Matrix product of two 2-D tensors (torch.mm)."""
     first, second = input._data, mat2._data
+    if first.ndim == 2 == second.ndim and first.shape[1] == second.shape[0] and first.dtype is second.dtype \
+            and first.dtype is not _BOOL:  # the common case: every check below passes
+        return _mm(input, mat2)
     if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[0]:
         refuse_before_kernel(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
     if first.ndim != 2:

@@ -226,6 +226,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 # --- nll / cross entropy -----------------------------------------------------------------------------------
 
+_INT64 = np.dtype(np.int64)
+
 def _nll_weights(x, target, weight, ignore_index):
     """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
     The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1."""
@@ -278,15 +280,17 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
 
 def _nll_vjp(c, g):
     x = c.self
-    unbatched = x.ndim == 1
+    params = c._params  # (target, ignore_index, reduction: read once, not through ctx.<name>)
+    reduction = params["reduction"]
+    unbatched = x._data.ndim == 1
     if unbatched:
-        x, g = x.unsqueeze(0), g.reshape(1) if c.reduction == "none" else g
+        x, g = x.unsqueeze(0), g.reshape(1) if reduction == "none" else g
     data = x._data
-    target = c.target
+    target = params["target"]
     if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
         target = target.reshape((data.shape[0],) + data.shape[2:])
-    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=c.ignore_index,
-                          reduction=c.reduction)
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=params["ignore_index"],
+                          reduction=reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
@@ -355,18 +359,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if target.dtype is not dtypes.int64:
+    if target._data.dtype is not _INT64 and target.dtype is not dtypes.int64:  # (the array's dtype: no property)
         raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
-    if input.ndim < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    unbatched = input.ndim == 1
+    ndim = input._data.ndim
+    if ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {ndim})")
+    unbatched = ndim == 1
     x = input.unsqueeze(0) if unbatched else input
-    t = target.reshape(1) if unbatched and target.ndim == 0 else target
+    t = target.reshape(1) if unbatched and target._data.ndim == 0 else target
     if t._data.shape != (x._data.shape[0],) + x._data.shape[2:]:
         if x.ndim == 2:
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
-    classes = x.shape[1]
+    classes = x._data.shape[1]
     if weight is not None and weight.numel() != classes:
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
                            f"weight tensor of shape: {list(weight.shape)}")
@@ -409,9 +414,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    class_dim = 0 if input.ndim == 1 else 1
+    class_dim = 0 if input._data.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
-    if target.dtype is dtypes.int64 and label_smoothing <= 0:  # the common case: log_softmax and nll_loss
+    if (target._data.dtype is _INT64 or target.dtype is dtypes.int64) and label_smoothing <= 0:  # the common case:
+        # log_softmax and nll_loss
         return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     classes = input.shape[class_dim]
     wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))

@@ -86,7 +86,8 @@ def _not_nan(t: Tensor) -> Tensor:
 def _sum_dtype(input: Tensor, dtype):
     if dtype is not None:
         return dtype
-    return dtypes.int64 if input.dtype.category < 2 else input.dtype
+    dtype = input.dtype
+    return dtypes.int64 if dtype.category < 2 else dtype
 
 
 @register(method=True)
@@ -111,12 +112,12 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Arithmetic mean (torch.mean); integer inputs raise as in torch."""
     if dtype is not None:
         input = input.to(dtype)
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+    if input._data.dtype.kind not in "fc" and not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
             f"Got: {_scalar_name(input.dtype)}")
     if dim is None:
-        return _mean_all(input, count=input.numel())
+        return _mean_all(input, count=int(input._data.size))
     dims = normalize_dims(dim, input.ndim)
     return _mean_dim(input, dims=dims, keepdim=keepdim, count=_count(input.shape, dims))
 

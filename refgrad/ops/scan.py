@@ -381,10 +381,10 @@ _log_softmax = Primitive("LogSoftmaxBackward0", _log_softmax_forward, _log_softm
 def _softmax_call(prim, name, input, dim, dtype):
     if dtype is not None and input.dtype is not dtype:
         input = input.to(dtype)
-    if not input.dtype.is_floating_point:
+    if input._data.dtype.kind != "f" and not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
                                   f"'{_scalar_name(input.dtype)}'")
-    return prim(input, dim=wrap_dim(dim, input.ndim))
+    return prim(input, dim=wrap_dim(dim, input._data.ndim))
 
 
 @register(method=True)
