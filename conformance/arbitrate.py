@@ -36,14 +36,17 @@ FACTOR = 2.0
 
 
 def widen(value: Any) -> Any:
-    """``value`` (an input item, a list or dict of them) with every low-precision tensor item in double
-    precision; its data are unchanged (a float32 value is exact in float64)."""
+    """``value`` (an input item, a list or dict of them, or kwargs) with every low-precision tensor item in double
+    precision, and a ``dtype`` keyword naming a low-precision dtype (a training spec's model dtype, a reduction's
+    accumulation dtype) naming its double-precision one; the data are unchanged (a float32 value is exact in
+    float64)."""
     if isinstance(value, list):
         return [widen(part) for part in value]
     if isinstance(value, dict):
         if value.get("kind") == "tensor" and value.get("dtype") in LOW_PRECISION:
             return dict(value, dtype=LOW_PRECISION[value["dtype"]])
-        return {key: widen(part) for key, part in value.items()}
+        return {key: LOW_PRECISION[part] if key == "dtype" and isinstance(part, str) and part in LOW_PRECISION
+                else widen(part) for key, part in value.items()}
     return value
 
 

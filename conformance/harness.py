@@ -155,8 +155,8 @@ def run_both(session: Session, program: Callable, fn: Callable, inputs: list, kw
 
 def float64_outcome(session: Session, trial: Trial) -> dict:
     """``trial``'s example run again on torch with its low-precision inputs and cotangents in double precision."""
-    return run_one(session, session.reference.module, trial.program, trial.fn, widen(trial.inputs), trial.kwargs,
-                   widen(trial.extra))
+    return run_one(session, session.reference.module, trial.program, trial.fn, widen(trial.inputs),
+                   widen(trial.kwargs), widen(trial.extra))
 
 
 _OUTPUT_DTYPE = re.compile(r"out\[\d+\]\.dtype")

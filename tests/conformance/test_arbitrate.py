@@ -140,6 +140,9 @@ def test_widen_changes_only_low_precision_tensor_dtypes():
     assert [item.get("dtype") for item in widened["inputs"]] == ["float64", None, "int64"]
     assert widened["cotangents"][0]["dtype"] == "complex128"
     assert widened["inputs"][0]["data"] == X["data"] and X["dtype"] == "float32"
+    # kwargs: a dtype keyword (a training spec's model dtype) is widened too, other strings are not
+    assert widen({"dtype": "float32", "mode": "float32", "model": "nn.Linear(3, 5)"}) == {
+        "dtype": "float64", "mode": "float32", "model": "nn.Linear(3, 5)"}
 
 
 def test_the_report_lists_settled_cells(tmp_path):
