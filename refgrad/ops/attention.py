@@ -70,11 +70,10 @@ def _flash_forward(q, k, v, mask, is_causal, scale):
 
 def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
     """torch's fused CPU backward: P is the softmax of the recomputed scores (exactly 0 above the causal
-    diagonal and for a fully masked row), D = rowsum(g * out) with the forward's output, dS = P (g v^T - D),
+    diagonal and for a fully masked row), D = rowsum(g * out) with out = P v, dS = P (g v^T - D),
     dq = dS k scale, dk = dS^T q scale, dv = P^T g. A masked score's dS is 0 * (dP - D), NaN when dP or D is
     (torch 2.13: q = 0, k = [0, 0], v = [NaN, NaN], causal, one query: dk = [NaN, NaN]), and its key still enters
     dq (k = [1, NaN], causal: dq NaN, dk = [0, 0])."""
-    out = _flash_forward(q, k, v, mask, is_causal, scale)
     k_in, v_in = k, v
     k, v = _grouped(k, q.shape[-3]), _grouped(v, q.shape[-3])
     length, source = q.shape[-2], k.shape[-2]
@@ -94,16 +93,24 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
             fully = ~np.any(scores > -np.inf, axis=-1, keepdims=True)
         else:
             fully = np.all(scores == -np.inf, axis=-1, keepdims=True)
-        probs = np.where(fully, np.where(np.isnan(scores), scores, np.zeros((), q.dtype)),
-                         _softmax_forward(scores, scores.ndim - 1))
-        probs = np.where(above, np.zeros((), q.dtype), probs)
-        # dP and D both in float64, rounded to the dtype: where a row's probability is 1, out is that key's value
-        # and dP - D is exactly 0, as in torch (float32 sgemm's fused multiply-adds and a plain row sum would
-        # differ by an ulp of |dP| there, and dq by ~1e-3 where torch has 1e-22; default seed 2732)
         wide = np.float64 if q.dtype.itemsize < 8 and q.dtype.kind == "f" else q.dtype
-        d_probs = (g.astype(wide) @ np.swapaxes(v, -1, -2).astype(wide)).astype(q.dtype)
-        d_sum = np.sum(g.astype(wide) * out.astype(wide), axis=-1, keepdims=True).astype(q.dtype)
-        d_scores = probs * (d_probs - d_sum)
+
+        def softmax(dtype, forward=False):
+            """P in ``dtype``. A fully masked row is 0 in the forward (out 0), NaN here where its score is NaN."""
+            rows, zero = scores.astype(dtype), np.zeros((), dtype)
+            masked = zero if forward else np.where(np.isnan(rows), rows, zero)
+            return np.where(above, zero, np.where(fully, masked, _softmax_forward(rows, rows.ndim - 1)))
+
+        probs, wide_probs = softmax(q.dtype), softmax(wide)
+        # dS = P (dP - D), D = rowsum(g * out), all in float64 from the dtype's scores, rounded once: where dP and D
+        # agree mathematically (a row's probability 1, or every value row alike) their difference is float64
+        # noise, not an ulp of |dP| (dP, D or out rounded to float32 gave dq ~1e-3 where torch has 1e-22, default
+        # seed 2732, and dk 1.3e-4 where float64 gives -2.5e-13, seed 2804: gqa with equal value rows, whose
+        # float32 output torch happened to round to the value exactly; it does so for 19 % of such inputs)
+        g_wide, v_wide = g.astype(wide), v.astype(wide)
+        d_probs = g_wide @ np.swapaxes(v_wide, -1, -2)
+        d_sum = np.sum(g_wide * (softmax(wide, forward=True) @ v_wide), axis=-1, keepdims=True)
+        d_scores = (wide_probs * (d_probs - d_sum)).astype(q.dtype)
         dq = (d_scores @ ks) * np.asarray(root if factor >= 0 else -root, q.dtype)
         dk = (np.swapaxes(d_scores, -1, -2) @ qs) * np.asarray(root, q.dtype)
         dv = np.swapaxes(probs, -1, -2) @ g

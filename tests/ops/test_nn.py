@@ -729,6 +729,21 @@ def test_flash_attention_backward_is_exact_where_a_probability_is_one():
     (dq,) = refgrad.autograd.grad(out, ts[:1], refgrad.tensor([g]))
     assert np.abs(dq.numpy()[0, :, 1]).max() < 1e-21
 
+
+def test_flash_attention_backward_is_exact_where_every_value_row_is_alike():
+    # float32, grouped keys (default seed 2804, sdpa.gqa): both value rows are -5.4712396, so dP - D is 0 in exact
+    # arithmetic (float64: dk 2.5e-13); float32 rounding of the output (an ulp off v) made refgrad's dk 1.4e-4
+    # (torch 0, or an ulp-sized error of its own for most such inputs)
+    q = np.full((2, 3, 3, 3), 2.551492929458618)
+    q[0, 1, 1, 0] = q[0, 1, 2, 2] = q[0, 2, 2, 0] = q[1, 1, 2, 0] = q[1, 2, 0, 0] = 0.0
+    k = np.zeros((2, 1, 2, 3))
+    k[0, 0, 0, :2] = (-4.961142539978027, -3.142817497253418)
+    ts = [refgrad.tensor(a, dtype=refgrad.float32, requires_grad=True)
+          for a in (q, k, np.full((2, 1, 2, 3), -5.4712395668029785))]
+    out = F.scaled_dot_product_attention(*ts, scale=0.5, enable_gqa=True)
+    dq, dk, _ = refgrad.autograd.grad(out, ts, refgrad.full(out.shape, 10.0))
+    assert np.abs(dk.numpy()).max() < 1e-12 and np.abs(dq.numpy()).max() < 1e-12
+
 def test_pairwise_distance_of_one_element_is_its_absolute_value():
     # torch 2.13: the p-norm of one element is |x| exactly, so float32 x1 = x2 = 0 (diff = eps = 1e-6), p = 3 has
     # first derivatives +-1 and second derivatives exactly 0 (a rounded (|d|^3)^(1/3) leaves 2.625 there)
