@@ -203,10 +203,15 @@ def _attention_shapes(draw):
     return (batch + (length, d), batch + (source, d), batch + (source, dv), (length, source))
 
 
-_CONV_F32 = {"float32": (1e-5, 1e-5)}
+_CONV_F32 = {"float32": (1e-5, 1e-5, 1e-6)}
 _CONV_F32_REASON = ("float32 sums of hundreds of products (the bias gradient sums every output position): shrunk "
                     "conv_transpose2d example, 320 cotangents of 2.8669305, float64 sum 917.41775, torch 917.4193 "
-                    "(1.7e-6 relative), refgrad 917.41766")
+                    "(1.7e-6 relative), refgrad 917.41766; and sums that cancel (default seed 2653, conv_transpose2d "
+                    "input gradient -0.43981 among entries up to 90.4: torch -0.4398117, refgrad -0.4397964, "
+                    "3.5e-5 relative). Random draws of the spec's shapes (values in [-10, 10]): 11 of 2,400 gradients "
+                    "of conv_transpose2d and 4 of 3,000 of conv2d missed (1e-5, 1e-5), none of these or of 1,500 "
+                    "conv_transpose1d and 3,000 conv1d ones with ntol 1e-6 (the most any needed: 3.6e-7 of the "
+                    "gradient's largest entry)")
 _NORM_F32 = {"float32": (1e-4, 1e-3)}
 _NORM_F32_REASON = ("float32 statistics round differently (accumulation order), and 1/sqrt(var + eps) amplifies that "
                     "rounding up to 1/sqrt(1e-5) = 316 times when a row is (nearly) constant: one ulp of a mean near "

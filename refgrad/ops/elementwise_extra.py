@@ -11,11 +11,11 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
+from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import float_dtype, wrap_dim
-from refgrad.ops.linalg import outer
 from refgrad.ops.linalg_norms import vector_norm
 from refgrad.ops.pooling import pad as _pad
 from refgrad.ops.selection import where
@@ -191,21 +191,28 @@ _addr = Primitive("AddrBackward0", _addr_forward, _addr_vjp, inputs=("self", "ve
                   save={"vec1": ("vec2",), "vec2": ("vec1",)})
 
 
-@register(method=True, inplace=True)
+@register(method=True)
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta · input + alpha · outer(vec1, vec2) (torch.addr)."""
-    if vec1.ndim != 1 or vec2.ndim != 1:
-        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.ndim}-D" if vec1.ndim != 1 else
-                           f"addr: Expected 1-D argument vec2, but got {vec2.ndim}-D")
-    product = outer(vec1, vec2).detach()
-    target = np.broadcast_shapes(tuple(input.shape), tuple(product.shape)) if input.ndim else tuple(product.shape)
-    if tuple(target) != tuple(product.shape):
-        raise RuntimeError(f"The expanded size of the tensor ({product.shape[0]}) must match the existing size "
-                           f"({input.shape[0]}) at non-singleton dimension 0.  Target sizes: "
-                           f"[{product.shape[0]}, {product.shape[1]}].  Tensor sizes: "
-                           f"[{', '.join(map(str, input.shape))}]")
+    return _addr_checked(input, vec1, vec2, beta=beta, alpha=alpha)
+
+
+def _addr_checked(input, vec1, vec2, *, beta, alpha, inplace=False):
+    check_addr(input, vec1, vec2, inplace)
     dtype = dtypes.result_type(input, vec1, vec2)
+    for name, value in (("beta", beta), ("alpha", alpha)):
+        if isinstance(value, bool) and dtype is not dtypes.bool:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if isinstance(value, float) and dtype.category < dtypes.float32.category:  # bool and integers
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point number.")
     return _addr(input, vec1, vec2, cast=dtype, beta=beta, alpha=alpha)
+
+
+@register("addr_", namespace="torch.Tensor", method=True)
+def _addr_inplace(self, vec1, vec2, *, beta=1, alpha=1):
+    """In-place addr (torch.Tensor.addr_): self must be the (len(vec1), len(vec2)) matrix."""
+    from refgrad.ops._inplace import apply_inplace
+    return apply_inplace(self, _addr_checked, vec1, vec2, beta=beta, alpha=alpha, inplace=True)
 
 
 @register()

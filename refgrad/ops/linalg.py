@@ -11,7 +11,9 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import multilinear
+from refgrad.ops._addmm_checks import check_addbmm, check_addmm, check_addmv, check_baddbmm
 from refgrad.ops._binary_common import _broadcast
+from refgrad.ops._inplace import apply_inplace
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
@@ -321,54 +323,45 @@ _BMM_SAVE = {"batch1": ("batch2",), "batch2": ("batch1",)}
 _baddbmm = Primitive("BaddbmmBackward0", lambda s, b1, b2, beta, alpha: _add_scaled(s, b1 @ b2, beta, alpha),
                      _baddbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE, jvp=multilinear(1, 2))
 _addbmm = Primitive("AddbmmBackward0",
-                    lambda s, b1, b2, beta, alpha: _add_scaled(s, (b1 @ b2).sum(0), beta, alpha),
+                    lambda s, b1, b2, beta, alpha: _add_scaled(s, (b1 @ b2).sum(0), beta, alpha).astype(
+                        s.dtype, copy=False),  # (no batches: torch checks no dtypes and keeps input's)
                     _addbmm_vjp, inputs=("self", "batch1", "batch2"), save=_BMM_SAVE, jvp=multilinear(1, 2))
 
 
-def _check_broadcast(input: Tensor, shape: tuple, name: str) -> None:
-    try:
-        if np.broadcast_shapes(input.shape, shape) != tuple(shape):
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({shape[-1]}) must match the existing size "
-                           f"({input.shape[-1]}) at non-singleton dimension {len(shape) - 1}.  Target sizes: "
-                           f"{list(shape)}.  Tensor sizes: {list(input.shape)}") from None
-
-
-def _same3(name, *tensors):
-    for t in tensors[1:]:
-        if t.dtype is not tensors[0].dtype:
-            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c_name(tensors[0].dtype)} "
-                               f"!= {_c_name(t.dtype)}")
-
-
-@register(method=True, inplace=True)
+@register(method=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2) (torch.addmm)."""
-    if mat1.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError("mat1 must be a matrix, got " f"{mat1.ndim}-D tensor" if mat1.ndim != 2 else
-                           f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
-    if mat1.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
-                           f"{mat2.shape[0]}x{mat2.shape[1]})")
-    _same3("addmm", input, mat1, mat2)
-    _check_broadcast(input, (mat1.shape[0], mat2.shape[1]), "addmm")
+    return _addmm_checked(input, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def _addmm_checked(input, mat1, mat2, *, beta, alpha, inplace=False):
+    check_addmm(input, mat1, mat2, inplace)
     return _addmm(input, mat1, mat2, beta=beta, alpha=alpha)
 
 
-@register(method=True, inplace=True)
+@register("addmm_", namespace="torch.Tensor", method=True)
+def _addmm_inplace(self, mat1, mat2, *, beta=1, alpha=1):
+    """In-place addmm (torch.Tensor.addmm_): self must have the product's shape (it is not broadcast)."""
+    return apply_inplace(self, _addmm_checked, mat1, mat2, beta=beta, alpha=alpha, inplace=True)
+
+
+@register(method=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec) (torch.addmv)."""
-    if mat.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
-    if mat.shape[1] != vec.shape[0]:
-        raise RuntimeError(f"size mismatch, got input ({mat.shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), "
-                           f"vec ({vec.shape[0]})")
-    _same3("addmv", input, mat, vec)
-    _check_broadcast(input, (mat.shape[0],), "addmv")
+    return _addmv_checked(input, mat, vec, beta=beta, alpha=alpha)
+
+
+def _addmv_checked(input, mat, vec, *, beta, alpha, inplace=False):
+    check_addmv(input, mat, vec, inplace)
     if mat.numel() == 0 and beta != 0 and tuple(input.shape) != (mat.shape[0],):
         _refuse_shortcut_tangent(input, mat, vec)
     return _addmv(input, mat, vec, beta=beta, alpha=alpha)
+
+
+@register("addmv_", namespace="torch.Tensor", method=True)
+def _addmv_inplace(self, mat, vec, *, beta=1, alpha=1):
+    """In-place addmv (torch.Tensor.addmv_): self must have the product's shape (it is not broadcast)."""
+    return apply_inplace(self, _addmv_checked, mat, vec, beta=beta, alpha=alpha, inplace=True)
 
 
 def _refuse_shortcut_tangent(input, mat, vec) -> None:
@@ -383,30 +376,38 @@ def _refuse_shortcut_tangent(input, mat, vec) -> None:
             f"gradient is of size [{mat.shape[0]}].")
 
 
-def _check_batches(batch1, batch2) -> None:
-    if batch1.ndim != 3 or batch2.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
-    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch1.shape[0]}, "
-                           f"{batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
-
-
-@register(method=True, inplace=True)
+@register(method=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * bmm(batch1, batch2) (torch.baddbmm)."""
-    _check_batches(batch1, batch2)
-    _same3("baddbmm", input, batch1, batch2)
-    _check_broadcast(input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]), "baddbmm")
+    return _baddbmm_checked(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _baddbmm_checked(input, batch1, batch2, *, beta, alpha, inplace=False):
+    check_baddbmm(input, batch1, batch2, inplace)
     return _baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
 
 
-@register(method=True, inplace=True)
+@register("baddbmm_", namespace="torch.Tensor", method=True)
+def _baddbmm_inplace(self, batch1, batch2, *, beta=1, alpha=1):
+    """In-place baddbmm (torch.Tensor.baddbmm_): self must have the product's shape (it is not broadcast)."""
+    return apply_inplace(self, _baddbmm_checked, batch1, batch2, beta=beta, alpha=alpha, inplace=True)
+
+
+@register(method=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * sum_b(batch1[b] @ batch2[b]) (torch.addbmm)."""
-    _check_batches(batch1, batch2)
-    _same3("addbmm", input, batch1, batch2)
-    _check_broadcast(input, (batch1.shape[1], batch2.shape[2]), "addbmm")
+    return _addbmm_checked(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _addbmm_checked(input, batch1, batch2, *, beta, alpha, inplace=False):
+    check_addbmm(input, batch1, batch2, inplace)
     return _addbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@register("addbmm_", namespace="torch.Tensor", method=True)
+def _addbmm_inplace(self, batch1, batch2, *, beta=1, alpha=1):
+    """In-place addbmm (torch.Tensor.addbmm_): self must have the product's shape (see check_addbmm)."""
+    return apply_inplace(self, _addbmm_checked, batch1, batch2, beta=beta, alpha=alpha, inplace=True)
 
 
 @register(method=True, aliases=("ger",))

@@ -159,12 +159,17 @@ def _expand_forward(a, shape, self_sym_sizes=None):  # (self_sym_sizes: the VJP'
 _expand = Primitive("ExpandBackward0", _expand_forward, lambda c, g: g.sum_to_size(c.self_sym_sizes), view=True)
 
 
-def expand(self, *sizes):
-    """Broadcast to a larger shape as a view (-1 keeps a dimension) (torch.Tensor.expand)."""
-    sizes = _shape_args(sizes)
+_EXPAND_TYPES = {"bool": "CPUBoolType", "complex64": "CPUComplexFloatType", "complex128": "CPUComplexDoubleType"}
+
+
+def check_expand(self, sizes) -> tuple:
+    """The shape ``self`` expands to (-1 keeps a dimension), or torch's expand error (used by the ops that
+    broadcast an input through expand, such as addmm's ``input``)."""
+    from refgrad.autograd.graph import _TYPE_NAMES
     shape = self._data.shape
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, self.shape))}]}}, "
+        name = _EXPAND_TYPES.get(self.dtype.name) or f"torch.{_TYPE_NAMES[self.dtype.name]}"
+        raise RuntimeError(f"expand({name}{{[{', '.join(map(str, self.shape))}]}}, "
                            f"size=[{', '.join(map(str, sizes))}]): "
                            f"the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({self.ndim})")
@@ -176,6 +181,14 @@ def expand(self, *sizes):
                 f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({n}) at "
                 f"non-singleton dimension {lead + i}.  Target sizes: [{', '.join(map(str, sizes))}].  Tensor sizes: "
                 f"[{', '.join(map(str, shape))}]")
+    return target
+
+
+def expand(self, *sizes):
+    """Broadcast to a larger shape as a view (-1 keeps a dimension) (torch.Tensor.expand)."""
+    sizes = _shape_args(sizes)
+    shape = self._data.shape
+    target = check_expand(self, sizes)
     return _expand(self, shape=target, self_sym_sizes=shape)
 
 
