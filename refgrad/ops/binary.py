@@ -475,14 +475,10 @@ def _dist_forward(x, y, p):
             return np.min(diff).astype(x.dtype) if diff.size else np.asarray(np.inf, x.dtype)
         if p == 1 or diff.size == 1:  # torch: a single element's norm is |d| for every p (even where |d|^p
             return np.sum(diff).astype(x.dtype)  # under- or overflows)
-        largest = np.max(diff, initial=0)
-        if p > 0 and 0 < largest < np.inf:  # scaled, so tiny differences do not underflow to a zero norm
-            scaled = diff / largest
-            total = np.sum(scaled * scaled) if p == 2 else np.sum(np.power(scaled, p))
-            return (largest * (np.sqrt(total) if p == 2 else np.power(total, 1 / p))).astype(x.dtype)
-        if p == 2:
-            return np.sqrt(np.sum(diff * diff)).astype(x.dtype)
-        return np.power(np.sum(np.power(diff, p)), 1 / p).astype(x.dtype)
+        # torch's vector norm, unscaled: the powers under- and overflow ([1e-200, 1e-200] gives 0, whose gradient
+        # is then 0; [1e200, 1e200] gives inf; default seed 2807)
+        from refgrad.ops.linalg_norms import _vector_norm_forward
+        return _vector_norm_forward(diff, p, (0,), False)
 
 
 # sign with torch's sign(NaN) = 0; its zero gradient keeps the inputs in the double-backward graph, as in torch

@@ -487,6 +487,22 @@ def test_dist_refuses_empty_inputs_without_identity():
         refgrad.dist(refgrad.zeros(0), refgrad.zeros(0), math.inf)
 
 
+def test_dist_is_torchs_unscaled_vector_norm():
+    # torch 2.13 (default seed 2807): dist(0, [2.1e-188] * 2) is 0 (the squares underflow), so its gradients are 0,
+    # not the unit vector of the difference; [1e200, 1e200] overflows to inf; [3e-160, 4e-160] rounds through the
+    # subnormal squares to 4.999972167879245e-160; p = 3 at [3e-160, 4e-160] is 0
+    zero = refgrad.tensor(0.0, dtype=refgrad.float64, requires_grad=True)
+    other = refgrad.tensor([2.146449451720541e-188] * 2, dtype=refgrad.float64, requires_grad=True)
+    out = refgrad.dist(zero, other)
+    out.backward()
+    assert out.item() == 0.0 and zero.grad.item() == 0.0 and other.grad.tolist() == [0.0, 0.0]
+    for values, p, expected in (([1e200, 1e200], 2, math.inf), ([3e-160, 4e-160], 2, 4.999972167879245e-160),
+                                ([3e-160, 4e-160], 3, 0.0)):
+        got = refgrad.dist(refgrad.tensor(0.0, dtype=refgrad.float64), refgrad.tensor(values, dtype=refgrad.float64),
+                           p)
+        assert got.item() == expected
+
+
 def test_dist_of_one_element_is_its_absolute_difference_for_every_p():
     # torch 2.13: dist(0, [1e-310], -1) = 1e-310 (a single element skips the power sum, whose 1e310 overflows)
     for p in (-1.0, -2.5, 0.5, 3.0):
