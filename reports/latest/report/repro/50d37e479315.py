@@ -11,9 +11,9 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, *inputs, **kwargs: t.nn.functional.soft_margin_loss(*inputs, **kwargs)
-inputs = [{'kind': 'tensor', 'data': [[[-3.3206428391643596, -1.0, 6.3483604528423925], [-1.2136606032369084, 9.0, -inf], [0.802853, 1.0, 1.0]]], 'shape': [1, 3, 3], 'dtype': 'float64', 'requires_grad': True}, {'kind': 'tensor', 'data': [[[-0.5, -1.0, 3.167185596791672e-180], [0.25, 2.220446049250313e-16, -2.066537053924721e-175], [0.17781911307804843, 3.167185596791672e-180, -0.5]]], 'shape': [1, 3, 3], 'dtype': 'float64', 'requires_grad': False}]
+inputs = [{'kind': 'tensor', 'data': -inf, 'shape': [], 'dtype': 'float64', 'requires_grad': True}, {'kind': 'tensor', 'data': -1.0, 'shape': [], 'dtype': 'float64', 'requires_grad': False}]
 kwargs = {'reduction': 'mean'}
-extra = {'cotangents': [{'kind': 'tensor', 'data': 2.886967226314681, 'shape': [], 'dtype': 'float64', 'requires_grad': True}], 'second_cotangents': [{'kind': 'tensor', 'data': [[[-5.391069393433632e-70, 3.7453422982693034, -0.37003516778705325], [1.0, -1.0, -0.0], [3.1593972223184856e-183, -7.374373727437206, -8.754882296269958]]], 'shape': [1, 3, 3], 'dtype': 'float64', 'requires_grad': False}]}
+extra = {'cotangents': [{'kind': 'tensor', 'data': 0.0, 'shape': [], 'dtype': 'float64', 'requires_grad': True}], 'second_cotangents': [{'kind': 'tensor', 'data': 0.0, 'shape': [], 'dtype': 'float64', 'requires_grad': False}]}
 tolerances = {'float64': (1e-07, 1e-07), 'float32': (1.3e-06, 1e-05), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05), 'complex128': (1e-07, 1e-07), 'complex64': (1.3e-06, 1e-05)}
 
 

@@ -11,7 +11,7 @@ engine = importlib.import_module('refgrad')
 nan, inf = float("nan"), float("inf")
 
 fn = lambda t, x, m, v, w, b: t.nn.functional.batch_norm(x, m.detach(), v.detach().abs() + 0.5, w, b)
-inputs = [{'kind': 'tensor', 'data': [[-4.685564041137695, -0.0, -0.0], [0.0, -0.003275621682405472, 0.0]], 'shape': [2, 3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-0.0, inf, 0.044714998453855515], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [7.233122825622559, -0.5, 0.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-8.600428581237793, 2.0, -inf], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [inf, inf, inf], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}]
+inputs = [{'kind': 'tensor', 'data': [[0.5, -0.6422178745269775, 2.0], [1.0, 1.0, 0.5], [4.233531475067139, -4.213827133178711, 3.826902151107788]], 'shape': [3, 3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [nan, -1.0, 8.961739540100098], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [9.0, 0.0, -2.0], 'shape': [3], 'dtype': 'float32', 'requires_grad': False}, {'kind': 'tensor', 'data': [-0.0, 2.0, inf], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}, {'kind': 'tensor', 'data': [3.4923095703125, -0.5, 8.352662086486816], 'shape': [3], 'dtype': 'float32', 'requires_grad': True}]
 kwargs = {}
 extra = {}
 tolerances = {'float64': (1.3e-06, 1e-05), 'float32': (1.3e-06, 1e-05), 'float16': (0.001, 1e-05), 'bfloat16': (0.016, 1e-05), 'complex128': (1.3e-06, 1e-05), 'complex64': (1.3e-06, 1e-05)}
