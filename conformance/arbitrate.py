@@ -29,8 +29,10 @@ __all__ = ["LOW_PRECISION", "LOOSE", "FACTOR", "widen", "settle"]
 
 #: dtype names whose mismatches can be settled, and their double-precision counterparts
 LOW_PRECISION = {"float32": "float64", "float16": "float64", "bfloat16": "float64", "complex64": "complex128"}
-#: (rtol, atol) within which torch's low-precision value must agree with its float64 replay
-LOOSE = {"float32": (1e-3, 1e-3), "float16": (1e-1, 1e-2), "bfloat16": (1e-1, 1e-2), "complex64": (1e-3, 1e-3)}
+#: (rtol, atol) within which torch's low-precision value must agree with its float64 replay: a replay that took
+#: another branch differs by O(1); cancellation in torch's float32 kernels reaches 1.3e-3 absolute (default seed
+#: 2907: std of complex64 values near 64.7, second order, exact 0, torch -1.27e-3, refgrad 0)
+LOOSE = {"float32": (1e-2, 1e-2), "float16": (1e-1, 1e-1), "bfloat16": (1e-1, 1e-1), "complex64": (1e-2, 1e-2)}
 #: how much farther from the float64 value than torch's own low-precision value the engine's may be
 FACTOR = 2.0
 
