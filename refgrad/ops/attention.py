@@ -95,13 +95,16 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
             fully = np.all(scores == -np.inf, axis=-1, keepdims=True)
         wide = np.float64 if q.dtype.itemsize < 8 and q.dtype.kind == "f" else q.dtype
 
-        def softmax(dtype, forward=False):
-            """P in ``dtype``. A fully masked row is 0 in the forward (out 0), NaN here where its score is NaN."""
+        def softmax(dtype):
+            """(P, the forward's P) in ``dtype``: a fully masked row is 0 in the forward (out 0), NaN in P where
+            its score is NaN."""
             rows, zero = scores.astype(dtype), np.zeros((), dtype)
-            masked = zero if forward else np.where(np.isnan(rows), rows, zero)
-            return np.where(above, zero, np.where(fully, masked, _softmax_forward(rows, rows.ndim - 1)))
+            plain = _softmax_forward(rows, rows.ndim - 1)
+            return (np.where(above, zero, np.where(fully, np.where(np.isnan(rows), rows, zero), plain)),
+                    np.where(above | fully, zero, plain))
 
-        probs, wide_probs = softmax(q.dtype), softmax(wide)
+        wide_probs, wide_forward = softmax(wide)
+        probs = wide_probs if wide == q.dtype else softmax(q.dtype)[0]
         # dS = P (dP - D), D = rowsum(g * out), all in float64 from the dtype's scores, rounded once: where dP and D
         # agree mathematically (a row's probability 1, or every value row alike) their difference is float64
         # noise, not an ulp of |dP| (dP, D or out rounded to float32 gave dq ~1e-3 where torch has 1e-22, default
@@ -109,7 +112,7 @@ def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
         # float32 output torch happened to round to the value exactly; it does so for 19 % of such inputs)
         g_wide, v_wide = g.astype(wide), v.astype(wide)
         d_probs = g_wide @ np.swapaxes(v_wide, -1, -2)
-        d_sum = np.sum(g_wide * (softmax(wide, forward=True) @ v_wide), axis=-1, keepdims=True)
+        d_sum = np.sum(g_wide * (wide_forward @ v_wide), axis=-1, keepdims=True)
         d_scores = (wide_probs * (d_probs - d_sum)).astype(q.dtype)
         dq = (d_scores @ ks) * np.asarray(root if factor >= 0 else -root, q.dtype)
         dk = (np.swapaxes(d_scores, -1, -2) @ qs) * np.asarray(root, q.dtype)

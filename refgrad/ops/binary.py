@@ -29,6 +29,7 @@ from refgrad.ops._registry import register
 from refgrad.ops._round_once import sub_mul_once
 from refgrad.ops._util import float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
+from refgrad.ops.linalg_norms import _vector_norm_forward
 from refgrad.ops.selection import where
 from refgrad.ops.unary import zeros_vjp
 from refgrad.tensor import Tensor
@@ -477,7 +478,6 @@ def _dist_forward(x, y, p):
             return np.sum(diff).astype(x.dtype)  # under- or overflows)
         # torch's vector norm, unscaled: the powers under- and overflow ([1e-200, 1e-200] gives 0, whose gradient
         # is then 0; [1e200, 1e200] gives inf; default seed 2807)
-        from refgrad.ops.linalg_norms import _vector_norm_forward
         return _vector_norm_forward(diff, p, (0,), False)
 
 
