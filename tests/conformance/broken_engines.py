@@ -94,6 +94,20 @@ def _float32_gradient_rounded_once(op, bias=0.0):
     return rounded_once
 
 
+def _float32_value_rounded_once(op, bias=0.0):
+    """``op`` whose float32 result (all tensor arguments float32) holds its float64 value times ``1 + bias``,
+    rounded once, written into torch's own output through ``.data``: torch's graph, grad_fn and gradients."""
+    def rounded_once(*args, **kwargs):
+        out = op(*args, **kwargs)
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        if isinstance(out, torch.Tensor) and out.dtype == torch.float32 and all(
+                a.dtype == torch.float32 for a in tensors):
+            wide = op(*[a.detach().double() if isinstance(a, torch.Tensor) else a for a in args], **kwargs)
+            out.data.copy_(wide * (1.0 + bias))
+        return out
+    return rounded_once
+
+
 def _exp_hanging(x, *args, **kwargs):
     while True:  # an engine stuck in an infinite loop
         pass
@@ -175,6 +189,9 @@ grad_ignores_cotangent = _engine("grad_ignores_cotangent", autograd={"grad": _gr
 #: torch's float32 kernel cancels in x*x - 1 (its error there: median 1.5e-6, 99th percentile 4e-5 relative), this
 #: is 10-100x torch's own error, a float32-sized bug that only the float64 replay's rule can tell from rounding
 acosh_float32_bias = _engine("acosh_float32_bias", {"acosh": _float32_gradient_rounded_once(torch.acosh, 1e-4)})
+#: matmul's float32 value 2e-3 relative too large (rounded once): 4x torch's float32 error at the cancelling dot
+#: product of tests/conformance/test_graph_replay.py, so the graph-state float64 replay must not settle it
+matmul_float32_bias = _engine("matmul_float32_bias", {"matmul": _float32_value_rounded_once(torch.matmul, 2e-3)})
 bce_sum_for_mean = _engine("bce_sum_for_mean", functional={
     "binary_cross_entropy_with_logits":
         lambda i, t, reduction="mean", **kw: torch.nn.functional.binary_cross_entropy_with_logits(
@@ -191,6 +208,10 @@ BROKEN = {name: value for name, value in globals().items() if isinstance(value, 
 #: the control of acosh_float32_bias, not broken: acosh's float32 gradient is the float64 one rounded once (it
 #: differs from torch's float32 kernel only by rounding; the float64 replay must settle every such mismatch)
 acosh_rounded_once = _engine("acosh_rounded_once", {"acosh": _float32_gradient_rounded_once(torch.acosh)})
+
+#: not broken: matmul's float32 value is its float64 value rounded once (a graph-state program's float64 replay
+#: must settle where it differs from torch's float32 kernel: tests/conformance/test_graph_replay.py)
+matmul_rounded_once = _engine("matmul_rounded_once", {"matmul": _float32_value_rounded_once(torch.matmul)})
 
 #: torch behind a module proxy with nothing changed: every property must stay clean on it (not in BROKEN)
 passthrough = _engine("passthrough")
