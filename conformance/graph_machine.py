@@ -111,12 +111,14 @@ class Widened:
     def outcome(self, program: list[str], errors: list[dict | None], names: list[str], timeout: float) -> dict:
         """The outcome of the last of ``program`` (whose statements raised ``errors`` on torch), widened."""
         for statement, error in zip(program[self.done:], errors[self.done:]):
+            if self.departed:  # for good: nothing later is the same computation
+                break
             self.last = self.side.step(widen_statement(statement), names, timeout)
-            self.departed |= (self.last["error"] or {}).get("type") != (error or {}).get("type")
+            self.departed = (self.last["error"] or {}).get("type") != (error or {}).get("type")
             self.done += 1
         if self.departed:
             return {"obs": {}, "error": {"type": "ReplayDeparted", "base": "Exception", "step": None,
-                                         "message": "the widened program raised where torch's did not, or not"}}
+                                         "message": "a widened statement raised otherwise than on torch"}}
         return self.last
 
 
