@@ -14,10 +14,12 @@ when, at every element outside the tolerance,
 Anything else stays a divergence: a non-finite value on any side, a replay that raises or changes shape, a
 mismatch that is not a value (status, exception, dtype, shape, requires_grad, grad_fn), or a float64 example.
 The run counts noise per cell and keeps the first example (see :class:`conformance.harness.Tracker`); the
-report lists them.
+report lists them. Graph-state programs are replayed the same way, statement by statement
+(:func:`widen_statement`, :class:`conformance.graph_machine.Widened`), and settled by the same :func:`settle`.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from conformance.verdict import close_elements, short
 
-__all__ = ["LOW_PRECISION", "LOOSE", "FACTOR", "widen", "settle"]
+__all__ = ["LOW_PRECISION", "LOOSE", "FACTOR", "widen", "widen_statement", "settle"]
 
 #: dtype names whose mismatches can be settled, and their double-precision counterparts
 LOW_PRECISION = {"float32": "float64", "float16": "float64", "bfloat16": "float64", "complex64": "complex128"}
@@ -50,6 +52,16 @@ def widen(value: Any) -> Any:
         return {key: LOW_PRECISION[part] if key == "dtype" and isinstance(part, str) and part in LOW_PRECISION
                 else widen(part) for key, part in value.items()}
     return value
+
+
+_DTYPE_NAME = re.compile(r"\bt\.(" + "|".join(LOW_PRECISION) + r")\b")
+
+
+def widen_statement(statement: str) -> str:
+    """A graph-state statement (torch-API source on the module ``t``) with every low-precision dtype it names
+    (``t.float32``...) naming its double-precision one: the leaves it makes (``t.tensor([...], dtype=t.float32)``,
+    whose literals are exact in float64), and the gradients and casts it asks for, are double precision."""
+    return _DTYPE_NAME.sub(lambda found: "t." + LOW_PRECISION[found.group(1)], statement)
 
 
 def _noise(ref: np.ndarray, got: np.ndarray, exact: np.ndarray, dtype: str, rtol: float, atol: float) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import functools
 import re
 import warnings
 from typing import Any
@@ -25,6 +26,7 @@ from hypothesis import given, reproduce_failure, settings
 from hypothesis import strategies as st
 
 from conformance import profiles, programs
+from conformance.arbitrate import settle, widen_statement
 from conformance.harness import Session, Tracker, base_record, reproduce_arguments, tracked
 from conformance.repro import graph_snippet, literal
 from conformance.specs import all_specs
@@ -32,7 +34,7 @@ from conformance.specs._spec import ScalarArg
 from conformance.strategies import DEFAULT_TOLERANCE, SMALL, is_floating, shapes, tensor_values
 from conformance.verdict import compare_outcomes
 
-__all__ = ["GraphProgram", "RULES", "budget", "check", "machine_ops", "run_program", "replay"]
+__all__ = ["GraphProgram", "RULES", "Widened", "budget", "check", "machine_ops", "run_program", "replay"]
 
 MODES = ["t.no_grad()", "t.enable_grad()", "t.set_grad_enabled(False)", "t.set_grad_enabled(True)",
          "t.inference_mode()", "t.inference_mode(False)"]
@@ -93,6 +95,33 @@ class Side:
         self.pool.shutdown(wait=False)
 
 
+class Widened:
+    """The float64 replay of a program (:mod:`conformance.arbitrate`): torch running the statements so far with
+    every low-precision dtype widened (:func:`widen_statement`), started and caught up only when a step's
+    mismatches are all low-precision values. Its outcome stands for the exact one only while every statement
+    raised what it raised in torch's own run (the same type, or nothing); a program that took another path
+    (a ``.grad`` of the other dtype now accepted...) gives an error outcome, which settles nothing."""
+
+    def __init__(self, module: Any, ops: dict[str, Any]) -> None:
+        self.side = Side(module, ops)
+        self.done = 0  # statements run so far
+        self.last: dict = {"obs": {}, "error": None}
+        self.departed = False
+
+    def outcome(self, program: list[str], errors: list[dict | None], names: list[str], timeout: float) -> dict:
+        """The outcome of the last of ``program`` (whose statements raised ``errors`` on torch), widened."""
+        for statement, error in zip(program[self.done:], errors[self.done:]):
+            if self.departed:  # for good: nothing later is the same computation
+                break
+            self.last = self.side.step(widen_statement(statement), names, timeout)
+            self.departed = (self.last["error"] or {}).get("type") != (error or {}).get("type")
+            self.done += 1
+        if self.departed:
+            return {"obs": {}, "error": {"type": "ReplayDeparted", "base": "Exception", "step": None,
+                                         "message": "a widened statement raised otherwise than on torch"}}
+        return self.last
+
+
 def _pick(data: st.DataObject, options: list, label: str):
     return data.draw(st.sampled_from(options), label=label)
 
@@ -113,6 +142,9 @@ class GraphProgram:
         self.backwards: list[str] = []  # backward statements run so far (replayed by "again")
         self.counter = 0
         self.inference = False  # torch's inference mode is on (read from its observables after each step)
+        self.errors: list[dict | None] = []  # torch's error at each statement (the float64 replay must match them)
+        self.widened: Widened | None = None  # the float64 replay, once a step needed it
+        self.noisy = False  # a step's mismatches were settled as rounding (counted once per program)
 
     # -- running and comparing -------------------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -127,8 +159,11 @@ class GraphProgram:
         comparable = self.session.engine.comparable
         reference = comparable(self.reference.step(statement, names, timeout))
         candidate = comparable(self.candidate.step(statement, names, timeout))
+        self.errors.append(reference["error"])
         tolerances = dict(TOLERANCE)  # integers and bool exact
         mismatches = compare_outcomes(reference, candidate, tolerances)
+        if mismatches and self.session.float64_replay:
+            mismatches = self.settle(mismatches, reference, candidate, names)
         if mismatches:
             self.fail(mismatches, reference, candidate, names, tolerances)
         ok = reference["error"] is None
@@ -145,6 +180,19 @@ class GraphProgram:
             else:
                 self.meta.pop(name, None)
         return ok
+
+    def settle(self, mismatches: list[dict], reference: dict, candidate: dict, names: list[str]) -> list[dict]:
+        """The step's mismatches that the float64 replay (:class:`Widened`, :func:`conformance.arbitrate.settle`)
+        does not settle as rounding; a program with settled steps counts once in the tracker's noise."""
+        def exact() -> dict:
+            self.widened = self.widened or Widened(self.session.reference.module, self.ops)
+            return self.widened.outcome(self.program, self.errors, names, self.session.timeout)
+
+        kept, noise = settle(mismatches, reference, candidate, exact, dict(TOLERANCE))
+        if noise and not self.noisy:
+            self.noisy = True
+            self.tracker.settled(noise, self.program)
+        return kept
 
     def fail(self, mismatches, reference, candidate, names, tolerances) -> None:
         session = self.session
@@ -165,6 +213,8 @@ class GraphProgram:
         exits = [f"{c}.__exit__(None, None, None)" for c in reversed(self.contexts)]
         self.reference.close(exits)
         self.candidate.close(exits)
+        if self.widened is not None:
+            self.widened.side.close(exits)  # (a context it has not caught up with: a NameError, ignored)
 
     # -- helpers for drawing ---------------------------------------------------------------------------
     def tensors(self) -> list[str]:
@@ -476,22 +526,29 @@ def _assigned(statement: str) -> list[str]:
 
 
 def replay(session: Session, program: list[str]) -> tuple[int, list[dict]] | None:
-    """Run a fixed graph-state ``program`` (statements) on torch and the engine, comparing after every step;
-    return (index of the first diverging statement, its mismatches), or None when they agree throughout."""
+    """Run a fixed graph-state ``program`` (statements) on torch and the engine, comparing after every step (and
+    settling rounding as :meth:`GraphProgram.step` does); return (index of the first diverging statement, its
+    mismatches), or None when they agree throughout."""
     ops = machine_ops()
     sides = [Side(session.reference.module, ops), Side(session.engine.module, ops, session.engine.wrap)]
     names: list[str] = []
+    errors: list[dict | None] = []
+    widened = Widened(session.reference.module, ops) if session.float64_replay else None
     try:
         for index, statement in enumerate(program):
             names += [n for n in _assigned(statement) if n not in names]
             reference, candidate = (session.engine.comparable(side.step(statement, names, session.timeout))
                                     for side in sides)
+            errors.append(reference["error"])
             mismatches = compare_outcomes(reference, candidate, dict(TOLERANCE))
+            if mismatches and widened is not None:
+                mismatches = settle(mismatches, reference, candidate, functools.partial(
+                    widened.outcome, program[:index + 1], errors, names, session.timeout), dict(TOLERANCE))[0]
             if mismatches:
                 return index, mismatches
         return None
     finally:
-        for side in sides:
+        for side in sides + ([widened.side] if widened is not None else []):
             side.close([])
 
 
