@@ -17,9 +17,11 @@ from refgrad.autograd.creation_meta import _check_view_rebase
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
+from refgrad.ops._binary_common import _BROADCAST
+from refgrad.ops._primitive import _FP_QUIET, _REAL, _reset_fp_errors, _set_fp_errors
 from refgrad.tensor import Tensor
 
-__all__ = ["apply_inplace", "inplace_method"]
+__all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method"]
 
 try:  # NumPy's C function, without np.copyto's __array_function__ dispatch (~1/3 of a small in-place update)
     from numpy._core._multiarray_umath import copyto as _copyto
@@ -92,6 +94,39 @@ def _writable(array: np.ndarray) -> np.ndarray:
     return np.ndarray(array.shape, array.dtype, buffer=owner, offset=offset, strides=array.strides)
 
 
+INPLACE_UFUNCS: dict = {}
+"""op function -> the NumPy ufunc that is its forward for ``op(self, other)`` (no keyword arguments) when both
+operands have one real floating dtype (or other is a Python float): its result is then written straight into
+self's array (``out=``) under no_grad, instead of computed and copied. Filled by the ops' modules."""
+
+
+def _write_ufunc(data: np.ndarray, ufunc, other) -> bool:
+    """``data = ufunc(data, other)`` in place, when that is the op's result in data's dtype and shape (else
+    False: the generic path computes the op, raises its errors, and copies). NumPy computes an output that overlaps
+    an input as if it did not; the floating-point errors are silenced as in every op (a Primitive)."""
+    if type(other) is Tensor:
+        if other._zerotensor:  # (its op may absorb: zerotensor.py)
+            return False
+        b = other._data
+        if b.dtype is not data.dtype or data.dtype not in _REAL:
+            return False
+        shape = b.shape
+        if shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape:
+            return False  # broadcasting into another shape (the generic path raises torch's error), or not known
+    elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating tensor's dtype
+        b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
+    else:
+        return False
+    token = _set_fp_errors(_FP_QUIET)
+    try:
+        ufunc(data, b, out=data)
+    except ValueError:  # a read-only array (a non-overlapping expanded tensor): nothing was written
+        return False
+    finally:
+        _reset_fp_errors(token)
+    return True
+
+
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
@@ -104,6 +139,13 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         data = self._data
         if data.base is not None and 0 in data.strides and _overlaps(data):  # (an array owning its memory is
             raise RuntimeError(_OVERLAP)  # never expanded)
+        ufunc = None if kwargs or len(args) != 1 else INPLACE_UFUNCS.get(fn)
+        if ufunc is not None and _write_ufunc(data, ufunc, args[0]):
+            vc = self._vc
+            if vc is None:
+                vc = self._version_counter
+            vc.value += 1
+            return self
         result = fn(self, *args, **kwargs)
         source = result._data if type(result) is Tensor else None
         if source is None or source.dtype is not data.dtype or source.shape != data.shape:

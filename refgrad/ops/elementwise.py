@@ -25,6 +25,7 @@ from refgrad.ops._binary_common import (
     type_name,
     unsupported,
 )
+from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -58,14 +59,14 @@ def _scaled(g, alpha, sign=1):
 def _minus_alpha_times(a, b, alpha):
     """a - alpha * b; for floats fused (rounded once), as torch's add/sub kernels compute it with an alpha."""
     if alpha == 1:
-        return a - b
+        return np.subtract(a, b)  # (sub's in-place ufunc, below)
     dtype = np.result_type(a, b)
     if dtype.kind == "f" and not isinstance(alpha, complex):
         return sub_mul_once(a, np.asarray(alpha, dtype), b)
     return a - alpha * b
 
 
-_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else _minus_alpha_times(a, b, -alpha),
+_add = Primitive("AddBackward0", lambda a, b, alpha: np.add(a, b) if alpha == 1 else _minus_alpha_times(a, b, -alpha),
                  lambda c, g: (g, _scaled(g, c.alpha) if c.next_functions[1][0] is not None else None),
                  inputs=("self", "other"), jvp="elementwise")  # (other's gradient only when it needs one)
 _sub = Primitive("SubBackward0", _minus_alpha_times,
@@ -267,6 +268,10 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
         raise unsupported(f"div_{rounding_mode}_cpu", dtype)
     check_int_divisor(dtype, b, a, b)
     return _div_rounded(a, b, cast=dtype, rounding_mode=rounding_mode)
+
+
+# each op's forward without an alpha / rounding mode, which apply_inplace writes straight into self under no_grad
+INPLACE_UFUNCS.update({add: np.add, sub: np.subtract, mul: _mul.forward, div: _div.forward})
 
 
 @register(method=True, inplace=True)
