@@ -100,33 +100,6 @@ operands have one real floating dtype (or other is a Python float): its result i
 self's array (``out=``) under no_grad, instead of computed and copied. Filled by the ops' modules."""
 
 
-def _write_ufunc(data: np.ndarray, ufunc, other) -> bool:
-    """``data = ufunc(data, other)`` in place, when that is the op's result in data's dtype and shape (else
-    False: the generic path computes the op, raises its errors, and copies). NumPy computes an output that overlaps
-    an input as if it did not; the floating-point errors are silenced as in every op (a Primitive)."""
-    if type(other) is Tensor:
-        if other._zerotensor:  # (its op may absorb: zerotensor.py)
-            return False
-        b = other._data
-        if b.dtype is not data.dtype or data.dtype not in _REAL:
-            return False
-        shape = b.shape
-        if shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape:
-            return False  # broadcasting into another shape (the generic path raises torch's error), or not known
-    elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating tensor's dtype
-        b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
-    else:
-        return False
-    token = _set_fp_errors(_FP_QUIET)
-    try:
-        ufunc(data, b, out=data)
-    except ValueError:  # a read-only array (a non-overlapping expanded tensor): nothing was written
-        return False
-    finally:
-        _reset_fp_errors(token)
-    return True
-
-
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
@@ -140,12 +113,33 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         if data.base is not None and 0 in data.strides and _overlaps(data):  # (an array owning its memory is
             raise RuntimeError(_OVERLAP)  # never expanded)
         ufunc = None if kwargs or len(args) != 1 else INPLACE_UFUNCS.get(fn)
-        if ufunc is not None and _write_ufunc(data, ufunc, args[0]):
-            vc = self._vc
-            if vc is None:
-                vc = self._version_counter
-            vc.value += 1
-            return self
+        if ufunc is not None:  # the op's ufunc written into self (see INPLACE_UFUNCS), when its result fits there
+            other = args[0]
+            if type(other) is Tensor:
+                b = other._data
+                shape = b.shape
+                if other._zerotensor or b.dtype is not data.dtype or data.dtype not in _REAL or (
+                        shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape):
+                    b = None  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape
+                    # (the generic path raises torch's error) or not known to broadcast
+            elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
+                b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
+            else:
+                b = None
+            if b is not None:
+                token = _set_fp_errors(_FP_QUIET)  # silenced, as in every op (a Primitive)
+                try:
+                    ufunc(data, b, out=data)  # (NumPy computes an output overlapping an input as if it did not)
+                except ValueError:  # a read-only array (a non-overlapping expanded tensor): nothing was written
+                    b = None
+                finally:
+                    _reset_fp_errors(token)
+                if b is not None:
+                    vc = self._vc
+                    if vc is None:
+                        vc = self._version_counter
+                    vc.value += 1
+                    return self
         result = fn(self, *args, **kwargs)
         source = result._data if type(result) is Tensor else None
         if source is None or source.dtype is not data.dtype or source.shape != data.shape:

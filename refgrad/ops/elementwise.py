@@ -167,6 +167,11 @@ def mul(input, other, *, out=None):
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
                 return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
+            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved: the last one
+                number = _last_number  # is reused for the same float object (so the same value, sign of zero and
+                if number[0] is not other or number[1] is not a.dtype:  # NaN payload) and dtype (an optimizer's
+                    number = _remember_number(other, a.dtype)  # ``p -= lr * p.grad``)
+                return _mul(input, number[2])
             return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
@@ -175,6 +180,17 @@ def mul(input, other, *, out=None):
         out = _mul(a, b, cast=dtype)
     # a ZeroTensor times anything is one, 0 even where the other is inf or NaN (refgrad/autograd/zerotensor.py)
     return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
+
+
+_last_number = (None, None, None)  # (a Python float, a NumPy dtype, that number as a 0-d read-only tensor)
+
+
+def _remember_number(number: float, dtype: np.dtype) -> tuple:
+    global _last_number
+    array = np.asarray(number, dtype)
+    array.flags.writeable = False
+    _last_number = (number, dtype, _make(array))
+    return _last_number
 
 
 @register(method=True, inplace=True, aliases=("negative",))
