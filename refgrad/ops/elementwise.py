@@ -167,10 +167,10 @@ def mul(input, other, *, out=None):
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
                 return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
-            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved: the last one
-                number = _last_number  # is reused for the same float object (so the same value, sign of zero and
-                if number[0] is not other or number[1] is not a.dtype:  # NaN payload) and dtype (an optimizer's
-                    number = _remember_number(other, a.dtype)  # ``p -= lr * p.grad``)
+            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved: one is
+                number = _numbers.get(id(other))  # reused for the same float object (so the same value, sign of
+                if number is None or number[0] is not other or number[1] is not a.dtype:  # zero and NaN payload)
+                    number = _remember_number(other, a.dtype)  # and dtype (an optimizer's ``p -= lr * p.grad``)
                 return _mul(input, number[2])
             return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
@@ -182,15 +182,16 @@ def mul(input, other, *, out=None):
     return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
 
 
-_last_number = (None, None, None)  # (a Python float, a NumPy dtype, that number as a 0-d read-only tensor)
+_numbers: dict = {}  # id of a Python float -> (that float, kept alive, a NumPy dtype, it as a read-only 0-d tensor)
 
 
 def _remember_number(number: float, dtype: np.dtype) -> tuple:
-    global _last_number
+    if len(_numbers) >= 64:  # many numbers (a schedule's learning rates...): start over
+        _numbers.clear()
     array = np.asarray(number, dtype)
     array.flags.writeable = False
-    _last_number = (number, dtype, _make(array))
-    return _last_number
+    _numbers[id(number)] = entry = (number, dtype, _make(array))
+    return entry
 
 
 @register(method=True, inplace=True, aliases=("negative",))
