@@ -167,11 +167,19 @@ def mul(input, other, *, out=None):
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
                 return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
-            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved: one is
-                number = _numbers.get(id(other))  # reused for the same float object (so the same value, sign of
-                if number is None or number[0] is not other or number[1] is not a.dtype:  # zero and NaN payload)
-                    number = _remember_number(other, a.dtype)  # and dtype (an optimizer's ``p -= lr * p.grad``)
-                return _mul(input, number[2])
+            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved (nor seen):
+                key = id(other)  # one is reused for the same float object (so the same value, sign of zero and NaN
+                number = _numbers.get(key)  # payload) and dtype (an optimizer's ``p -= lr * p.grad``)
+                if number is not None and number[0] is other and number[1] is a.dtype:
+                    return _mul(input, number[2])
+                number = _make(np.asarray(other, a.dtype))
+                if _seen[0] is other:  # the second time in a row this float missed: remember it (a computed
+                    if len(_numbers) >= 32:  # number, used once, is not), keeping it alive so that its id stays
+                        _numbers.clear()  # its own
+                    _numbers[key] = (other, a.dtype, number)
+                else:
+                    _seen[0] = other
+                return _mul(input, number)
             return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
@@ -182,16 +190,8 @@ def mul(input, other, *, out=None):
     return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
 
 
-_numbers: dict = {}  # id of a Python float -> (that float, kept alive, a NumPy dtype, it as a read-only 0-d tensor)
-
-
-def _remember_number(number: float, dtype: np.dtype) -> tuple:
-    if len(_numbers) >= 64:  # many numbers (a schedule's learning rates...): start over
-        _numbers.clear()
-    array = np.asarray(number, dtype)
-    array.flags.writeable = False
-    _numbers[id(number)] = entry = (number, dtype, _make(array))
-    return entry
+_numbers: dict = {}  # id of a Python float -> (that float, a NumPy dtype, it as a 0-d tensor), for mul under no_grad
+_seen = [None]  # the last float that was not in _numbers
 
 
 @register(method=True, inplace=True, aliases=("negative",))

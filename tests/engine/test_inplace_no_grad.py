@@ -36,8 +36,8 @@ CASES = {  # name -> code run under no_grad with ``t`` the library; ``out`` is c
                                   "r -= t.ones(3, dtype=t.float64); out = (r, e)",
     "inf - inf is silent": "p = t.full((2,), math.inf, dtype=t.float64); p -= p; p /= t.zeros(2, dtype=t.float64); "
                            "out = p",
-    "sign of zero": "z = t.ones(2, dtype=t.float64); a = 0.0 * z; b = -0.0 * z; c = 0.0 * z; "
-                    "out = (a, b, c, 1.0 / a, 1.0 / b, 1.0 / c)",
+    "sign of zero": "z = t.ones(2, dtype=t.float64); a = [0.0 * z for _ in range(3)]; b = [-0.0 * z for _ in "
+                    "range(3)]; c = 0.0 * z; out = (*a, *b, c, 1.0 / a[2], 1.0 / b[2], 1.0 / c)",
 }
 
 
@@ -69,12 +69,12 @@ def test_in_place_arithmetic_under_no_grad_matches_torch(name):
 def test_a_number_reused_under_no_grad_is_never_the_saved_one():
     x = refgrad.ones(2, dtype=refgrad.float64, requires_grad=True)
     with refgrad.no_grad():
-        before = 0.5 * x
+        before = [0.5 * x for _ in range(3)]  # (the same float object: reused from the second on)
     y = x * 0.5  # recorded: a fresh wrapped number is saved
     y.grad_fn._saved_other.add_(1.0)  # (a saved number is an ordinary tensor)
     with refgrad.no_grad():
         after = 0.5 * x
-    assert before.tolist() == after.tolist() == [0.5, 0.5] and not after.requires_grad
+    assert [b.tolist() for b in before] == [after.tolist()] * 3 == [[0.5, 0.5]] * 3 and not after.requires_grad
     with refgrad.inference_mode():
         inside = 0.5 * x
     assert inside.is_inference() and not (0.5 * x.detach()).is_inference()
