@@ -14,6 +14,7 @@ import numpy as np
 from refgrad.autograd import forward_ad
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd.creation_meta import _check_view_rebase
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
@@ -21,7 +22,7 @@ from refgrad.ops._binary_common import _BROADCAST
 from refgrad.ops._primitive import _FP_QUIET, _REAL, _reset_fp_errors, _set_fp_errors
 from refgrad.tensor import Tensor
 
-__all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method"]
+__all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method", "write_ufunc"]
 
 try:  # NumPy's C function, without np.copyto's __array_function__ dispatch (~1/3 of a small in-place update)
     from numpy._core._multiarray_umath import copyto as _copyto
@@ -96,8 +97,44 @@ def _writable(array: np.ndarray) -> np.ndarray:
 
 INPLACE_UFUNCS: dict = {}
 """op function -> the NumPy ufunc that is its forward for ``op(self, other)`` (no keyword arguments) when both
-operands have one real floating dtype (or other is a Python float): its result is then written straight into
-self's array (``out=``) under no_grad, instead of computed and copied. Filled by the ops' modules."""
+operands have one real floating dtype (or other is a Python float): its in-place methods then try
+:func:`write_ufunc` first. Filled by the ops' modules."""
+
+
+def write_ufunc(self: Tensor, ufunc, other) -> bool:
+    """``self.op_(other)`` as ``ufunc(self, other, out=self)``, in the one case where that is all the op does: under
+    no_grad (an optimizer's update, ``p -= lr * p.grad``; nothing recorded, no tangent), self a plain writable
+    tensor that does not overlap itself, other a tensor of self's real floating dtype (not a ZeroTensor) whose
+    shape broadcasts to self's, or a Python float. Returns False, having done nothing, in every other case: then
+    :func:`apply_inplace` computes the op, raises its errors and copies the result in."""
+    if _grad_mode.mode != (False, False) or self._is_inference or self._zerotensor or _forward_ad.stack:
+        return False
+    data = self._data
+    if data.base is not None and 0 in data.strides:  # maybe expanded (an array owning its memory never is)
+        return False
+    if type(other) is Tensor:
+        b = other._data
+        shape = b.shape
+        if other._zerotensor or b.dtype is not data.dtype or data.dtype not in _REAL or (
+                shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape):
+            return False  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape (the
+            # op raises torch's error) or not known to broadcast
+    elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
+        b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
+    else:
+        return False
+    token = _set_fp_errors(_FP_QUIET)  # silenced, as in every op (a Primitive)
+    try:
+        ufunc(data, b, out=data)  # (NumPy computes an output overlapping an input as if it did not)
+    except ValueError:  # a read-only array (a non-overlapping part of an expanded tensor): nothing was written
+        return False
+    finally:
+        _reset_fp_errors(token)
+    vc = self._vc
+    if vc is None:
+        vc = self._version_counter  # (created here)
+    vc.value += 1
+    return True
 
 
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
@@ -112,34 +149,6 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         data = self._data
         if data.base is not None and 0 in data.strides and _overlaps(data):  # (an array owning its memory is
             raise RuntimeError(_OVERLAP)  # never expanded)
-        ufunc = None if kwargs or len(args) != 1 else INPLACE_UFUNCS.get(fn)
-        if ufunc is not None:  # the op's ufunc written into self (see INPLACE_UFUNCS), when its result fits there
-            other = args[0]
-            if type(other) is Tensor:
-                b = other._data
-                shape = b.shape
-                if other._zerotensor or b.dtype is not data.dtype or data.dtype not in _REAL or (
-                        shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape):
-                    b = None  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape
-                    # (the generic path raises torch's error) or not known to broadcast
-            elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
-                b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
-            else:
-                b = None
-            if b is not None:
-                token = _set_fp_errors(_FP_QUIET)  # silenced, as in every op (a Primitive)
-                try:
-                    ufunc(data, b, out=data)  # (NumPy computes an output overlapping an input as if it did not)
-                except ValueError:  # a read-only array (a non-overlapping expanded tensor): nothing was written
-                    b = None
-                finally:
-                    _reset_fp_errors(token)
-                if b is not None:
-                    vc = self._vc
-                    if vc is None:
-                        vc = self._version_counter
-                    vc.value += 1
-                    return self
         result = fn(self, *args, **kwargs)
         source = result._data if type(result) is Tensor else None
         if source is None or source.dtype is not data.dtype or source.shape != data.shape:
@@ -261,9 +270,16 @@ def _copy_slices_vjp(ctx, grad):
 
 def inplace_method(fn: Callable, name: str) -> Callable:
     """The Tensor method ``name`` (e.g. ``exp_``) for the out-of-place op ``fn``."""
+    ufunc = INPLACE_UFUNCS.get(fn)
 
-    def method(self, *args, **kwargs):
-        return apply_inplace(self, fn, *args, **kwargs)
+    if ufunc is None:
+        def method(self, *args, **kwargs):
+            return apply_inplace(self, fn, *args, **kwargs)
+    else:
+        def method(self, *args, **kwargs):
+            if len(args) == 1 and not kwargs and write_ufunc(self, ufunc, args[0]):
+                return self
+            return apply_inplace(self, fn, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"In-place version of :func:`{fn.__name__}` (torch.Tensor.{name})."
