@@ -36,6 +36,11 @@ CASES = {  # name -> code run under no_grad with ``t`` the library; ``out`` is c
                                   "r -= t.ones(3, dtype=t.float64); out = (r, e)",
     "inf - inf is silent": "p = t.full((2,), math.inf, dtype=t.float64); p -= p; p /= t.zeros(2, dtype=t.float64); "
                            "out = p",
+    "inference tensor": "with t.inference_mode(): p = t.ones(3, dtype=t.float64)\np -= 0.5 * t.ones(3, "
+                        "dtype=t.float64)",
+    "forward AD tangent": "import {fwad} as fw\nwith fw.dual_level():\n    p = fw.make_dual(t.ones(2, "
+                          "dtype=t.float64), t.full((2,), 3.0, dtype=t.float64))\n    p *= 2.0\n    p -= t.ones(2, "
+                          "dtype=t.float64)\n    out = fw.unpack_dual(p)",
     "sign of zero": "z = t.ones(2, dtype=t.float64); a = [0.0 * z for _ in range(3)]; b = [-0.0 * z for _ in "
                     "range(3)]; c = 0.0 * z; out = (*a, *b, c, 1.0 / a[2], 1.0 / b[2], 1.0 / c)",
 }
@@ -43,6 +48,7 @@ CASES = {  # name -> code run under no_grad with ``t`` the library; ``out`` is c
 
 def _run(lib, code: str):
     env = {"t": lib, "math": math}
+    code = code.replace("{fwad}", f"{lib.__name__}.autograd.forward_ad")
     try:
         with lib.no_grad():
             exec(code, env)  # noqa: S102 - the table above
