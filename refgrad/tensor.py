@@ -371,7 +371,8 @@ class Tensor:
 
     def _grad_accumulator(self) -> AccumulateGrad:
         """The AccumulateGrad node of a leaf that requires grad (kept while the leaf is alive, as in torch)."""
-        node = self._accumulator_ref() if self._accumulator_ref is not None else None
+        ref = self._accumulator_ref
+        node = ref() if ref is not None else None
         if node is None:
             node = AccumulateGrad(self)
             self._accumulator_ref = weakref.ref(node)

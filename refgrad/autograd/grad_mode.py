@@ -41,7 +41,7 @@ class _GradModeContext:
     with or without parentheses (``@no_grad()`` and ``@no_grad``)."""
 
     def __new__(cls, *args, **kwargs):
-        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]) and not kwargs:
+        if args and cls is not set_grad_enabled and len(args) == 1 and callable(args[0]) and not kwargs:
             return cls()(args[0])  # used bare as a decorator
         return super().__new__(cls)
 
@@ -74,8 +74,9 @@ class _GradModeContext:
 class no_grad(_GradModeContext):
     """torch.no_grad: operations inside are not recorded; their results have requires_grad=False."""
 
-    def _enter_state(self):
-        _set(False)
+    def _enter_state(self):  # _set(False), inlined (every optimizer step enters one)
+        _state.enabled = False
+        _state.mode = (False, _state.inference)
 
 
 class enable_grad(_GradModeContext):

@@ -275,8 +275,12 @@ def _zeros(shape, dtype):
 class AccumulateGrad(Node):
     """The sink for a leaf that requires grad: adds the incoming gradient into ``variable.grad``."""
 
-    def __init__(self, variable) -> None:
-        super().__init__(None, (), ())
+    def __init__(self, variable) -> None:  # Node.__init__(None, (), ()), inlined: each graph makes one per leaf
+        self._vjp = None
+        self.next_functions = self._input_meta = self._output_meta = ()
+        self._saved = {}
+        self._params = {}
+        self._sequence_nr = next(_sequence)
         self.variable = variable
 
 

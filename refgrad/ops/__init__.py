@@ -9,7 +9,7 @@ import numpy as _np
 
 from refgrad import dtypes as _dt
 from refgrad.autograd.graph import _TYPE_NAMES as _TN
-from refgrad.ops._inplace import apply_inplace, inplace_method
+from refgrad.ops._inplace import INPLACE_UFUNCS, apply_inplace, inplace_method, write_ufunc
 from refgrad.ops._numpy_names import accept_numpy_names
 from refgrad.ops._registry import OPS, OpEntry, register
 from refgrad.tensor import Tensor
@@ -39,8 +39,15 @@ def _swap(fn):
 
 
 def _inplace(fn):
-    def method(self, other):
-        return apply_inplace(self, fn, other)
+    ufunc = INPLACE_UFUNCS.get(fn)
+    if ufunc is None:
+        def method(self, other):
+            return apply_inplace(self, fn, other)
+    else:  # ``p -= lr * p.grad`` under no_grad: written by the op's ufunc (see write_ufunc)
+        def method(self, other):
+            if write_ufunc(self, ufunc, other):
+                return self
+            return apply_inplace(self, fn, other)
     return method
 
 

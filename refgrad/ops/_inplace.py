@@ -3,7 +3,8 @@
 The written-back tensor takes over the new node (so history is rewritten, as in torch), every in-place op bumps
 the version counter shared with views and detached aliases, and an in-place op on a view rewrites the base's
 history through a CopySlices node. torch's three refusals are raised here: a leaf that requires grad, a view of
-such a leaf, and a view made under no_grad modified with grad mode on.
+such a leaf, and a view made under no_grad modified with grad mode on. One shortcut: under no_grad, add_, sub_,
+mul_ and div_ (and ``+=``...) of a plain float tensor write their forward's ufunc straight into it (write_ufunc).
 """
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ import numpy as np
 from refgrad.autograd import forward_ad
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd.creation_meta import _check_view_rebase
+from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
+from refgrad.ops._binary_common import _BROADCAST
+from refgrad.ops._primitive import _FP_QUIET, _REAL, _reset_fp_errors, _set_fp_errors
 from refgrad.tensor import Tensor
 
-__all__ = ["apply_inplace", "inplace_method"]
+__all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method", "write_ufunc"]
 
 try:  # NumPy's C function, without np.copyto's __array_function__ dispatch (~1/3 of a small in-place update)
     from numpy._core._multiarray_umath import copyto as _copyto
@@ -90,6 +94,48 @@ def _writable(array: np.ndarray) -> np.ndarray:
         owner = owner.base
     offset = array.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
     return np.ndarray(array.shape, array.dtype, buffer=owner, offset=offset, strides=array.strides)
+
+
+INPLACE_UFUNCS: dict = {}
+"""op function -> the NumPy ufunc that is its forward for ``op(self, other)`` (no keyword arguments) when both
+operands have one real floating dtype (or other is a Python float): its in-place methods then try
+:func:`write_ufunc` first. Filled by the ops' modules."""
+
+
+def write_ufunc(self: Tensor, ufunc, other) -> bool:
+    """``self.op_(other)`` as ``ufunc(self, other, out=self)``, in the one case where that is all the op does: under
+    no_grad (an optimizer's update, ``p -= lr * p.grad``; nothing recorded, no tangent), self a plain writable
+    tensor that does not overlap itself, other a tensor of self's real floating dtype (not a ZeroTensor) whose
+    shape broadcasts to self's, or a Python float. Returns False, having done nothing, in every other case: then
+    :func:`apply_inplace` computes the op, raises its errors and copies the result in."""
+    if _grad_mode.mode != (False, False) or self._is_inference or self._zerotensor or _forward_ad.stack:
+        return False
+    data = self._data
+    if data.base is not None and 0 in data.strides:  # maybe expanded (an array owning its memory never is)
+        return False
+    if type(other) is Tensor:
+        b = other._data
+        shape = b.shape
+        if other._zerotensor or b.dtype is not data.dtype or data.dtype not in _REAL or (
+                shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape):
+            return False  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape (the
+            # op raises torch's error) or not known to broadcast
+    elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
+        b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
+    else:
+        return False
+    token = _set_fp_errors(_FP_QUIET)  # silenced, as in every op (a Primitive)
+    try:
+        ufunc(data, b, out=data)  # (NumPy computes an output overlapping an input as if it did not)
+    except ValueError:  # a read-only array (a non-overlapping part of an expanded tensor): nothing was written
+        return False
+    finally:
+        _reset_fp_errors(token)
+    vc = self._vc
+    if vc is None:
+        vc = self._version_counter  # (created here)
+    vc.value += 1
+    return True
 
 
 def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
@@ -225,9 +271,16 @@ def _copy_slices_vjp(ctx, grad):
 
 def inplace_method(fn: Callable, name: str) -> Callable:
     """The Tensor method ``name`` (e.g. ``exp_``) for the out-of-place op ``fn``."""
+    ufunc = INPLACE_UFUNCS.get(fn)
 
-    def method(self, *args, **kwargs):
-        return apply_inplace(self, fn, *args, **kwargs)
+    if ufunc is None:
+        def method(self, *args, **kwargs):
+            return apply_inplace(self, fn, *args, **kwargs)
+    else:
+        def method(self, *args, **kwargs):
+            if len(args) == 1 and not kwargs and write_ufunc(self, ufunc, args[0]):
+                return self
+            return apply_inplace(self, fn, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"In-place version of :func:`{fn.__name__}` (torch.Tensor.{name})."

@@ -25,6 +25,7 @@ from refgrad.ops._binary_common import (
     type_name,
     unsupported,
 )
+from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -58,14 +59,14 @@ def _scaled(g, alpha, sign=1):
 def _minus_alpha_times(a, b, alpha):
     """a - alpha * b; for floats fused (rounded once), as torch's add/sub kernels compute it with an alpha."""
     if alpha == 1:
-        return a - b
+        return np.subtract(a, b)  # (sub's in-place ufunc, below)
     dtype = np.result_type(a, b)
     if dtype.kind == "f" and not isinstance(alpha, complex):
         return sub_mul_once(a, np.asarray(alpha, dtype), b)
     return a - alpha * b
 
 
-_add = Primitive("AddBackward0", lambda a, b, alpha: a + b if alpha == 1 else _minus_alpha_times(a, b, -alpha),
+_add = Primitive("AddBackward0", lambda a, b, alpha: np.add(a, b) if alpha == 1 else _minus_alpha_times(a, b, -alpha),
                  lambda c, g: (g, _scaled(g, c.alpha) if c.next_functions[1][0] is not None else None),
                  inputs=("self", "other"), jvp="elementwise")  # (other's gradient only when it needs one)
 _sub = Primitive("SubBackward0", _minus_alpha_times,
@@ -166,6 +167,19 @@ def mul(input, other, *, out=None):
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
                 return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
+            if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved (nor seen):
+                key = id(other)  # one is reused for the same float object (so the same value, sign of zero and NaN
+                number = _numbers.get(key)  # payload) and dtype (an optimizer's ``p -= lr * p.grad``)
+                if number is not None and number[0] is other and number[1] is a.dtype:
+                    return _mul(input, number[2])
+                number = _make(np.asarray(other, a.dtype))
+                if _seen[0] is other:  # the second time in a row this float missed: remember it (a computed
+                    if len(_numbers) >= 32:  # number, used once, is not), keeping it alive so that its id stays
+                        _numbers.clear()  # its own
+                    _numbers[key] = (other, a.dtype, number)
+                else:
+                    _seen[0] = other
+                return _mul(input, number)
             return _mul(input, _make(np.asarray(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
@@ -174,6 +188,10 @@ def mul(input, other, *, out=None):
         out = _mul(a, b, cast=dtype)
     # a ZeroTensor times anything is one, 0 even where the other is inf or NaN (refgrad/autograd/zerotensor.py)
     return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
+
+
+_numbers: dict = {}  # id of a Python float -> (that float, a NumPy dtype, it as a 0-d tensor), for mul under no_grad
+_seen = [None]  # the last float that was not in _numbers
 
 
 @register(method=True, inplace=True, aliases=("negative",))
@@ -267,6 +285,10 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
         raise unsupported(f"div_{rounding_mode}_cpu", dtype)
     check_int_divisor(dtype, b, a, b)
     return _div_rounded(a, b, cast=dtype, rounding_mode=rounding_mode)
+
+
+# each op's forward without an alpha / rounding mode, which apply_inplace writes straight into self under no_grad
+INPLACE_UFUNCS.update({add: np.add, sub: np.subtract, mul: _mul.forward, div: _div.forward})
 
 
 @register(method=True, inplace=True)
