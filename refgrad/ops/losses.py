@@ -10,7 +10,6 @@ import warnings
 
 import numpy as np
 
-from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise, reduced_elementwise_zero_filled
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import check_broadcast
@@ -227,6 +226,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 # --- nll / cross entropy -----------------------------------------------------------------------------------
 
 _INT64 = np.dtype(np.int64)
+_UINT8 = np.dtype(np.uint8)
 
 def _nll_weights(x, target, weight, ignore_index):
     """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
@@ -356,43 +356,86 @@ _nll2d_w = Primitive("NllLoss2DBackward0", _nll_weighted_forward, _nll_weighted_
 @register(namespace="torch.nn.functional")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...)."""
+    """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...);
+    int64 or uint8 targets ((C) and (N, C) only for uint8, as torch's kernels)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if target._data.dtype is not _INT64 and target.dtype is not dtypes.int64:  # (the array's dtype: no property)
-        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
-    ndim = input._data.ndim
+    return _nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def _target_dtype_error(target) -> RuntimeError:
+    return RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}")
+
+
+def _out_of_bounds(value: int, as_character: bool) -> IndexError:
+    """torch's IndexError for a target outside [0, C). torch 2.13's batched kernel without reduction formats a
+    byte target as a character: its C string ends at a NUL, and a byte >= 128 is not UTF-8 (Python's
+    UnicodeDecodeError is raised instead, as in torch)."""
+    if not as_character:
+        return IndexError(f"Target {value} is out of bounds.")
+    return IndexError((b"Target " + bytes([value]) + b" is out of bounds.").split(b"\0")[0].decode())
+
+
+def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tensor:
+    """nll_loss after its reduction argument was checked: torch's checks in torch's order (nll_loss_nd's batch and
+    target sizes, the differentiability of ``weight``, then the kernels': target rank, dtype, weight size, bounds),
+    then the (N, C) or (N, C, h, w) primitive."""
+    data, tdata = input._data, target._data
+    ndim, tdtype = data.ndim, tdata.dtype
     if ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {ndim})")
-    unbatched = ndim == 1
-    x = input.unsqueeze(0) if unbatched else input
-    t = target.reshape(1) if unbatched and target._data.ndim == 0 else target
-    if t._data.shape != (x._data.shape[0],) + x._data.shape[2:]:
-        if x.ndim == 2:
-            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
-        raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
-    classes = x._data.shape[1]
-    if weight is not None and weight.numel() != classes:
-        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
-                           f"weight tensor of shape: {list(weight.shape)}")
-    tdata = t._data
-    # one reduction: as uint64, a negative target is larger than any class (an element-wise look only then)
-    if tdata.size and np.maximum.reduce(tdata.view(np.uint64), axis=None) >= classes:  # (ndarray.max: 2 frames more)
+    shape = data.shape
+    if ndim != 1 and shape[0] != (tdata.shape[0] if tdata.ndim else 0):  # (torch reads a 0-d target's size as 0)
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
+                         f"({tdata.shape[0] if tdata.ndim else 0}).")
+    classes = shape[0] if ndim == 1 else shape[1]
+    if ndim > 2 and ndim != 4 and tdata.shape != shape[:1] + shape[2:]:
+        raise RuntimeError(f"Expected target size {list(shape[:1] + shape[2:])}, got {list(tdata.shape)}")
+    if weight is not None:
+        not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
+    if ndim <= 2:  # nll_loss_forward's checks
+        if tdata.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if tdtype != _INT64 and tdtype != _UINT8:
+            raise _target_dtype_error(target)
+        if ndim == 2 and tdata.ndim == 0:  # (an empty batch and a 0-d target pass the batch check)
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if ndim == 1 and tdata.ndim == 1 and tdata.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {tdata.shape[0]}")
+        if weight is not None and weight._data.size != classes:
+            raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
+                               f"got weight tensor of shape: {list(weight.shape)}")
+    else:  # nll_loss2d_forward's (3-d and 5-d or more inputs are folded to 4-d: their spatial sizes match then)
+        if ndim == 4 and tdata.ndim != 3:
+            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                               f"{tdata.ndim}")
+        if tdtype != _INT64 and tdtype != _UINT8:
+            raise _target_dtype_error(target)
+        if weight is not None and weight._data.size != classes:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+        if ndim == 4 and tdata.shape != shape[:1] + shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {list(shape)} , target: {list(tdata.shape)}")  # (sic)
+        if tdtype != _INT64:  # the 2-d kernel reads int64 targets only
+            raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
+    # the bounds, in one reduction: as uint64, a negative int64 target is larger than any class (an element-wise
+    # look only then)
+    if tdata.size and np.maximum.reduce(tdata.view(np.uint64) if tdtype is _INT64 else tdata, axis=None) >= classes:
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
-            raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
-    ndim = x._data.ndim
-    not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
-    if unbatched:
-        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
+            raise _out_of_bounds(int(tdata[bad][0]), tdtype == _UINT8 and ndim == 2 and reduction == "none")
+    if tdtype is not _INT64:  # uint8 (values as they are: an ignore_index of -100 never matches a byte)
+        tdata = tdata.astype(_INT64)
+    if ndim == 1:
+        return _nll_call(_nll, _nll_w, input, tdata.reshape(1) if tdata.ndim == 0 else tdata, weight, ignore_index,
+                         reduction)
     if ndim == 2:
-        return _nll_call(_nll, _nll_w, x, tdata, weight, ignore_index, reduction)
+        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
     if ndim == 4:
-        return _nll_call(_nll2d, _nll2d_w, x, tdata, weight, ignore_index, reduction)
-    folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
-    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1), weight,
+        return _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
+    folded = input.reshape(shape[0], classes, shape[2], -1)
+    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
                     ignore_index, reduction)
-    return out.view(tuple(t.shape)) if reduction == "none" else out
+    return out.view(tuple(target.shape)) if reduction == "none" else out
 
 
 def _nll_call(prim, prim_weighted, tensor, target, weight, ignore_index, reduction):
@@ -414,27 +457,35 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    class_dim = 0 if input._data.ndim == 1 else 1
+    data = input._data
+    class_dim = 0 if data.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
-    if (target._data.dtype is _INT64 or target.dtype is dtypes.int64) and label_smoothing <= 0:  # the common case:
-        # log_softmax and nll_loss
-        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    classes = input.shape[class_dim]
-    wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
-    if target.dtype.is_floating_point:
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / classes
-        terms = logp * target if weight is None else logp * target * weight.view(wshape)
-        if reduction == "none":
-            return -terms.sum(class_dim)
-        if reduction == "sum":
-            return -terms.sum()
-        return _div_scalar(-terms.sum(), other=float(input.numel() / classes))
-    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing <= 0:
-        return nll
+    if target._data.shape != data.shape:  # class indices (torch tells them from probabilities by the shape alone)
+        nll = _nll_loss(logp, target, weight, ignore_index, reduction)
+        if label_smoothing <= 0:
+            return nll
+        if weight is not None and reduction == "mean" and target._data.dtype == _UINT8:  # torch 2.13 gathers the
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")  # weights by the byte targets
+        return _smoothed(nll, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim)
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                           f"{_scalar_name(target.dtype)}")
+    classes = data.shape[class_dim]
+    wshape = tuple(classes if d == class_dim else 1 for d in range(data.ndim))
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = logp * target if weight is None else logp * target * weight.view(wshape)
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return _div_scalar(-terms.sum(), other=float(input.numel() / classes))
+
+
+def _smoothed(nll, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim):
+    """torch's label smoothing of class-index targets: the nll term and the mean of -log p over the classes."""
+    classes = logp.shape[class_dim]
+    wshape = tuple(classes if d == class_dim else 1 for d in range(logp.ndim))
     ignored = const(target._data == ignore_index)
     smooth = -(logp * weight.view(wshape)).sum(class_dim) if weight is not None else -logp.sum(class_dim)
     smooth = smooth.masked_fill(ignored, 0.0)
