@@ -262,7 +262,11 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
     if x.ndim == 1:  # unbatched (C,): a 0-d loss
         return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
     per_weight, safe, ignored = _nll_weights(x, target, weight, ignore_index)
-    picked = x[_nll_positions(x, safe)]
+    if x.ndim == 2:  # (_nll_positions' rows, inline)
+        rows = _ROWS.get(x.shape[0])
+        picked = x[_nll_positions(x, safe) if rows is None else (rows, safe)]
+    else:
+        picked = x[_nll_positions(x, safe)]
     if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
         if reduction == "none":
             return np.negative(picked)
@@ -289,7 +293,8 @@ def _nll_vjp(c, g):
     target = params["target"]
     if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
         target = target.reshape((data.shape[0],) + data.shape[2:])
-    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=params["ignore_index"],
+    weight = params["weight"] if type(c) is not _WithWeight else c.weight  # (a parameter: no accessor)
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=weight, ignore_index=params["ignore_index"],
                           reduction=reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
@@ -312,7 +317,8 @@ def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
     values = g if per_weight is None else per_weight * g
     if safe is not target:  # ignored targets write nothing (a zero at class 0 of their row)
         values = np.where(ignored, np.zeros((), dtype), values)
-    out[_nll_positions(out, safe)] = values
+    rows = _ROWS.get(shape[0]) if len(shape) == 2 else None  # (_nll_positions' rows, inline)
+    out[_nll_positions(out, safe) if rows is None else (rows, safe)] = values
     return out
 
 
@@ -464,8 +470,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         nll = _nll_loss(logp, target, weight, ignore_index, reduction)
         if label_smoothing <= 0:
             return nll
-        if weight is not None and reduction == "mean" and target._data.dtype == _UINT8:  # torch 2.13 gathers the
-            raise RuntimeError("gather(): Expected dtype int32/int64 for index")  # weights by the byte targets
+        tdata = target._data
+        if weight is not None and reduction == "mean" and tdata.dtype == _UINT8 and count_nonzero(
+                tdata != ignore_index):  # torch 2.13 gathers the weights of the counted targets by the bytes
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
         return _smoothed(nll, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim)
     if not target.dtype.is_floating_point:
         raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
