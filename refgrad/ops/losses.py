@@ -29,7 +29,7 @@ from refgrad.ops.nn import (
     pairwise_distance,
     reduce_loss,
 )
-from refgrad.ops.scan import log_softmax
+from refgrad.ops.scan import _log_softmax, log_softmax
 from refgrad.ops.selection import clamp_min
 from refgrad.ops.unary import abs as tensor_abs
 from refgrad.ops.unary import sqrt
@@ -435,7 +435,9 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
         return _nll_call(_nll, _nll_w, input, tdata.reshape(1) if tdata.ndim == 0 else tdata, weight, ignore_index,
                          reduction)
     if ndim == 2:
-        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
+        if weight is None:  # (_nll_call inline)
+            return _nll(input, target=tdata, weight=None, ignore_index=ignore_index, reduction=reduction)
+        return _nll_w(input, weight, target=tdata, ignore_index=ignore_index, reduction=reduction)
     if ndim == 4:
         return _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
     folded = input.reshape(shape[0], classes, shape[2], -1)
@@ -465,7 +467,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     data = input._data
     class_dim = 0 if data.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
+    # (log_softmax's checks and casts apply to floating inputs only: their primitive directly)
+    logp = _log_softmax(input, dim=class_dim) if data.dtype.kind == "f" and data.ndim else log_softmax(input, class_dim)
     if target._data.shape != data.shape:  # class indices (torch tells them from probabilities by the shape alone)
         nll = _nll_loss(logp, target, weight, ignore_index, reduction)
         if label_smoothing <= 0:
