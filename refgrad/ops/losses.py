@@ -12,6 +12,7 @@ import numpy as np
 
 from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise, reduced_elementwise_zero_filled
 from refgrad.autograd.grad_mode import _state as _grad_mode
+from refgrad.autograd.graph import SavedTensor
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -299,7 +300,11 @@ def _nll_vjp(c, g):
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
-        return grad + _zeros_of(c.self)
+        saved = c._saved.get("target")
+        _save_target(grad, saved)  # torch's NllLossBackwardBackward0 saves the target: so do the nodes here
+        out = grad + _zeros_of(c.self)
+        _save_target(out, saved)
+        return out
     return grad
 
 
@@ -326,7 +331,19 @@ def _nll_cotangent_vjp(c, gg):
     # torch's derivative of nll_loss_backward in grad_output is nll_loss itself applied to gg, so a mean over no
     # counted target is 0/0 = NaN there, as the forward (the zeros of the one-hot would give 0)
     prim = _nll if gg.ndim == 2 else _nll2d  # the VJP's input is (N, C) or (N, C, h, w)
-    return prim(gg, target=c.target, weight=c.weight, ignore_index=c.ignore_index, reduction=c.reduction)
+    params = c._params  # (the target array: ``c.target`` is the saved tensor)
+    out = prim(gg, target=params["target"], weight=params["weight"], ignore_index=params["ignore_index"],
+               reduction=params["reduction"])
+    _save_target(out, c._saved.get("target"))
+    return out
+
+
+def _save_target(out: Tensor, saved) -> None:
+    """torch's nll nodes save the target tensor (``saved``: a SavedTensor, or the tensor): changing it in place
+    before the backward raises there, and an inference-mode target cannot be saved (raises now)."""
+    node = out._grad_fn
+    if node is not None and saved is not None:
+        node._saved["target"] = SavedTensor(saved.tensor if type(saved) is SavedTensor else saved)
 
 
 _nll_cotangent = Primitive("NllLossBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp)
@@ -431,19 +448,26 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
             raise _out_of_bounds(int(tdata[bad][0]), tdtype == _UINT8 and ndim == 2 and reduction == "none")
     if tdtype is not _INT64:  # uint8 (values as they are: an ignore_index of -100 never matches a byte)
         tdata = tdata.astype(_INT64)
-    if ndim == 1:
-        return _nll_call(_nll, _nll_w, input, tdata.reshape(1) if tdata.ndim == 0 else tdata, weight, ignore_index,
-                         reduction)
     if ndim == 2:
         if weight is None:  # (_nll_call inline)
-            return _nll(input, target=tdata, weight=None, ignore_index=ignore_index, reduction=reduction)
-        return _nll_w(input, weight, target=tdata, ignore_index=ignore_index, reduction=reduction)
-    if ndim == 4:
-        return _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
-    folded = input.reshape(shape[0], classes, shape[2], -1)
-    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
-                    ignore_index, reduction)
-    return out.view(tuple(target.shape)) if reduction == "none" else out
+            out = _nll(input, target=tdata, weight=None, ignore_index=ignore_index, reduction=reduction)
+        else:
+            out = _nll_w(input, weight, target=tdata, ignore_index=ignore_index, reduction=reduction)
+    elif ndim == 1:
+        out = _nll_call(_nll, _nll_w, input, tdata.reshape(1) if tdata.ndim == 0 else tdata, weight, ignore_index,
+                        reduction)
+    elif ndim == 4:
+        out = _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
+    else:
+        folded = input.reshape(shape[0], classes, shape[2], -1)
+        out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
+                        ignore_index, reduction)
+        if out._grad_fn is not None:  # torch saves the target as it folds it: a view, or one of a contiguous copy
+            _save_target(out, target.contiguous().view(shape[0], 1, -1))
+        return out.view(tuple(target.shape)) if reduction == "none" else out
+    if out._grad_fn is not None:
+        _save_target(out, target)
+    return out
 
 
 def _nll_call(prim, prim_weighted, tensor, target, weight, ignore_index, reduction):

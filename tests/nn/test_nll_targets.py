@@ -118,3 +118,63 @@ def test_byte_targets_give_the_long_targets_loss_and_gradient(loss, ignore_index
         np.testing.assert_allclose(value, results[0][0], rtol=1e-15)  # (NaN: a mean over no counted target)
         np.testing.assert_allclose(grad, results[0][1], rtol=1e-15)
         assert name == results[0][2]
+
+
+SAVED_TARGET_CASES = [  # (input shape, target shape, loss, keyword arguments)
+    ((4, 3), (4,), "nll_loss", {}), ((4, 3), (4,), "nll_loss", {"weight": "ones"}), ((3,), (), "nll_loss", {}),
+    ((4, 3, 2), (4, 2), "nll_loss", {}), ((4, 3, 2, 2), (4, 2, 2), "nll_loss", {}),
+    ((4, 3, 2, 2, 2), (4, 2, 2, 2), "nll_loss", {"reduction": "none"}), ((4, 3), (4,), "cross_entropy", {}),
+    ((4, 3), (4,), "cross_entropy", {"label_smoothing": 0.1}), ((4, 3), (4,), "nll_loss", {"target": "uint8"}),
+]
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+@pytest.mark.parametrize("modified", [False, True])
+@pytest.mark.parametrize(("shape", "target_shape", "loss", "options"), SAVED_TARGET_CASES)
+def test_the_target_is_saved_for_backward(shape, target_shape, loss, options, modified, second_order):
+    """torch's nll nodes save the target: changing it in place before the backward (first or second order)
+    raises torch's version error (the message pattern of autograd's own errors: compared whole here)."""
+    def run(t):
+        kwargs = dict(options)
+        dtype = getattr(t, kwargs.pop("target", "int64"))
+        if kwargs.get("weight") == "ones":
+            kwargs["weight"] = t.ones(shape[1])
+        x = t.zeros(shape, requires_grad=True)
+        target = t.zeros(target_shape, dtype=dtype)
+        out = getattr(t.nn.functional, loss)(x, target, **kwargs).sum()
+        if second_order:
+            (g,) = t.autograd.grad(out, x, create_graph=True)
+            out = (g * x).sum()
+        if modified:
+            target.add_(0)
+        out.backward()
+        return x.grad
+    reference, engine = _both(lambda t: lambda: run(t), lambda t: ())
+    _assert_same(engine, reference)
+    assert (reference[0] == "ok") is not modified
+
+
+def test_an_inference_mode_target_cannot_be_saved():
+    def make(t):
+        with t.inference_mode():
+            target = t.tensor([0, 1, 2, 1])
+        return t.zeros(4, 3, requires_grad=True), target
+    reference, engine = _both(lambda t: t.nn.functional.nll_loss, make)
+    _assert_same(engine, reference)
+    assert reference[0] == "RuntimeError"
+
+
+@pytest.mark.parametrize("strided", [False, True])
+def test_a_folded_target_is_saved_as_torch_folds_it(strided):
+    """(N, C, d) inputs: torch saves the target as a (N, 1, d) view of it, or of its contiguous copy (a strided
+    target changed in place then raises nothing)."""
+    def run(t):
+        x = t.zeros(4, 3, 2, requires_grad=True)
+        target = t.zeros(2, 4, dtype=t.int64).t() if strided else t.zeros(4, 2, dtype=t.int64)
+        out = t.nn.functional.nll_loss(x, target)
+        target.add_(0)
+        out.backward()
+        return x.grad
+    reference, engine = _both(lambda t: lambda: run(t), lambda t: ())
+    _assert_same(engine, reference)
+    assert (reference[0] == "ok") is strided
