@@ -229,11 +229,22 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 _INT64 = np.dtype(np.int64)
 _UINT8 = np.dtype(np.uint8)
 
+_COUNTED: list = [None]  # (target array, ignore_index) that nll_loss last found to ignore no target
+
+
 def _nll_weights(x, target, weight, ignore_index):
     """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
-    The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1."""
-    ignored = target == ignore_index
-    if not count_nonzero(ignored):  # (NumPy's C function: ndarray.any goes through two Python frames)
+    The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1.
+
+    ``_COUNTED`` spares the comparison with ignore_index for the targets nll_loss has just checked: all within
+    [0, C) and ignore_index outside it. The forward and the backward (which receives the same array) use it; the
+    nodes save the target tensor, so a change of it in place before the backward raises first."""
+    counted = _COUNTED[0]
+    if counted is not None and counted[0] is target and counted[1] == ignore_index:
+        ignored = None
+    else:
+        ignored = target == ignore_index
+    if ignored is None or not count_nonzero(ignored):  # (NumPy's C function: ndarray.any has two Python frames)
         if weight is None and x.dtype.itemsize >= 4 and target.size <= 1 << 24:  # the sum of the weights is exact
             return None, target, ignored
         per_weight = np.ones(target.shape, x.dtype) if weight is None else weight.astype(x.dtype)[target]
@@ -442,12 +453,16 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
             raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
     # the bounds, in one reduction: as uint64, a negative int64 target is larger than any class (an element-wise
     # look only then)
-    if tdata.size and np.maximum.reduce(tdata.view(np.uint64) if tdtype is _INT64 else tdata, axis=None) >= classes:
+    in_range = not tdata.size or np.maximum.reduce(tdata.view(np.uint64) if tdtype is _INT64 else tdata,
+                                                   axis=None) < classes
+    if not in_range:
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
             raise _out_of_bounds(int(tdata[bad][0]), tdtype == _UINT8 and ndim == 2 and reduction == "none")
     if tdtype is not _INT64:  # uint8 (values as they are: an ignore_index of -100 never matches a byte)
         tdata = tdata.astype(_INT64)
+    if in_range and not 0 <= ignore_index < classes:  # no target is ignored: _nll_weights need not look
+        _COUNTED[0] = (tdata, ignore_index)
     if ndim == 2:
         if weight is None:  # (_nll_call inline)
             out = _nll(input, target=tdata, weight=None, ignore_index=ignore_index, reduction=reduction)
