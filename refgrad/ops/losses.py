@@ -20,6 +20,7 @@ from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import promote
 from refgrad.ops.binary import xlogy
 from refgrad.ops.nn import (
+    _REDUCTIONS,
     _check_reduction,
     _clamp_min_value_only,
     _reduce_backward,
@@ -500,8 +501,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax + nll_loss for class indices, or soft cross-entropy for class probabilities
     (torch.nn.functional.cross_entropy), with weight, ignore_index and label_smoothing as torch composes them."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction)  # raises
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     data = input._data
