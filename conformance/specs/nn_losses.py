@@ -1,7 +1,7 @@
 """Specs for the torch.nn.functional losses (refgrad/ops/losses.py; binary_cross_entropy_with_logits in nn.py).
 
 Every loss runs with each reduction; class-index targets are drawn as floats in [0, C-1] and cast with .long()
-inside ``fn`` (the harness draws one dtype per example). Kinks (|d| = beta, d = 0, margins) come from the
+(or .byte()) inside ``fn`` (the harness draws one dtype per example). Kinks (|d| = beta, d = 0, margins) come from the
 strategies' special points: targets and inputs often tie at small integers.
 """
 from hypothesis import strategies as st
@@ -49,20 +49,50 @@ def _class_shapes(draw, kdim=False):
 
 
 def _nll_fn(loss):
-    source = (f"lambda t, x, y, w, **kw: t.nn.functional.{loss}(x, y.long(), "
+    source = (f"lambda t, x, y, w, **kw: t.nn.functional.{loss}(x, getattr(y, kw.pop('target'))(), "
               "weight=w if kw.pop('weighted') else None, **kw)")
     fn = eval(source)  # noqa: S307 - constant source, pasted into reproducers
     fn.__conformance_source__ = source
     return fn
 
 
-def _nll_kwargs(label_smoothing):
-    def factory(_shapes):
-        parts = {"reduction": REDUCTION, "weighted": st.booleans(), "ignore_index": st.sampled_from([-100, 1])}
+def _nll_kwargs(label_smoothing, targets=None):
+    """``target``: the method that casts the drawn targets: long, or byte as well for (C) and (N, C) inputs (torch's
+    kernels for more dimensions take int64 only); ``targets`` overrides the choice (the invalid dtypes)."""
+    def factory(shapes):
+        if targets is None:
+            targets_ = st.sampled_from(["long", "long", "byte"]) if len(shapes[0]) <= 2 else st.just("long")
+        else:
+            targets_ = targets
+        parts = {"reduction": REDUCTION, "weighted": st.booleans(), "ignore_index": st.sampled_from([-100, 1]),
+                 "target": targets_}
         if label_smoothing:
             parts["label_smoothing"] = st.sampled_from([0.0, 0.2])
         return st.fixed_dictionaries(parts)
     return factory
+
+
+@st.composite
+def _bad_class_shapes(draw):
+    """Inputs nll_loss rejects, one check each (torch's order decides which error: the exception types compared)."""
+    n = draw(st.integers(1, 4), label="batch")
+    return draw(st.sampled_from([
+        ((n, 3), (n + 1,), (3,)),  # batch sizes differ: ValueError
+        ((n, 3), (n, 1), (3,)),  # several targets per row: RuntimeError
+        ((3,), (2,), (3,)),  # an unbatched input with two targets: ValueError
+        ((n, 3, 2), (n, 3), (3,)),  # spatial sizes differ: RuntimeError
+        ((n, 3, 2, 2), (n, 2), (3,)),  # a 4-d input with a 2-d target: RuntimeError
+        ((n, 3), (n,), (2,)),  # two class weights for three classes (when weighted): RuntimeError
+    ]), label="invalid shapes")
+
+
+def _nll_shapes():
+    return Shapes(st.booleans().flatmap(lambda k: _class_shapes(kdim=k)), invalid=_bad_class_shapes())
+
+
+def _nll_kwargs_all(label_smoothing):
+    """Valid kwargs, and targets of a dtype torch refuses (RuntimeError "expected target dtype to be Long or Byte")."""
+    return Kwargs(_nll_kwargs(label_smoothing), _nll_kwargs(label_smoothing, st.sampled_from(["int", "float", "bool"])))
 
 
 SPECS = [
@@ -81,10 +111,10 @@ SPECS = [
            shapes=same_shapes(4, min_dims=1), kwargs=_reduction()),
     OpSpec("nn.functional.nll_loss", _nll_fn("nll_loss"),
            args=(tensor(SMALL), tensor(CLASSES, differentiable=False), tensor(POS, differentiable=False)),
-           shapes=st.booleans().flatmap(lambda k: _class_shapes(kdim=k)), kwargs=_nll_kwargs(False)),
+           shapes=_nll_shapes(), kwargs=_nll_kwargs_all(False)),
     OpSpec("nn.functional.cross_entropy", _nll_fn("cross_entropy"),
            args=(tensor(SMALL), tensor(CLASSES, differentiable=False), tensor(POS, differentiable=False)),
-           shapes=st.booleans().flatmap(lambda k: _class_shapes(kdim=k)), kwargs=_nll_kwargs(True),
+           shapes=_nll_shapes(), kwargs=_nll_kwargs_all(True),
            tol={"float32": (1e-5, 1e-5)}, tol_reason="float32 log_softmax: summation order differs"),
     OpSpec("nn.functional.cross_entropy.probs",
            lambda t, x, y, **kw: t.nn.functional.cross_entropy(x, y, **kw),

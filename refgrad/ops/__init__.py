@@ -82,6 +82,8 @@ _METHODS = {
     "float": lambda self: _ew.to(self, _dt.float32), "double": lambda self: _ew.to(self, _dt.float64),
     "half": lambda self: _ew.to(self, _dt.float16), "long": lambda self: _ew.to(self, _dt.int64),
     "int": lambda self: _ew.to(self, _dt.int32), "bool": lambda self: _ew.to(self, _dt.bool),
+    "byte": lambda self: _ew.to(self, _dt.uint8), "char": lambda self: _ew.to(self, _dt.int8),
+    "short": lambda self: _ew.to(self, _dt.int16),
     "cfloat": lambda self: _ew.to(self, _dt.complex64), "cdouble": lambda self: _ew.to(self, _dt.complex128),
     "type": lambda self, dtype=None: _ew.to(self, dtype) if dtype is not None else _TYPE_NAMES[self.dtype.name],
     "cpu": lambda self: self, "contiguous": lambda self, memory_format=None: self if self.is_contiguous() else

@@ -160,16 +160,15 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             q = p
             checked = 2.0 ** -890 < limit < 2.0 ** 990
         else:
-            q = np.abs(p)
-            r = np.abs(plain)
-            # |p| <= 2|plain|, as q - r <= r: two array ops fewer than q - 2r <= 0, and the same answer: q - r is
-            # exact where q <= 2r (Sterbenz), and at least r plus an ulp of it where q > 2r (q is then at least the
-            # float after 2r); False for NaN (inf - inf, NaN inputs): counted as cancelling
-            no_cancel = q - r <= r
+            # |p| <= 2|plain| as |plain / p| >= 1/2 (three array ops; the correctly rounded quotient can round up
+            # to 1/2 only within an ulp of it, where plain and fused agree but for the last bit); False for NaN
+            # (an infinite or NaN p, NaN inputs, and 0/0: counted as cancelling, the careful path sorts them out)
+            no_cancel = np.abs(plain / p) >= 0.5
             n_cancel = no_cancel.size - _count_nonzero(no_cancel)
             if not n_cancel:  # the common case: no cancellation anywhere
                 return plain
             cancels = ~no_cancel
+            q = np.abs(p)
         shape = plain.shape
         if n_cancel * 2 < cancels.size:  # a minority cancels: Dekker's product on those elements only
             where = np.flatnonzero(cancels)  # (flat indices: take and put are ~3x boolean indexing)

@@ -10,9 +10,9 @@ import warnings
 
 import numpy as np
 
-from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise, reduced_elementwise_zero_filled
 from refgrad.autograd.grad_mode import _state as _grad_mode
+from refgrad.autograd.graph import SavedTensor
 from refgrad.ops._binary_common import check_broadcast
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -20,6 +20,7 @@ from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import promote
 from refgrad.ops.binary import xlogy
 from refgrad.ops.nn import (
+    _REDUCTIONS,
     _check_reduction,
     _clamp_min_value_only,
     _reduce_backward,
@@ -30,7 +31,7 @@ from refgrad.ops.nn import (
     pairwise_distance,
     reduce_loss,
 )
-from refgrad.ops.scan import log_softmax
+from refgrad.ops.scan import _log_softmax, log_softmax
 from refgrad.ops.selection import clamp_min
 from refgrad.ops.unary import abs as tensor_abs
 from refgrad.ops.unary import sqrt
@@ -227,12 +228,24 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 # --- nll / cross entropy -----------------------------------------------------------------------------------
 
 _INT64 = np.dtype(np.int64)
+_UINT8 = np.dtype(np.uint8)
+
+_COUNTED: list = [None]  # (target array, ignore_index) that nll_loss last found to ignore no target
+
 
 def _nll_weights(x, target, weight, ignore_index):
     """The per-element weights (0 for an ignored target) and the targets with ignored ones replaced by class 0.
-    The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1."""
-    ignored = target == ignore_index
-    if not count_nonzero(ignored):  # (NumPy's C function: ndarray.any goes through two Python frames)
+    The common case, no class weights and no ignored target, gives ``None`` weights: every weight is 1.
+
+    ``_COUNTED`` spares the comparison with ignore_index for the targets nll_loss has just checked: all within
+    [0, C) and ignore_index outside it. The forward and the backward (which receives the same array) use it; the
+    nodes save the target tensor, so a change of it in place before the backward raises first."""
+    counted = _COUNTED[0]
+    if counted is not None and counted[0] is target and counted[1] == ignore_index:
+        ignored = None
+    else:
+        ignored = target == ignore_index
+    if ignored is None or not count_nonzero(ignored):  # (NumPy's C function: ndarray.any has two Python frames)
         if weight is None and x.dtype.itemsize >= 4 and target.size <= 1 << 24:  # the sum of the weights is exact
             return None, target, ignored
         per_weight = np.ones(target.shape, x.dtype) if weight is None else weight.astype(x.dtype)[target]
@@ -243,6 +256,19 @@ def _nll_weights(x, target, weight, ignore_index):
 
 
 _ROWS: dict = {}  # batch size -> the (read-only) row indices 0..N-1
+_STARTS: dict = {}  # (N, C) -> the (read-only) flat index of each row's first element, 0, C, 2C...
+
+
+def _flat_positions(shape: tuple, safe):
+    """The flat index of the target class of every row of a C-ordered (N, C) array: ``take`` and ``put`` there
+    cost about half of the (rows, targets) fancy index."""
+    starts = _STARTS.get(shape)
+    if starts is None:
+        if len(_STARTS) > 64:
+            _STARTS.clear()
+        starts = _STARTS[shape] = np.arange(0, shape[0] * shape[1], shape[1])
+        starts.flags.writeable = False
+    return starts + safe
 
 
 def _nll_positions(x, safe):
@@ -262,7 +288,10 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
     if x.ndim == 1:  # unbatched (C,): a 0-d loss
         return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
     per_weight, safe, ignored = _nll_weights(x, target, weight, ignore_index)
-    picked = x[_nll_positions(x, safe)]
+    if x.ndim == 2 and x.flags.c_contiguous:
+        picked = x.reshape(-1).take(_flat_positions(x.shape, safe))
+    else:
+        picked = x[_nll_positions(x, safe)]
     if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
         if reduction == "none":
             return np.negative(picked)
@@ -289,12 +318,17 @@ def _nll_vjp(c, g):
     target = params["target"]
     if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
         target = target.reshape((data.shape[0],) + data.shape[2:])
-    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=c.weight, ignore_index=params["ignore_index"],
+    weight = params["weight"] if type(c) is not _WithWeight else c.weight  # (a parameter: no accessor)
+    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=weight, ignore_index=params["ignore_index"],
                           reduction=reduction)
     grad = grad[0] if unbatched else grad
     if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
         from refgrad.ops.nn import _zeros_of
-        return grad + _zeros_of(c.self)
+        saved = c._saved.get("target")
+        _save_target(grad, saved)  # torch's NllLossBackwardBackward0 saves the target: so do the nodes here
+        out = grad + _zeros_of(c.self)
+        _save_target(out, saved)
+        return out
     return grad
 
 
@@ -312,7 +346,10 @@ def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
     values = g if per_weight is None else per_weight * g
     if safe is not target:  # ignored targets write nothing (a zero at class 0 of their row)
         values = np.where(ignored, np.zeros((), dtype), values)
-    out[_nll_positions(out, safe)] = values
+    if len(shape) == 2:
+        out.reshape(-1).put(_flat_positions(shape, safe), values)
+    else:
+        out[_nll_positions(out, safe)] = values
     return out
 
 
@@ -320,7 +357,19 @@ def _nll_cotangent_vjp(c, gg):
     # torch's derivative of nll_loss_backward in grad_output is nll_loss itself applied to gg, so a mean over no
     # counted target is 0/0 = NaN there, as the forward (the zeros of the one-hot would give 0)
     prim = _nll if gg.ndim == 2 else _nll2d  # the VJP's input is (N, C) or (N, C, h, w)
-    return prim(gg, target=c.target, weight=c.weight, ignore_index=c.ignore_index, reduction=c.reduction)
+    params = c._params  # (the target array: ``c.target`` is the saved tensor)
+    out = prim(gg, target=params["target"], weight=params["weight"], ignore_index=params["ignore_index"],
+               reduction=params["reduction"])
+    _save_target(out, c._saved.get("target"))
+    return out
+
+
+def _save_target(out: Tensor, saved) -> None:
+    """torch's nll nodes save the target tensor (``saved``: a SavedTensor, or the tensor): changing it in place
+    before the backward raises there, and an inference-mode target cannot be saved (raises now)."""
+    node = out._grad_fn
+    if node is not None and saved is not None:
+        node._saved["target"] = SavedTensor(saved.tensor if type(saved) is SavedTensor else saved)
 
 
 _nll_cotangent = Primitive("NllLossBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp)
@@ -356,43 +405,99 @@ _nll2d_w = Primitive("NllLoss2DBackward0", _nll_weighted_forward, _nll_weighted_
 @register(namespace="torch.nn.functional")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...)."""
+    """Negative log-likelihood of class indices (torch.nn.functional.nll_loss): (C), (N, C) or (N, C, d...);
+    int64 or uint8 targets ((C) and (N, C) only for uint8, as torch's kernels)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if target._data.dtype is not _INT64 and target.dtype is not dtypes.int64:  # (the array's dtype: no property)
-        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
-    ndim = input._data.ndim
+    return _nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def _target_dtype_error(target) -> RuntimeError:
+    return RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}")
+
+
+def _out_of_bounds(value: int, as_character: bool) -> IndexError:
+    """torch's IndexError for a target outside [0, C). torch 2.13's batched kernel without reduction formats a
+    byte target as a character: its C string ends at a NUL, and a byte >= 128 is not UTF-8 (Python's
+    UnicodeDecodeError is raised instead, as in torch)."""
+    if not as_character:
+        return IndexError(f"Target {value} is out of bounds.")
+    return IndexError((b"Target " + bytes([value]) + b" is out of bounds.").split(b"\0")[0].decode())
+
+
+def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tensor:
+    """nll_loss after its reduction argument was checked: torch's checks in torch's order (nll_loss_nd's batch and
+    target sizes, the differentiability of ``weight``, then the kernels': target rank, dtype, weight size, bounds),
+    then the (N, C) or (N, C, h, w) primitive."""
+    data, tdata = input._data, target._data
+    ndim, tdtype = data.ndim, tdata.dtype
     if ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {ndim})")
-    unbatched = ndim == 1
-    x = input.unsqueeze(0) if unbatched else input
-    t = target.reshape(1) if unbatched and target._data.ndim == 0 else target
-    if t._data.shape != (x._data.shape[0],) + x._data.shape[2:]:
-        if x.ndim == 2:
-            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
-        raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: {list(target.shape)})")
-    classes = x._data.shape[1]
-    if weight is not None and weight.numel() != classes:
-        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
-                           f"weight tensor of shape: {list(weight.shape)}")
-    tdata = t._data
-    # one reduction: as uint64, a negative target is larger than any class (an element-wise look only then)
-    if tdata.size and np.maximum.reduce(tdata.view(np.uint64), axis=None) >= classes:  # (ndarray.max: 2 frames more)
+    shape = data.shape
+    if ndim != 1 and shape[0] != (tdata.shape[0] if tdata.ndim else 0):  # (torch reads a 0-d target's size as 0)
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
+                         f"({tdata.shape[0] if tdata.ndim else 0}).")
+    classes = shape[0] if ndim == 1 else shape[1]
+    if ndim > 2 and ndim != 4 and tdata.shape != shape[:1] + shape[2:]:
+        raise RuntimeError(f"Expected target size {list(shape[:1] + shape[2:])}, got {list(tdata.shape)}")
+    if weight is not None:
+        not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
+    if ndim <= 2:  # nll_loss_forward's checks
+        if tdata.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if tdtype != _INT64 and tdtype != _UINT8:
+            raise _target_dtype_error(target)
+        if ndim == 2 and tdata.ndim == 0:  # (an empty batch and a 0-d target pass the batch check)
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if ndim == 1 and tdata.ndim == 1 and tdata.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {tdata.shape[0]}")
+        if weight is not None and weight._data.size != classes:
+            raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
+                               f"got weight tensor of shape: {list(weight.shape)}")
+    else:  # nll_loss2d_forward's (3-d and 5-d or more inputs are folded to 4-d: their spatial sizes match then)
+        if ndim == 4 and tdata.ndim != 3:
+            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                               f"{tdata.ndim}")
+        if tdtype != _INT64 and tdtype != _UINT8:
+            raise _target_dtype_error(target)
+        if weight is not None and weight._data.size != classes:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+        if ndim == 4 and tdata.shape != shape[:1] + shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {list(shape)} , target: {list(tdata.shape)}")  # (sic)
+        if tdtype != _INT64:  # the 2-d kernel reads int64 targets only
+            raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
+    # the bounds, in one reduction: as uint64, a negative int64 target is larger than any class (an element-wise
+    # look only then)
+    in_range = not tdata.size or np.maximum.reduce(tdata.view(np.uint64) if tdtype is _INT64 else tdata,
+                                                   axis=None) < classes
+    if not in_range:
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))
         if bad.any():
-            raise IndexError(f"Target {int(tdata[bad][0])} is out of bounds.")
-    ndim = x._data.ndim
-    not_differentiable("nll_loss2d_forward" if ndim > 2 else "nll_loss_forward", "weight", weight)
-    if unbatched:
-        return _nll_call(_nll, _nll_w, input, tdata, weight, ignore_index, reduction)
+            raise _out_of_bounds(int(tdata[bad][0]), tdtype == _UINT8 and ndim == 2 and reduction == "none")
+    if tdtype is not _INT64:  # uint8 (values as they are: an ignore_index of -100 never matches a byte)
+        tdata = tdata.astype(_INT64)
+    if in_range and not 0 <= ignore_index < classes:  # no target is ignored: _nll_weights need not look
+        _COUNTED[0] = (tdata, ignore_index)
     if ndim == 2:
-        return _nll_call(_nll, _nll_w, x, tdata, weight, ignore_index, reduction)
-    if ndim == 4:
-        return _nll_call(_nll2d, _nll2d_w, x, tdata, weight, ignore_index, reduction)
-    folded = x.reshape(x.shape[0], classes, x.shape[2], -1)
-    out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(tdata.shape[0], tdata.shape[1], -1), weight,
-                    ignore_index, reduction)
-    return out.view(tuple(t.shape)) if reduction == "none" else out
+        if weight is None:  # (_nll_call inline)
+            out = _nll(input, target=tdata, weight=None, ignore_index=ignore_index, reduction=reduction)
+        else:
+            out = _nll_w(input, weight, target=tdata, ignore_index=ignore_index, reduction=reduction)
+    elif ndim == 1:
+        out = _nll_call(_nll, _nll_w, input, tdata.reshape(1) if tdata.ndim == 0 else tdata, weight, ignore_index,
+                        reduction)
+    elif ndim == 4:
+        out = _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
+    else:
+        folded = input.reshape(shape[0], classes, shape[2], -1)
+        out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
+                        ignore_index, reduction)
+        if out._grad_fn is not None:  # torch saves the target as it folds it: a view, or one of a contiguous copy
+            _save_target(out, target.contiguous().view(shape[0], 1, -1))
+        return out.view(tuple(target.shape)) if reduction == "none" else out
+    if out._grad_fn is not None:
+        _save_target(out, target)
+    return out
 
 
 def _nll_call(prim, prim_weighted, tensor, target, weight, ignore_index, reduction):
@@ -410,31 +515,44 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax + nll_loss for class indices, or soft cross-entropy for class probabilities
     (torch.nn.functional.cross_entropy), with weight, ignore_index and label_smoothing as torch composes them."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction)  # raises
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    class_dim = 0 if input._data.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
-    if (target._data.dtype is _INT64 or target.dtype is dtypes.int64) and label_smoothing <= 0:  # the common case:
-        # log_softmax and nll_loss
-        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    classes = input.shape[class_dim]
-    wshape = tuple(classes if d == class_dim else 1 for d in range(input.ndim))
-    if target.dtype.is_floating_point:
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / classes
-        terms = logp * target if weight is None else logp * target * weight.view(wshape)
-        if reduction == "none":
-            return -terms.sum(class_dim)
-        if reduction == "sum":
-            return -terms.sum()
-        return _div_scalar(-terms.sum(), other=float(input.numel() / classes))
-    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing <= 0:
-        return nll
+    data = input._data
+    class_dim = 0 if data.ndim == 1 else 1
+    # (log_softmax's checks and casts apply to floating inputs only: their primitive directly)
+    logp = _log_softmax(input, dim=class_dim) if data.dtype.kind == "f" and data.ndim else log_softmax(input, class_dim)
+    if target._data.shape != data.shape:  # class indices (torch tells them from probabilities by the shape alone)
+        nll = _nll_loss(logp, target, weight, ignore_index, reduction)
+        if label_smoothing <= 0:
+            return nll
+        tdata = target._data
+        if weight is not None and reduction == "mean" and tdata.dtype == _UINT8 and count_nonzero(
+                tdata != ignore_index):  # torch 2.13 gathers the weights of the counted targets by the bytes
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+        return _smoothed(nll, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim)
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                           f"{_scalar_name(target.dtype)}")
+    classes = data.shape[class_dim]
+    wshape = tuple(classes if d == class_dim else 1 for d in range(data.ndim))
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = logp * target if weight is None else logp * target * weight.view(wshape)
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return _div_scalar(-terms.sum(), other=float(input.numel() / classes))
+
+
+def _smoothed(nll, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim):
+    """torch's label smoothing of class-index targets: the nll term and the mean of -log p over the classes."""
+    classes = logp.shape[class_dim]
+    wshape = tuple(classes if d == class_dim else 1 for d in range(logp.ndim))
     ignored = const(target._data == ignore_index)
     smooth = -(logp * weight.view(wshape)).sum(class_dim) if weight is not None else -logp.sum(class_dim)
     smooth = smooth.masked_fill(ignored, 0.0)

@@ -42,8 +42,27 @@ def _reduce(np_fn, a, dims, keepdim, **kwargs):
 
 # --- sum, nansum, mean, nanmean --------------------------------------------------------------------------------
 
+_COLUMN_SUM_ROWS = 1024  # column sums of at most this many rows go through BLAS (see _sum_forward)
+_ONES: dict = {}  # (rows, dtype) -> a read-only vector of ones
+
+
 def _sum_forward(a, dims, keepdim, dtype):
-    return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)  # np.sum without its Python wrapper
+    """np.sum without its Python wrapper. The column sums of a C-ordered float matrix (a bias gradient: the sum
+    over the batch) as the product ones @ a, one BLAS call (64 x 64: ~0.7 µs against ~2 µs): NumPy's reduction
+    along axis 0 adds row after row, BLAS adds the same <= 1024 terms in its own order (torch's vectorized order
+    is a third); the products with 1 are exact, and NaN and infinities propagate alike."""
+    if dims == (0,) and a.ndim == 2 and 1 < a.shape[0] <= _COLUMN_SUM_ROWS and a.dtype is dtype.numpy \
+            and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous:
+        key = (a.shape[0], a.dtype)
+        ones = _ONES.get(key)
+        if ones is None:
+            if len(_ONES) > 64:
+                _ONES.clear()
+            ones = _ONES[key] = np.ones(a.shape[0], a.dtype)
+            ones.setflags(write=False)
+        out = np.dot(ones, a)
+        return out[None] if keepdim else out
+    return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
 
 
 def _expand_scalar(g: Tensor, shape: tuple) -> Tensor:

@@ -10,7 +10,7 @@ from refgrad import dtypes
 from refgrad.autograd._jvp import transpose_reading_primals
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._round_once import round_once, sub_mul_once
+from refgrad.ops._round_once import _NARROW, round_once, sub_mul_once
 from refgrad.ops._util import wrap_dim
 from refgrad.ops.extrema import _TYPES, save_output, scatter_along
 from refgrad.tensor import Tensor
@@ -344,7 +344,7 @@ def _row_sums(g, y, dim: int):
     the BLAS product one call (~0.5 µs). The <= 16 terms of a row are added in BLAS's order instead of NumPy's
     pairwise one (torch's vectorized order is a third); the products with 1 are exact, and NaN and infinities
     propagate alike."""
-    if g.dtype is y.dtype and g.dtype.kind == "f" and _short_rows(g, dim):
+    if g.dtype is y.dtype and dim == 1 and g.dtype.kind == "f" and _short_rows(g, dim):
         key = (g.shape[1], g.dtype)
         ones = _ONES.get(key)
         if ones is None:
@@ -357,7 +357,7 @@ def _row_sums(g, y, dim: int):
 def _log_softmax_backward_data_forward(g, y, dim):
     # torch's kernel computes g - exp(y) * sum(g) with the product fused into the subtraction (FMA contraction):
     # where exp(y) ~ 1 the difference cancels and the product's rounding would be its largest error
-    return sub_mul_once(g, _exp_once(y), _row_sums(g, y, dim))
+    return sub_mul_once(g, _exp_once(y) if y.dtype in _NARROW else np.exp(y), _row_sums(g, y, dim))
 
 
 _log_softmax_backward_data = Primitive(
@@ -371,7 +371,7 @@ def _softmax_vjp(c, g):
 
 
 def _log_softmax_vjp(c, g):
-    return _log_softmax_backward_data(g, c.result, dim=c.dim)
+    return _log_softmax_backward_data(g, c.result, dim=c._params["dim"])
 
 
 _softmax = Primitive("SoftmaxBackward0", _softmax_forward, _softmax_vjp, save=("result",))
