@@ -5,7 +5,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
-from refgrad.ops._util import promote
+from refgrad.ops._util import promote, scalar_array
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
 
 __all__ = ["check_broadcast", "unsupported", "require_tensor", "constant", "check_int_divisor", "type_name",
@@ -84,7 +84,7 @@ def binary_operands(name: str, input, other, primitive: Primitive | None = None)
                 return _DTYPE_OF[first.dtype], (input, other)
         elif type(other) is float and first.dtype.kind == "f":  # a number never changes a float tensor's dtype
             dtype = _DTYPE_OF[first.dtype]
-            return dtype, (input, Tensor._make(np.asarray(other, dtype=first.dtype)))
+            return dtype, (input, Tensor._make(scalar_array(other, first.dtype)))
     dtype, operands = promote(input, other)
     try:
         check_broadcast(*operands)

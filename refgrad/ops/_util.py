@@ -18,9 +18,22 @@ def is_scalar(value) -> bool:
     return isinstance(value, (numbers.Number, np.bool_)) and not isinstance(value, Tensor)
 
 
+def scalar_array(value, dtype: np.dtype) -> np.ndarray:
+    """``np.asarray(value, dtype)``, silent where a Python number overflows a float16/float32 dtype: inf, as torch's
+    wrapped numbers (NumPy warns "overflow encountered in cast")."""
+    largest = _NARROW_MAX.get(dtype)
+    if largest is None or type(value) is not float or -largest <= value <= largest:  # (NaN: no warning)
+        return np.asarray(value, dtype)
+    with np.errstate(over="ignore"):
+        return np.asarray(value, dtype)
+
+
+_NARROW_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}
+
+
 def scalar_tensor(value, dtype: dtypes.dtype) -> Tensor:
     """A Python number as a 0-d tensor of ``dtype`` (torch's "wrapped number")."""
-    return Tensor._make(np.asarray(value, dtype=dtype.numpy))
+    return Tensor._make(scalar_array(value, dtype.numpy))
 
 
 def as_tensor(value, dtype: dtypes.dtype | None = None) -> Tensor:

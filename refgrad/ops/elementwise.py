@@ -29,7 +29,7 @@ from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
-from refgrad.ops._util import float_dtype
+from refgrad.ops._util import float_dtype, scalar_array
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
     __invert__,
@@ -166,13 +166,13 @@ def mul(input, other, *, out=None):
                 return _mul(input, other)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:
-                return _zerotensor.absorb(_mul(input, _make(np.asarray(other, a.dtype))))
+                return _zerotensor.absorb(_mul(input, _make(scalar_array(other, a.dtype))))
             if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved (nor seen):
                 key = id(other)  # one is reused for the same float object (so the same value, sign of zero and NaN
                 number = _numbers.get(key)  # payload) and dtype (an optimizer's ``p -= lr * p.grad``)
                 if number is not None and number[0] is other and number[1] is a.dtype:
                     return _mul(input, number[2])
-                number = _make(np.asarray(other, a.dtype))
+                number = _make(scalar_array(other, a.dtype))
                 if _seen[0] is other:  # the second time in a row this float missed: remember it (a computed
                     if len(_numbers) >= 32:  # number, used once, is not), keeping it alive so that its id stays
                         _numbers.clear()  # its own
@@ -180,7 +180,7 @@ def mul(input, other, *, out=None):
                 else:
                     _seen[0] = other
                 return _mul(input, number)
-            return _mul(input, _make(np.asarray(other, a.dtype)))
+            return _mul(input, _make(scalar_array(other, a.dtype)))
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
         out = _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)

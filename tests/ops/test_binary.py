@@ -715,3 +715,19 @@ def test_pow_by_a_one_element_tensor_exponent_is_c_pow_at_minus_inf_and_minus_ze
     assert not np.signbit(refgrad.pow(base, refgrad.tensor([0.5])).numpy()[1])
     np.testing.assert_array_equal(refgrad.pow(base, refgrad.tensor([-0.5])).numpy(), [math.inf, math.inf, 0.0])
     assert refgrad.pow(base, refgrad.tensor([0.5])).dtype is refgrad.float32
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("value", [1e300, -1e300, 3.4028236e38, 65519.0, 65520.0, 7e4, math.inf, math.nan])
+def test_a_python_float_past_a_narrow_dtype_is_inf_without_warning(dtype, value):
+    # torch 2.13 wraps the number in the tensor's dtype silently (inf); NumPy's cast warns "overflow encountered"
+    import warnings
+    torch = pytest.importorskip("torch")
+    results = []
+    for t in (torch, refgrad):
+        x = t.tensor([1.0, -2.0], dtype=getattr(t, dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            results.append([(x * value).tolist(), (x + value).tolist(), (value - x).tolist(),
+                            x.clone().mul_(value).tolist()])
+    assert str(results[1]) == str(results[0])
