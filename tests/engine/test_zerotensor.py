@@ -157,6 +157,25 @@ SOURCES = {
     "through vector_norm 1.5": (lambda t: _backward(t, lambda t, x: t.linalg.vector_norm(x, 1.5).sgn()), IMMUTABLE),
     "through dist p=3": (lambda t: _backward(t, lambda t, x: t.dist(x, t.zeros(3), 3).sgn()), IMMUTABLE),
     "through dist p=0.5": (lambda t: _backward(t, lambda t, x: t.dist(x, t.ones(3), 0.5).sgn()), ZERO3),
+    "through aminmax's min": (lambda t: _backward(t, lambda t, x: t.aminmax(x).min.sgn()), ZERO3),
+    "through aminmax's max, dim": (
+        lambda t: _backward(t, lambda t, x: t.aminmax(x.view(1, 3), dim=1, keepdim=True).max.sgn().sum()), ZERO3),
+    "through both of aminmax (added in place)": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min.sgn() + r.max.sgn())(t.aminmax(x))), IMMUTABLE),
+    "aminmax: min's ZeroTensor, max's ordinary": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min.sgn() + r.max * 2)(t.aminmax(x))), IMMUTABLE),
+    "aminmax: min's ordinary, max's ZeroTensor": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min * 2 + r.max.sgn())(t.aminmax(x))),
+        "T [0.0, 2.0, 0.0]"),
+    "through special.ndtr (mul.Scalar keeps it)": (
+        lambda t: _backward(t, lambda t, x: t.special.ndtr(x * inf).sgn().sum()), ZERO3),
+    "through var_mean's var": (lambda t: _backward(t, lambda t, x: t.var_mean(x, correction=0)[0].sgn()), ZERO3),
+    "through var_mean's mean": (lambda t: _backward(t, lambda t, x: t.var_mean(x)[1].sgn()), "T [0.0, 0.0, 0.0]"),
+    "through both of var_mean": (lambda t: _backward(t, lambda t, x: sum(t.var_mean(x)).sgn()), "T [0.0, 0.0, 0.0]"),
+    "var_mean: var's ZeroTensor, mean's ordinary": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r[0].sgn() + r[1] * 3)(t.var_mean(x))), "T [1.0, 1.0, 1.0]"),
+    "through std_mean's std (masked in place)": (lambda t: _backward(t, lambda t, x: t.std_mean(x)[0].sgn()),
+                                                 IMMUTABLE),
     "through mse_loss (a fused kernel)": (
         lambda t: _backward(t, lambda t, x: t.nn.functional.mse_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
     "through smooth_l1_loss": (
