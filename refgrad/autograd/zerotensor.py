@@ -20,7 +20,7 @@ torch where it keeps or drops it:
 """
 from __future__ import annotations
 
-__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "materialized", "refuse_write"]
+__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "materialized", "refuse_write", "number_operand"]
 
 IMMUTABLE = ("ZeroTensors are immutable. Please use the materialized zero tensor obtained using .clone() if you want "
              "a mutable tensor.")
@@ -55,3 +55,16 @@ def materialized(grad):
 def refuse_write(copy: bool = False):
     """torch's refusal to write into a ZeroTensor."""
     raise RuntimeError(IMMUTABLE_COPY if copy else IMMUTABLE)
+
+
+def number_operand(tensor, other):
+    """``other`` as torch's ZeroTensor kernels of add, sub, mul and div see it: they compute their result dtype on
+    the meta device, where a Python number is no longer a wrapped number, so with a 0-d ZeroTensor it promotes as a
+    0-d double (complex double) tensor: ``z0 * 2.0``, ``z0 / 2.0`` and ``z0 + 2.0`` are float64 for a float32 ``z0``
+    (torch 2.13, measured; a dimensioned ZeroTensor, an int and ``2.0 - z0`` promote as usual)."""
+    if tensor._zerotensor and isinstance(other, (float, complex)) and not tensor._data.shape:
+        import numpy as np
+
+        from refgrad.tensor import Tensor
+        return Tensor._make(np.asarray(other, np.complex128 if isinstance(other, complex) else np.float64))
+    return other

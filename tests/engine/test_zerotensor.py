@@ -297,6 +297,14 @@ def _on(statement):
     return lambda t: statement(t, zero(t))
 
 
+def _on0(statement):
+    """``statement`` on a 0-d ZeroTensor (float32)."""
+    def case(t):
+        x = t.tensor(0.0, requires_grad=True)
+        return statement(t, t.autograd.grad(x.sgn(), x)[0])
+    return case
+
+
 def _other(t):
     return t.tensor([1.0, inf, nan])
 
@@ -335,6 +343,16 @@ OPERANDS = {
     "2 / z": (_on(lambda t, z: 2 / z), "T [inf, inf, inf]"),
     "div with a rounding mode": (_on(lambda t, z: t.div(z, t.ones(3), rounding_mode="floor")), "T [0.0, 0.0, 0.0]"),
     "z + z": (_on(lambda t, z: z + z), ZERO3),
+    # torch's add/sub/mul/div ZeroTensor kernels promote a number with a 0-d ZeroTensor as a 0-d double tensor
+    "0-d: dtypes of z * 2.0, 2.0 * z, z / 2.0, z + 2.0, z - 2.0, add alpha, z * 1j, z * 2, 2.0 - z, z / 2.0 floor": (
+        _on0(lambda t, z: tuple(str(r.dtype).rsplit(".", 1)[-1] for r in (
+            z * 2.0, 2.0 * z, z / 2.0, z + 2.0, z - 2.0, t.add(z, 2.0, alpha=2), z * 1j, z * 2, 2.0 - z,
+            t.div(z, 2.0, rounding_mode="floor")))),
+        "('float64', 'float64', 'float64', 'float64', 'float64', 'float64', 'complex128', 'float32', 'float32', "
+        "'float32')"),
+    "0-d: z * inf": (_on0(lambda t, z: z * inf), "Z 0.0"),
+    "0-d: z + 2.0": (_on0(lambda t, z: z + 2.0), "T 2.0"),
+    "0-d: gradient of z * 2.0": (_on0(lambda t, z: t.autograd.grad(z.requires_grad_() * 2.0, z)[0]), "T 2.0"),
     "z - z": (_on(lambda t, z: z - z), ZERO3),
     "z + float64 z, broadcast": (_on(lambda t, z: z + zero(t, dtype="float64").expand(2, 3)),
                                  "Z [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]"),
