@@ -288,6 +288,10 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
     if rounding_mode is _NO_MODE:
         if a._zerotensor and not b._zerotensor:  # a ZeroTensor divided by anything but one (zerotensor.py)
             return _zerotensor.absorb(_div(a, b, cast=float_dtype(dtype)))
+        if b._zerotensor and not a._zerotensor:  # anything (even NaN) divided by one: torch's kernel fills inf
+            out = _div(a, b, cast=float_dtype(dtype))
+            out._data.fill(np.inf)  # (a fresh array)
+            return out
         return _div(a, b, cast=float_dtype(dtype))
     if rounding_mode is None:
         return _div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None)

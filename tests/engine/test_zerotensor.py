@@ -305,6 +305,11 @@ def _on0(statement):
     return case
 
 
+def _under_no_grad(t, statement):
+    with t.no_grad():
+        return statement()
+
+
 def _other(t):
     return t.tensor([1.0, inf, nan])
 
@@ -391,6 +396,16 @@ OPERANDS = {
     "requires grad, z * 2 then add_": (_inplace(lambda t, z: (z.requires_grad_() * 2).add_(1)), IMMUTABLE),
     "o.add_(z)": (lambda t: (lambda o: (o.add_(zero(t)), o)[1])(_other(t)), "T [1.0, inf, nan]"),
     "o.copy_(z)": (lambda t: (lambda o: (o.copy_(zero(t)), o)[1])(_other(t)), "T [0.0, 0.0, 0.0]"),
+    # in place, torch computes with the zeros (its out-of-place ZeroTensor kernels do not: z * inf is 0)
+    "o.mul_(z)": (lambda t: (lambda o: (o.mul_(zero(t)), o)[1])(_other(t)), "T [0.0, nan, nan]"),
+    "o *= z under no_grad": (lambda t: (lambda o, z: (_under_no_grad(t, lambda: o.__imul__(z)), o)[1])(
+        _other(t), zero(t)), "T [0.0, nan, nan]"),
+    "o.div_(z)": (lambda t: (lambda o: (o.div_(zero(t)), o)[1])(_other(t)), "T [inf, inf, nan]"),
+    "o.mul_(z) of a leaf that requires grad": (
+        lambda t: (lambda o: o.mul_(zero(t)))(_other(t).requires_grad_()), LEAF_INPLACE),
+    "(1, inf, nan) / z": (_on(lambda t, z: _other(t) / z), "T [inf, inf, inf]"),
+    "(-1, 0) / z broadcast, float64": (_on(lambda t, z: t.tensor([[-1.0], [0.0]], dtype=t.float64) / z),
+                                       "T [[inf, inf, inf], [inf, inf, inf]]"),
 }
 
 #: what a ZeroTensor does as any tensor would (these pass without the model too: they pin that it changes nothing
