@@ -7,9 +7,12 @@ the double backward of abs and of the 1- and inf-norms. refgrad keeps the flag i
 None: an instance value set by every tensor creation, so the checks below are one attribute read) and follows
 torch where it keeps or drops it:
 
-- kept: views (every ``view=True`` Primitive, detach, ``.data``, ``to`` of the same dtype, which return the same
-  or an aliasing tensor); ``mul`` (and 1-D ``matmul``) when either operand is one, whatever the other holds
-  (``z * inf`` is 0); ``div`` when the dividend is one and the divisor is not; ``add``/``sub`` when both are.
+- kept: views (every ``view=True`` Primitive, detach, ``.data``, ``to`` of the same dtype, ``view(dtype)``, which
+  return the same or an aliasing tensor); ``mul`` (also ``mul.Scalar``, and 1-D ``matmul``) when either operand
+  is one, whatever the other holds (``z * inf`` is 0); ``div`` when the dividend is one and the divisor is not;
+  ``add``/``sub`` when both are. A divisor that is one gives inf everywhere (``nan / z`` too). With a 0-d one,
+  these four promote a Python number as a 0-d double (:func:`number_operand`).
+- in place, an operand that is one computes as its zeros (``o.mul_(z)`` is NaN where ``o`` is inf).
 - dropped: everything else computes with the zeros (``z + y``, ``z.sum()``, ``-z``, ``clone``, a cast, a
   reduction to a broadcast input's shape...), which is what torch's fallback does; so do the VJPs of ops whose
   torch backward is a fused kernel (:func:`materialized`). torch's norm and std backwards write the gradient's
