@@ -52,6 +52,10 @@ VIEWS = ["{v}.view(-1)", "{v}.reshape(-1)", "{v}[0]", "{v}.unsqueeze(0)", "{v}.t
 #: values after chains of random ops (exp_ of a matmul...) amplify one-ulp differences in their inputs: graph
 #: state compares values looser than assert_close (a graph bug is off by far more: a gradient doubled or missing)
 TOLERANCE = {**DEFAULT_TOLERANCE, "float64": (1e-6, 1e-7), "float32": (1e-4, 1e-5)}
+#: ops whose double backward (sgn: first order) yields torch's ZeroTensor gradient (rule_zero_gradient)
+ZERO_GRADIENT_FORMS = ["t.sgn({x})", "{x}.abs()", "t.norm({x}, p=1)", "t.linalg.vector_norm({x}, inf)"]
+#: what rule_zero_gradient may do at once with the gradient ``g`` (``n``: a new variable); None: nothing
+ZERO_GRADIENT_USES = [None, None, "{g}.add_(1)", "{n} = {g} * inf", "{n} = {g}.numpy()"]
 DECORATED = ["t.no_grad()", "t.enable_grad()", "t.inference_mode()", "t.set_grad_enabled(False)"]
 
 
@@ -227,6 +231,9 @@ class GraphProgram:
             return _pick(data, pool, label)
         return _pick(data, self.tensors(), label)
 
+    def requiring(self) -> list[str]:
+        return [n for n in self.tensors() if self.meta[n]["requires_grad"]]
+
     def leaves(self) -> list[str]:
         return [n for n in self.tensors() if self.meta[n]["requires_grad"] and self.meta[n]["grad_fn"] is None]
 
@@ -311,6 +318,36 @@ class GraphProgram:
     def rule_create_graph(self, data: st.DataObject) -> None:
         """Gradients with create_graph=True, then a backward (or grad) through them."""
         root, wrt = self.tensor(data, "root"), self.tensor(data, "input")
+        self.through_gradient(data, root, wrt)
+
+    def rule_zero_gradient(self, data: st.DataObject) -> None:
+        """torch's ZeroTensor gradient (immutable, refused by numpy(), 0 times inf in products, stored as is by
+        AccumulateGrad: refgrad/autograd/zerotensor.py): sgn's gradient of a real input, first order (by backward
+        or grad) or inside abs's and the 1- and inf-norms' second order, left in a variable or a leaf's .grad,
+        maybe used at once (written in place, multiplied by inf), else left for the other rules."""
+        leaves = self.leaves()  # mostly a leaf: its .grad receives the ZeroTensor
+        use_leaf = leaves and data.draw(st.integers(0, 3), label="a leaf as the input") != 0
+        source = _pick(data, leaves if use_leaf else self.requiring(), "input")
+        form, out = _pick(data, ZERO_GRADIENT_FORMS, "op with a zero gradient"), self.fresh()
+        if not self.step(f"{out} = {form.format(x=source)}", out) or out not in self.meta:
+            return
+        if not form.startswith("t.sgn"):
+            gradient = self.through_gradient(data, out, source)
+        elif data.draw(st.booleans(), label="sgn's gradient by backward"):
+            self.backwards.append(f"{out}.sum().backward()")
+            gradient = f"{source}.grad" if self.step(self.backwards[-1]) else None
+        else:
+            gradient = self.fresh()
+            gradient = gradient if self.step(f"{gradient}, = t.autograd.grad({out}.sum(), [{source}])",
+                                             gradient) else None
+        use = _pick(data, ZERO_GRADIENT_USES, "use of the gradient")
+        if gradient is not None and use is not None:
+            name = self.fresh() if "{n}" in use else None
+            self.step(use.format(g=gradient, n=name), *([name] if name else []))
+
+    def through_gradient(self, data: st.DataObject, root: str, wrt: str) -> str | None:
+        """``wrt``'s gradient of ``root`` with create_graph=True, then a backward (or grad) through it; returns
+        where the second-order gradient went (``wrt``'s .grad or a new variable), None when torch raised."""
         parts = [f"[{root}]", f"[{wrt}]", "create_graph=True"]
         if self.meta[root]["shape"] != ():
             parts.append("grad_outputs=[" + self.gradient_for(data, root, "grad_outputs") + "]")
@@ -318,14 +355,14 @@ class GraphProgram:
             parts.append("retain_graph=True")
         first, second = self.fresh(), self.fresh()
         if not self.step(f"{first}, = t.autograd.grad({', '.join(parts)}, allow_unused=True)", first):
-            return
+            return None
         self.step(f"{second} = ({first} * {first}).sum() if {first} is not None else None", second)
         if data.draw(st.booleans(), label="backward through the gradient"):
             self.backwards.append(f"{second}.backward()")
-            self.step(f"{second}.backward()")
-        else:
-            target = self.fresh()
-            self.step(f"{target}, = t.autograd.grad([{second}], [{wrt}], allow_unused=True)", target)
+            return f"{wrt}.grad" if self.step(f"{second}.backward()") else None
+        target = self.fresh()
+        return target if self.step(f"{target}, = t.autograd.grad([{second}], [{wrt}], allow_unused=True)",
+                                   target) else None
 
     def rule_tutorial(self, data: st.DataObject) -> None:
         """The seed tutorials' sequence: a loss from a leaf, two or three backwards with retain_graph=True
@@ -480,6 +517,7 @@ RULES: dict[str, tuple[int, Any]] = {
     "again": (3, lambda p: p.backwards),
     "grad": (3, lambda p: p.tensors()),
     "create_graph": (1, lambda p: p.tensors()),
+    "zero_gradient": (2, lambda p: p.requiring()),
     "tutorial": (1, None),
     "view": (2, lambda p: p.tensors()),
     "inplace": (2, lambda p: p.tensors()),

@@ -1,8 +1,8 @@
 """Graph state: random autograd programs (swarm-selected rules: leaves, tutorial ops, views, backward/grad with
 retain_graph, inputs= and create_graph, repeated backwards, the tutorials' accumulate/zero_/backward(v)
 sequence, .grad assignment, detach/detach_, grad modes and decorators, requires_grad_, retain_grad, tensor,
-Node and post-accumulate-grad hooks, in-place ops and version errors) compared with torch after every step.
-The budget per profile is ``conformance.profiles.GRAPH_BUDGET``."""
+Node and post-accumulate-grad hooks, in-place ops and version errors, ZeroTensor gradients) compared with torch
+after every step. The budget per profile is ``conformance.profiles.GRAPH_BUDGET``."""
 from __future__ import annotations
 
 import pytest

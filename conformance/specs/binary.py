@@ -45,7 +45,7 @@ def _clamp_kwargs(_drawn):
 
 
 def _dist_kwargs(_drawn):
-    return st.fixed_dictionaries({}, optional={"p": st.sampled_from([2, 1, 3, 1.5, 0.5, -1, float("inf"),
+    return st.fixed_dictionaries({}, optional={"p": st.sampled_from([2, 1, 3, 1.5, 0.5, 0, -1, float("inf"),
                                                                     float("-inf")])})
 
 

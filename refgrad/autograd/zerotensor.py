@@ -7,9 +7,12 @@ the double backward of abs and of the 1- and inf-norms. refgrad keeps the flag i
 None: an instance value set by every tensor creation, so the checks below are one attribute read) and follows
 torch where it keeps or drops it:
 
-- kept: views (every ``view=True`` Primitive, detach, ``.data``, ``to`` of the same dtype, which return the same
-  or an aliasing tensor); ``mul`` (and 1-D ``matmul``) when either operand is one, whatever the other holds
-  (``z * inf`` is 0); ``div`` when the dividend is one and the divisor is not; ``add``/``sub`` when both are.
+- kept: views (every ``view=True`` Primitive, detach, ``.data``, ``to`` of the same dtype, ``view(dtype)``, which
+  return the same or an aliasing tensor); ``mul`` (also ``mul.Scalar``, and 1-D ``matmul``) when either operand
+  is one, whatever the other holds (``z * inf`` is 0); ``div`` when the dividend is one and the divisor is not;
+  ``add``/``sub`` when both are. A divisor that is one gives inf everywhere (``nan / z`` too). With a 0-d one,
+  these four promote a Python number as a 0-d double (:func:`number_operand`).
+- in place, an operand that is one computes as its zeros (``o.mul_(z)`` is NaN where ``o`` is inf).
 - dropped: everything else computes with the zeros (``z + y``, ``z.sum()``, ``-z``, ``clone``, a cast, a
   reduction to a broadcast input's shape...), which is what torch's fallback does; so do the VJPs of ops whose
   torch backward is a fused kernel (:func:`materialized`). torch's norm and std backwards write the gradient's
@@ -20,7 +23,7 @@ torch where it keeps or drops it:
 """
 from __future__ import annotations
 
-__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "materialized", "refuse_write"]
+__all__ = ["IMMUTABLE", "IMMUTABLE_COPY", "zeros_like", "absorb", "materialized", "refuse_write", "number_operand"]
 
 IMMUTABLE = ("ZeroTensors are immutable. Please use the materialized zero tensor obtained using .clone() if you want "
              "a mutable tensor.")
@@ -55,3 +58,16 @@ def materialized(grad):
 def refuse_write(copy: bool = False):
     """torch's refusal to write into a ZeroTensor."""
     raise RuntimeError(IMMUTABLE_COPY if copy else IMMUTABLE)
+
+
+def number_operand(tensor, other):
+    """``other`` as torch's ZeroTensor kernels of add, sub, mul and div see it: they compute their result dtype on
+    the meta device, where a Python number is no longer a wrapped number, so with a 0-d ZeroTensor it promotes as a
+    0-d double (complex double) tensor: ``z0 * 2.0``, ``z0 / 2.0`` and ``z0 + 2.0`` are float64 for a float32 ``z0``
+    (torch 2.13, measured; a dimensioned ZeroTensor, an int and ``2.0 - z0`` promote as usual)."""
+    if tensor._zerotensor and isinstance(other, (float, complex)) and not tensor._data.shape:
+        import numpy as np
+
+        from refgrad.tensor import Tensor
+        return Tensor._make(np.asarray(other, np.complex128 if isinstance(other, complex) else np.float64))
+    return other

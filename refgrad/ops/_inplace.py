@@ -142,6 +142,9 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
     A ZeroTensor refuses (refgrad/autograd/zerotensor.py), with copy_'s message when ``fn.zerotensor_copy``."""
+    for a in args:
+        if type(a) is Tensor and a._zerotensor and not self._zerotensor:
+            return _dense_operands(self, fn, args, kwargs, _overlapping)
     if _grad_mode.mode == (False, False) and not (self._is_inference or _overlapping or forward_ad._state.stack):
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
@@ -196,6 +199,20 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     if recording and result.grad_fn is not None:
         _take_over(self, result)
     return self
+
+
+def _dense_operands(self: Tensor, fn: Callable, args: tuple, kwargs: dict, overlapping: bool) -> Tensor:
+    """torch's in-place kernels compute with a ZeroTensor operand's zeros (``o.mul_(z)`` is NaN where ``o`` is inf,
+    ``o.div_(z)`` NaN where it is NaN), as its out-of-place ZeroTensor kernels do not: the operands lose their flag
+    for the op (refgrad/autograd/zerotensor.py)."""
+    zeros = [a for a in args if type(a) is Tensor and a._zerotensor]
+    for a in zeros:
+        a._zerotensor = None
+    try:
+        return apply_inplace(self, fn, *args, _overlapping=overlapping, **kwargs)
+    finally:
+        for a in zeros:
+            a._zerotensor = True
 
 
 def _take_over(self: Tensor, result: Tensor) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops._primitive import Primitive
 
 __all__ = ["mul_scalar", "add_scalar", "div_scalar"]
@@ -22,8 +23,10 @@ _div = Primitive("DivBackward1", lambda a, other: a / np.asarray(other, a.dtype)
 
 
 def mul_scalar(tensor, other: float):
-    """``tensor * other`` recorded as MulBackward1."""
-    return _mul(tensor, other=other)
+    """``tensor * other`` recorded as MulBackward1; of a ZeroTensor, one (0 even times inf: torch's mul.Scalar keeps
+    the flag, its div.Scalar and add.Scalar compute with the zeros; refgrad/autograd/zerotensor.py)."""
+    out = _mul(tensor, other=other)
+    return _zerotensor.absorb(out) if tensor._zerotensor else out
 
 
 def add_scalar(tensor, other: float):

@@ -488,9 +488,11 @@ _sign = Primitive("SgnBackward0", lambda a: np.where(np.isnan(a), 0, np.sign(a))
 
 def _dist_vjp(c, g):
     p = c.p
-    if p == 0:
-        raise RuntimeError("Expected a proper Tensor but got None (or an undefined Tensor in C++) for argument #0 "
-                           "'self'")
+    if p == 0:  # torch: self's gradient is undefined (None); other's, its negation, raises
+        if c.needs_input_grad(1):
+            raise RuntimeError("Expected a proper Tensor but got None (or an undefined Tensor in C++) for argument "
+                               "#0 'self'")
+        return (None, None)
     diff = c.self - c.other
     if diff.dtype is not g.dtype:
         diff = diff.to(g.dtype)
@@ -516,7 +518,10 @@ def _dist_vjp(c, g):
 
 def _dist_jvp(c, t_self, t_other):
     # torch's norm_jvp: the gradient contracted with the tangent of self - other, the gradient evaluated (not
-    # differentiated: its masks at norm = 0 stay exact; over no elements the tangent is 0, as torch's)
+    # differentiated: its masks at norm = 0 stay exact; over no elements the tangent is 0, as torch's; p = 0's
+    # count is piecewise constant: tangent 0)
+    if c.p == 0:
+        return Tensor._make(np.zeros_like(c.result._data))
     grads = c._vjp(c, Tensor._make(np.ones_like(c.result._data)))
     terms = [(g * t).sum() for g, t in zip(grads, (t_self, t_other)) if g is not None and t is not None]
     return terms[0] if len(terms) == 1 else terms[0] + terms[1]

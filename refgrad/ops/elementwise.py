@@ -119,6 +119,8 @@ def add(input, other, *, alpha=1, out=None):
             if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
                 return _zero_sum(_add(input, other, alpha=alpha))
             return _add(input, other, alpha=alpha)
+    if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
+        other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_add, input, other, alpha)
     if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
         out._zerotensor = True
@@ -135,6 +137,8 @@ def sub(input, other, *, alpha=1, out=None):
             if input._zerotensor and other._zerotensor:
                 return _zero_sum(_sub(input, other, alpha=alpha))
             return _sub(input, other, alpha=alpha)
+    if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
+        other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_sub, input, other, alpha)
     if type(input) is Tensor and input._zerotensor and type(other) is Tensor and other._zerotensor:
         out._zerotensor = True
@@ -165,7 +169,9 @@ def mul(input, other, *, out=None):
                     return _zerotensor.absorb(_mul(input, other))  # fast case)
                 return _mul(input, other)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
-            if input._zerotensor:
+            if input._zerotensor:  # 0-d: torch promotes the number as a 0-d double (zerotensor.number_operand)
+                if not a.shape:
+                    return mul(input, _zerotensor.number_operand(input, other))
                 return _zerotensor.absorb(_mul(input, _make(scalar_array(other, a.dtype))))
             if not _grad_mode.enabled:  # nothing is recorded, so the number's tensor is never saved (nor seen):
                 key = id(other)  # one is reused for the same float object (so the same value, sign of zero and NaN
@@ -181,6 +187,8 @@ def mul(input, other, *, out=None):
                     _seen[0] = other
                 return _mul(input, number)
             return _mul(input, _make(scalar_array(other, a.dtype)))
+    if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
+        other = _zerotensor.number_operand(input, other)
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
         out = _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
@@ -274,10 +282,16 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
     if rounding_mode not in (_NO_MODE, None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
+    if rounding_mode is _NO_MODE and type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a
+        other = _zerotensor.number_operand(input, other)  # number as a 0-d double
     dtype, (a, b) = binary_operands("div", input, other, _div if rounding_mode is _NO_MODE else None)
     if rounding_mode is _NO_MODE:
         if a._zerotensor and not b._zerotensor:  # a ZeroTensor divided by anything but one (zerotensor.py)
             return _zerotensor.absorb(_div(a, b, cast=float_dtype(dtype)))
+        if b._zerotensor and not a._zerotensor:  # anything (even NaN) divided by one: torch's kernel fills inf
+            out = _div(a, b, cast=float_dtype(dtype))
+            out._data.fill(np.inf)  # (a fresh array)
+            return out
         return _div(a, b, cast=float_dtype(dtype))
     if rounding_mode is None:
         return _div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None)

@@ -13,9 +13,10 @@ import collections
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
-from refgrad.ops._util import _restore, normalize_dims, wrap_dim
+from refgrad.ops._util import _restore, never_flowed, normalize_dims, wrap_dim
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
 __all__ = ["return_type", "scatter_along", "gather_along"]
@@ -218,9 +219,15 @@ def _aminmax_vjp(c, g_min, g_max):
     x = c.self._data
     grads = []
     for g, result in ((g_min, c.min), (g_max, c.max)):
+        if never_flowed(g):  # torch skips an undefined output's term: a lone ZeroTensor's stays one
+            continue
         mask = x == (result._data if c.keepdim or not len(shape) else np.expand_dims(result._data, c.dims))
         count = np.broadcast_to(np.sum(mask, axis=c.dims, keepdims=True), shape).astype(x.dtype)
         grads.append(_restore(g, shape, c.dims, c.keepdim) / Tensor._make(count) * Tensor._make(mask.astype(x.dtype)))
+    if len(grads) == 1:
+        return grads[0]
+    if grads[0]._zerotensor:  # torch adds max's term into min's in place: a ZeroTensor there refuses
+        _zerotensor.refuse_write()
     return grads[0] + grads[1]
 
 

@@ -17,7 +17,7 @@ from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import div_scalar
-from refgrad.ops._util import _restore, _unreduce, float_dtype, normalize_dims, wrap_dim
+from refgrad.ops._util import _restore, _unreduce, float_dtype, never_flowed, normalize_dims, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.shape import _expand
 from refgrad.tensor import Tensor
@@ -325,9 +325,15 @@ def _var_mean_forward(a, dims, keepdim, correction):
 
 def _stat_mean_vjp(first):
     def vjp(c, g_stat, g_mean):
+        # torch skips an undefined output's term (the statistic's is inf or NaN where its dof <= 0); its mean term
+        # of a ZeroTensor is an ordinary tensor (refgrad/autograd/zerotensor.py)
         shape = c._input_meta[0][0]
-        grad = first(c, g_stat)
-        return grad + _restore(g_mean, shape, c.dims, c.keepdim) / (_count(shape, c.dims) if len(shape) else 1)
+        grad = None if never_flowed(g_stat) else first(c, g_stat)
+        if never_flowed(g_mean):
+            return grad
+        mean = _restore(_zerotensor.materialized(g_mean), shape, c.dims, c.keepdim) / (
+            _count(shape, c.dims) if len(shape) else 1)
+        return mean if grad is None else grad + mean
     return vjp
 
 
@@ -364,7 +370,7 @@ def _variance_call(name, input, dim, unbiased, keepdim, correction):
     dims = normalize_dims(dim, input.ndim)
     count = _count(input.shape, dims) if input.ndim else 1
     if count - correction <= 0:
-        warnings.warn(_DOF_WARNING.format(name=name.split("_")[0]), UserWarning, stacklevel=user_stacklevel(3))
+        warnings.warn(_DOF_WARNING.format(name=name), UserWarning, stacklevel=user_stacklevel(3))
     return dict(dims=dims, keepdim=keepdim, correction=correction, full_form=full_form)
 
 

@@ -10,6 +10,7 @@ from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
+from refgrad.ops._view_dtype import view_dtype
 from refgrad.ops._views import _alias, _slice
 
 
@@ -40,11 +41,11 @@ _reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(s
                            lambda c, g: g.reshape(c.self_sym_sizes), view=True)
 
 
-def view(self, *shape):
-    """A view with a new shape (torch.Tensor.view); RuntimeError if the strides don't allow one."""
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):
-        from refgrad.ops.elementwise import to
-        return to(self, shape[0])  # view(dtype) of a same-size dtype is not supported: treat as cast
+def view(self, *shape, dtype=None):
+    """A view with a new shape (torch.Tensor.view), RuntimeError if the strides don't allow one; or of the same
+    bytes as another dtype (``view(dtype)``)."""
+    if dtype is not None or (len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer))):
+        return view_dtype(self, dtype if dtype is not None else shape[0])
     data = self._data
     try:
         target = _infer_shape(_shape_args(shape), data.size)

@@ -167,3 +167,12 @@ def accumulate_skips_leaf_check():
     copy = private_refgrad("leafcheck")
     _submodule(copy, "autograd.engine")._check_still_leaf = lambda variable: None
     return copy
+
+
+def zerotensor_ordinary():
+    """sgn's gradient of a real input is ordinary zeros, not torch's ZeroTensor: writing into it in place (an
+    accumulating backward, ``.grad.zero_()``) succeeds where torch refuses, and 0 * inf is NaN where torch's is 0."""
+    copy = private_refgrad("zerotensor")
+    tensor = copy.Tensor
+    _submodule(copy, "autograd.zerotensor").zeros_like = lambda like: tensor._make(like._data * 0)
+    return copy

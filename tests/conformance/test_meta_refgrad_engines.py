@@ -25,6 +25,7 @@ PROGRAMS = {
     "accumulate_skips_leaf_check": ([LEAF, "with t.no_grad(): v2 = v1.view(-1)", "v2.requires_grad_()",
                                      "v3 = t.exp(v2 * 1)", "with t.no_grad(): v2.mul_(2)", "v3.sum().backward()"],
                                     "exception", 5),
+    "zerotensor_ordinary": ([LEAF, "v2 = t.sgn(v1)", "v2.sum().backward()", "v1.grad.add_(1)"], "exception", 3),
 }
 
 

@@ -157,6 +157,25 @@ SOURCES = {
     "through vector_norm 1.5": (lambda t: _backward(t, lambda t, x: t.linalg.vector_norm(x, 1.5).sgn()), IMMUTABLE),
     "through dist p=3": (lambda t: _backward(t, lambda t, x: t.dist(x, t.zeros(3), 3).sgn()), IMMUTABLE),
     "through dist p=0.5": (lambda t: _backward(t, lambda t, x: t.dist(x, t.ones(3), 0.5).sgn()), ZERO3),
+    "through aminmax's min": (lambda t: _backward(t, lambda t, x: t.aminmax(x).min.sgn()), ZERO3),
+    "through aminmax's max, dim": (
+        lambda t: _backward(t, lambda t, x: t.aminmax(x.view(1, 3), dim=1, keepdim=True).max.sgn().sum()), ZERO3),
+    "through both of aminmax (added in place)": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min.sgn() + r.max.sgn())(t.aminmax(x))), IMMUTABLE),
+    "aminmax: min's ZeroTensor, max's ordinary": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min.sgn() + r.max * 2)(t.aminmax(x))), IMMUTABLE),
+    "aminmax: min's ordinary, max's ZeroTensor": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r.min * 2 + r.max.sgn())(t.aminmax(x))),
+        "T [0.0, 2.0, 0.0]"),
+    "through special.ndtr (mul.Scalar keeps it)": (
+        lambda t: _backward(t, lambda t, x: t.special.ndtr(x * inf).sgn().sum()), ZERO3),
+    "through var_mean's var": (lambda t: _backward(t, lambda t, x: t.var_mean(x, correction=0)[0].sgn()), ZERO3),
+    "through var_mean's mean": (lambda t: _backward(t, lambda t, x: t.var_mean(x)[1].sgn()), "T [0.0, 0.0, 0.0]"),
+    "through both of var_mean": (lambda t: _backward(t, lambda t, x: sum(t.var_mean(x)).sgn()), "T [0.0, 0.0, 0.0]"),
+    "var_mean: var's ZeroTensor, mean's ordinary": (
+        lambda t: _backward(t, lambda t, x: (lambda r: r[0].sgn() + r[1] * 3)(t.var_mean(x))), "T [1.0, 1.0, 1.0]"),
+    "through std_mean's std (masked in place)": (lambda t: _backward(t, lambda t, x: t.std_mean(x)[0].sgn()),
+                                                 IMMUTABLE),
     "through mse_loss (a fused kernel)": (
         lambda t: _backward(t, lambda t, x: t.nn.functional.mse_loss(x, t.zeros(3)).sgn()), "T [0.0, 0.0, 0.0]"),
     "through smooth_l1_loss": (
@@ -278,6 +297,19 @@ def _on(statement):
     return lambda t: statement(t, zero(t))
 
 
+def _on0(statement):
+    """``statement`` on a 0-d ZeroTensor (float32)."""
+    def case(t):
+        x = t.tensor(0.0, requires_grad=True)
+        return statement(t, t.autograd.grad(x.sgn(), x)[0])
+    return case
+
+
+def _under_no_grad(t, statement):
+    with t.no_grad():
+        return statement()
+
+
 def _other(t):
     return t.tensor([1.0, inf, nan])
 
@@ -291,6 +323,9 @@ OPERANDS = {
     ".data": (_on(lambda t, z: z.data), ZERO3),
     "to its dtype": (_on(lambda t, z: z.to(t.float32)), ZERO3),
     "to another dtype": (_on(lambda t, z: z.double()), "T [0.0, 0.0, 0.0]"),
+    "view(dtype), same size": (_on(lambda t, z: z.view(t.int32)), "Z [0, 0, 0]"),
+    "view(dtype), smaller": (_on(lambda t, z: z.view(t.float16)), "Z [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]"),
+    "view(dtype) then add_": (_on(lambda t, z: z.view(t.int32).add_(1)), IMMUTABLE),
     "clone": (_on(lambda t, z: z.clone()), "T [0.0, 0.0, 0.0]"),
     "contiguous": (_on(lambda t, z: z.contiguous()), ZERO3),
     "contiguous of an expansion": (_on(lambda t, z: z.view(3, 1).expand(3, 2).contiguous()),
@@ -313,6 +348,16 @@ OPERANDS = {
     "2 / z": (_on(lambda t, z: 2 / z), "T [inf, inf, inf]"),
     "div with a rounding mode": (_on(lambda t, z: t.div(z, t.ones(3), rounding_mode="floor")), "T [0.0, 0.0, 0.0]"),
     "z + z": (_on(lambda t, z: z + z), ZERO3),
+    # torch's add/sub/mul/div ZeroTensor kernels promote a number with a 0-d ZeroTensor as a 0-d double tensor
+    "0-d: dtypes of z * 2.0, 2.0 * z, z / 2.0, z + 2.0, z - 2.0, add alpha, z * 1j, z * 2, 2.0 - z, z / 2.0 floor": (
+        _on0(lambda t, z: tuple(str(r.dtype).rsplit(".", 1)[-1] for r in (
+            z * 2.0, 2.0 * z, z / 2.0, z + 2.0, z - 2.0, t.add(z, 2.0, alpha=2), z * 1j, z * 2, 2.0 - z,
+            t.div(z, 2.0, rounding_mode="floor")))),
+        "('float64', 'float64', 'float64', 'float64', 'float64', 'float64', 'complex128', 'float32', 'float32', "
+        "'float32')"),
+    "0-d: z * inf": (_on0(lambda t, z: z * inf), "Z 0.0"),
+    "0-d: z + 2.0": (_on0(lambda t, z: z + 2.0), "T 2.0"),
+    "0-d: gradient of z * 2.0": (_on0(lambda t, z: t.autograd.grad(z.requires_grad_() * 2.0, z)[0]), "T 2.0"),
     "z - z": (_on(lambda t, z: z - z), ZERO3),
     "z + float64 z, broadcast": (_on(lambda t, z: z + zero(t, dtype="float64").expand(2, 3)),
                                  "Z [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]"),
@@ -351,6 +396,16 @@ OPERANDS = {
     "requires grad, z * 2 then add_": (_inplace(lambda t, z: (z.requires_grad_() * 2).add_(1)), IMMUTABLE),
     "o.add_(z)": (lambda t: (lambda o: (o.add_(zero(t)), o)[1])(_other(t)), "T [1.0, inf, nan]"),
     "o.copy_(z)": (lambda t: (lambda o: (o.copy_(zero(t)), o)[1])(_other(t)), "T [0.0, 0.0, 0.0]"),
+    # in place, torch computes with the zeros (its out-of-place ZeroTensor kernels do not: z * inf is 0)
+    "o.mul_(z)": (lambda t: (lambda o: (o.mul_(zero(t)), o)[1])(_other(t)), "T [0.0, nan, nan]"),
+    "o *= z under no_grad": (lambda t: (lambda o, z: (_under_no_grad(t, lambda: o.__imul__(z)), o)[1])(
+        _other(t), zero(t)), "T [0.0, nan, nan]"),
+    "o.div_(z)": (lambda t: (lambda o: (o.div_(zero(t)), o)[1])(_other(t)), "T [inf, inf, nan]"),
+    "o.mul_(z) of a leaf that requires grad": (
+        lambda t: (lambda o: o.mul_(zero(t)))(_other(t).requires_grad_()), LEAF_INPLACE),
+    "(1, inf, nan) / z": (_on(lambda t, z: _other(t) / z), "T [inf, inf, inf]"),
+    "(-1, 0) / z broadcast, float64": (_on(lambda t, z: t.tensor([[-1.0], [0.0]], dtype=t.float64) / z),
+                                       "T [[inf, inf, inf], [inf, inf, inf]]"),
 }
 
 #: what a ZeroTensor does as any tensor would (these pass without the model too: they pin that it changes nothing

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import refgrad
+import refgrad.autograd.forward_ad as fwAD
 from tests.ops.numerical import check_vjp
 
 nan, inf = math.nan, math.inf
@@ -234,15 +235,31 @@ def test_where_leaks_nan_from_unselected_branch():
 
 def test_dist_conventions():
     # torch: dist at equal points → 0 grads; p=1 at a zero difference → 0; p=inf ties split with sign;
-    # p=-inf picks the minimum; p=0 → backward raises RuntimeError
+    # p=-inf picks the minimum (p=0: test_dist_p0_self_gradient_is_undefined)
     same(grads(refgrad.dist, [1.0, 2.0], [1.0, 2.0])[1], [[0, 0], [0, 0]])
     same(grads(lambda x, y: refgrad.dist(x, y, 1), [1.0, 2.0], [1.0, 3.0])[1], [[0, -1], [0, 1]])
     same(grads(lambda x, y: refgrad.dist(x, y, inf), [1.0, 2.0], [3.0, 0.0])[1], [[-0.5, 0.5], [0.5, -0.5]])
     same(grads(lambda x, y: refgrad.dist(x, y, 0.5), [1.0, 2.0], [1.0, 3.0])[1], [[0, -1], [0, 1]])
     same(grads(lambda x, y: refgrad.dist(x, y, 1), [0.0], [nan])[1], [[0], [0]])  # torch: sign(NaN) = 0
+
+
+@pytest.mark.parametrize("p", [0, 0.0, -0.0])
+def test_dist_p0_self_gradient_is_undefined(p):
+    # torch 2.13: DistBackward0 at p=0 leaves self's gradient undefined (x.grad stays None; with
+    # materialize_grads zeros) and other's, its negation, raises; the forward-mode tangent is 0
     x, y = refgrad.tensor([1.0, 2.0], requires_grad=True), refgrad.tensor([1.0, 3.0])
-    with pytest.raises(RuntimeError, match="Expected a proper Tensor"):
-        refgrad.dist(x, y, 0).backward()
+    out = refgrad.dist(x, y, p)
+    out.backward()
+    assert x.grad is None and out.item() == 1.0
+    (g,) = refgrad.autograd.grad(refgrad.dist(x, y, p), x, materialize_grads=True)
+    same(g, [0, 0])
+    for x_grad in (False, True):
+        x, y = refgrad.tensor([1.0, 2.0], requires_grad=x_grad), refgrad.tensor([1.0, 3.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="Expected a proper Tensor but got None .* argument #0 'self'"):
+            refgrad.dist(x, y, p).backward()
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(refgrad.tensor([1.0, 2.0]), refgrad.ones(2))
+        same(fwAD.unpack_dual(refgrad.dist(dual, y.detach(), p)).tangent, 0)
 
 
 def test_rounded_division_has_zero_gradient_and_floor_divide_none():

@@ -203,6 +203,21 @@ def test_std_single_element_warns_and_is_nan():
     assert np.isnan(s.item()) and np.isnan(x.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("name", ["var_mean", "std_mean"])
+def test_stat_mean_skips_the_unused_statistic(name):
+    # torch 2.13: var_mean/std_mean's backward skips an output no gradient reached, so the mean alone gives 1/n
+    # where the statistic's term is inf or NaN (no degrees of freedom, an infinite element); the warning names the
+    # op ("var_mean(): degrees of freedom is <= 0...")
+    for values, kwargs in (([1.0], {}), ([1.0, 2.0], {"correction": 2}), ([1.0, inf], {})):
+        x = refgrad.tensor(values, dtype=refgrad.float64, requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(refgrad, name)(x, **kwargs)[1].backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(len(values), 1 / len(values)))
+        assert [str(w.message).split(":")[0] for w in caught] == ([f"{name}()"] if len(values) <= kwargs.get(
+            "correction", 1) else [])
+
+
 def test_norm_zero_order_has_no_gradient():
     # torch 2.13: autograd.grad(x.norm(0), x, allow_unused=True) -> (None,)
     x = refgrad.tensor([1.0, 0.0, 2.0], dtype=refgrad.float64, requires_grad=True)

@@ -141,3 +141,44 @@ def test_errors():
         x.movedim((0, 1), (1,))
     with pytest.raises(RuntimeError, match="dim 0 appears multiple times in the list of dims"):
         x.squeeze((0, 0))
+
+
+def test_view_dtype_reinterprets_the_bytes():
+    # torch 2.13: view(dtype) reads the same bytes as another dtype (the last dimension scales by the ratio of the
+    # element sizes), outside the graph (no grad_fn, requires_grad False even for the same dtype), sharing storage
+    # and version counter
+    x = refgrad.tensor([1.0, -2.0], requires_grad=True)
+    for dtype, values in ((refgrad.int32, [1065353216, -1073741824]), (refgrad.float16, [0.0, 1.875, 0.0, -2.0]),
+                          (refgrad.float64, [-2.000000473111868]), (refgrad.complex64, [1 - 2j]),
+                          (refgrad.bool, [False, False, True, True, False, False, False, True]),
+                          (refgrad.float32, [1.0, -2.0])):
+        out = x.view(dtype)
+        assert out.dtype is dtype and out.tolist() == values
+        assert not out.requires_grad and out.grad_fn is None and out.is_leaf
+    assert refgrad.ones(2, 3).t().view(dtype=refgrad.int32).stride() == (1, 3)
+    assert refgrad.ones(3, 5, 4)[:, 1:, 2:].view(refgrad.float64).stride() == (10, 2, 1)
+    w = refgrad.tensor([1.0, 2.0])
+    v = w.view(refgrad.int32)
+    v.add_(1)  # one ulp up, through the alias
+    assert w._version == v._version == 1 and w.tolist() == [1.0000001192092896, 2.000000238418579]
+
+
+@pytest.mark.parametrize("make, dtype, message", [
+    (lambda: refgrad.tensor(1.0, dtype=refgrad.float64), "float32", "self.dim() cannot be 0 to view Double as Float"),
+    (lambda: refgrad.ones(4)[1:4], "float64", "self.size(-1) must be divisible by 2 to view Float as Double "
+                                              "(different element sizes), but got 3"),
+    (lambda: refgrad.ones(8)[::2], "float64", "self.stride(-1) must be 1 to view Float as Double (different element "
+                                              "sizes), but got 2"),
+    (lambda: refgrad.ones(2, 3).t(), "float16", "self.stride(-1) must be 1 to view Float as Half"),
+    (lambda: refgrad.ones(4, 3)[:, 1:3], "float64", "self.storage_offset() must be divisible by 2 to view Float as "
+                                                    "Double (different element sizes), but got 1"),
+    (lambda: refgrad.ones(4, 3)[1:, 1:], "float64", "self.stride(0) must be divisible by 2 to view Float as Double "
+                                                    "(different element sizes), but got 3"),
+    (lambda: refgrad.ones(9, dtype=refgrad.uint8)[1:5], "float32", "storage_offset.. must be divisible by 4 to view "
+                                                                   "Byte as Float"),
+    (lambda: refgrad.tensor([1 + 1j]).conj(), "float64", "not supported for conjugate view tensors when converting"),
+])
+def test_view_dtype_errors(make, dtype, message):
+    # torch 2.13's checks, in its order (size before stride(-1), storage offset before the other strides)
+    with pytest.raises(RuntimeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make().view(getattr(refgrad, dtype))
