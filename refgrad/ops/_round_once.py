@@ -163,7 +163,12 @@ def sub_mul_once(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             # |p| <= 2|plain| as |plain / p| >= 1/2 (three array ops; the correctly rounded quotient can round up
             # to 1/2 only within an ulp of it, where plain and fused agree but for the last bit); False for NaN
             # (an infinite or NaN p, NaN inputs, and 0/0: counted as cancelling, the careful path sorts them out)
-            no_cancel = np.abs(plain / p) >= 0.5
+            ratio = plain / p
+            if type(ratio) is np.ndarray:  # (a 0-d quotient is a NumPy scalar: nothing to write into)
+                np.abs(ratio, out=ratio)
+            else:
+                ratio = np.abs(ratio)
+            no_cancel = ratio >= 0.5
             n_cancel = no_cancel.size - _count_nonzero(no_cancel)
             if not n_cancel:  # the common case: no cancellation anywhere
                 return plain
