@@ -21,6 +21,7 @@ from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enable
 from refgrad.autograd.graph import _NODE_CLASSES, ERR_BACKWARD_TWICE, Node, expose_node, node_class
 from refgrad.ops._binary_common import _BROADCAST
 from refgrad.ops._primitive import _FP_QUIET, _REAL, _reset_fp_errors, _set_fp_errors
+from refgrad.ops._util import scalar_array
 from refgrad.tensor import Tensor
 
 __all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method", "write_ufunc"]
@@ -121,7 +122,7 @@ def write_ufunc(self: Tensor, ufunc, other) -> bool:
             return False  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape (the
             # op raises torch's error) or not known to broadcast
     elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
-        b = np.asarray(other, data.dtype)  # (as binary_operands wraps it)
+        b = scalar_array(other, data.dtype)  # (as binary_operands wraps it: inf past the dtype's range, silently)
     else:
         return False
     token = _set_fp_errors(_FP_QUIET)  # silenced, as in every op (a Primitive)

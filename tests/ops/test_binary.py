@@ -747,4 +747,9 @@ def test_a_python_float_past_a_narrow_dtype_is_inf_without_warning(dtype, value)
             warnings.simplefilter("error")
             results.append([(x * value).tolist(), (x + value).tolist(), (value - x).tolist(),
                             x.clone().mul_(value).tolist()])
+            with t.no_grad():  # (refgrad's no_grad in-place shortcut wraps the number itself)
+                y = x.clone()
+                y.mul_(value)
+                y -= value
+                results[-1].append(y.tolist())
     assert str(results[1]) == str(results[0])
