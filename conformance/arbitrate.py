@@ -15,7 +15,7 @@ Anything else stays a divergence: a non-finite value on any side, a replay that 
 mismatch that is not a value (status, exception, dtype, shape, requires_grad, grad_fn), or a float64 example.
 The run counts noise per cell and keeps the first example (see :class:`conformance.harness.Tracker`); the
 report lists them. Graph-state programs are replayed the same way, statement by statement
-(:func:`widen_statement`, :class:`conformance.graph_machine.Widened`), and settled by the same :func:`settle`.
+(:func:`widen_statement`, :class:`conformance.graph_sides.Widened`), and settled by the same :func:`settle`.
 """
 from __future__ import annotations
 

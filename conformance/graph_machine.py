@@ -15,18 +15,17 @@ Hypothesis ``data`` object, so the same function serves the property, the meta-t
 from __future__ import annotations
 
 import ast
-import concurrent.futures
 import functools
 import re
-import warnings
 from typing import Any
 
 import pytest
 from hypothesis import given, reproduce_failure, settings
 from hypothesis import strategies as st
 
-from conformance import profiles, programs
-from conformance.arbitrate import settle, widen_statement
+from conformance import profiles
+from conformance.arbitrate import settle
+from conformance.graph_sides import Side, Widened
 from conformance.harness import Session, Tracker, base_record, reproduce_arguments, tracked
 from conformance.repro import graph_snippet, literal
 from conformance.specs import all_specs
@@ -62,68 +61,6 @@ DECORATED = ["t.no_grad()", "t.enable_grad()", "t.inference_mode()", "t.set_grad
 def machine_ops() -> dict[str, Any]:
     """Variable name -> spec, for the tutorial ops (the ones the graph programs apply)."""
     return {"op_" + spec.name.replace(".", "_"): spec for spec in all_specs() if spec.family == "tutorial"}
-
-
-class Side:
-    """One module's namespace, executed in a dedicated thread."""
-
-    def __init__(self, module: Any, ops: dict[str, Any], wrap: Any = None) -> None:
-        self.module = module
-        wrap = wrap or (lambda fn: fn)  # a wrapper engine's ops go through its wrap() (conformance.engines)
-        self.namespace: dict[str, Any] = {"t": module, "calls": [], "nan": float("nan"), "inf": float("inf"),
-                                          **{name: wrap(spec.fn) for name, spec in ops.items()}}
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-
-    def _step(self, statement: str, names: list[str]) -> dict:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            error = programs.run_statement(self.namespace, statement)
-            return {"obs": programs.observe_namespace(self.module, self.namespace, names), "error": error}
-
-    def step(self, statement: str, names: list[str], timeout: float) -> dict:
-        """Run ``statement`` and observe ``names``; a timeout becomes the outcome's error."""
-        future = self.pool.submit(self._step, statement, names)
-        try:
-            return future.result(timeout=timeout if timeout > 0 else None)
-        except concurrent.futures.TimeoutError:
-            return {"obs": {}, "error": {"type": "ExampleTimeout", "base": "Exception", "step": None,
-                                         "message": f"statement exceeded the {timeout:g} s time limit"}}
-
-    def close(self, statements: list[str]) -> None:
-        """Run clean-up statements (ignoring errors) and stop the thread."""
-        try:
-            for statement in statements:
-                self.pool.submit(programs.run_statement, self.namespace, statement).result(timeout=10)
-        except concurrent.futures.TimeoutError:
-            pass  # the side's thread hangs (already reported as a timeout); abandon it
-        self.pool.shutdown(wait=False)
-
-
-class Widened:
-    """The float64 replay of a program (:mod:`conformance.arbitrate`): torch running the statements so far with
-    every low-precision dtype widened (:func:`widen_statement`), started and caught up only when a step's
-    mismatches are all low-precision values. Its outcome stands for the exact one only while every statement
-    raised what it raised in torch's own run (the same type, or nothing); a program that took another path
-    (a ``.grad`` of the other dtype now accepted...) gives an error outcome, which settles nothing."""
-
-    def __init__(self, module: Any, ops: dict[str, Any]) -> None:
-        self.side = Side(module, ops)
-        self.done = 0  # statements run so far
-        self.last: dict = {"obs": {}, "error": None}
-        self.departed = False
-
-    def outcome(self, program: list[str], errors: list[dict | None], names: list[str], timeout: float) -> dict:
-        """The outcome of the last of ``program`` (whose statements raised ``errors`` on torch), widened."""
-        for statement, error in zip(program[self.done:], errors[self.done:]):
-            if self.departed:  # for good: nothing later is the same computation
-                break
-            self.last = self.side.step(widen_statement(statement), names, timeout)
-            self.departed = (self.last["error"] or {}).get("type") != (error or {}).get("type")
-            self.done += 1
-        if self.departed:
-            return {"obs": {}, "error": {"type": "ReplayDeparted", "base": "Exception", "step": None,
-                                         "message": "a widened statement raised otherwise than on torch"}}
-        return self.last
 
 
 def _pick(data: st.DataObject, options: list, label: str):
