@@ -9,6 +9,7 @@ from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._round_once import count_nonzero
+from refgrad.ops._util import steps_vector
 from refgrad.ops.nn import not_differentiable
 from refgrad.ops.reductions import _scalar_name
 from refgrad.tensor import Tensor
@@ -41,32 +42,16 @@ def _nll_weights(x, target, weight, ignore_index):
     return np.where(ignored, 0, w[safe]).astype(x.dtype), safe, ignored
 
 
-_ROWS: dict = {}  # batch size -> the (read-only) row indices 0..N-1
-_STARTS: dict = {}  # (N, C) -> the (read-only) flat index of each row's first element, 0, C, 2C...
-
-
 def _flat_positions(shape: tuple, safe):
     """The flat index of the target class of every row of a C-ordered (N, C) array: ``take`` and ``put`` there
     cost about half of the (rows, targets) fancy index."""
-    starts = _STARTS.get(shape)
-    if starts is None:
-        if len(_STARTS) > 64:
-            _STARTS.clear()
-        starts = _STARTS[shape] = np.arange(0, shape[0] * shape[1], shape[1])
-        starts.flags.writeable = False
-    return starts + safe
+    return steps_vector(shape[0], shape[1]) + safe
 
 
 def _nll_positions(x, safe):
     """Index of the target class of every element of (N, C, ...) ``x``."""
     if x.ndim == 2:
-        rows = _ROWS.get(x.shape[0])
-        if rows is None:
-            if len(_ROWS) > 64:
-                _ROWS.clear()
-            rows = _ROWS[x.shape[0]] = np.arange(x.shape[0])
-            rows.flags.writeable = False
-        return rows, safe
+        return steps_vector(x.shape[0]), safe
     return tuple(np.indices(safe.shape, sparse=True)[:1]) + (safe,) + tuple(np.indices(safe.shape, sparse=True)[1:])
 
 

@@ -9,7 +9,7 @@ from refgrad import dtypes
 from refgrad.tensor import Tensor, _wrap_dim
 
 __all__ = ["as_tensor", "promote", "float_dtype", "wrap_dim", "normalize_dims", "scalar_tensor", "is_scalar",
-           "never_flowed"]
+           "never_flowed", "scalar_array", "ones_vector", "steps_vector"]
 
 # private helpers several families share (imported by name): _restore, _unreduce, _scalar
 
@@ -29,6 +29,31 @@ def scalar_array(value, dtype: np.dtype) -> np.ndarray:
 
 
 _NARROW_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}
+
+
+_CONSTANTS: dict = {}  # ("ones" | "steps", length, dtype | step) -> a read-only vector, kept for reuse
+
+
+def ones_vector(length: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``length`` ones, made once: BLAS sums rows or columns as products with it."""
+    key = ("ones", length, dtype)
+    vector = _CONSTANTS.get(key)
+    return vector if vector is not None else _keep(key, np.ones(length, dtype))
+
+
+def steps_vector(length: int, step: int = 1) -> np.ndarray:
+    """A read-only vector 0, step, 2 step... of ``length`` int64 entries, made once (row indices, row starts)."""
+    key = ("steps", length, step)
+    vector = _CONSTANTS.get(key)
+    return vector if vector is not None else _keep(key, np.arange(length, dtype=np.int64) * step)
+
+
+def _keep(key: tuple, vector: np.ndarray) -> np.ndarray:
+    if len(_CONSTANTS) > 256:
+        _CONSTANTS.clear()
+    vector.setflags(write=False)
+    _CONSTANTS[key] = vector
+    return vector
 
 
 def scalar_tensor(value, dtype: dtypes.dtype) -> Tensor:

@@ -17,7 +17,7 @@ from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import div_scalar
-from refgrad.ops._util import _restore, _unreduce, float_dtype, never_flowed, normalize_dims, wrap_dim
+from refgrad.ops._util import _restore, _unreduce, float_dtype, never_flowed, normalize_dims, ones_vector, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.shape import _expand
 from refgrad.tensor import Tensor
@@ -43,7 +43,6 @@ def _reduce(np_fn, a, dims, keepdim, **kwargs):
 # --- sum, nansum, mean, nanmean --------------------------------------------------------------------------------
 
 _COLUMN_SUM_ROWS = 1024  # column sums of at most this many rows go through BLAS (see _sum_forward)
-_ONES: dict = {}  # (rows, dtype) -> a read-only vector of ones
 
 
 def _sum_forward(a, dims, keepdim, dtype):
@@ -53,14 +52,7 @@ def _sum_forward(a, dims, keepdim, dtype):
     is a third); the products with 1 are exact, and NaN and infinities propagate alike."""
     if dims == (0,) and a.ndim == 2 and 1 < a.shape[0] <= _COLUMN_SUM_ROWS and a.dtype is dtype.numpy \
             and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous:
-        key = (a.shape[0], a.dtype)
-        ones = _ONES.get(key)
-        if ones is None:
-            if len(_ONES) > 64:
-                _ONES.clear()
-            ones = _ONES[key] = np.ones(a.shape[0], a.dtype)
-            ones.setflags(write=False)
-        out = np.dot(ones, a)
+        out = np.dot(ones_vector(a.shape[0], a.dtype), a)
         return out[None] if keepdim else out
     return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
 

@@ -11,7 +11,7 @@ from refgrad.autograd._jvp import transpose_reading_primals
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import _NARROW, round_once, sub_mul_once
-from refgrad.ops._util import wrap_dim
+from refgrad.ops._util import ones_vector, wrap_dim
 from refgrad.ops.extrema import _TYPES, save_output, scatter_along
 from refgrad.tensor import Tensor
 
@@ -335,9 +335,6 @@ _softmax_backward_data = Primitive(
 _exp_once = round_once(np.exp)  # torch's float32 exp is closer to the rounded float64 value than NumPy's
 
 
-_ONES: dict = {}  # (length, dtype) -> a read-only vector of ones
-
-
 def _row_sums(g, y, dim: int):
     """``sum(g, dim, keepdim=True)`` in y's dtype. For many short float32/float64 rows (``_short_rows``) the
     matrix-vector product with ones: NumPy's reduction runs one inner loop per short row (128 rows of 10: ~2 µs),
@@ -345,12 +342,7 @@ def _row_sums(g, y, dim: int):
     pairwise one (torch's vectorized order is a third); the products with 1 are exact, and NaN and infinities
     propagate alike."""
     if g.dtype is y.dtype and dim == 1 and g.dtype.kind == "f" and _short_rows(g, dim):
-        key = (g.shape[1], g.dtype)
-        ones = _ONES.get(key)
-        if ones is None:
-            ones = _ONES[key] = np.ones(g.shape[1], g.dtype)
-            ones.setflags(write=False)
-        return np.dot(g, ones)[:, None]
+        return np.dot(g, ones_vector(g.shape[1], g.dtype))[:, None]
     return np.add.reduce(g, axis=dim, keepdims=True, dtype=y.dtype)
 
 
