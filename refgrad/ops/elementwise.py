@@ -541,14 +541,14 @@ def copy_(self, src, non_blocking: bool = False):
     from refgrad.ops._inplace import apply_inplace
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
-    shape = check_broadcast(self, src)
-    if shape != tuple(self.shape):
-        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
-                           f"shape [{', '.join(map(str, shape))}]")
     return apply_inplace(self, _copy_into, src)
 
 
 def _copy_into(old, src):
+    shape = check_broadcast(old, src)  # (after the checks of the write: autograd's, torch's overlap check)
+    if shape != tuple(old.shape):
+        raise RuntimeError(f"output with shape [{', '.join(map(str, old.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, shape))}]")
     return _copy(old, src)
 
 

@@ -239,14 +239,14 @@ def getitem(self: Tensor, index):
 
 
 def setitem(self: Tensor, index, value) -> None:
-    """``self[index] = value``: copy_/fill_ into the view (basic index) or index_put_ (advanced index)."""
+    """``self[index] = value``: index_put_ (advanced index), or into the view (basic index): copy_ of a value of
+    its shape, fill_ with a 0-d tensor or a number, else copy_ of the value without its leading 1s, expanded."""
     from refgrad.ops._inplace import apply_inplace
     from refgrad.ops.elementwise import copy_
     view, advanced = _apply_basic(self, index, skip_lone_slice=True)
-    if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
-        leading = next((i for i, n in enumerate(value.shape) if n != 1), value.ndim)
-        value = value.view(tuple(value.shape[leading:]))  # torch drops the value's leading 1s first
     if advanced is not None:
+        if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
+            value = value.view(_without_leading_ones(value.shape))  # torch drops the value's leading 1s first
         key = _np_key(advanced)
         if not isinstance(value, Tensor):
             value = Tensor._make(np.asarray(value, dtype=view.dtype.numpy))
@@ -255,14 +255,25 @@ def setitem(self: Tensor, index, value) -> None:
         except ValueError:
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {list(view._data[key].shape)}") from None
-        apply_inplace(view, lambda old, v: _write("IndexPutBackward0", old, v.to(old.dtype), key), value)
+        # index_put_ refuses a value or an integer index sharing memory with the written tensor (as torch)
+        positions = tuple(k for k in (index if isinstance(index, tuple) else (index,))
+                          if isinstance(k, Tensor) and k._data.dtype != np.bool_)
+        apply_inplace(view, lambda old, v, *_: _write("IndexPutBackward0", old, v.to(old.dtype), key), value,
+                      *positions, _aliasing=(True, None))
         return
-    if isinstance(value, Tensor) and value.ndim == 0:  # torch fills with a 0-d tensor (fill_.Tensor)
-        apply_inplace(view, _copying(lambda old, v: _WRITES_FILL(old, v.to(old.dtype))), value)
-    elif isinstance(value, Tensor):
-        copy_(view, value)
-    else:
+    if not isinstance(value, Tensor):
         apply_inplace(view, _copying(lambda old: _fill("FillBackward3", old, (), value)))
+    elif value.shape == view.shape:
+        copy_(view, value)
+    elif value.ndim == 0:  # torch fills with a 0-d tensor (fill_.Tensor), which may share the view's memory
+        apply_inplace(view, _copying(lambda old, v: _WRITES_FILL(old, v.to(old.dtype))), value, _aliasing=None)
+    else:  # (an expanded value is not dense: torch cannot tell an overlap, and copies it)
+        value = value.view(_without_leading_ones(value.shape))
+        copy_(view, value if value.shape == view.shape else value.expand(view.shape))
+
+
+def _without_leading_ones(shape: tuple) -> tuple:
+    return tuple(shape[next((i for i, n in enumerate(shape) if n != 1), len(shape)):])
 
 
 def _copying(fn):
