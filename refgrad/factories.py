@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -84,14 +85,50 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or dtype is data.dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy == data.dtype):
-        return Tensor._make(data)
+        return Tensor._make(_shared(data))
     return tensor(data, dtype=dtype)
 
 
+_NOT_WRITABLE = (
+    "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This means writing to "
+    "this tensor will result in undefined behavior. You may want to copy the array to protect its data or make it "
+    "writable before converting it to a tensor. This type of warning will be suppressed for the rest of this "
+    "program. (Triggered internally at /refgrad/factories.py.)")
+_warned: list = []
+
+
+class _WritableAlias:
+    """Exposes a read-only array's memory as writable (``np.asarray`` of it is the alias); ``base``: the array."""
+
+    def __init__(self, array: np.ndarray):
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__, self.base = interface, array
+
+
+def _shared(array: np.ndarray) -> np.ndarray:
+    """The array a tensor sharing ``array``'s memory holds. A read-only one warns (once per process, as torch) and,
+    as in torch, in-place ops then write into its memory, seen by the array, when NumPy allocated that memory (the
+    array, or the one it views, was only flagged read-only). Memory NumPy did not allocate (bytes, a read-only
+    memory map) stays read-only: a write there could crash the process, where torch's would too; NumPy refuses it
+    with its ValueError."""
+    if array.flags.writeable:
+        return array
+    if not _warned:
+        _warned.append(True)
+        warnings.warn(_NOT_WRITABLE, UserWarning, stacklevel=3)
+    owner = array
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if owner.base is not None and not owner.flags.writeable:
+        return array
+    return np.asarray(_WritableAlias(array))
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (torch.from_numpy)."""
+    """A tensor sharing memory with ``array`` (torch.from_numpy); a read-only array warns (see _shared)."""
     dtypes.from_numpy_dtype(array.dtype)
-    return Tensor._make(array)
+    return Tensor._make(_shared(array))
 
 
 def scalar_tensor(value, *, dtype=None, requires_grad: bool = False) -> Tensor:
