@@ -29,7 +29,7 @@ from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
-from refgrad.ops._util import float_dtype, scalar_array
+from refgrad.ops._util import checked_scalar, float_dtype, scalar_array
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
     __invert__,
@@ -104,6 +104,8 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1 and not dtype.is_floating_point and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if alpha != 1:
+        checked_scalar(alpha, dtype.numpy)  # torch's overflow check of alpha
     if prim is _rsub:
         return prim(a, cast=dtype, other=b._data, alpha=alpha)
     return prim(a, b, cast=dtype, alpha=alpha)
@@ -570,5 +572,7 @@ def fill_(self, value):
     """Fill with ``value`` in place (torch.Tensor.fill_)."""
     from refgrad.ops._inplace import apply_inplace
     if isinstance(value, Tensor):
-        value = value.item()
+        value = value.item()  # (unchecked: torch converts a tensor's value as a cast)
+    else:  # torch's overflow check (a 1-element float16 tensor: its fast path, unchecked)
+        value = checked_scalar(value, self._data.dtype, half_checked=self._data.size != 1).item()
     return apply_inplace(self, lambda old: _fill(old, value=value), _overlapping=True)

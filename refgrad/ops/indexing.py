@@ -20,7 +20,7 @@ from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
-from refgrad.ops._util import wrap_dim
+from refgrad.ops._util import checked_scalar, wrap_dim
 from refgrad.ops._views import (
     _add_into,
     _alias,
@@ -98,7 +98,9 @@ def _fill_forward(a, key, value):
 
 
 def _fill(name: str, self: Tensor, key, value) -> Tensor:
-    """``self`` with the Python number ``value`` written at ``key``."""
+    """``self`` with the Python number ``value`` written at ``key`` (torch's overflow check; an assigned number's
+    float16 conversion unchecked, as in torch)."""
+    value = checked_scalar(value, self._data.dtype, half_checked=name != "FillBackward3").item()
     if name not in _FILLS:
         _FILLS[name] = Primitive(name, _fill_forward, _fill_vjp, jvp="elementwise")
     result = _FILLS[name](self, key=key, value=value)
@@ -244,12 +246,14 @@ def setitem(self: Tensor, index, value) -> None:
     from refgrad.ops._inplace import apply_inplace
     from refgrad.ops.elementwise import copy_
     view, advanced = _apply_basic(self, index, skip_lone_slice=True)
+    if type(value) is int and not -(1 << 63) <= value < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")  # (torch reads an assigned integer as int64)
     if advanced is not None:
         if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
             value = value.view(_without_leading_ones(value.shape))  # torch drops the value's leading 1s first
         key = _np_key(advanced)
         if not isinstance(value, Tensor):
-            value = Tensor._make(np.asarray(value, dtype=view.dtype.numpy))
+            value = Tensor._make(checked_scalar(value, view._data.dtype, half_checked=False))
         try:
             np.broadcast_to(value._data, view._data[key].shape)
         except ValueError:
@@ -517,6 +521,8 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added along ``dim`` at ``index`` (torch.index_add)."""
     _, key = _check_index_dim("index_add", input, dim, index, source)
     _same_dtype("index_add", input, source, "source")
+    if alpha != 1:
+        checked_scalar(alpha, input._data.dtype)  # torch's overflow check of alpha
     return _write("IndexAddBackward0", input, source.reshape(input[key].shape) if input.ndim == 0 else source, key,
                   accumulate=True, alpha=alpha)
 
@@ -537,6 +543,7 @@ def index_fill(input, dim: int, index, value):
         if value.ndim != 0:
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
         # torch's value gradient is an index_select, which rejects the negative positions the forward accepts
         negative = index._data.reshape(-1)[index._data.reshape(-1) < 0]
         error = _index_select_error(dim, input.shape[dim] if input.ndim else 1, negative[0]) if negative.size else None
@@ -608,8 +615,9 @@ def masked_fill(input, mask, value):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
         return _masked_fill_tensor(input, mask, value)
-    return _masked_fill(input, mask, value=value)
+    return _masked_fill(input, mask, value=checked_scalar(value, input._data.dtype).item())
 
 
 @register(method=True, inplace=True)
