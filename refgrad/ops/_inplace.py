@@ -3,8 +3,10 @@
 The written-back tensor takes over the new node (so history is rewritten, as in torch), every in-place op bumps
 the version counter shared with views and detached aliases, and an in-place op on a view rewrites the base's
 history through a CopySlices node. torch's three refusals are raised here: a leaf that requires grad, a view of
-such a leaf, and a view made under no_grad modified with grad mode on. One shortcut: under no_grad, add_, sub_,
-mul_ and div_ (and ``+=``...) of a plain float tensor write their forward's ufunc straight into it (write_ufunc).
+such a leaf, and a view made under no_grad modified with grad mode on; and its kernels' refusals of a written
+tensor that overlaps itself (an expanded one) or an operand (``a[1:] -= a[:-1]``, :data:`ALIASING`), in every
+mode. One shortcut: under no_grad, add_, sub_, mul_ and div_ (and ``+=``...) of a plain float tensor write their
+forward's ufunc straight into it (write_ufunc).
 """
 from __future__ import annotations
 
