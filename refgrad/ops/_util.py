@@ -49,6 +49,8 @@ def checked_scalar(value, dtype: np.dtype, *, half_checked: bool = True) -> np.n
     dtype = np.dtype(dtype)
     if isinstance(value, np.generic):
         value = value.item()
+    if type(value) is int and not -(1 << 63) <= value < 1 << 64:  # torch's argument parser: int64 or uint64
+        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
     if _overflows(value, dtype, half_checked):
         raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.name]} without overflow")
     if dtype.kind in "iu" and type(value) is float:

@@ -79,6 +79,14 @@ CASES = {
     "where i8 float (promoted)": lambda T: T.where(_mask(T), _z(T, I8), 1.5),
     "where numbers": lambda T: T.where(_mask(T), 1e300, 1.0),
     "Tensor.where": lambda T: _z(T, F32).where(_mask(T), 1e300),
+    # Python integers past uint64 / int64 (torch's argument parser); an assigned one past int64
+    **{f"{name} {v}": (lambda T, f=f, v=v: f(T, v))
+       for name, f in [("where", lambda T, v: T.where(_mask(T), _z(T, F32), v)),
+                       ("clamp", lambda T, v: _z(T, F32).clamp(max=v)),
+                       ("fill_", lambda T, v: _z(T, F32).fill_(v)), ("fill_ i64", lambda T, v: _z(T, I64).fill_(v)),
+                       ("masked_fill", lambda T, v: _z(T, F32).masked_fill(_mask(T), v)),
+                       ("setitem", lambda T, v: _set(T, F32, 0, v))]
+       for v in (2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1, 2 ** 64, -2 ** 63, -2 ** 63 - 1, 10 ** 40)},
     # value-taking kernels: checked (a 0-d tensor value too)
     "masked_fill f32": lambda T: _z(T, F32).masked_fill(_mask(T), 1e300),
     "masked_fill_ f32": lambda T: _z(T, F32).masked_fill_(_mask(T), 1e300),
