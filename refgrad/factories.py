@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -67,8 +68,29 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         data = data._data
     elif isinstance(data, (list, tuple)):
         data = _unwrap(data)  # lists may hold 0-d tensors
+    if dtype is not None and dtype.numpy.kind in "iu" and not isinstance(data, np.ndarray):
+        return _finish(_python_integers(data, dtype), requires_grad)
     dtype = dtype or _infer_dtype(data)
-    return _finish(np.array(data, dtype=dtype.numpy), requires_grad)
+    with np.errstate(over="ignore"):  # (a number past float32's range: inf, silently, as torch)
+        return _finish(np.array(data, dtype=dtype.numpy), requires_grad)
+
+
+def _python_integers(data, dtype: dtypes.dtype) -> np.ndarray:
+    """Python numbers as an integer dtype, with torch.tensor's overflow check (a float truncated; an unsigned dtype
+    takes negative integers down to -max, wrapped)."""
+    natural = np.asarray(data)
+    if natural.dtype.kind in "iuf" and natural.size:
+        info = np.iinfo(dtype.numpy)
+        if natural.dtype.kind == "f":
+            bad = ~np.isfinite(natural) | (natural < info.min) | (natural > info.max)
+        elif info.min == 0:
+            bad = (natural > info.max) | (natural < -int(info.max))
+        else:
+            bad = (natural < info.min) | (natural > info.max)
+        if bad.any():
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+        return natural.astype(dtype.numpy)
+    return np.array(data, dtype=dtype.numpy)
 
 
 def _unwrap(data):
@@ -84,23 +106,68 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or dtype is data.dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy == data.dtype):
-        return Tensor._make(data)
+        return Tensor._make(_shared(data))
     return tensor(data, dtype=dtype)
 
 
+_NOT_WRITABLE = (
+    "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This means writing to "
+    "this tensor will result in undefined behavior. You may want to copy the array to protect its data or make it "
+    "writable before converting it to a tensor. This type of warning will be suppressed for the rest of this "
+    "program. (Triggered internally at /refgrad/factories.py.)")
+_warned: list = []
+
+
+class _WritableAlias:
+    """Exposes a read-only array's memory as writable (``np.asarray`` of it is the alias); ``base``: the array."""
+
+    def __init__(self, array: np.ndarray):
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__, self.base = interface, array
+
+
+def _shared(array: np.ndarray) -> np.ndarray:
+    """The array a tensor sharing ``array``'s memory holds. A read-only one warns (once per process, as torch) and,
+    as in torch, in-place ops then write into its memory, seen by the array, when NumPy allocated that memory (the
+    array, or the one it views, was only flagged read-only). Memory NumPy did not allocate (bytes, a read-only
+    memory map) stays read-only: a write there could crash the process, where torch's would too; NumPy refuses it
+    with its ValueError."""
+    if array.flags.writeable:
+        return array
+    if not _warned:
+        _warned.append(True)
+        warnings.warn(_NOT_WRITABLE, UserWarning, stacklevel=3)
+    owner = array
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if owner.base is not None and not owner.flags.writeable:
+        return array
+    return np.asarray(_WritableAlias(array))
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (torch.from_numpy)."""
+    """A tensor sharing memory with ``array`` (torch.from_numpy); a read-only array warns (see _shared)."""
     dtypes.from_numpy_dtype(array.dtype)
-    return Tensor._make(array)
+    return Tensor._make(_shared(array))
 
 
 def scalar_tensor(value, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.asarray(value, dtype=(dtype or dtypes.get_default_dtype()).numpy), requires_grad)
+    return _finish(_fill_value(value, (dtype or dtypes.get_default_dtype()).numpy, 1), requires_grad)
+
+
+def _fill_value(value, dtype: np.dtype, size: int) -> np.ndarray:
+    """``value`` as a 0-d array of ``dtype``, with torch's overflow check of a fill (a float16 one unchecked when it
+    fills a single element: torch's fast path)."""
+    from refgrad.ops._util import checked_scalar
+    return checked_scalar(value, dtype, half_checked=size != 1)
 
 
 def _filled(fill, size, dtype, requires_grad) -> Tensor:
     dtype = dtype or dtypes.get_default_dtype()
-    return _finish(np.full(_sizes(size), fill, dtype=dtype.numpy), requires_grad)
+    size = _sizes(size)
+    return _finish(np.full(size, _fill_value(fill, dtype.numpy, int(np.prod(size))), dtype=dtype.numpy),
+                   requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
@@ -146,12 +213,16 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive (torch.linspace)."""
     dtype = dtype or dtypes.get_default_dtype()
+    for bound in (start, end):
+        if not isinstance(bound, Tensor):
+            _fill_value(bound, dtype.numpy, 0)  # torch's overflow check of the bounds
     return _finish(np.linspace(start, end, steps).astype(dtype.numpy), requires_grad)
 
 
 def _like(fill, input: Tensor, dtype, requires_grad) -> Tensor:
     dtype = dtype or input.dtype
-    return _finish(np.full(input.shape, fill, dtype=dtype.numpy), requires_grad)
+    return _finish(np.full(input.shape, _fill_value(fill, dtype.numpy, input.numel()), dtype=dtype.numpy),
+                   requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:

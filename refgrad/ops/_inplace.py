@@ -3,8 +3,10 @@
 The written-back tensor takes over the new node (so history is rewritten, as in torch), every in-place op bumps
 the version counter shared with views and detached aliases, and an in-place op on a view rewrites the base's
 history through a CopySlices node. torch's three refusals are raised here: a leaf that requires grad, a view of
-such a leaf, and a view made under no_grad modified with grad mode on. One shortcut: under no_grad, add_, sub_,
-mul_ and div_ (and ``+=``...) of a plain float tensor write their forward's ufunc straight into it (write_ufunc).
+such a leaf, and a view made under no_grad modified with grad mode on; and its kernels' refusals of a written
+tensor that overlaps itself (an expanded one) or an operand (``a[1:] -= a[:-1]``, :data:`ALIASING`), in every
+mode. One shortcut: under no_grad, add_, sub_, mul_ and div_ (and ``+=``...) of a plain float tensor write their
+forward's ufunc straight into it (write_ufunc).
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from refgrad.ops._primitive import _FP_QUIET, _REAL, _reset_fp_errors, _set_fp_e
 from refgrad.ops._util import scalar_array
 from refgrad.tensor import Tensor
 
-__all__ = ["INPLACE_UFUNCS", "apply_inplace", "inplace_method", "write_ufunc"]
+__all__ = ["INPLACE_UFUNCS", "ALIASING", "PARTIAL", "aliases", "apply_inplace", "inplace_method",
+           "refuse_aliasing", "write_ufunc"]
 
 try:  # NumPy's C function, without np.copyto's __array_function__ dispatch (~1/3 of a small in-place update)
     from numpy._core._multiarray_umath import copyto as _copyto
@@ -32,14 +35,38 @@ except ImportError:  # another NumPy layout
     _copyto = np.copyto
 
 
-def _write_then_refuse(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> None:
+_ALIASED = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.")
+
+PARTIAL = (False, None)
+"""The default aliasing rule of an in-place op (torch's elementwise kernels): every tensor operand that partly
+overlaps the written tensor is refused before anything is computed; the very same memory (``a += a``) is fine."""
+
+ALIASING = {
+    **dict.fromkeys(("index_add_", "index_copy_", "index_reduce_", "index_put_", "put_", "scatter_", "scatter_add_",
+                     "scatter_reduce_"), (True, None)),
+    "index_fill_": (True, (1,)),  # its index, not its 0-d value
+    "masked_fill_": (False, (0,)),  # its mask, not its 0-d value
+    "masked_scatter_": (False, ()), "ldexp_": (False, ()),  # (torch: mul_ by a fresh 2 ** other)
+}
+"""In-place method -> its aliasing rule where torch's differs from :data:`PARTIAL`: (whether even the same memory
+is refused, checked after the op's own argument errors as torch's index kernels do, else before them; the
+positions of the checked arguments, None: all tensors, also inside a tuple of indices). Measured against torch
+2.13, tests/engine/test_inplace_overlap.py. ``None`` (addmm_ and its family, fill_ with a 0-d tensor): nothing
+checked."""
+
+
+def _write_then_refuse(self: Tensor, fn: Callable, *args, _overlapping: bool = False, _aliasing=PARTIAL,
+                       **kwargs) -> None:
     """An inference tensor updated in place outside inference mode: torch writes the value, then raises (unless
-    its kernel refuses first: an expanded tensor written with more than a constant)."""
+    its kernel refuses first: an expanded tensor written with more than a constant, or aliased operands)."""
     from refgrad.autograd.grad_mode import no_grad
     if not _overlapping and _overlaps(self._data):
         raise RuntimeError(_OVERLAP)
+    refuse_aliasing(self._data, args, kwargs, _aliasing, before=True)
     with no_grad():
         result = fn(self, *args, **kwargs)
+    refuse_aliasing(self._data, args, kwargs, _aliasing, before=False)
     _check_result(self, result)
     if self._data.size:  # an empty (maybe read-only, expanded) array has nothing to write
         np.copyto(_writable(self._data), result._data, casting="unsafe")
@@ -62,6 +89,65 @@ _OVERLAP = ("unsupported operation: more than one element of the written-to tens
 def _overlaps(data: np.ndarray) -> bool:
     return data.size > 1 and 0 in data.strides and any(stride == 0 and size > 1
                                                        for stride, size in zip(data.strides, data.shape))
+
+
+def refuse_aliasing(data: np.ndarray, args: tuple, kwargs: dict, aliasing, before: bool) -> None:
+    """torch's RuntimeError when a tensor operand of an in-place op shares memory with the written tensor
+    (``data``) as ``aliasing`` (:data:`ALIASING`) refuses; called ``before`` the op computes (its rule refuses
+    partial overlaps only: torch's elementwise kernels check first) and after (a rule that refuses any overlap)."""
+    if aliasing is None:
+        return
+    full, positions = aliasing
+    if full is before:
+        return
+    if positions is None:
+        operands = (*args, *kwargs.values()) if kwargs else args
+        if full:  # (a boolean mask among indices is replaced by its positions first: fresh memory)
+            operands = [b for a in operands for b in (a if isinstance(a, (tuple, list)) else (a,))
+                        if a is b or not (isinstance(b, Tensor) and b._data.dtype == np.bool_)]
+    else:
+        operands = [args[i] for i in positions if i < len(args)]
+    for operand in operands:
+        if isinstance(operand, Tensor) and aliases(data, operand._data, full):
+            raise RuntimeError(_ALIASED)
+
+
+def aliases(out: np.ndarray, src: np.ndarray, full: bool = False) -> bool:
+    """Whether torch refuses ``src`` as an input of a write into ``out``: a partial overlap of their memory (or
+    also a full one, ``full``). As torch, only when both are dense (non-overlapping, no gaps): other layouts are
+    "too hard" to tell and pass. Costs two attribute reads for arrays that own their memory (an optimizer's step)."""
+    if src is out:
+        return full
+    if out.base is None and src.base is None:  # two arrays owning their memory: disjoint
+        return False
+    if not out.size or not src.size or _owner(out) is not _owner(src) or not (_dense(out) and _dense(src)):
+        return False
+    start, other = out.__array_interface__["data"][0], src.__array_interface__["data"][0]
+    end, other_end = start + out.nbytes, other + src.nbytes
+    if start == other and end == other_end:
+        # torch compares the strides; a size-1 dimension's stride is left out (refgrad keeps NumPy's there, which
+        # is not always torch's), the number of dimensions is not
+        return full or len(out.shape) != len(src.shape) or any(
+            n > 1 and a != b for n, a, b in zip(out.shape, out.strides, src.strides))
+    return start < other_end and other < end
+
+
+def _owner(array: np.ndarray):
+    """The object at the end of ``array``'s chain of bases: the owner of its memory (an as_strided view's too)."""
+    base = array.base
+    while base is not None:
+        array, base = base, getattr(base, "base", None)
+    return array
+
+
+def _dense(array: np.ndarray) -> bool:
+    """torch's is_non_overlapping_and_dense: the elements tile one block of memory, in some order of the dims."""
+    expected = array.itemsize
+    for stride, size in sorted((stride, size) for stride, size in zip(array.strides, array.shape) if size != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
@@ -121,6 +207,8 @@ def write_ufunc(self: Tensor, ufunc, other) -> bool:
                 shape != data.shape and shape and _BROADCAST.get((data.shape, shape)) != data.shape):
             return False  # a ZeroTensor (its op may absorb), another dtype, or broadcasting into another shape (the
             # op raises torch's error) or not known to broadcast
+        if (b.base is not None or data.base is not None) and b is not data and aliases(data, b):
+            return False  # (apply_inplace raises torch's error)
     elif type(other) is float and data.dtype in _REAL:  # a number never changes a floating dtype
         b = scalar_array(other, data.dtype)  # (as binary_operands wraps it: inf past the dtype's range, silently)
     else:
@@ -139,13 +227,15 @@ def write_ufunc(self: Tensor, ufunc, other) -> bool:
     return True
 
 
-def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, **kwargs) -> Tensor:
+def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False, _aliasing=PARTIAL,
+                  **kwargs) -> Tensor:
     """Run ``fn(old_self, *args, **kwargs)`` and make ``self`` hold (and, when recording, be) its result.
     ``_overlapping``: the op only writes a constant (zero_, fill_), so torch allows it on an expanded tensor.
+    ``_aliasing``: which tensor operands may not share memory with ``self`` (:data:`ALIASING`).
     A ZeroTensor refuses (refgrad/autograd/zerotensor.py), with copy_'s message when ``fn.zerotensor_copy``."""
     for a in args:
         if type(a) is Tensor and a._zerotensor and not self._zerotensor:
-            return _dense_operands(self, fn, args, kwargs, _overlapping)
+            return _dense_operands(self, fn, args, kwargs, _overlapping, _aliasing)
     if _grad_mode.mode == (False, False) and not (self._is_inference or _overlapping or forward_ad._state.stack):
         # under no_grad (an optimizer's update, ``p -= lr * p.grad``): nothing is recorded, so the graph checks
         # cannot fire; the overlap and result checks are the ones below, in the same order
@@ -154,7 +244,11 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         data = self._data
         if data.base is not None and 0 in data.strides and _overlaps(data):  # (an array owning its memory is
             raise RuntimeError(_OVERLAP)  # never expanded)
+        if (args or kwargs) and _aliasing is not None:
+            refuse_aliasing(data, args, kwargs, _aliasing, before=True)
         result = fn(self, *args, **kwargs)
+        if _aliasing is not None and _aliasing[0]:
+            refuse_aliasing(data, args, kwargs, _aliasing, before=False)
         source = result._data if type(result) is Tensor else None
         if source is None or source.dtype is not data.dtype or source.shape != data.shape:
             _check_result(self, result)  # (the common case, a tensor of self's dtype and shape, passes)
@@ -171,10 +265,11 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         vc.value += 1
         return self
     if self._is_inference and not is_inference_mode_enabled() and not self._inference_alias:
-        _write_then_refuse(self, fn, *args, _overlapping=_overlapping, **kwargs)
+        _write_then_refuse(self, fn, *args, _overlapping=_overlapping, _aliasing=_aliasing, **kwargs)
     recording = is_grad_enabled() and not is_inference_mode_enabled() and (self.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
     _check_allowed(self, recording, _overlapping)
+    refuse_aliasing(self._data, args, kwargs, _aliasing, before=True)
     if self._zerotensor:  # after the autograd checks (torch)
         _zerotensor.refuse_write(getattr(fn, "zerotensor_copy", False))
     if recording:
@@ -187,6 +282,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
         result = fn(old, *args, **kwargs)
     else:
         result = fn(self, *args, **kwargs)
+    refuse_aliasing(self._data, args, kwargs, _aliasing, before=False)
     _check_result(self, result)
     if result._data.dtype != self._data.dtype and recording and result.requires_grad:
         result = result.to(self.dtype)
@@ -202,7 +298,8 @@ def apply_inplace(self: Tensor, fn: Callable, *args, _overlapping: bool = False,
     return self
 
 
-def _dense_operands(self: Tensor, fn: Callable, args: tuple, kwargs: dict, overlapping: bool) -> Tensor:
+def _dense_operands(self: Tensor, fn: Callable, args: tuple, kwargs: dict, overlapping: bool,
+                    aliasing) -> Tensor:
     """torch's in-place kernels compute with a ZeroTensor operand's zeros (``o.mul_(z)`` is NaN where ``o`` is inf,
     ``o.div_(z)`` NaN where it is NaN), as its out-of-place ZeroTensor kernels do not: the operands lose their flag
     for the op (refgrad/autograd/zerotensor.py)."""
@@ -210,7 +307,7 @@ def _dense_operands(self: Tensor, fn: Callable, args: tuple, kwargs: dict, overl
     for a in zeros:
         a._zerotensor = None
     try:
-        return apply_inplace(self, fn, *args, _overlapping=overlapping, **kwargs)
+        return apply_inplace(self, fn, *args, _overlapping=overlapping, _aliasing=aliasing, **kwargs)
     finally:
         for a in zeros:
             a._zerotensor = True
@@ -290,15 +387,16 @@ def _copy_slices_vjp(ctx, grad):
 def inplace_method(fn: Callable, name: str) -> Callable:
     """The Tensor method ``name`` (e.g. ``exp_``) for the out-of-place op ``fn``."""
     ufunc = INPLACE_UFUNCS.get(fn)
+    aliasing = ALIASING.get(name, PARTIAL)
 
     if ufunc is None:
         def method(self, *args, **kwargs):
-            return apply_inplace(self, fn, *args, **kwargs)
+            return apply_inplace(self, fn, *args, _aliasing=aliasing, **kwargs)
     else:
         def method(self, *args, **kwargs):
             if len(args) == 1 and not kwargs and write_ufunc(self, ufunc, args[0]):
                 return self
-            return apply_inplace(self, fn, *args, **kwargs)
+            return apply_inplace(self, fn, *args, _aliasing=aliasing, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"In-place version of :func:`{fn.__name__}` (torch.Tensor.{name})."

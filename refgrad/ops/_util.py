@@ -1,6 +1,7 @@
 """Helpers shared by the op families: operand conversion, type promotion, dim handling."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -9,7 +10,7 @@ from refgrad import dtypes
 from refgrad.tensor import Tensor, _wrap_dim
 
 __all__ = ["as_tensor", "promote", "float_dtype", "wrap_dim", "normalize_dims", "scalar_tensor", "is_scalar",
-           "never_flowed", "scalar_array", "ones_vector", "steps_vector"]
+           "never_flowed", "scalar_array", "checked_scalar", "ones_vector", "steps_vector"]
 
 # private helpers several families share (imported by name): _restore, _unreduce, _scalar
 
@@ -19,16 +20,71 @@ def is_scalar(value) -> bool:
 
 
 def scalar_array(value, dtype: np.dtype) -> np.ndarray:
-    """``np.asarray(value, dtype)``, silent where a Python number overflows a float16/float32 dtype: inf, as torch's
-    wrapped numbers (NumPy warns "overflow encountered in cast")."""
+    """``np.asarray(value, dtype)`` as torch converts a wrapped number in arithmetic, unchecked: inf past a
+    float16/float32 dtype's range, silently (NumPy warns "overflow encountered in cast"), and an integer past an
+    integer dtype's range wrapped (``int8 + 300`` adds 44; NumPy raises OverflowError)."""
     largest = _NARROW_MAX.get(dtype)
-    if largest is None or type(value) is not float or -largest <= value <= largest:  # (NaN: no warning)
-        return np.asarray(value, dtype)
-    with np.errstate(over="ignore"):
+    if largest is None or (type(value) is not float and type(value) is not int) or -largest <= value <= largest:
+        try:
+            return np.asarray(value, dtype)
+        except OverflowError:
+            if type(value) is not int or np.dtype(dtype).kind not in "iu":
+                raise
+            return np.asarray(value % (1 << 64)).astype(np.uint64).astype(dtype)  # two's complement, as C
+    with np.errstate(over="ignore"):  # (past the range, or NaN)
         return np.asarray(value, dtype)
 
 
 _NARROW_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32)}
+
+
+def checked_scalar(value, dtype: np.dtype, *, half_checked: bool = True) -> np.ndarray:
+    """A Python number (or NumPy scalar) as a 0-d array of ``dtype`` where torch converts it with its overflow check
+    (c10's checked_convert: fill_, full, masked_fill, index_fill, scatter's value, clamp's bounds, where's scalar,
+    assignment of a number): RuntimeError when it does not fit, else :func:`scalar_array`'s value. Fitting: any
+    value for bool; inf and NaN, or a finite value within [-max, max], for a floating dtype (each part of a complex
+    one); a value within [min, max] for an integer dtype (a float truncated; an unsigned dtype also takes negative
+    integers down to -max, wrapped). ``half_checked=False``: the paths where torch converts to float16 unchecked (an
+    assigned number, where's scalar, the fill of a 1-element tensor) give inf."""
+    dtype = np.dtype(dtype)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if type(value) is int and not -(1 << 63) <= value < 1 << 64:  # torch's argument parser: int64 or uint64
+        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
+    if _overflows(value, dtype, half_checked):
+        raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.name]} without overflow")
+    if dtype.kind in "iu" and type(value) is float:
+        return np.asarray(int(value)).astype(dtype)  # (truncated, then an unsigned dtype's wrap)
+    if dtype.kind == "u" and type(value) is int and value < 0:
+        return np.asarray(value).astype(dtype)
+    return scalar_array(value, dtype)
+
+
+def _overflows(value, dtype: np.dtype, half_checked: bool) -> bool:
+    kind = dtype.kind
+    if kind == "b":
+        return False
+    if kind in "fc":
+        if dtype.itemsize == 2 and not half_checked:
+            return False
+        largest = float(np.finfo(dtype).max)
+        parts = (value.real, value.imag) if type(value) is complex else (value,)
+        return any(math.isfinite(part) and abs(part) > largest for part in parts)
+    info = np.iinfo(dtype)
+    if type(value) is float:
+        return not math.isfinite(value) or value < info.min or value > info.max
+    if type(value) is complex:
+        return True
+    value = int(value)
+    if kind == "u" and value < 0:
+        return -value > info.max
+    return value < info.min or value > info.max
+
+
+_C_NAMES = {"bool": "bool", "float16": "c10::Half", "float32": "float", "float64": "double",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>", "int8": "int8_t",
+            "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int", "uint32": "uint32_t",
+            "int64": "int64_t", "uint64": "uint64_t"}
 
 
 _CONSTANTS: dict = {}  # ("ones" | "steps", length, dtype | step) -> a read-only vector, kept for reuse

@@ -16,6 +16,20 @@ def _storage_offset(data: np.ndarray) -> int:
     return (data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // data.itemsize
 
 
+def _torch_strides(self) -> tuple:
+    """torch's strides of ``self``: a new empty NumPy array has all-zero strides where torch's tensor has the
+    contiguous ones (a size-0 dimension counted as 1). (An empty view keeps NumPy's strides, but not its offset:
+    NumPy does not move the pointer of a zero-size slice.)"""
+    data = self._data
+    if data.size or any(data.strides):
+        return self.stride()
+    strides, step = [], 1
+    for size in reversed(data.shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
 def view_dtype(self, dtype):
     """The same bytes read as ``dtype`` (torch's view.dtype): the last dimension scales by the ratio of the element
     sizes; outside the graph (no grad_fn, never requires grad), sharing storage and version counter; a ZeroTensor
@@ -30,7 +44,7 @@ def view_dtype(self, dtype):
         names = f"to view {_SCALAR_TYPE[self.dtype.name]} as {_SCALAR_TYPE[dtype.name]} (different element sizes)"
         if data.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {names}")
-        strides = self.stride()
+        strides = _torch_strides(self)
         ratio = new // old
         if new > old and data.shape[-1] % ratio:
             raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {names}, but got {data.shape[-1]}")
@@ -43,7 +57,11 @@ def view_dtype(self, dtype):
             for dim, stride in enumerate(strides[:-1]):
                 if stride % ratio:
                     raise RuntimeError(f"self.stride({dim}) must be divisible by {ratio} {names}, but got {stride}")
-    t = Tensor._make(data.view(dtype.numpy))
+    if data.size == 0 and old != new:  # (NumPy refuses a zero-stride last axis; nothing to share)
+        shape = data.shape[:-1] + (data.shape[-1] * old // new,)
+        t = Tensor._make(np.empty(shape, dtype.numpy))
+    else:
+        t = Tensor._make(data.view(dtype.numpy))
     if not self._is_inference:
         t._version_counter = self._version_counter
     if dtype is self.dtype and (self._is_conj or self._is_neg):

@@ -33,6 +33,7 @@ from refgrad.ops._activation_util import (
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once
+from refgrad.ops._util import checked_scalar
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
 from refgrad.ops.unary import _where, cosh, erf, require_tensor, tanh
 
@@ -90,6 +91,8 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         raise ValueError("min_val cannot be greater than max_val")
     if input.dtype is dtypes.bool:
         raise RuntimeError("Bool inputs not supported for hardtanh")
+    checked_scalar(min_val, input._data.dtype)  # torch's overflow check of the bounds
+    checked_scalar(max_val, input._data.dtype)
     fn = lambda x: _hardtanh(x, min_val=min_val, max_val=max_val)  # noqa: E731
     return _inplace(input, fn) if inplace else fn(input)
 
@@ -136,6 +139,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """input if input > 0 else negative_slope * input (torch.nn.functional.leaky_relu); slope at 0."""
     require_tensor("leaky_relu", input)
     _floating_only(input, "leaky_relu_cpu")
+    checked_scalar(negative_slope, input._data.dtype)  # torch's overflow check of the slope
     if inplace:
         return _inplace(input, lambda x: _leaky_inplace(x, negative_slope=negative_slope))
     return _leaky(input, negative_slope=negative_slope)
@@ -241,6 +245,8 @@ _celu, _celu_inplace = _elu_primitives("Celu")
 def _elu_apply(input, inplace: bool, prims, kernel: str = "elu_cpu", **coefficients):
     require_tensor(kernel.split("_")[0], input)
     _floating_only(input, kernel)
+    for value in coefficients.values():
+        checked_scalar(value, input._data.dtype)  # torch's overflow check of alpha, scale, input_scale
     plain, in_place = prims
     if inplace:
         return _inplace(input, lambda x: in_place(x, **coefficients))
@@ -445,6 +451,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold (torch.nn.functional.softplus)."""
     require_tensor("softplus", input)
     _floating_only(input, "softplus_cpu")
+    checked_scalar(beta, input._data.dtype)  # torch's overflow check of beta and threshold
+    checked_scalar(threshold, input._data.dtype)
     return _softplus(input, beta=beta, threshold=threshold)
 
 

@@ -14,6 +14,7 @@ from refgrad.ops._activation_util import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import checked_scalar
 from refgrad.ops.unary import not_implemented, require_tensor, tanh
 
 # --- shrinkage and thresholds -------------------------------------------------------------------------------
@@ -89,6 +90,8 @@ def threshold(input, threshold: float, value: float, inplace: bool = False):
     require_tensor("threshold", input)
     if input.dtype is dtypes.bool:
         raise not_implemented("threshold_cpu", input.dtype)
+    checked_scalar(threshold, input._data.dtype)  # torch's overflow check of threshold and value
+    checked_scalar(value, input._data.dtype)
     if inplace:
         return _inplace(input, lambda x: _threshold_inplace(x, threshold=threshold, value=value))
     return _threshold(input, threshold=threshold, value=value)

@@ -27,7 +27,7 @@ from refgrad.ops._binary_common import (
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import sub_mul_once
-from refgrad.ops._util import float_dtype, promote
+from refgrad.ops._util import checked_scalar, float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.linalg_norms import _vector_norm_forward
 from refgrad.ops.selection import where
@@ -377,6 +377,8 @@ def lerp(input, end, weight, *, out=None):
         raise unsupported("lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar",
                           input.dtype)
     check_broadcast(input, end, weight)
+    if not isinstance(weight, Tensor):
+        checked_scalar(weight, input._data.dtype)  # torch's overflow check of a number weight
     if isinstance(weight, Tensor):
         return _lerp_tensor(input, end, weight)
     return _lerp_scalar(input, end, weight=weight)
@@ -392,6 +394,7 @@ def _addc_operands(name, input, tensor1, tensor2, value):
     require_tensor(name, input, tensor1, tensor2, names=("input", "tensor1", "tensor2"))
     dtype = dtypes.result_type(input, tensor1, tensor2)
     check_broadcast(input, tensor1, tensor2)
+    checked_scalar(value, dtype.numpy)  # torch's overflow check of value
     if not (dtype.is_floating_point or dtype.is_complex):
         value = int(value)
     return dtype, value

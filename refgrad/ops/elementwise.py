@@ -29,7 +29,7 @@ from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
-from refgrad.ops._util import float_dtype, scalar_array
+from refgrad.ops._util import checked_scalar, float_dtype, scalar_array
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
     __invert__,
@@ -104,6 +104,8 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1 and not dtype.is_floating_point and isinstance(alpha, float):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if alpha != 1:
+        checked_scalar(alpha, dtype.numpy)  # torch's overflow check of alpha
     if prim is _rsub:
         return prim(a, cast=dtype, other=b._data, alpha=alpha)
     return prim(a, b, cast=dtype, alpha=alpha)
@@ -541,14 +543,14 @@ def copy_(self, src, non_blocking: bool = False):
     from refgrad.ops._inplace import apply_inplace
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
-    shape = check_broadcast(self, src)
-    if shape != tuple(self.shape):
-        raise RuntimeError(f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast "
-                           f"shape [{', '.join(map(str, shape))}]")
     return apply_inplace(self, _copy_into, src)
 
 
 def _copy_into(old, src):
+    shape = check_broadcast(old, src)  # (after the checks of the write: autograd's, torch's overlap check)
+    if shape != tuple(old.shape):
+        raise RuntimeError(f"output with shape [{', '.join(map(str, old.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, shape))}]")
     return _copy(old, src)
 
 
@@ -570,5 +572,7 @@ def fill_(self, value):
     """Fill with ``value`` in place (torch.Tensor.fill_)."""
     from refgrad.ops._inplace import apply_inplace
     if isinstance(value, Tensor):
-        value = value.item()
+        value = value.item()  # (unchecked: torch converts a tensor's value as a cast)
+    else:  # torch's overflow check (a 1-element float16 tensor: its fast path, unchecked)
+        value = checked_scalar(value, self._data.dtype, half_checked=self._data.size != 1).item()
     return apply_inplace(self, lambda old: _fill(old, value=value), _overlapping=True)

@@ -20,7 +20,7 @@ from refgrad import dtypes
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
-from refgrad.ops._util import wrap_dim
+from refgrad.ops._util import checked_scalar, wrap_dim
 from refgrad.ops._views import (
     _add_into,
     _alias,
@@ -98,7 +98,9 @@ def _fill_forward(a, key, value):
 
 
 def _fill(name: str, self: Tensor, key, value) -> Tensor:
-    """``self`` with the Python number ``value`` written at ``key``."""
+    """``self`` with the Python number ``value`` written at ``key`` (torch's overflow check; an assigned number's
+    float16 conversion unchecked, as in torch)."""
+    value = checked_scalar(value, self._data.dtype, half_checked=name != "FillBackward3").item()
     if name not in _FILLS:
         _FILLS[name] = Primitive(name, _fill_forward, _fill_vjp, jvp="elementwise")
     result = _FILLS[name](self, key=key, value=value)
@@ -239,30 +241,43 @@ def getitem(self: Tensor, index):
 
 
 def setitem(self: Tensor, index, value) -> None:
-    """``self[index] = value``: copy_/fill_ into the view (basic index) or index_put_ (advanced index)."""
+    """``self[index] = value``: index_put_ (advanced index), or into the view (basic index): copy_ of a value of
+    its shape, fill_ with a 0-d tensor or a number, else copy_ of the value without its leading 1s, expanded."""
     from refgrad.ops._inplace import apply_inplace
     from refgrad.ops.elementwise import copy_
     view, advanced = _apply_basic(self, index, skip_lone_slice=True)
-    if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
-        leading = next((i for i, n in enumerate(value.shape) if n != 1), value.ndim)
-        value = value.view(tuple(value.shape[leading:]))  # torch drops the value's leading 1s first
+    if type(value) is int and not -(1 << 63) <= value < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")  # (torch reads an assigned integer as int64)
     if advanced is not None:
+        if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
+            value = value.view(_without_leading_ones(value.shape))  # torch drops the value's leading 1s first
         key = _np_key(advanced)
         if not isinstance(value, Tensor):
-            value = Tensor._make(np.asarray(value, dtype=view.dtype.numpy))
+            value = Tensor._make(checked_scalar(value, view._data.dtype, half_checked=False))
         try:
             np.broadcast_to(value._data, view._data[key].shape)
         except ValueError:
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {list(view._data[key].shape)}") from None
-        apply_inplace(view, lambda old, v: _write("IndexPutBackward0", old, v.to(old.dtype), key), value)
+        # index_put_ refuses a value or an integer index sharing memory with the written tensor (as torch)
+        positions = tuple(k for k in (index if isinstance(index, tuple) else (index,))
+                          if isinstance(k, Tensor) and k._data.dtype != np.bool_)
+        apply_inplace(view, lambda old, v, *_: _write("IndexPutBackward0", old, v.to(old.dtype), key), value,
+                      *positions, _aliasing=(True, None))
         return
-    if isinstance(value, Tensor) and value.ndim == 0:  # torch fills with a 0-d tensor (fill_.Tensor)
-        apply_inplace(view, _copying(lambda old, v: _WRITES_FILL(old, v.to(old.dtype))), value)
-    elif isinstance(value, Tensor):
-        copy_(view, value)
-    else:
+    if not isinstance(value, Tensor):
         apply_inplace(view, _copying(lambda old: _fill("FillBackward3", old, (), value)))
+    elif value.shape == view.shape:
+        copy_(view, value)
+    elif value.ndim == 0:  # torch fills with a 0-d tensor (fill_.Tensor), which may share the view's memory
+        apply_inplace(view, _copying(lambda old, v: _WRITES_FILL(old, v.to(old.dtype))), value, _aliasing=None)
+    else:  # (an expanded value is not dense: torch cannot tell an overlap, and copies it)
+        value = value.view(_without_leading_ones(value.shape))
+        copy_(view, value if value.shape == view.shape else value.expand(view.shape))
+
+
+def _without_leading_ones(shape: tuple) -> tuple:
+    return tuple(shape[next((i for i, n in enumerate(shape) if n != 1), len(shape)):])
 
 
 def _copying(fn):
@@ -506,6 +521,8 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added along ``dim`` at ``index`` (torch.index_add)."""
     _, key = _check_index_dim("index_add", input, dim, index, source)
     _same_dtype("index_add", input, source, "source")
+    if alpha != 1:
+        checked_scalar(alpha, input._data.dtype)  # torch's overflow check of alpha
     return _write("IndexAddBackward0", input, source.reshape(input[key].shape) if input.ndim == 0 else source, key,
                   accumulate=True, alpha=alpha)
 
@@ -526,6 +543,7 @@ def index_fill(input, dim: int, index, value):
         if value.ndim != 0:
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
         # torch's value gradient is an index_select, which rejects the negative positions the forward accepts
         negative = index._data.reshape(-1)[index._data.reshape(-1) < 0]
         error = _index_select_error(dim, input.shape[dim] if input.ndim else 1, negative[0]) if negative.size else None
@@ -597,8 +615,9 @@ def masked_fill(input, mask, value):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
         return _masked_fill_tensor(input, mask, value)
-    return _masked_fill(input, mask, value=value)
+    return _masked_fill(input, mask, value=checked_scalar(value, input._data.dtype).item())
 
 
 @register(method=True, inplace=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import checked_scalar
 from refgrad.ops.nn import _map_adjoint_np, _map_np, grid_index, grid_weight, sparse_map, sparse_map_adjoint
 from refgrad.tensor import Tensor
 
@@ -422,6 +423,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         _check_circular_copies(tuple(input.shape), out_spatial, amounts)
     index = grid_index([_pad_table(size, lo, hi, mode) for size, (lo, hi) in zip(in_spatial, amounts)], in_spatial)
     if mode == "constant":
+        if value is not None:
+            checked_scalar(value, input._data.dtype)  # torch's overflow check of the fill
         return _constant_pad(input, index=index, nd=k, out_spatial=out_spatial, in_spatial=in_spatial,
                              value=0.0 if value is None else value)
     name = {"reflect": f"ReflectionPad{k}DBackward0", "replicate": f"ReplicationPad{k}DBackward0",

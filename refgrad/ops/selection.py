@@ -23,7 +23,7 @@ from refgrad.ops._binary_common import (
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops._util import promote
+from refgrad.ops._util import checked_scalar, promote
 from refgrad.tensor import Tensor
 
 __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max"]
@@ -46,6 +46,9 @@ def where(condition, input=None, other=None, *, out=None):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{type_name(condition.dtype)}")
     dtype, (a, b) = promote(input, other)
+    for value in (input, other):  # a number: torch's overflow check (float16's unchecked)
+        if not isinstance(value, Tensor):
+            checked_scalar(value, dtype.numpy, half_checked=False)
     check_broadcast(condition, a, b)
     return _where(condition, a, b, dtype=dtype)
 
@@ -176,6 +179,8 @@ def _clamp(name, input, min, max, scalar_prims, tensor_prim=None):
             kernel = "clamp_scalar_cpu" if len(bounds) == 2 else "clamp_min_scalar_cpu" if max is None else \
                 "clamp_max_scalar_cpu"
             raise unsupported(kernel, dtype)
+        for bound in bounds:
+            checked_scalar(bound, dtype.numpy)  # torch's overflow check of a number bound
         prim = scalar_prims
         return prim(input, cast=dtype, min=min, max=max, low=min, high=max)
     if not all(isinstance(b, Tensor) for b in bounds):
