@@ -274,6 +274,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions
+            if queued is not None:  # torch's VJPs compute only the gradients whose node will run or capture
+                for child, _ in next_functions:  # (needs_input_grad: an edge outside them is not needed)
+                    if child is not None and child not in queued:
+                        node._needed = tuple([child is not None and child in queued for child, _ in next_functions])
+                        break
             plain = node._plain
             saved_map = node._saved
             if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
@@ -312,6 +317,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     replaced = hook(input_grads, tuple(grads))
                     if replaced is not None:
                         input_grads = tuple(replaced)
+            if queued is not None and node._needed is not None:
+                node._needed = None  # (a later backward through a retained graph decides again)
             if not retain_graph:
                 if plain:  # Node.release inlined
                     for saved in saved_map.values():
