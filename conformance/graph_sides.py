@@ -18,6 +18,9 @@ class Side:
 
     def __init__(self, module: Any, ops: dict[str, Any], wrap: Any = None) -> None:
         self.module = module
+        #: the module's tensors have ``_is_zerotensor()``: else no side's ``.zerotensor`` observables are compared
+        #: (:func:`conformance.programs.without_zerotensor`)
+        self.zerotensor = hasattr(module.Tensor, "_is_zerotensor")
         wrap = wrap or (lambda fn: fn)  # a wrapper engine's ops go through its wrap() (conformance.engines)
         self.namespace: dict[str, Any] = {"t": module, "calls": [], "nan": float("nan"), "inf": float("inf"),
                                           **{name: wrap(spec.fn) for name, spec in ops.items()}}
