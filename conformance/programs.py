@@ -325,10 +325,28 @@ def run_statement(namespace, statement):
                 "message": str(exc), "step": None}
 
 
+def observe_zerotensor(obs, key, x):
+    """Record ``x._is_zerotensor()`` (torch's flag of its efficient all-zero gradients) under ``key``."""
+    try:
+        obs[key] = bool(x._is_zerotensor())
+    except Exception as error:
+        obs[key] = "!error " + type(error).__name__ + ": " + str(error)
+
+
+def without_zerotensor(outcome):
+    """``outcome`` without its ``.zerotensor`` observables: what is compared with an engine whose Tensor has no
+    ``_is_zerotensor`` (a private torch method a torch-like module need not have; its ZeroTensors' behaviour,
+    immutability and 0 * inf, is still compared through its effects)."""
+    obs = {key: value for key, value in outcome["obs"].items() if not key.endswith(".zerotensor")}
+    return dict(outcome, obs=obs)
+
+
 def observe_namespace(t, namespace, names):
     """Every observable of a graph-state program: grad modes, hook calls, and for each variable its
-    observables plus its ``.grad``."""
+    observables plus its ``.grad``, and of both their ``_is_zerotensor()`` where the module's Tensor has it
+    (see :func:`without_zerotensor`)."""
     obs = {}
+    zerotensor = hasattr(t.Tensor, "_is_zerotensor")
     for flag in ("is_grad_enabled", "is_inference_mode_enabled"):
         try:
             obs[flag] = bool(getattr(t, flag)())
@@ -347,4 +365,8 @@ def observe_namespace(t, namespace, names):
             except Exception as error:
                 grad = "!error " + type(error).__name__ + ": " + str(error)
             observe(t, obs, name + ".grad", grad, full=False)
+            if zerotensor:
+                observe_zerotensor(obs, name + ".zerotensor", value)
+                if isinstance(grad, t.Tensor):
+                    observe_zerotensor(obs, name + ".grad.zerotensor", grad)
     return obs

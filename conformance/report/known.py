@@ -15,6 +15,7 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
                                 # nonzero value whose square under- or overflows in its dtype; see input_class)
     reason = "why this is accepted"   # required, non-empty
     verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
+    rate = 3e-4                 # optional: the measured share of its cells' examples that meet it (a rare input)
 
 A divergence is *known* when its record says ``expected`` (the spec lists it, or the run was given this file and an
 entry matched the cell's first failing example, see :class:`conformance.harness.Tracker`) or any entry matches all
@@ -22,8 +23,12 @@ of its given fields. Only a run given the same file makes the verdict independen
 report matches an entry the run did not have against the shrunk example (see the report's note).
 
 An entry matching no divergence of the run is *stale*: ``fixed`` when the cells the entry names ran
-enough examples to have met it again (:data:`STALE_MIN_EXAMPLES`, or any number under the nightly profile),
-``inconclusive`` when they ran fewer, ``not exercised`` when the run had none of them.
+enough examples to have met it again, ``inconclusive`` when they ran fewer, ``not exercised`` when the run had none
+of them. Enough is :data:`STALE_MIN_EXAMPLES` (any number under the nightly profile) for an entry without a
+``rate``; an entry with one is ``fixed`` only when a run of that many examples would miss a divergence still there
+with probability ``(1 - rate) ** examples`` below :data:`STALE_MISS_PROBABILITY` (1 %, whatever the profile). A
+``rate`` is measured (``python -m tests.conformance.known_rate_survey --entry N``: the share of the cells' examples
+that meet the entry; the 95 % upper bound 3 / examples when none did) and the reason says how.
 """
 from __future__ import annotations
 
@@ -43,14 +48,14 @@ import pandas as pd
 from conformance.report.load import parse_literal
 
 __all__ = ["KnownEntry", "KnownFileError", "load_known", "known_digest", "apply_known", "stale_entries", "stale_line",
-           "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "INPUT_CLASSES", "input_class", "ENTRY_VERDICTS",
-           "adopt_known_verdicts"]
+           "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "STALE_MISS_PROBABILITY", "INPUT_CLASSES", "input_class",
+           "ENTRY_VERDICTS", "adopt_known_verdicts"]
 
 MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "kwargs", "id")
 #: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
 #: whose example inputs are of class C or narrower (see :func:`input_class`).
 INPUT_CLASSES = ("nonfinite", "extreme")
-_ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict", "inputs"}
+_ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict", "inputs", "rate"}
 #: What an entry's ``verdict`` may say: the numerical verdicts that can describe an accepted divergence, plus what a
 #: person who measured it can add. ``implementation-dependent``: the value is decided by rounding order, a LAPACK
 #: choice (a basis, a sign) or an unspecified order (an unstable sort), and neither side is wrong;
@@ -75,6 +80,12 @@ class KnownEntry:
     verdict: str = ""
     index: int = 0
     inputs: str = ""  # "" (any example), or one of INPUT_CLASSES
+    rate: float = 0.0  # the share of its cells' examples that meet it (0: not stated)
+
+    def miss_probability(self, examples: int) -> float | None:
+        """The probability that ``examples`` examples of the entry's cells all miss it while it is still there
+        (None for an entry without a rate)."""
+        return (1.0 - self.rate) ** examples if self.rate else None
 
     def label(self) -> str:
         """A short text naming the entry (``#3 op=norm property=double_backward``)."""
@@ -186,9 +197,12 @@ def load_known(path: str | Path | None) -> list[KnownEntry]:
             raise KnownFileError(f"{where}: inputs must be one of {list(INPUT_CLASSES)}, not {raw['inputs']!r}")
         if "verdict" in raw and raw["verdict"] not in ENTRY_VERDICTS:
             raise KnownFileError(f"{where}: verdict must be one of {list(ENTRY_VERDICTS)}, not {raw['verdict']!r}")
+        rate = raw.get("rate", 0.0)
+        if "rate" in raw and not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate <= 1):
+            raise KnownFileError(f"{where}: rate must be a number in (0, 1], not {rate!r}")
         patterns = tuple((name, str(raw[name])) for name in MATCH_FIELDS if name in raw)
         entries.append(KnownEntry(patterns, str(raw["reason"]).strip(), str(raw.get("verdict", "")), index,
-                                  str(raw.get("inputs", ""))))
+                                  str(raw.get("inputs", "")), float(rate)))
     return entries
 
 
@@ -255,13 +269,18 @@ def adopt_known_verdicts(divergences: pd.DataFrame) -> pd.DataFrame:
 #: Examples the cells an entry names must have run (together) before a missing match counts as "fixed": a known
 #: divergence is usually a rare point, which a dev run's ~5 examples per cell seldom draws.
 STALE_MIN_EXAMPLES = 200
+#: An entry with a ``rate`` reads as fixed when its cells' examples would all have missed it with at most this
+#: probability (a rare input: rate 3e-4 needs 15,349 examples).
+STALE_MISS_PROBABILITY = 0.01
 
 
 def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: pd.DataFrame,
                   min_examples: int = 0) -> list[dict]:
     """Entries matching no divergence: dicts with ``entry`` (label), ``reason``, ``examples`` (run in the cells
-    the entry names) and ``status`` -- ``fixed`` when those cells ran at least ``min_examples`` examples,
-    ``inconclusive`` when they ran fewer, ``not exercised`` when the run had no such cell."""
+    the entry names), ``p_miss`` (the chance of missing an entry with a ``rate`` in that many examples, else None)
+    and ``status`` -- ``fixed`` when those cells ran at least ``min_examples`` examples (an entry with a rate: when
+    ``p_miss`` < :data:`STALE_MISS_PROBABILITY`), ``inconclusive`` when they ran fewer, ``not exercised`` when the
+    run had no such cell."""
     records = divergences.to_dict("records")
     cell_records = cells.to_dict("records")
     stale = []
@@ -274,8 +293,11 @@ def stale_entries(entries: list[KnownEntry], divergences: pd.DataFrame, cells: p
         if entry.field("id", "") and not (entry.field("op", "") or entry.field("property", "")):
             covering = []  # an id-only entry cannot be placed in a cell
         examples = int(sum(int(cell.get("examples") or 0) for cell in covering))
-        status = "not exercised" if not covering else "fixed" if examples >= min_examples else "inconclusive"
-        stale.append({"entry": entry.label(), "reason": entry.reason, "examples": examples, "status": status})
+        p_miss = entry.miss_probability(examples)
+        enough = examples >= min_examples if p_miss is None else p_miss < STALE_MISS_PROBABILITY
+        status = "not exercised" if not covering else "fixed" if enough else "inconclusive"
+        stale.append({"entry": entry.label(), "reason": entry.reason, "examples": examples,
+                      "p_miss": None if p_miss is None else float(f"{p_miss:.3g}"), "status": status})
     return stale
 
 
@@ -284,10 +306,12 @@ def stale_line(stale: list[dict], min_examples: int) -> str | None:
     if not stale:
         return None
     fixed = [entry["entry"].split()[0] for entry in stale if entry["status"] == "fixed"]
+    rare = (f" (entries with a rate: enough to miss them with P < {STALE_MISS_PROBABILITY:.0%})"
+            if any(entry.get("p_miss") is not None for entry in stale if entry["status"] == "fixed") else "")
     rest = len(stale) - len(fixed)
     head = (f"{len(fixed)} known-divergence entr{'y' if len(fixed) == 1 else 'ies'} matched nothing although "
-            f"{'its cells' if len(fixed) == 1 else 'their cells'} ran >= {min_examples} examples (possibly fixed: "
-            f"{', '.join(fixed)}; see the report's stale-entries table)" if fixed else
+            f"{'its cells' if len(fixed) == 1 else 'their cells'} ran >= {min_examples} examples{rare} "
+            f"(possibly fixed: {', '.join(fixed)}; see the report's stale-entries table)" if fixed else
             "no known-divergence entry looks fixed")
     return head + (f"; {rest} other unmatched entr{'y' if rest == 1 else 'ies'} ran too few examples to tell"
                    if rest else "")

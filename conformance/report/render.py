@@ -182,7 +182,7 @@ def _summary_md(report: Report) -> str:
         f"## Known divergences ({len(known)})", "",
         markdown_table(known, columns + ["known_source", "known_reason"]) if len(known) else "_(none)_\n",
         f"## Stale known-divergence entries ({len(report.stale)})", "",
-        markdown_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"])
+        markdown_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "p_miss", "reason"])
         if report.stale else "_(none)_\n",
         f"## {_noise_title(noise)}", "", _NOISE_TEXT, "",
         markdown_table(noise) if len(noise) else "_(none)_\n",
@@ -275,7 +275,7 @@ def _report_html(report: Report) -> str:
                                   "max_abs_err", "max_rel_err", "rtol", "atol", "verdict", "verdict_reason",
                                   "known_reason", "reproducer", "snippet"], row_class="status"),
         f"<h2>Stale known-divergence entries ({len(report.stale)})</h2>",
-        _html_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "reason"]),
+        _html_table(pd.DataFrame(report.stale), ["entry", "status", "examples", "p_miss", "reason"]),
         f"<h2>{html.escape(_noise_title(noise_cells(report)))}</h2><p>{html.escape(_NOISE_TEXT)}</p>",
         _html_table(noise_cells(report), NOISE_COLUMNS),
     ]

@@ -176,3 +176,49 @@ def zerotensor_ordinary():
     tensor = copy.Tensor
     _submodule(copy, "autograd.zerotensor").zeros_like = lambda like: tensor._make(like._data * 0)
     return copy
+
+
+def zerotensor_flag_lost():
+    """sgn's gradient is still torch's ZeroTensor (immutable, 0 * inf is 0, refused by numpy()), but
+    ``_is_zerotensor()`` says False for every tensor: only the flag is wrong, which nothing else reads."""
+    copy = private_refgrad("zeroflag")
+    copy.Tensor._is_zerotensor = lambda self: False
+    return copy
+
+
+def without_zerotensor_method():
+    """refgrad whose Tensor has no ``_is_zerotensor`` (a private torch method a torch-like engine need not have):
+    graph state then compares its ZeroTensors through their effects only (conformance.programs.without_zerotensor)."""
+    copy = private_refgrad("nozeroflag")
+    del copy.Tensor._is_zerotensor
+    return copy
+
+
+def zerotensor_ordinary_without_method():
+    """:func:`zerotensor_ordinary` without ``_is_zerotensor``: its ordinary zeros show only through their effects."""
+    copy = zerotensor_ordinary()
+    del copy.Tensor._is_zerotensor
+    return copy
+
+
+#: relative bias of :func:`accumulate_float32_bias`: 10x torch's float32 rtol (1.3e-6), 10x below graph state's
+#: float32 tolerance before graph10 (1e-4)
+ACCUMULATION_BIAS = 1e-5
+
+
+def accumulate_float32_bias():
+    """AccumulateGrad scales every float32 gradient it stores or adds into a leaf's ``.grad`` (without
+    create_graph) by 1 + 1e-5: a small accumulation bug; float64 leaves are accumulated exactly."""
+    import numpy as np
+
+    copy = private_refgrad("accbias")
+    engine = _submodule(copy, "autograd.engine")
+    accumulate = engine._accumulate
+
+    def biased(variable, grad, create_graph):
+        if grad._data.dtype == np.float32 and not grad._zerotensor and not create_graph:
+            grad = copy.Tensor._make(np.asarray(grad._data * np.float32(1 + ACCUMULATION_BIAS)))
+        accumulate(variable, grad, create_graph)
+
+    engine._accumulate = biased
+    return copy

@@ -25,7 +25,10 @@ PROGRAMS = {
     "accumulate_skips_leaf_check": ([LEAF, "with t.no_grad(): v2 = v1.view(-1)", "v2.requires_grad_()",
                                      "v3 = t.exp(v2 * 1)", "with t.no_grad(): v2.mul_(2)", "v3.sum().backward()"],
                                     "exception", 5),
-    "zerotensor_ordinary": ([LEAF, "v2 = t.sgn(v1)", "v2.sum().backward()", "v1.grad.add_(1)"], "exception", 3),
+    # (the ZeroTensor flag is observed since graph10: before, the refused add_ at statement 3 showed it)
+    "zerotensor_ordinary": ([LEAF, "v2 = t.sgn(v1)", "v2.sum().backward()", "v1.grad.add_(1)"],
+                            "v1.grad.zerotensor", 2),
+    "zerotensor_flag_lost": ([LEAF, "v2 = t.sgn(v1)", "v2.sum().backward()"], "v1.grad.zerotensor", 2),
 }
 
 
@@ -52,3 +55,12 @@ def test_errors_property_flags_a_second_backward_that_succeeds():
     with pytest.raises(Divergence):
         check(session, get_spec("exp"), "float64", "errors", errors_trial, nodeid="meta::retain")
     assert session.recorder.divergences[-1]["scenario"] == "backward_twice"
+
+
+def test_an_engine_without_is_zerotensor_is_compared_through_the_effects():
+    """An engine whose Tensor lacks ``_is_zerotensor`` is not compared on the flag (no "missing" observable), but
+    its ZeroTensors still are through what they do: ordinary zeros diverge where torch refuses the write."""
+    program = PROGRAMS["zerotensor_ordinary"][0]
+    assert replay(session_for(f"{ENGINES}:without_zerotensor_method"), program + ["v3 = v1.grad * inf"]) is None
+    found = replay(session_for(f"{ENGINES}:zerotensor_ordinary_without_method"), program)
+    assert found is not None and found[0] == 3 and found[1][0]["key"] == "exception", found

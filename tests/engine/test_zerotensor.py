@@ -457,3 +457,41 @@ def test_the_seed_program_replays_without_a_divergence():
     session = Session(engine=load_engine("refgrad"), overrides={"derandomize": True, "database": None})
     found = replay(session, program)
     assert found is None, found
+
+
+def _leaf_of_layout(t, make):
+    """sgn's gradient stored by backward into a leaf made (under no_grad, then requires_grad_()) by ``make``."""
+    with t.no_grad():
+        x = make(t)
+    x.requires_grad_()
+    t.sgn(x).sum().backward()
+    return x.grad._is_zerotensor()
+
+
+#: leaf -> whether its .grad is a ZeroTensor (torch 2.13.0, measured): AccumulateGrad steals a gradient only when it
+#: obeys the layout contract (a non-overlapping dense leaf's strides, over its dimensions of size != 1), and otherwise
+#: stores a copy in the leaf's layout, an ordinary tensor; an overlapping or gapped leaf takes a contiguous gradient
+LAYOUTS = {
+    "contiguous": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]), True),
+    "transposed": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]).t(), False),
+    "transposed, empty": (lambda t: t.zeros((0, 2)).t(), False),
+    "expanded (overlapping)": (lambda t: t.tensor([1.0, -2.0, 3.0]).expand(2, 3), True),
+    "strided slice (gapped)": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])[:, ::2], True),
+}
+_LAYOUT_BUG = ("refgrad/autograd/engine.py _sole steals a ZeroTensor whatever the leaf's layout (found by "
+               "graph_state's new _is_zerotensor observable, nightly-sized seed 11); engine.py is the lead's this "
+               "session: see the graph10 report for the fix")
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if LAYOUTS[name][1] else pytest.mark.xfail(
+    strict=True, reason=_LAYOUT_BUG)) for name in sorted(LAYOUTS)])
+def test_a_zerotensor_gradient_is_stolen_only_in_the_leafs_layout(name):
+    make, expected = LAYOUTS[name]
+    assert _leaf_of_layout(refgrad, make) is expected
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_the_pinned_layouts_are_torchs(name):
+    torch = pytest.importorskip("torch")
+    make, expected = LAYOUTS[name]
+    assert _leaf_of_layout(torch, make) is expected
