@@ -370,7 +370,7 @@ def _copy_slices_vjp(ctx, grad):
         raise RuntimeError(_OVERLAP)
     elif is_grad_enabled():  # create_graph: record the write, even of constants, so the region's history is cut
         region.copy_(op_grads[0])
-    else:
+    elif region._data.size:  # (an empty region, maybe an expanded read-only view, has nothing to write)
         np.copyto(region._data, op_grads[0]._data)
     return (result, *op_grads[1:])
 
