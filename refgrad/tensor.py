@@ -221,8 +221,17 @@ class Tensor:
         return self._zerotensor is True
 
     def stride(self, dim: int | None = None):
-        strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        data = self._data
+        if data.size or any(data.strides):
+            strides = tuple(s // data.itemsize for s in data.strides)
+        else:  # a new empty NumPy array has all-zero strides; torch's tensor the contiguous ones (a size-0
+            # dimension counted as 1). (An empty view keeps NumPy's strides.)
+            strides, step = [], 1
+            for size in reversed(data.shape):
+                strides.append(step)
+                step *= max(size, 1)
+            strides = tuple(reversed(strides))
+        return strides if dim is None else strides[_wrap_dim(dim, data.ndim)]
 
     @property
     def _version(self) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
@@ -103,26 +105,64 @@ _REDUCE_TO_SIZE = None
 _SOLE_REFS = 3  # what sys.getrefcount sees of a gradient only the engine holds: its local, _sole's argument, its own
 
 
-def _sole(grad) -> bool:
-    """Whether nothing but the engine refers to ``grad`` and its (own, contiguous, writable) array: torch's
-    AccumulateGrad then stores the gradient itself rather than a copy."""
+def _sole(grad, variable) -> bool:
+    """Whether nothing but the engine refers to ``grad`` and its (own, writable) array, laid out as the leaf
+    ``variable`` (torch's layout contract): torch's AccumulateGrad then stores the gradient itself rather than a
+    copy."""
     data = grad._data
-    if grad._zerotensor:  # immutable: a view of another's zeros is stolen too (torch), if laid out as the leaf
-        return sys.getrefcount(grad) <= _SOLE_REFS and grad._grad_fn is None and data.flags.c_contiguous
+    if grad._zerotensor:  # immutable: a view of another's zeros is stolen too (torch)
+        return sys.getrefcount(grad) <= _SOLE_REFS and grad._grad_fn is None and _obeys_layout(data, variable._data)
     if sys.getrefcount(grad) > _SOLE_REFS or sys.getrefcount(data) > 3 or data.base is not None \
             or grad._base is not None or grad._grad_fn is not None:
         return False
-    flags = data.flags
-    return flags.c_contiguous and flags.writeable
+    return data.flags.writeable and _obeys_layout(data, variable._data)
+
+
+def non_overlapping_and_dense(array) -> bool:
+    """torch's is_non_overlapping_and_dense: the elements tile one block of memory, in some order of the dims."""
+    expected = array.itemsize
+    for stride, size in sorted((stride, size) for stride, size in zip(array.strides, array.shape) if size != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _obeys_layout(grad, variable) -> bool:
+    """torch's gradient layout contract for the arrays of a gradient and its leaf: the leaf's strides (in the
+    dimensions of more than one element; a size-1 dimension must not have stride 0) where the leaf is dense, else
+    C-contiguous."""
+    if grad.flags.c_contiguous and variable.flags.c_contiguous:  # (the common case)
+        return 0 not in grad.strides or not grad.size
+    if not non_overlapping_and_dense(variable):
+        return grad.flags.c_contiguous
+    for size, stride, own in zip(grad.shape, grad.strides, variable.strides):
+        if stride != own if size != 1 else stride == 0:
+            return False
+    return True
+
+
+def _obeying_layout(grad, variable):
+    """A copy of ``grad`` laid out as torch's AccumulateGrad lays a new ``.grad`` out: with the leaf's strides
+    where the leaf is dense (an empty tensor of its layout, then copy_: CopyBackwards under create_graph), else
+    C-contiguous (clone: CloneBackward0)."""
+    if non_overlapping_and_dense(variable._data):
+        out = type(grad)._make(np.empty_like(variable._data, order="K"))
+        return out.copy_(grad)
+    return grad.clone(memory_format=_contiguous_format())
+
+
+def _contiguous_format():
+    from refgrad import contiguous_format
+    return contiguous_format
 
 
 def _accumulate(variable, grad, create_graph: bool) -> None:
-    """AccumulateGrad: the first gradient is stored (a copy), later ones are added (in place unless recording)."""
+    """AccumulateGrad: the first gradient is stored (a copy obeying the layout contract), later ones are added (in
+    place unless recording)."""
     if variable._grad is None:
-        if not create_graph:
-            variable._grad = grad.detach().clone()
-        else:  # torch clones a ZeroTensor there: the copy is an ordinary tensor
-            variable._grad = grad if not grad._zerotensor else grad.clone()
+        grad = grad if create_graph else grad.detach()
+        variable._grad = _obeying_layout(grad, variable)  # (an ordinary tensor, even of a ZeroTensor)
     elif create_graph:
         variable._grad = variable._grad + grad
     else:
@@ -265,7 +305,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         # requires_grad_(False),
                         grad, grads, g, input_grads, data, slots = grads[0], None, None, (), None, None  # the
                         # loop's references dropped
-                        if not create_graph and variable._grad is None and _sole(grad):
+                        if not create_graph and variable._grad is None and _sole(grad, variable):
                             variable._grad = grad  # nobody else can see it: stored as is, as torch steals it
                         else:
                             _accumulate(variable, grad, create_graph)
@@ -274,6 +314,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                         _run_post_accumulate_hooks(variable)
                 continue
             next_functions = node.next_functions
+            if queued is not None:  # torch's VJPs compute only the gradients whose node will run or capture
+                for child, _ in next_functions:  # (needs_input_grad: an edge outside them is not needed)
+                    if child is not None and child not in queued:
+                        node._needed = tuple([child is not None and child in queued for child, _ in next_functions])
+                        break
             plain = node._plain
             saved_map = node._saved
             if plain and len(grads) == 1 and grads[0] is not None and len(node._output_meta) == 1:
@@ -312,6 +357,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     replaced = hook(input_grads, tuple(grads))
                     if replaced is not None:
                         input_grads = tuple(replaced)
+            if queued is not None and node._needed is not None:
+                node._needed = None  # (a later backward through a retained graph decides again)
             if not retain_graph:
                 if plain:  # Node.release inlined
                     for saved in saved_map.values():

@@ -223,7 +223,15 @@ class Node:
         return self.apply(list(grad_outputs))
 
     # --- used by the engine --------------------------------------------------------------------------
+    _needed: tuple | None = None  # set by the engine while a selective backward runs this node (see below)
+
     def needs_input_grad(self, index: int) -> bool:
+        """Whether the VJP must compute the gradient of input ``index``: it has an edge and, in a backward with
+        ``inputs`` (autograd.grad), that edge leads to a node that runs or is captured (torch's
+        should_compute_output: a gradient that is not needed is not computed, so its errors are not raised)."""
+        needed = self._needed
+        if needed is not None:
+            return needed[index]
         return self.next_functions[index][0] is not None
 
     materialize_grads = True  # an autograd.Function's ctx may turn it off

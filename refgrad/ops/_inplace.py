@@ -17,6 +17,7 @@ import numpy as np
 from refgrad.autograd import forward_ad
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd.creation_meta import _check_view_rebase
+from refgrad.autograd.engine import non_overlapping_and_dense as _dense
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
@@ -138,16 +139,6 @@ def _owner(array: np.ndarray):
     while base is not None:
         array, base = base, getattr(base, "base", None)
     return array
-
-
-def _dense(array: np.ndarray) -> bool:
-    """torch's is_non_overlapping_and_dense: the elements tile one block of memory, in some order of the dims."""
-    expected = array.itemsize
-    for stride, size in sorted((stride, size) for stride, size in zip(array.strides, array.shape) if size != 1):
-        if stride != expected:
-            return False
-        expected *= size
-    return True
 
 
 def _check_graph_allows(self: Tensor, recording: bool) -> None:
@@ -379,7 +370,7 @@ def _copy_slices_vjp(ctx, grad):
         raise RuntimeError(_OVERLAP)
     elif is_grad_enabled():  # create_graph: record the write, even of constants, so the region's history is cut
         region.copy_(op_grads[0])
-    else:
+    elif region._data.size:  # (an empty region, maybe an expanded read-only view, has nothing to write)
         np.copyto(region._data, op_grads[0]._data)
     return (result, *op_grads[1:])
 

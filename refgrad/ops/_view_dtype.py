@@ -16,20 +16,6 @@ def _storage_offset(data: np.ndarray) -> int:
     return (data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // data.itemsize
 
 
-def _torch_strides(self) -> tuple:
-    """torch's strides of ``self``: a new empty NumPy array has all-zero strides where torch's tensor has the
-    contiguous ones (a size-0 dimension counted as 1). (An empty view keeps NumPy's strides, but not its offset:
-    NumPy does not move the pointer of a zero-size slice.)"""
-    data = self._data
-    if data.size or any(data.strides):
-        return self.stride()
-    strides, step = [], 1
-    for size in reversed(data.shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
-
-
 def view_dtype(self, dtype):
     """The same bytes read as ``dtype`` (torch's view.dtype): the last dimension scales by the ratio of the element
     sizes; outside the graph (no grad_fn, never requires grad), sharing storage and version counter; a ZeroTensor
@@ -44,7 +30,7 @@ def view_dtype(self, dtype):
         names = f"to view {_SCALAR_TYPE[self.dtype.name]} as {_SCALAR_TYPE[dtype.name]} (different element sizes)"
         if data.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {names}")
-        strides = _torch_strides(self)
+        strides = self.stride()  # (torch's: the contiguous ones for a new empty tensor)
         ratio = new // old
         if new > old and data.shape[-1] % ratio:
             raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {names}, but got {data.shape[-1]}")

@@ -496,9 +496,10 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 # --- casts and copies ---------------------------------------------------------------------------------------
 
-def _clone_forward(a):
-    """torch's preserve_format: a dense tensor keeps its layout, an overlapping (expanded) one becomes contiguous."""
-    return np.copy(a, order="C" if a.size > 1 and 0 in a.strides else "K")
+def _clone_forward(a, contiguous=False):
+    """torch's preserve_format: a dense tensor keeps its layout, an overlapping (expanded) one becomes contiguous;
+    ``contiguous`` (contiguous_format): C-contiguous."""
+    return np.copy(a, order="C" if contiguous or (a.size > 1 and 0 in a.strides) else "K")
 
 
 _clone = Primitive("CloneBackward0", _clone_forward, lambda c, g: g, jvp="elementwise")
@@ -520,7 +521,12 @@ _copy = Primitive("CopyBackwards", lambda dst, src: np.broadcast_to(src, dst.sha
 
 @register(method=True)
 def clone(input, *, memory_format=None):
-    """A copy that stays in the graph (torch.clone)."""
+    """A copy that stays in the graph (torch.clone); ``memory_format=contiguous_format``: C-contiguous (other
+    formats keep the layout, as preserve_format: refgrad has no channels_last layout)."""
+    if memory_format is not None and not input._data.flags.c_contiguous:
+        import refgrad
+        if memory_format is refgrad.contiguous_format:
+            return _clone(input, contiguous=True)
     return _clone(input)
 
 

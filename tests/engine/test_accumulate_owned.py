@@ -11,8 +11,8 @@ def _sole_flags(monkeypatch):
     flags = []
     sole = engine._sole
 
-    def spy(grad):
-        flags.append(sole(grad))
+    def spy(grad, variable):
+        flags.append(sole(grad, variable))
         return flags[-1]
 
     monkeypatch.setattr(engine, "_sole", spy)

@@ -676,3 +676,20 @@ def test_autograd_grad_returns_the_captured_tensors_themselves():
     cotangent = torch.tensor(1.0, requires_grad=True)
     gx, gy = torch.autograd.grad(y, [x, y], grad_outputs=[cotangent])
     assert gy is cotangent and gy.requires_grad and not gx.requires_grad
+
+
+def test_an_in_place_write_into_an_empty_expanded_view_reaches_the_freed_node():
+    """graph10's search (float64, seed 12): the CopySlices gradient of an empty expanded region wrote nothing into a
+    read-only array (NumPy's ValueError); torch goes on to the node the first backward freed and raises."""
+    v1 = torch.zeros((0,), dtype=torch.float64, requires_grad=True)
+    v3 = (v1 * 1) * 3
+    v3.sum().backward()
+    v4 = v3.expand(2, *v3.shape)
+    v4.mul_(2)
+    with pytest.raises(RuntimeError, match="^Trying to backward through the graph a second time"):
+        v3.sum().backward()
+    w1 = torch.zeros((0,), dtype=torch.float64, requires_grad=True)
+    w3 = (w1 * 1) * 3
+    w3.expand(2, *w3.shape).mul_(2)
+    w3.sum().backward()
+    assert w1.grad.shape == (0,)

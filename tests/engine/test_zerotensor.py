@@ -478,13 +478,13 @@ LAYOUTS = {
     "expanded (overlapping)": (lambda t: t.tensor([1.0, -2.0, 3.0]).expand(2, 3), True),
     "strided slice (gapped)": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])[:, ::2], True),
 }
-_LAYOUT_BUG = ("refgrad/autograd/engine.py _sole steals a ZeroTensor whatever the leaf's layout (found by "
-               "graph_state's new _is_zerotensor observable, nightly-sized seed 11); engine.py is the lead's this "
-               "session: see the graph10 report for the fix")
+_EMPTY_STRIDES = ("NumPy 2 gives a new empty array all-zero strides, and its transpose too: refgrad cannot tell an "
+                  "empty transposed leaf from a contiguous one, so it steals the (empty) ZeroTensor where torch, "
+                  "seeing other strides, copies it (engine._obeys_layout); the non-empty transposed leaf is right")
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if LAYOUTS[name][1] else pytest.mark.xfail(
-    strict=True, reason=_LAYOUT_BUG)) for name in sorted(LAYOUTS)])
+@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name != "transposed, empty" else pytest.mark.xfail(
+    strict=True, reason=_EMPTY_STRIDES)) for name in sorted(LAYOUTS)])
 def test_a_zerotensor_gradient_is_stolen_only_in_the_leafs_layout(name):
     make, expected = LAYOUTS[name]
     assert _leaf_of_layout(refgrad, make) is expected

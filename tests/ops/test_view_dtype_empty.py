@@ -32,3 +32,10 @@ def test_view_dtype_of_an_empty_tensor_shares_the_version_counter():
     y = x.view(refgrad.float64)
     x.add_(1)
     assert y._version == x._version == 1 and y.shape == (0, 2)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_stride_of_a_new_empty_tensor_is_torch_s(shape):
+    """A new empty NumPy array has all-zero strides; torch's tensor the contiguous ones (Tensor.stride, which the
+    view(dtype) checks read)."""
+    assert refgrad.zeros(shape).stride() == torch.zeros(shape).stride()
