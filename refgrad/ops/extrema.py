@@ -19,7 +19,7 @@ from refgrad.ops._registry import OPS, register
 from refgrad.ops._util import _restore, never_flowed, normalize_dims, wrap_dim
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
-__all__ = ["return_type", "scatter_along", "gather_along"]
+__all__ = ["return_type", "scatter_along", "gather_along", "value_selecting_backward"]
 
 
 def return_type(name: str, fields=("values", "indices")):
@@ -78,15 +78,22 @@ def save_output(output: Tensor, name: str, tensor: Tensor) -> None:
         save_extra(node, name, SavedTensor(tensor, producer=node))
 
 
+def value_selecting_backward(g: Tensor, index: np.ndarray, dim: int, shape: tuple, keepdim: bool,
+                             accumulate: bool = False) -> Tensor:
+    """torch's value_selecting_reduction_backward (``accumulate``: cummaxmin_backward): ``g`` written at ``index``
+    along ``dim`` into new zeros of ``shape``, by torch's own scatter (scatter_add), so the gradient's node is
+    torch's ScatterBackward0 (ScatterAddBackward0) with no edge to the zeros. A 0-d input is scattered as is."""
+    from refgrad.ops.indexing import scatter, scatter_add
+    if len(shape) and not keepdim:
+        index, g = np.expand_dims(index, dim), g.unsqueeze(dim)
+    zeros = Tensor._make(np.zeros(shape, g._data.dtype))
+    return (scatter_add if accumulate else scatter)(zeros, dim, Tensor._make(index), g)
+
+
 def _select_backward(c, g, *_):
     """Gradient of a value-selecting reduction: all of it to the returned index."""
-    shape = c._input_meta[0][0]
     index = c.indices._data  # unpacked: a second backward raises, as in torch
-    if len(shape) == 0:
-        return g
-    if not c.keepdim:
-        index, g = np.expand_dims(index, c.dim), g.unsqueeze(c.dim)
-    return scatter_along(g, index, c.dim, shape)
+    return value_selecting_backward(g, index, c.dim, c._input_meta[0][0], c.keepdim)
 
 
 def _with_index(prim: Primitive, input: Tensor, values: np.ndarray, index: np.ndarray, dim: int, keepdim: bool,
