@@ -1,8 +1,13 @@
-"""The gradient of a value-selecting reduction (max/min/median/nanmedian/kthvalue/mode along a dim, cummax/cummin)
-is torch's value_selecting_reduction_backward / cummaxmin_backward: the cotangent scattered into new zeros, a
-ScatterBackward0 (ScatterAddBackward0) node with no edge to the zeros, 0-d inputs included (refgrad returned the
-cotangent itself there). Checked against central differences in the input and the cotangent (the node's VJP and
-its VJP's VJP), and its names against live torch 2.13. About 0.5 s."""
+"""First-order gradients computed with create_graph are the node torch records, checked against central
+differences in the input and the cotangent (the node's VJP and its VJP's VJP), and their names (and
+next_functions') against live torch 2.13. About 1 s.
+
+- value-selecting reductions (max/min/median/nanmedian/kthvalue/mode along a dim, cummax/cummin): torch's
+  value_selecting_reduction_backward / cummaxmin_backward, the cotangent scattered into new zeros, a
+  ScatterBackward0 (ScatterAddBackward0) node with no edge to the zeros, 0-d inputs included (refgrad returned the
+  cotangent itself there);
+- select and slice (select, narrow, basic indexing, split, unbind, diff...): SelectBackwardBackward0 and
+  SliceBackwardBackward0 (refgrad had IndexPutBackward0)."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,6 +34,13 @@ CASES = [  # (id, reduction of a tensor of the library t, input)
     ("max.dim.0d", lambda t, x: t.max(x, 0).values, SCALAR),
     ("kthvalue.0d.keepdim", lambda t, x: t.kthvalue(x, 1, 0, keepdim=True)[0], SCALAR),
     ("cummin.0d", lambda t, x: t.cummin(x, 0)[0], SCALAR),
+    ("select", lambda t, x: t.select(x, 1, -2), MATRIX),
+    ("getitem.int", lambda t, x: x[1], MATRIX),
+    ("getitem.slices", lambda t, x: x[::2, 1:3], MATRIX),
+    ("narrow", lambda t, x: t.narrow(x, 1, 1, 2), MATRIX),
+    ("split", lambda t, x: t.split(x, [1, 3], 1)[1], MATRIX),
+    ("unbind", lambda t, x: t.unbind(x, 1)[2], MATRIX),
+    ("diff", lambda t, x: t.diff(x, dim=1), MATRIX),
 ]
 
 
