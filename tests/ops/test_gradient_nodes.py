@@ -6,6 +6,8 @@ next_functions') against live torch 2.13. About 1 s.
   value_selecting_reduction_backward / cummaxmin_backward, the cotangent scattered into new zeros, a
   ScatterBackward0 (ScatterAddBackward0) node with no edge to the zeros, 0-d inputs included (refgrad returned the
   cotangent itself there);
+- sort, msort, topk: torch's value_selecting_reduction_backward too (ScatterBackward0; refgrad had
+  IndexPutBackward0);
 - select and slice (select, narrow, basic indexing, split, unbind, diff...): SelectBackwardBackward0 and
   SliceBackwardBackward0 (refgrad had IndexPutBackward0)."""
 from __future__ import annotations
@@ -34,6 +36,11 @@ CASES = [  # (id, reduction of a tensor of the library t, input)
     ("max.dim.0d", lambda t, x: t.max(x, 0).values, SCALAR),
     ("kthvalue.0d.keepdim", lambda t, x: t.kthvalue(x, 1, 0, keepdim=True)[0], SCALAR),
     ("cummin.0d", lambda t, x: t.cummin(x, 0)[0], SCALAR),
+    ("sort", lambda t, x: t.sort(x, 1, descending=True).values, MATRIX),
+    ("sort.stable.0d", lambda t, x: t.sort(x, stable=True, dim=0).values, SCALAR),
+    ("msort", lambda t, x: t.msort(x), MATRIX),
+    ("topk", lambda t, x: t.topk(x, 2, 0, largest=False).values, MATRIX),
+    ("topk.0d", lambda t, x: t.topk(x, 1).values, SCALAR),
     ("select", lambda t, x: t.select(x, 1, -2), MATRIX),
     ("getitem.int", lambda t, x: x[1], MATRIX),
     ("getitem.slices", lambda t, x: x[::2, 1:3], MATRIX),
