@@ -156,12 +156,13 @@ def _save_target(out: Tensor, saved) -> None:
 
 def _nll_cotangent_jvp(c, grad_output_tangent, self_tangent):
     """torch's forward derivative of nll_loss_backward: the same backward of grad_output's tangent (linear in it,
-    no term in self): no tangent when grad_output has none."""
+    no term in self, which it reads for its shape only: the tangent requires grad only if grad_output's does); no
+    tangent when grad_output has none."""
     if grad_output_tangent is None:
         return None
     x = c._jvp_call[0][1]
     prim = _nll_cotangent if x._data.ndim <= 2 else _nll2d_cotangent
-    return prim(grad_output_tangent, x, **c._params)
+    return prim(grad_output_tangent, x.detach(), **c._params)
 
 
 _nll_cotangent_jvp.skips_missing = True

@@ -9,7 +9,10 @@ next_functions') against live torch 2.13. About 1 s.
 - sort, msort, topk: torch's value_selecting_reduction_backward too (ScatterBackward0; refgrad had
   IndexPutBackward0);
 - select and slice (select, narrow, basic indexing, split, unbind, diff...): SelectBackwardBackward0 and
-  SliceBackwardBackward0 (refgrad had IndexPutBackward0)."""
+  SliceBackwardBackward0 (refgrad had IndexPutBackward0);
+- pooling, reflection/replication padding and upsampling: torch's <kernel>BackwardBackward0, with an edge to the
+  kernel's input where torch's backward kernel takes it (refgrad had AddBackward0 over ZerosLikeBackward0, or
+  SparseMapAdjointBackward0), and torch's forward-mode tangent of that gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,6 +26,9 @@ torch = pytest.importorskip("torch")
 RNG = np.random.default_rng(7)
 MATRIX = RNG.permutation(12).reshape(3, 4) / 4.0  # distinct values: no tie moves under a small step
 SCALAR = np.array(0.75)
+IMAGE = RNG.permutation(2 * 2 * 4 * 4).reshape(2, 2, 4, 4) / 8.0  # (N, C, H, W), distinct values
+SIGNAL = RNG.permutation(2 * 2 * 6).reshape(2, 2, 6) / 8.0
+VOLUME = RNG.permutation(2 * 4 * 4 * 2).reshape(1, 2, 4, 4, 2) / 8.0
 
 CASES = [  # (id, reduction of a tensor of the library t, input)
     ("max.dim", lambda t, x: t.max(x, 1).values, MATRIX),
@@ -48,6 +54,19 @@ CASES = [  # (id, reduction of a tensor of the library t, input)
     ("split", lambda t, x: t.split(x, [1, 3], 1)[1], MATRIX),
     ("unbind", lambda t, x: t.unbind(x, 1)[2], MATRIX),
     ("diff", lambda t, x: t.diff(x, dim=1), MATRIX),
+    ("max_pool2d", lambda t, x: t.nn.functional.max_pool2d(x, 2, 1), IMAGE),
+    ("max_pool1d", lambda t, x: t.nn.functional.max_pool1d(x, 3, 2, 1), SIGNAL),
+    ("max_pool3d", lambda t, x: t.nn.functional.max_pool3d(x, 2), VOLUME),
+    ("avg_pool2d", lambda t, x: t.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False), IMAGE),
+    ("adaptive_avg_pool1d", lambda t, x: t.nn.functional.adaptive_avg_pool1d(x, 4), SIGNAL),
+    ("adaptive_max_pool2d", lambda t, x: t.nn.functional.adaptive_max_pool2d(x, (3, 2)), IMAGE),
+    ("pad.reflect", lambda t, x: t.nn.functional.pad(x, (1, 2, 2, 1), mode="reflect"), IMAGE),
+    ("pad.replicate", lambda t, x: t.nn.functional.pad(x, (2, 1), mode="replicate"), SIGNAL),
+    ("pad.constant", lambda t, x: t.nn.functional.pad(x, (1, -1, 0, 2), value=1.5), IMAGE),
+    ("interpolate.nearest", lambda t, x: t.nn.functional.interpolate(x, scale_factor=1.5), SIGNAL),
+    ("interpolate.bilinear", lambda t, x: t.nn.functional.interpolate(x, size=(5, 3), mode="bilinear"), IMAGE),
+    ("interpolate.trilinear", lambda t, x: t.nn.functional.interpolate(x, size=(3, 5, 3), mode="trilinear",
+                                                                       align_corners=True), VOLUME),
 ]
 
 
@@ -69,3 +88,37 @@ def test_the_gradient_node_names_are_torchs(fn, point):
     # torch 2.13: ScatterBackward0 [None, UnsqueezeBackward0] (keepdim or 0-d: [None, the cotangent's node]);
     # cummax/cummin: ScatterAddBackward0
     assert _names(refgrad, fn, point) == _names(torch, fn, point)
+
+
+TANGENT_CASES = [  # (id, function of the library t, input): what torch's forward rule gives each gradient node
+    ("max_pool2d", lambda t, x: t.nn.functional.max_pool2d(x, 2), IMAGE),
+    ("adaptive_max_pool2d", lambda t, x: t.nn.functional.adaptive_max_pool2d(x, 3), IMAGE),
+    ("avg_pool2d", lambda t, x: t.nn.functional.avg_pool2d(x, 2), IMAGE),
+    ("pad.reflect", lambda t, x: t.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"), IMAGE),
+    ("interpolate.nearest", lambda t, x: t.nn.functional.interpolate(x, scale_factor=2), SIGNAL),
+    ("nll_loss", lambda t, x: t.nn.functional.nll_loss(x, t.tensor([[0, 1], [1, 0]])), SIGNAL[:, :, :2]),
+]
+
+
+def _gradient_tangent(t, fn, point, dual):
+    """The tangent of a create_graph gradient when the input (``dual == "input"``) or the cotangent carries one:
+    None, or its sum and requires_grad."""
+    forward_ad = t.autograd.forward_ad
+    x = t.tensor(point, dtype=t.float64, requires_grad=True)
+    with forward_ad.dual_level():
+        primal = forward_ad.make_dual(x, t.ones_like(x)) if dual == "input" else x
+        out = fn(t, primal)
+        v = t.ones_like(out) * 0.5
+        if dual == "cotangent":
+            v = forward_ad.make_dual(v, t.full_like(out, 2.0))
+        (grad,) = t.autograd.grad(out, primal, v, create_graph=True)
+        tangent = forward_ad.unpack_dual(grad).tangent
+        return type(grad.grad_fn).__name__, None if tangent is None else (tangent.sum().item(), tangent.requires_grad)
+
+
+@pytest.mark.parametrize("dual", ["input", "cotangent"])
+@pytest.mark.parametrize(("fn", "point"), [c[1:] for c in TANGENT_CASES], ids=[c[0] for c in TANGENT_CASES])
+def test_the_gradient_nodes_forward_rule_is_torchs(fn, point, dual):
+    # torch 2.13: the backward kernels' tangent is the kernel of grad_output's tangent, none without one; the max
+    # poolings' (read by indices) is zeros then, and never requires grad through the input
+    assert _gradient_tangent(refgrad, fn, point, dual) == _gradient_tangent(torch, fn, point, dual)
