@@ -7,7 +7,6 @@ it all to the returned index, chosen as torch's CPU kernels choose it.
 """
 from __future__ import annotations
 
-import builtins
 import collections
 
 import numpy as np
@@ -16,6 +15,7 @@ from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
+from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import _restore, never_flowed, normalize_dims, wrap_dim
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
@@ -118,12 +118,15 @@ def _along_last(a: np.ndarray, dim: int) -> np.ndarray:
 # --- full reductions that split ties evenly ---------------------------------------------------------------------
 
 def _evenly(c, g):
-    """torch's evenly_distribute_backward: ties (or all NaNs, when the result is NaN) share the gradient."""
+    """torch's evenly_distribute_backward: ties (or all NaNs, when the result is NaN) share the gradient, written
+    as torch does: new zeros masked_fill-ed with g / count (a MaskedFillBackward1 node under create_graph)."""
+    from refgrad.ops.indexing import masked_fill
     x, value = c.self._data, c.result._data
     mask = np.isnan(x) if np.isnan(value) else x == value
     if g._zerotensor:  # torch's formula fills a zeros tensor: no ZeroTensor comes out (autograd/zerotensor.py)
         g = g.clone()
-    return g.expand(x.shape) * Tensor._make((mask / builtins.max(int(mask.sum()), 1)).astype(x.dtype))
+    count = Tensor._make(np.asarray(count_nonzero(mask), dtype=np.int64))  # (torch: mask.sum(), an int64 tensor)
+    return masked_fill(Tensor._make(np.zeros(x.shape, g._data.dtype)), Tensor._make(mask), g / count)
 
 
 def _evenly_jvp(c, t):
