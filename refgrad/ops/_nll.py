@@ -132,7 +132,7 @@ def _nll_cotangent_vjp(c, gg):
     that do not require grad (torch's zeros_like)."""
     params = c._params  # (the target array: ``c.target`` is the saved tensor)
     grad_output = None
-    if c.next_functions[0][0] is not None:
+    if c.needs_input_grad(0):
         saved = c._saved
         options = dict(target=params["target"], ignore_index=params["ignore_index"], reduction=params["reduction"])
         if "weight_tensor" in saved:  # (unpacked: a weight changed in place since raises torch's error)
@@ -141,7 +141,7 @@ def _nll_cotangent_vjp(c, gg):
         else:
             grad_output = (_nll if gg.ndim <= 2 else _nll2d)(gg, weight=None, **options)
         _save_target(grad_output, saved.get("target"))
-    grad_self = Tensor._make(np.zeros(gg._data.shape, gg._data.dtype)) if c.next_functions[1][0] is not None \
+    grad_self = Tensor._make(np.zeros(gg._data.shape, gg._data.dtype)) if c.needs_input_grad(1) \
         else None
     return grad_output, grad_self
 

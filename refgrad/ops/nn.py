@@ -231,11 +231,11 @@ def _adjoint_vjp(c, gg):
     """The map again in grad_output; zeros that do not require grad in the kernel's input (torch's zeros_like)."""
     params = c._params
     grad = None
-    if c.next_functions[0][0] is not None:
+    if c.needs_input_grad(0):
         grad = sparse_map(gg, params["index"], params["weight"], params["in_spatial"], params["out_spatial"])
     if len(c.next_functions) == 1:
         return grad
-    zeros = Tensor._make(np.zeros(c._input_meta[1][0], gg._data.dtype)) if c.next_functions[1][0] is not None \
+    zeros = Tensor._make(np.zeros(c._input_meta[1][0], gg._data.dtype)) if c.needs_input_grad(1) \
         else None
     return grad, zeros
 
