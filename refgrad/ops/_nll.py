@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.graph import SavedTensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._round_once import count_nonzero
@@ -79,33 +78,36 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
 
 
 def _nll_vjp(c, g):
-    x = c.self
+    """nll_loss's gradient: torch's nll_loss_backward(grad_output, self, ...), one recorded node
+    (NllLossBackwardBackward0 or NllLoss2DBackwardBackward0) under create_graph."""
     params = c._params  # (target, ignore_index, reduction: read once, not through ctx.<name>)
-    reduction = params["reduction"]
-    unbatched = x._data.ndim == 1
-    if unbatched:
-        x, g = x.unsqueeze(0), g.reshape(1) if reduction == "none" else g
-    data = x._data
+    x = c.self
     target = params["target"]
-    if data.ndim != 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
-        target = target.reshape((data.shape[0],) + data.shape[2:])
-    weight = params["weight"] if type(c) is not _WithWeight else c.weight  # (a parameter: no accessor)
-    grad = _nll_cotangent(g, shape=data.shape, target=target, weight=weight, ignore_index=params["ignore_index"],
-                          reduction=reduction)
-    grad = grad[0] if unbatched else grad
-    if _grad_mode.enabled:  # torch's nll backward takes self: its double backward gives zeros
-        from refgrad.ops.nn import _zeros_of
-        saved = c._saved.get("target")
-        _save_target(grad, saved)  # torch's NllLossBackwardBackward0 saves the target: so do the nodes here
-        out = grad + _zeros_of(c.self)
-        _save_target(out, saved)
-        return out
+    ndim = x._data.ndim
+    if ndim > 2:  # (N, C, d...): the target as (N, d...) (the method: np.reshape adds two frames)
+        target = target.reshape((x._data.shape[0],) + x._data.shape[2:])
+    weighted = type(c) is _WithWeight
+    weight = c.weight if weighted else params["weight"]  # (a parameter: no accessor)
+    prim = _nll_cotangent if ndim <= 2 else _nll2d_cotangent
+    grad = prim(g, x, target=target, weight=weight, ignore_index=params["ignore_index"],
+                reduction=params["reduction"])
+    node = grad._grad_fn
+    if node is not None:  # torch's double-backward node saves the target and the weight
+        saved = c._saved
+        _save_target(grad, saved.get("target"))
+        if weighted:
+            node._saved["weight_tensor"] = SavedTensor(saved["weight_tensor"].tensor)
     return grad
 
 
-def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
-    """torch's nll_loss_backward: zeros, and at each counted target -w * g (g / total weight for the mean);
-    an ignored target's row stays zero whatever g is (NaN included)."""
+def _nll_cotangent_forward(g, x, target, weight, ignore_index, reduction):
+    """torch's nll_loss_backward: zeros of ``x``'s shape, and at each counted target -w * g (g / total weight for
+    the mean); an ignored target's row stays zero whatever g is (NaN included). ``x`` is read for its shape only
+    (torch's kernel takes self, so its own backward gives self a zero gradient)."""
+    if x.ndim == 1:  # unbatched (C,): one row
+        return _nll_cotangent_forward(g.reshape(1) if reduction == "none" else g, x[None], target.reshape(1),
+                                      weight, ignore_index, reduction)[0]
+    shape = x.shape
     out = np.zeros(shape, g.dtype)
     dtype = out.dtype
     per_weight, safe, ignored = _nll_weights(out, target, weight, ignore_index)
@@ -125,14 +127,23 @@ def _nll_cotangent_forward(g, shape, target, weight, ignore_index, reduction):
 
 
 def _nll_cotangent_vjp(c, gg):
-    # torch's derivative of nll_loss_backward in grad_output is nll_loss itself applied to gg, so a mean over no
-    # counted target is 0/0 = NaN there, as the forward (the zeros of the one-hot would give 0)
-    prim = _nll if gg.ndim == 2 else _nll2d  # the VJP's input is (N, C) or (N, C, h, w)
+    """torch's double backward of nll_loss: in grad_output, nll_loss itself applied to gg (so a mean over no
+    counted target is 0/0 = NaN there, as the forward: the zeros of the one-hot would give 0); in self, zeros
+    that do not require grad (torch's zeros_like)."""
     params = c._params  # (the target array: ``c.target`` is the saved tensor)
-    out = prim(gg, target=params["target"], weight=params["weight"], ignore_index=params["ignore_index"],
-               reduction=params["reduction"])
-    _save_target(out, c._saved.get("target"))
-    return out
+    grad_output = None
+    if c.needs_input_grad(0):
+        saved = c._saved
+        options = dict(target=params["target"], ignore_index=params["ignore_index"], reduction=params["reduction"])
+        if "weight_tensor" in saved:  # (unpacked: a weight changed in place since raises torch's error)
+            prim = _nll_w if gg.ndim <= 2 else _nll2d_w  # the VJP's input is (C,), (N, C) or (N, C, h, w)
+            grad_output = prim(gg, saved["weight_tensor"].unpack(c), **options)
+        else:
+            grad_output = (_nll if gg.ndim <= 2 else _nll2d)(gg, weight=None, **options)
+        _save_target(grad_output, saved.get("target"))
+    grad_self = Tensor._make(np.zeros(gg._data.shape, gg._data.dtype)) if c.needs_input_grad(1) \
+        else None
+    return grad_output, grad_self
 
 
 def _save_target(out: Tensor, saved) -> None:
@@ -143,7 +154,22 @@ def _save_target(out: Tensor, saved) -> None:
         node._saved["target"] = SavedTensor(saved.tensor if type(saved) is SavedTensor else saved)
 
 
-_nll_cotangent = Primitive("NllLossBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp)
+def _nll_cotangent_jvp(c, grad_output_tangent, self_tangent):
+    """torch's forward derivative of nll_loss_backward: the same backward of grad_output's tangent (linear in it,
+    no term in self, which it reads for its shape only: the tangent requires grad only if grad_output's does); no
+    tangent when grad_output has none."""
+    if grad_output_tangent is None:
+        return None
+    x = c._jvp_call[0][1]
+    prim = _nll_cotangent if x._data.ndim <= 2 else _nll2d_cotangent
+    return prim(grad_output_tangent, x.detach(), **c._params)
+
+
+_nll_cotangent_jvp.skips_missing = True
+_nll_cotangent = Primitive("NllLossBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp,
+                           inputs=("grad_output", "self"), jvp=_nll_cotangent_jvp)
+_nll2d_cotangent = Primitive("NllLoss2DBackwardBackward0", _nll_cotangent_forward, _nll_cotangent_vjp,
+                             inputs=("grad_output", "self"), jvp=_nll_cotangent_jvp)
 
 
 def _nll_weighted_forward(x, weight, target, ignore_index, reduction):

@@ -92,12 +92,32 @@ _add_into = Primitive("IndexPutBackward0", _add_into_forward, lambda c, g: _gath
 _zero_at = Primitive("IndexPutBackward0", _zero_at_forward, lambda c, g: _zero_at(g, key=c.key), jvp="linear")
 
 
+def _select_backward_forward(g, dim, index, self_sym_sizes):
+    out = np.zeros(self_sym_sizes, dtype=g.dtype)
+    out[(slice(None),) * dim + (index,)] = g
+    return out
+
+
+def _slice_backward_forward(g, dim, start, end, step, self_sym_sizes):
+    out = np.zeros(self_sym_sizes, dtype=g.dtype)
+    out[(slice(None),) * dim + (slice(start, end, step),)] = g
+    return out
+
+
+# select's and slice's gradients are torch's select_backward / slice_backward: one node each under create_graph,
+# whose VJP is the view again
+_select_backward = Primitive("SelectBackwardBackward0", _select_backward_forward,
+                             lambda c, g: _select(g, **c._params), jvp="linear")
+_slice_backward = Primitive("SliceBackwardBackward0", _slice_backward_forward,
+                            lambda c, g: _slice(g, **c._params), jvp="linear")
+
+
 def _select_vjp(c, g):
-    return _add_into(g, shape=c.self_sym_sizes, key=(slice(None),) * c.dim + (c.index,))
+    return _select_backward(g, **c._params)
 
 
 def _slice_vjp(c, g):
-    return _add_into(g, shape=c.self_sym_sizes, key=(slice(None),) * c.dim + (slice(c.start, c.end, c.step),))
+    return _slice_backward(g, **c._params)
 
 
 _select = Primitive("SelectBackward0",

@@ -7,7 +7,6 @@ it all to the returned index, chosen as torch's CPU kernels choose it.
 """
 from __future__ import annotations
 
-import builtins
 import collections
 
 import numpy as np
@@ -16,10 +15,11 @@ from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
+from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import _restore, never_flowed, normalize_dims, wrap_dim
 from refgrad.tensor import _SCALAR_TYPE, Tensor
 
-__all__ = ["return_type", "scatter_along", "gather_along"]
+__all__ = ["return_type", "scatter_along", "gather_along", "value_selecting_backward"]
 
 
 def return_type(name: str, fields=("values", "indices")):
@@ -78,15 +78,22 @@ def save_output(output: Tensor, name: str, tensor: Tensor) -> None:
         save_extra(node, name, SavedTensor(tensor, producer=node))
 
 
+def value_selecting_backward(g: Tensor, index: np.ndarray, dim: int, shape: tuple, keepdim: bool,
+                             accumulate: bool = False) -> Tensor:
+    """torch's value_selecting_reduction_backward (``accumulate``: cummaxmin_backward): ``g`` written at ``index``
+    along ``dim`` into new zeros of ``shape``, by torch's own scatter (scatter_add), so the gradient's node is
+    torch's ScatterBackward0 (ScatterAddBackward0) with no edge to the zeros. A 0-d input is scattered as is."""
+    from refgrad.ops.indexing import scatter, scatter_add
+    if len(shape) and not keepdim:
+        index, g = np.expand_dims(index, dim), g.unsqueeze(dim)
+    zeros = Tensor._make(np.zeros(shape, g._data.dtype))
+    return (scatter_add if accumulate else scatter)(zeros, dim, Tensor._make(index), g)
+
+
 def _select_backward(c, g, *_):
     """Gradient of a value-selecting reduction: all of it to the returned index."""
-    shape = c._input_meta[0][0]
     index = c.indices._data  # unpacked: a second backward raises, as in torch
-    if len(shape) == 0:
-        return g
-    if not c.keepdim:
-        index, g = np.expand_dims(index, c.dim), g.unsqueeze(c.dim)
-    return scatter_along(g, index, c.dim, shape)
+    return value_selecting_backward(g, index, c.dim, c._input_meta[0][0], c.keepdim)
 
 
 def _with_index(prim: Primitive, input: Tensor, values: np.ndarray, index: np.ndarray, dim: int, keepdim: bool,
@@ -111,12 +118,15 @@ def _along_last(a: np.ndarray, dim: int) -> np.ndarray:
 # --- full reductions that split ties evenly ---------------------------------------------------------------------
 
 def _evenly(c, g):
-    """torch's evenly_distribute_backward: ties (or all NaNs, when the result is NaN) share the gradient."""
+    """torch's evenly_distribute_backward: ties (or all NaNs, when the result is NaN) share the gradient, written
+    as torch does: new zeros masked_fill-ed with g / count (a MaskedFillBackward1 node under create_graph)."""
+    from refgrad.ops.indexing import masked_fill
     x, value = c.self._data, c.result._data
     mask = np.isnan(x) if np.isnan(value) else x == value
     if g._zerotensor:  # torch's formula fills a zeros tensor: no ZeroTensor comes out (autograd/zerotensor.py)
         g = g.clone()
-    return g.expand(x.shape) * Tensor._make((mask / builtins.max(int(mask.sum()), 1)).astype(x.dtype))
+    count = Tensor._make(np.asarray(count_nonzero(mask), dtype=np.int64))  # (torch: mask.sum(), an int64 tensor)
+    return masked_fill(Tensor._make(np.zeros(x.shape, g._data.dtype)), Tensor._make(mask), g / count)
 
 
 def _evenly_jvp(c, t):

@@ -1,7 +1,8 @@
 """Sorting and searching (the indexing family's second half): sort, argsort, topk, and the index-valued ops.
 
-Values come out as gathers at the computed indices (``SortBackward0``, ``TopkBackward0``), so the gradient is
-routed through the returned ``indices`` exactly as in torch; the indices never carry gradient.
+Values come out as gathers at the computed indices (``SortBackward0``, ``TopkBackward0``), whose gradient is torch's
+value_selecting_reduction_backward: the cotangent scattered at the returned ``indices`` (a ScatterBackward0 node
+under create_graph); the indices never carry gradient.
 """
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from refgrad.autograd._jvp import no_forward_rule
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
-from refgrad.ops._views import _indexed
-from refgrad.ops.indexing import _grid_key
+from refgrad.ops.extrema import _indexed, save_output
 from refgrad.tensor import Tensor
 
 _SortResult = namedtuple("sort", ["values", "indices"])
@@ -33,6 +33,18 @@ _unique_flat = Primitive("Unique2Backward0", lambda a, values: values, _not_impl
                          jvp=no_forward_rule("_unique2"))
 _unique_dim = Primitive("UniqueDimBackward0", lambda a, values: values, _not_implemented("unique_dim"),
                         jvp=no_forward_rule("unique_dim"))
+
+
+_PRIMS = {name: _indexed(name) for name in ("SortBackward0", "SortBackward1", "TopkBackward0")}
+
+
+def _selected(prim: Primitive, input: Tensor, order: np.ndarray, dim: int) -> tuple:
+    """(values, indices) of ``input`` at ``order`` along ``dim``, recorded as ``prim`` saving the indices."""
+    data = input._data
+    values = np.take_along_axis(data, order, dim) if data.ndim else data.copy()
+    out_values, out_index = prim(input, values=values, index_out=order, dim=dim, keepdim=True)
+    save_output(out_values, "indices", out_index)
+    return out_values, out_index
 
 
 def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
@@ -56,11 +68,9 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool | None = N
     name = "SortBackward1" if stable is not None else "SortBackward0"
     if input.ndim == 0:
         wrap_dim(dim, 0)
-        return _SortResult(_indexed(name, input, ()), Tensor._make(np.zeros((), np.int64)))
+        return _SortResult(*_selected(_PRIMS[name], input, np.zeros((), np.int64), 0))
     dim = wrap_dim(dim, input.ndim)
-    order = _order(input._data, dim, descending)
-    values = _indexed(name, input, _grid_key(order, dim, input.ndim))
-    return _SortResult(values, Tensor._make(order.astype(np.int64)))
+    return _SortResult(*_selected(_PRIMS[name], input, _order(input._data, dim, descending), dim))
 
 
 @register(method=True)
@@ -186,14 +196,13 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     if input.ndim == 0:
-        return _TopkResult(_indexed("TopkBackward0", input, ()), Tensor._make(np.zeros((), np.int64)))
+        return _TopkResult(*_selected(_PRIMS["TopkBackward0"], input, np.zeros((), np.int64), 0))
     dim = wrap_dim(dim, input.ndim)
     moved = np.moveaxis(input._data, dim, -1)
     rows = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
     picked = np.array([_topk_order(row, k, largest, sorted) for row in rows], dtype=np.int64).reshape(len(rows), k)
     order = np.moveaxis(picked.reshape(moved.shape[:-1] + (k,)), -1, dim)
-    values = _indexed("TopkBackward0", input, _grid_key(order, dim, input.ndim))
-    return _TopkResult(values, Tensor._make(order.astype(np.int64)))
+    return _TopkResult(*_selected(_PRIMS["TopkBackward0"], input, order, dim))
 
 
 @register(method=True)

@@ -195,14 +195,22 @@ def _map_adjoint_np(g: np.ndarray, index: np.ndarray, weight, nd_out: int, in_sp
 
 _MAP_CACHE: dict = {}
 # torch's backward of pooling/padding kernels also takes the input, so their double backward returns zeros (not
-# None) for it: those maps save the input and add this zero-valued, input-connected term to their gradient
+# None) for it (nll_sampling's grid gradient adds this zero-valued, input-connected term)
 _zeros_of = Primitive("ZerosLikeBackward0", np.zeros_like, lambda c, g: Tensor._make(np.zeros(c._input_meta[0][0],
                                                                                           g._data.dtype)))
 
 
+def _adjoint_name(name: str) -> str:
+    """The node of a sparse map's gradient: torch's <op>BackwardBackward0 for the pooling, padding and upsampling
+    kernels (max_pool2d_with_indices_backward...), which torch records as one op; an internal map's otherwise."""
+    if name in ("SparseMapBackward0", "CopySlices"):  # conv's columns; circular padding (torch: slices)
+        return "SparseMapAdjointBackward0"
+    return name[:-len("Backward0")] + "BackwardBackward0"
+
+
 def _map_vjp(c, g):
-    grad = sparse_map_adjoint(g, c.index, c.weight, c.in_spatial, c.out_spatial)
-    return grad + _zeros_of(c.self) if c.link else grad
+    return sparse_map_adjoint(g, c.index, c.weight, c.in_spatial, c.out_spatial, name=_adjoint_name(c.name()),
+                              input=c.self if c.link else None)
 
 
 def _map_prims(name: str, link: bool = False):
@@ -215,10 +223,50 @@ def _map_prims(name: str, link: bool = False):
     return prim
 
 
-_adjoint = Primitive("SparseMapAdjointBackward0",
-                     lambda g, index, weight, in_spatial, out_spatial:
-                     _map_adjoint_np(g, index, weight, len(out_spatial), in_spatial),
-                     lambda c, gg: sparse_map(gg, c.index, c.weight, c.in_spatial, c.out_spatial))
+def _adjoint_forward(g, *input, index, weight, in_spatial, out_spatial):
+    return _map_adjoint_np(g, index, weight, len(out_spatial), in_spatial)
+
+
+def _adjoint_vjp(c, gg):
+    """The map again in grad_output; zeros that do not require grad in the kernel's input (torch's zeros_like)."""
+    params = c._params
+    grad = None
+    if c.needs_input_grad(0):
+        grad = sparse_map(gg, params["index"], params["weight"], params["in_spatial"], params["out_spatial"])
+    if len(c.next_functions) == 1:
+        return grad
+    zeros = Tensor._make(np.zeros(c._input_meta[1][0], gg._data.dtype)) if c.needs_input_grad(1) \
+        else None
+    return grad, zeros
+
+
+def _adjoint_jvp(c, grad_output_tangent, input_tangent=None):
+    """torch's forward derivative of these backward kernels: the kernel applied to grad_output's tangent, no term
+    in the input: no tangent when grad_output has none. The max-pooling kernels' (by their saved indices) never
+    read the input: zeros then, and a tangent that requires grad only if grad_output's does."""
+    name = c.name()
+    if "Max" in name:  # (Max|AdaptiveMax)Pool*BackwardBackward0
+        if grad_output_tangent is None:
+            result = c._jvp_call[1][0]._data
+            return Tensor._make(np.zeros(result.shape, result.dtype))
+        return _adjoint_prim(name, False)(grad_output_tangent, **c._params)
+    if grad_output_tangent is None:
+        return None
+    tensors = c._jvp_call[0]
+    return _adjoint_prim(name, len(tensors) > 1)(grad_output_tangent, *tensors[1:], **c._params)
+
+
+_adjoint_jvp.skips_missing = True
+_ADJOINTS: dict = {}
+
+
+def _adjoint_prim(name: str, linked: bool) -> Primitive:
+    prim = _ADJOINTS.get((name, linked))
+    if prim is None:
+        prim = _ADJOINTS[(name, linked)] = Primitive(
+            name, _adjoint_forward, _adjoint_vjp, jvp=_adjoint_jvp,
+            inputs=("grad_output", "self") if linked else ("grad_output",))
+    return prim
 
 
 def sparse_map(x: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spatial: tuple,
@@ -229,9 +277,14 @@ def sparse_map(x: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spat
                                   in_spatial=tuple(in_spatial), link=link)
 
 
-def sparse_map_adjoint(g: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spatial: tuple) -> Tensor:
-    """The transpose of :func:`sparse_map`: scatter-adds ``g`` (trailing dims ``out_spatial``) to ``in_spatial``."""
-    return _adjoint(g, index=index, weight=weight, in_spatial=tuple(in_spatial), out_spatial=tuple(out_spatial))
+def sparse_map_adjoint(g: Tensor, index: np.ndarray, weight, in_spatial: tuple, out_spatial: tuple,
+                       name: str = "SparseMapAdjointBackward0", input: Tensor | None = None) -> Tensor:
+    """The transpose of :func:`sparse_map`: scatter-adds ``g`` (trailing dims ``out_spatial``) to ``in_spatial``,
+    recorded as ``name``; with ``input`` (the kernel's input, as torch's pooling/padding backward kernels take),
+    the node also has an edge to it, whose double backward is zeros."""
+    tensors = (g,) if input is None else (g, input)
+    return _adjoint_prim(name, input is not None)(*tensors, index=index, weight=weight, in_spatial=tuple(in_spatial),
+                                                  out_spatial=tuple(out_spatial))
 
 
 def grid_index(per_dim: list[np.ndarray], in_spatial: tuple) -> np.ndarray:

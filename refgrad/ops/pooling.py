@@ -365,7 +365,8 @@ def _constant_pad_forward(x, index, nd, out_spatial, in_spatial, value):
 
 
 _constant_pad = Primitive("ConstantPadNdBackward0", _constant_pad_forward,
-                          lambda c, g: sparse_map_adjoint(g, c.index, None, c.in_spatial, c.out_spatial))
+                          lambda c, g: sparse_map_adjoint(g, c.index, None, c.in_spatial, c.out_spatial,
+                                                          name="ConstantPadNdBackward0"))
 
 
 def _pad_table(size: int, lo: int, hi: int, mode: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import _NARROW, round_once, sub_mul_once
 from refgrad.ops._util import ones_vector, wrap_dim
-from refgrad.ops.extrema import _TYPES, save_output, scatter_along
+from refgrad.ops.extrema import _TYPES, save_output, value_selecting_backward
 from refgrad.tensor import Tensor
 
 
@@ -168,7 +168,7 @@ def _cum_extreme_backward(c, g):
     index = c.indices._data  # unpacked: a second backward raises, as in torch
     if c.self.numel() == 0:
         return c.self  # torch returns the (empty) input itself
-    return g if c.self_ndim == 0 else scatter_along(g, index, c.dim, c._input_meta[0][0])
+    return value_selecting_backward(g, index, c.dim, c._input_meta[0][0], True, accumulate=True)
 
 
 def _cum_extreme(name: str, better, grad_fn: str):

@@ -19,7 +19,7 @@ import numpy as np
 
 import refgrad
 
-__all__ = ["check_vjp", "directional_mismatch"]
+__all__ = ["check_vjp", "check_backward_node", "directional_mismatch"]
 
 
 def _as_tuple(out):
@@ -120,3 +120,34 @@ def _gradient_function(fn: Callable, arrays, wrt, seed: int) -> Callable:
                                            allow_unused=True, materialize_grads=True))
 
     return gradient
+
+
+def check_backward_node(fn: Callable, *arrays, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+    """Assert the node that computes ``fn``'s gradient under create_graph matches central differences, in the
+    inputs and in the cotangent ``v`` (its VJP), and that its VJP's own VJP does, in the second cotangent ``u``.
+
+    ``check_vjp(fn, order=2)`` holds ``v`` fixed; a gradient linear in ``v`` alone (a scatter, nll_loss's
+    backward) is then constant in the inputs and leaves its recorded node unchecked: this varies ``v`` and ``u``.
+    """
+    arrays = [_array(a) for a in arrays]
+    rng = np.random.default_rng(seed + 2)
+    with refgrad.no_grad():
+        probe = _as_tuple(fn(*[refgrad.tensor(a, dtype=_dtype(a)) for a in arrays]))
+    outs = [o for o in probe if _differentiable(o)]
+    count = len(arrays)
+
+    def gradient(*tensors):
+        inputs, vs = tensors[:count], tensors[count:]
+        values = [o for o in _as_tuple(fn(*inputs)) if _differentiable(o)]
+        return tuple(refgrad.autograd.grad(values, inputs, vs, create_graph=True, materialize_grads=True))
+
+    def gradient_vjp(*tensors):
+        grads = gradient(*tensors[:count + len(outs)])
+        return tuple(refgrad.autograd.grad(
+            [g for g in grads if g.requires_grad], tensors[:count + len(outs)],
+            [u for g, u in zip(grads, tensors[count + len(outs):]) if g.requires_grad], create_graph=True,
+            materialize_grads=True))
+
+    vs = [_random(rng, o) for o in outs]
+    check_vjp(gradient, *arrays, *vs, rtol=rtol, atol=atol, seed=seed)
+    check_vjp(gradient_vjp, *arrays, *vs, *[_random(rng, a) for a in arrays], rtol=rtol, atol=atol, seed=seed)
