@@ -31,7 +31,8 @@ def internal_view(primitive: Primitive, input: Tensor, **params) -> Tensor:
 def _take_forward(a, key):
     if key and isinstance(key[0], str):  # ("flat", positions): torch.take on the flattened input
         return a.reshape(-1)[key[1]]
-    return a[key]
+    out = a[key]  # (NumPy lays some advanced-index results out in F order; torch's are C)
+    return out if out.flags.c_contiguous else out.copy()
 
 
 def _add_into_forward(g, shape, key):

@@ -51,7 +51,7 @@ def _conv_forward(x, w, *maybe_bias, index, groups, out_spatial, n_out, n_k):
     y = contract("ngcok,gdck->ngdo", cols, wr).reshape((n, w.shape[0]) + tuple(out_spatial))
     if maybe_bias:
         y = y + maybe_bias[0].reshape((-1,) + (1,) * len(out_spatial))
-    return y.astype(x.dtype, copy=False)
+    return np.ascontiguousarray(y, dtype=x.dtype)  # (the contraction's layout is its own: torch's output is C-ordered)
 
 
 def _conv_vjp(c, g):
@@ -84,7 +84,7 @@ def _conv_t_forward(x, w, *maybe_bias, index, groups, out_spatial, n_in, n_k):
     y = _map_adjoint_np(cols, index, None, 2, tuple(out_spatial))
     if maybe_bias:
         y = y + maybe_bias[0].reshape((-1,) + (1,) * len(out_spatial))
-    return y.astype(x.dtype, copy=False)
+    return np.ascontiguousarray(y, dtype=x.dtype)  # (the contraction's layout is its own: torch's output is C-ordered)
 
 
 def _conv_t_vjp(c, g):

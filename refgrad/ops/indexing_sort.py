@@ -201,7 +201,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     moved = np.moveaxis(input._data, dim, -1)
     rows = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])
     picked = np.array([_topk_order(row, k, largest, sorted) for row in rows], dtype=np.int64).reshape(len(rows), k)
-    order = np.moveaxis(picked.reshape(moved.shape[:-1] + (k,)), -1, dim)
+    order = np.ascontiguousarray(np.moveaxis(picked.reshape(moved.shape[:-1] + (k,)), -1, dim))  # (C, as torch's)
     return _TopkResult(*_selected(_PRIMS["TopkBackward0"], input, order, dim))
 
 

@@ -184,7 +184,7 @@ def _cum_extreme(name: str, better, grad_fn: str):
         elif data.size == 0:
             values, index = data.copy(), np.zeros(data.shape, np.int64)
         else:
-            index = _running_index(data, dim, better)
+            index = np.ascontiguousarray(_running_index(data, dim, better))  # (torch's outputs are C-ordered)
             values = np.take_along_axis(data, index, dim)
         values, indices = prim(input, values=values, index=index, dim=dim, self_ndim=input.ndim)
         save_output(values, "indices", indices)

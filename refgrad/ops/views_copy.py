@@ -25,7 +25,7 @@ def _zeros(c) -> Tensor:
 
 
 def _copied(a, shape):
-    return np.array(a, copy=True).reshape(shape)
+    return np.array(a, copy=True, order="C").reshape(shape)  # torch's *_copy results are contiguous
 
 
 _reshaped = Primitive("ViewBackward0_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
@@ -33,7 +33,7 @@ _squeezed = Primitive("SqueezeBackward0_copy", _copied, lambda c, g: g.reshape(c
 _squeezed_dim = Primitive("SqueezeBackward1_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
 _squeezed_dims = Primitive("SqueezeBackward2_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
 _unsqueezed = Primitive("UnsqueezeBackward0_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
-_t = Primitive("TBackward0_copy", lambda a: np.array(a.T), lambda c, g: g.t())
+_t = Primitive("TBackward0_copy", lambda a: np.array(a.T, order="C"), lambda c, g: g.t())
 _transposed = Primitive("TransposeBackward0_copy", lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1).copy(),
                         lambda c, g: g.transpose(c.dim0, c.dim1))
 _permuted = Primitive("PermuteBackward0_copy", lambda a, dims: np.transpose(a, dims).copy(),

@@ -1,0 +1,56 @@
+"""Output memory layouts torch makes C-contiguous from contiguous inputs, where NumPy's own choice was another
+(found by a survey of the specs' outputs, 2026-12-07): conv's contraction, cummax/cummin's running index, topk
+along a leading dim, index_select and advanced indexing along a trailing dim, t_copy. A layout is observable:
+``stride()``, ``is_contiguous()`` and whether ``view`` works (``relu(conv(x)).view(n, -1)``, the usual flatten
+of a CNN, raised in refgrad)."""
+import numpy as np
+import pytest
+
+import refgrad
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(7)
+X4, W4 = RNG.standard_normal((2, 3, 5, 5)), RNG.standard_normal((4, 3, 3, 3))
+X3, W3 = RNG.standard_normal((2, 3, 7)), RNG.standard_normal((4, 3, 3))
+X5, W5 = RNG.standard_normal((1, 2, 4, 4, 4)), RNG.standard_normal((3, 2, 2, 2, 2))
+A = np.arange(24.0).reshape(2, 3, 4)
+M = np.arange(12.0).reshape(3, 4)
+
+CASES = {
+    "conv1d": lambda t: t.nn.functional.conv1d(t.tensor(X3), t.tensor(W3), t.tensor(np.ones(4))),
+    "conv2d": lambda t: t.nn.functional.conv2d(t.tensor(X4), t.tensor(W4)),
+    "conv2d.groups": lambda t: t.nn.functional.conv2d(t.tensor(X4[:, :2]), t.tensor(W4[:, :1]), groups=2),
+    "conv3d": lambda t: t.nn.functional.conv3d(t.tensor(X5), t.tensor(W5)),
+    "conv_transpose2d": lambda t: t.nn.functional.conv_transpose2d(t.tensor(X4), t.tensor(W4.transpose(1, 0, 2, 3))),
+    "cummax": lambda t: t.cummax(t.tensor(A), 1).values,
+    "cummax.indices": lambda t: t.cummax(t.tensor(A), 1).indices,
+    "cummin": lambda t: t.cummin(t.tensor(A), 0).values,
+    "topk.dim0": lambda t: t.topk(t.tensor(M), 2, dim=0).values,
+    "topk.dim0.indices": lambda t: t.topk(t.tensor(M), 2, dim=0).indices,
+    "index_select.last": lambda t: t.index_select(t.tensor(M), -1, t.tensor([0, 3, 2])),
+    "advanced_index.last": lambda t: t.tensor(A)[:, :, [3, 0]],
+    "t_copy": lambda t: t.t_copy(t.tensor(M)),
+}
+
+
+def _layout(module, case):
+    out = CASES[case](module)
+    strides = tuple(s for s, n in zip(out.stride(), out.shape) if n > 1)
+    try:
+        out.view(-1)
+        viewable = True
+    except RuntimeError:
+        viewable = False
+    return strides, out.is_contiguous(), viewable
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_layout_matches_torch(case):
+    assert _layout(refgrad, case) == _layout(torch, case)
+
+
+def test_the_flatten_of_a_cnn_views_its_activations():
+    x = refgrad.tensor(X4, dtype=refgrad.float32)
+    conv = refgrad.nn.Conv2d(3, 4, 3)
+    assert refgrad.relu(conv(x)).view(2, -1).shape == (2, 4 * 3 * 3)
