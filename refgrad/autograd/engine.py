@@ -147,6 +147,12 @@ def _obeying_layout(grad, variable):
     where the leaf is dense (an empty tensor of its layout, then copy_: CopyBackwards under create_graph), else
     C-contiguous (clone: CloneBackward0)."""
     if non_overlapping_and_dense(variable._data):
+        if grad._grad_fn is None and not grad._requires_grad:  # nothing to record: copy_'s effect, directly
+            array = np.empty_like(variable._data, order="K")
+            np.copyto(array, grad._data)
+            out = type(grad)._make(array)
+            out._version_counter.value = 1  # (as torch's copy_ into the new tensor)
+            return out
         out = type(grad)._make(np.empty_like(variable._data, order="K"))
         return out.copy_(grad)
     return grad.clone(memory_format=_contiguous_format())
