@@ -146,16 +146,14 @@ def _obeying_layout(grad, variable):
     """A copy of ``grad`` laid out as torch's AccumulateGrad lays a new ``.grad`` out: with the leaf's strides
     where the leaf is dense (an empty tensor of its layout, then copy_: CopyBackwards under create_graph), else
     C-contiguous (clone: CloneBackward0)."""
-    if non_overlapping_and_dense(variable._data):
-        if grad._grad_fn is None and not grad._requires_grad:  # nothing to record: copy_'s effect, directly
-            array = np.empty_like(variable._data, order="K")
-            np.copyto(array, grad._data)
-            out = type(grad)._make(array)
-            out._version_counter.value = 1  # (as torch's copy_ into the new tensor)
-            return out
-        out = type(grad)._make(np.empty_like(variable._data, order="K"))
+    if not non_overlapping_and_dense(variable._data):
+        return grad.clone(memory_format=_contiguous_format())
+    out = type(grad)._make(np.empty_like(variable._data, order="K"))
+    if grad._grad_fn is not None or grad._requires_grad:
         return out.copy_(grad)
-    return grad.clone(memory_format=_contiguous_format())
+    np.copyto(out._data, grad._data)  # nothing to record: copy_'s effect, without its in-place machinery
+    out._version_counter.value = 1  # (as torch's copy_ into the new tensor)
+    return out
 
 
 def _contiguous_format():
@@ -270,6 +268,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
     captured = [None] * len(inputs) if capture else None
     pop, push = _pop, _push
     selective = runs is not None or capture  # autograd.grad / backward(inputs=...): the per-node checks below
+    masked = []  # nodes given a needs_input_grad mask (queued), cleared when the walk ends, even by an error
 
     saved_mode = _grad_mode.mode  # (enabled, inference); set_grad_enabled(create_graph), inlined
     _grad_mode.enabled = enabled = bool(create_graph)
@@ -324,6 +323,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                 for child, _ in next_functions:  # (needs_input_grad: an edge outside them is not needed)
                     if child is not None and child not in queued:
                         node._needed = tuple([child is not None and child in queued for child, _ in next_functions])
+                        masked.append(node)
                         break
             plain = node._plain
             saved_map = node._saved
@@ -363,8 +363,6 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     replaced = hook(input_grads, tuple(grads))
                     if replaced is not None:
                         input_grads = tuple(replaced)
-            if queued is not None and node._needed is not None:
-                node._needed = None  # (a later backward through a retained graph decides again)
             if not retain_graph:
                 if plain:  # Node.release inlined
                     for saved in saved_map.values():
@@ -411,6 +409,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, i
                     sole, sole_grads = child, slots
     finally:
         _grad_mode.enabled, _grad_mode.inference = _grad_mode.mode = saved_mode
+        for node in masked:  # (a later backward through a retained graph decides again)
+            node._needed = None
     return captured
 
 

@@ -39,3 +39,25 @@ def _outcome(module, steps):
 ], ids="-".join)
 def test_only_the_needed_gradients_are_computed(steps):
     assert _outcome(refgrad, steps) == _outcome(torch, steps)
+
+
+def _after_a_failed_selective_backward(module):
+    a = module.tensor([1.0, 2.0], requires_grad=True)
+    b = module.tensor([3.0, 5.0], requires_grad=True)
+    y = module.dist(a, b, 2)
+    fired = []
+
+    def hook(grad_inputs, grad_outputs):
+        if not fired:
+            fired.append(True)
+            raise ValueError("once")
+
+    y.grad_fn.register_hook(hook)
+    with pytest.raises(ValueError, match="once"):
+        module.autograd.grad(y, b, retain_graph=True)  # a's gradient is not needed here, and the hook raises
+    y.backward()  # through the retained graph: both gradients needed again
+    return a.grad.tolist(), b.grad.tolist()
+
+
+def test_a_failed_selective_backward_leaves_no_mask_behind():
+    assert _after_a_failed_selective_backward(refgrad) == _after_a_failed_selective_backward(torch)
