@@ -188,6 +188,12 @@ def as_strided(input, size, stride, storage_offset=None):
     out = _as_strided(input, **params)
     if out._base is None:  # (a view even where it shares no element with the input: NumPy cannot tell)
         _mark_view(out, input, _as_strided, params)
+    base = out._base
+    if base is not None and base is not input:  # replayed on its base alone, as torch regenerates a view's node
+        # after an in-place change of the base (AsStridedBackward0 of the base: its gradient reaches all of it)
+        input_size, input_stride, input_offset = _geometry(base)
+        replay = dict(params, input_size=input_size, input_stride=input_stride, input_offset=input_offset)
+        out._view_fn = lambda tensor: _as_strided(tensor, **replay)
     return out
 
 
