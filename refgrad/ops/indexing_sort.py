@@ -6,6 +6,7 @@ under create_graph); the indices never carry gradient.
 """
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 
 import numpy as np
@@ -124,6 +125,10 @@ def _argsort(input, dim: int = -1, descending: bool = False, stable: bool = Fals
     return _sort(input, dim, descending, stable=stable).indices
 
 
+# (the parameters as torch's parser names them, for the NumPy spellings: axis= for dim; see _numpy_names.py)
+sort.__signature__ = tensor_sort.__signature__ = inspect.signature(_sort)
+
+
 @register()
 def argsort(input, *args, **kwargs):
     """Indices that sort ``input`` along ``dim`` (torch.argsort(input, dim=-1, descending=False) or
@@ -137,6 +142,9 @@ def tensor_argsort(self, *args, **kwargs):
     """Tensor.argsort: torch.argsort as a method."""
     _parsed("argsort", True, args, kwargs)
     return _argsort(self, *args, **kwargs)
+
+
+argsort.__signature__ = tensor_argsort.__signature__ = inspect.signature(_argsort)
 
 
 @register(method=True)

@@ -38,6 +38,10 @@ CALLS = [
     "t.msort(x)",
     "x.msort()",
     "x.argsort(0, stable=None)",
+    "x.sort(axis=0)",
+    "t.sort(x, axis=0, descending=True)",
+    "t.argsort(x, axis=0, stable=True)",
+    "x.argsort(axis=-1, descending=True)",
 ]
 
 
