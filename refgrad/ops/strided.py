@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad._strides import contiguous_strides as _contiguous_strides
 from refgrad.ops._primitive import Primitive, _mark_view
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -43,14 +44,23 @@ def _address(array: np.ndarray) -> int:
     return array.__array_interface__["data"][0]
 
 
+class _Storage(_Interface):
+    """The array interface of a tensor laid into a whole cloned storage (as_strided_scatter's output, as torch's
+    clone of the input's storage): the tensor's storage is ``base``, not its own span."""
+
+
 def _storage(tensor: Tensor) -> tuple[int, int]:
     """``tensor``'s storage offset and its storage's size, in elements."""
     data = tensor._data
     root = tensor._base._data if tensor._base is not None else data
-    low, high = _span(root)
-    start = _address(root) + low * root.itemsize
-    offset = (_address(data) - start) // data.itemsize if data.size or root.size else 0
-    return max(offset, 0), high - low
+    if type(root.base) is _Storage:
+        buffer = root.base.base
+        start, size = _address(buffer), buffer.size
+    else:
+        low, high = _span(root)
+        start, size = _address(root) + low * root.itemsize, high - low
+    offset = (_address(data) - start) // data.itemsize if data.size or size else 0
+    return max(offset, 0), size
 
 
 @register(namespace="torch.Tensor", method=True)
@@ -68,7 +78,7 @@ def _memory(array: np.ndarray) -> tuple[int, int]:
     return start, start + max(owner.nbytes, _span(owner)[1] * owner.itemsize)
 
 
-def _strided_forward(a, size, stride, shift):
+def _strided_forward(a, size, stride, shift, holder=_Interface):
     """``a``'s memory read with ``size`` and ``stride`` (elements) from ``shift`` elements after ``a``'s start."""
     interface = dict(a.__array_interface__)
     first = _address(a) + shift * a.itemsize
@@ -80,7 +90,7 @@ def _strided_forward(a, size, stride, shift):
     interface["shape"] = tuple(size)
     interface["strides"] = tuple(s * a.itemsize for s in stride)
     interface.pop("mask", None)
-    return np.asarray(_Interface(interface, a))
+    return np.asarray(holder(interface, a))
 
 
 def _positions(size, stride, offset) -> np.ndarray:
@@ -203,16 +213,16 @@ def as_strided_copy(input, size, stride, storage_offset=None):
     return _as_strided_copy(input, **_params(input, size, stride, storage_offset, "as_strided_copy"))
 
 
-def _scatter_forward(a, src, size, stride, storage_offset, input_size, input_stride, input_offset):
-    out = np.copy(a, order="K")  # (the input's clone, in its layout)
-    every = _positions(input_size, input_stride, input_offset)
-    region = _positions(size, stride, storage_offset)
-    storage = np.zeros(max(int(every.max()) if every.size else 0, int(region.max()) if region.size else 0) + 1,
-                       dtype=a.dtype)
-    storage[region] = src
-    inside = np.isin(every, region)
-    out[inside] = storage[every[inside]]
-    return out
+def _scatter_forward(a, src, size, stride, storage_offset, input_size, input_stride, input_offset, storage_size,
+                     overlapping):
+    """torch's clone of the input's whole storage (a plain contiguous clone for an input with internal overlap),
+    ``src`` written at the geometry, the output the input's geometry in it."""
+    if overlapping:
+        storage = np.array(a, order="C").reshape(-1)
+    else:
+        storage = _strided_forward(a, (storage_size,), (1,), -input_offset).copy()
+    _strided_forward(storage, size, stride, storage_offset)[...] = src
+    return _strided_forward(storage, input_size, input_stride, input_offset, holder=_Storage)
 
 
 def _scatter_vjp(c, g):
@@ -242,7 +252,13 @@ _NOT_CONTIGUOUS = ('!self.requires_grad() || self.is_contiguous() INTERNAL ASSER
 @register(method=True)
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
     """``input`` (its storage cloned) with ``src`` written at the as_strided geometry (torch.as_strided_scatter)."""
-    params = _params(input, size, stride, storage_offset, "as_strided_scatter")
+    if any(n > 1 and s == 0 for n, s in zip(input.shape, input.stride())):  # torch: a contiguous clone
+        params = _params(input.contiguous(), size, stride, storage_offset, "as_strided_scatter")
+        params.update(input_stride=tuple(_contiguous_strides(input.shape)), input_offset=0,
+                      storage_size=input.numel(), overlapping=True)
+    else:
+        params = _params(input, size, stride, storage_offset, "as_strided_scatter")
+        params.update(storage_size=_storage(input)[1], overlapping=False)
     if tuple(src.shape) != params["size"]:
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
                            f"slice size = {list(params['size'])}")

@@ -81,6 +81,17 @@ FORWARD = [
     "t.zeros(0, 2).t().as_strided((2, 0), (1, 2))",
     "t.arange(6.).expand(2, 6).as_strided((4,), (1,), 1)",
     "t.arange(6.).requires_grad_().as_strided((3, 2), (1, 1), 1)",
+    # as_strided_scatter clones the input's whole storage: its output keeps the input's strides and offset, and an
+    # input with internal overlap (expanded) is a plain contiguous clone
+    "t.as_strided_scatter(t.arange(3.).expand(2, 3), t.ones(2), (2,), (1,), 0)",
+    "t.as_strided_scatter(t.arange(3.).expand(2, 3), t.ones(2), (2,), (1,), 3)",
+    "t.as_strided_scatter(t.arange(6.).view(2, 3).t(), t.ones(2, 2), (2, 2), (3, 1), 0)",
+    "t.as_strided_scatter(t.arange(6.)[2:], t.ones(3), (3,), (1,), 1)",
+    "t.as_strided_scatter(t.arange(6.)[::2], t.ones(3), (3,), (1,), 0)",
+    "t.as_strided_scatter(t.arange(6.).view(2, 3)[:, 1:], t.ones(2, 2), (2, 2), (3, 1))",
+    "t.as_strided_scatter(t.arange(6.)[2:], t.ones(3), (3,), (1,), 1).as_strided((6,), (1,), 0)",
+    "t.as_strided_scatter(t.arange(6.), t.arange(10., 14.).view(2, 2), (2, 2), (1, 1), 0)",
+    "t.as_strided_scatter(t.arange(4.), t.tensor(7.), (), (), 2)",
 ]
 
 
