@@ -239,9 +239,34 @@ def _zero_inside_forward(g, region, every):
     return out
 
 
+def _place_forward(src, region, every):
+    """``src`` written at the storage positions ``region`` (a later element over an earlier one, as copy_), read
+    at the input's positions ``every``; zero where ``every`` is outside ``region``."""
+    storage = np.zeros(max(int(every.max()) if every.size else 0, int(region.max()) if region.size else 0) + 1,
+                       dtype=src.dtype)
+    storage[region] = src
+    return np.where(np.isin(every, region), storage[every], np.zeros((), src.dtype))
+
+
 _zero_inside = Primitive("AsStridedBackward0", _zero_inside_forward,
                          lambda c, g: _zero_inside(g, region=c.region, every=c.every), jvp="linear")
-_as_strided_scatter = Primitive("AsStridedScatterBackward0", _scatter_forward, _scatter_vjp, inputs=("self", "src"))
+_place = Primitive("AsStridedScatterBackward0", _place_forward,
+                   lambda c, g: _restride(g, source=c.every, target=c.region, counted=c.every), jvp="linear")
+
+
+def _scatter_jvp(c, self_tangent, src_tangent):
+    """The output's tangent: self's outside the written region, src's (placed as the forward places src) in it,
+    by positions (a tangent has its own storage)."""
+    every = _positions(c.input_size, c.input_stride, c.input_offset)
+    region = _positions(c.size, c.stride, c.storage_offset)
+    terms = [_zero_inside(self_tangent, region=region, every=every)] if self_tangent is not None else []
+    if src_tangent is not None:
+        terms.append(_place(src_tangent, region=region, every=every))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+_as_strided_scatter = Primitive("AsStridedScatterBackward0", _scatter_forward, _scatter_vjp, inputs=("self", "src"),
+                                jvp=_scatter_jvp)
 
 
 _NOT_CONTIGUOUS = ('!self.requires_grad() || self.is_contiguous() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/'

@@ -144,3 +144,15 @@ def test_a_view_regenerated_after_its_base_changes_reads_the_whole_base():
         x.mul_(2)
         grads.append((before, t.autograd.grad((view * weights).sum(), leaf)[0].tolist(), view.tolist()))
     assert grads[0] == grads[1]
+
+
+def test_as_strided_scatters_tangent_is_placed_as_its_forward():
+    # torch 2.13's forward-mode values (src's later element over an earlier one at a shared position, as copy_)
+    fa = rg.autograd.forward_ad
+    with fa.dual_level():
+        x = fa.make_dual(rg.arange(6.0, dtype=rg.float64), rg.arange(10.0, 16.0, dtype=rg.float64))
+        s = fa.make_dual(rg.ones(2, 2, dtype=rg.float64), rg.arange(20.0, 24.0, dtype=rg.float64).view(2, 2))
+        tangents = [fa.unpack_dual(out).tangent.tolist() for out in (
+            rg.as_strided_scatter(x, s, (2, 2), (1, 2), 1), rg.as_strided_scatter(x[2:], s, (2, 2), (1, 1), 2),
+            rg.as_strided_scatter(x[2:], rg.ones(2, 2, dtype=rg.float64), (2, 2), (1, 1), 2))]
+    assert tangents == [[10.0, 20.0, 22.0, 21.0, 23.0, 15.0], [20.0, 22.0, 23.0, 15.0], [0.0, 0.0, 0.0, 15.0]]
