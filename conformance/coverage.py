@@ -63,10 +63,6 @@ REASONS = {
     "max_pool2d_with_indices_backward": "a backward kernel exposed as an op (aten internals)",
     "slice": "no public torch spelling: op_db tests torch.ops.aten.slice (refgrad records its SliceBackward0 for "
              "x[a:b] and narrow)",
-    "as_strided": "addresses torch's storage (offset and strides): refgrad tensors are NumPy arrays with no "
-                  "torch-compatible storage layout (not implemented yet)",
-    "as_strided_copy": "as as_strided",
-    "as_strided_scatter": "as as_strided",
     "native_dropout_backward": "a backward kernel exposed as an op (aten internals)",
 }
 

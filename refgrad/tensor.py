@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from refgrad import dtypes
+from refgrad._strides import torch_strides
 from refgrad.autograd import backward as _autograd_backward  # (a function-level import: ~1 µs per backward)
 from refgrad.autograd.creation_meta import DEFAULT, _check_view_rebase
 from refgrad.autograd.forward_ad import _state as _forward_ad
@@ -222,15 +223,10 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         data = self._data
-        if data.size or any(data.strides):
+        if data.size:
             strides = tuple(s // data.itemsize for s in data.strides)
-        else:  # a new empty NumPy array has all-zero strides; torch's tensor the contiguous ones (a size-0
-            # dimension counted as 1). (An empty view keeps NumPy's strides.)
-            strides, step = [], 1
-            for size in reversed(data.shape):
-                strides.append(step)
-                step *= max(size, 1)
-            strides = tuple(reversed(strides))
+        else:  # a new empty NumPy array has all-zero strides, torch's tensor the contiguous ones (refgrad/_strides.py)
+            strides = torch_strides(data)
         return strides if dim is None else strides[_wrap_dim(dim, data.ndim)]
 
     @property

@@ -1,6 +1,8 @@
 """Specs for refgrad/ops/shape_extra.py and views_copy.py (diff, rot90, block_diag, meshgrid, cartesian_prod,
 combinations, h/v/dsplit, column_stack, diagflat, repeat_interleave, Tensor.unfold, the *_scatter ops, select,
 fill, split_with_sizes, unsafe_split/chunk and the *_copy variants)."""
+import math
+
 from hypothesis import strategies as st
 
 from conformance.specs._spec import BOOL, FLOAT, INT, OpSpec, shapes, tensor
@@ -111,6 +113,11 @@ SPECS = [
     OpSpec("narrow_copy", lambda t, x: t.narrow_copy(x, 0, 0, 1), shapes=AT_LEAST_1D),
     OpSpec("unfold_copy", lambda t, x: t.unfold_copy(x, 0, 1, 2), shapes=AT_LEAST_1D),
     OpSpec("unbind_copy", lambda t, x: t.unbind_copy(x, -1), shapes=AT_LEAST_1D),
+    # as_strided's geometry in elements of the input's storage (a fresh tensor's: its numel): overlapping windows
+    OpSpec("as_strided", lambda t, x: t.as_strided(x, (x.numel() - 1, 2), (1, 1)), shapes=ONE),
+    OpSpec("as_strided_copy", lambda t, x: t.as_strided_copy(x, (x.numel() - 1, 2), (1, 1)), shapes=ONE),
+    OpSpec("as_strided_scatter", lambda t, x, s: t.as_strided_scatter(x.contiguous(), s, s.shape, (2,)),
+           args=(tensor(), tensor()), shapes=_with_src(lambda s: ((math.prod(s) + 1) // 2,))),
     OpSpec("split_with_sizes_copy", lambda t, x: t.split_with_sizes_copy(x, [x.shape[0] - 1, 1]),
            shapes=AT_LEAST_2_ROWS),
 ]

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from refgrad._strides import empty_strided, torch_strides
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.autograd.graph import ERR_DETACHED, AccumulateGrad, Node
@@ -132,11 +133,20 @@ def _obeys_layout(grad, variable) -> bool:
     """torch's gradient layout contract for the arrays of a gradient and its leaf: the leaf's strides (in the
     dimensions of more than one element; a size-1 dimension must not have stride 0) where the leaf is dense, else
     C-contiguous."""
-    if grad.flags.c_contiguous and variable.flags.c_contiguous:  # (the common case)
-        return 0 not in grad.strides or not grad.size
+    if grad.flags.c_contiguous and variable.flags.c_contiguous:  # (the common case; NumPy's for every empty array)
+        return 0 not in grad.strides if grad.size else _empty_obeys_layout(grad, variable)
     if not non_overlapping_and_dense(variable):
         return grad.flags.c_contiguous
     for size, stride, own in zip(grad.shape, grad.strides, variable.strides):
+        if stride != own if size != 1 else stride == 0:
+            return False
+    return True
+
+
+def _empty_obeys_layout(grad, variable) -> bool:
+    """The layout contract for an empty gradient, by torch's strides (refgrad/_strides.py): an empty leaf is
+    contiguous, hence dense, so its strides count."""
+    for size, stride, own in zip(grad.shape, torch_strides(grad), torch_strides(variable)):
         if stride != own if size != 1 else stride == 0:
             return False
     return True
@@ -146,9 +156,11 @@ def _obeying_layout(grad, variable):
     """A copy of ``grad`` laid out as torch's AccumulateGrad lays a new ``.grad`` out: with the leaf's strides
     where the leaf is dense (an empty tensor of its layout, then copy_: CopyBackwards under create_graph), else
     C-contiguous (clone: CloneBackward0)."""
-    if not non_overlapping_and_dense(variable._data):
+    data = variable._data
+    if not non_overlapping_and_dense(data) and data.size:  # (an empty leaf is contiguous, so dense: torch)
         return grad.clone(memory_format=_contiguous_format())
-    out = type(grad)._make(np.empty_like(variable._data, order="K"))
+    out = type(grad)._make(np.empty_like(data, order="K") if data.size  # (an empty leaf's strides: torch's)
+                           else empty_strided(data.shape, torch_strides(data), data.dtype))
     if grad._grad_fn is not None or grad._requires_grad:
         return out.copy_(grad)
     np.copyto(out._data, grad._data)  # nothing to record: copy_'s effect, without its in-place machinery

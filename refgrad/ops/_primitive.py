@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from refgrad._strides import empty_view
 from refgrad.autograd.creation_meta import _view_creation
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
@@ -144,7 +145,10 @@ class Primitive:
         if self.view:
             first = result if results is None else results[0]
             view, source = first._data, tensors[0]._data
-            if view.size == 0 or view.base is source or np.may_share_memory(view, source):
+            if view.size == 0:  # (an empty view: torch's strides, which NumPy does not keep; see _strides.py)
+                first._data = empty_view(self.forward, arrays, params_fw, view)
+                _mark_view(first, tensors[0], self, params)
+            elif view.base is source or np.may_share_memory(view, source):
                 _mark_view(first, tensors[0], self, params)
         if enabled and not inference and self.vjp is not None:  # inference mode: never recorded
             edges = None  # one edge per input, when one of them requires grad

@@ -125,7 +125,7 @@ def _flash_double_backward(c, *cotangents):
     raise RuntimeError("derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented")
 
 
-_flash_backward = Primitive("ScaledDotProductFlashAttentionForCpuBackwardBackward0", _flash_backward_forward,
+_flash_backward = Primitive("NotImplemented", _flash_backward_forward,  # torch: no derivative, a NotImplemented node
                             _flash_double_backward, inputs=("grad_out", "query", "key", "value"))
 _flash = Primitive("ScaledDotProductFlashAttentionForCpuBackward0", _flash_forward,
                    lambda c, g: (c.result, _flash_backward(g, c.query, c.key, c.value, mask=c.mask,

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
+from refgrad._strides import contiguous_strides, empty_strided, torch_strides
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.forward_ad import _state as _forward_ad
@@ -498,8 +499,13 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 
 def _clone_forward(a, contiguous=False):
     """torch's preserve_format: a dense tensor keeps its layout, an overlapping (expanded) one becomes contiguous;
-    ``contiguous`` (contiguous_format): C-contiguous."""
-    return np.copy(a, order="C" if contiguous or (a.size > 1 and 0 in a.strides) else "K")
+    ``contiguous`` (contiguous_format): C-contiguous. An empty tensor is dense: its copy keeps torch's strides."""
+    size = a.size
+    if size > 1:
+        return np.copy(a, order="C" if contiguous or 0 in a.strides else "K")
+    if size:
+        return np.copy(a)
+    return empty_strided(a.shape, contiguous_strides(a.shape) if contiguous else torch_strides(a), a.dtype)
 
 
 _clone = Primitive("CloneBackward0", _clone_forward, lambda c, g: g, jvp="elementwise")
@@ -523,7 +529,7 @@ _copy = Primitive("CopyBackwards", lambda dst, src: np.broadcast_to(src, dst.sha
 def clone(input, *, memory_format=None):
     """A copy that stays in the graph (torch.clone); ``memory_format=contiguous_format``: C-contiguous (other
     formats keep the layout, as preserve_format: refgrad has no channels_last layout)."""
-    if memory_format is not None and not input._data.flags.c_contiguous:
+    if memory_format is not None and (not input._data.flags.c_contiguous or not input._data.size):
         import refgrad
         if memory_format is refgrad.contiguous_format:
             return _clone(input, contiguous=True)

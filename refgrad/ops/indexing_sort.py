@@ -6,6 +6,7 @@ under create_graph); the indices never carry gradient.
 """
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 
 import numpy as np
@@ -61,9 +62,40 @@ def _check_sortable(name: str, input: Tensor) -> None:
         raise RuntimeError("\"topk_cpu\" not implemented for 'Bool'")
 
 
-@register(method=True)
-def sort(input, dim: int = -1, descending: bool = False, stable: bool | None = None):
-    """Sorted values and their indices along ``dim`` (torch.sort); ties keep input order."""
+#: torch's two overloads of each, as its argument parser lists them when none matches (function, then method)
+_OVERLOADS = {
+    ("sort", False): (" * (Tensor input, *, bool stable, int dim = -1, bool descending = False, tuple of Tensors out = "
+                      "None)\n * (Tensor input, int dim = -1, bool descending = False, *, tuple of Tensors out = None)"
+                      "\n"),
+    ("argsort", False): (" * (Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor out = None)"
+                         "\n * (Tensor input, int dim = -1, bool descending = False)\n"),
+    ("sort", True): " * (*, bool stable, int dim = -1, bool descending = False)\n * (int dim = -1, bool descending = "
+                    "False)\n",
+}
+_OVERLOADS["argsort", True] = _OVERLOADS["sort", True]
+_STABLE_KEYWORD = "      didn't match because some of the keywords were incorrect: stable\n"
+
+
+def _parsed(name: str, method: bool, args: tuple, kwargs: dict) -> None:
+    """torch's argument parser for sort/argsort: ``stable`` only as a keyword, with dim and descending keywords
+    too (the overload without it takes them positionally); argsort's ``stable`` is a bool, never None."""
+    if len(args) > 2 or (method and len(args) == 2 and "stable" in kwargs):
+        if method:
+            raise TypeError(f"{name}() takes from 1 to 0 positional arguments but {len(args)} were given")
+        if name == "argsort":
+            raise TypeError(f"argsort() takes from 2 to 1 positional arguments but {len(args) + 1} were given")
+    elif not ("stable" in kwargs and (args or (name == "argsort" and kwargs["stable"] is None))):
+        return
+    got = ", ".join([*([] if method else ["Tensor"]), *(type(a).__name__ for a in args),
+                     *(f"{k}={type(v).__name__}" for k, v in reversed(kwargs.items()))])  # (torch lists them reversed)
+    if method and not args:
+        got += ", "  # (torch's parser, for a method given keywords only)
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+                    f"one of:\n{_OVERLOADS[name, method]}"
+                    f"{_STABLE_KEYWORD if args and (method or name == 'argsort') else ''}")
+
+
+def _sort(input, dim: int = -1, descending: bool = False, stable: bool | None = None):
     _check_sortable("sort", input)
     name = "SortBackward1" if stable is not None else "SortBackward0"
     if input.ndim == 0:
@@ -73,16 +105,52 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool | None = N
     return _SortResult(*_selected(_PRIMS[name], input, _order(input._data, dim, descending), dim))
 
 
-@register(method=True)
-def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
-    """Indices that sort ``input`` along ``dim`` (torch.argsort)."""
-    return sort(input, dim, descending, stable=stable).indices
+@register()
+def sort(input, *args, **kwargs):
+    """Sorted values and their indices along ``dim`` (torch.sort(input, dim=-1, descending=False) or
+    torch.sort(input, *, stable, dim=-1, descending=False)); ties keep input order. Raises torch's TypeError for
+    ``stable`` with a positional dim or descending."""
+    _parsed("sort", False, args, kwargs)
+    return _sort(input, *args, **kwargs)
+
+
+@register("sort", namespace="torch.Tensor", method=True)
+def tensor_sort(self, *args, **kwargs):
+    """Tensor.sort: torch.sort as a method (its parser's errors name no input)."""
+    _parsed("sort", True, args, kwargs)
+    return _sort(self, *args, **kwargs)
+
+
+def _argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    return _sort(input, dim, descending, stable=stable).indices
+
+
+# (the parameters as torch's parser names them, for the NumPy spellings: axis= for dim; see _numpy_names.py)
+sort.__signature__ = tensor_sort.__signature__ = inspect.signature(_sort)
+
+
+@register()
+def argsort(input, *args, **kwargs):
+    """Indices that sort ``input`` along ``dim`` (torch.argsort(input, dim=-1, descending=False) or
+    torch.argsort(input, *, stable, dim=-1, descending=False)); torch's TypeErrors as sort's."""
+    _parsed("argsort", False, args, kwargs)
+    return _argsort(input, *args, **kwargs)
+
+
+@register("argsort", namespace="torch.Tensor", method=True)
+def tensor_argsort(self, *args, **kwargs):
+    """Tensor.argsort: torch.argsort as a method."""
+    _parsed("argsort", True, args, kwargs)
+    return _argsort(self, *args, **kwargs)
+
+
+argsort.__signature__ = tensor_argsort.__signature__ = inspect.signature(_argsort)
 
 
 @register(method=True)
 def msort(input):
     """Values sorted along dim 0 (torch.msort)."""
-    return sort(input, 0).values
+    return _sort(input, 0).values
 
 
 # --- topk: torch's CPU kernel is std::nth_element + std::sort on (value, index) pairs (libstdc++), whose

@@ -460,38 +460,48 @@ def test_the_seed_program_replays_without_a_divergence():
 
 
 def _leaf_of_layout(t, make):
-    """sgn's gradient stored by backward into a leaf made (under no_grad, then requires_grad_()) by ``make``."""
+    """sgn's gradient stored by backward into a leaf made (under no_grad, then requires_grad_()) by ``make``: whether
+    it is a ZeroTensor, and its strides and the leaf's."""
     with t.no_grad():
         x = make(t)
     x.requires_grad_()
     t.sgn(x).sum().backward()
-    return x.grad._is_zerotensor()
+    return x.grad._is_zerotensor(), x.grad.stride(), x.stride()
 
 
 #: leaf -> whether its .grad is a ZeroTensor (torch 2.13.0, measured): AccumulateGrad steals a gradient only when it
 #: obeys the layout contract (a non-overlapping dense leaf's strides, over its dimensions of size != 1), and otherwise
-#: stores a copy in the leaf's layout, an ordinary tensor; an overlapping or gapped leaf takes a contiguous gradient
+#: stores a copy in the leaf's layout, an ordinary tensor; an overlapping or gapped leaf takes a contiguous gradient.
+#: An empty leaf is contiguous (so dense), and its strides are torch's, carried through its views (refgrad/_strides.py)
 LAYOUTS = {
     "contiguous": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]), True),
     "transposed": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]).t(), False),
     "transposed, empty": (lambda t: t.zeros((0, 2)).t(), False),
+    "transposed, empty, of an empty dim": (lambda t: t.zeros((2, 0)).t(), False),
+    "empty": (lambda t: t.zeros((2, 0, 3)), True),
+    "permuted and sliced, empty": (lambda t: t.zeros((0, 2, 3)).transpose(0, 2)[:, :1], False),
+    "strided slice, empty": (lambda t: t.zeros((0, 3))[:, ::2], False),
+    "expanded, empty": (lambda t: t.zeros((1, 0)).expand(3, 0), False),
     "expanded (overlapping)": (lambda t: t.tensor([1.0, -2.0, 3.0]).expand(2, 3), True),
     "strided slice (gapped)": (lambda t: t.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])[:, ::2], True),
 }
-_EMPTY_STRIDES = ("NumPy 2 gives a new empty array all-zero strides, and its transpose too: refgrad cannot tell an "
-                  "empty transposed leaf from a contiguous one, so it steals the (empty) ZeroTensor where torch, "
-                  "seeing other strides, copies it (engine._obeys_layout); the non-empty transposed leaf is right")
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name != "transposed, empty" else pytest.mark.xfail(
-    strict=True, reason=_EMPTY_STRIDES)) for name in sorted(LAYOUTS)])
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_a_zerotensor_gradient_is_stolen_only_in_the_leafs_layout(name):
     make, expected = LAYOUTS[name]
-    assert _leaf_of_layout(refgrad, make) is expected
+    assert _leaf_of_layout(refgrad, make)[0] is expected
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_a_stored_gradients_strides_are_torchs(name):
+    torch = pytest.importorskip("torch")
+    make, _ = LAYOUTS[name]
+    assert _leaf_of_layout(refgrad, make) == _leaf_of_layout(torch, make)
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_the_pinned_layouts_are_torchs(name):
     torch = pytest.importorskip("torch")
     make, expected = LAYOUTS[name]
-    assert _leaf_of_layout(torch, make) is expected
+    assert _leaf_of_layout(torch, make)[0] is expected

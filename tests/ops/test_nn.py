@@ -744,6 +744,22 @@ def test_flash_attention_backward_is_exact_where_every_value_row_is_alike():
     dq, dk, _ = refgrad.autograd.grad(out, ts, refgrad.full(out.shape, 10.0))
     assert np.abs(dk.numpy()).max() < 1e-12 and np.abs(dq.numpy()).max() < 1e-12
 
+def test_the_fused_attentions_create_graph_gradient_is_a_not_implemented_node():
+    # torch 2.13 (4-D inputs, grouped or not): the fused CPU backward has no derivative, so under create_graph each
+    # gradient's node is a NotImplemented node, and a second backward through it raises
+    torch = pytest.importorskip("torch")
+    arrays = [np.random.default_rng(3).standard_normal(shape) for shape in ((1, 4, 3, 5), (1, 2, 3, 5), (1, 2, 3, 5))]
+    outcomes = []
+    for t in (torch, refgrad):
+        ts = [t.tensor(a, requires_grad=True) for a in arrays]
+        out = t.nn.functional.scaled_dot_product_attention(*ts, enable_gqa=True)
+        grads = t.autograd.grad(out.sum(), ts, create_graph=True)
+        with pytest.raises(RuntimeError) as raised:
+            t.autograd.grad(grads[0].sum(), ts)
+        outcomes.append(([type(g.grad_fn).__name__ for g in grads], str(raised.value)))
+    assert outcomes[0] == outcomes[1]
+
+
 def test_pairwise_distance_of_one_element_is_its_absolute_value():
     # torch 2.13: the p-norm of one element is |x| exactly, so float32 x1 = x2 = 0 (diff = eps = 1e-6), p = 3 has
     # first derivatives +-1 and second derivatives exactly 0 (a rounded (|d|^3)^(1/3) leaves 2.625 there)

@@ -1,0 +1,51 @@
+"""torch's strides for empty tensors, which NumPy does not keep.
+
+NumPy 2 gives every new empty array all-zero strides (and calls every empty array C-contiguous), where torch gives
+a new empty tensor the contiguous strides of its sizes (a size-0 dimension counted as 1) and carries them through
+its views: ``torch.zeros(0, 2).t().stride()`` is ``(1, 2)``. An empty view's array therefore gets torch's strides as
+real NumPy strides when the view is made (free: an empty array reads no memory), from which NumPy's view functions
+derive the view's own; a non-empty array never comes here.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def contiguous_strides(shape) -> tuple[int, ...]:
+    """torch's contiguous strides for ``shape``, in elements (a size-0 dimension counted as 1)."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def torch_strides(array: np.ndarray) -> tuple[int, ...]:
+    """The strides, in elements, torch's tensor of ``array`` has: its own, or for a new empty array (all-zero
+    strides) the contiguous ones."""
+    if array.size or any(array.strides):
+        return tuple(s // array.itemsize for s in array.strides)
+    return contiguous_strides(array.shape)
+
+
+def with_torch_strides(array: np.ndarray) -> np.ndarray:
+    """``array`` itself, or for a new empty array a view of it with torch's (contiguous) strides as its own."""
+    if array.size or any(array.strides):
+        return array
+    return as_strided(array, array.shape, tuple(s * array.itemsize for s in contiguous_strides(array.shape)))
+
+
+def empty_strided(shape, strides, dtype) -> np.ndarray:
+    """An empty array of ``shape`` with torch's ``strides`` (in elements) as its own."""
+    return as_strided(np.empty(0, dtype), tuple(shape), tuple(s * np.dtype(dtype).itemsize for s in strides))
+
+
+def empty_view(forward, arrays: tuple, params: dict, out: np.ndarray) -> np.ndarray:
+    """A view primitive's empty output ``out``, remade from its input with torch's strides so that NumPy derives
+    the view's strides from torch's (``forward(*arrays, **params)`` is how ``out`` was made)."""
+    source = with_torch_strides(arrays[0])
+    if source is arrays[0]:
+        return out
+    remade = forward(source, *arrays[1:], **params)
+    return remade if type(remade) is np.ndarray and remade.shape == out.shape else out
