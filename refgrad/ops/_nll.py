@@ -14,6 +14,7 @@ from refgrad.ops.reductions import _scalar_name
 from refgrad.tensor import Tensor
 
 _INT64 = np.dtype(np.int64)
+_UINT64 = np.dtype(np.uint64)
 _UINT8 = np.dtype(np.uint8)
 
 _COUNTED: list = [None]  # (target array, ignore_index) that nll_loss last found to ignore no target
@@ -59,7 +60,7 @@ def _nll_forward(x, target, weight, ignore_index, reduction):
         return _nll_forward(x[None], target.reshape(1), weight, ignore_index, reduction).reshape(())
     per_weight, safe, ignored = _nll_weights(x, target, weight, ignore_index)
     if x.ndim == 2 and x.flags.c_contiguous:
-        picked = x.reshape(-1).take(_flat_positions(x.shape, safe))
+        picked = x.take(_flat_positions(x.shape, safe))
     else:
         picked = x[_nll_positions(x, safe)]
     if per_weight is None:  # unit weights: the same sums as below, with weight 1 and a total weight of N
@@ -120,7 +121,7 @@ def _nll_cotangent_forward(g, x, target, weight, ignore_index, reduction):
     if safe is not target:  # ignored targets write nothing (a zero at class 0 of their row)
         values = np.where(ignored, np.zeros((), dtype), values)
     if len(shape) == 2:
-        out.reshape(-1).put(_flat_positions(shape, safe), values)
+        out.put(_flat_positions(shape, safe), values)
     else:
         out[_nll_positions(out, safe)] = values
     return out
@@ -255,7 +256,7 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
             raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
     # the bounds, in one reduction: as uint64, a negative int64 target is larger than any class (an element-wise
     # look only then)
-    in_range = not tdata.size or np.maximum.reduce(tdata.view(np.uint64) if tdtype is _INT64 else tdata,
+    in_range = not tdata.size or np.maximum.reduce(tdata.view(_UINT64) if tdtype is _INT64 else tdata,
                                                    axis=None) < classes
     if not in_range:
         bad = (tdata != ignore_index) & ((tdata < 0) | (tdata >= classes))

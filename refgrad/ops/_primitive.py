@@ -37,8 +37,12 @@ try:  # NumPy 2 keeps the floating-point error state in a context variable: set 
 
     _FP_QUIET = _make_extobj(all="ignore")
     _set_fp_errors, _reset_fp_errors = _extobj_contextvar.set, _extobj_contextvar.reset
+    _get_fp_errors = _extobj_contextvar.get  # (``is _FP_QUIET`` inside a Primitive's forward)
 except ImportError:  # another NumPy layout: the public, slower context manager
     _FP_QUIET = None
+
+    def _get_fp_errors():
+        return False  # (never _FP_QUIET: always switched)
 
     def _set_fp_errors(_):
         state = np.errstate(all="ignore")
