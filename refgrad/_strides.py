@@ -59,6 +59,14 @@ def empty_at(out: np.ndarray, source: np.ndarray, shift: int) -> np.ndarray:
     return np.asarray(ArrayHolder(interface, source))
 
 
+def restrided(out: np.ndarray, strides: tuple) -> np.ndarray:
+    """``out`` with ``strides`` (bytes) as its own: what torch's view gives a size-1 dimension, which NumPy's
+    reshape would give a stride of its own."""
+    interface = out.__array_interface__
+    interface["strides"] = strides
+    return np.asarray(ArrayHolder(interface, out))
+
+
 def empty_view(forward, arrays: tuple, params: dict, out: np.ndarray) -> np.ndarray:
     """A view primitive's empty output ``out``, remade from its input with torch's strides so that NumPy derives
     the view's strides from torch's (``forward(*arrays, **params)`` is how ``out`` was made)."""
