@@ -41,6 +41,32 @@ def empty_strided(shape, strides, dtype) -> np.ndarray:
     return as_strided(np.empty(0, dtype), tuple(shape), tuple(s * np.dtype(dtype).itemsize for s in strides))
 
 
+class ArrayHolder:
+    """An object exposing an array interface, keeping the array whose memory it points into alive (NumPy's
+    stride_tricks shape)."""
+
+    def __init__(self, interface: dict, base: np.ndarray) -> None:
+        self.__array_interface__ = interface
+        self.base = base
+
+
+def empty_at(out: np.ndarray, source: np.ndarray, shift: int) -> np.ndarray:
+    """The empty array ``out`` placed ``shift`` bytes after ``source``'s start: where torch's empty slice of
+    ``source`` starts (NumPy puts an empty slice at its source's start, which a storage offset would observe)."""
+    interface = dict(out.__array_interface__)
+    interface["data"] = (source.__array_interface__["data"][0] + shift, not out.flags.writeable)
+    interface["strides"] = out.strides  # (NumPy's interface omits the strides of an array it calls contiguous)
+    return np.asarray(ArrayHolder(interface, source))
+
+
+def restrided(out: np.ndarray, strides: tuple) -> np.ndarray:
+    """``out`` with ``strides`` (bytes) as its own: what torch's view gives a size-1 dimension, which NumPy's
+    reshape would give a stride of its own."""
+    interface = out.__array_interface__
+    interface["strides"] = strides
+    return np.asarray(ArrayHolder(interface, out))
+
+
 def empty_view(forward, arrays: tuple, params: dict, out: np.ndarray) -> np.ndarray:
     """A view primitive's empty output ``out``, remade from its input with torch's strides so that NumPy derives
     the view's strides from torch's (``forward(*arrays, **params)`` is how ``out`` was made)."""

@@ -6,7 +6,11 @@ import warnings
 
 import numpy as np
 
+from numpy.lib.stride_tricks import as_strided
+
 from refgrad import dtypes
+from refgrad._strides import empty_strided, torch_strides
+from refgrad.autograd.engine import non_overlapping_and_dense
 from refgrad.tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "ones", "zeros", "full", "empty", "eye", "arange", "linspace",
@@ -219,26 +223,92 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     return _finish(np.linspace(start, end, steps).astype(dtype.numpy), requires_grad)
 
 
-def _like(fill, input: Tensor, dtype, requires_grad) -> Tensor:
+def _like_order(shape, strides) -> list[int]:
+    """The dimensions of a tensor of ``shape`` and ``strides``, innermost first, as torch orders them to lay out a
+    tensor like it (an insertion sort from the last dimension: a larger stride moves outward, equal strides put the
+    larger size outward; a zero stride ties with everything, so an expanded dimension keeps its place)."""
+    order = list(reversed(range(len(shape))))
+    for i in range(1, len(order)):
+        j = i
+        for k in range(i - 1, -1, -1):
+            a, b = order[k], order[j]
+            if strides[a] and strides[b] and (strides[a] > strides[b]
+                                              or strides[a] == strides[b] and shape[a] > shape[b]):
+                order[k], order[j] = b, a
+                j = k
+            elif strides[a] and strides[b] and strides[a] < strides[b]:
+                break
+    return order
+
+
+def _like_array(input: Tensor, dtype: np.dtype, memory_format, name: str) -> np.ndarray:
+    """An uninitialised array of ``input``'s shape laid out as torch's ``*_like`` factories lay it out: by default
+    (preserve_format) with ``input``'s strides when it is non-overlapping and dense (an empty tensor keeps its
+    own), else dense in ``input``'s order of strides; contiguous_format: C-contiguous; channels_last (rank 4):
+    dense in the order N, H, W, C (C innermost)."""
+    data, shape = input._data, input._data.shape
+    if memory_format is not None and memory_format is not _formats().preserve_format:
+        if _check_format(memory_format, data.ndim, name):
+            return np.empty(shape, dtype)
+        return np.empty((shape[0], shape[2], shape[3], shape[1]), dtype).transpose(0, 3, 1, 2)
+    if data.flags.c_contiguous and data.size:
+        out = np.empty(shape, dtype)  # (a size-1 dimension may have a stride of its own, which torch keeps)
+        return out if out.strides == tuple(s // data.itemsize * out.itemsize for s in data.strides) else \
+            _dense_like(data, dtype)
+    if not data.size:
+        return empty_strided(shape, torch_strides(data), dtype)
+    if non_overlapping_and_dense(data):
+        return _dense_like(data, dtype)
+    order = _like_order(shape, [s // data.itemsize for s in data.strides])
+    return np.empty(tuple(shape[d] for d in reversed(order)), dtype).transpose(np.argsort(order[::-1]))
+
+
+def _dense_like(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array with the strides (in elements) of the non-overlapping and dense ``data``."""
+    return as_strided(np.empty(data.size, dtype), data.shape,
+                      tuple(s // data.itemsize * np.dtype(dtype).itemsize for s in data.strides))
+
+
+def _formats():
+    import refgrad
+    return refgrad
+
+
+def _check_format(memory_format, ndim: int, name: str) -> bool:
+    """torch's errors for a memory format other than preserve_format; True for contiguous_format, False for
+    channels_last."""
+    formats = _formats()
+    if not isinstance(memory_format, formats.memory_format):
+        raise TypeError(f"{name}(): argument 'memory_format' must be torch.memory_format, not "
+                        f"{type(memory_format).__name__}")
+    if memory_format is formats.contiguous_format:
+        return True
+    if ndim != 4:
+        raise RuntimeError("required rank 4 tensor to use channels_last format")
+    return False
+
+
+def _like(fill, input: Tensor, dtype, requires_grad, memory_format, name: str) -> Tensor:
     dtype = dtype or input.dtype
-    return _finish(np.full(input.shape, _fill_value(fill, dtype.numpy, input.numel()), dtype=dtype.numpy),
-                   requires_grad)
+    out = _like_array(input, dtype.numpy, memory_format, name)
+    out[...] = _fill_value(fill, dtype.numpy, input.numel())
+    return _finish(out, requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _like(1, input, dtype, requires_grad)
+    return _like(1, input, dtype, requires_grad, memory_format, "ones_like")
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _like(0, input, dtype, requires_grad)
+    return _like(0, input, dtype, requires_grad, memory_format, "zeros_like")
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _like(0, input, dtype, requires_grad)
+    return _like(0, input, dtype, requires_grad, memory_format, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None):
-    return _like(fill_value, input, dtype, requires_grad)
+    return _like(fill_value, input, dtype, requires_grad, memory_format, "full_like")
 
 
 class Generator:
@@ -289,12 +359,25 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     return _random(lambda rng, s: rng.standard_normal(s), size, dtype, requires_grad, generator)
 
 
-def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def _random_like(sample, input, dtype, requires_grad, memory_format, name) -> Tensor:
+    values = _random(sample, tuple(input.shape), dtype or input.dtype, requires_grad, None)
+    out = _like_array(input, values._data.dtype, memory_format, name)
+    if out.strides == values._data.strides:
+        return values
+    out[...] = values._data
+    values._data = out
+    return values
 
 
-def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    """rand of ``input``'s shape, laid out as ``input`` (see _like_array)."""
+    return _random_like(lambda rng, s: rng.random(s), input, dtype, requires_grad, memory_format, "rand_like")
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    """randn of ``input``'s shape, laid out as ``input`` (see _like_array)."""
+    return _random_like(lambda rng, s: rng.standard_normal(s), input, dtype, requires_grad, memory_format,
+                        "randn_like")
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -432,6 +432,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing data and version counter with this one, outside the graph."""
         t = Tensor._make(self._data)
+        self._share_storage(t)
         t._is_inference = self._is_inference  # an alias: an inference tensor only if this one is (torch)
         if self._is_inference:
             t._inference_alias = not _grad_mode.inference
@@ -458,10 +459,19 @@ class Tensor:
         self._requires_grad = False
         return self
 
+    def _share_storage(self, t: "Tensor") -> None:
+        """Make ``t`` (detach() or ``.data`` of this tensor) share this tensor's storage, whose storage offset
+        refgrad/ops/strided.py reads: a view's base (or what this tensor shares), as torch."""
+        owner = self if self._base is None else self._base
+        owner = owner.__dict__.get("_storage_of", owner)
+        if owner is not self:
+            t._storage_of = owner
+
     @property
     def data(self) -> "Tensor":
         """The same storage as a tensor outside the graph, with its own version counter (torch's ``.data``)."""
         t = Tensor._make(self._data)
+        self._share_storage(t)
         t._is_inference = self._is_inference
         if self._is_inference:
             t._inference_alias = not _grad_mode.inference

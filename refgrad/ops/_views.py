@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad._strides import empty_at
+
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._primitive import Primitive
@@ -125,7 +127,8 @@ _select = Primitive("SelectBackward0",
                     lambda a, dim, index, self_sym_sizes: a[(slice(None),) * dim + (index, Ellipsis)],
                     _select_vjp, view=True)
 def _slice_forward(a, dim, start, end, step, self_sym_sizes):
-    return a[(slice(None),) * dim + (slice(start, end, step),)]
+    out = a[(slice(None),) * dim + (slice(start, end, step),)]
+    return out if out.size or not start else empty_at(out, a, start * a.strides[dim])  # (torch's offset: start's)
 
 
 _slice = Primitive("SliceBackward0", _slice_forward, _slice_vjp, view=True)

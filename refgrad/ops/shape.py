@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from refgrad._strides import restrided
 from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
@@ -104,8 +105,16 @@ def t(input):
     return _t(input)
 
 
-_unsqueeze = Primitive("UnsqueezeBackward0", lambda a, dim: np.expand_dims(a, dim), lambda c, g: g.squeeze(c.dim),
-                       view=True)
+def _unsqueeze_forward(a, dim):
+    """``a`` with a size-1 dimension at ``dim``, whose stride is torch's: 1 as the last dimension, else the extent
+    of the dimension after it (NumPy's reshape gives it, and ``a``'s own size-1 dimensions, strides of its own)."""
+    shape, strides = a.shape, a.strides
+    out = a.reshape(shape[:dim] + (1,) + shape[dim:])
+    own = strides[:dim] + (a.itemsize if dim == a.ndim else shape[dim] * strides[dim],) + strides[dim:]
+    return out if out.strides == own else restrided(out, own)
+
+
+_unsqueeze = Primitive("UnsqueezeBackward0", _unsqueeze_forward, lambda c, g: g.squeeze(c.dim), view=True)
 _squeeze_dim = Primitive("SqueezeBackward1",
                          lambda a, dim: np.squeeze(a, dim) if a.ndim and a.shape[dim] == 1 else a.view(),
                          lambda c, g: g.reshape(c.self_sym_sizes), view=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad._strides import contiguous_strides as _contiguous_strides
+from refgrad._strides import ArrayHolder, contiguous_strides as _contiguous_strides
 from refgrad.ops._primitive import Primitive, _mark_view
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -22,13 +22,7 @@ from refgrad.tensor import Tensor
 __all__ = ["as_strided", "as_strided_copy", "as_strided_scatter", "storage_offset"]
 
 
-class _Interface:
-    """An object exposing an array interface, keeping the array whose memory it points into alive (NumPy's
-    stride_tricks shape)."""
-
-    def __init__(self, interface: dict, base: np.ndarray) -> None:
-        self.__array_interface__ = interface
-        self.base = base
+_Interface = ArrayHolder
 
 
 def _span(array: np.ndarray) -> tuple[int, int]:
@@ -52,7 +46,8 @@ class _Storage(_Interface):
 def _storage(tensor: Tensor) -> tuple[int, int]:
     """``tensor``'s storage offset and its storage's size, in elements."""
     data = tensor._data
-    root = tensor._base._data if tensor._base is not None else data
+    root = tensor._base if tensor._base is not None else tensor
+    root = root.__dict__.get("_storage_of", root)._data  # (detach() or .data of a view: the view's storage)
     if type(root.base) is _Storage:
         buffer = root.base.base
         start, size = _address(buffer), buffer.size
