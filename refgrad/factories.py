@@ -5,7 +5,6 @@ import numbers
 import warnings
 
 import numpy as np
-
 from numpy.lib.stride_tricks import as_strided
 
 from refgrad import dtypes

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad._strides import empty_at
-
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._primitive import Primitive

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad._strides import ArrayHolder, contiguous_strides as _contiguous_strides
+from refgrad._strides import ArrayHolder
+from refgrad._strides import contiguous_strides as _contiguous_strides
 from refgrad.ops._primitive import Primitive, _mark_view
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
