@@ -1,0 +1,84 @@
+"""The nodes of first-order gradients computed with create_graph are torch's (grad_fn names and next_functions,
+live torch 2.13), one case list per pattern the survey (``python -m conformance.survey_grad_fn``) found, each
+checked against central differences too. Under a second.
+
+- complex holomorphic ops: torch's formulas conjugate the saved values (``grad * other.conj()``), so the gradient's
+  node is the formula's (MulBackward0 over ConjBackward0); refgrad computed conj(vjp(conj(g))) and recorded
+  ConjPhysicalBackward0 on top."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import refgrad
+from tests.ops.numerical import check_backward_node
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(11)
+
+
+def _complex(*shape):
+    return RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape) + 0.5
+
+
+Z, W = _complex(2, 3), _complex(2, 3)
+A, B = _complex(3, 3) + 3 * np.eye(3), _complex(3, 2)
+
+
+def _names(node):
+    if node is None:  # the cotangent itself (add's gradient)
+        return None
+    return type(node).__name__, [None if n is None else type(n).__name__ for n, _ in node.next_functions]
+
+
+def _gradient_nodes(t, fn, points):
+    inputs = [t.tensor(p, requires_grad=True) for p in points]
+    out = fn(t, *inputs)
+    v = t.ones_like(out).requires_grad_()
+    grads = t.autograd.grad(out, inputs, v, create_graph=True)
+    return [_names(g.grad_fn) for g in grads]
+
+
+COMPLEX = [  # (id, fn of the library t and its inputs, points): name and next_functions as torch's
+    ("mul", lambda t, x, y: x * y, (Z, W)),
+    ("mul.scalar", lambda t, x: x * (2 - 1j), (Z,)),
+    ("exp", lambda t, x: x.exp(), (Z,)),
+    ("log", lambda t, x: x.log(), (Z,)),
+    ("add", lambda t, x, y: x + y, (Z, W)),
+    ("transpose", lambda t, x: x.t() * 1j, (Z,)),
+    ("linalg.inv", lambda t, x: t.linalg.inv(x), (A,)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in COMPLEX], ids=[c[0] for c in COMPLEX])
+def test_complex_gradient_nodes_are_torchs(fn, points):
+    # torch 2.13: e.g. mul: MulBackward0 [AccumulateGrad (the cotangent), ConjBackward0 (other.conj())]
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+def _top(t, fn, points):
+    return [n[0] for n in _gradient_nodes(t, fn, points)]
+
+
+COMPLEX_NAMES = [  # the top node only: torch's next_functions differ by an order of conj and a view
+    ("sin", lambda t, x: x.sin(), (Z,)),
+    ("matmul", lambda t, x, y: x @ y, (A, B)),  # torch: MmBackward0 [AccumulateGrad, ConjBackward0]; refgrad: TBackward0
+    ("tanh", lambda t, x: x.tanh(), (Z,)),
+    ("div", lambda t, x, y: x / y, (Z, W)),
+    ("reciprocal", lambda t, x: x.reciprocal(), (Z,)),
+    ("pow", lambda t, x, y: x ** y, (Z, W)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in COMPLEX_NAMES], ids=[c[0] for c in COMPLEX_NAMES])
+def test_complex_gradient_node_names_are_torchs(fn, points):
+    # torch 2.13: sin: MulBackward0 [AccumulateGrad, ConjBackward0 (of cos)]; refgrad: [AccumulateGrad, CosBackward0
+    # (cos of the conjugated input)], the same values
+    assert _top(refgrad, fn, points) == _top(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in COMPLEX + COMPLEX_NAMES],
+                         ids=[c[0] for c in COMPLEX + COMPLEX_NAMES])
+def test_complex_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
