@@ -20,7 +20,6 @@ from refgrad.ops._binary_common import (
     check_int_divisor,
     constant,
     require_tensor,
-    select,
     type_name,
     unsupported,
 )
@@ -65,7 +64,7 @@ def _atan2_vjp(c, g):
     # torch zeroes the reciprocal where x² + y² is exactly 0 (atan2(0, 0), or squares underflowing to 0): gradient
     # (0, -0), not NaN; a nonzero subnormal x² + y² whose reciprocal overflows stays inf (float32 atan2(0, 4e-21):
     # gradient (g * inf, NaN) in torch 2.13)
-    recip = where(constant(denominator._data == 0), 0.0, reciprocal(denominator))
+    recip = reciprocal(denominator).masked_fill(constant(denominator._data == 0), 0.0)
     need_x, need_y = _needs(c, 0, 1)
     return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
 
@@ -112,7 +111,8 @@ def _extremum_vjp(loses):
         x, y = _saved_arrays(c, g, "self", "other")
         shared = where(constant(x == y), g / 2, g)
         need_x, need_y = _needs(c, 0, 1)
-        return (select(~loses(x, y), shared) if need_x else None, select(~loses(y, x), shared) if need_y else None)
+        return (shared.masked_fill(constant(loses(x, y)), 0) if need_x else None,  # torch's masked_fill_
+                shared.masked_fill(constant(loses(y, x)), 0) if need_y else None)
     return vjp
 
 
@@ -122,7 +122,8 @@ def _nan_ignoring_vjp(wins):
         x, y = _saved_arrays(c, g, "self", "other")
         first = wins(x, y) | (x == y) | np.isnan(y)
         need_x, need_y = _needs(c, 0, 1)
-        return (select(first, g) if need_x else None, select(~first, g) if need_y else None)
+        return (g.masked_fill(constant(~first), 0) if need_x else None, g.masked_fill(constant(first), 0) if need_y
+                else None)
     return vjp
 
 
@@ -229,7 +230,7 @@ remainder.__doc__ = ("Python-style remainder, the sign of other (torch.remainder
 def _copysign_self_grad(c, g):
     x, result = c.self, c.result
     zero = constant(x._data.astype(g.dtype.numpy, copy=False) == 0)
-    return g * where(zero, 0.0, result / x)  # ±1; 0 at x = ±0; NaN at x = ±inf (torch)
+    return g * (result / x).masked_fill(zero, 0.0)  # ±1; 0 at x = ±0; NaN at x = ±inf (torch)
 
 
 def _copysign_vjp(c, g):
@@ -507,7 +508,7 @@ def _dist_vjp(c, g):
         extreme = np.abs(diff._data) == norm._data
         grad = sign * constant(extreme / max(int(np.count_nonzero(extreme)), 1), diff.dtype) * g
     elif p == 2:
-        grad = g * where(constant(norm._data == 0), 0.0, diff / norm)  # torch's grouping (NaN in double bwd)
+        grad = g * (diff / norm).masked_fill(constant(norm._data == 0), 0.0)  # torch's grouping (NaN in double bwd)
     else:
         magnitude = diff * sign  # sign(d) * |d|^(p-1): 0 (not NaN) for an infinite d when p < 1, as in torch
         scaled = where(constant(diff._data == 0), 0.0, sign * pow(magnitude, p - 1))

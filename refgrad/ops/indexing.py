@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
@@ -592,17 +593,25 @@ def put(input, index, source, accumulate: bool = False):
                   accumulate=accumulate)
 
 
-_masked_fill = Primitive("MaskedFillBackward0", lambda a, mask, value: np.where(mask, np.asarray(value, a.dtype), a),
-                         lambda c, g: (g.masked_fill(c.mask, 0), None), inputs=("self", "mask"), save=("mask",),
-                         jvp="elementwise")
+# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save
+_masked_fill = Primitive(
+    "MaskedFillBackward0", lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a),
+    lambda c, g: g.masked_fill(c.mask, 0), jvp="elementwise")
 _masked_fill_tensor = Primitive(
-    "MaskedFillBackward1", lambda a, mask, value: np.where(mask, value.astype(a.dtype), a),
-    lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None, None,
-                  g.masked_fill(~c.mask, 0).sum() if c.needs_input_grad(2) else None),
-    inputs=("self", "mask", "value"), save=("mask",),
-    jvp=lambda c, t_self, t_mask, t_value: _masked_fill_tensor(  # linear in (self, value), the mask kept
-        t_self if t_self is not None else c.self.zeros_like_detached(), c.mask,
-        t_value if t_value is not None else c.value.zeros_like_detached()))
+    "MaskedFillBackward1", lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a),
+    lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None,
+                  g.masked_select(c.mask).sum() if c.needs_input_grad(1) else None),  # torch's masked_select
+    inputs=("self", "value"),
+    jvp=lambda c, t_self, t_value: _masked_fill_tensor(  # linear in (self, value), the mask kept
+        t_self if t_self is not None else c.self.zeros_like_detached(),
+        t_value if t_value is not None else c.value.zeros_like_detached(), mask=c.mask))
+
+
+def _saving_mask(out: Tensor, primitive: Primitive, mask: Tensor) -> Tensor:
+    node = out._grad_fn
+    if node is not None and type(node) is primitive.node_cls:  # recorded: the mask saved, version-checked
+        save_extra(node, "mask", SavedTensor(mask))
+    return out
 
 
 @register(method=True, inplace=True)
@@ -616,8 +625,9 @@ def masked_fill(input, mask, value):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
         checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
-        return _masked_fill_tensor(input, mask, value)
-    return _masked_fill(input, mask, value=checked_scalar(value, input._data.dtype).item())
+        return _saving_mask(_masked_fill_tensor(input, value, mask=mask), _masked_fill_tensor, mask)
+    return _saving_mask(_masked_fill(input, mask=mask, value=checked_scalar(value, input._data.dtype).item()),
+                        _masked_fill, mask)
 
 
 @register(method=True, inplace=True)

@@ -4,7 +4,10 @@ checked against central differences too. Under a second.
 
 - complex holomorphic ops: torch's formulas conjugate the saved values (``grad * other.conj()``), so the gradient's
   node is the formula's (MulBackward0 over ConjBackward0); refgrad computed conj(vjp(conj(g))) and recorded
-  ConjPhysicalBackward0 on top."""
+  ConjPhysicalBackward0 on top;
+- masks: torch's formulas zero a gradient's entries with masked_fill (maximum/minimum, fmax/fmin, atan2, copysign,
+  dist, complex sgn): MaskedFillBackward0 where refgrad had WhereBackward0; and the forward nodes of where and
+  masked_fill have edges for the differentiable inputs only (refgrad had one, None, for the condition or mask)."""
 from __future__ import annotations
 
 import numpy as np
@@ -63,7 +66,7 @@ def _top(t, fn, points):
 
 COMPLEX_NAMES = [  # the top node only: torch's next_functions differ by an order of conj and a view
     ("sin", lambda t, x: x.sin(), (Z,)),
-    ("matmul", lambda t, x, y: x @ y, (A, B)),  # torch: MmBackward0 [AccumulateGrad, ConjBackward0]; refgrad: TBackward0
+    ("matmul", lambda t, x, y: x @ y, (A, B)),  # torch: MmBackward0 [.., ConjBackward0]; refgrad: [.., TBackward0]
     ("tanh", lambda t, x: x.tanh(), (Z,)),
     ("div", lambda t, x, y: x / y, (Z, W)),
     ("reciprocal", lambda t, x: x.reciprocal(), (Z,)),
@@ -81,4 +84,48 @@ def test_complex_gradient_node_names_are_torchs(fn, points):
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in COMPLEX + COMPLEX_NAMES],
                          ids=[c[0] for c in COMPLEX + COMPLEX_NAMES])
 def test_complex_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+X = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
+Y = np.array([[0.75, 1.0, -2.0], [1.5, -3.0, 0.75]])  # no tie with X: central differences hold
+MASK = np.array([[True, False, True], [False, False, True]])
+
+MASKED = [  # torch 2.13's formulas mask with masked_fill (MaskedFillBackward0), refgrad used where (WhereBackward0)
+    ("maximum", lambda t, x, y: t.maximum(x, y), (X, Y)),
+    ("minimum", lambda t, x, y: t.minimum(x, y), (X, Y)),
+    ("fmax", lambda t, x, y: t.fmax(x, y), (X, Y)),
+    ("fmin", lambda t, x, y: t.fmin(x, y), (X, Y)),
+    ("atan2", lambda t, x, y: t.atan2(x, y), (X, Y)),
+    ("copysign", lambda t, x, y: t.copysign(x, y), (X + 0.125, Y)),
+    ("dist", lambda t, x, y: t.dist(x, y), (X, Y)),
+    ("sgn.complex", lambda t, x: x.sgn(), (Z,)),
+    # the forward nodes of where and masked_fill have no edge for the condition or mask (refgrad had a None one)
+    ("where", lambda t, x, y: t.where(t.tensor(MASK), x, y), (X, Y)),
+    ("where.scalar", lambda t, x: t.where(t.tensor(MASK), x, 2.0), (X,)),
+    ("clamp", lambda t, x: x.clamp(-0.5, 1.0), (X + 0.125,)),
+    ("masked_fill", lambda t, x: x.masked_fill(t.tensor(MASK), 2.0), (X,)),
+    ("masked_fill.tensor", lambda t, x, v: x.masked_fill(t.tensor(MASK), v), (X, np.array(1.5))),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in MASKED], ids=[c[0] for c in MASKED])
+def test_masked_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize("fn", [lambda t, x, y: t.where(t.tensor(MASK), x, y),
+                                lambda t, x, y: t.where(t.tensor(MASK), x, 2.0),
+                                lambda t, x, y: x.masked_fill(t.tensor(MASK), 2.0),
+                                lambda t, x, y: x.masked_fill(t.tensor(MASK), y.sum())],
+                         ids=["where", "where.scalar", "masked_fill", "masked_fill.tensor"])
+def test_where_and_masked_fill_record_no_edge_for_the_mask(fn):
+    # torch 2.13: WhereBackward0 [self, other], MaskedFillBackward0 [self], MaskedFillBackward1 [self, value]
+    def forward(t):
+        return _names(fn(t, t.tensor(X, requires_grad=True), t.tensor(Y, requires_grad=True)).grad_fn)
+    assert forward(refgrad) == forward(torch)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in MASKED], ids=[c[0] for c in MASKED])
+def test_masked_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
