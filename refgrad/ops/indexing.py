@@ -31,7 +31,7 @@ from refgrad.ops._views import (
     _select,
     _slice,
     _unpack_index,
-    _zero_at,
+    zeroed_at,
 )
 from refgrad.tensor import Tensor
 
@@ -56,17 +56,39 @@ def _write_vjp(c, g):
     if "values" in c._saved:
         c.values  # noqa: B018 - torch reads the saved source here (version check)
     grad_self = grad_values = None
+    name = type(c).__name__
     if c.needs_input_grad(0):
-        grad_self = g if c.accumulate else _zero_at(g, key=c.key) if c.key != () else _constant_zeros(g)
+        if c.accumulate:
+            grad_self = g
+        elif c.key == ():
+            grad_self = _constant_zeros(g)
+        else:
+            zeroing, values_edge = _SELF_GRADIENTS.get(name, ("IndexPutBackward0", False))
+            grad_self = zeroed_at(zeroing, g, c.key, values_edge)
     if c.needs_input_grad(1):
         if c.vjp_error is not None:
             raise c.vjp_error
-        grad_values = _gather("IndexBackward0")(g, key=c.key)
+        grad_values = _gather(_VALUES_GRADIENTS.get(name, "IndexBackward0"))(g, key=c.key)
         if c.alpha != 1:
             grad_values = grad_values * c.alpha
         if c.src_key is not None and c.pad_source:
             grad_values = _add_into(grad_values, shape=c._input_meta[1][0], key=c.src_key)
+        elif name in ("IndexAddBackward0", "IndexCopyBackward0"):  # torch: index_select(..).expand_as(source)
+            grad_values = grad_values.expand(c._input_meta[1][0])
     return grad_self, grad_values
+
+
+#: torch's node for a write's gradient in its input (the written positions zeroed), and whether it has an edge
+#: (None) for the zeros written: grad.scatter(dim, index, 0), grad.index_fill(dim, index, 0), grad.masked_fill(mask,
+#: 0), grad.put(index, zeros_like(source)), grad.index_put(indices, zeros_like(values))
+_SELF_GRADIENTS = {"ScatterBackward0": ("ScatterBackward1", False), "IndexCopyBackward0": ("IndexFillBackward0", False),
+                   "IndexFillBackward1": ("IndexFillBackward0", False),
+                   "MaskedScatterBackward0": ("MaskedFillBackward0", False), "PutBackward0": ("PutBackward0", True),
+                   "IndexPutBackward0": ("IndexPutBackward0", True)}
+#: torch's node for a write's gradient in its values: grad.gather(..), grad.take(..), grad.index_select(..)
+_VALUES_GRADIENTS = {"ScatterBackward0": "GatherBackward0", "ScatterAddBackward0": "GatherBackward0",
+                     "PutBackward0": "TakeBackward0", "IndexAddBackward0": "IndexSelectBackward0",
+                     "IndexCopyBackward0": "IndexSelectBackward0"}
 
 
 # torch saves the source of put / index_add / index_copy when the source needs a gradient (it reads its sizes
@@ -110,7 +132,10 @@ def _fill(name: str, self: Tensor, key, value) -> Tensor:
 
 def _fill_vjp(c, g):
     _unpack_index(c)
-    return _zero_at(g, key=c.key) if c.key != () else _constant_zeros(g)
+    if c.key == ():
+        return _constant_zeros(g)
+    name = type(c).__name__  # torch: index_fill's gradient is grad.index_fill(.., 0), scatter's grad.scatter(.., 0)
+    return zeroed_at(name if name in ("IndexFillBackward0", "ScatterBackward1") else "IndexPutBackward0", g, c.key)
 
 
 def _constant_zeros(g: Tensor) -> Tensor:

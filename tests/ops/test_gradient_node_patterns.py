@@ -7,7 +7,12 @@ checked against central differences too. Under a second.
   ConjPhysicalBackward0 on top;
 - masks: torch's formulas zero a gradient's entries with masked_fill (maximum/minimum, fmax/fmin, atan2, copysign,
   dist, complex sgn): MaskedFillBackward0 where refgrad had WhereBackward0; and the forward nodes of where and
-  masked_fill have edges for the differentiable inputs only (refgrad had one, None, for the condition or mask)."""
+  masked_fill have edges for the differentiable inputs only (refgrad had one, None, for the condition or mask);
+- indexing: the gradient of a gather (index, gather, index_select, take, masked_select) is torch's write into new
+  zeros (IndexPutImplBackward0, ScatterAddBackward0, IndexAddBackward0, PutBackward0, MaskedScatterBackward0 with
+  next_functions [None, g]), a write's gradient in its input torch's zeroing (ScatterBackward1, IndexFillBackward0,
+  MaskedFillBackward0, PutBackward0 [g, None]...) and in its values torch's gather (GatherBackward0,
+  TakeBackward0, IndexSelectBackward0 under ExpandBackward0); refgrad had IndexPutBackward0 and IndexBackward0."""
 from __future__ import annotations
 
 import numpy as np
@@ -128,4 +133,41 @@ def test_where_and_masked_fill_record_no_edge_for_the_mask(fn):
 
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in MASKED], ids=[c[0] for c in MASKED])
 def test_masked_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+GRID = np.arange(12.0).reshape(3, 4) / 4.0
+INDEX = np.array([[0, 2], [1, 0], [2, 2]])
+GRID_MASK = GRID > 1.25
+
+INDEXED = [  # torch 2.13: a gather's gradient writes the cotangent into new zeros (next_functions [None, g]); a
+    # write's gradient in its input zeroes the written positions, in its values gathers them (refgrad had
+    # IndexPutBackward0 and IndexBackward0 throughout)
+    ("gather", lambda t, x: t.gather(x, 1, t.tensor(INDEX)), (GRID,)),  # ScatterAddBackward0
+    ("take_along_dim", lambda t, x: t.take_along_dim(x, t.tensor(INDEX), 1), (GRID,)),
+    ("index_select", lambda t, x: t.index_select(x, 0, t.tensor([2, 0, 2])), (GRID,)),  # IndexAddBackward0
+    ("take", lambda t, x: t.take(x, t.tensor([1, 5, 5])), (GRID,)),  # PutBackward0
+    ("masked_select", lambda t, x: t.masked_select(x, t.tensor(GRID_MASK)), (GRID,)),  # MaskedScatterBackward0
+    ("getitem.tensors", lambda t, x: x[t.tensor([0, 2, 2])], (GRID,)),  # IndexPutImplBackward0
+    ("getitem.mask", lambda t, x: x[t.tensor(GRID_MASK)], (GRID,)),
+    ("getitem.mixed", lambda t, x: x[1:, t.tensor([0, 3])], (GRID,)),
+    ("scatter", lambda t, x, s: x.scatter(1, t.tensor([[0, 2], [1, 3], [3, 2]]), s), (GRID, GRID[:, :2])),
+    ("scatter.value", lambda t, x: x.scatter(1, t.tensor(INDEX), 2.0), (GRID,)),  # ScatterBackward1
+    ("scatter_add", lambda t, x, s: x.scatter_add(1, t.tensor(INDEX), s), (GRID, GRID[:, :2])),  # GatherBackward0
+    ("index_copy", lambda t, x, s: x.index_copy(0, t.tensor([2, 0]), s), (GRID, GRID[:2])),  # IndexFillBackward0
+    ("index_fill", lambda t, x: x.index_fill(0, t.tensor([2, 0]), 1.5), (GRID,)),
+    ("index_add", lambda t, x, s: x.index_add(0, t.tensor([2, 0]), s), (GRID, GRID[:2])),  # Expand over IndexSelect
+    ("put", lambda t, x, s: x.put(t.tensor([1, 5]), s), (GRID, np.array([1.0, 2.0]))),  # PutBackward0 [g, None]
+    ("put.accumulate", lambda t, x, s: x.put(t.tensor([1, 5]), s, accumulate=True), (GRID, np.array([1.0, 2.0]))),
+    ("index_put", lambda t, x, s: x.index_put((t.tensor([1, 2]),), s), (GRID, GRID[:2])),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in INDEXED], ids=[c[0] for c in INDEXED])
+def test_indexing_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in INDEXED], ids=[c[0] for c in INDEXED])
+def test_indexing_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
