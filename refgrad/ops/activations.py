@@ -33,6 +33,7 @@ from refgrad.ops._activation_util import (
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once
+from refgrad.ops._scalar_ops import add_scalar
 from refgrad.ops._util import checked_scalar
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
 from refgrad.ops.unary import _where, cosh, erf, require_tensor, tanh
@@ -383,7 +384,7 @@ def _silu_forward(a):
 
 def _silu_vjp(c, g):
     s, g = _sigmoid(c.self), _zerotensor.materialized(g)
-    return g * s * (1 + c.self * (1 - s))
+    return g * s * add_scalar(c.self * (1 - s), 1)  # torch: 1 + self * (1 - sigmoid) (AddBackward1)
 
 
 _silu = Primitive("SiluBackward0", _silu_forward, _silu_vjp, save=("self",), jvp="elementwise")

@@ -26,6 +26,7 @@ from refgrad.ops._binary_common import (
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import sub_mul_once
+from refgrad.ops._scalar_ops import add_scalar, mul_scalar
 from refgrad.ops._util import checked_scalar, float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.linalg_norms import _vector_norm_forward
@@ -285,7 +286,7 @@ _xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self",
 _xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
                                 save=("self", "other"), jvp=elementwise_in(0))
 _xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
-                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",),
+                               lambda c, g: mul_scalar(g, c.self_value) / c.other, inputs=("other",), save=("other",),
                                jvp="elementwise")
 
 
@@ -310,14 +311,14 @@ register("xlogy", namespace="torch.special")(xlogy)
 
 def _logaddexp_vjp(c, g):
     x, y = c.self, c.other
-    return (g / (1 + exp(y - x)) if c.needs_input_grad(0) else None,
-            g / (1 + exp(x - y)) if c.needs_input_grad(1) else None)
+    return (g / add_scalar(exp(y - x), 1) if c.needs_input_grad(0) else None,  # torch: 1 + exp(..) (AddBackward1)
+            g / add_scalar(exp(x - y), 1) if c.needs_input_grad(1) else None)
 
 
 def _logaddexp2_vjp(c, g):
     x, y = c.self, c.other
-    return (g / (1 + pow(2.0, y - x)) if c.needs_input_grad(0) else None,
-            g / (1 + pow(2.0, x - y)) if c.needs_input_grad(1) else None)
+    return (g / add_scalar(pow(2.0, y - x), 1) if c.needs_input_grad(0) else None,
+            g / add_scalar(pow(2.0, x - y), 1) if c.needs_input_grad(1) else None)
 
 
 _logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
@@ -343,7 +344,9 @@ def _lerp_forward(start, end, weight):
 
 
 def _lerp_scalar_vjp(c, g):
-    return (g * (1 - c.weight) if c.needs_input_grad(0) else None, g * c.weight if c.needs_input_grad(1) else None)
+    # torch: grad * (1 - weight), grad * weight with weight a Scalar (MulBackward1)
+    return (mul_scalar(g, 1 - c.weight) if c.needs_input_grad(0) else None,
+            mul_scalar(g, c.weight) if c.needs_input_grad(1) else None)
 
 
 def _lerp_tensor_vjp(c, g):
@@ -408,11 +411,16 @@ def _addcmul_forward(x, t1, t2, value):
     return x + scaled * t2
 
 
+def _times_value(tensor: Tensor, value) -> Tensor:
+    """torch's tensor * value for addcmul's Scalar value (MulBackward1; an integer tensor promotes as usual)."""
+    return mul_scalar(tensor, value) if tensor.dtype.is_floating_point or tensor.dtype.is_complex else tensor * value
+
+
 _addcmul = Primitive(
     "AddcmulBackward0", _addcmul_forward,
     lambda c, g: (g if c.needs_input_grad(0) else None,
-                  g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
-                  g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),
+                  g * _times_value(c.tensor2, c.value) if c.needs_input_grad(1) else None,
+                  g * _times_value(c.tensor1, c.value) if c.needs_input_grad(2) else None),
     inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)}, jvp="elementwise")
 
 

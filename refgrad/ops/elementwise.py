@@ -29,6 +29,7 @@ from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
+from refgrad.ops._scalar_ops import mul_scalar
 from refgrad.ops._util import checked_scalar, float_dtype, scalar_array
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
@@ -354,7 +355,7 @@ def _pow_scalar_vjp(c, g):
         return g.zeros_like_detached()
     if exponent == 2 and not _grad_mode.enabled:  # x ** 2, not recorded: x.pow(1) is
         return g * (x * 2.0)  # x itself (torch's pow by 1 is a copy), and 2 * x the same product as a float
-    return g * (exponent * x ** (exponent - 1))
+    return g * mul_scalar(x ** (exponent - 1), exponent)  # torch: exponent * self.pow(exponent - 1) (MulBackward1)
 
 
 def _pow_tensor_vjp(c, g):

@@ -12,7 +12,9 @@ checked against central differences too. Under a second.
   zeros (IndexPutImplBackward0, ScatterAddBackward0, IndexAddBackward0, PutBackward0, MaskedScatterBackward0 with
   next_functions [None, g]), a write's gradient in its input torch's zeroing (ScatterBackward1, IndexFillBackward0,
   MaskedFillBackward0, PutBackward0 [g, None]...) and in its values torch's gather (GatherBackward0,
-  TakeBackward0, IndexSelectBackward0 under ExpandBackward0); refgrad had IndexPutBackward0 and IndexBackward0."""
+  TakeBackward0, IndexSelectBackward0 under ExpandBackward0); refgrad had IndexPutBackward0 and IndexBackward0;
+- Scalar overloads: where torch's formula multiplies or adds a Scalar, its node is MulBackward1/AddBackward1
+  (refgrad wrapped the number: MulBackward0 with a None edge)."""
 from __future__ import annotations
 
 import numpy as np
@@ -170,4 +172,33 @@ def test_indexing_gradient_nodes_are_torchs(fn, points):
 
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in INDEXED], ids=[c[0] for c in INDEXED])
 def test_indexing_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+U, V = np.array([0.5, 1.5, -2.0]), np.array([1.0, 2.5, -1.0])
+QKV = np.arange(6.0).reshape(1, 2, 3) / 5.0
+
+SCALARS = [  # torch 2.13's formulas multiply or add a Scalar (mul.Scalar: MulBackward1, add.Scalar: AddBackward1)
+    # where refgrad wrapped the number in a tensor (MulBackward0 with an edge None for it)
+    ("lerp.scalar", lambda t, x, y: t.lerp(x, y, 0.3), (U, V)),  # grad * weight, grad * (1 - weight)
+    ("ldexp", lambda t, x, y: t.ldexp(x, y), (U, V)),  # grad * result * ln 2
+    ("nextafter", lambda t, x, y: t.nextafter(x, y), (U, V)),  # where(self != other, grad, 0)
+    ("logaddexp", lambda t, x, y: t.logaddexp(x, y), (U, V)),  # grad / (1 + exp(..))
+    ("logaddexp2", lambda t, x, y: t.logaddexp2(x, y), (U, V)),
+    ("addcmul", lambda t, x, y, z: t.addcmul(x, y, z, value=0.5), (U, V, U)),  # grad * (tensor2 * value)
+    ("silu", lambda t, x: t.nn.functional.silu(x), (U,)),  # ... * (1 + self * (1 - sigmoid))
+    ("pow.scalar", lambda t, x: x ** 2.5, (np.abs(U),)),  # grad * (exponent * self.pow(exponent - 1))
+    ("xlogy.scalar_self", lambda t, y: t.xlogy(2.0, y), (np.abs(V),)),  # grad * self / other
+    ("scaled_dot_product_attention", lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v),
+     (QKV, np.ascontiguousarray(QKV[:, ::-1]), QKV * 2)),  # the math path scales q and k by the Scalar sqrt(scale)
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALARS], ids=[c[0] for c in SCALARS])
+def test_scalar_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALARS], ids=[c[0] for c in SCALARS])
+def test_scalar_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
