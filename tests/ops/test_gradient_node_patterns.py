@@ -14,7 +14,9 @@ checked against central differences too. Under a second.
   MaskedFillBackward0, PutBackward0 [g, None]...) and in its values torch's gather (GatherBackward0,
   TakeBackward0, IndexSelectBackward0 under ExpandBackward0); refgrad had IndexPutBackward0 and IndexBackward0;
 - Scalar overloads: where torch's formula multiplies or adds a Scalar, its node is MulBackward1/AddBackward1
-  (refgrad wrapped the number: MulBackward0 with a None edge)."""
+  (refgrad wrapped the number: MulBackward0 with a None edge);
+- fused backward kernels: gelu's and logsigmoid's gradients are one node, as torch's (GeluBackwardBackward0,
+  LogSigmoidBackwardBackward0; refgrad composed them of MulBackward0...)."""
 from __future__ import annotations
 
 import numpy as np
@@ -201,4 +203,20 @@ def test_scalar_gradient_nodes_are_torchs(fn, points):
 
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALARS], ids=[c[0] for c in SCALARS])
 def test_scalar_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+FUSED = [  # torch 2.13's backward kernels, one node each under create_graph (refgrad had MulBackward0)
+    ("gelu", lambda t, x: t.nn.functional.gelu(x), (U,)),  # GeluBackwardBackward0
+    ("logsigmoid", lambda t, x: t.nn.functional.logsigmoid(x), (U,)),  # LogSigmoidBackwardBackward0
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in FUSED], ids=[c[0] for c in FUSED])
+def test_fused_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in FUSED], ids=[c[0] for c in FUSED])
+def test_fused_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
