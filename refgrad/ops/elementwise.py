@@ -52,9 +52,18 @@ _REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
 def _scaled(g, alpha, sign=1):
+    """torch's maybe_multiply(±grad, alpha): a Scalar product (MulBackward1) when alpha is not 1."""
     if alpha == 1:
         return g if sign == 1 else -g
-    return g * (sign * alpha)
+    return _times_scalar(g if sign == 1 else -g, alpha)
+
+
+def _times_scalar(t, factor):
+    """``t * factor`` as torch's Tensor-Scalar product (MulBackward1); a complex factor of a real tensor (no
+    gradient torch computes) as a wrapped number."""
+    if isinstance(factor, complex) and not t.dtype.is_complex or not (t.dtype.is_floating_point or t.dtype.is_complex):
+        return t * factor
+    return mul_scalar(t, factor)
 
 
 def _minus_alpha_times(a, b, alpha):

@@ -15,6 +15,7 @@ checked against central differences too. Under a second.
   TakeBackward0, IndexSelectBackward0 under ExpandBackward0); refgrad had IndexPutBackward0 and IndexBackward0;
 - Scalar overloads: where torch's formula multiplies or adds a Scalar, its node is MulBackward1/AddBackward1
   (refgrad wrapped the number: MulBackward0 with a None edge);
+- alpha and beta factors (add/sub/rsub, addmm/addmv/baddbmm/addbmm): MulBackward1 too;
 - fused backward kernels: gelu's and logsigmoid's gradients are one node, as torch's (GeluBackwardBackward0,
   LogSigmoidBackwardBackward0; refgrad composed them of MulBackward0...)."""
 from __future__ import annotations
@@ -219,4 +220,26 @@ def test_fused_gradient_nodes_are_torchs(fn, points):
 
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in FUSED], ids=[c[0] for c in FUSED])
 def test_fused_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+MAT, MAT2, BIAS = np.arange(6.0).reshape(2, 3) / 3, np.arange(12.0).reshape(3, 4) / 5, np.ones((2, 4)) / 2
+SCALED = [  # torch's maybe_multiply(grad, alpha/beta): MulBackward1 (refgrad had MulBackward0 with a None edge)
+    ("addmm", lambda t, c, a, b: t.addmm(c, a, b, beta=0.5, alpha=2.0), (BIAS, MAT, MAT2)),
+    ("addmv", lambda t, c, a, b: t.addmv(c, a, b, beta=0.5, alpha=2.0), (BIAS[0, :2], MAT, MAT2[:, 0])),
+    ("baddbmm", lambda t, c, a, b: t.baddbmm(c, a, b, beta=0.5, alpha=2.0), (BIAS[None], MAT[None], MAT2[None])),
+    ("addbmm", lambda t, c, a, b: t.addbmm(c, a, b, beta=0.5, alpha=2.0), (BIAS, MAT[None], MAT2[None])),
+    ("rsub", lambda t, x, y: t.rsub(x, y, alpha=2.0), (MAT, MAT + 1)),  # MulBackward1 over NegBackward0
+    ("sub", lambda t, x, y: t.sub(x, y, alpha=2.0), (MAT, MAT + 1)),
+    ("add", lambda t, x, y: t.add(x, y, alpha=2.0), (MAT, MAT + 1)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALED], ids=[c[0] for c in SCALED])
+def test_alpha_beta_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALED], ids=[c[0] for c in SCALED])
+def test_alpha_beta_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
