@@ -192,6 +192,9 @@ SCALARS = [  # torch 2.13's formulas multiply or add a Scalar (mul.Scalar: MulBa
     ("silu", lambda t, x: t.nn.functional.silu(x), (U,)),  # ... * (1 + self * (1 - sigmoid))
     ("pow.scalar", lambda t, x: x ** 2.5, (np.abs(U),)),  # grad * (exponent * self.pow(exponent - 1))
     ("xlogy.scalar_self", lambda t, y: t.xlogy(2.0, y), (np.abs(V),)),  # grad * self / other
+    ("exp2", lambda t, x: t.exp2(x), (U,)),  # grad * result * ln 2
+    ("deg2rad", lambda t, x: t.deg2rad(x), (U,)),  # grad * (pi / 180)
+    ("rad2deg", lambda t, x: t.rad2deg(x), (U,)),
     ("scaled_dot_product_attention", lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v),
      (QKV, np.ascontiguousarray(QKV[:, ::-1]), QKV * 2)),  # the math path scales q and k by the Scalar sqrt(scale)
 ]
