@@ -451,8 +451,11 @@ def masked_select(input, mask):
     if mask.dtype is not dtypes.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = np.broadcast_shapes(input.shape, mask.shape)
+    flags = mask._data
+    if not shape:  # 0-d input and mask: torch selects from one element (NumPy's nonzero refuses 0-d)
+        input, flags, shape = input.reshape(1), flags.reshape(1), (1,)
     source = input if input.shape == shape else input.expand(shape)
-    key = np.nonzero(np.broadcast_to(mask._data, shape))
+    key = np.nonzero(np.broadcast_to(flags, shape))
     return _indexed("MaskedSelectBackward0", source, key)
 
 
