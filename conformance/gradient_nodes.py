@@ -8,7 +8,7 @@ its first example, and with it the check of the second-order values, which these
 deleting it here (tests/conformance/test_meta_gradient_nodes.py checks that every listed spec exists)."""
 from __future__ import annotations
 
-__all__ = ["UNCOMPARED", "compares_names"]
+__all__ = ["UNCOMPARED", "DEGENERATE", "compares_names"]
 
 _FUSED = ("torch's backward kernel is one node of its own under create_graph (ConvolutionBackwardBackward0, "
           "NativeBatchNormBackwardBackward0, NativeLayerNormBackwardBackward0, MseLossBackwardBackward0, "
@@ -27,13 +27,14 @@ _LINALG = ("torch's linear-algebra backward formulas end in other nodes than ref
            "refgrad's node is LinalgSolveExBackward0); qr, triangular_solve, pinv, lstsq, householder_product, "
            "ormqr, trace, addr, outer/ger, einsum, block_diag and unsqueeze_copy likewise "
            "(LinalgSolveTriangularBackward0, TriangularSolveBackward0, SubBackward0, AddBackward0, CopySlices, "
-           "ViewBackward0, MvBackward0 or the cotangent itself in torch)")
+           "ViewBackward0, MvBackward0, SqueezeBackward1, SliceBackward0 or the cotangent itself in torch)")
 _SPECTRAL = ("torch's FFT backward pads or fills a sliced cotangent (ConstantPadNdBackward0, CopySlices, "
              "CloneBackward0, ViewAsComplexBackward0) where refgrad slices or scales it (SliceBackward0, "
              "MulBackward0, SqueezeBackward1)")
-_SHAPE = ("torch returns the cotangent itself (no node) or reduces it with a sum where refgrad reshapes or flips it "
-          "(squeeze, repeat, tile, cumsum: ViewBackward0, FlipBackward0; cumprod: StackBackward0 where torch "
-          "has CopySlices; amax/amin: MulBackward0 where torch's is SumBackward0)")
+_SHAPE = ("torch's shape formulas end in another node than refgrad's reshape or flip (seed 12, 3-d inputs: squeeze "
+          "UnsqueezeBackward0 or the cotangent itself, repeat SumBackward1, tile the cotangent itself, cumsum the "
+          "cotangent itself where refgrad has ViewBackward0 or FlipBackward0; cumprod CopySlices where refgrad "
+          "has StackBackward0; amax/amin: SumBackward0 where refgrad has MulBackward0, 0-d inputs)")
 _SCATTER = ("torch's formula writes with another op than refgrad's (quantile: ScatterBackward0 where refgrad views; "
             "scatter_reduce/index_reduce: ScatterBackward1/IndexFillBackward0 where refgrad masks "
             "(MaskedFillBackward0); masked_scatter's source: MaskedScatterBackwardBackward0 where refgrad gathers "
@@ -77,7 +78,22 @@ UNCOMPARED: dict[str, str] = {
     **dict.fromkeys(("add.complex", "mul.complex", "mul.python_complex"), _REDUCED),
 }
 
+_DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run; no divergence in the "
+               "other examples of a seed-12 run of these specs): torch's formula takes a shortcut there (a sum, "
+               "view or Scalar product of the cotangent) where refgrad's general formula leaves another node")
+#: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
+DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name)}" for name in (
+    "nn.functional.prelu", "prelu.method", "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names",
+    "nn.functional.binary_cross_entropy", "add.complex", "mul.complex", "mul.python_complex")}
 
-def compares_names(spec_name: str) -> bool:
-    """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients."""
-    return spec_name not in UNCOMPARED
+
+def compares_names(spec_name: str, inputs: list | None = None) -> bool:
+    """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients for the
+    example ``inputs`` (items of conformance.examples: a spec of DEGENERATE is compared unless an input tensor
+    is 0-d or empty)."""
+    if spec_name in UNCOMPARED:
+        return False
+    if spec_name in DEGENERATE and inputs is not None:
+        return not any(item.get("kind") == "tensor" and (not item["shape"] or 0 in item["shape"]) for item in inputs
+                       if item is not None)
+    return True
