@@ -25,14 +25,14 @@ _LINALG = ("torch's linear-algebra backward formulas end in other nodes than ref
            "transposed product by the saved matrix's strides (TBackward0 where refgrad has MmBackward0: addmm, "
            "multi_dot, linear_cross_entropy); a vector right-hand side is squeezed last (SqueezeBackward1 where "
            "refgrad's node is LinalgSolveExBackward0); qr, triangular_solve, pinv, lstsq, householder_product, "
-           "ormqr, trace, addr, outer/ger, einsum, block_diag and unsqueeze_copy likewise "
+           "ormqr, trace, addr, outer/ger, einsum and block_diag likewise "
            "(LinalgSolveTriangularBackward0, TriangularSolveBackward0, SubBackward0, AddBackward0, CopySlices, "
-           "ViewBackward0, MvBackward0, SqueezeBackward1, SliceBackward0 or the cotangent itself in torch)")
+           "ViewBackward0, MvBackward0, SliceBackward0 or the cotangent itself in torch)")
 _SPECTRAL = ("torch's FFT backward pads or fills a sliced cotangent (ConstantPadNdBackward0, CopySlices, "
              "CloneBackward0, ViewAsComplexBackward0) where refgrad slices or scales it (SliceBackward0, "
              "MulBackward0, SqueezeBackward1)")
-_SHAPE = ("torch's shape formulas end in another node than refgrad's reshape or flip (seed 12, 3-d inputs: squeeze "
-          "UnsqueezeBackward0 or the cotangent itself, repeat SumBackward1, tile the cotangent itself, cumsum the "
+_SHAPE = ("torch's shape formulas end in another node than refgrad's reshape or flip (seed 12, 3-d inputs: "
+          "repeat SumBackward1, tile the cotangent itself, cumsum the "
           "cotangent itself where refgrad has ViewBackward0 or FlipBackward0; cumprod CopySlices where refgrad "
           "has StackBackward0; amax/amin: SumBackward0 where refgrad has MulBackward0, 0-d inputs)")
 _SCATTER = ("torch's formula writes with another op than refgrad's (quantile: ScatterBackward0 where refgrad views; "
@@ -63,12 +63,12 @@ UNCOMPARED: dict[str, str] = {
     **dict.fromkeys((
         "addmm", "linalg.multi_dot", "nn.functional.linear_cross_entropy", "linalg.solve", "linalg.solve.complex",
         "linalg.lstsq", "linalg.qr", "qr", "triangular_solve", "linalg.pinv", "linalg.householder_product", "ormqr",
-        "ormqr.right", "trace", "addr", "outer", "ger", "einsum", "block_diag", "unsqueeze_copy"), _LINALG),
+        "ormqr.right", "trace", "addr", "outer", "ger", "einsum", "block_diag"), _LINALG),
     **dict.fromkeys((
         "fft.fft", "fft.fftn", "fft.ifft", "fft.ifftn", "fft.ihfft", "fft.irfft", "fft.irfft2", "fft.rfft", "stft",
         "stft.complex", "stft.return_real", "istft"), _SPECTRAL),
     **dict.fromkeys((
-        "squeeze", "squeeze.numpy_names", "squeeze_copy", "repeat", "tile", "cumsum", "cumsum.numpy_names",
+        "repeat", "tile", "cumsum", "cumsum.numpy_names",
         "cumprod", "amax", "amax.numpy_names", "amin", "amin.numpy_names"), _SHAPE),
     **dict.fromkeys((
         "quantile", "quantile.tensor_q", "nanquantile", "scatter_reduce", "index_reduce", "masked_scatter"), _SCATTER),

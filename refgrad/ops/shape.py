@@ -104,17 +104,33 @@ def t(input):
     return _t(input)
 
 
+def unsqueezed_to(g, shape: tuple):
+    """torch's unsqueeze_to: a squeezed cotangent ``g`` with its removed length-1 dimensions of ``shape`` put back,
+    one unsqueeze each (UnsqueezeBackward0 under create_graph), or ``g`` itself when none was removed."""
+    removed, j, kept = [], 0, tuple(g.shape)
+    for i, n in enumerate(shape):
+        if j < len(kept) and n == kept[j]:
+            j += 1
+        else:
+            removed.append(i)
+    if j != len(kept) or any(shape[i] != 1 for i in removed):
+        return g.reshape(shape)
+    for i in removed:
+        g = g.unsqueeze(i)
+    return g
+
+
 _unsqueeze = Primitive("UnsqueezeBackward0", lambda a, dim: np.expand_dims(a, dim), lambda c, g: g.squeeze(c.dim),
                        view=True)
 _squeeze_dim = Primitive("SqueezeBackward1",
                          lambda a, dim: np.squeeze(a, dim) if a.ndim and a.shape[dim] == 1 else a.view(),
-                         lambda c, g: g.reshape(c.self_sym_sizes), view=True)
-_squeeze_all = Primitive("SqueezeBackward0", lambda a: np.squeeze(a), lambda c, g: g.reshape(c.self_sym_sizes),
+                         lambda c, g: unsqueezed_to(g, c.self_sym_sizes), view=True)
+_squeeze_all = Primitive("SqueezeBackward0", lambda a: np.squeeze(a), lambda c, g: unsqueezed_to(g, c.self_sym_sizes),
                          view=True)
 _squeeze_dims = Primitive("SqueezeBackward2",
                           lambda a, dims: np.squeeze(a, tuple(d for d in dims if a.shape[d] == 1))
                           if a.ndim else a.view(),
-                          lambda c, g: g.reshape(c.self_sym_sizes), view=True)
+                          lambda c, g: unsqueezed_to(g, c.self_sym_sizes), view=True)
 
 
 @register(method=True)

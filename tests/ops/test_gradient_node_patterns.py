@@ -16,6 +16,7 @@ checked against central differences too. Under a second.
 - Scalar overloads: where torch's formula multiplies or adds a Scalar, its node is MulBackward1/AddBackward1
   (refgrad wrapped the number: MulBackward0 with a None edge);
 - alpha and beta factors (add/sub/rsub, addmm/addmv/baddbmm/addbmm): MulBackward1 too;
+- squeeze and its copies: torch's unsqueeze_to (UnsqueezeBackward0 per squeezed dimension, or the cotangent);
 - fused backward kernels: gelu's and logsigmoid's gradients are one node, as torch's (GeluBackwardBackward0,
   LogSigmoidBackwardBackward0; refgrad composed them of MulBackward0...)."""
 from __future__ import annotations
@@ -246,3 +247,20 @@ def test_alpha_beta_gradient_nodes_are_torchs(fn, points):
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SCALED], ids=[c[0] for c in SCALED])
 def test_alpha_beta_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+SQUEEZES = [  # torch's unsqueeze_to: one UnsqueezeBackward0 per squeezed dimension, the cotangent itself when none
+    # was (refgrad reshaped: ViewBackward0); unsqueeze_copy's is squeeze (SqueezeBackward1)
+    ("squeeze", lambda t, x: x.squeeze(), (np.ones((2, 1, 2)),)),
+    ("squeeze.nothing", lambda t, x: x.squeeze(), (np.ones((2, 3)),)),
+    ("squeeze.dim.noop", lambda t, x: x.squeeze(0), (np.ones((2, 1, 2)),)),
+    ("squeeze.dims", lambda t, x: x.squeeze((0, 1)), (np.ones((1, 1, 2)),)),
+    ("squeeze.0d", lambda t, x: x.squeeze(), (np.array(1.5),)),
+    ("squeeze_copy", lambda t, x: t.squeeze_copy(x, 2), (np.ones((1, 2, 1)),)),
+    ("unsqueeze_copy", lambda t, x: t.unsqueeze_copy(x, -1), (np.ones((2, 3)),)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SQUEEZES], ids=[c[0] for c in SQUEEZES])
+def test_squeeze_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
