@@ -31,10 +31,9 @@ _LINALG = ("torch's linear-algebra backward formulas end in other nodes than ref
 _SPECTRAL = ("torch's FFT backward pads or fills a sliced cotangent (ConstantPadNdBackward0, CopySlices, "
              "CloneBackward0, ViewAsComplexBackward0) where refgrad slices or scales it (SliceBackward0, "
              "MulBackward0, SqueezeBackward1)")
-_SHAPE = ("torch's shape formulas end in another node than refgrad's reshape or flip (seed 12, 3-d inputs: "
-          "repeat SumBackward1, tile the cotangent itself, cumsum the "
-          "cotangent itself where refgrad has ViewBackward0 or FlipBackward0; cumprod CopySlices where refgrad "
-          "has StackBackward0; amax/amin: SumBackward0 where refgrad has MulBackward0, 0-d inputs)")
+_SHAPE = ("torch's scan formulas end in another node than refgrad's (seed 12, 3-d inputs: cumsum the cotangent "
+          "itself for one element along dim, where refgrad has FlipBackward0, in refgrad/ops/scan.py; cumprod "
+          "CopySlices where refgrad has StackBackward0)")
 _SCATTER = ("torch's formula writes with another op than refgrad's (quantile: ScatterBackward0 where refgrad views; "
             "scatter_reduce/index_reduce: ScatterBackward1/IndexFillBackward0 where refgrad masks "
             "(MaskedFillBackward0); masked_scatter's source: MaskedScatterBackwardBackward0 where refgrad gathers "
@@ -68,7 +67,7 @@ UNCOMPARED: dict[str, str] = {
         "fft.fft", "fft.fftn", "fft.ifft", "fft.ifftn", "fft.ihfft", "fft.irfft", "fft.irfft2", "fft.rfft", "stft",
         "stft.complex", "stft.return_real", "istft"), _SPECTRAL),
     **dict.fromkeys((
-        "repeat", "tile", "cumsum", "cumsum.numpy_names",
+        "cumsum", "cumsum.numpy_names",
         "cumprod", "amax", "amax.numpy_names", "amin", "amin.numpy_names"), _SHAPE),
     **dict.fromkeys((
         "quantile", "quantile.tensor_q", "nanquantile", "scatter_reduce", "index_reduce", "masked_scatter"), _SCATTER),

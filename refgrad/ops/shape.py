@@ -12,6 +12,7 @@ from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
 from refgrad.ops._view_dtype import view_dtype
 from refgrad.ops._views import _alias, _slice
+from refgrad.tensor import Tensor
 
 
 def _infer_shape(shape, numel: int) -> tuple:
@@ -507,12 +508,20 @@ def reversed_dims(input):
 # --- copies: repeat, tile, flip, roll ---------------------------------------------------------------------------
 
 def _repeat_vjp(c, g):
-    repeats, padded = c.repeats, c.padded_shape
-    split_shape = []
-    for r, s in zip(repeats, padded):
-        split_shape += [r, s]
-    summed = g.reshape(tuple(split_shape)).sum(tuple(range(0, 2 * len(repeats), 2)))
-    return summed.reshape(c._input_meta[0][0])
+    """torch's repeat_backward: zeros for a 0 repeat; the leading new dimensions summed one by one
+    (SumBackward1), then each repeated dimension split off and summed, or the cotangent itself when none is."""
+    repeats, shape = c.repeats, tuple(c._input_meta[0][0])
+    if 0 in repeats:
+        return Tensor._make(np.zeros(shape, dtype=g._data.dtype))
+    for _ in range(len(repeats) - len(shape)):
+        g = g.sum(0)
+    split_shape, summed = [], []
+    for r, n in zip(repeats[len(repeats) - len(shape):], shape):
+        if r != 1:
+            summed.append(len(split_shape))
+            split_shape.append(r)
+        split_shape.append(n)
+    return g.reshape(tuple(split_shape)).sum(tuple(summed)) if summed else g
 
 
 _repeat = Primitive("RepeatBackward0", lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats),

@@ -17,6 +17,7 @@ checked against central differences too. Under a second.
   (refgrad wrapped the number: MulBackward0 with a None edge);
 - alpha and beta factors (add/sub/rsub, addmm/addmv/baddbmm/addbmm): MulBackward1 too;
 - squeeze and its copies: torch's unsqueeze_to (UnsqueezeBackward0 per squeezed dimension, or the cotangent);
+- repeat and tile: torch's repeat_backward (SumBackward1 over ViewBackward0, or the cotangent itself);
 - fused backward kernels: gelu's and logsigmoid's gradients are one node, as torch's (GeluBackwardBackward0,
   LogSigmoidBackwardBackward0; refgrad composed them of MulBackward0...)."""
 from __future__ import annotations
@@ -264,3 +265,25 @@ SQUEEZES = [  # torch's unsqueeze_to: one UnsqueezeBackward0 per squeezed dimens
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in SQUEEZES], ids=[c[0] for c in SQUEEZES])
 def test_squeeze_gradient_nodes_are_torchs(fn, points):
     assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+CUBE = np.arange(18.0).reshape(3, 2, 3) / 7.0
+REPEATS = [  # torch's repeat_backward: leading new dimensions summed one by one, repeated ones split off and summed
+    # (SumBackward1 over ViewBackward0), the cotangent itself when nothing repeats (refgrad: ViewBackward0 on top)
+    ("repeat", lambda t, x: x.repeat(2, 1, 1), (CUBE,)),
+    ("repeat.ones", lambda t, x: x.repeat(1, 1, 1), (CUBE,)),
+    ("repeat.new_dims", lambda t, x: x.repeat(2, 1, 1, 3), (CUBE,)),
+    ("repeat.0d", lambda t, x: x.repeat(2, 3), (np.array(1.5),)),
+    ("tile", lambda t, x: x.tile((2,)), (CUBE,)),
+    ("tile.nothing", lambda t, x: x.tile(()), (CUBE,)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in REPEATS], ids=[c[0] for c in REPEATS])
+def test_repeat_gradient_nodes_are_torchs(fn, points):
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in REPEATS], ids=[c[0] for c in REPEATS])
+def test_repeat_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
