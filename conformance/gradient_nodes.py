@@ -30,7 +30,9 @@ _LINALG = ("torch's linear-algebra backward formulas end in other nodes than ref
            "ViewBackward0, MvBackward0, SliceBackward0 or the cotangent itself in torch)")
 _SPECTRAL = ("torch's FFT backward pads or fills a sliced cotangent (ConstantPadNdBackward0, CopySlices, "
              "CloneBackward0, ViewAsComplexBackward0) where refgrad slices or scales it (SliceBackward0, "
-             "MulBackward0, SqueezeBackward1)")
+             "MulBackward0, SqueezeBackward1): seen for fft, fft2, fftn, ifft, ifft2, ifftn, ihfft, ihfftn, hfft2, "
+             "rfft, rfftn, irfft, irfft2, irfftn, stft and istft (seeds 11, 13); hfft, hfftn, ihfft2, rfft2 and "
+             "istft.round_trip share the same signal-length handling and are listed with them")
 _SHAPE = ("torch's scan formulas end in another node than refgrad's (seed 12, 3-d inputs: cumsum the cotangent "
           "itself for one element along dim, where refgrad has FlipBackward0, in refgrad/ops/scan.py; cumprod "
           "CopySlices where refgrad has StackBackward0)")
@@ -64,8 +66,9 @@ UNCOMPARED: dict[str, str] = {
         "linalg.lstsq", "linalg.qr", "qr", "triangular_solve", "linalg.pinv", "linalg.householder_product", "ormqr",
         "ormqr.right", "trace", "addr", "outer", "ger", "einsum", "block_diag"), _LINALG),
     **dict.fromkeys((
-        "fft.fft", "fft.fftn", "fft.ifft", "fft.ifftn", "fft.ihfft", "fft.irfft", "fft.irfft2", "fft.rfft", "stft",
-        "stft.complex", "stft.return_real", "istft"), _SPECTRAL),
+        "fft.fft", "fft.fft2", "fft.fftn", "fft.hfft", "fft.hfft2", "fft.hfftn", "fft.ifft", "fft.ifft2", "fft.ifftn",
+        "fft.ihfft", "fft.ihfft2", "fft.ihfftn", "fft.irfft", "fft.irfft2", "fft.irfftn", "fft.rfft", "fft.rfft2",
+        "fft.rfftn", "stft", "stft.complex", "stft.return_real", "istft", "istft.round_trip"), _SPECTRAL),
     **dict.fromkeys((
         "cumsum", "cumsum.numpy_names",
         "cumprod", "amax", "amax.numpy_names", "amin", "amin.numpy_names"), _SHAPE),
