@@ -42,8 +42,9 @@ _SCATTER = ("torch's formula writes with another op than refgrad's (quantile: Sc
             "and writes (IndexPutBackward0))")
 _FORMULA = ("torch's formula ends in another op: renorm (WhereBackward0; refgrad AddBackward0), xlogy of a number "
             "other (XlogyBackward2; refgrad MaskedFillBackward0), binary_cross_entropy's target (DivBackward1; "
-            "refgrad DivBackward0), gaussian_nll_loss (MulBackward0; refgrad AddBackward0), "
-            "multi_head_attention_forward's bias (SumBackward1; refgrad ViewBackward0)")
+            "refgrad DivBackward0; seed 13, 3-d inputs), gaussian_nll_loss (MulBackward0; refgrad AddBackward0), "
+            "multi_head_attention_forward's bias (SumBackward1; refgrad ViewBackward0), pairwise_distance with "
+            "p = 3 (MulBackward0; refgrad's norm gradient MaskedFillBackward0)")
 _REDUCED = ("a broadcast complex input's gradient: torch sums the cotangent to the input's shape (SumBackward0) or "
             "casts it (ToCopyBackward0); refgrad's engine reduces it (SelectBackward0) in "
             "refgrad/autograd/engine.py, not in the op's VJP")
@@ -76,17 +77,19 @@ UNCOMPARED: dict[str, str] = {
         "quantile", "quantile.tensor_q", "nanquantile", "scatter_reduce", "index_reduce", "masked_scatter"), _SCATTER),
     **dict.fromkeys((
         "renorm", "xlogy.scalar_other", "nn.functional.binary_cross_entropy", "nn.functional.gaussian_nll_loss",
-        "nn.functional.multi_head_attention_forward"), _FORMULA),
+        "nn.functional.multi_head_attention_forward", "nn.functional.pairwise_distance"), _FORMULA),
     **dict.fromkeys(("add.complex", "mul.complex", "mul.python_complex"), _REDUCED),
 }
 
-_DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run; no divergence in the "
-               "other examples of a seed-12 run of these specs): torch's formula takes a shortcut there (a sum, "
-               "view or Scalar product of the cotangent) where refgrad's general formula leaves another node")
+_DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run, no divergence in the "
+               "other examples of a seed-12 run of these specs; mm, matmul, linalg.matmul: [1, 0] @ [0, 0], seed "
+               "13): torch's formula takes a shortcut there (a sum, view or Scalar product of the cotangent, or "
+               "the transposed product its mm gradient picks by an empty matrix's strides) where refgrad's "
+               "general formula leaves another node")
 #: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
-DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name)}" for name in (
+DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name, _LINALG)}" for name in (
     "nn.functional.prelu", "prelu.method", "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names",
-    "nn.functional.binary_cross_entropy", "add.complex", "mul.complex", "mul.python_complex")}
+    "add.complex", "mul.complex", "mul.python_complex", "mm", "matmul", "linalg.matmul")}
 
 
 def compares_names(spec_name: str, inputs: list | None = None) -> bool:
