@@ -118,7 +118,9 @@ def program_vjp(t, fn, inputs, kwargs, extra, obs):
 
 def program_double_backward(t, fn, inputs, kwargs, extra, obs):
     """Second order: autograd.grad with create_graph=True and a cotangent v that requires grad, then the VJP
-    of those gradients with a second cotangent u, with respect to the inputs and v."""
+    of those gradients with a second cotangent u, with respect to the inputs and v. The first-order gradients'
+    grad_fn names (the nodes the second order runs through) are observed too, unless ``extra["grad_fn"]`` is
+    False."""
     obs["_step"] = "forward"
     args = [make_input(t, item) for item in inputs]
     outs = flatten_outputs(t, fn(t, *args, **kwargs))
@@ -126,8 +128,11 @@ def program_double_backward(t, fn, inputs, kwargs, extra, obs):
     wrt = [a for a in args if isinstance(a, t.Tensor) and a.requires_grad]
     obs["_step"] = "first order"
     grads = t.autograd.grad(selected, wrt, grad_outputs=cotangents, create_graph=True, allow_unused=True)
+    names = extra.get("grad_fn", True)  # False: a spec whose gradient nodes are not compared (see the trial)
     for index, grad in enumerate(grads):
         observe(t, obs, "grad[" + str(index) + "]", grad, full=False)
+        if names and isinstance(grad, t.Tensor):
+            obs["grad[" + str(index) + "].grad_fn"] = None if grad.grad_fn is None else type(grad.grad_fn).__name__
     targets, second = [], []
     for grad, item in zip(grads, extra["second_cotangents"]):
         if grad is not None and grad.requires_grad:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._util import promote, scalar_array
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
@@ -107,19 +108,27 @@ def _zero(like: Tensor) -> Tensor:
 
 def _where_vjp(c, g):
     cond = c.condition
-    return (None, _where(cond, g, _zero(g), dtype=None) if c.needs_input_grad(1) else None,
-            _where(cond, _zero(g), g, dtype=None) if c.needs_input_grad(2) else None)
+    return (_where(cond, g, _zero(g), dtype=None) if c.needs_input_grad(0) else None,
+            _where(cond, _zero(g), g, dtype=None) if c.needs_input_grad(1) else None)
 
 
-def _where_forward(condition, a, b, dtype):
+def _where_forward(a, b, condition, dtype):
     if dtype is not None:
         a, b = a.astype(dtype.numpy, copy=False), b.astype(dtype.numpy, copy=False)
-    return np.where(condition, a, b)
+    return np.where(condition._data, a, b)
 
 
-# torch.where's node (the public op, with its checks and promotion, is selection.where)
-_where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
-                   save=("condition",), jvp="elementwise")
+# torch.where's node: edges for self and other only (torch records none for the condition, which it saves)
+_where_node = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("self", "other"), jvp="elementwise")
+
+
+def _where(condition: Tensor, a: Tensor, b: Tensor, dtype) -> Tensor:
+    """torch.where's node (the public op, with its checks and promotion, is selection.where)."""
+    out = _where_node(a, b, condition=condition, dtype=dtype)
+    node = out._grad_fn
+    if node is not None and type(node) is _where_node.node_cls:  # recorded: the condition saved, version-checked
+        save_extra(node, "condition", SavedTensor(condition))
+    return out
 
 
 def select(mask: np.ndarray, value: Tensor) -> Tensor:

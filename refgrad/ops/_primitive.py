@@ -345,13 +345,10 @@ def _meta(shape: tuple, numpy_dtype) -> tuple:
 
 
 def _conjugated(vjp: Callable) -> Callable:
-    """The VJP of a holomorphic op for complex cotangents: conj(vjp(conj(g)))."""
-    def complex_vjp(ctx, *cotangents):
-        grads = vjp(ctx, *[g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in cotangents])
-        if type(grads) is not tuple:
-            return grads if grads is None or grads._data.dtype.kind != "c" else grads.conj_physical()
-        return tuple(g if g is None or g._data.dtype.kind != "c" else g.conj_physical() for g in grads)
-    return complex_vjp
+    """The VJP of a holomorphic op for complex cotangents: conj(vjp(conj(g))), computed as torch's formulas do,
+    with the saved values conjugated (see refgrad/ops/_conjugate.py)."""
+    from refgrad.ops._conjugate import conjugated_vjp
+    return conjugated_vjp(vjp)
 
 
 def _keyword_names(fn: Callable) -> frozenset | None:

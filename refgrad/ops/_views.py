@@ -81,7 +81,34 @@ def _gather_vjp(c, g):
     _unpack_index(c)
     if "self" in c._saved:
         c.self  # noqa: B018 - torch reads the saved input here (version check)
-    return _add_into(g, shape=c._input_meta[0][0], key=c.key)
+    name = type(c).__name__
+    if name not in _ADJOINT_NAMES:
+        return _add_into(g, shape=c._input_meta[0][0], key=c.key)
+    return _adjoint(name)(_no_edge_zero(g), g, shape=c._input_meta[0][0], key=c.key)
+
+
+def _no_edge_zero(g: Tensor) -> Tensor:
+    """A constant zero a gradient's node takes as its first input: torch's backward writes the cotangent into new
+    zeros (``zeros.index_put_(indices, grad, True)``...), whose edge in the node's next_functions is None."""
+    return Tensor._make(np.zeros((), dtype=g._data.dtype))
+
+
+#: the node torch records for each gather's gradient (torch 2.13: index -> zeros.index_put_(.., accumulate=True),
+#: gather -> zeros.scatter_add(..), index_select -> zeros.index_add(..), take -> zeros.put_(.., accumulate=True),
+#: masked_select -> zeros.masked_scatter(..)): next_functions [None (the zeros), the cotangent's node]
+_ADJOINT_NAMES = {"IndexBackward0": "IndexPutImplBackward0", "GatherBackward0": "ScatterAddBackward0",
+                  "IndexSelectBackward0": "IndexAddBackward0", "TakeBackward0": "PutBackward0",
+                  "MaskedSelectBackward0": "MaskedScatterBackward0"}
+_ADJOINTS: dict[str, Primitive] = {}
+
+
+def _adjoint(name: str) -> Primitive:
+    """The add-into of gather ``name``'s gradient, recorded as torch's node; its own gradient is the gather."""
+    if name not in _ADJOINTS:
+        _ADJOINTS[name] = Primitive(_ADJOINT_NAMES[name], lambda zero, g, shape, key: _add_into_forward(g, shape, key),
+                                    lambda c, g: (None, _gather(name)(g, key=c.key)), inputs=("self", "source"),
+                                    jvp="linear")
+    return _ADJOINTS[name]
 
 
 def _indexed(name: str, input: Tensor, key) -> Tensor:
@@ -91,7 +118,23 @@ def _indexed(name: str, input: Tensor, key) -> Tensor:
 
 _add_into = Primitive("IndexPutBackward0", _add_into_forward, lambda c, g: _gather("IndexBackward0")(g, key=c.key),
                       jvp="linear")
-_zero_at = Primitive("IndexPutBackward0", _zero_at_forward, lambda c, g: _zero_at(g, key=c.key), jvp="linear")
+_ZEROINGS: dict[str, Primitive] = {}
+
+
+def zeroed_at(name: str, g: Tensor, key, values_edge: bool = False) -> Tensor:
+    """``g`` with zeros written at ``key``, recorded as ``name`` (torch's node for a write's gradient in its input:
+    ``grad.scatter(dim, index, 0)``, ``grad.index_fill(..)``...); ``values_edge``: the node also takes the zeros
+    it writes as an input without gradient (``grad.put(index, zeros_like(source))``: next_functions [g, None])."""
+    if (name, values_edge) not in _ZEROINGS:
+        if values_edge:
+            _ZEROINGS[name, values_edge] = Primitive(
+                name, lambda g, zero, key: _zero_at_forward(g, key),
+                lambda c, g: (zeroed_at(name, g, c.key, True), None), inputs=("self", "values"), jvp="linear")
+        else:
+            _ZEROINGS[name, values_edge] = Primitive(name, _zero_at_forward,
+                                                     lambda c, g: zeroed_at(name, g, c.key), jvp="linear")
+    zeroing = _ZEROINGS[name, values_edge]
+    return zeroing(g, _no_edge_zero(g), key=key) if values_edge else zeroing(g, key=key)
 
 
 def _select_backward_forward(g, dim, index, self_sym_sizes):

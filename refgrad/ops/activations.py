@@ -33,9 +33,11 @@ from refgrad.ops._activation_util import (
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once
+from refgrad.ops._scalar_ops import add_scalar
 from refgrad.ops._util import checked_scalar
+from refgrad.ops.elementwise import _sigmoid_forward
 from refgrad.ops.elementwise import sigmoid as _elementwise_sigmoid
-from refgrad.ops.unary import _where, cosh, erf, require_tensor, tanh
+from refgrad.ops.unary import _where, cosh, require_tensor, tanh
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
            "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "rrelu"]
@@ -355,13 +357,31 @@ _gelu_tanh_backward = Primitive("GeluBackwardBackward0", _gelu_tanh_backward_for
                                 inputs=("grad_output", "self"), save=("grad_output", "self"), jvp="elementwise")
 
 
+def _gelu_backward_forward(g, x):
+    """g * (Phi(x) + x phi(x)), rounded as refgrad's erf and exp ops compute it."""
+    from refgrad.ops._special_math import erf as np_erf
+    f = lambda v: np.asarray(v, x.dtype)  # noqa: E731 - constants in the input dtype
+    cdf = (np_erf(x * f(_SQRT1_2)) + f(1)) * f(0.5)
+    pdf = round_once(np.exp)(x * x * f(-0.5)) * f(_INV_SQRT_2PI)
+    return g * (cdf + x * pdf)
+
+
+def _gelu_second(c, gg):
+    """d/dx of g (Phi(x) + x phi(x)) = g phi(x) (2 - x²)."""
+    x = c.self
+    pdf = _exp(x * x * -0.5) * _INV_SQRT_2PI
+    return gg * c.grad_output * (pdf * (2 - x * x))
+
+
+# torch's gelu_backward (approximate="none"), an op of its own: GeluBackwardBackward0 under create_graph
+_gelu_backward = _backward_op("GeluBackwardBackward0", _gelu_backward_forward, _gelu_second)
+
+
 def _gelu_vjp(c, g):
     x, g = c.self, _zerotensor.materialized(g)  # torch: fused backward kernels (gelu, silu, mish, logsigmoid)
     if c.approximate == "tanh":
         return _gelu_tanh_backward(g, x)
-    cdf = (erf(x * _SQRT1_2) + 1) * 0.5
-    pdf = _exp(x * x * -0.5) * _INV_SQRT_2PI
-    return g * (cdf + x * pdf)
+    return _gelu_backward(g, x)
 
 
 _gelu = Primitive("GeluBackward0", _gelu_forward, _gelu_vjp, save=("self",), jvp="elementwise")
@@ -383,7 +403,7 @@ def _silu_forward(a):
 
 def _silu_vjp(c, g):
     s, g = _sigmoid(c.self), _zerotensor.materialized(g)
-    return g * s * (1 + c.self * (1 - s))
+    return g * s * add_scalar(c.self * (1 - s), 1)  # torch: 1 + self * (1 - sigmoid) (AddBackward1)
 
 
 _silu = Primitive("SiluBackward0", _silu_forward, _silu_vjp, save=("self",), jvp="elementwise")
@@ -460,8 +480,17 @@ def _logsigmoid_forward(a):
     return (np.minimum(a, np.zeros((), a.dtype)) - np.log1p(np.exp(-np.abs(a)))).astype(a.dtype, copy=False)
 
 
+def _logsigmoid_second(c, gg):
+    """d/dx of g sigmoid(-x) = -g sigmoid(-x) (1 - sigmoid(-x))."""
+    s = _sigmoid(-c.self)
+    return -(gg * c.grad_output * (s * (1 - s)))
+
+
+# torch's log_sigmoid_backward, an op of its own: LogSigmoidBackwardBackward0 under create_graph
+_logsigmoid_backward = _backward_op("LogSigmoidBackwardBackward0", lambda g, x: g * _sigmoid_forward(-x),
+                                    _logsigmoid_second)
 _logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward,
-                        lambda c, g: _zerotensor.materialized(g) * _sigmoid(-c.self),
+                        lambda c, g: _logsigmoid_backward(_zerotensor.materialized(g), c.self),
                         save=("self",), jvp="elementwise")
 
 

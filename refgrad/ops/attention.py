@@ -9,6 +9,7 @@ from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._scalar_ops import mul_scalar
 from refgrad.ops.nn import const
 from refgrad.ops.scan import _softmax_forward, _softmax_vjp
 from refgrad.tensor import Tensor
@@ -42,7 +43,8 @@ def _attention(query, key, value, mask, is_causal, scale, flash=None):
     length, source = query.shape[-2], key.shape[-2]
     factor = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
     root = float(np.sqrt(abs(factor)))
-    scores = (query * (root if factor >= 0 else -root)).matmul(key.transpose(-2, -1) * root)
+    # (torch multiplies by the Scalar factor: mul.Scalar, whose gradient is a MulBackward1 under create_graph)
+    scores = mul_scalar(query, root if factor >= 0 else -root).matmul(mul_scalar(key.transpose(-2, -1), root))
     above = None
     if is_causal and flash:
         above = const(~np.tril(np.ones((length, source), dtype=bool)))

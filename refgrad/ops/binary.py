@@ -20,13 +20,13 @@ from refgrad.ops._binary_common import (
     check_int_divisor,
     constant,
     require_tensor,
-    select,
     type_name,
     unsupported,
 )
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import sub_mul_once
+from refgrad.ops._scalar_ops import add_scalar, mul_scalar
 from refgrad.ops._util import checked_scalar, float_dtype, promote
 from refgrad.ops.elementwise import div, exp, pow, reciprocal
 from refgrad.ops.linalg_norms import _vector_norm_forward
@@ -65,7 +65,7 @@ def _atan2_vjp(c, g):
     # torch zeroes the reciprocal where x² + y² is exactly 0 (atan2(0, 0), or squares underflowing to 0): gradient
     # (0, -0), not NaN; a nonzero subnormal x² + y² whose reciprocal overflows stays inf (float32 atan2(0, 4e-21):
     # gradient (g * inf, NaN) in torch 2.13)
-    recip = where(constant(denominator._data == 0), 0.0, reciprocal(denominator))
+    recip = reciprocal(denominator).masked_fill(constant(denominator._data == 0), 0.0)
     need_x, need_y = _needs(c, 0, 1)
     return (g * y * recip if need_x else None, g * -x * recip if need_y else None)
 
@@ -112,7 +112,8 @@ def _extremum_vjp(loses):
         x, y = _saved_arrays(c, g, "self", "other")
         shared = where(constant(x == y), g / 2, g)
         need_x, need_y = _needs(c, 0, 1)
-        return (select(~loses(x, y), shared) if need_x else None, select(~loses(y, x), shared) if need_y else None)
+        return (shared.masked_fill(constant(loses(x, y)), 0) if need_x else None,  # torch's masked_fill_
+                shared.masked_fill(constant(loses(y, x)), 0) if need_y else None)
     return vjp
 
 
@@ -122,7 +123,8 @@ def _nan_ignoring_vjp(wins):
         x, y = _saved_arrays(c, g, "self", "other")
         first = wins(x, y) | (x == y) | np.isnan(y)
         need_x, need_y = _needs(c, 0, 1)
-        return (select(first, g) if need_x else None, select(~first, g) if need_y else None)
+        return (g.masked_fill(constant(~first), 0) if need_x else None, g.masked_fill(constant(first), 0) if need_y
+                else None)
     return vjp
 
 
@@ -229,7 +231,7 @@ remainder.__doc__ = ("Python-style remainder, the sign of other (torch.remainder
 def _copysign_self_grad(c, g):
     x, result = c.self, c.result
     zero = constant(x._data.astype(g.dtype.numpy, copy=False) == 0)
-    return g * where(zero, 0.0, result / x)  # ±1; 0 at x = ±0; NaN at x = ±inf (torch)
+    return g * (result / x).masked_fill(zero, 0.0)  # ±1; 0 at x = ±0; NaN at x = ±inf (torch)
 
 
 def _copysign_vjp(c, g):
@@ -284,7 +286,7 @@ _xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self",
 _xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
                                 save=("self", "other"), jvp=elementwise_in(0))
 _xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
-                               lambda c, g: g * c.self_value / c.other, inputs=("other",), save=("other",),
+                               lambda c, g: mul_scalar(g, c.self_value) / c.other, inputs=("other",), save=("other",),
                                jvp="elementwise")
 
 
@@ -309,14 +311,14 @@ register("xlogy", namespace="torch.special")(xlogy)
 
 def _logaddexp_vjp(c, g):
     x, y = c.self, c.other
-    return (g / (1 + exp(y - x)) if c.needs_input_grad(0) else None,
-            g / (1 + exp(x - y)) if c.needs_input_grad(1) else None)
+    return (g / add_scalar(exp(y - x), 1) if c.needs_input_grad(0) else None,  # torch: 1 + exp(..) (AddBackward1)
+            g / add_scalar(exp(x - y), 1) if c.needs_input_grad(1) else None)
 
 
 def _logaddexp2_vjp(c, g):
     x, y = c.self, c.other
-    return (g / (1 + pow(2.0, y - x)) if c.needs_input_grad(0) else None,
-            g / (1 + pow(2.0, x - y)) if c.needs_input_grad(1) else None)
+    return (g / add_scalar(pow(2.0, y - x), 1) if c.needs_input_grad(0) else None,
+            g / add_scalar(pow(2.0, x - y), 1) if c.needs_input_grad(1) else None)
 
 
 _logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
@@ -342,7 +344,9 @@ def _lerp_forward(start, end, weight):
 
 
 def _lerp_scalar_vjp(c, g):
-    return (g * (1 - c.weight) if c.needs_input_grad(0) else None, g * c.weight if c.needs_input_grad(1) else None)
+    # torch: grad * (1 - weight), grad * weight with weight a Scalar (MulBackward1)
+    return (mul_scalar(g, 1 - c.weight) if c.needs_input_grad(0) else None,
+            mul_scalar(g, c.weight) if c.needs_input_grad(1) else None)
 
 
 def _lerp_tensor_vjp(c, g):
@@ -407,11 +411,16 @@ def _addcmul_forward(x, t1, t2, value):
     return x + scaled * t2
 
 
+def _times_value(tensor: Tensor, value) -> Tensor:
+    """torch's tensor * value for addcmul's Scalar value (MulBackward1; an integer tensor promotes as usual)."""
+    return mul_scalar(tensor, value) if tensor.dtype.is_floating_point or tensor.dtype.is_complex else tensor * value
+
+
 _addcmul = Primitive(
     "AddcmulBackward0", _addcmul_forward,
     lambda c, g: (g if c.needs_input_grad(0) else None,
-                  g * (c.tensor2 * c.value) if c.needs_input_grad(1) else None,
-                  g * (c.tensor1 * c.value) if c.needs_input_grad(2) else None),
+                  g * _times_value(c.tensor2, c.value) if c.needs_input_grad(1) else None,
+                  g * _times_value(c.tensor1, c.value) if c.needs_input_grad(2) else None),
     inputs=("self", "tensor1", "tensor2"), save={"tensor2": ("tensor1",), "tensor1": ("tensor2",)}, jvp="elementwise")
 
 
@@ -507,7 +516,7 @@ def _dist_vjp(c, g):
         extreme = np.abs(diff._data) == norm._data
         grad = sign * constant(extreme / max(int(np.count_nonzero(extreme)), 1), diff.dtype) * g
     elif p == 2:
-        grad = g * where(constant(norm._data == 0), 0.0, diff / norm)  # torch's grouping (NaN in double bwd)
+        grad = g * (diff / norm).masked_fill(constant(norm._data == 0), 0.0)  # torch's grouping (NaN in double bwd)
     else:
         magnitude = diff * sign  # sign(d) * |d|^(p-1): 0 (not NaN) for an infinite d when p < 1, as in torch
         scaled = where(constant(diff._data == 0), 0.0, sign * pow(magnitude, p - 1))

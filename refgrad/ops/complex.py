@@ -295,10 +295,9 @@ def _sgn_forward(a):
 def _sgn_vjp(c, g):
     # s = z/|z|: the gradient is (g - s Re(g conj(s))) / |z| = (g - s² conj(g)) / (2|z|) (torch's
     # evaluation order, which matters where |z|² is subnormal), 0 at z = 0
-    from refgrad.ops.selection import where
     z, s = c.self, c.result
     grad = (g - (s * s) * g.conj()) / (2.0 * z.abs())
-    return where(Tensor._make(z._data == 0), Tensor._make(np.zeros((), z._data.dtype)), grad)
+    return grad.masked_fill(Tensor._make(z._data == 0), 0)  # torch's masked_fill_ (MaskedFillBackward0)
 
 
 _sgn = Primitive("SgnBackward0", _sgn_forward, _sgn_vjp, save=("self", "result"), holomorphic=False, jvp=_sgn_jvp)

@@ -30,6 +30,7 @@ from refgrad.ops._inplace import INPLACE_UFUNCS
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
+from refgrad.ops._scalar_ops import mul_scalar
 from refgrad.ops._util import checked_scalar, float_dtype, scalar_array
 from refgrad.ops.comparison import (  # noqa: F401 - re-exported for refgrad.ops.__init__ (Tensor operators)
     __and__,
@@ -52,9 +53,18 @@ _REAL = frozenset(np.dtype(c) for c in "efdg")  # (native) real floating dtypes
 # --- add, sub, rsub, mul ------------------------------------------------------------------------------------
 
 def _scaled(g, alpha, sign=1):
+    """torch's maybe_multiply(±grad, alpha): a Scalar product (MulBackward1) when alpha is not 1."""
     if alpha == 1:
         return g if sign == 1 else -g
-    return g * (sign * alpha)
+    return _times_scalar(g if sign == 1 else -g, alpha)
+
+
+def _times_scalar(t, factor):
+    """``t * factor`` as torch's Tensor-Scalar product (MulBackward1); a complex factor of a real tensor (no
+    gradient torch computes) as a wrapped number."""
+    if isinstance(factor, complex) and not t.dtype.is_complex or not (t.dtype.is_floating_point or t.dtype.is_complex):
+        return t * factor
+    return mul_scalar(t, factor)
 
 
 def _minus_alpha_times(a, b, alpha):
@@ -355,7 +365,7 @@ def _pow_scalar_vjp(c, g):
         return g.zeros_like_detached()
     if exponent == 2 and not _grad_mode.enabled:  # x ** 2, not recorded: x.pow(1) is
         return g * (x * 2.0)  # x itself (torch's pow by 1 is a copy), and 2 * x the same product as a float
-    return g * (exponent * x ** (exponent - 1))
+    return g * mul_scalar(x ** (exponent - 1), exponent)  # torch: exponent * self.pow(exponent - 1) (MulBackward1)
 
 
 def _pow_tensor_vjp(c, g):

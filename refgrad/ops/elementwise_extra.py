@@ -15,6 +15,7 @@ from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._scalar_ops import mul_scalar
 from refgrad.ops._util import float_dtype, wrap_dim
 from refgrad.ops.linalg_norms import vector_norm
 from refgrad.ops.pooling import pad as _pad
@@ -56,7 +57,7 @@ def frexp(input, *, out=None):
 
 _ldexp = Primitive("LdexpBackward0", lambda a, b: (a * np.exp2(b)).astype(a.dtype, copy=False),
                    lambda c, g: (g * (2.0 ** c.other) if c.needs_input_grad(0) else None,
-                                 g * c.result * _LN2 if c.needs_input_grad(1) else None),
+                                 mul_scalar(g * c.result, _LN2) if c.needs_input_grad(1) else None),  # MulBackward1
                    inputs=("self", "other"), save={"other": ("self",), "result": None})
 
 
@@ -69,7 +70,8 @@ def ldexp(input, other, *, out=None):
 
 def _nextafter_vjp(c, g):
     # torch 2.13: slope 1 in self except where self == other (0 there), and a constant 0 for other
-    return (g * constant(c.self._data != c.other._data, g.dtype) if c.needs_input_grad(0) else None,
+    # torch: where(self != other, grad, 0) (WhereBackward0; 0 even for an infinite cotangent)
+    return (where(constant(c.self._data != c.other._data), g, 0.0) if c.needs_input_grad(0) else None,
             Tensor._make(np.zeros(g.shape, dtype=g.dtype.numpy)) if c.needs_input_grad(1) else None)
 
 

@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
@@ -30,7 +31,7 @@ from refgrad.ops._views import (
     _select,
     _slice,
     _unpack_index,
-    _zero_at,
+    zeroed_at,
 )
 from refgrad.tensor import Tensor
 
@@ -55,17 +56,39 @@ def _write_vjp(c, g):
     if "values" in c._saved:
         c.values  # noqa: B018 - torch reads the saved source here (version check)
     grad_self = grad_values = None
+    name = type(c).__name__
     if c.needs_input_grad(0):
-        grad_self = g if c.accumulate else _zero_at(g, key=c.key) if c.key != () else _constant_zeros(g)
+        if c.accumulate:
+            grad_self = g
+        elif c.key == ():
+            grad_self = _constant_zeros(g)
+        else:
+            zeroing, values_edge = _SELF_GRADIENTS.get(name, ("IndexPutBackward0", False))
+            grad_self = zeroed_at(zeroing, g, c.key, values_edge)
     if c.needs_input_grad(1):
         if c.vjp_error is not None:
             raise c.vjp_error
-        grad_values = _gather("IndexBackward0")(g, key=c.key)
+        grad_values = _gather(_VALUES_GRADIENTS.get(name, "IndexBackward0"))(g, key=c.key)
         if c.alpha != 1:
             grad_values = grad_values * c.alpha
         if c.src_key is not None and c.pad_source:
             grad_values = _add_into(grad_values, shape=c._input_meta[1][0], key=c.src_key)
+        elif name in ("IndexAddBackward0", "IndexCopyBackward0"):  # torch: index_select(..).expand_as(source)
+            grad_values = grad_values.expand(c._input_meta[1][0])
     return grad_self, grad_values
+
+
+#: torch's node for a write's gradient in its input (the written positions zeroed), and whether it has an edge
+#: (None) for the zeros written: grad.scatter(dim, index, 0), grad.index_fill(dim, index, 0), grad.masked_fill(mask,
+#: 0), grad.put(index, zeros_like(source)), grad.index_put(indices, zeros_like(values))
+_SELF_GRADIENTS = {"ScatterBackward0": ("ScatterBackward1", False), "IndexCopyBackward0": ("IndexFillBackward0", False),
+                   "IndexFillBackward1": ("IndexFillBackward0", False),
+                   "MaskedScatterBackward0": ("MaskedFillBackward0", False), "PutBackward0": ("PutBackward0", True),
+                   "IndexPutBackward0": ("IndexPutBackward0", True)}
+#: torch's node for a write's gradient in its values: grad.gather(..), grad.take(..), grad.index_select(..)
+_VALUES_GRADIENTS = {"ScatterBackward0": "GatherBackward0", "ScatterAddBackward0": "GatherBackward0",
+                     "PutBackward0": "TakeBackward0", "IndexAddBackward0": "IndexSelectBackward0",
+                     "IndexCopyBackward0": "IndexSelectBackward0"}
 
 
 # torch saves the source of put / index_add / index_copy when the source needs a gradient (it reads its sizes
@@ -109,7 +132,10 @@ def _fill(name: str, self: Tensor, key, value) -> Tensor:
 
 def _fill_vjp(c, g):
     _unpack_index(c)
-    return _zero_at(g, key=c.key) if c.key != () else _constant_zeros(g)
+    if c.key == ():
+        return _constant_zeros(g)
+    name = type(c).__name__  # torch: index_fill's gradient is grad.index_fill(.., 0), scatter's grad.scatter(.., 0)
+    return zeroed_at(name if name in ("IndexFillBackward0", "ScatterBackward1") else "IndexPutBackward0", g, c.key)
 
 
 def _constant_zeros(g: Tensor) -> Tensor:
@@ -425,8 +451,11 @@ def masked_select(input, mask):
     if mask.dtype is not dtypes.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = np.broadcast_shapes(input.shape, mask.shape)
+    flags = mask._data
+    if not shape:  # 0-d input and mask: torch selects from one element (NumPy's nonzero refuses 0-d)
+        input, flags, shape = input.reshape(1), flags.reshape(1), (1,)
     source = input if input.shape == shape else input.expand(shape)
-    key = np.nonzero(np.broadcast_to(mask._data, shape))
+    key = np.nonzero(np.broadcast_to(flags, shape))
     return _indexed("MaskedSelectBackward0", source, key)
 
 
@@ -592,17 +621,25 @@ def put(input, index, source, accumulate: bool = False):
                   accumulate=accumulate)
 
 
-_masked_fill = Primitive("MaskedFillBackward0", lambda a, mask, value: np.where(mask, np.asarray(value, a.dtype), a),
-                         lambda c, g: (g.masked_fill(c.mask, 0), None), inputs=("self", "mask"), save=("mask",),
-                         jvp="elementwise")
+# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save
+_masked_fill = Primitive(
+    "MaskedFillBackward0", lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a),
+    lambda c, g: g.masked_fill(c.mask, 0), jvp="elementwise")
 _masked_fill_tensor = Primitive(
-    "MaskedFillBackward1", lambda a, mask, value: np.where(mask, value.astype(a.dtype), a),
-    lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None, None,
-                  g.masked_fill(~c.mask, 0).sum() if c.needs_input_grad(2) else None),
-    inputs=("self", "mask", "value"), save=("mask",),
-    jvp=lambda c, t_self, t_mask, t_value: _masked_fill_tensor(  # linear in (self, value), the mask kept
-        t_self if t_self is not None else c.self.zeros_like_detached(), c.mask,
-        t_value if t_value is not None else c.value.zeros_like_detached()))
+    "MaskedFillBackward1", lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a),
+    lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None,
+                  g.masked_select(c.mask).sum() if c.needs_input_grad(1) else None),  # torch's masked_select
+    inputs=("self", "value"),
+    jvp=lambda c, t_self, t_value: _masked_fill_tensor(  # linear in (self, value), the mask kept
+        t_self if t_self is not None else c.self.zeros_like_detached(),
+        t_value if t_value is not None else c.value.zeros_like_detached(), mask=c.mask))
+
+
+def _saving_mask(out: Tensor, primitive: Primitive, mask: Tensor) -> Tensor:
+    node = out._grad_fn
+    if node is not None and type(node) is primitive.node_cls:  # recorded: the mask saved, version-checked
+        save_extra(node, "mask", SavedTensor(mask))
+    return out
 
 
 @register(method=True, inplace=True)
@@ -616,8 +653,9 @@ def masked_fill(input, mask, value):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
         checked_scalar(value.item(), input._data.dtype)  # (torch converts its value with the overflow check)
-        return _masked_fill_tensor(input, mask, value)
-    return _masked_fill(input, mask, value=checked_scalar(value, input._data.dtype).item())
+        return _saving_mask(_masked_fill_tensor(input, value, mask=mask), _masked_fill_tensor, mask)
+    return _saving_mask(_masked_fill(input, mask=mask, value=checked_scalar(value, input._data.dtype).item()),
+                        _masked_fill, mask)
 
 
 @register(method=True, inplace=True)

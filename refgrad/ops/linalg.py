@@ -18,6 +18,7 @@ from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.ops._views import internal_view
+from refgrad.ops.elementwise import _times_scalar
 from refgrad.ops.shape import _t
 from refgrad.tensor import Tensor
 
@@ -262,7 +263,7 @@ def matmul(input, other):
 def _addmm_vjp(c, g):
     grads = [None, None, None]
     if c.needs_input_grad(0):
-        grads[0] = g if c.beta == 1 else g * c.beta
+        grads[0] = _scale(g, c.beta)
     if c.needs_input_grad(1):
         grads[1] = _scale(matmul(g, c.mat2.transpose(-2, -1)), c.alpha)
     if c.needs_input_grad(2):
@@ -271,7 +272,8 @@ def _addmm_vjp(c, g):
 
 
 def _scale(t: Tensor, factor) -> Tensor:
-    return t if factor == 1 else t * factor
+    """torch's maybe_multiply(t, factor): t itself for 1, else a Tensor-Scalar product (MulBackward1)."""
+    return t if factor == 1 else _times_scalar(t, factor)
 
 
 def _add_scaled(input, product, beta, alpha):
@@ -289,7 +291,7 @@ _addmm = Primitive("AddmmBackward0", lambda s, m1, m2, beta, alpha: _add_scaled(
 def _addmv_vjp(c, g):
     # outer and mv check their arguments as torch's ger / mv do: with an empty ``mat`` the output takes the shape
     # of ``input`` (see _addmv_forward) and torch's backward rejects a 0-d gradient there
-    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+    return (_scale(g, c.beta) if c.needs_input_grad(0) else None,
             _scale(outer(g, c.vec), c.alpha) if c.needs_input_grad(1) else None,
             _scale(c.mat.t().mv(g), c.alpha) if c.needs_input_grad(2) else None)
 
@@ -307,14 +309,14 @@ _addmv = Primitive("AddmvBackward0", _addmv_forward, _addmv_vjp,
 
 
 def _baddbmm_vjp(c, g):
-    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+    return (_scale(g, c.beta) if c.needs_input_grad(0) else None,
             _scale(g.bmm(c.batch2.transpose(1, 2)), c.alpha) if c.needs_input_grad(1) else None,
             _scale(c.batch1.transpose(1, 2).bmm(g), c.alpha) if c.needs_input_grad(2) else None)
 
 
 def _addbmm_vjp(c, g):
     expanded = g.unsqueeze(0).expand((c._input_meta[1][0][0],) + tuple(g.shape))
-    return (g if c.beta == 1 else g * c.beta if c.needs_input_grad(0) else None,
+    return (_scale(g, c.beta) if c.needs_input_grad(0) else None,
             _scale(expanded.bmm(c.batch2.transpose(1, 2)), c.alpha) if c.needs_input_grad(1) else None,
             _scale(c.batch1.transpose(1, 2).bmm(expanded), c.alpha) if c.needs_input_grad(2) else None)
 

@@ -13,6 +13,7 @@ from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
 from refgrad.ops._view_dtype import view_dtype
 from refgrad.ops._views import _alias, _slice
+from refgrad.tensor import Tensor
 
 
 def _infer_shape(shape, numel: int) -> tuple:
@@ -105,6 +106,22 @@ def t(input):
     return _t(input)
 
 
+def unsqueezed_to(g, shape: tuple):
+    """torch's unsqueeze_to: a squeezed cotangent ``g`` with its removed length-1 dimensions of ``shape`` put back,
+    one unsqueeze each (UnsqueezeBackward0 under create_graph), or ``g`` itself when none was removed."""
+    removed, j, kept = [], 0, tuple(g.shape)
+    for i, n in enumerate(shape):
+        if j < len(kept) and n == kept[j]:
+            j += 1
+        else:
+            removed.append(i)
+    if j != len(kept) or any(shape[i] != 1 for i in removed):
+        return g.reshape(shape)
+    for i in removed:
+        g = g.unsqueeze(i)
+    return g
+
+
 def _unsqueeze_forward(a, dim):
     """``a`` with a size-1 dimension at ``dim``, whose stride is torch's: 1 as the last dimension, else the extent
     of the dimension after it (NumPy's reshape gives it, and ``a``'s own size-1 dimensions, strides of its own)."""
@@ -117,13 +134,13 @@ def _unsqueeze_forward(a, dim):
 _unsqueeze = Primitive("UnsqueezeBackward0", _unsqueeze_forward, lambda c, g: g.squeeze(c.dim), view=True)
 _squeeze_dim = Primitive("SqueezeBackward1",
                          lambda a, dim: np.squeeze(a, dim) if a.ndim and a.shape[dim] == 1 else a.view(),
-                         lambda c, g: g.reshape(c.self_sym_sizes), view=True)
-_squeeze_all = Primitive("SqueezeBackward0", lambda a: np.squeeze(a), lambda c, g: g.reshape(c.self_sym_sizes),
+                         lambda c, g: unsqueezed_to(g, c.self_sym_sizes), view=True)
+_squeeze_all = Primitive("SqueezeBackward0", lambda a: np.squeeze(a), lambda c, g: unsqueezed_to(g, c.self_sym_sizes),
                          view=True)
 _squeeze_dims = Primitive("SqueezeBackward2",
                           lambda a, dims: np.squeeze(a, tuple(d for d in dims if a.shape[d] == 1))
                           if a.ndim else a.view(),
-                          lambda c, g: g.reshape(c.self_sym_sizes), view=True)
+                          lambda c, g: unsqueezed_to(g, c.self_sym_sizes), view=True)
 
 
 @register(method=True)
@@ -500,12 +517,20 @@ def reversed_dims(input):
 # --- copies: repeat, tile, flip, roll ---------------------------------------------------------------------------
 
 def _repeat_vjp(c, g):
-    repeats, padded = c.repeats, c.padded_shape
-    split_shape = []
-    for r, s in zip(repeats, padded):
-        split_shape += [r, s]
-    summed = g.reshape(tuple(split_shape)).sum(tuple(range(0, 2 * len(repeats), 2)))
-    return summed.reshape(c._input_meta[0][0])
+    """torch's repeat_backward: zeros for a 0 repeat; the leading new dimensions summed one by one
+    (SumBackward1), then each repeated dimension split off and summed, or the cotangent itself when none is."""
+    repeats, shape = c.repeats, tuple(c._input_meta[0][0])
+    if 0 in repeats:
+        return Tensor._make(np.zeros(shape, dtype=g._data.dtype))
+    for _ in range(len(repeats) - len(shape)):
+        g = g.sum(0)
+    split_shape, summed = [], []
+    for r, n in zip(repeats[len(repeats) - len(shape):], shape):
+        if r != 1:
+            summed.append(len(split_shape))
+            split_shape.append(r)
+        split_shape.append(n)
+    return g.reshape(tuple(split_shape)).sum(tuple(summed)) if summed else g
 
 
 _repeat = Primitive("RepeatBackward0", lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats),

@@ -21,6 +21,7 @@ from refgrad.ops import _special_math as special
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
+from refgrad.ops._scalar_ops import mul_scalar
 from refgrad.ops._util import float_dtype
 from refgrad.ops.elementwise import div_jvp
 from refgrad.tensor import _SCALAR_TYPE, Tensor
@@ -156,7 +157,7 @@ def positive(input):
 
 # --- exponentials, logarithms, powers -----------------------------------------------------------------------
 
-exp2 = _unary("exp2", "Exp2Backward0", round_once(np.exp2), lambda c, g: g * c.result * _LN2,
+exp2 = _unary("exp2", "Exp2Backward0", round_once(np.exp2), lambda c, g: mul_scalar(g * c.result, _LN2),
               "2 ** input (torch.exp2).", save=("result",), special_names=("exp2",))
 expm1 = _unary("expm1", "Expm1Backward0", round_once(np.expm1), lambda c, g: g * (c.result + 1),
                "exp(input) - 1, accurate near 0 (torch.expm1).", save=("result",), special_names=("expm1",))
@@ -253,9 +254,9 @@ def _rad2deg_forward(a):
     return (a * np.asarray(180 / math.pi, a.dtype)).astype(a.dtype, copy=False)
 
 
-deg2rad = _unary("deg2rad", "Deg2RadBackward0", _deg2rad_forward, lambda c, g: g * (math.pi / 180),
+deg2rad = _unary("deg2rad", "Deg2RadBackward0", _deg2rad_forward, lambda c, g: mul_scalar(g, math.pi / 180),
                  "Degrees to radians (torch.deg2rad).", save=())
-rad2deg = _unary("rad2deg", "Rad2DegBackward0", _rad2deg_forward, lambda c, g: g * (180 / math.pi),
+rad2deg = _unary("rad2deg", "Rad2DegBackward0", _rad2deg_forward, lambda c, g: mul_scalar(g, 180 / math.pi),
                  "Radians to degrees (torch.rad2deg).", save=())
 
 

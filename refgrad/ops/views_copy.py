@@ -10,7 +10,9 @@ import numpy as np
 
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
+from refgrad.ops._util import wrap_dim
 from refgrad.ops.join import cat, stack
+from refgrad.ops.shape import unsqueezed_to
 from refgrad.ops.shape_extra import _unfold_backward, _unfold_forward, diagonal_scatter, slice_scatter
 from refgrad.tensor import Tensor
 
@@ -29,10 +31,11 @@ def _copied(a, shape):
 
 
 _reshaped = Primitive("ViewBackward0_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
-_squeezed = Primitive("SqueezeBackward0_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
-_squeezed_dim = Primitive("SqueezeBackward1_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
-_squeezed_dims = Primitive("SqueezeBackward2_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
-_unsqueezed = Primitive("UnsqueezeBackward0_copy", _copied, lambda c, g: g.reshape(c._input_meta[0][0]))
+# (torch's gradients: the view ops' own, unsqueeze_to and squeeze: UnsqueezeBackward0 / SqueezeBackward1 nodes)
+_squeezed = Primitive("SqueezeBackward0_copy", _copied, lambda c, g: unsqueezed_to(g, c._input_meta[0][0]))
+_squeezed_dim = Primitive("SqueezeBackward1_copy", _copied, lambda c, g: unsqueezed_to(g, c._input_meta[0][0]))
+_squeezed_dims = Primitive("SqueezeBackward2_copy", _copied, lambda c, g: unsqueezed_to(g, c._input_meta[0][0]))
+_unsqueezed = Primitive("UnsqueezeBackward0_copy", _copied, lambda c, g: g.squeeze(c.dim))
 _t = Primitive("TBackward0_copy", lambda a: np.array(a.T, order="C"), lambda c, g: g.t())
 _transposed = Primitive("TransposeBackward0_copy", lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1).copy(),
                         lambda c, g: g.transpose(c.dim0, c.dim1))
@@ -87,7 +90,8 @@ def permute_copy(input, dims, *, out=None):
 @register()
 def unsqueeze_copy(input, dim: int, *, out=None):
     """torch.unsqueeze as a copy (torch.unsqueeze_copy)."""
-    return _unsqueezed(input, shape=_shape_of(input.detach().unsqueeze(dim)))
+    view = input.detach().unsqueeze(dim)
+    return _unsqueezed(input, shape=_shape_of(view), dim=wrap_dim(dim, input.ndim + 1))
 
 
 @register()

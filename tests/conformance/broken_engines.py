@@ -63,6 +63,14 @@ def _exp_first_order_only(x, *args, **kwargs):
     return torch.exp(_hooked_input(x, lambda grad: grad.detach()), *args, **kwargs)
 
 
+def _exp_gradient_node_renamed(x, *args, **kwargs):
+    """exp of x / 1.0: every value and the forward's ExpBackward0 are torch's, but the gradient computed with
+    create_graph is a DivBackward0 (torch's: MulBackward0)."""
+    if not (isinstance(x, torch.Tensor) and x.requires_grad):
+        return torch.exp(x, *args, **kwargs)
+    return torch.exp(x / 1.0, *args, **kwargs)
+
+
 def _abs_wrong_subgradient(x):
     """abs with d|x|/dx = 1 at x == 0 (torch: 0)."""
     seen = {}
@@ -178,6 +186,7 @@ exp_ignores_cotangent = _engine("exp_ignores_cotangent", {"exp": _exp_ignoring_c
 exp_hangs = _engine("exp_hangs", {"exp": _exp_hanging})
 exp_crashes = _engine("exp_crashes", {"exp": _exp_crashing})
 exp_first_order_only = _engine("exp_first_order_only", {"exp": _exp_first_order_only})
+exp_gradient_node_renamed = _engine("exp_gradient_node_renamed", {"exp": _exp_gradient_node_renamed})
 abs_subgradient_one = _engine("abs_subgradient_one", {"abs": _abs_wrong_subgradient})
 add_promotes_to_double = _engine("add_promotes_to_double", {"add": _add_promoting_to_double})
 matmul_value_error = _engine("matmul_value_error", {"matmul": _matmul_value_error})

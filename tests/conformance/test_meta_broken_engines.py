@@ -40,6 +40,7 @@ CASES = [
     ("exp_vjp_scaled", "exp", "vjp", "float64", "value", "grad"),
     ("exp_ignores_cotangent", "exp", "vjp", "float32", "value", "grad"),
     ("exp_first_order_only", "exp", "double_backward", "float64", "requires_grad", "grad[0]"),
+    ("exp_gradient_node_renamed", "exp", "double_backward", "float64", "grad_fn", "grad[0]"),
     ("abs_subgradient_one", SPEC_ABS, "vjp", "float64", "value", "grad"),
     ("add_promotes_to_double", "add", "forward", "float32", "dtype", "out[0]"),
     ("matmul_value_error", "matmul", "errors", "float64", "exception_type", "exception"),
