@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._util import promote, scalar_array
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
@@ -118,7 +119,7 @@ def _where_forward(condition, a, b, dtype):
 
 
 # torch.where's node (the public op, with its checks and promotion, is selection.where)
-_where = Primitive("WhereBackward0", _where_forward, _where_vjp, inputs=("condition", "self", "other"),
+_where = Primitive("WhereBackward0", follows_inputs(_where_forward), _where_vjp, inputs=("condition", "self", "other"),
                    save=("condition",), jvp="elementwise")
 
 
