@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay"]
+__all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major"]
 
 
 def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
@@ -111,3 +111,12 @@ def relay(result, *operands):
     if type(data) is np.ndarray and not settled(data, arrays):
         result._data = follow_inputs(data, *arrays)
     return result
+
+
+def column_major(array: np.ndarray) -> np.ndarray:
+    """``array`` with each matrix (its last two dimensions) stored column by column, the batch dimensions outside
+    in C order: the layout LAPACK leaves torch's results in (linalg.inv, solve, cholesky, qr, svd, eigh, lu_factor
+    ...: ``stride(-2) == 1``, so ``.view(-1)`` raises and ``.mT`` is contiguous). A copy unless already so."""
+    if array.ndim < 2:
+        return array
+    return np.swapaxes(np.ascontiguousarray(np.swapaxes(array, -1, -2)), -1, -2)
