@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major"]
+__all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major", "memory_order",
+           "in_order", "fft_order"]
 
 
 def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
@@ -120,3 +121,37 @@ def column_major(array: np.ndarray) -> np.ndarray:
     if array.ndim < 2:
         return array
     return np.swapaxes(np.ascontiguousarray(np.swapaxes(array, -1, -2)), -1, -2)
+
+
+def memory_order(array: np.ndarray) -> list[int]:
+    """``array``'s dimensions from the innermost in memory to the outermost (as torch orders one operand)."""
+    return torch_order(array.shape, [tuple(s // array.itemsize for s in array.strides)])
+
+
+def in_order(array: np.ndarray, order: list[int]) -> np.ndarray:
+    """``array`` dense with its dimensions laid out in ``order`` (innermost first); itself when already so."""
+    wanted, step = [0] * array.ndim, 1
+    for d in order:
+        wanted[d] = step
+        step *= array.shape[d]
+    if array.size < 2 or all(n == 1 or s == w * array.itemsize for n, s, w in zip(array.shape, array.strides, wanted)):
+        return array
+    outer = order[::-1]
+    dense = np.empty([array.shape[d] for d in outer], array.dtype).transpose(np.argsort(outer))
+    np.copyto(dense, array)
+    return dense
+
+
+def fft_order(a: np.ndarray, dims, real: bool) -> list[int]:
+    """The memory order (innermost first) of torch's result of an FFT of ``a`` over ``dims``: the transformed
+    dimensions innermost, then the others in ``a``'s memory order. A complex-to-complex transform keeps the
+    transformed dimensions in ``a``'s memory order; a real one (r2c, c2r) puts the halved last of ``dims`` innermost,
+    then the others of ``dims`` from the last to the first (surveyed on torch 2.13: 3-D inputs in C, Fortran and
+    permuted orders, every 1-D and 2-D transform)."""
+    order = memory_order(a)
+    dims = [d % a.ndim for d in dims]
+    if real and len(dims) > 1:
+        first = dims[::-1]
+    else:
+        first = [d for d in order if d in dims]
+    return first + [d for d in order if d not in dims]
