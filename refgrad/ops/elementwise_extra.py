@@ -93,7 +93,7 @@ def nextafter(input, other, *, out=None):
 def _mvlgamma_forward(a, p):
     offsets = np.arange(p, dtype=np.float64) / 2.0
     values = special.lgamma(a[..., None] - offsets.astype(a.dtype)).sum(-1)
-    return (values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype)
+    return np.ascontiguousarray((values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype))  # (as torch's)
 
 
 def _mvlgamma_vjp(c, g):

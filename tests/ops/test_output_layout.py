@@ -31,6 +31,16 @@ CASES = {
     "index_select.last": lambda t: t.index_select(t.tensor(M), -1, t.tensor([0, 3, 2])),
     "advanced_index.last": lambda t: t.tensor(A)[:, :, [3, 0]],
     "t_copy": lambda t: t.t_copy(t.tensor(M)),
+    # C-contiguous from a transposed input too (NumPy kept the input's order)
+    "tril.transposed": lambda t: t.tril(t.tensor(M.T.copy()).t()),
+    "triu.transposed": lambda t: t.triu(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "mvlgamma.transposed": lambda t: t.mvlgamma(t.tensor(M.T.copy() + 3).t(), 2),
+    # rot90: a transposed view of a flipped copy for odd k (NumPy's copy was C-contiguous), a flip keeping the
+    # input's order for k = 2, a C-contiguous clone for k = 0
+    "rot90": lambda t: t.rot90(t.tensor(M)),
+    "rot90.k3.dims02": lambda t: t.rot90(t.tensor(A), 3, (0, 2)),
+    "rot90.k2.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 2),
+    "rot90.k0.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 0),
 }
 
 
