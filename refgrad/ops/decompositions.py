@@ -196,8 +196,8 @@ def _solve_forward(a, b, vector, left):
     if not left:
         return np.swapaxes(_solve_forward(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), False, True), -1, -2)
     try:
-        if vector:
-            return np.linalg.solve(a, b[..., None])[..., 0]
+        if vector:  # batched: (last batch dim, n) column-major, as torch's
+            return column_major(np.linalg.solve(a, b[..., None])[..., 0])
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         # LAPACK's column-major layout, as torch's (left=False transposes it back: C-contiguous, as torch's)
         return column_major(np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),

@@ -29,6 +29,8 @@ CASES = {
     "inv": lambda t, T, k: t.linalg.inv(T(M[k])),
     "inv_ex": lambda t, T, k: t.linalg.inv_ex(T(M[k]))[0],
     "solve": lambda t, T, k: t.linalg.solve(T(M[k]), T(RHS[k])),
+    "solve.vector": lambda t, T, k: t.linalg.solve(T(M[k]), T(RHS[k][..., 0])),
+    "solve.vector.broadcast": lambda t, T, k: t.linalg.solve(T(M[3]), T(RHS[2][:, 0])),
     "solve.right": lambda t, T, k: t.linalg.solve(T(M[k]), T(np.swapaxes(RHS[k], -1, -2)), left=False),
     "cholesky": lambda t, T, k: t.linalg.cholesky(T(M[k])),
     "cholesky.upper": lambda t, T, k: t.linalg.cholesky(T(M[k]), upper=True),
@@ -69,7 +71,7 @@ def _layout(module, case, k):
         viewable = True
     except RuntimeError:
         viewable = False
-    return tuple(out.stride()), out.is_contiguous(), out.mT.is_contiguous(), viewable
+    return tuple(out.stride()), out.is_contiguous(), out.dim() < 2 or out.mT.is_contiguous(), viewable
 
 
 @pytest.mark.parametrize("k", [2, 3], ids=["matrix", "batch"])
