@@ -64,3 +64,28 @@ def test_the_flatten_of_a_cnn_views_its_activations():
     x = refgrad.tensor(X4, dtype=refgrad.float32)
     conv = refgrad.nn.Conv2d(3, 4, 3)
     assert refgrad.relu(conv(x)).view(2, -1).shape == (2, 4 * 3 * 3)
+
+
+def _outcome(module, fn):
+    try:
+        out = fn(module)
+    except RuntimeError as error:
+        return "raises " + str(error)
+    return tuple(out.stride())
+
+
+LRN_INPUT = RNG.standard_normal((2, 2, 1, 3, 2))
+LAYOUT_DEPENDENT = {  # whether torch raises depends on the input's layout (found by the forward property)
+    # local_response_norm views input * input (laid out like the input): a transposed 5-D input raises
+    "local_response_norm.transposed": lambda t: t.nn.functional.local_response_norm(
+        t.tensor(LRN_INPUT.transpose(4, 3, 2, 1, 0).copy()).permute(4, 3, 2, 1, 0), 4),
+    "local_response_norm": lambda t: t.nn.functional.local_response_norm(t.tensor(LRN_INPUT), 3),
+    # view_copy copies: no viewable strides needed
+    "view_copy.transposed": lambda t: t.view_copy(t.tensor(M.T.copy()).t(), (12,)),
+    "view_copy.bad_size": lambda t: t.view_copy(t.tensor(M.T.copy()).t(), (5,)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_DEPENDENT))
+def test_layout_dependent_errors_match_torch(case):
+    assert _outcome(refgrad, LAYOUT_DEPENDENT[case]) == _outcome(torch, LAYOUT_DEPENDENT[case])
