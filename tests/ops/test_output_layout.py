@@ -89,3 +89,29 @@ LAYOUT_DEPENDENT = {  # whether torch raises depends on the input's layout (foun
 @pytest.mark.parametrize("case", sorted(LAYOUT_DEPENDENT))
 def test_layout_dependent_errors_match_torch(case):
     assert _outcome(refgrad, LAYOUT_DEPENDENT[case]) == _outcome(torch, LAYOUT_DEPENDENT[case])
+
+
+Q = RNG.standard_normal((2, 2, 3, 4))
+LINEAR_W = RNG.standard_normal((4, 7))
+LAYOUT_DEPENDENT_NODES = {  # torch picks its kernel (so the node) by the inputs' layout
+    "linear.transposed_batch": lambda t: t.nn.functional.linear(
+        t.tensor(X3.transpose(1, 0, 2).copy()).transpose(0, 1).requires_grad_(), t.tensor(LINEAR_W), t.tensor(
+            np.ones(4))),
+    "linear.contiguous": lambda t: t.nn.functional.linear(t.tensor(X3).requires_grad_(), t.tensor(LINEAR_W),
+                                                          t.tensor(np.ones(4))),
+    "sdpa.contiguous": lambda t: t.nn.functional.scaled_dot_product_attention(*(t.tensor(Q).requires_grad_(),) * 3),
+    "sdpa.heads_transposed": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q.transpose(0, 2, 1, 3).copy()).transpose(1, 2).requires_grad_(), t.tensor(Q), t.tensor(Q)),
+    "sdpa.fortran_query": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q.transpose(3, 2, 1, 0).copy()).permute(3, 2, 1, 0).requires_grad_(), t.tensor(Q), t.tensor(Q)),
+    "sdpa.sliced_value": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q).requires_grad_(), t.tensor(Q), t.tensor(np.repeat(Q, 2, -1))[..., ::2]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_DEPENDENT_NODES))
+def test_layout_dependent_nodes_match_torch(case):
+    def node(module):
+        out = LAYOUT_DEPENDENT_NODES[case](module)
+        return type(out.grad_fn).__name__, tuple(out.stride())
+    assert node(refgrad) == node(torch)
