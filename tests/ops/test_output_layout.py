@@ -37,6 +37,10 @@ CASES = {
     "mvlgamma.transposed": lambda t: t.mvlgamma(t.tensor(M.T.copy() + 3).t(), 2),
     # rot90: a transposed view of a flipped copy for odd k (NumPy's copy was C-contiguous), a flip keeping the
     # input's order for k = 2, a C-contiguous clone for k = 0
+    # torch's transpose_ of a C-contiguous spectrum / sorted copy (refgrad's stand-in copied it C-contiguous)
+    "stft": lambda t: t.stft(t.tensor(X3[0]), 4, window=t.ones(4, dtype=t.float64), return_complex=True),
+    "stft.real": lambda t: t.stft(t.tensor(X3[0, 0]), 4, window=t.ones(4, dtype=t.float64), return_complex=False),
+    "quantile.dim0": lambda t: t.quantile(t.tensor(A), t.tensor([0.2, 0.5], dtype=t.float64), dim=0),
     "rot90": lambda t: t.rot90(t.tensor(M)),
     "rot90.k3.dims02": lambda t: t.rot90(t.tensor(A), 3, (0, 2)),
     "rot90.k2.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 2),
