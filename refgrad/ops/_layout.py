@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major", "memory_order",
-           "in_order", "fft_order"]
+           "in_order", "fft_order", "c_contiguous", "contiguous_result"]
 
 
 def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
@@ -155,3 +155,21 @@ def fft_order(a: np.ndarray, dims, real: bool) -> list[int]:
     else:
         first = [d for d in order if d in dims]
     return first + [d for d in order if d not in dims]
+
+
+def c_contiguous(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when C-contiguous, else a C-contiguous copy (np.ascontiguousarray turns 0-d into 1-d)."""
+    return array if array.flags.c_contiguous else np.copy(array, order="C")
+
+
+def contiguous_result(forward):
+    """``forward`` with its array results C-contiguous: torch allocates a reduction's (and a few other kernels')
+    output contiguous whatever the input's layout, where NumPy keeps the input's order (``x.mT.sum(0)``)."""
+    def contiguous(*arrays, **params):
+        out = forward(*arrays, **params)
+        if type(out) is tuple:
+            return tuple(c_contiguous(o) if type(o) is np.ndarray else o for o in out)
+        return c_contiguous(out) if type(out) is np.ndarray else out
+    contiguous.__name__ = getattr(forward, "__name__", "forward")
+    contiguous.__wrapped__ = forward
+    return contiguous

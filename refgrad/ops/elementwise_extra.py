@@ -13,7 +13,7 @@ from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
 from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
-from refgrad.ops._layout import follows_inputs
+from refgrad.ops._layout import c_contiguous, follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import float_dtype, wrap_dim
@@ -93,7 +93,7 @@ def nextafter(input, other, *, out=None):
 def _mvlgamma_forward(a, p):
     offsets = np.arange(p, dtype=np.float64) / 2.0
     values = special.lgamma(a[..., None] - offsets.astype(a.dtype)).sum(-1)
-    return np.ascontiguousarray((values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype))  # (as torch's)
+    return c_contiguous((values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype))  # (as torch's)
 
 
 def _mvlgamma_vjp(c, g):

@@ -525,7 +525,7 @@ def tile(input, dims):
     return repeat(input, (1,) * (input.ndim - len(dims)) + tuple(dims))
 
 
-_flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(),
+_flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(order="K"),  # (the input's order, as torch's)
                   lambda c, g: _flip(g, dims=c.dims), jvp="linear")
 
 

@@ -41,6 +41,17 @@ CASES = {
     "stft": lambda t: t.stft(t.tensor(X3[0]), 4, window=t.ones(4, dtype=t.float64), return_complex=True),
     "stft.real": lambda t: t.stft(t.tensor(X3[0, 0]), 4, window=t.ones(4, dtype=t.float64), return_complex=False),
     "quantile.dim0": lambda t: t.quantile(t.tensor(A), t.tensor([0.2, 0.5], dtype=t.float64), dim=0),
+    # reductions allocate C-contiguous outputs; flip keeps the input's order; cat is C-contiguous unless every
+    # input is channels-last (NumPy kept a transposed input's order, or made flip's copy C-contiguous)
+    "sum.dim.transposed": lambda t: t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0).sum(1),
+    "mean.dim.permuted": lambda t: t.tensor(A.transpose(0, 2, 1).copy()).permute(0, 2, 1).mean(0),
+    "var.transposed": lambda t: t.var(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "logsumexp.transposed": lambda t: t.logsumexp(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "vector_norm.transposed": lambda t: t.linalg.vector_norm(t.tensor(A.transpose(1, 0, 2).copy()).transpose(0, 1),
+                                                             dim=-1),
+    "flip.transposed": lambda t: t.flip(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), (0,)),
+    "cat.transposed": lambda t: t.cat([t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0)] * 2, 2),
+    "cat.channels_last": lambda t: t.cat([t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)] * 2, 1),
     "rot90": lambda t: t.rot90(t.tensor(M)),
     "rot90.k3.dims02": lambda t: t.rot90(t.tensor(A), 3, (0, 2)),
     "rot90.k2.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 2),
