@@ -53,3 +53,15 @@ def test_inputs_are_mostly_contiguous_and_sometimes_not():
     draw()
     counts = {name: seen.count(name) for name in ("contiguous", "transposed", "sliced")}
     assert counts["transposed"] and counts["sliced"] and counts["contiguous"] > 4 * (len(seen) - counts["contiguous"])
+
+
+def test_a_known_entry_can_match_the_input_layouts():
+    from conformance.report.known import KnownEntry, input_layouts
+    record = {"op": "native_batch_norm", "property": "double_backward", "inputs": str([
+        {"kind": "tensor", "data": [1.0], "shape": [1], "dtype": "float64", "requires_grad": True},
+        {"kind": "tensor", "data": [1.0, 2.0], "shape": [2], "dtype": "float64", "requires_grad": True,
+         "layout": "sliced"}, {"kind": "scalar", "value": 2}])}
+    assert input_layouts(record) == "contiguous,sliced"
+    entry = KnownEntry(patterns=(("op", "native_batch_norm"), ("property", "*"), ("layout", "*sliced*")), reason="r")
+    assert entry.matches(record)
+    assert not entry.matches(dict(record, inputs=record["inputs"].replace("'sliced'", "'transposed'")))
