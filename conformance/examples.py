@@ -13,16 +13,32 @@ from hypothesis import strategies as st
 from conformance.specs._spec import OpSpec, TensorArg
 from conformance.strategies import cotangents, is_floating, tensor_values
 
-__all__ = ["draw_inputs", "draw_cotangents", "tensor_item", "input_facts"]
+__all__ = ["draw_inputs", "draw_cotangents", "draw_layout", "tensor_item", "input_facts"]
 
 # requires_grad is True three times in four, and shrinks toward True
 _REQUIRES_GRAD = st.integers(0, 3).map(lambda k: k != 3)
+# a tensor input is laid out non-contiguously one time in eight (see programs.make_input), shrinking toward
+# contiguous: torch's output layouts follow the inputs' (elementwise ops keep a transposed input's order), and a
+# layout decides whether a later view() raises
+_LAYOUT = st.integers(0, 15).map(lambda k: "transposed" if k == 14 else "sliced" if k == 15 else "contiguous")
 
 
-def tensor_item(array: np.ndarray, dtype: str, requires_grad: bool) -> dict[str, Any]:
-    """The data item for a tensor holding ``array``."""
-    return {"kind": "tensor", "data": array.tolist(), "shape": list(array.shape), "dtype": dtype,
+def draw_layout(data: st.DataObject, shape: tuple[int, ...], label: str) -> str:
+    """How an input of ``shape`` is laid out in memory: "contiguous" mostly, else "transposed" (2+ dims) or
+    "sliced"; tensors without two elements are always contiguous (no draw)."""
+    if len(shape) == 0 or int(np.prod(shape)) < 2:
+        return "contiguous"
+    layout = data.draw(_LAYOUT, label=label)
+    return "sliced" if layout == "transposed" and len(shape) < 2 else layout
+
+
+def tensor_item(array: np.ndarray, dtype: str, requires_grad: bool, layout: str = "contiguous") -> dict[str, Any]:
+    """The data item for a tensor holding ``array`` (laid out in memory as ``layout``: see programs.make_input)."""
+    item = {"kind": "tensor", "data": array.tolist(), "shape": list(array.shape), "dtype": dtype,
             "requires_grad": bool(requires_grad)}
+    if layout != "contiguous":
+        item["layout"] = layout
+    return item
 
 
 def draw_inputs(data: st.DataObject, spec: OpSpec, dtype: str, *, invalid_shapes: bool = False,
@@ -51,7 +67,8 @@ def draw_inputs(data: st.DataObject, spec: OpSpec, dtype: str, *, invalid_shapes
         requires_grad = False
         if arg.differentiable and is_floating(arg_dtype):
             requires_grad = data.draw(_REQUIRES_GRAD, label=f"input {position} requires_grad")
-        inputs.append(tensor_item(values, arg_dtype, requires_grad))
+        layout = draw_layout(data, shape, f"input {position} layout")
+        inputs.append(tensor_item(values, arg_dtype, requires_grad, layout))
     return inputs, kwargs
 
 

@@ -15,14 +15,31 @@ def make_input(t, item):
     """Build one input on module ``t``: a Python scalar, or a tensor from nested-list data.
 
     ``item`` is ``{"kind": "scalar", "value": v}`` or ``{"kind": "tensor", "data": nested list, "shape": [...],
-    "dtype": "float32", "requires_grad": bool}``; size-0 tensors are built with ``t.zeros``.
+    "dtype": "float32", "requires_grad": bool}``, optionally with ``"layout"``: ``"contiguous"`` (the default),
+    ``"transposed"`` (the dimensions' order reversed in memory: Fortran order, ``x.mT`` of a matrix) or
+    ``"sliced"`` (every other element of a buffer twice as long in the last dimension, ``buffer[..., ::2]``).
+    A non-contiguous input is still a leaf and not a view (its buffer is built without grad and detached), so
+    only its strides differ from a contiguous one's. Size-0 tensors are built with ``t.zeros``.
     """
     if item["kind"] == "scalar":
         return item["value"]
     dtype = getattr(t, item["dtype"])
     if 0 in item["shape"]:
         return t.zeros(tuple(item["shape"]), dtype=dtype, requires_grad=item["requires_grad"])
-    return t.tensor(item["data"], dtype=dtype, requires_grad=item["requires_grad"])
+    layout = item.get("layout", "contiguous")
+    if layout == "contiguous":
+        return t.tensor(item["data"], dtype=dtype, requires_grad=item["requires_grad"])
+    values = np.array(item["data"], dtype=object)
+    if layout == "transposed":
+        order = tuple(reversed(range(values.ndim)))
+        x = t.tensor(values.transpose(order).tolist(), dtype=dtype).permute(order)
+    elif layout == "sliced":
+        buffer = np.zeros(values.shape[:-1] + (2 * values.shape[-1],), dtype=object)
+        buffer[..., ::2] = values
+        x = t.tensor(buffer.tolist(), dtype=dtype)[..., ::2]
+    else:
+        raise ValueError("unknown input layout " + repr(layout))
+    return x.detach().requires_grad_(item["requires_grad"])
 
 
 def flatten_outputs(t, result):
@@ -44,10 +61,21 @@ def to_numpy(x):
         return np.array(x.detach().numpy(force=True), copy=True)
 
 
-def observe(t, obs, key, x, full=True):
+def layout(x):
+    """A tensor's memory layout as far as torch defines it: its strides with None for the dimensions of size 1
+    (torch's strides there are arbitrary: ``is_contiguous``, ``view`` and every kernel ignore them) and whether
+    it is contiguous; ``"empty"`` for a tensor without elements (torch calls every one contiguous and its strides
+    are conventions). What decides whether a later ``view`` raises, and where a kernel's output layout differs."""
+    if x.numel() == 0:
+        return "empty"
+    strides = tuple(None if n == 1 else int(s) for n, s in zip(x.shape, x.stride()))
+    return str(strides) + (" contiguous" if x.is_contiguous() else " non-contiguous")
+
+
+def observe(t, obs, key, x, full=True, with_layout=False):
     """Record what a user can see of ``x`` under ``key``: None, a non-tensor's repr, or a tensor's shape,
-    dtype, requires_grad, value (and with ``full``: is_leaf and the grad_fn's class name).
-    An observable whose access raises is recorded as ``"!error <Type>: <message>"``."""
+    dtype, requires_grad, value (and with ``full``: is_leaf and the grad_fn's class name; with ``with_layout``:
+    its :func:`layout`). An observable whose access raises is recorded as ``"!error <Type>: <message>"``."""
     if isinstance(x, np.ndarray):
         obs[key + ".value"] = x.copy()
         return
@@ -64,6 +92,8 @@ def observe(t, obs, key, x, full=True):
     if full:
         getters["is_leaf"] = lambda: bool(x.is_leaf)
         getters["grad_fn"] = lambda: None if x.grad_fn is None else type(x.grad_fn).__name__
+    if with_layout:
+        getters["layout"] = lambda: layout(x)
     for name, getter in getters.items():
         try:
             obs[key + "." + name] = getter()
@@ -82,13 +112,13 @@ def differentiable_outputs(t, outs, cotangent_items):
 
 
 def program_forward(t, fn, inputs, kwargs, extra, obs):
-    """Forward: outputs' values, shape, dtype, requires_grad, is_leaf and grad_fn name."""
+    """Forward: outputs' values, shape, dtype, requires_grad, is_leaf, grad_fn name and memory layout."""
     obs["_step"] = "forward"
     args = [make_input(t, item) for item in inputs]
     outs = flatten_outputs(t, fn(t, *args, **kwargs))
     obs["outputs"] = len(outs)
     for index, out in enumerate(outs):
-        observe(t, obs, "out[" + str(index) + "]", out)
+        observe(t, obs, "out[" + str(index) + "]", out, with_layout=True)
 
 
 def program_vjp(t, fn, inputs, kwargs, extra, obs):

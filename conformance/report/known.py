@@ -13,6 +13,8 @@ TOML, one ``[[divergence]]`` table per entry (see reports/known_divergences.toml
     id = "4b58d41fbac1"         # optional: exact divergence_id
     inputs = "nonfinite"        # optional: only examples whose inputs hold a NaN or inf ("extreme": that, or a
                                 # nonzero value whose square under- or overflows in its dtype; see input_class)
+    layout = "*sliced*"         # optional pattern on the example's input layouts, e.g. "contiguous,sliced"
+                                # (the sorted distinct layouts of its tensor inputs: see input_layouts)
     reason = "why this is accepted"   # required, non-empty
     verdict = "torch-wrong"     # optional: the verdict the entry expects (informational)
     rate = 3e-4                 # optional: the measured share of its cells' examples that meet it (a rare input)
@@ -36,6 +38,7 @@ import fnmatch
 import hashlib
 import io
 import math
+import re
 import tokenize
 import tomllib
 from dataclasses import dataclass
@@ -49,9 +52,9 @@ from conformance.report.load import parse_literal
 
 __all__ = ["KnownEntry", "KnownFileError", "load_known", "known_digest", "apply_known", "stale_entries", "stale_line",
            "MATCH_FIELDS", "STALE_MIN_EXAMPLES", "STALE_MISS_PROBABILITY", "INPUT_CLASSES", "input_class",
-           "ENTRY_VERDICTS", "adopt_known_verdicts"]
+           "input_layouts", "ENTRY_VERDICTS", "adopt_known_verdicts"]
 
-MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "kwargs", "id")
+MATCH_FIELDS = ("op", "property", "dtype", "kind", "key", "scenario", "kwargs", "id", "layout")
 #: Values of an entry's ``inputs`` field, from the narrowest: an entry with ``inputs = C`` matches only records
 #: whose example inputs are of class C or narrower (see :func:`input_class`).
 INPUT_CLASSES = ("nonfinite", "extreme")
@@ -65,6 +68,16 @@ _ALLOWED = set(MATCH_FIELDS) | {"reason", "verdict", "inputs", "rate"}
 ENTRY_VERDICTS = ("torch-wrong", "undefined", "convention", "tolerance", "implementation-dependent",
                   "both-imprecise", "torch-limitation", "undecided")
 _RECORD_FIELD = {"id": "divergence_id"}
+
+
+def input_layouts(record: dict[str, Any]) -> str:
+    """The sorted distinct memory layouts of a record's tensor inputs (conformance.programs.make_input), joined by
+    commas: ``"contiguous"``, ``"contiguous,sliced"``...; "" for a record without tensor inputs."""
+    text = str(record.get("inputs") or "")
+    tensors = text.count("'kind': 'tensor'")
+    laid = re.findall(r"'layout': '(\w+)'", text)
+    found = set(laid) | ({"contiguous"} if tensors > len(laid) else set())
+    return ",".join(sorted(found))
 
 
 class KnownFileError(Exception):
@@ -99,7 +112,7 @@ class KnownEntry:
     def matches(self, record: dict[str, Any]) -> bool:
         """True when every given pattern matches the record's field (ids exactly, the rest by fnmatch)."""
         for name, pattern in self.patterns:
-            value = record.get(_RECORD_FIELD.get(name, name))
+            value = input_layouts(record) if name == "layout" else record.get(_RECORD_FIELD.get(name, name))
             value = "" if value is None else str(value)
             if name == "id":
                 if value != pattern:

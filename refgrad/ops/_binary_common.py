@@ -5,6 +5,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd.graph import SavedTensor, save_extra
+from refgrad.ops._layout import follow_inputs, settled
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._util import promote, scalar_array
 from refgrad.tensor import _DTYPE_OF, _SCALAR_TYPE, Tensor
@@ -115,7 +116,9 @@ def _where_vjp(c, g):
 def _where_forward(a, b, condition, dtype):
     if dtype is not None:
         a, b = a.astype(dtype.numpy, copy=False), b.astype(dtype.numpy, copy=False)
-    return np.where(condition._data, a, b)
+    operands = (condition._data, a, b)  # (TensorIterator's order: the condition leads the layout)
+    out = np.where(*operands)
+    return out if settled(out, operands) else follow_inputs(out, *operands)
 
 
 # torch.where's node: edges for self and other only (torch records none for the condition, which it saves)

@@ -7,6 +7,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
 from refgrad.autograd.graph import SavedTensor, save_extra
+from refgrad.ops._layout import in_order, memory_order
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import mul_scalar
@@ -66,8 +67,8 @@ def _flash_forward(q, k, v, mask, is_causal, scale):
     from refgrad.autograd.grad_mode import no_grad
     k, v = _grouped(k, q.shape[-3]), _grouped(v, q.shape[-3])
     with no_grad():
-        return _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale,
-                          flash=True)._data
+        out = _attention(Tensor._make(q), Tensor._make(k), Tensor._make(v), mask, is_causal, scale, flash=True)._data
+    return in_order(out, memory_order(q))  # (torch's fused kernel writes its output in the query's order)
 
 
 def _flash_backward_forward(g, q, k, v, mask, is_causal, scale):
@@ -149,11 +150,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
         _check_gqa(query, key, value)
-    # torch's fused kernel needs one batch size, and one head count (key and value's may divide query's under GQA)
+    # torch's fused kernel needs one batch size, and one head count (key and value's may divide query's under GQA),
     flash = (query.ndim == key.ndim == value.ndim == 4 and query.shape[-1] == key.shape[-1] == value.shape[-1]
              and (attn_mask is None or not attn_mask.requires_grad)
              and query.shape[0] == key.shape[0] == value.shape[0] and key.shape[1] == value.shape[1]
-             and (query.shape[1] == key.shape[1] or enable_gqa))
+             and (query.shape[1] == key.shape[1] or enable_gqa)
+             # and a last dimension of stride 1 (even of size 1): a transposed or sliced input takes the math path
+             and query.stride(-1) == key.stride(-1) == value.stride(-1) == 1)
     if flash:  # torch's fused kernel takes the grouped key and value as they are
         out = _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
         if out.grad_fn is not None and attn_mask is not None and attn_mask.dtype is not dtypes.bool:

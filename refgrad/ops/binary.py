@@ -23,6 +23,7 @@ from refgrad.ops._binary_common import (
     type_name,
     unsupported,
 )
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import sub_mul_once
@@ -77,7 +78,7 @@ def _atan2_jvp(c, t_self, t_other):
     return numerator / (x * x + y * y)
 
 
-_atan2 = Primitive("Atan2Backward0", np.arctan2, _atan2_vjp, inputs=("self", "other"),
+_atan2 = Primitive("Atan2Backward0", follows_inputs(np.arctan2), _atan2_vjp, inputs=("self", "other"),
                    save=("self", "other"), jvp=_atan2_jvp)
 
 
@@ -88,7 +89,7 @@ def atan2(input, other, *, out=None):
     return _atan2(a, b, cast=dtype)
 
 
-_hypot = Primitive("HypotBackward0", np.hypot,
+_hypot = Primitive("HypotBackward0", follows_inputs(np.hypot),
                    lambda c, g: (g * c.self / c.result if c.needs_input_grad(0) else None,
                                  g * c.other / c.result if c.needs_input_grad(1) else None),
                    inputs=("self", "other"), save={"self": ("self",), "other": ("other",), "result": None},
@@ -141,13 +142,13 @@ def _choice_jvp(first_wins, split_ties: bool):
     return jvp
 
 
-_maximum = Primitive("MaximumBackward0", np.maximum, _extremum_vjp(np.less), inputs=("self", "other"),
+_maximum = Primitive("MaximumBackward0", follows_inputs(np.maximum), _extremum_vjp(np.less), inputs=("self", "other"),
                      save=("self", "other"), jvp=_choice_jvp(np.greater, True))
-_minimum = Primitive("MinimumBackward0", np.minimum, _extremum_vjp(np.greater), inputs=("self", "other"),
-                     save=("self", "other"), jvp=_choice_jvp(np.less, True))
-_fmax = Primitive("FmaxBackward0", np.fmax, _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
+_minimum = Primitive("MinimumBackward0", follows_inputs(np.minimum), _extremum_vjp(np.greater),
+                     inputs=("self", "other"), save=("self", "other"), jvp=_choice_jvp(np.less, True))
+_fmax = Primitive("FmaxBackward0", follows_inputs(np.fmax), _nan_ignoring_vjp(np.greater), inputs=("self", "other"),
                   save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x > y) | np.isnan(y), False))
-_fmin = Primitive("FminBackward0", np.fmin, _nan_ignoring_vjp(np.less), inputs=("self", "other"),
+_fmin = Primitive("FminBackward0", follows_inputs(np.fmin), _nan_ignoring_vjp(np.less), inputs=("self", "other"),
                   save=("self", "other"), jvp=_choice_jvp(lambda x, y: (x <= y) | np.isnan(y), False))
 
 
@@ -199,6 +200,7 @@ def _not_implemented(kernel):
 
 
 def _modulo(name, np_fn, kernel, tensor_node, scalar_node):
+    np_fn = follows_inputs(np_fn)
     tensor_prim = Primitive(tensor_node, np_fn, _quotient_vjp(name), inputs=("self", "other"),
                             save={"self": ("other",), "other": ("other",)}, jvp="elementwise")
     scalar_prim = Primitive(scalar_node, np_fn, lambda c, g: (g, None), inputs=("self", "other"), jvp="elementwise")
@@ -240,7 +242,7 @@ def _copysign_vjp(c, g):
     return (grad_x, g.zeros_like_detached() if c.needs_input_grad(1) else None)
 
 
-_copysign = Primitive("CopysignBackward0", np.copysign, _copysign_vjp, inputs=("self", "other"),
+_copysign = Primitive("CopysignBackward0", follows_inputs(np.copysign), _copysign_vjp, inputs=("self", "other"),
                       save={"self": ("self",), "result": None}, jvp=elementwise_in(0))  # torch: other has no term
 _copysign_scalar = Primitive("CopysignBackward1", lambda a, other: np.copysign(a, np.asarray(other, a.dtype)),
                              _copysign_self_grad, save=("self", "result"), jvp="elementwise")
@@ -281,11 +283,11 @@ def _xlogy_number_self_forward(y, self_value):
     return _xlogy_forward(np.asarray(self_value, y.dtype), y)
 
 
-_xlogy = Primitive("XlogyBackward0", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
+_xlogy = Primitive("XlogyBackward0", follows_inputs(_xlogy_forward), _xlogy_vjp, inputs=("self", "other"),
                    save=("self", "other"), jvp="elementwise")
-_xlogy_number_other = Primitive("XlogyBackward2", _xlogy_forward, _xlogy_vjp, inputs=("self", "other"),
+_xlogy_number_other = Primitive("XlogyBackward2", follows_inputs(_xlogy_forward), _xlogy_vjp, inputs=("self", "other"),
                                 save=("self", "other"), jvp=elementwise_in(0))
-_xlogy_number_self = Primitive("XlogyBackward1", _xlogy_number_self_forward,
+_xlogy_number_self = Primitive("XlogyBackward1", follows_inputs(_xlogy_number_self_forward),
                                lambda c, g: mul_scalar(g, c.self_value) / c.other, inputs=("other",), save=("other",),
                                jvp="elementwise")
 
@@ -321,9 +323,9 @@ def _logaddexp2_vjp(c, g):
             g / add_scalar(pow(2.0, x - y), 1) if c.needs_input_grad(1) else None)
 
 
-_logaddexp = Primitive("LogaddexpBackward0", np.logaddexp, _logaddexp_vjp, inputs=("self", "other"),
+_logaddexp = Primitive("LogaddexpBackward0", follows_inputs(np.logaddexp), _logaddexp_vjp, inputs=("self", "other"),
                        save=("self", "other"), jvp="elementwise")
-_logaddexp2 = Primitive("Logaddexp2Backward0", np.logaddexp2, _logaddexp2_vjp, inputs=("self", "other"),
+_logaddexp2 = Primitive("Logaddexp2Backward0", follows_inputs(np.logaddexp2), _logaddexp2_vjp, inputs=("self", "other"),
                         save=("self", "other"), jvp="elementwise")
 logaddexp = register("logaddexp", method=True)(_binary(
     _logaddexp, "logaddexp", "log(exp(input) + exp(other)) (torch.logaddexp); gradient NaN at (-inf, -inf).",
@@ -354,7 +356,8 @@ def _lerp_tensor_vjp(c, g):
             g * (c.end - c.self) if c.needs_input_grad(2) else None)
 
 
-_lerp_scalar = Primitive("LerpBackward0", _lerp_forward, _lerp_scalar_vjp, inputs=("self", "end"), jvp="elementwise")
+_lerp_scalar = Primitive("LerpBackward0", follows_inputs(_lerp_forward), _lerp_scalar_vjp, inputs=("self", "end"),
+                         jvp="elementwise")
 # as torch: start and end are saved only for weight's gradient, weight always (torch 2.13 saves it also when only
 # weight requires grad, so an in-place change of weight before backward is its version-counter error)
 def _lerp_tensor_jvp(c, self_t, end_t, weight_t):
@@ -365,7 +368,8 @@ def _lerp_tensor_jvp(c, self_t, end_t, weight_t):
     return total if weight_t is None else total + weight_t * (c.end - c.self)
 
 
-_lerp_tensor = Primitive("LerpBackward1", _lerp_forward, _lerp_tensor_vjp, inputs=("self", "end", "weight"),
+_lerp_tensor = Primitive("LerpBackward1", follows_inputs(_lerp_forward), _lerp_tensor_vjp,
+                         inputs=("self", "end", "weight"),
                          save={"self": ("weight",), "end": ("weight",), "weight": None}, jvp=_lerp_tensor_jvp)
 
 
@@ -417,7 +421,7 @@ def _times_value(tensor: Tensor, value) -> Tensor:
 
 
 _addcmul = Primitive(
-    "AddcmulBackward0", _addcmul_forward,
+    "AddcmulBackward0", follows_inputs(_addcmul_forward),
     lambda c, g: (g if c.needs_input_grad(0) else None,
                   g * _times_value(c.tensor2, c.value) if c.needs_input_grad(1) else None,
                   g * _times_value(c.tensor1, c.value) if c.needs_input_grad(2) else None),
@@ -448,7 +452,7 @@ def _addcdiv_jvp(c, self_t, tensor1_t, tensor2_t):
 
 
 _addcdiv_jvp.complex = True  # holomorphic (see refgrad.autograd._jvp)
-_addcdiv = Primitive("AddcdivBackward0", lambda x, t1, t2, value: x + value * t1 / t2, _addcdiv_vjp,
+_addcdiv = Primitive("AddcdivBackward0", follows_inputs(lambda x, t1, t2, value: x + value * t1 / t2), _addcdiv_vjp,
                      inputs=("self", "tensor1", "tensor2"), save={"tensor1": ("tensor2",), "tensor2": None},
                      jvp=_addcdiv_jvp)
 

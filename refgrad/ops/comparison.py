@@ -11,6 +11,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.ops._binary_common import binary_operands, check_broadcast, require_tensor, type_name, unsupported
 from refgrad.ops._inplace import apply_inplace
+from refgrad.ops._layout import follows_inputs, relay
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -25,12 +26,14 @@ def _result(array) -> Tensor:
 
 
 def _compare(np_fn, name: str):
+    laid = follows_inputs(np_fn)  # (torch's output layout)
+
     def compare(input, other, *, out=None):
         require_tensor(name, input)
         dtype, (a, b) = binary_operands(name, input, other)
         if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
             raise unsupported(f"{name}_cpu", dtype)
-        return _result(np_fn(a._data.astype(dtype.numpy, copy=False), b._data.astype(dtype.numpy, copy=False)))
+        return _result(laid(a._data.astype(dtype.numpy, copy=False), b._data.astype(dtype.numpy, copy=False)))
     compare.__name__ = name
     compare.__doc__ = f"Elementwise {np_fn.__name__} after type promotion, a bool tensor (torch.{name})."
     return compare
@@ -88,14 +91,14 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
     check_broadcast(input, other)
     a, b = input._data, other._data
     if input.dtype is dtypes.bool:
-        return _result(a == b)
+        return relay(_result(a == b), input, other)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):  # integers compare in double precision
         a, b = a.astype(np.float64), b.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         close = (a == b) | (np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= atol + rtol * np.abs(b)))
     if equal_nan:
         close |= np.isnan(a) & np.isnan(b)
-    return _result(close)
+    return relay(_result(close), input, other)  # (torch's composite keeps the first comparison's layout)
 
 
 @register(method=True)
@@ -143,6 +146,8 @@ def _truth(a: Tensor, dtype: dtypes.dtype) -> np.ndarray:
 
 
 def _logical(np_fn, name: str):
+    laid = follows_inputs(np_fn)
+
     def op(input, other, *, out=None):
         # torch takes the truth values in the promoted dtype: a float64 0-d 1e-129 next to float32 tensors is
         # float32 0 (False), an int64 0-d 256 next to uint8 tensors is uint8 0
@@ -150,7 +155,7 @@ def _logical(np_fn, name: str):
         dtype, (a, b) = binary_operands(name, input, other)
         if dtype.is_complex and name not in ("eq", "ne"):  # complex numbers have no order
             raise unsupported(f"{name}_cpu", dtype)
-        return _result(np_fn(_truth(a, dtype), _truth(b, dtype)))
+        return _result(laid(_truth(a, dtype), _truth(b, dtype)))
     op.__name__ = name
     op.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values (torch.{name})."
     return op
@@ -184,13 +189,15 @@ def _right_shift(a, b):
 
 
 def _bitwise(np_fn, name: str, kernel: str, allow_bool: bool = True):
+    laid = follows_inputs(np_fn)
+
     def op(input, other, *, out=None):
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
             require_tensor(name, input)
         dtype, (a, b) = binary_operands(name, input, other)
         if dtype.is_floating_point or (dtype is dtypes.bool and not allow_bool):
             raise unsupported(kernel, dtype)
-        return _result(np_fn(a._data.astype(dtype.numpy), b._data.astype(dtype.numpy)))
+        return _result(laid(a._data.astype(dtype.numpy), b._data.astype(dtype.numpy)))
     op.__name__ = name
     op.__doc__ = f"Elementwise {name.replace('_', ' ')} of integer or bool tensors (torch.{name})."
     return op

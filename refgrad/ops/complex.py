@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._binary_common import check_broadcast, require_tensor, type_name
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -136,7 +137,7 @@ def _complex_forward(re, im, dtype):
 
 # torch's ComplexBackward0 saves each input when that input requires grad (so a second backward, or an in-place
 # change of it, raises) though its gradient needs neither
-_complex = Primitive("ComplexBackward0", _complex_forward, lambda c, g: (real(g), imag(g)),
+_complex = Primitive("ComplexBackward0", follows_inputs(_complex_forward), lambda c, g: (real(g), imag(g)),
                      inputs=("real", "imag"), save={"real": ("real",), "imag": ("imag",)}, holomorphic=False)
 
 
@@ -171,8 +172,8 @@ def _polar_jvp(c, t_abs, t_angle):
 
 
 _polar_jvp.complex = True  # written for its complex output (see refgrad.autograd._jvp)
-_polar = Primitive("PolarBackward0", _polar_forward, _polar_vjp, inputs=("abs", "angle"), save=("result",),
-                   holomorphic=False, jvp=_polar_jvp)
+_polar = Primitive("PolarBackward0", follows_inputs(_polar_forward), _polar_vjp, inputs=("abs", "angle"),
+                   save=("result",), holomorphic=False, jvp=_polar_jvp)
 
 
 @register()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad.autograd._jvp import contraction, no_forward_rule
+from refgrad.ops._layout import column_major
 from refgrad.ops._linalg_util import (
     _QR,
     _SVD,
@@ -43,7 +44,7 @@ register("LinAlgError", namespace="torch.linalg")(LinAlgError)
 
 def _inv_forward(a):
     try:
-        return np.linalg.inv(a)
+        return column_major(np.linalg.inv(a))  # (LAPACK's layout, as torch's)
     except np.linalg.LinAlgError:
         raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed "
                           "because the input matrix is singular.") from None
@@ -195,10 +196,12 @@ def _solve_forward(a, b, vector, left):
     if not left:
         return np.swapaxes(_solve_forward(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), False, True), -1, -2)
     try:
-        if vector:
-            return np.linalg.solve(a, b[..., None])[..., 0]
+        if vector:  # batched: (last batch dim, n) column-major, as torch's
+            return column_major(np.linalg.solve(a, b[..., None])[..., 0])
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:]))
+        # LAPACK's column-major layout, as torch's (left=False transposes it back: C-contiguous, as torch's)
+        return column_major(np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),
+                                            np.broadcast_to(b, batch + b.shape[-2:])))
     except np.linalg.LinAlgError:
         raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
 
@@ -264,7 +267,7 @@ def _cholesky_forward(a, upper, name="linalg.cholesky"):
             raise LinAlgError(f"{name}: {where}The factorization could not be completed because the input is not "
                               f"positive-definite (the leading minor of order {order} is not positive-definite).")
     low = np.linalg.cholesky(a) if a.size else a.copy()
-    return np.swapaxes(low, -1, -2).copy() if upper else low
+    return column_major(np.swapaxes(low, -1, -2) if upper else low)  # (LAPACK's layout, as torch's)
 
 
 def _cholesky_vjp(c, g):
@@ -301,8 +304,8 @@ register("cholesky", method=True)(_torch_cholesky)
 def _qr_forward(a, mode):
     q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
     if mode == "r":
-        return np.zeros((0,), dtype=a.dtype), r
-    return q, r
+        return np.zeros((0,), dtype=a.dtype), column_major(r)
+    return column_major(q), column_major(r)  # (LAPACK's layout, as torch's)
 
 
 def _qr_vjp(c, gQ, gR):
@@ -340,7 +343,7 @@ def qr(A, mode: str = "reduced", *, out=None):
 
 def _eigh_forward(a, UPLO):
     values, vectors = np.linalg.eigh(a, UPLO=UPLO)
-    return values.astype(a.dtype), vectors.astype(a.dtype)
+    return values.astype(a.dtype), column_major(vectors.astype(a.dtype))  # (LAPACK's layout, as torch's)
 
 
 def _eigh_vjp(c, gL, gV):
@@ -378,7 +381,7 @@ def _svd_forward(a, full_matrices):
     # + 0.0 turns -0.0 entries into +0.0: torch's LAPACK treats them alike (svdvals' gradient at [[-0.]] is +1),
     # NumPy's picks the singular vectors' signs from the zero's sign
     u, s, vh = np.linalg.svd(a + 0.0, full_matrices=full_matrices)
-    return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
+    return column_major(u.astype(a.dtype)), s.astype(a.dtype), column_major(vh.astype(a.dtype))  # (as torch's)
 
 
 def _svd_vjp(c, gU, gS, gVh):

@@ -27,6 +27,7 @@ from refgrad.ops._binary_common import (
     unsupported,
 )
 from refgrad.ops._inplace import INPLACE_UFUNCS
+from refgrad.ops._layout import follows_inputs, relay
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -87,8 +88,8 @@ _rsub_forward = lambda a, b, alpha: _minus_alpha_times(b, a, alpha)
 # rsub with a number: torch's node has the tensor as its only input (the number is a parameter)
 _rsub = Primitive("RsubBackward1", lambda a, other, alpha: _rsub_forward(a, other, alpha),
                   lambda c, g: _scaled(g, c.alpha, -1), jvp="elementwise")
-_rsub_tensor = Primitive("RsubBackward0", _rsub_forward, lambda c, g: (_scaled(g, c.alpha, -1), g),
-                         inputs=("self", "other"), jvp="elementwise")
+_rsub_tensor = Primitive("RsubBackward0", follows_inputs(_rsub_forward, lead=1),
+                         lambda c, g: (_scaled(g, c.alpha, -1), g), inputs=("self", "other"), jvp="elementwise")
 
 
 def _mul_vjp(c, g):
@@ -119,7 +120,9 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
         checked_scalar(alpha, dtype.numpy)  # torch's overflow check of alpha
     if prim is _rsub:
         return prim(a, cast=dtype, other=b._data, alpha=alpha)
-    return prim(a, b, cast=dtype, alpha=alpha)
+    if prim is _rsub_tensor:  # (its forward lays the result out itself)
+        return prim(a, b, cast=dtype, alpha=alpha)
+    return relay(prim(a, b, cast=dtype, alpha=alpha), a, b)
 
 
 @register(method=True, inplace=True)
@@ -130,8 +133,14 @@ def add(input, other, *, alpha=1, out=None):
         first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
-                return _zero_sum(_add(input, other, alpha=alpha))
-            return _add(input, other, alpha=alpha)
+                return _zero_sum(relay(_add(input, other, alpha=alpha), a, b))
+            out = _add(input, other, alpha=alpha)
+            # NumPy's layout is torch's under 2 dimensions, or when the first operand is C-contiguous of the
+            # result's shape (_layout.py; the cheap tests first: this is the hot path)
+            if (len(first) < 2 and len(second) < 2) or (a.flags.c_contiguous and (
+                    first == second or first == out._data.shape)):
+                return out
+            return relay(out, a, b)
     if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
         other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_add, input, other, alpha)
@@ -148,8 +157,12 @@ def sub(input, other, *, alpha=1, out=None):
         first, second = a.shape, b.shape
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
             if input._zerotensor and other._zerotensor:
-                return _zero_sum(_sub(input, other, alpha=alpha))
-            return _sub(input, other, alpha=alpha)
+                return _zero_sum(relay(_sub(input, other, alpha=alpha), a, b))
+            out = _sub(input, other, alpha=alpha)
+            if (len(first) < 2 and len(second) < 2) or (a.flags.c_contiguous and (
+                    first == second or first == out._data.shape)):
+                return out
+            return relay(out, a, b)
     if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
         other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_sub, input, other, alpha)
@@ -179,8 +192,11 @@ def mul(input, other, *, out=None):
             b = other._data
             if a.dtype is b.dtype and (a.shape == b.shape or not b.shape or not a.shape):  # (a 0-d factor: a
                 if input._zerotensor or other._zerotensor:  # gradient times a saved number, as binary_operands'
-                    return _zerotensor.absorb(_mul(input, other))  # fast case)
-                return _mul(input, other)
+                    return _zerotensor.absorb(relay(_mul(input, other), a, b))  # fast case)
+                if not b.shape or a.ndim < 2 or a.flags.c_contiguous:  # NumPy's layout is torch's (_layout.py;
+                    # one operand with dimensions, under 2 of them, or the first C-contiguous: shapes are equal)
+                    return _mul(input, other)
+                return relay(_mul(input, other), a, b)
         elif type(other) is float and a.dtype in _REAL:  # a number never changes a floating tensor's dtype
             if input._zerotensor:  # 0-d: torch promotes the number as a 0-d double (zerotensor.number_operand)
                 if not a.shape:
@@ -204,9 +220,9 @@ def mul(input, other, *, out=None):
         other = _zerotensor.number_operand(input, other)
     dtype, (a, b) = binary_operands("mul", input, other, _mul)
     if a._data.dtype is b._data.dtype is dtype.numpy and not _forward_ad.stack:  # nothing to cast (tangents may
-        out = _mul(a, b)  # have other dtypes: forward AD passes the cast on to its rules)
+        out = relay(_mul(a, b), a, b)  # have other dtypes: forward AD passes the cast on to its rules)
     else:
-        out = _mul(a, b, cast=dtype)
+        out = relay(_mul(a, b, cast=dtype), a, b)
     # a ZeroTensor times anything is one, 0 even where the other is inf or NaN (refgrad/autograd/zerotensor.py)
     return _zerotensor.absorb(out) if a._zerotensor or b._zerotensor else out
 
@@ -280,7 +296,7 @@ _div = Primitive("DivBackward0", np.true_divide, _div_vjp, inputs=("self", "othe
 _div_rounded = Primitive("DivBackward2", lambda a, b, rounding_mode: np.true_divide(a, b) if rounding_mode is None
                          else _rounded_divide(a, b, rounding_mode), _div_mode_vjp, inputs=("self", "other"),
                          save={"self": ("other",), "other": None}, jvp="elementwise")
-_floor_divide = Primitive("NotImplemented", lambda a, b: _rounded_divide(a, b, "floor"),
+_floor_divide = Primitive("NotImplemented", follows_inputs(lambda a, b: _rounded_divide(a, b, "floor")),
                           _not_differentiable("floor_divide"), inputs=("self", "other"),
                           jvp=no_forward_rule("aten::floor_divide", differentiable=False))
 
@@ -300,18 +316,18 @@ def div(input, other, *, rounding_mode=_NO_MODE, out=None):
     dtype, (a, b) = binary_operands("div", input, other, _div if rounding_mode is _NO_MODE else None)
     if rounding_mode is _NO_MODE:
         if a._zerotensor and not b._zerotensor:  # a ZeroTensor divided by anything but one (zerotensor.py)
-            return _zerotensor.absorb(_div(a, b, cast=float_dtype(dtype)))
+            return _zerotensor.absorb(relay(_div(a, b, cast=float_dtype(dtype)), a, b))
         if b._zerotensor and not a._zerotensor:  # anything (even NaN) divided by one: torch's kernel fills inf
-            out = _div(a, b, cast=float_dtype(dtype))
+            out = relay(_div(a, b, cast=float_dtype(dtype)), a, b)
             out._data.fill(np.inf)  # (a fresh array)
             return out
-        return _div(a, b, cast=float_dtype(dtype))
+        return relay(_div(a, b, cast=float_dtype(dtype)), a, b)
     if rounding_mode is None:
-        return _div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None)
+        return relay(_div_rounded(a, b, cast=float_dtype(dtype), rounding_mode=None), a, b)
     if dtype is dtypes.bool:
         raise unsupported(f"div_{rounding_mode}_cpu", dtype)
     check_int_divisor(dtype, b, a, b)
-    return _div_rounded(a, b, cast=dtype, rounding_mode=rounding_mode)
+    return relay(_div_rounded(a, b, cast=dtype, rounding_mode=rounding_mode), a, b)
 
 
 # each op's forward without an alpha / rounding mode, which apply_inplace writes straight into self under no_grad
@@ -405,7 +421,7 @@ def _pow_scalar_forward(a, exponent):
 
 
 _pow_scalar = Primitive("PowBackward0", _pow_scalar_forward, _pow_scalar_vjp, save=("self",), jvp="elementwise")
-_pow_tensor = Primitive("PowBackward1", _power, _pow_tensor_vjp, inputs=("self", "exponent"),
+_pow_tensor = Primitive("PowBackward1", follows_inputs(_power), _pow_tensor_vjp, inputs=("self", "exponent"),
                         save=("self", "exponent", "result"), jvp="elementwise")
 _pow_base = Primitive("PowBackward2", lambda e, base: _power(np.asarray(base, e.dtype), e), _pow_base_vjp,
                       inputs=("exponent",), save=("exponent", "result"), jvp="elementwise")

@@ -13,6 +13,7 @@ from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
 from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
+from refgrad.ops._layout import c_contiguous, follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import mul_scalar
@@ -55,7 +56,7 @@ def frexp(input, *, out=None):
     return _Frexp(mantissa, exponent)
 
 
-_ldexp = Primitive("LdexpBackward0", lambda a, b: (a * np.exp2(b)).astype(a.dtype, copy=False),
+_ldexp = Primitive("LdexpBackward0", follows_inputs(lambda a, b: (a * np.exp2(b)).astype(a.dtype, copy=False)),
                    lambda c, g: (g * (2.0 ** c.other) if c.needs_input_grad(0) else None,
                                  mul_scalar(g * c.result, _LN2) if c.needs_input_grad(1) else None),  # MulBackward1
                    inputs=("self", "other"), save={"other": ("self",), "result": None})
@@ -75,7 +76,7 @@ def _nextafter_vjp(c, g):
             Tensor._make(np.zeros(g.shape, dtype=g.dtype.numpy)) if c.needs_input_grad(1) else None)
 
 
-_nextafter = Primitive("NextafterBackward0", np.nextafter, _nextafter_vjp, inputs=("self", "other"),
+_nextafter = Primitive("NextafterBackward0", follows_inputs(np.nextafter), _nextafter_vjp, inputs=("self", "other"),
                        save={"self": ("self",), "other": ("self",)},
                        jvp=elementwise_in(0))  # torch reads self's tangent only: other's alone gives none
 
@@ -94,7 +95,7 @@ def nextafter(input, other, *, out=None):
 def _mvlgamma_forward(a, p):
     offsets = np.arange(p, dtype=np.float64) / 2.0
     values = special.lgamma(a[..., None] - offsets.astype(a.dtype)).sum(-1)
-    return (values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype)
+    return c_contiguous((values + p * (p - 1) / 4.0 * math.log(math.pi)).astype(a.dtype))  # (as torch's)
 
 
 def _mvlgamma_vjp(c, g):

@@ -17,6 +17,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._binary_common import type_name
+from refgrad.ops._layout import fft_order, in_order
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -39,20 +40,23 @@ def _scale(array: np.ndarray, sizes, normalization: int) -> np.ndarray:
 def _c2c_forward(a, dim, normalization, forward):
     transform = np.fft.fftn if forward else np.fft.ifftn
     out = transform(a, axes=dim, norm="backward" if forward else "forward") if dim else a.copy()
-    return _scale(out, [a.shape[d] for d in dim], normalization).astype(a.dtype, copy=False)
+    out = _scale(out, [a.shape[d] for d in dim], normalization).astype(a.dtype, copy=False)
+    return in_order(out, fft_order(a, dim, real=False)) if a.ndim > 1 else out  # (torch's layout)
 
 
 def _r2c_forward(a, dim, normalization, onesided):
     kind = np.complex64 if a.dtype == np.float32 else np.complex128
     out = np.fft.rfftn(a, axes=dim) if onesided else np.fft.fftn(a, axes=dim)
-    return _scale(out, [a.shape[d] for d in dim], normalization).astype(kind, copy=False)
+    out = _scale(out, [a.shape[d] for d in dim], normalization).astype(kind, copy=False)
+    return in_order(out, fft_order(a, dim, real=True)) if a.ndim > 1 else out  # (torch's layout)
 
 
 def _c2r_forward(a, dim, normalization, last_dim_size):
     kind = np.float32 if a.dtype == np.complex64 else np.float64
     sizes = [a.shape[d] for d in dim[:-1]] + [last_dim_size]
     out = np.fft.irfftn(a, s=sizes, axes=dim, norm="forward")
-    return _scale(out, sizes, normalization).astype(kind, copy=False)
+    out = _scale(out, sizes, normalization).astype(kind, copy=False)
+    return in_order(out, fft_order(a, dim, real=True)) if a.ndim > 1 else out  # (torch's layout)
 
 
 def _c2c_vjp(c, g):

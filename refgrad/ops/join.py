@@ -37,7 +37,19 @@ def _cat_vjp(c, g):
     return tuple(grads)
 
 
-_cat = Primitive("CatBackward0", lambda *arrays, dim: np.concatenate(arrays, axis=dim), _cat_vjp, jvp="linear")
+def _channels_last(a: np.ndarray) -> bool:
+    return a.ndim in (4, 5) and np.moveaxis(a, 1, -1).flags.c_contiguous and not a.flags.c_contiguous
+
+
+def _cat_forward(*arrays, dim):
+    """np.concatenate, C-contiguous as torch's unless every input is channels-last (torch keeps that format)."""
+    out = np.concatenate(arrays, axis=dim)
+    if out.ndim in (4, 5) and all(_channels_last(a) for a in arrays):
+        return out
+    return np.ascontiguousarray(out)
+
+
+_cat = Primitive("CatBackward0", _cat_forward, _cat_vjp, jvp="linear")
 
 
 @register(aliases=("concat", "concatenate"))

@@ -16,6 +16,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd.graph import SavedTensor, save_extra
 from refgrad.ops._binary_common import type_name
+from refgrad.ops._layout import column_major
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import never_flowed
@@ -29,7 +30,7 @@ _Eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 def _eig_forward(a):
     kind = (dtypes.complex64 if a.dtype in (np.float32, np.complex64) else dtypes.complex128).numpy
     values, vectors = np.linalg.eig(a)
-    return values.astype(kind), vectors.astype(kind)
+    return values.astype(kind), column_major(vectors.astype(kind))  # (LAPACK's layout, as torch's)
 
 
 def _eig_vjp(c, gL, gV):

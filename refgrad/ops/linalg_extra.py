@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from refgrad.ops._layout import column_major
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar
@@ -246,7 +247,7 @@ def cond(A, p=None, *, out=None):
 
 def _cholesky_inverse_forward(factor, upper):
     product = np.swapaxes(factor, -1, -2) @ factor if upper else factor @ np.swapaxes(factor, -1, -2)
-    return np.linalg.inv(product)
+    return column_major(np.linalg.inv(product))  # (LAPACK's layout, as torch's)
 
 
 def _cholesky_inverse_vjp(c, g):

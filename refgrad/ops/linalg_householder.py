@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.ops._layout import column_major
 from refgrad.ops._linalg_util import _tril
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -90,7 +91,7 @@ def _product_vjp(A: Tensor, tau: Tensor, G: Tensor):
 # --- householder_product ---------------------------------------------------------------------------------------
 
 def _householder_forward(a, tau):
-    return _full_product(a, tau)[..., :, :a.shape[-1]].copy()
+    return column_major(_full_product(a, tau)[..., :, :a.shape[-1]])  # (LAPACK's layout, as torch's)
 
 
 def _householder_vjp(c, g):
@@ -131,7 +132,7 @@ def _ormqr_forward(a, tau, other, left, transpose):
     q = _full_product(a, tau)
     if transpose:
         q = np.swapaxes(q, -1, -2).conj()
-    return q @ other if left else other @ q
+    return column_major(q @ other if left else other @ q)  # (LAPACK's layout, as torch's)
 
 
 def _ormqr_vjp(c, g):

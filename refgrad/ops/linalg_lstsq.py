@@ -53,7 +53,11 @@ def _lstsq_forward(a, b, rcond, driver, vector):
     rank_out = np.broadcast_to(rank, batch).copy() if driver != "gels" else np.zeros(0, dtype=np.int64)
     singular = np.broadcast_to(s.astype(real), batch + s.shape[-1:]).copy() if driver in ("gelsd", "gelss") \
         else np.zeros(0, dtype=real)
-    return x, residuals, rank_out, singular
+    # torch's solution: the first n rows of LAPACK's max(m, n) x k column-major buffer (its strides show it)
+    buffer = np.zeros(batch + (x.shape[-1], max(m, n)), x.dtype)
+    solution = np.swapaxes(buffer, -1, -2)[..., :n, :]
+    solution[...] = x
+    return solution, residuals, rank_out, singular
 
 
 def _pseudo_inverse(A: Tensor) -> Tensor:

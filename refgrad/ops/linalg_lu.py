@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from refgrad.dtypes import int32
+from refgrad.ops._layout import column_major
 from refgrad.ops._linalg_util import _pad, _save_outputs, _tril, _triu
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -132,7 +133,8 @@ _lu = Primitive("LinalgLuBackward0", _lu_forward, _lu_vjp, differentiable=(1, 2)
 
 
 def _lu_factor_forward(a):
-    return _getrf(a)
+    lu, *rest = _getrf(a)
+    return (column_major(lu), *rest)  # (LAPACK's layout, as torch's)
 
 
 def _lu_factor_vjp(c, gLU, g_pivots=None, g_info=None):
@@ -262,12 +264,12 @@ def _getrs(lu_, pivots, b, trans):
 
 
 def _lu_solve_forward(lu_, pivots, b, left, adjoint):
-    if left:
-        return _getrs(lu_, pivots, b, "C" if adjoint else "N")
+    if left:  # LAPACK's column-major layout, as torch's (left=False: its transpose, C-contiguous as torch's)
+        return column_major(_getrs(lu_, pivots, b, "C" if adjoint else "N"))
     bt = np.swapaxes(b, -1, -2)
     if adjoint:  # X A^H = B  <=>  conj(A) X^T = B^T
-        return np.swapaxes(_getrs(lu_, pivots, bt.conj(), "N").conj(), -1, -2)
-    return np.swapaxes(_getrs(lu_, pivots, bt, "T"), -1, -2)
+        return np.swapaxes(column_major(_getrs(lu_, pivots, bt.conj(), "N").conj()), -1, -2)
+    return np.swapaxes(column_major(_getrs(lu_, pivots, bt, "T")), -1, -2)
 
 
 def _lu_solve_vjp(c, g):

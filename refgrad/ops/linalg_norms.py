@@ -6,6 +6,7 @@ import numpy as np
 
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import contract_over, reduction_contraction
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, normalize_dims, wrap_dim
@@ -134,8 +135,8 @@ def norm_tangent(x, t, norm, p: float, dims, keepdim: bool):
         return (total / norm ** (p - 1)).masked_fill(Tensor._make(norm._data == 0), 0.0)
 
 
-_vector_norm = Primitive("LinalgVectorNormBackward0", _vector_norm_forward, _vector_norm_vjp, save=("self", "result"),
-                         jvp=_vector_norm_jvp)
+_vector_norm = Primitive("LinalgVectorNormBackward0", contiguous_result(_vector_norm_forward), _vector_norm_vjp,
+                         save=("self", "result"), jvp=_vector_norm_jvp)
 
 
 def _norm_dtype(name: str, input: Tensor, dtype) -> Tensor:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.ops._layout import column_major
 from refgrad.ops._linalg_util import (
     _check_square,
     _mT,
@@ -50,9 +51,10 @@ def _substitute(t, b, upper):
 def _tri_solve_forward(a, b, upper, left, unitriangular):
     t = _triangle(a, upper, unitriangular)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if left:
-            return _substitute(t, b, upper)
-        return np.swapaxes(_substitute(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2), not upper), -1, -2)
+        if left:  # column-major either way, as torch's
+            return column_major(_substitute(t, b, upper))
+        return column_major(np.swapaxes(_substitute(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2), not upper),
+                                        -1, -2))
 
 
 def _project(gA: Tensor, upper: bool, unitriangular: bool) -> Tensor:
@@ -95,7 +97,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 def _legacy_tri_forward(b, a, upper, transpose, unitriangular):
     t = _triangle(a, upper, unitriangular)
     solution = _tri_solve_forward(np.swapaxes(t, -1, -2) if transpose else t, b, upper != transpose, True, False)
-    return solution, np.broadcast_to(a, solution.shape[:-2] + a.shape[-2:]).copy()
+    return column_major(solution), column_major(np.broadcast_to(a, solution.shape[:-2] + a.shape[-2:]))
 
 
 def _legacy_tri_vjp(c, g_solution, g_coefficient):
@@ -126,7 +128,8 @@ def _cholesky_solve_forward(b, u, upper):
     low = np.swapaxes(u, -1, -2) if upper else u
     a = low @ np.swapaxes(low, -1, -2)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:]))
+    return column_major(np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),
+                                        np.broadcast_to(b, batch + b.shape[-2:])))  # (as torch's)
 
 
 def _cholesky_solve_vjp(c, g):

@@ -345,6 +345,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return input.matmul(weight.t())
     if input.ndim == 2 and bias.ndim <= 1:
         return _addmm(bias, input, weight.t())
+    if not input.is_contiguous():  # torch flattens only a contiguous input; else matmul, then the bias added
+        return input.matmul(weight.t()) + bias
     rows = input.reshape(-1, input.shape[-1])
     out = _addmm(bias, rows, weight.t())
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))

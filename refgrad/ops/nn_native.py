@@ -157,9 +157,10 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         div = avg_pool2d(window, (size, 1), stride=1).squeeze(1)
     else:
         shape = tuple(input.shape)
-        window = square.reshape(shape[0], 1, shape[1], shape[2], -1)
+        # a view, as torch's: it raises for an input whose square (laid out like it) cannot be viewed so
+        window = square.view(shape[0], 1, shape[1], shape[2], -1)
         window = pad(window, (0, 0, 0, 0, size // 2, (size - 1) // 2))
-        div = avg_pool3d(window, (size, 1, 1), stride=1).squeeze(1).reshape(shape)
+        div = avg_pool3d(window, (size, 1, 1), stride=1).squeeze(1).view(shape)
     return input / (div * alpha + k).pow(beta)
 
 

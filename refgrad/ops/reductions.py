@@ -13,6 +13,7 @@ from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
 from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -65,10 +66,11 @@ def _expand_scalar(g: Tensor, shape: tuple) -> Tensor:
 
 _sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
                      lambda c, g: _expand_scalar(g, c._input_meta[0][0]), jvp="linear")
-_sum_dim = Primitive("SumBackward1", _sum_forward,
+_sum_dim = Primitive("SumBackward1", contiguous_result(_sum_forward),
                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim), jvp="linear")
-_nansum = Primitive("NansumBackward0", lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
-                                                                                 dtype=dtype.numpy),
+_nansum = Primitive("NansumBackward0",
+                    contiguous_result(lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
+                                                                                dtype=dtype.numpy)),
                     lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) * _not_nan(c.self),
                     save=("self",))
 def _mean_all_forward(a, count):
@@ -83,8 +85,8 @@ _mean_all = Primitive("MeanBackward0", _mean_all_forward,  # the expanded g is d
                       lambda c, g: div_scalar(internal_view(_expand, g, shape=c._input_meta[0][0], self_sym_sizes=()),
                                               c.count), jvp="linear")
 _mean_dim = Primitive("MeanBackward1",
-                      lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
-                      .astype(a.dtype),
+                      contiguous_result(lambda a, dims, keepdim: np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+                      .astype(a.dtype)),
                       lambda c, g: div_scalar(_restore(g, c._input_meta[0][0], c.dims, c.keepdim), c.count),
                       jvp="linear")  # torch's mean_backward divides by a number: DivBackward1
 
@@ -217,7 +219,7 @@ def _prod_dim_forward(a, dim, keepdim, dtype):
 
 _prod_all = Primitive("ProdBackward0", lambda a, dtype: np.asarray(np.prod(a, dtype=dtype.numpy)), _prod_vjp,
                       save=("self", "result"))
-_prod_dim = Primitive("ProdBackward1", _prod_dim_forward, _prod_vjp, save=("self", "result"))
+_prod_dim = Primitive("ProdBackward1", contiguous_result(_prod_dim_forward), _prod_vjp, save=("self", "result"))
 
 
 @register(method=True)
@@ -329,8 +331,10 @@ def _stat_mean_vjp(first):
     return vjp
 
 
-_var = Primitive("VarBackward0", _var_forward, _var_backward, save=("self",), jvp=reduction_contraction)
-_std = Primitive("StdBackward0", _std_forward, _std_backward, save=("self", "result"), jvp=reduction_contraction)
+_var = Primitive("VarBackward0", contiguous_result(_var_forward), _var_backward, save=("self",),
+                 jvp=reduction_contraction)
+_std = Primitive("StdBackward0", contiguous_result(_std_forward), _std_backward, save=("self", "result"),
+                 jvp=reduction_contraction)
 def _stat_mean_jvp(first):
     """(var|std)_mean: the statistic's tangent contracts its VJP at 1 (as std/var), the mean's is the mean."""
     def jvp(c, t):
@@ -341,11 +345,11 @@ def _stat_mean_jvp(first):
     return jvp
 
 
-_var_mean = Primitive("VarMeanBackward0", _var_mean_forward, _stat_mean_vjp(_var_backward), save=("self",),
-                      jvp=_stat_mean_jvp(_var_backward))
+_var_mean = Primitive("VarMeanBackward0", contiguous_result(_var_mean_forward), _stat_mean_vjp(_var_backward),
+                      save=("self",), jvp=_stat_mean_jvp(_var_backward))
 _std_mean = Primitive("StdMeanBackward0",
-                      lambda a, dims, keepdim, correction: (_std_forward(a, dims, keepdim, correction),
-                                                            _welford_mean(a, dims, keepdim)),
+                      contiguous_result(lambda a, dims, keepdim, correction: (
+                          _std_forward(a, dims, keepdim, correction), _welford_mean(a, dims, keepdim))),
                       _stat_mean_vjp(_std_backward), save=("self", "result"), jvp=_stat_mean_jvp(_std_backward))
 
 
@@ -410,7 +414,7 @@ def _logsumexp_jvp(c, t):
     return out
 
 
-_logsumexp = Primitive("LogsumexpBackward0", _logsumexp_forward,
+_logsumexp = Primitive("LogsumexpBackward0", contiguous_result(_logsumexp_forward),
                        lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim) *
                        (c.self - _restore(c.result, c._input_meta[0][0], c.dims, c.keepdim)).exp(),
                        save=("self", "result"), jvp=_logsumexp_jvp)

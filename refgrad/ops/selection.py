@@ -21,6 +21,7 @@ from refgrad.ops._binary_common import (
     type_name,
     unsupported,
 )
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import checked_scalar, promote
@@ -146,20 +147,21 @@ def _both(x, low, high):
     return np.where(low > high, 2, np.where(x < low, 1, np.where(x > high, 2, 0)))
 
 
+_LAID_CLAMP = follows_inputs(_clamp_tensor_forward)  # (torch's output layout)
 _CLAMP_TENSOR = {
-    (True, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
+    (True, True): Primitive("ClampBackward0", _LAID_CLAMP, _clamp_tensor_vjp,
                             inputs=("self", "min", "max"), save=("self", "min", "max"), jvp=_clamp_jvp(_both)),
-    (True, False): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
+    (True, False): Primitive("ClampBackward0", _LAID_CLAMP, _clamp_tensor_vjp,
                              inputs=("self", "min"), save=("self", "min"),
                              jvp=_clamp_jvp(lambda x, low: np.where(x > low, 0, 1))),
-    (False, True): Primitive("ClampBackward0", _clamp_tensor_forward, _clamp_tensor_vjp,
+    (False, True): Primitive("ClampBackward0", _LAID_CLAMP, _clamp_tensor_vjp,
                              inputs=("self", "max"), save=("self", "max"),
                              jvp=_clamp_jvp(lambda x, high: np.where(x < high, 0, 1))),
 }
-_clamp_min_tensor = Primitive("ClampMinBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
+_clamp_min_tensor = Primitive("ClampMinBackward1", _LAID_CLAMP, _clamp_tensor_vjp,
                               inputs=("self", "min"), save=("self", "min"),
                               jvp=_clamp_jvp(lambda x, low: np.where(x >= low, 0, 1)))
-_clamp_max_tensor = Primitive("ClampMaxBackward1", _clamp_tensor_forward, _clamp_tensor_vjp,
+_clamp_max_tensor = Primitive("ClampMaxBackward1", _LAID_CLAMP, _clamp_tensor_vjp,
                               inputs=("self", "max"), save=("self", "max"),
                               jvp=_clamp_jvp(lambda x, high: np.where(x <= high, 0, 1)))
 

@@ -403,7 +403,8 @@ def diag(input, diagonal: int = 0):
 
 
 def _triangle(np_fn, grad_fn, name):
-    prim = Primitive(grad_fn, lambda a, diagonal: np_fn(a, diagonal), None)
+    # C-contiguous whatever the input's layout, as torch's (NumPy's keeps a transposed input's)
+    prim = Primitive(grad_fn, lambda a, diagonal: np.ascontiguousarray(np_fn(a, diagonal)), None)
     prim.vjp = lambda c, g: prim(g, diagonal=c.diagonal)
 
     def op(input, diagonal: int = 0):
@@ -558,7 +559,7 @@ def tile(input, dims):
     return repeat(input, (1,) * (input.ndim - len(dims)) + tuple(dims))
 
 
-_flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(),
+_flip = Primitive("FlipBackward0", lambda a, dims: np.flip(a, dims).copy(order="K"),  # (the input's order, as torch's)
                   lambda c, g: _flip(g, dims=c.dims), jvp="linear")
 
 

@@ -63,7 +63,18 @@ def _rot90_vjp(c, g):
     return _rot90(g, k=-c.k, dims=c.dims)
 
 
-_rot90 = Primitive("Rot90Backward0", lambda a, k, dims: np.rot90(a, k, axes=dims).copy(), _rot90_vjp)
+def _rot90_forward(a, k, dims):
+    """torch's rot90 and its layout: k = 0 a C-contiguous copy; k = 2 a flip (a copy in the input's memory order);
+    k = 1, 3 a flip along dims[1] (k = 1) or dims[0] (k = 3), then the two dims swapped (a transposed view)."""
+    k %= 4
+    if k == 0:
+        return np.ascontiguousarray(a).copy()
+    if k == 2:
+        return np.flip(a, dims).copy(order="K")
+    return np.swapaxes(np.flip(a, dims[1] if k == 1 else dims[0]).copy(order="K"), *dims)
+
+
+_rot90 = Primitive("Rot90Backward0", _rot90_forward, _rot90_vjp)
 
 
 @register(method=True)

@@ -13,6 +13,7 @@ import numpy as np
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math_extra as kernels
 from refgrad.ops._binary_common import binary_operands, constant
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import add_scalar, mul_scalar
@@ -121,9 +122,9 @@ def _xlog1py_vjp(c, g):
     return grad_x, grad_y
 
 
-_xlog1py = Primitive("SpecialXlog1PyBackward0", _xlog1py_forward, _xlog1py_vjp, inputs=("self", "other"),
-                     save=("self", "other"))
-_xlog1py_number_other = Primitive("SpecialXlog1PyBackward2", _xlog1py_forward, _xlog1py_vjp,
+_xlog1py = Primitive("SpecialXlog1PyBackward0", follows_inputs(_xlog1py_forward), _xlog1py_vjp,
+                     inputs=("self", "other"), save=("self", "other"))
+_xlog1py_number_other = Primitive("SpecialXlog1PyBackward2", follows_inputs(_xlog1py_forward), _xlog1py_vjp,
                                   inputs=("self", "other"), save=("self", "other"))
 _xlog1py_number_self = Primitive(
     "SpecialXlog1PyBackward1", lambda y, self_value: _xlog1py_forward(np.asarray(self_value, y.dtype), y),

@@ -145,7 +145,7 @@ def corrcoef(input):
 
 _reshaped = {name: Primitive(name, lambda a, shape: a.reshape(shape), lambda c, g: g.reshape(c._input_meta[0][0]))
              for name in ("UnsqueezeBackward1", "SqueezeBackward4")}
-_transpose_inplace = Primitive("TransposeBackward1", lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1).copy(),
+_transpose_inplace = Primitive("TransposeBackward1", lambda a, dim0, dim1: np.swapaxes(a, dim0, dim1).copy(order="K"),
                                lambda c, g: _transpose_inplace(g, dim0=c.dim0, dim1=c.dim1))
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 

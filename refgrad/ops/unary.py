@@ -18,6 +18,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math as special
+from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -62,7 +63,7 @@ def _divide_vjp(c, g):
     return grad_self, grad_other
 
 
-_divide = Primitive("DivBackward0", np.true_divide, _divide_vjp, inputs=("self", "other"),
+_divide = Primitive("DivBackward0", follows_inputs(np.true_divide), _divide_vjp, inputs=("self", "other"),
                     save={"other": ("self", "other"), "self": ("other",)}, jvp=div_jvp)
 
 

@@ -105,7 +105,8 @@ def squeeze_copy(input, dim=None, *, out=None):
 @register()
 def view_copy(input, size, *, out=None):
     """Tensor.view as a copy (torch.view_copy)."""
-    return _reshaped(input, shape=_shape_of(input.detach().view(size)))
+    # the shape (and its errors) view's, of a contiguous input: a copy needs no viewable strides (torch's neither)
+    return _reshaped(input, shape=_shape_of(input.detach().contiguous().view(size)))
 
 
 @register()

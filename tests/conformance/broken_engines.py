@@ -131,6 +131,21 @@ def _add_promoting_to_double(a, b, **kwargs):
     return out.double() if integral and out.dtype == torch.float32 else out
 
 
+def _relaid(op, layout):
+    """``op`` whose output keeps its values, autograd node and version but not torch's memory layout: ``.data``
+    swapped for a copy in another one (``layout(data)``)."""
+    def relaid(*args, **kwargs):
+        out = op(*args, **kwargs)
+        out.data = layout(out.data)
+        return out
+    return relaid
+
+
+def _fortran(x):
+    order = tuple(reversed(range(x.dim())))
+    return x.permute(order).contiguous().permute(order)
+
+
 def _matmul_value_error(a, b, **kwargs):
     try:
         return torch.matmul(a, b, **kwargs)
@@ -189,6 +204,10 @@ exp_first_order_only = _engine("exp_first_order_only", {"exp": _exp_first_order_
 exp_gradient_node_renamed = _engine("exp_gradient_node_renamed", {"exp": _exp_gradient_node_renamed})
 abs_subgradient_one = _engine("abs_subgradient_one", {"abs": _abs_wrong_subgradient})
 add_promotes_to_double = _engine("add_promotes_to_double", {"add": _add_promoting_to_double})
+#: elementwise mul's result Fortran-ordered (torch's is C-contiguous from C-contiguous operands): view() raises
+mul_fortran_ordered = _engine("mul_fortran_ordered", {"mul": _relaid(torch.mul, _fortran)})
+#: t's result a C-contiguous copy (torch's is the transposed view: not contiguous)
+t_contiguous = _engine("t_contiguous", {"t": _relaid(torch.t, torch.Tensor.contiguous)})
 matmul_value_error = _engine("matmul_value_error", {"matmul": _matmul_value_error})
 backward_twice_message = _engine("backward_twice_message", autograd={"backward": _backward_other_message})
 no_grad_ignored = _engine("no_grad_ignored", {"no_grad": _NoOpContext})

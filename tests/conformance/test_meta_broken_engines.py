@@ -43,6 +43,8 @@ CASES = [
     ("exp_gradient_node_renamed", "exp", "double_backward", "float64", "grad_fn", "grad[0]"),
     ("abs_subgradient_one", SPEC_ABS, "vjp", "float64", "value", "grad"),
     ("add_promotes_to_double", "add", "forward", "float32", "dtype", "out[0]"),
+    ("mul_fortran_ordered", "mul", "forward", "float64", "layout", "out[0].layout"),
+    ("t_contiguous", "t", "forward", "float32", "layout", "out[0].layout"),
     ("matmul_value_error", "matmul", "errors", "float64", "exception_type", "exception"),
     ("backward_twice_message", "exp", "errors", "float64", "message", "exception"),
     ("bce_sum_for_mean", "nn.functional.binary_cross_entropy_with_logits", "forward", "float32", "value",

@@ -31,6 +31,31 @@ CASES = {
     "index_select.last": lambda t: t.index_select(t.tensor(M), -1, t.tensor([0, 3, 2])),
     "advanced_index.last": lambda t: t.tensor(A)[:, :, [3, 0]],
     "t_copy": lambda t: t.t_copy(t.tensor(M)),
+    # C-contiguous from a transposed input too (NumPy kept the input's order)
+    "tril.transposed": lambda t: t.tril(t.tensor(M.T.copy()).t()),
+    "triu.transposed": lambda t: t.triu(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "mvlgamma.transposed": lambda t: t.mvlgamma(t.tensor(M.T.copy() + 3).t(), 2),
+    # rot90: a transposed view of a flipped copy for odd k (NumPy's copy was C-contiguous), a flip keeping the
+    # input's order for k = 2, a C-contiguous clone for k = 0
+    # torch's transpose_ of a C-contiguous spectrum / sorted copy (refgrad's stand-in copied it C-contiguous)
+    "stft": lambda t: t.stft(t.tensor(X3[0]), 4, window=t.ones(4, dtype=t.float64), return_complex=True),
+    "stft.real": lambda t: t.stft(t.tensor(X3[0, 0]), 4, window=t.ones(4, dtype=t.float64), return_complex=False),
+    "quantile.dim0": lambda t: t.quantile(t.tensor(A), t.tensor([0.2, 0.5], dtype=t.float64), dim=0),
+    # reductions allocate C-contiguous outputs; flip keeps the input's order; cat is C-contiguous unless every
+    # input is channels-last (NumPy kept a transposed input's order, or made flip's copy C-contiguous)
+    "sum.dim.transposed": lambda t: t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0).sum(1),
+    "mean.dim.permuted": lambda t: t.tensor(A.transpose(0, 2, 1).copy()).permute(0, 2, 1).mean(0),
+    "var.transposed": lambda t: t.var(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "logsumexp.transposed": lambda t: t.logsumexp(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "vector_norm.transposed": lambda t: t.linalg.vector_norm(t.tensor(A.transpose(1, 0, 2).copy()).transpose(0, 1),
+                                                             dim=-1),
+    "flip.transposed": lambda t: t.flip(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), (0,)),
+    "cat.transposed": lambda t: t.cat([t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0)] * 2, 2),
+    "cat.channels_last": lambda t: t.cat([t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)] * 2, 1),
+    "rot90": lambda t: t.rot90(t.tensor(M)),
+    "rot90.k3.dims02": lambda t: t.rot90(t.tensor(A), 3, (0, 2)),
+    "rot90.k2.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 2),
+    "rot90.k0.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 0),
 }
 
 
@@ -54,3 +79,54 @@ def test_the_flatten_of_a_cnn_views_its_activations():
     x = refgrad.tensor(X4, dtype=refgrad.float32)
     conv = refgrad.nn.Conv2d(3, 4, 3)
     assert refgrad.relu(conv(x)).view(2, -1).shape == (2, 4 * 3 * 3)
+
+
+def _outcome(module, fn):
+    try:
+        out = fn(module)
+    except RuntimeError as error:
+        return "raises " + str(error)
+    return tuple(out.stride())
+
+
+LRN_INPUT = RNG.standard_normal((2, 2, 1, 3, 2))
+LAYOUT_DEPENDENT = {  # whether torch raises depends on the input's layout (found by the forward property)
+    # local_response_norm views input * input (laid out like the input): a transposed 5-D input raises
+    "local_response_norm.transposed": lambda t: t.nn.functional.local_response_norm(
+        t.tensor(LRN_INPUT.transpose(4, 3, 2, 1, 0).copy()).permute(4, 3, 2, 1, 0), 4),
+    "local_response_norm": lambda t: t.nn.functional.local_response_norm(t.tensor(LRN_INPUT), 3),
+    # view_copy copies: no viewable strides needed
+    "view_copy.transposed": lambda t: t.view_copy(t.tensor(M.T.copy()).t(), (12,)),
+    "view_copy.bad_size": lambda t: t.view_copy(t.tensor(M.T.copy()).t(), (5,)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_DEPENDENT))
+def test_layout_dependent_errors_match_torch(case):
+    assert _outcome(refgrad, LAYOUT_DEPENDENT[case]) == _outcome(torch, LAYOUT_DEPENDENT[case])
+
+
+Q = RNG.standard_normal((2, 2, 3, 4))
+LINEAR_W = RNG.standard_normal((4, 7))
+LAYOUT_DEPENDENT_NODES = {  # torch picks its kernel (so the node) by the inputs' layout
+    "linear.transposed_batch": lambda t: t.nn.functional.linear(
+        t.tensor(X3.transpose(1, 0, 2).copy()).transpose(0, 1).requires_grad_(), t.tensor(LINEAR_W), t.tensor(
+            np.ones(4))),
+    "linear.contiguous": lambda t: t.nn.functional.linear(t.tensor(X3).requires_grad_(), t.tensor(LINEAR_W),
+                                                          t.tensor(np.ones(4))),
+    "sdpa.contiguous": lambda t: t.nn.functional.scaled_dot_product_attention(*(t.tensor(Q).requires_grad_(),) * 3),
+    "sdpa.heads_transposed": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q.transpose(0, 2, 1, 3).copy()).transpose(1, 2).requires_grad_(), t.tensor(Q), t.tensor(Q)),
+    "sdpa.fortran_query": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q.transpose(3, 2, 1, 0).copy()).permute(3, 2, 1, 0).requires_grad_(), t.tensor(Q), t.tensor(Q)),
+    "sdpa.sliced_value": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(Q).requires_grad_(), t.tensor(Q), t.tensor(np.repeat(Q, 2, -1))[..., ::2]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_DEPENDENT_NODES))
+def test_layout_dependent_nodes_match_torch(case):
+    def node(module):
+        out = LAYOUT_DEPENDENT_NODES[case](module)
+        return type(out.grad_fn).__name__, tuple(out.stride())
+    assert node(refgrad) == node(torch)
