@@ -8,6 +8,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import transpose_reading_primals
+from refgrad.ops._layout import c_contiguous, contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import _NARROW, round_once, sub_mul_once
@@ -34,8 +35,8 @@ def _accumulate(np_fn):
             return a.astype(out_dtype)
         with np.errstate(invalid="ignore", over="ignore"):  # inf * 0, inf - inf: NaN without a warning, as torch
             if np.issubdtype(out_dtype, np.floating) and np.dtype(out_dtype).itemsize < 8:
-                return np_fn(a.astype(np.float64), axis=dim).astype(out_dtype)
-            return np_fn(a, axis=dim, dtype=out_dtype)
+                return c_contiguous(np_fn(a.astype(np.float64), axis=dim).astype(out_dtype))
+            return c_contiguous(np_fn(a, axis=dim, dtype=out_dtype))  # (torch's scans: C-contiguous outputs)
     return forward
 
 
@@ -259,7 +260,7 @@ def _logcumsumexp_jvp_last(x, out, t, where):
     return where(Tensor._make(np.broadcast_to(undefined, x_np.shape)), np.nan, tangent) if undefined.any() else tangent
 
 
-_logcumsumexp = Primitive("LogcumsumexpBackward0", _logcumsumexp_forward, _logcumsumexp_vjp,
+_logcumsumexp = Primitive("LogcumsumexpBackward0", contiguous_result(_logcumsumexp_forward), _logcumsumexp_vjp,
                           save=("self", "result"), jvp=_logcumsumexp_jvp)
 
 
@@ -280,7 +281,7 @@ def _softmax_forward(a, dim):
         return _softmax_forward(a.reshape(1), 0).reshape(())
     with np.errstate(invalid="ignore", over="ignore"):
         shifted = np.exp(a - np.max(a, axis=dim, keepdims=True))
-        return (shifted / np.sum(shifted, axis=dim, keepdims=True)).astype(a.dtype)
+        return c_contiguous((shifted / np.sum(shifted, axis=dim, keepdims=True)).astype(a.dtype))  # (torch's layout)
 
 
 def _short_rows(a, dim: int) -> bool:
@@ -306,7 +307,8 @@ def _log_softmax_forward(a, dim):
         np.subtract(shifted, np.log(np.dot(ones_vector(exps.shape[0], exps.dtype), exps)), out=out.T)
         return out
     shifted = a - np.maximum.reduce(a, axis=dim, keepdims=True)
-    return (shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))).astype(a.dtype, copy=False)
+    return c_contiguous((shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))).astype(
+        a.dtype, copy=False))  # (torch's kernel writes a C-contiguous output whatever the input's layout)
 
 
 # torch's gradients of softmax and log_softmax are ops of their own (_softmax_backward_data and

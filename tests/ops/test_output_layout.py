@@ -56,6 +56,13 @@ CASES = {
     "rot90.k3.dims02": lambda t: t.rot90(t.tensor(A), 3, (0, 2)),
     "rot90.k2.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 2),
     "rot90.k0.transposed": lambda t: t.rot90(t.tensor(M.T.copy()).t(), 0),
+    # softmax, log_softmax and the scans write C-contiguous outputs whatever the input's order (NumPy kept it)
+    "softmax.transposed": lambda t: t.softmax(t.tensor(M.T.copy()).t(), 1),
+    "log_softmax.transposed": lambda t: t.log_softmax(t.tensor(M.T.copy()).t(), 0),
+    "log_softmax.permuted": lambda t: t.log_softmax(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1),
+    "cumsum.transposed": lambda t: t.cumsum(t.tensor(M.T.copy()).t(), 1),
+    "cumprod.permuted": lambda t: t.cumprod(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 2),
+    "logcumsumexp.transposed": lambda t: t.logcumsumexp(t.tensor(M.T.copy()).t(), 0),
 }
 
 
