@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from refgrad import factories
+from refgrad.autograd.grad_mode import is_grad_enabled
 from refgrad.nn import functional as F
 from refgrad.nn import init
 from refgrad.nn.modules.linear import NonDynamicallyQuantizableLinear
@@ -58,6 +59,7 @@ class MultiheadAttention(Module):
         """(attn_output, attn_weights): inputs (L, N, E) ((N, L, E) if batch_first, (L, E) unbatched); boolean
         masks mark positions that may NOT be attended, float masks are added to the scores."""
         batched = query.dim() == 3
+        fast = batched and self.batch_first and self._fast_path(query, key, value, key_padding_mask, attn_mask)
         if batched and self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if is_causal and attn_mask is None:
@@ -70,4 +72,20 @@ class MultiheadAttention(Module):
             average_attn_weights=average_attn_weights)
         if self.batch_first and batched:
             output = output.transpose(0, 1)
+            if fast:  # torch's fused kernel's output is C-contiguous (the composite's: this transposed view)
+                output = output.contiguous()
         return output, weights
+
+    def _fast_path(self, query, key, value, key_padding_mask, attn_mask) -> bool:
+        """Whether torch's forward takes its fast path (``_native_multi_head_attention``) for these batched,
+        batch_first arguments: self-attention in eval mode with an even head count,
+        the in-projection's bias and dtype, no floating-point mask, and no gradient to record."""
+        if query is not key or key is not value or self.training or self.num_heads % 2:
+            return False
+        bias = self.in_proj_bias
+        if bias is None or query.dtype != bias.dtype or query.dtype != self.in_proj_weight.dtype:
+            return False
+        if any(mask is not None and mask.is_floating_point() for mask in (attn_mask, key_padding_mask)):
+            return False
+        tensors = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
+        return not (is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors))
