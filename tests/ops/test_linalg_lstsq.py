@@ -44,8 +44,12 @@ def test_solution_and_outputs_per_driver():
     deficient = L.lstsq(rg.ones(4, 3, dtype=rg.float64), rg.tensor(b), driver="gelsd")
     assert deficient.rank.item() == 1 and deficient.residuals.shape == (0,)
     np.testing.assert_allclose(deficient.solution.numpy(), np.linalg.pinv(np.ones((4, 3))) @ b, atol=1e-12)
+    # gels refuses an exactly zero diagonal of R: zero columns give one in any LAPACK (ones(4, 3)'s R[1, 1] is a
+    # rounding residue, -9.6e-17 with one OpenBLAS build and 0 with another; torch's MKL then returns 1e33s)
+    zero_columns = np.zeros((4, 3))
+    zero_columns[:, 0] = 1.0
     with pytest.raises(L.LinAlgError, match=r"does not have full rank \(error code: 2\)"):
-        L.lstsq(rg.ones(4, 3, dtype=rg.float64), rg.tensor(b), driver="gels")
+        L.lstsq(rg.tensor(zero_columns), rg.tensor(b), driver="gels")
 
 
 @pytest.mark.parametrize("order", [1, 2])
