@@ -287,3 +287,20 @@ def test_repeat_gradient_nodes_are_torchs(fn, points):
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in REPEATS], ids=[c[0] for c in REPEATS])
 def test_repeat_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+DEGENERATE_VARIANCES = [  # dof <= 0 of a full reduction: torch multiplies by a where of two double scalars (the
+    # default dtype, float32) and casts back: ToCopyBackward0 of a float64 [0] or [1] input, MulBackward0 of a 0-d one
+    ("std.empty", lambda t, x: x.std(), (np.zeros(0),)),
+    ("std.one", lambda t, x: x.std(), (np.ones(1),)),
+    ("var.biased_empty", lambda t, x: t.var(x, False), (np.zeros(0),)),
+    ("std.0d", lambda t, x: x.std(), (np.array(1.5),)),
+    ("std.float32_one", lambda t, x: x.std(), (np.ones(1, np.float32),)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in DEGENERATE_VARIANCES],
+                         ids=[c[0] for c in DEGENERATE_VARIANCES])
+def test_degenerate_variance_gradient_nodes_are_torchs(fn, points):
+    # no central differences: the gradient is empty or NaN (the values are compared in tests/ops for var and std)
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
