@@ -8,7 +8,9 @@ its first example, and with it the check of the second-order values, which these
 deleting it here (tests/conformance/test_meta_gradient_nodes.py checks that every listed spec exists)."""
 from __future__ import annotations
 
-__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "TRANSPOSED", "compares_names"]
+import math
+
+__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "COLUMN_MAJOR", "compares_names"]
 
 _FUSED = ("torch's backward kernel is one node of its own under create_graph (ConvolutionBackwardBackward0, "
           "NativeBatchNormBackwardBackward0, NativeLayerNormBackwardBackward0, MseLossBackwardBackward0, "
@@ -104,14 +106,24 @@ DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED
     "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names",
     "add.complex", "mul.complex", "mul.python_complex", "mm", "matmul", "linalg.matmul", "aminmax",
     "aminmax.numpy_names")}
-_TRANSPOSED = ("torch's mm gradients pick the transposed product by the saved matrices' strides: a column-major "
-               "(transposed) matrix operand's gradient is computed as (other @ cotangent.T).T, so its node is "
-               "TBackward0 where refgrad's is MmBackward0 (measured 2026-12-07 on [2, 3] @ [3, 2] with both "
-               "operands transposed: mm, matmul, addmm and linear's 2-d input); refgrad's mm gradient does not "
-               "depend on its operands' strides")
-#: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed
-#: (conformance.examples' "layout"; compared for contiguous and sliced inputs)
-TRANSPOSED: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul"), _TRANSPOSED)
+_COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operands' strides: a matrix operand with "
+                 "stride(0) == 1 and stride(1) == size(0) (a transposed one, and a contiguous [1, 1], which the "
+                 "strides of one element make column-major too) gets its gradient as (other @ cotangent.T).T, so "
+                 "its node is TBackward0 where refgrad's is MmBackward0 (measured 2026-12-07: [2, 3] @ [3, 2] "
+                 "transposed, seed 3112: [1, 1] @ [1, 2] and linear of a [1, 1] input: mm, matmul, addmm and "
+                 "linear); refgrad's mm gradient does not depend on its operands' strides")
+#: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed or has
+#: one element (conformance.examples' "layout"; compared for other contiguous and sliced inputs)
+COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul"), _COLUMN_MAJOR)
+
+
+def _column_major(item: dict | None) -> bool:
+    """Whether an input item may reach torch's mm as a column-major matrix: transposed, or one element."""
+    if item is None or item.get("kind") != "tensor":
+        return False
+    return item.get("layout") == "transposed" or (0 not in item["shape"] and math.prod(item["shape"]) == 1)
+
+
 #: spec name -> why its gradient nodes' names differ from torch's for a circular pad (compared otherwise)
 CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pad.negative"), _CIRCULAR)
 
@@ -119,14 +131,13 @@ CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pa
 def compares_names(spec_name: str, inputs: list | None = None, kwargs: dict | None = None) -> bool:
     """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients for the
     example ``inputs`` (items of conformance.examples: a spec of DEGENERATE is compared unless an input tensor
-    is 0-d or empty, one of TRANSPOSED unless an input is laid out transposed) and ``kwargs`` (a spec of CIRCULAR
+    is 0-d or empty, one of COLUMN_MAJOR unless an input is transposed or has one element) and ``kwargs`` (a spec of CIRCULAR
     unless its mode is circular)."""
     if spec_name in UNCOMPARED:
         return False
     if spec_name in CIRCULAR and kwargs is not None and kwargs.get("mode") == "circular":
         return False
-    if spec_name in TRANSPOSED and inputs is not None and any(
-            item is not None and item.get("layout") == "transposed" for item in inputs):
+    if spec_name in COLUMN_MAJOR and inputs is not None and any(_column_major(item) for item in inputs):
         return False
     if spec_name in DEGENERATE and inputs is not None:
         return not any(item.get("kind") == "tensor" and (not item["shape"] or 0 in item["shape"]) for item in inputs
