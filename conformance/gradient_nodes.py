@@ -8,7 +8,9 @@ its first example, and with it the check of the second-order values, which these
 deleting it here (tests/conformance/test_meta_gradient_nodes.py checks that every listed spec exists)."""
 from __future__ import annotations
 
-__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "compares_names"]
+import math
+
+__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "COLUMN_MAJOR", "compares_names"]
 
 _FUSED = ("torch's backward kernel is one node of its own under create_graph (ConvolutionBackwardBackward0, "
           "NativeBatchNormBackwardBackward0, NativeLayerNormBackwardBackward0, MseLossBackwardBackward0, "
@@ -52,6 +54,10 @@ _FORMULA = ("torch's formula ends in another op: renorm (WhereBackward0; refgrad
             "refgrad DivBackward0; seed 13, 3-d inputs), gaussian_nll_loss (MulBackward0; refgrad AddBackward0), "
             "multi_head_attention_forward's bias (SumBackward1; refgrad ViewBackward0), pairwise_distance with "
             "p = 3 (MulBackward0; refgrad's norm gradient MaskedFillBackward0)")
+_AMINMAX = ("aminmax of a 0-d input with dim=0 (keepdim=False): torch's formula restores the reduced dim (a [1] "
+            "gradient) and its engine sums it back to the input's shape (SumBackward0) where refgrad's gradient "
+            "has the input's shape (AddBackward0, the sum of the min and max terms); default run 2026-12-07 "
+            "(gg11b), compared for every other shape and keepdim")
 _REDUCED = ("a broadcast complex input's gradient: torch sums the cotangent to the input's shape (SumBackward0) or "
             "casts it (ToCopyBackward0); refgrad's engine reduces it (SelectBackward0) in "
             "refgrad/autograd/engine.py, not in the op's VJP")
@@ -87,6 +93,7 @@ UNCOMPARED: dict[str, str] = {
         "renorm", "xlogy.scalar_other", "nn.functional.binary_cross_entropy", "nn.functional.gaussian_nll_loss",
         "nn.functional.multi_head_attention_forward", "nn.functional.pairwise_distance"), _FORMULA),
     **dict.fromkeys(("add.complex", "mul.complex", "mul.python_complex"), _REDUCED),
+    **dict.fromkeys(("aminmax", "aminmax.numpy_names"), _AMINMAX),
 }
 
 _DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run, no divergence in the "
@@ -97,7 +104,26 @@ _DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the see
 #: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
 DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name, _LINALG)}" for name in (
     "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names",
-    "add.complex", "mul.complex", "mul.python_complex", "mm", "matmul", "linalg.matmul")}
+    "add.complex", "mul.complex", "mul.python_complex", "mm", "matmul", "linalg.matmul", "aminmax",
+    "aminmax.numpy_names")}
+_COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operands' strides: a matrix operand with "
+                 "stride(0) == 1 and stride(1) == size(0) (a transposed one, and a contiguous [1, 1], which the "
+                 "strides of one element make column-major too) gets its gradient as (other @ cotangent.T).T, so "
+                 "its node is TBackward0 where refgrad's is MmBackward0 (measured 2026-12-07: [2, 3] @ [3, 2] "
+                 "transposed, seed 3112: [1, 1] @ [1, 2] and linear of a [1, 1] input: mm, matmul, addmm and "
+                 "linear); refgrad's mm gradient does not depend on its operands' strides")
+#: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed or has
+#: one element (conformance.examples' "layout"; compared for other contiguous and sliced inputs)
+COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul"), _COLUMN_MAJOR)
+
+
+def _column_major(item: dict | None) -> bool:
+    """Whether an input item may reach torch's mm as a column-major matrix: transposed, or one element."""
+    if item is None or item.get("kind") != "tensor":
+        return False
+    return item.get("layout") == "transposed" or (0 not in item["shape"] and math.prod(item["shape"]) == 1)
+
+
 #: spec name -> why its gradient nodes' names differ from torch's for a circular pad (compared otherwise)
 CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pad.negative"), _CIRCULAR)
 
@@ -105,10 +131,13 @@ CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pa
 def compares_names(spec_name: str, inputs: list | None = None, kwargs: dict | None = None) -> bool:
     """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients for the
     example ``inputs`` (items of conformance.examples: a spec of DEGENERATE is compared unless an input tensor
-    is 0-d or empty) and ``kwargs`` (a spec of CIRCULAR unless its mode is circular)."""
+    is 0-d or empty, one of COLUMN_MAJOR unless an input is transposed or has one element) and ``kwargs`` (a spec of CIRCULAR
+    unless its mode is circular)."""
     if spec_name in UNCOMPARED:
         return False
     if spec_name in CIRCULAR and kwargs is not None and kwargs.get("mode") == "circular":
+        return False
+    if spec_name in COLUMN_MAJOR and inputs is not None and any(_column_major(item) for item in inputs):
         return False
     if spec_name in DEGENERATE and inputs is not None:
         return not any(item.get("kind") == "tensor" and (not item["shape"] or 0 in item["shape"]) for item in inputs

@@ -345,7 +345,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return input.matmul(weight.t())
     if input.ndim == 2 and bias.ndim <= 1:
         return _addmm(bias, input, weight.t())
-    if not input.is_contiguous():  # torch flattens only a contiguous input; else matmul, then the bias added
+    if not (input.is_contiguous() and bias.ndim == 1 and bias.is_contiguous()):
+        # torch 2.13 flattens into addmm only a contiguous input with a contiguous 1-d bias (a sliced, expanded or
+        # 0-d bias: matmul, then the bias added; a 1-d input's gradient is then SqueezeBackward1, not ViewBackward0)
         return input.matmul(weight.t()) + bias
     rows = input.reshape(-1, input.shape[-1])
     out = _addmm(bias, rows, weight.t())

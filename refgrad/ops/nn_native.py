@@ -125,6 +125,14 @@ def _native_group(has_weight: bool, has_bias: bool) -> Primitive:
     return _NATIVE_GROUP[key]
 
 
+def _dense_in_suggested_format(data) -> bool:
+    """torch's native_group_norm check on CPU, X.is_contiguous(X.suggest_memory_format()): C-contiguous, or (rank 4
+    or 5) dense with the channels last (transposed or sliced inputs raise; torch.nn.functional.group_norm does not)."""
+    if data.flags.c_contiguous:
+        return True
+    return data.ndim in (4, 5) and np.moveaxis(data, 1, -1).flags.c_contiguous
+
+
 @register()
 def native_group_norm(input: Tensor, weight, bias, N: int, C: int, HxW: int, group: int, eps: float):  # noqa: N803
     """(output, mean, rstd) (torch.native_group_norm); mean and rstd are (N, group) and differentiable."""
@@ -137,6 +145,9 @@ def native_group_norm(input: Tensor, weight, bias, N: int, C: int, HxW: int, gro
         if t is not None and t.numel() != C:
             raise RuntimeError(f"Expected weight to be a vector of size equal to the number of channels in input, "
                                f"but got weight of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    if not _dense_in_suggested_format(input._data):
+        raise RuntimeError("Expected X.is_contiguous(memory_format) to be true, but got false.  (Could this error "
+                           "message be improved?  If so, please report an enhancement request to PyTorch.)")
     operands = [input] + [t for t in (weight, bias) if t is not None]
     return _native_group(weight is not None, bias is not None)(
         *operands, groups=int(group), eps=eps, has_weight=weight is not None, has_bias=bias is not None)

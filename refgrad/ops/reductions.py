@@ -276,8 +276,13 @@ def _var_backward(c, g: Tensor) -> Tensor:
         equal = x._data == mean._data
         if x.is_complex():
             equal = equal & np.isfinite(x._data)
-        factor = Tensor._make(np.where(equal, np.nan, np.inf).astype(x._data.real.dtype))
-        return (g * factor).to(x.dtype) if x.is_complex() else g * factor
+        if x.is_complex():
+            factor = Tensor._make(np.where(equal, np.nan, np.inf).astype(x._data.real.dtype))
+            return (g * factor).to(x.dtype)
+        # of a real input, torch's factor is a where of two double scalars (the default dtype); a 0-d g times it is
+        # computed in that dtype and cast back (ToCopyBackward0 for float64 x of shape [0] or [1], Mul for 0-d x)
+        factor = Tensor._make(np.where(equal, np.nan, np.inf).astype(dtypes.get_default_dtype().numpy))
+        return (g * factor).to(x.dtype)
     scale = 2.0 / dof if dof != 0 else np.inf
     return (_unreduce(g, shape, c.dims, c.keepdim) * scale) * (x - mean)
 

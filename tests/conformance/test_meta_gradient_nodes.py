@@ -2,7 +2,7 @@
 each names an existing double_backward spec with a reason, and only those drop the names."""
 from __future__ import annotations
 
-from conformance.gradient_nodes import CIRCULAR, DEGENERATE, UNCOMPARED, compares_names
+from conformance.gradient_nodes import CIRCULAR, DEGENERATE, COLUMN_MAJOR, UNCOMPARED, compares_names
 from conformance.properties import cases
 from conformance.specs import get_spec
 
@@ -10,7 +10,8 @@ from conformance.specs import get_spec
 def test_every_excluded_spec_is_a_double_backward_spec_with_a_reason():
     double_backward = {param.values[0].name for param in cases("double_backward")}
     assert not UNCOMPARED.keys() & DEGENERATE.keys() and not UNCOMPARED.keys() & CIRCULAR.keys()
-    for name, reason in {**UNCOMPARED, **DEGENERATE, **CIRCULAR}.items():
+    assert not UNCOMPARED.keys() & COLUMN_MAJOR.keys()
+    for name, reason in {**UNCOMPARED, **DEGENERATE, **CIRCULAR, **COLUMN_MAJOR}.items():
         assert get_spec(name).gradgrad and name in double_backward, name
         assert len(reason) > 40, name
 
@@ -31,3 +32,13 @@ def test_a_circular_pad_drops_the_names():
     image = [{"kind": "tensor", "shape": [1, 1, 3]}]
     assert not compares_names("nn.functional.pad", image, {"pad": (1, 1), "mode": "circular"})
     assert compares_names("nn.functional.pad", image, {"pad": (1, 1), "mode": "reflect"})
+
+
+def test_a_column_major_spec_drops_the_names_for_a_transposed_or_one_element_input_only():
+    def tensor(*shape, layout="contiguous"):
+        return {"kind": "tensor", "shape": list(shape), "layout": layout}
+    assert not compares_names("mm", [tensor(2, 3, layout="transposed"), tensor(3, 2)])
+    assert compares_names("mm", [tensor(2, 3, layout="sliced"), tensor(3, 2)])
+    assert compares_names("nn.functional.linear", [tensor(2), tensor(2, 2), tensor(2, layout="sliced")])
+    assert not compares_names("nn.functional.linear", [tensor(1, 1), tensor(4, 1), tensor(4)])
+    assert not compares_names("aminmax", [tensor()]) and compares_names("aminmax", [tensor(3)])

@@ -287,3 +287,50 @@ def test_repeat_gradient_nodes_are_torchs(fn, points):
 @pytest.mark.parametrize(("fn", "points"), [c[1:] for c in REPEATS], ids=[c[0] for c in REPEATS])
 def test_repeat_gradient_nodes_against_central_differences(fn, points):
     check_backward_node(lambda *xs: fn(refgrad, *xs), *points)
+
+
+DEGENERATE_VARIANCES = [  # dof <= 0 of a full reduction: torch multiplies by a where of two double scalars (the
+    # default dtype, float32) and casts back: ToCopyBackward0 of a float64 [0] or [1] input, MulBackward0 of a 0-d one
+    ("std.empty", lambda t, x: x.std(), (np.zeros(0),)),
+    ("std.one", lambda t, x: x.std(), (np.ones(1),)),
+    ("var.biased_empty", lambda t, x: t.var(x, False), (np.zeros(0),)),
+    ("std.0d", lambda t, x: x.std(), (np.array(1.5),)),
+    ("std.float32_one", lambda t, x: x.std(), (np.ones(1, np.float32),)),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in DEGENERATE_VARIANCES],
+                         ids=[c[0] for c in DEGENERATE_VARIANCES])
+def test_degenerate_variance_gradient_nodes_are_torchs(fn, points):
+    # no central differences: the gradient is empty or NaN (the values are compared in tests/ops for var and std)
+    assert _gradient_nodes(refgrad, fn, points) == _gradient_nodes(torch, fn, points)
+
+
+SQUARE = np.arange(4.0).reshape(2, 2) / 3.0
+LINEARS = [  # torch flattens into addmm only a contiguous input with a contiguous 1-d bias (a 1-d input's gradient:
+    # ViewBackward0); a sliced, expanded or 0-d bias takes matmul then add (SqueezeBackward1)
+    ("linear.bias", lambda t, x, w, b: t.nn.functional.linear(x, w, b), (np.array([0.5, -1.0]), SQUARE,
+                                                                         np.array([1.0, 2.0]))),
+    ("linear.sliced_bias", lambda t, x, w, b: t.nn.functional.linear(x, w, b[::2]),
+     (np.array([0.5, -1.0]), SQUARE, np.array([1.0, 0.0, 2.0, 0.0]))),
+    ("linear.0d_bias", lambda t, x, w, b: t.nn.functional.linear(x, w, b), (np.array([0.5, -1.0]), SQUARE,
+                                                                           np.array(1.5))),
+    ("linear.3d_sliced_bias", lambda t, x, w, b: t.nn.functional.linear(x, w, b[::2]),
+     (CUBE[..., :2], SQUARE, np.array([1.0, 0.0, 2.0, 0.0]))),
+]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in LINEARS], ids=[c[0] for c in LINEARS])
+def test_linear_gradient_and_output_nodes_are_torchs(fn, points):
+    # the top node of each gradient (the weight's next_functions differ: torch's mm gradient picks the transposed
+    # product by strides, conformance/gradient_nodes.py TRANSPOSED) and the output's node with its inputs
+    assert _top(refgrad, fn, points) == _top(torch, fn, points)
+    outs = [fn(t, *[t.tensor(p, requires_grad=True) for p in points]).grad_fn for t in (refgrad, torch)]
+    assert type(outs[0]).__name__ == outs[1].name()
+    assert [type(n[0]).__name__ for n in outs[0].next_functions] == [
+        n[0].name().replace("torch::autograd::", "") for n in outs[1].next_functions]
+
+
+@pytest.mark.parametrize(("fn", "points"), [c[1:] for c in LINEARS], ids=[c[0] for c in LINEARS])
+def test_linear_gradient_nodes_against_central_differences(fn, points):
+    check_backward_node(lambda *xs: fn(refgrad, *xs), *points)

@@ -127,3 +127,28 @@ def test_multilabel_margin_is_one_minus_target_plus_other_in_that_order():
     loss = rg.nn.functional.multilabel_margin_loss(x, rg.tensor([0, -1]))
     grad, = rg.autograd.grad(loss, x)
     assert grad.tolist() == [-0.5, 0.5]
+
+
+@pytest.mark.parametrize("layout", ["transposed", "sliced", "nlc", "channels_last", "one_row_transposed"])
+def test_native_group_norm_refuses_inputs_not_dense_in_their_suggested_format(layout):
+    # torch (CPU): TORCH_CHECK(X.is_contiguous(X.suggest_memory_format())); channels_last and a transposed [1, 4]
+    # (contiguous: size-1 dims' strides do not count) pass; torch.nn.functional.group_norm makes x contiguous
+    import torch
+    base = np.arange(24.0).reshape(2, 4, 3)
+    make = {"transposed": lambda t: t.tensor(base[:, :, 0].T.copy()).t(),
+            "sliced": lambda t: t.tensor(np.repeat(base[:, :, 0], 2, 1))[:, ::2],
+            "nlc": lambda t: t.tensor(base.transpose(0, 2, 1).copy()).permute(0, 2, 1),
+            "channels_last": lambda t: t.tensor(base.reshape(2, 4, 3, 1)).contiguous(memory_format=t.channels_last),
+            "one_row_transposed": lambda t: t.tensor(base[:1, :, 0].T.copy()).t()}[layout]
+    outcomes = []
+    for t in (torch, rg):
+        x = make(t)
+        try:
+            out = t.native_group_norm(x, None, None, x.shape[0], x.shape[1], x[0, 0].numel(), 2, 1e-5)[0]
+            outcomes.append(np.asarray(out.detach().numpy()))
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    if isinstance(outcomes[0], str):
+        assert outcomes[1] == outcomes[0]
+    else:
+        np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-6, atol=1e-6)
