@@ -18,7 +18,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd.graph import SavedTensor, save_extra
-from refgrad.ops._layout import like_first
+from refgrad.ops._layout import contiguous_result, like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
@@ -629,12 +629,14 @@ def put(input, index, source, accumulate: bool = False):
                   accumulate=accumulate)
 
 
-# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save
+# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save; the
+# result is C-contiguous whatever the input's or the mask's order, channels-last included (np.where followed them)
 _masked_fill = Primitive(
-    "MaskedFillBackward0", lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a),
+    "MaskedFillBackward0",
+    contiguous_result(lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a)),
     lambda c, g: g.masked_fill(c.mask, 0), jvp="elementwise")
 _masked_fill_tensor = Primitive(
-    "MaskedFillBackward1", lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a),
+    "MaskedFillBackward1", contiguous_result(lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a)),
     lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None,
                   g.masked_select(c.mask).sum() if c.needs_input_grad(1) else None),  # torch's masked_select
     inputs=("self", "value"),

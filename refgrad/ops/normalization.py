@@ -327,7 +327,8 @@ def _eval_primitive(has_weight, has_bias):
         inputs = ("input", "running_mean", "running_var") + (("weight",) if has_weight else ()) + \
             (("bias",) if has_bias else ())
         save = ("input", "running_mean", "running_var") + (("weight",) if has_weight else ())
-        _EVAL_PRIMS[key] = Primitive("NativeBatchNormBackward0", suggested_format(_eval_forward), _eval_vjp, inputs=inputs, save=save)
+        _EVAL_PRIMS[key] = Primitive("NativeBatchNormBackward0", suggested_format(_eval_forward), _eval_vjp,
+                                     inputs=inputs, save=save)
     return _EVAL_PRIMS[key]
 
 

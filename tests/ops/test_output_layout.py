@@ -95,6 +95,9 @@ CASES = {
     "index_put.permuted": lambda t: t.tensor(A.transpose(2, 0, 1).copy()).permute(1, 2, 0).index_put(
         (t.tensor([0]),), t.tensor(1.0, dtype=t.float64)),
     "put.transposed": lambda t: t.tensor(M.T.copy()).t().put(t.tensor([0]), t.tensor([1.0], dtype=t.float64)),
+    "masked_fill.transposed": lambda t: t.tensor(M.T.copy()).t().masked_fill(t.tensor(M.T.copy()).t() > 5, 0.0),
+    "masked_fill.tensor.channels_last": lambda t: t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)
+    .masked_fill(t.tensor(True), t.tensor(1.0, dtype=t.float64)),
     "renorm.transposed": lambda t: t.renorm(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 2.0, 0, 1.0),
     # a real FFT's halved dim innermost, then the other transformed dims in the input's memory order
     "rfftn.dims201": lambda t: t.fft.rfftn(t.tensor(A), dim=(2, 0, 1)),
