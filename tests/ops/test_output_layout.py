@@ -103,6 +103,9 @@ CASES = {
     "rfftn.dims201": lambda t: t.fft.rfftn(t.tensor(A), dim=(2, 0, 1)),
     "irfftn.dims120.transposed": lambda t: t.fft.irfftn(t.tensor(A.transpose(2, 1, 0).copy() + 0j).permute(2, 1, 0),
                                                         dim=(1, 2, 0)),
+    # s= zero-pads with constant_pad_nd, C-contiguous from a transposed input (np.pad kept Fortran order)
+    "irfftn.padded.transposed": lambda t: t.fft.irfftn(t.tensor(A.transpose(2, 1, 0).copy() + 0j).permute(2, 1, 0),
+                                                       s=(5, 3, -1), dim=(1, 0, 2)),
 }
 
 
