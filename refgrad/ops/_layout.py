@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major", "memory_order",
-           "in_order", "fft_order", "c_contiguous", "contiguous_result"]
+           "in_order", "fft_order", "c_contiguous", "contiguous_result", "channels_last_like", "suggested_format",
+           "like_first"]
 
 
 def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
@@ -146,12 +147,13 @@ def fft_order(a: np.ndarray, dims, real: bool) -> list[int]:
     """The memory order (innermost first) of torch's result of an FFT of ``a`` over ``dims``: the transformed
     dimensions innermost, then the others in ``a``'s memory order. A complex-to-complex transform keeps the
     transformed dimensions in ``a``'s memory order; a real one (r2c, c2r) puts the halved last of ``dims`` innermost,
-    then the others of ``dims`` from the last to the first (surveyed on torch 2.13: 3-D inputs in C, Fortran and
-    permuted orders, every 1-D and 2-D transform)."""
+    then the others of ``dims`` in ``a``'s memory order (surveyed on torch 2.13: rfftn and fftn of 3-D inputs in all
+    six orders, every ordered choice of 1 to 3 dims, 180 cases; "from the last of ``dims`` to the first", the rule
+    before, missed rfftn(x, dim=(2, 0, 1)) of a C-contiguous x)."""
     order = memory_order(a)
     dims = [d % a.ndim for d in dims]
     if real and len(dims) > 1:
-        first = dims[::-1]
+        first = [dims[-1]] + [d for d in order if d in dims[:-1]]
     else:
         first = [d for d in order if d in dims]
     return first + [d for d in order if d not in dims]
@@ -173,3 +175,51 @@ def contiguous_result(forward):
     contiguous.__name__ = getattr(forward, "__name__", "forward")
     contiguous.__wrapped__ = forward
     return contiguous
+
+
+def channels_last_like(array: np.ndarray) -> bool:
+    """Whether torch's ``suggest_memory_format()`` names channels-last for ``array`` (4-D or 5-D): its strides,
+    channels innermost then the spatial dims from the last, never decrease (a dimension of size 1 does not scale
+    them), and the batch dim's stride is not the channels' (torch's fallback to NCHW for ambiguous N111 shapes)."""
+    if array.ndim not in (4, 5) or array.strides[1] == 0:
+        return False
+    smallest = 0
+    for d in (1, *range(array.ndim - 1, 1, -1), 0):
+        n, stride = array.shape[d], array.strides[d] // array.itemsize
+        if n == 0 or stride < smallest or (d == 0 and smallest == array.strides[1] // array.itemsize):
+            return False
+        smallest = stride * n if n > 1 else stride
+    return True
+
+
+def suggested_format(forward):
+    """``forward`` with its array result (the first of a tuple) dense in the memory format torch suggests for
+    its first operand: channels-last when :func:`channels_last_like`, else C-contiguous (batch_norm's output,
+    roll's: ``at::empty_like(input, input.suggest_memory_format())``)."""
+    def formatted(*arrays, **params):
+        out = forward(*arrays, **params)
+        first = out[0] if type(out) is tuple else out
+        if type(first) is not np.ndarray or first.flags.c_contiguous:
+            return out
+        if channels_last_like(arrays[0]):
+            first = in_order(first, [1, *range(first.ndim - 1, 1, -1), 0])
+        else:
+            first = np.copy(first, order="C")
+        return (first, *out[1:]) if type(out) is tuple else first
+    formatted.__name__ = getattr(forward, "__name__", "forward")
+    formatted.__wrapped__ = forward
+    return formatted
+
+
+def like_first(forward):
+    """``forward`` with its array result dense in its first operand's memory order (:func:`memory_order`): the
+    ops whose kernel writes into ``input.clone()`` (index_fill, index_put, put), where ``ndarray.copy()`` made a
+    C-ordered copy. Nothing to do for a C-contiguous or 1-D operand (a flag test)."""
+    def cloned(first, *arrays, **params):
+        out = forward(first, *arrays, **params)
+        if first.ndim < 2 or first.flags.c_contiguous or type(out) is not np.ndarray or out.shape != first.shape:
+            return out
+        return in_order(out, memory_order(first))
+    cloned.__name__ = getattr(forward, "__name__", "forward")
+    cloned.__wrapped__ = forward
+    return cloned

@@ -13,7 +13,7 @@ from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
 from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
-from refgrad.ops._layout import c_contiguous, follows_inputs
+from refgrad.ops._layout import c_contiguous, contiguous_result, follows_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import mul_scalar
@@ -160,7 +160,8 @@ def _renorm_jvp(c, t):
     return where(constant(norm._data > maxnorm), scaled, t)
 
 
-_renorm = Primitive("RenormBackward0", _renorm_forward, _renorm_vjp, save=("self",), jvp=_renorm_jvp)
+# torch's renorm output is C-contiguous whatever the input's order (NumPy's product kept it)
+_renorm = Primitive("RenormBackward0", contiguous_result(_renorm_forward), _renorm_vjp, save=("self",), jvp=_renorm_jvp)
 
 
 @register(method=True, inplace=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.ops._binary_common import type_name
-from refgrad.ops._layout import fft_order, in_order
+from refgrad.ops._layout import fft_order, in_order, suggested_format
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -82,9 +82,10 @@ def _c2r_vjp(c, g):
     return spectrum
 
 
-# zero padding at the end of each dim, up to ``shape`` (torch pads FFT inputs and cotangents with constant_pad_nd)
+# zero padding at the end of each dim, up to ``shape`` (torch pads FFT inputs and cotangents with constant_pad_nd,
+# into the input's suggested memory format: C-contiguous from a Fortran-ordered input, which np.pad kept)
 _pad_end = Primitive("ConstantPadNdBackward0",
-                     lambda a, shape: np.pad(a, [(0, s - n) for s, n in zip(shape, a.shape)]),
+                     suggested_format(lambda a, shape: np.pad(a, [(0, s - n) for s, n in zip(shape, a.shape)])),
                      lambda c, g: g[tuple(slice(0, n) for n in c._input_meta[0][0])])
 _fft_c2c = Primitive("FftC2CBackward0", _c2c_forward, _c2c_vjp, holomorphic=False)
 _fft_r2c = Primitive("FftR2CBackward0", _r2c_forward, _r2c_vjp, save=("self",), holomorphic=False)  # as torch

@@ -18,6 +18,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd.graph import SavedTensor, save_extra
+from refgrad.ops._layout import contiguous_result, like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scatter_modes import check_reduce, scatter_reduced
@@ -98,11 +99,17 @@ _WRITE_SAVES = {"PutBackward0": {"values": ("values",)}, "IndexAddBackward0": {"
                 "IndexCopyBackward0": {"values": ("values",)}}
 
 
+#: the writes whose torch kernel starts from ``input.clone()``, so keeps a permuted input's order (index_copy,
+#: index_add, scatter and masked_scatter write into a C-contiguous result, as ``ndarray.copy()`` does)
+_CLONES_INPUT = frozenset({"IndexFillBackward0", "IndexFillBackward1", "IndexPutBackward0", "PutBackward0"})
+
+
 def _write(name: str, self: Tensor, values: Tensor, key, *, accumulate=False, src_key=None, alpha=1,
            pad_source=True, vjp_error=None) -> Tensor:
     """``self`` with ``values`` written (or added) at ``key``, recorded as ``name``."""
     if name not in _WRITES:
-        _WRITES[name] = Primitive(name, _write_forward, _write_vjp, inputs=("self", "values"),
+        forward = like_first(_write_forward) if name in _CLONES_INPUT else _write_forward
+        _WRITES[name] = Primitive(name, forward, _write_vjp, inputs=("self", "values"),
                                   save=_WRITE_SAVES.get(name, ()), jvp="linear")
     result = _WRITES[name](self, values, key=key, accumulate=accumulate, src_key=src_key, alpha=alpha,
                            pad_source=pad_source, vjp_error=vjp_error)
@@ -125,7 +132,8 @@ def _fill(name: str, self: Tensor, key, value) -> Tensor:
     float16 conversion unchecked, as in torch)."""
     value = checked_scalar(value, self._data.dtype, half_checked=name != "FillBackward3").item()
     if name not in _FILLS:
-        _FILLS[name] = Primitive(name, _fill_forward, _fill_vjp, jvp="elementwise")
+        forward = like_first(_fill_forward) if name in _CLONES_INPUT else _fill_forward
+        _FILLS[name] = Primitive(name, forward, _fill_vjp, jvp="elementwise")
     result = _FILLS[name](self, key=key, value=value)
     return result if name == "FillBackward3" else _saving_index(result)
 
@@ -621,12 +629,14 @@ def put(input, index, source, accumulate: bool = False):
                   accumulate=accumulate)
 
 
-# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save
+# torch's masked_fill nodes: edges for self (and the value tensor) only, none for the mask, which they save; the
+# result is C-contiguous whatever the input's or the mask's order, channels-last included (np.where followed them)
 _masked_fill = Primitive(
-    "MaskedFillBackward0", lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a),
+    "MaskedFillBackward0",
+    contiguous_result(lambda a, mask, value: np.where(mask._data, np.asarray(value, a.dtype), a)),
     lambda c, g: g.masked_fill(c.mask, 0), jvp="elementwise")
 _masked_fill_tensor = Primitive(
-    "MaskedFillBackward1", lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a),
+    "MaskedFillBackward1", contiguous_result(lambda a, value, mask: np.where(mask._data, value.astype(a.dtype), a)),
     lambda c, g: (g.masked_fill(c.mask, 0) if c.needs_input_grad(0) else None,
                   g.masked_select(c.mask).sum() if c.needs_input_grad(1) else None),  # torch's masked_select
     inputs=("self", "value"),

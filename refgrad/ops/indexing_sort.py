@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.ops._layout import in_order, memory_order
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -39,10 +40,14 @@ _unique_dim = Primitive("UniqueDimBackward0", lambda a, values: values, _not_imp
 _PRIMS = {name: _indexed(name) for name in ("SortBackward0", "SortBackward1", "TopkBackward0")}
 
 
-def _selected(prim: Primitive, input: Tensor, order: np.ndarray, dim: int) -> tuple:
-    """(values, indices) of ``input`` at ``order`` along ``dim``, recorded as ``prim`` saving the indices."""
+def _selected(prim: Primitive, input: Tensor, order: np.ndarray, dim: int, like_input: bool = False) -> tuple:
+    """(values, indices) of ``input`` at ``order`` along ``dim``, recorded as ``prim`` saving the indices; both
+    dense in ``input``'s memory order when ``like_input`` (sort's, where take_along_axis made them C-ordered)."""
     data = input._data
     values = np.take_along_axis(data, order, dim) if data.ndim else data.copy()
+    if like_input and data.ndim > 1 and not data.flags.c_contiguous:
+        layout = memory_order(data)
+        values, order = in_order(values, layout), in_order(order, layout)
     out_values, out_index = prim(input, values=values, index_out=order, dim=dim, keepdim=True)
     save_output(out_values, "indices", out_index)
     return out_values, out_index
@@ -102,7 +107,8 @@ def _sort(input, dim: int = -1, descending: bool = False, stable: bool | None = 
         wrap_dim(dim, 0)
         return _SortResult(*_selected(_PRIMS[name], input, np.zeros((), np.int64), 0))
     dim = wrap_dim(dim, input.ndim)
-    return _SortResult(*_selected(_PRIMS[name], input, _order(input._data, dim, descending), dim))
+    # torch sorts a copy of the input made with empty_like: values and indices keep a permuted input's order
+    return _SortResult(*_selected(_PRIMS[name], input, _order(input._data, dim, descending), dim, like_input=True))
 
 
 @register()

@@ -210,13 +210,15 @@ def split_with_sizes(input, split_sizes, dim: int = 0):
     return split(input, list(split_sizes), dim)
 
 
-_unsafe_split = Primitive("UnsafeSplitBackward0",
-                          lambda a, dim, sizes: tuple(p.copy() for p in _split_forward(a, dim, sizes)), _split_vjp)
+# torch's chunks share the input's storage with its strides (no view tracking: a write to one is not seen by
+# autograd): slices of the input's array, not copies
+_unsafe_split = Primitive("UnsafeSplitBackward0", _split_forward, _split_vjp)
 
 
 @register(method=True)
 def unsafe_split(tensor, split_size, dim: int = 0):
-    """torch.split without view semantics: the chunks are new tensors (torch.unsafe_split)."""
+    """torch.split without view semantics (torch.unsafe_split): the chunks share the input's memory and strides
+    but are not views to autograd (no version counter or base in common)."""
     if isinstance(split_size, (list, tuple)):
         raise TypeError(f"unsafe_split(): argument 'split_size' (position 1) must be int, not "
                         f"{type(split_size).__name__}")

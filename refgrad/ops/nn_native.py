@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad.autograd._jvp import _connect, _transpose, no_forward_rule
 from refgrad.autograd.grad_mode import is_grad_enabled
+from refgrad.ops._layout import c_contiguous
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _check_reduction, _reduce_forward, legacy_reduction
@@ -62,8 +63,8 @@ def native_layer_norm(input: Tensor, normalized_shape, weight, bias, eps: float)
     out = layer_norm(input, normalized_shape, weight, bias, eps)
     k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
     axes = tuple(range(input.ndim - k, input.ndim))
-    mean, rstd = _stats(input._data, axes, eps, keepdims=True)
-    return out, Tensor._make(mean), Tensor._make(rstd)
+    mean, rstd = _stats(input._data, axes, eps, keepdims=True)  # (torch's are C-contiguous, NumPy's in x's order)
+    return out, Tensor._make(c_contiguous(mean)), Tensor._make(c_contiguous(rstd))
 
 
 def _native_group_forward(x, *params, groups, eps, has_weight, has_bias):

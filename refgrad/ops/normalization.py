@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._layout import contiguous_result, suggested_format
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import not_differentiable
@@ -170,7 +171,10 @@ def _norm_primitive(name: str, has_weight: bool, has_bias: bool) -> Primitive:
         # torch's layer norm saves (and unpacks) weight and bias too, so an in-place change to either is reported;
         # its batch norm saves the weight but not the bias
         save = inputs if name == "NativeLayerNormBackward0" else tuple(n for n in inputs if n != "bias")
-        _NORM_PRIMS[key] = Primitive(name, _norm_forward, _norm_vjp, inputs=inputs, save=save, jvp=_norm_jvp)
+        # torch's layer norm writes a C-contiguous output whatever the input's layout; its batch norm writes one in
+        # the input's suggested memory format (channels-last kept, a transposed input's order not)
+        layout = contiguous_result if name == "NativeLayerNormBackward0" else suggested_format
+        _NORM_PRIMS[key] = Primitive(name, layout(_norm_forward), _norm_vjp, inputs=inputs, save=save, jvp=_norm_jvp)
     return _NORM_PRIMS[key]
 
 
@@ -323,7 +327,8 @@ def _eval_primitive(has_weight, has_bias):
         inputs = ("input", "running_mean", "running_var") + (("weight",) if has_weight else ()) + \
             (("bias",) if has_bias else ())
         save = ("input", "running_mean", "running_var") + (("weight",) if has_weight else ())
-        _EVAL_PRIMS[key] = Primitive("NativeBatchNormBackward0", _eval_forward, _eval_vjp, inputs=inputs, save=save)
+        _EVAL_PRIMS[key] = Primitive("NativeBatchNormBackward0", suggested_format(_eval_forward), _eval_vjp,
+                                     inputs=inputs, save=save)
     return _EVAL_PRIMS[key]
 
 

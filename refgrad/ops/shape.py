@@ -8,6 +8,7 @@ import numpy as np
 
 from refgrad._strides import restrided
 from refgrad.ops._binary_common import _broadcast
+from refgrad.ops._layout import suggested_format
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
@@ -592,7 +593,9 @@ def _roll_forward(a, shifts, dims):
     return np.roll(a, shifts, dims)
 
 
-_roll = Primitive("RollBackward0", _roll_forward,
+# torch rolls into empty_like(input, input.suggest_memory_format()): C-contiguous from a transposed input (NumPy
+# kept its order), channels-last from a channels-last one
+_roll = Primitive("RollBackward0", suggested_format(_roll_forward),
                   lambda c, g: _roll(g, shifts=-c.shifts if isinstance(c.shifts, int) else
                                      tuple(-s for s in c.shifts), dims=c.dims), jvp="linear")
 

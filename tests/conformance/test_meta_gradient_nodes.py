@@ -2,7 +2,7 @@
 each names an existing double_backward spec with a reason, and only those drop the names."""
 from __future__ import annotations
 
-from conformance.gradient_nodes import CIRCULAR, DEGENERATE, COLUMN_MAJOR, UNCOMPARED, compares_names
+from conformance.gradient_nodes import CIRCULAR, COLUMN_MAJOR, DEGENERATE, UNCOMPARED, compares_names
 from conformance.properties import cases
 from conformance.specs import get_spec
 

@@ -63,6 +63,49 @@ CASES = {
     "cumsum.transposed": lambda t: t.cumsum(t.tensor(M.T.copy()).t(), 1),
     "cumprod.permuted": lambda t: t.cumprod(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 2),
     "logcumsumexp.transposed": lambda t: t.logcumsumexp(t.tensor(M.T.copy()).t(), 0),
+    # found by the forward property's layout observable (2026-12-07, lay11b)
+    # unsafe_split's chunks share the input's strides (torch slices it, without view tracking)
+    "unsafe_split.sliced": lambda t: t.unsafe_split(t.tensor(np.repeat(A, 2, -1))[..., ::2], 2, 1)[0],
+    "unsafe_split.transposed": lambda t: t.unsafe_split(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1)[1],
+    # roll and batch_norm write in the input's suggested memory format: C-contiguous unless channels-last
+    "roll.transposed": lambda t: t.roll(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 1, 0),
+    "roll.channels_last": lambda t: t.roll(t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2), 1, 2),
+    "batch_norm.eval.permuted": lambda t: t.nn.functional.batch_norm(
+        t.tensor(X4.transpose(1, 0, 2, 3).copy()).transpose(0, 1), t.zeros(3, dtype=t.float64),
+        t.ones(3, dtype=t.float64)),
+    "batch_norm.train.transposed": lambda t: t.nn.functional.batch_norm(
+        t.tensor(X3.transpose(2, 1, 0).copy()).permute(2, 1, 0), None, None, training=True),
+    "batch_norm.eval.channels_last": lambda t: t.nn.functional.batch_norm(
+        t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2), t.zeros(3, dtype=t.float64),
+        t.ones(3, dtype=t.float64)),
+    "batch_norm.sliced_channels_last": lambda t: t.nn.functional.batch_norm(
+        t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)[..., ::2], None, None, training=True),
+    # layer norm's output and statistics are C-contiguous, channels-last input included
+    "layer_norm.channels_last": lambda t: t.nn.functional.layer_norm(
+        t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2), (5,)),
+    "native_layer_norm.transposed": lambda t: t.native_layer_norm(
+        t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), (4,), None, None, 1e-5)[0],
+    "native_layer_norm.rstd.permuted": lambda t: t.native_layer_norm(
+        t.tensor(A.transpose(1, 0, 2).copy()).transpose(0, 1), (4,), None, None, 1e-5)[2],
+    # sort (msort) sorts a clone of the input: values and indices keep a permuted input's order
+    "msort.transposed": lambda t: t.msort(t.tensor(M.T.copy()).t()),
+    "sort.indices.permuted": lambda t: t.sort(t.tensor(A.transpose(2, 0, 1).copy()).permute(1, 2, 0), 1).indices,
+    # index_fill, index_put and put write into a clone of the input (its order kept)
+    "index_fill.transposed": lambda t: t.tensor(M.T.copy()).t().index_fill(0, t.tensor([1]), 0.0),
+    "index_put.permuted": lambda t: t.tensor(A.transpose(2, 0, 1).copy()).permute(1, 2, 0).index_put(
+        (t.tensor([0]),), t.tensor(1.0, dtype=t.float64)),
+    "put.transposed": lambda t: t.tensor(M.T.copy()).t().put(t.tensor([0]), t.tensor([1.0], dtype=t.float64)),
+    "masked_fill.transposed": lambda t: t.tensor(M.T.copy()).t().masked_fill(t.tensor(M.T.copy()).t() > 5, 0.0),
+    "masked_fill.tensor.channels_last": lambda t: t.tensor(X4.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)
+    .masked_fill(t.tensor(True), t.tensor(1.0, dtype=t.float64)),
+    "renorm.transposed": lambda t: t.renorm(t.tensor(A.transpose(2, 1, 0).copy()).permute(2, 1, 0), 2.0, 0, 1.0),
+    # a real FFT's halved dim innermost, then the other transformed dims in the input's memory order
+    "rfftn.dims201": lambda t: t.fft.rfftn(t.tensor(A), dim=(2, 0, 1)),
+    "irfftn.dims120.transposed": lambda t: t.fft.irfftn(t.tensor(A.transpose(2, 1, 0).copy() + 0j).permute(2, 1, 0),
+                                                        dim=(1, 2, 0)),
+    # s= zero-pads with constant_pad_nd, C-contiguous from a transposed input (np.pad kept Fortran order)
+    "irfftn.padded.transposed": lambda t: t.fft.irfftn(t.tensor(A.transpose(2, 1, 0).copy() + 0j).permute(2, 1, 0),
+                                                       s=(5, 3, -1), dim=(1, 0, 2)),
 }
 
 
