@@ -131,8 +131,8 @@ CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pa
 def compares_names(spec_name: str, inputs: list | None = None, kwargs: dict | None = None) -> bool:
     """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients for the
     example ``inputs`` (items of conformance.examples: a spec of DEGENERATE is compared unless an input tensor
-    is 0-d or empty, one of COLUMN_MAJOR unless an input is transposed or has one element) and ``kwargs`` (a spec of CIRCULAR
-    unless its mode is circular)."""
+    is 0-d or empty, one of COLUMN_MAJOR unless an input is transposed or has one element) and ``kwargs`` (a spec
+    of CIRCULAR unless its mode is circular)."""
     if spec_name in UNCOMPARED:
         return False
     if spec_name in CIRCULAR and kwargs is not None and kwargs.get("mode") == "circular":
