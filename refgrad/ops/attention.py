@@ -144,6 +144,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                                  enable_gqa: bool = False) -> Tensor:
     """softmax(q k^T * scale + mask) v (torch.nn.functional.scaled_dot_product_attention). Like torch on CPU,
     4-D inputs with one head size take the fused "flash" node (no double backward); others the math path."""
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+
+
+def _sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask, dropout_p: float, is_causal: bool, scale,
+          enable_gqa: bool, rows: bool = False) -> Tensor:
+    """scaled_dot_product_attention; ``rows``: the inputs are views of whole rows (multi_head_attention_forward's
+    heads of its in-projection, whose last dimension torch's view leaves at stride 1 even at size 1, where NumPy's
+    reshape may give a size-1 dimension another stride)."""
     if dropout_p != 0.0:
         raise NotImplementedError("scaled_dot_product_attention: dropout_p > 0 is not implemented")
     if is_causal and attn_mask is not None:
@@ -156,7 +164,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
              and query.shape[0] == key.shape[0] == value.shape[0] and key.shape[1] == value.shape[1]
              and (query.shape[1] == key.shape[1] or enable_gqa)
              # and a last dimension of stride 1 (even of size 1): a transposed or sliced input takes the math path
-             and query.stride(-1) == key.stride(-1) == value.stride(-1) == 1)
+             and (rows and query.shape[-1] == 1 or query.stride(-1) == key.stride(-1) == value.stride(-1) == 1))
     if flash:  # torch's fused kernel takes the grouped key and value as they are
         out = _flash(query, key, value, mask=attn_mask, is_causal=is_causal, scale=scale)
         if out.grad_fn is not None and attn_mask is not None and attn_mask.dtype is not dtypes.bool:

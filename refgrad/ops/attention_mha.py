@@ -96,14 +96,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     if not training:
         dropout_p = 0.0
     if not need_weights:  # as torch: the fused attention (whose double backward torch refuses)
-        from refgrad.ops.attention import scaled_dot_product_attention
+        from refgrad.ops.attention import _sdpa
         if attn_mask is not None:
             attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 and attn_mask.ndim == 3 else \
                 attn_mask.reshape(batch, num_heads, -1, source)
-        fused = scaled_dot_product_attention(q.reshape(batch, num_heads, target, head_dim),
-                                             k.reshape(batch, num_heads, source, head_dim),
-                                             v.reshape(batch, num_heads, source, head_dim), attn_mask, dropout_p,
-                                             causal_hint)
+        fused = _sdpa(q.reshape(batch, num_heads, target, head_dim), k.reshape(batch, num_heads, source, head_dim),
+                      v.reshape(batch, num_heads, source, head_dim), attn_mask, dropout_p, causal_hint, None, False,
+                      rows=True)
         output = fused.permute(2, 0, 1, 3).reshape(batch * target, embed)
         output = linear(output, out_proj_weight, out_proj_bias).reshape(target, batch, embed)
         return (output if batched else output.squeeze(1)), None
