@@ -58,9 +58,10 @@ _AMINMAX = ("aminmax of a 0-d input with dim=0 (keepdim=False): torch's formula 
             "gradient) and its engine sums it back to the input's shape (SumBackward0) where refgrad's gradient "
             "has the input's shape (AddBackward0, the sum of the min and max terms); default run 2026-12-07 "
             "(gg11b), compared for every other shape and keepdim")
-_REDUCED = ("a broadcast complex input's gradient: torch sums the cotangent to the input's shape (SumBackward0) or "
-            "casts it (ToCopyBackward0); refgrad's engine reduces it (SelectBackward0) in "
-            "refgrad/autograd/engine.py, not in the op's VJP")
+_REDUCED = ("a broadcast complex input's gradient: torch sums the cotangent to the input's shape (SumBackward0), "
+            "views it (ViewBackward0, a [1] operand of a [1, 1] product: default run seed 3122) or casts it "
+            "(ToCopyBackward0); refgrad's engine reduces it (SelectBackward0) in refgrad/autograd/engine.py, not in "
+            "the op's VJP")
 
 #: spec name -> why its gradient nodes' names differ from torch's
 UNCOMPARED: dict[str, str] = {
@@ -103,18 +104,19 @@ _DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the see
                "general formula leaves another node")
 #: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
 DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name, _LINALG)}" for name in (
-    "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names",
-    "add.complex", "mul.complex", "mul.python_complex", "mm", "matmul", "linalg.matmul", "aminmax",
-    "aminmax.numpy_names")}
+    "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names", "mul.python_complex", "mm", "matmul",
+    "linalg.matmul", "aminmax", "aminmax.numpy_names")}
 _COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operands' strides: a matrix operand with "
                  "stride(0) == 1 and stride(1) == size(0) (a transposed one, and a contiguous [1, 1], which the "
                  "strides of one element make column-major too) gets its gradient as (other @ cotangent.T).T, so "
                  "its node is TBackward0 where refgrad's is MmBackward0 (measured 2026-12-07: [2, 3] @ [3, 2] "
                  "transposed, seed 3112: [1, 1] @ [1, 2] and linear of a [1, 1] input: mm, matmul, addmm and "
-                 "linear); refgrad's mm gradient does not depend on its operands' strides")
+                 "linear; seed 3122: addmm of [1, 1] matrices); refgrad's mm gradient does not depend on its "
+                 "operands' strides")
 #: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed or has
 #: one element (conformance.examples' "layout"; compared for other contiguous and sliced inputs)
-COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul"), _COLUMN_MAJOR)
+COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul", "addmm"),
+                                              _COLUMN_MAJOR)
 
 
 def _column_major(item: dict | None) -> bool:
