@@ -67,7 +67,7 @@ def draw_inputs(data: st.DataObject, spec: OpSpec, dtype: str, *, invalid_shapes
         requires_grad = False
         if arg.differentiable and is_floating(arg_dtype):
             requires_grad = data.draw(_REQUIRES_GRAD, label=f"input {position} requires_grad")
-        layout = draw_layout(data, shape, f"input {position} layout")
+        layout = draw_layout(data, shape, f"input {position} layout") if arg.laid_out else "contiguous"
         inputs.append(tensor_item(values, arg_dtype, requires_grad, layout))
     return inputs, kwargs
 

@@ -75,11 +75,14 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class TensorArg:
-    """A tensor input. ``dtypes=None``: the example's dtype; else the example's dtype or one of these."""
+    """A tensor input. ``dtypes=None``: the example's dtype; else the example's dtype or one of these.
+    ``laid_out=False``: always contiguous (an argument torch's kernel reads as contiguous whatever its strides, past
+    the end of a sliced buffer: its results would not repeat, and Hypothesis would call the example flaky)."""
 
     domain: Domain = REAL
     differentiable: bool = True
     dtypes: tuple[str, ...] | None = None
+    laid_out: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,10 @@ class ScalarArg:
 Arg = Union[TensorArg, ScalarArg]
 
 
-def tensor(domain: Domain = REAL, *, differentiable: bool = True, dtypes: tuple[str, ...] | None = None) -> TensorArg:
+def tensor(domain: Domain = REAL, *, differentiable: bool = True, dtypes: tuple[str, ...] | None = None,
+           laid_out: bool = True) -> TensorArg:
     """A tensor argument with values in ``domain`` (see :class:`TensorArg`)."""
-    return TensorArg(domain, differentiable, dtypes)
+    return TensorArg(domain, differentiable, dtypes, laid_out)
 
 
 def scalar(kinds: tuple[str, ...] = ("float", "int"), domain: Domain = SMALL, *,

@@ -83,7 +83,7 @@ SPECS = [
            lambda t, x, w, b, **kw: t.native_batch_norm(x, w, b, t.zeros(x.shape[1], dtype=x.dtype),
                                                          t.ones(x.shape[1], dtype=x.dtype), **kw, momentum=0.1,
                                                          eps=1e-5),
-           args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=_bn_shapes(),
+           args=(tensor(FINITE), tensor(FINITE, laid_out=False), tensor(FINITE, laid_out=False)), shapes=_bn_shapes(),
            kwargs={"training": st.booleans()}, tol=_NORM_F32, tol_reason=_NORM_F32_REASON),
     OpSpec("native_layer_norm", lambda t, x, w, b: t.native_layer_norm(x, w.shape, w, b, 1e-5),
            args=(tensor(FINITE), tensor(FINITE), tensor(FINITE)), shapes=st.integers(1, 2).flatmap(_norm_shapes),
