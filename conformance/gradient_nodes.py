@@ -104,13 +104,14 @@ UNCOMPARED: dict[str, str] = {
 
 _DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run, no divergence in the "
                "other examples of a seed-12 run of these specs; mm, matmul, linalg.matmul: [1, 0] @ [0, 0], seed "
-               "13): torch's formula takes a shortcut there (a sum, view or Scalar product of the cotangent, or "
+               "13; matmul.complex: [0, 1] @ [1, 0], seed 3125): torch's formula takes a shortcut "
+               "there (a sum, view or Scalar product of the cotangent, or "
                "the transposed product its mm gradient picks by an empty matrix's strides) where refgrad's "
                "general formula leaves another node")
 #: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
 DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name, _LINALG)}" for name in (
     "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names", "mul.python_complex", "mm", "matmul",
-    "linalg.matmul", "aminmax", "aminmax.numpy_names")}
+    "matmul.complex", "linalg.matmul", "aminmax", "aminmax.numpy_names")}
 _COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operands' strides: a matrix operand with "
                  "stride(0) == 1 and stride(1) == size(0) (a transposed one, and a contiguous [1, 1], which the "
                  "strides of one element make column-major too) gets its gradient as (other @ cotangent.T).T, so "
@@ -120,8 +121,8 @@ _COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operan
                  "operands' strides")
 #: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed or has
 #: one element (conformance.examples' "layout"; compared for other contiguous and sliced inputs)
-COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul", "addmm"),
-                                              _COLUMN_MAJOR)
+COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul", "addmm",
+                                               "matmul.complex"), _COLUMN_MAJOR)
 
 
 def _column_major(item: dict | None) -> bool:
