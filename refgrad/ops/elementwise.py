@@ -125,6 +125,20 @@ def _binary_alpha(prim: Primitive, input, other, alpha):
     return relay(prim(a, b, cast=dtype, alpha=alpha), a, b)
 
 
+def _plain_sum(prim: Primitive, input: Tensor, other: Tensor, alpha, a, b) -> Tensor:
+    """add/sub's common case (alpha == 1, two float tensors of one dtype whose shapes broadcast: nothing to promote,
+    cast or check), laid out as torch's: NumPy's layout is torch's under 2 dimensions, or when the first operand is
+    C-contiguous of the result's shape (_layout.py; the cheap tests first: this is the hot path)."""
+    out = prim(input, other, alpha=alpha)
+    if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
+        return _zero_sum(relay(out, a, b))
+    first, second = a.shape, b.shape
+    if (len(first) < 2 and len(second) < 2) or (a.flags.c_contiguous and (
+            first == second or first == out._data.shape)):
+        return out
+    return relay(out, a, b)
+
+
 @register(method=True, inplace=True)
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting (torch.add)."""
@@ -132,15 +146,7 @@ def add(input, other, *, alpha=1, out=None):
         a, b = input._data, other._data  # the common case, two float tensors of one dtype, of one shape or shapes
         first, second = a.shape, b.shape  # known to broadcast: nothing to promote, cast or check
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
-            if input._zerotensor and other._zerotensor:  # the sum of two ZeroTensors is one (zerotensor.py)
-                return _zero_sum(relay(_add(input, other, alpha=alpha), a, b))
-            out = _add(input, other, alpha=alpha)
-            # NumPy's layout is torch's under 2 dimensions, or when the first operand is C-contiguous of the
-            # result's shape (_layout.py; the cheap tests first: this is the hot path)
-            if (len(first) < 2 and len(second) < 2) or (a.flags.c_contiguous and (
-                    first == second or first == out._data.shape)):
-                return out
-            return relay(out, a, b)
+            return _plain_sum(_add, input, other, alpha, a, b)
     if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
         other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_add, input, other, alpha)
@@ -156,13 +162,7 @@ def sub(input, other, *, alpha=1, out=None):
         a, b = input._data, other._data  # as in add
         first, second = a.shape, b.shape
         if a.dtype is b.dtype and a.dtype in _REAL and (first == second or (first, second) in _BROADCAST):
-            if input._zerotensor and other._zerotensor:
-                return _zero_sum(relay(_sub(input, other, alpha=alpha), a, b))
-            out = _sub(input, other, alpha=alpha)
-            if (len(first) < 2 and len(second) < 2) or (a.flags.c_contiguous and (
-                    first == second or first == out._data.shape)):
-                return out
-            return relay(out, a, b)
+            return _plain_sum(_sub, input, other, alpha, a, b)
     if type(input) is Tensor and input._zerotensor:  # a 0-d ZeroTensor promotes a number as a 0-d double
         other = _zerotensor.number_operand(input, other)
     out = _binary_alpha(_sub, input, other, alpha)
