@@ -46,7 +46,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     eps = float(np.finfo(input.dtype.numpy).eps) if eps is None else eps
     result = input * add_scalar(input.pow(2).mean(dims, keepdim=True), eps).rsqrt()  # torch's graph: pow(x, 2)
-    return result * weight if weight is not None else result
+    result = result * weight if weight is not None else result
+    return result.contiguous()  # (torch's composite ends so: a clone, CloneBackward0, for a non-contiguous input)
 
 
 # --- shuffles -----------------------------------------------------------------------------------------------
