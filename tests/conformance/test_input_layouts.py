@@ -41,7 +41,10 @@ def test_the_layout_observable_ignores_sizes_of_one_and_empty_tensors():
     assert programs.layout(torch.empty(3, 1, 4).as_strided((3, 1, 4), (4, 99, 1))) == "(4, None, 1) contiguous"
 
 
-def test_inputs_are_mostly_contiguous_and_sometimes_not():
+def test_inputs_are_mostly_contiguous_and_sometimes_not(monkeypatch):
+    import conformance.examples
+
+    monkeypatch.setattr(conformance.examples, "DRAW_LAYOUTS", True)  # (opt-in: CONFORMANCE_LAYOUTS=1)
     seen = []
 
     @settings(max_examples=300, database=None, derandomize=True, deadline=None)
