@@ -75,3 +75,31 @@ def empty_view(forward, arrays: tuple, params: dict, out: np.ndarray) -> np.ndar
         return out
     remade = forward(source, *arrays[1:], **params)
     return remade if type(remade) is np.ndarray and remade.shape == out.shape else out
+
+
+def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
+    """The dimensions of an elementwise result of ``shape`` from the innermost (fastest) in memory to the outermost,
+    given each operand's strides broadcast to ``shape`` (0 where broadcast), first operand first: an insertion
+    sort in which a pair no operand tells apart neither moves nor stops the dimension being placed."""
+    def compare(d0: int, d1: int) -> int:  # 1: d1 belongs inside d0 (d0 is now inside); -1: it does not; 0: unknown
+        for operand in strides:
+            s0, s1 = operand[d0], operand[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    order = list(range(len(shape) - 1, -1, -1))
+    for i in range(1, len(order)):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            verdict = compare(order[j], order[moving])
+            if verdict > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+            elif verdict < 0:
+                break
+    return order

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from refgrad import dtypes
-from refgrad._strides import empty_strided, torch_strides
+from refgrad._strides import empty_strided, torch_order, torch_strides
 from refgrad.autograd.engine import non_overlapping_and_dense
 from refgrad.tensor import Tensor
 
@@ -222,24 +222,6 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     return _finish(np.linspace(start, end, steps).astype(dtype.numpy), requires_grad)
 
 
-def _like_order(shape, strides) -> list[int]:
-    """The dimensions of a tensor of ``shape`` and ``strides``, innermost first, as torch orders them to lay out a
-    tensor like it (an insertion sort from the last dimension: a larger stride moves outward, equal strides put the
-    larger size outward; a zero stride ties with everything, so an expanded dimension keeps its place)."""
-    order = list(reversed(range(len(shape))))
-    for i in range(1, len(order)):
-        j = i
-        for k in range(i - 1, -1, -1):
-            a, b = order[k], order[j]
-            if strides[a] and strides[b] and (strides[a] > strides[b]
-                                              or strides[a] == strides[b] and shape[a] > shape[b]):
-                order[k], order[j] = b, a
-                j = k
-            elif strides[a] and strides[b] and strides[a] < strides[b]:
-                break
-    return order
-
-
 def _like_array(input: Tensor, dtype: np.dtype, memory_format, name: str) -> np.ndarray:
     """An uninitialised array of ``input``'s shape laid out as torch's ``*_like`` factories lay it out: by default
     (preserve_format) with ``input``'s strides when it is non-overlapping and dense (an empty tensor keeps its
@@ -258,7 +240,7 @@ def _like_array(input: Tensor, dtype: np.dtype, memory_format, name: str) -> np.
         return empty_strided(shape, torch_strides(data), dtype)
     if non_overlapping_and_dense(data):
         return _dense_like(data, dtype)
-    order = _like_order(shape, [s // data.itemsize for s in data.strides])
+    order = torch_order(shape, [tuple(s // data.itemsize for s in data.strides)])
     return np.empty(tuple(shape[d] for d in reversed(order)), dtype).transpose(np.argsort(order[::-1]))
 
 

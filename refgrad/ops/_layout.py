@@ -13,37 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad._strides import torch_order  # (the ordering rule, shared with the *_like factories)
+
 __all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major", "memory_order",
            "in_order", "fft_order", "c_contiguous", "contiguous_result", "channels_last_like", "suggested_format",
            "like_first"]
-
-
-def torch_order(shape: tuple[int, ...], strides: list[tuple[int, ...]]) -> list[int]:
-    """The dimensions of an elementwise result of ``shape`` from the innermost (fastest) in memory to the outermost,
-    given each operand's strides broadcast to ``shape`` (0 where broadcast), first operand first: an insertion
-    sort in which a pair no operand tells apart neither moves nor stops the dimension being placed."""
-    def compare(d0: int, d1: int) -> int:  # 1: d1 belongs inside d0 (d0 is now inside); -1: it does not; 0: unknown
-        for operand in strides:
-            s0, s1 = operand[d0], operand[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return 1 if s0 > s1 else -1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    order = list(range(len(shape) - 1, -1, -1))
-    for i in range(1, len(order)):
-        moving = i
-        for j in range(i - 1, -1, -1):
-            verdict = compare(order[j], order[moving])
-            if verdict > 0:
-                order[j], order[moving] = order[moving], order[j]
-                moving = j
-            elif verdict < 0:
-                break
-    return order
 
 
 def _effective_strides(array: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -64,18 +38,7 @@ def follow_inputs(out: np.ndarray, *operands) -> np.ndarray:
     if out.ndim < 2 or out.size < 2:
         return out
     arrays = [a for a in operands if isinstance(a, np.ndarray) and a.ndim]
-    order = torch_order(shape, [_effective_strides(a, shape) for a in arrays])
-    wanted, step = [0] * out.ndim, 1
-    for d in order:
-        wanted[d] = step
-        step *= shape[d]
-    itemsize = out.itemsize
-    if all(n == 1 or s == w * itemsize for n, s, w in zip(shape, out.strides, wanted)):
-        return out
-    outer = order[::-1]
-    dense = np.empty([shape[d] for d in outer], out.dtype).transpose(np.argsort(outer))
-    np.copyto(dense, out)
-    return dense
+    return in_order(out, torch_order(shape, [_effective_strides(a, shape) for a in arrays]))
 
 
 def settled(out: np.ndarray, operands) -> bool:
