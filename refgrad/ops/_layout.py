@@ -43,14 +43,18 @@ def follow_inputs(out: np.ndarray, *operands) -> np.ndarray:
 
 def settled(out: np.ndarray, operands) -> bool:
     """Whether NumPy's ``out`` already has torch's layout: nothing to order (under 2 dimensions), a first operand
-    that decides every pair of dimensions in C order (C-contiguous, of the result's shape), or a single operand
-    with dimensions (NumPy's order='K' and torch agree on one operand: 4000 random layouts surveyed)."""
+    that decides every pair of dimensions in C order (C-contiguous, of the result's shape), a single operand
+    with dimensions (NumPy's order='K' and torch agree on one operand: 4000 random layouts surveyed), or a
+    C-contiguous ``out`` of operands that are each C-contiguous or all strides 0 (a broadcast number, e.g. the
+    gradient of a sum): every pair they tell apart is in C order, and a pair none tells apart stays in C order."""
     if out.ndim < 2:
         return True
     first = operands[0]
     if type(first) is np.ndarray and first.shape == out.shape and first.flags.c_contiguous:
         return True
-    return sum(1 for a in operands if isinstance(a, np.ndarray) and a.ndim) <= 1
+    arrays = [a for a in operands if isinstance(a, np.ndarray) and a.ndim]
+    return len(arrays) <= 1 or out.flags.c_contiguous and all(a.flags.c_contiguous or not any(a.strides)
+                                                              for a in arrays)
 
 
 def follows_inputs(forward, lead: int = 0):
