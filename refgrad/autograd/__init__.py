@@ -100,10 +100,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     Raises RuntimeError as torch does: non-scalar output without a gradient, output that doesn't require grad,
     cotangent of the wrong shape, second backward through freed saved tensors.
     """
-    Tensor = _tensor_type()
+    Tensor = _TENSOR or _tensor_type()
     if type(tensors) is Tensor and grad_tensors is None and inputs is None and not create_graph:
         # loss.backward(), the common call: _make_grads and _check_outputs inlined, their checks in their order
-        if tensors._requires_grad or tensors.requires_grad:
+        if tensors._grad_fn is not None or tensors._requires_grad or tensors.requires_grad:
             data = tensors._data
             if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -114,7 +114,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
             grads = [Tensor._make(np.ones(shape, data.dtype) if shape else np.array(1, data.dtype))]
         else:
             grads = [None]
-        if tensors.grad_fn is None and not tensors._requires_grad:
+        if tensors._grad_fn is None and not tensors._requires_grad and tensors.grad_fn is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         run_backward((tensors,), grads, retain_graph=bool(retain_graph), create_graph=False, inputs=None)
         return

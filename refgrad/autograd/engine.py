@@ -73,7 +73,7 @@ def _validate(node: Node, index: int, grad):
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"[{', '.join(map(str, grad.shape))}] but expected shape compatible with "
                 f"[{', '.join(map(str, shape))}]")
-        grad = _reduce_to_size()(grad, shape)
+        grad = (_REDUCE_TO_SIZE or _reduce_to_size())(grad, shape)
     if grad._data.dtype is not dtype.numpy and grad.dtype is not dtype:
         if grad.dtype.is_complex and not dtype.is_complex:  # a real input's gradient is the real part
             grad = grad.real
@@ -496,8 +496,9 @@ def _validated(node: Node, grads: tuple, next_functions: tuple) -> tuple:
 
 
 def _edge(tensor):
-    if tensor.grad_fn is not None:
-        return tensor.grad_fn, tensor._output_nr
+    fn = tensor._grad_fn if tensor._base is None else tensor.grad_fn  # (a view's node may need regenerating)
+    if fn is not None:
+        return fn, tensor._output_nr
     return tensor._grad_accumulator(), 0
 
 

@@ -12,8 +12,9 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import contract_over, nan_where_nan, reduction_contraction
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.ops._layout import contiguous_result
+from refgrad.ops._layout import c_contiguous, contiguous_result
 from refgrad.ops._numpy_names import user_stacklevel
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -21,7 +22,7 @@ from refgrad.ops._scalar_ops import div_scalar
 from refgrad.ops._util import _restore, _unreduce, float_dtype, never_flowed, normalize_dims, ones_vector, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.shape import _expand
-from refgrad.tensor import Tensor
+from refgrad.tensor import _DTYPE_OF, Tensor
 
 _DOF_WARNING = ("{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
                 "(input numel divided by output numel).")
@@ -50,12 +51,14 @@ def _sum_forward(a, dims, keepdim, dtype):
     """np.sum without its Python wrapper. The column sums of a C-ordered float matrix (a bias gradient: the sum
     over the batch) as the product ones @ a, one BLAS call (64 x 64: ~0.7 µs against ~2 µs): NumPy's reduction
     along axis 0 adds row after row, BLAS adds the same <= 1024 terms in its own order (torch's vectorized order
-    is a third); the products with 1 are exact, and NaN and infinities propagate alike."""
+    is a third); the products with 1 are exact, and NaN and infinities propagate alike. The result is
+    C-contiguous, as torch allocates a reduction's (NumPy keeps a non-contiguous input's order: ``x.mT.sum(0)``)."""
     if dims == (0,) and a.ndim == 2 and 1 < a.shape[0] <= _COLUMN_SUM_ROWS and a.dtype is dtype.numpy \
             and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous:
-        out = np.dot(ones_vector(a.shape[0], a.dtype), a)
+        out = ones_vector(a.shape[0], a.dtype).dot(a)  # (the method: np.dot has a Python dispatcher frame)
         return out[None] if keepdim else out
-    return np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
+    out = np.add.reduce(a, axis=dims, keepdims=keepdim, dtype=dtype.numpy)
+    return c_contiguous(out) if type(out) is np.ndarray and not out.flags.c_contiguous else out
 
 
 def _expand_scalar(g: Tensor, shape: tuple) -> Tensor:
@@ -66,7 +69,7 @@ def _expand_scalar(g: Tensor, shape: tuple) -> Tensor:
 
 _sum_all = Primitive("SumBackward0", lambda a, dtype: np.add.reduce(a, axis=None, dtype=dtype.numpy),
                      lambda c, g: _expand_scalar(g, c._input_meta[0][0]), jvp="linear")
-_sum_dim = Primitive("SumBackward1", contiguous_result(_sum_forward),
+_sum_dim = Primitive("SumBackward1", _sum_forward,
                      lambda c, g: _restore(g, c._input_meta[0][0], c.dims, c.keepdim), jvp="linear")
 _nansum = Primitive("NansumBackward0",
                     contiguous_result(lambda a, dims, keepdim, dtype: np.nansum(a, axis=dims, keepdims=keepdim,
@@ -99,7 +102,7 @@ def _not_nan(t: Tensor) -> Tensor:
 def _sum_dtype(input: Tensor, dtype):
     if dtype is not None:
         return dtype
-    dtype = input.dtype
+    dtype = _DTYPE_OF.get(input._data.dtype) or input.dtype  # (the property's lookup, without its frame)
     return dtypes.int64 if dtype.category < 2 else dtype
 
 
@@ -171,7 +174,7 @@ def reduce_to_size(grad: Tensor, shape: tuple) -> Tensor:
     leaf's AccumulateGrad then stores it instead of copying it)."""
     own = grad._data.shape
     leading = len(own) - len(shape)
-    if leading and not is_grad_enabled() and shape == own[leading:] and shape != ():
+    if leading and not _grad_mode.enabled and shape == own[leading:] and shape != ():
         return _sum_dim(grad, dims=tuple(range(leading)), keepdim=False, dtype=_sum_dtype(grad, None))
     return sum_to_size(grad, shape)
 

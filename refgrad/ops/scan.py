@@ -304,7 +304,7 @@ def _log_softmax_forward(a, dim):
         np.subtract(shifted, np.maximum.reduce(shifted, axis=0), out=shifted)
         out = np.empty(a.shape, a.dtype)
         exps = np.exp(shifted)  # their column sums as one BLAS product with ones (see _row_sums): 0.5 against 1.1 µs
-        np.subtract(shifted, np.log(np.dot(ones_vector(exps.shape[0], exps.dtype), exps)), out=out.T)
+        np.subtract(shifted, np.log(ones_vector(exps.shape[0], exps.dtype).dot(exps)), out=out.T)
         return out
     shifted = a - np.maximum.reduce(a, axis=dim, keepdims=True)
     return c_contiguous((shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))).astype(
@@ -345,7 +345,7 @@ def _row_sums(g, y, dim: int):
     pairwise one (torch's vectorized order is a third); the products with 1 are exact, and NaN and infinities
     propagate alike."""
     if g.dtype is y.dtype and dim == 1 and g.dtype.kind == "f" and _short_rows(g, dim):
-        return np.dot(g, ones_vector(g.shape[1], g.dtype))[:, None]
+        return g.dot(ones_vector(g.shape[1], g.dtype))[:, None]  # (the method: np.dot has a Python dispatcher frame)
     return np.add.reduce(g, axis=dim, keepdims=True, dtype=y.dtype)
 
 
