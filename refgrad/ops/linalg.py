@@ -23,7 +23,7 @@ from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.elementwise import _times_scalar
-from refgrad.ops.shape import _t
+from refgrad.ops.shape import _t, view_forward
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
@@ -108,8 +108,8 @@ _bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, co
                  inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 # torch squeezes the (1, m) result of vector @ matrix in place: its node is SqueezeBackward4, not a view
 _squeeze_row = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0))
-_reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
-                           lambda c, g: g.reshape(c._input_meta[0][0]), view=True)
+_reshape_alias = Primitive("ReshapeAliasBackward0", view_forward, lambda c, g: g.reshape(c._input_meta[0][0]),
+                           view=True)
 
 
 _BOOL = np.dtype(np.bool_)
