@@ -71,6 +71,10 @@ def _mm_vjp(c, g, layouts=0):
     """torch's mm gradients: mm_mat1_backward and mm_mat2_backward, each picked by its operand's layout at the
     forward (``layouts``, see _layouts)."""
     (first, _), (second, _) = c.next_functions  # needs_input_grad(0) and (1), read at once
+    if not layouts and not _grad_mode.enabled:  # the plain case, no column-major operand and no create_graph:
+        # mat1_grad's and mat2_grad's general products, inlined (mm's backward is the mlp benchmark's, issue #15)
+        return (_mm(g, internal_view(_t, c.mat2)) if first is not None else None,
+                _mm(internal_view(_t, c.self), g) if second is not None else None)
     return (mat1_grad(g, c.mat2, layouts & 1) if first is not None else None,
             mat2_grad(g, c.self, layouts & 2) if second is not None else None)
 
