@@ -68,12 +68,12 @@ def restrided(out: np.ndarray, strides: tuple) -> np.ndarray:
 
 
 def view_strides(shape: tuple, strides: tuple, new_shape: tuple, unit: int = 1) -> tuple | None:
-    """torch's strides for a view of a tensor of ``shape`` and ``strides`` as ``new_shape`` (its computeStride, in
-    the unit of ``strides``: bytes of ``unit`` per element for NumPy's), or None when no view exists. The dimensions are walked from the last in chunks that are
-    contiguous among themselves (a size-1 dimension never ends one); each new dimension of a chunk, size-1 ones
-    included, gets the chunk's base stride times the elements after it in the chunk. NumPy's reshape gives a
-    size-1 dimension a stride of its own instead: ``x[:, 1:2].view(2, 2, 1)`` of a [4, 6] ``x`` has torch's
-    strides (12, 6, 1), NumPy's (12, 6, 6)."""
+    """torch's strides for a view of a tensor of ``shape`` and ``strides`` as ``new_shape`` (its computeStride,
+    in the unit of ``strides``; ``unit``: one element's, what a 0-d tensor's view gets), or None when no view
+    exists. The dimensions are walked from the last in chunks that are contiguous among themselves (a size-1
+    dimension never ends one); each new dimension of a chunk, size-1 ones included, gets the chunk's base stride
+    times the elements after it in the chunk. NumPy's reshape gives a size-1 dimension a stride of its own
+    instead: ``x[:, 1:2].view(2, 2, 1)`` of a [4, 6] ``x`` has torch's strides (12, 6, 1), NumPy's (12, 6, 6)."""
     if not shape:
         return (unit,) * len(new_shape)
     new = [0] * len(new_shape)

@@ -20,8 +20,8 @@ from refgrad.autograd._jvp import multilinear, reduced_elementwise
 from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
-from refgrad.ops.linalg import _layouts, mat1_grad, mat2_grad
 from refgrad.ops._util import promote, wrap_dim
+from refgrad.ops.linalg import _layouts, mat1_grad, mat2_grad
 from refgrad.ops.selection import clamp_min
 from refgrad.ops.unary import abs as tensor_abs
 from refgrad.ops.unary import sgn
