@@ -8,9 +8,7 @@ its first example, and with it the check of the second-order values, which these
 deleting it here (tests/conformance/test_meta_gradient_nodes.py checks that every listed spec exists)."""
 from __future__ import annotations
 
-import math
-
-__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "COLUMN_MAJOR", "compares_names"]
+__all__ = ["UNCOMPARED", "DEGENERATE", "CIRCULAR", "compares_names"]
 
 _FUSED = ("torch's backward kernel is one node of its own under create_graph (ConvolutionBackwardBackward0, "
           "NativeBatchNormBackwardBackward0, NativeLayerNormBackwardBackward0, MseLossBackwardBackward0, "
@@ -30,9 +28,8 @@ _CIRCULAR = ("torch pads circularly with a composite of slices and cats (its gra
 _SMOOTHING = ("cross_entropy with class probabilities and label smoothing: torch scales the target by the Scalar "
               "(1 - smoothing) (MulBackward1) where refgrad's composite multiplies a wrapped number (MulBackward0), "
               "seed 14; the cross_entropy path is refgrad/nn/functional.py")
-_LINALG = ("torch's linear-algebra backward formulas end in other nodes than refgrad's: mm's gradients pick the "
-           "transposed product by the saved matrix's strides (TBackward0 where refgrad has MmBackward0: addmm, "
-           "multi_dot, linear_cross_entropy); a vector right-hand side is squeezed last (SqueezeBackward1 where "
+_LINALG = ("torch's linear-algebra backward formulas end in other nodes than refgrad's: a vector right-hand side "
+           "is squeezed last (SqueezeBackward1 where "
            "refgrad's node is LinalgSolveExBackward0); qr, triangular_solve, pinv, lstsq, householder_product, "
            "ormqr, trace, addr, outer/ger, einsum and block_diag likewise "
            "(LinalgSolveTriangularBackward0, TriangularSolveBackward0, SubBackward0, AddBackward0, CopySlices, "
@@ -82,7 +79,7 @@ UNCOMPARED: dict[str, str] = {
     "prelu.method": _PRELU,
     "nn.functional.cross_entropy.probs": _SMOOTHING,
     **dict.fromkeys((
-        "addmm", "linalg.multi_dot", "nn.functional.linear_cross_entropy", "linalg.solve", "linalg.solve.complex",
+        "linalg.solve", "linalg.solve.complex",
         "linalg.lstsq", "linalg.qr", "qr", "triangular_solve", "linalg.pinv", "linalg.householder_product", "ormqr",
         "ormqr.right", "trace", "addr", "outer", "ger", "einsum", "block_diag"), _LINALG),
     **dict.fromkeys((
@@ -103,35 +100,12 @@ UNCOMPARED: dict[str, str] = {
 }
 
 _DEGENERATE = ("measured on 0-d or empty inputs only (shrunk examples of the seed-11 run, no divergence in the "
-               "other examples of a seed-12 run of these specs; mm, matmul, linalg.matmul: [1, 0] @ [0, 0], seed "
-               "13; matmul.complex: [0, 1] @ [1, 0], seed 3125): torch's formula takes a shortcut "
-               "there (a sum, view or Scalar product of the cotangent, or "
-               "the transposed product its mm gradient picks by an empty matrix's strides) where refgrad's "
-               "general formula leaves another node")
+               "other examples of a seed-12 run of these specs): torch's formula takes a shortcut there (a sum, view "
+               "or Scalar product of the cotangent) where refgrad's general formula leaves another node")
 #: spec name -> why its gradient nodes' names differ from torch's when an input is 0-d or empty (compared otherwise)
 DEGENERATE: dict[str, str] = {name: f"{_DEGENERATE}; the names seen: {UNCOMPARED.pop(name, _LINALG)}" for name in (
-    "addmm", "amax", "amax.numpy_names", "amin", "amin.numpy_names", "mul.python_complex", "mm", "matmul",
-    "matmul.complex", "linalg.matmul", "aminmax", "aminmax.numpy_names")}
-_COLUMN_MAJOR = ("torch's mm gradients pick the transposed product by the operands' strides: a matrix operand with "
-                 "stride(0) == 1 and stride(1) == size(0) (a transposed one, and a contiguous [1, 1], which the "
-                 "strides of one element make column-major too) gets its gradient as (other @ cotangent.T).T, so "
-                 "its node is TBackward0 where refgrad's is MmBackward0 (measured 2026-12-07: [2, 3] @ [3, 2] "
-                 "transposed, seed 3112: [1, 1] @ [1, 2] and linear of a [1, 1] input: mm, matmul, addmm and "
-                 "linear; seed 3122: addmm of [1, 1] matrices); refgrad's mm gradient does not depend on its "
-                 "operands' strides")
-#: spec name -> why its gradient nodes' names differ from torch's when an input tensor is laid out transposed or has
-#: one element (conformance.examples' "layout"; compared for other contiguous and sliced inputs)
-COLUMN_MAJOR: dict[str, str] = dict.fromkeys(("nn.functional.linear", "mm", "matmul", "linalg.matmul", "addmm",
-                                               "matmul.complex"), _COLUMN_MAJOR)
-
-
-def _column_major(item: dict | None) -> bool:
-    """Whether an input item may reach torch's mm as a column-major matrix: transposed, or one element."""
-    if item is None or item.get("kind") != "tensor":
-        return False
-    return item.get("layout") == "transposed" or (0 not in item["shape"] and math.prod(item["shape"]) == 1)
-
-
+    "amax", "amax.numpy_names", "amin", "amin.numpy_names", "mul.python_complex", "aminmax",
+    "aminmax.numpy_names")}
 #: spec name -> why its gradient nodes' names differ from torch's for a circular pad (compared otherwise)
 CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pad.negative"), _CIRCULAR)
 
@@ -139,13 +113,10 @@ CIRCULAR: dict[str, str] = dict.fromkeys(("nn.functional.pad", "nn.functional.pa
 def compares_names(spec_name: str, inputs: list | None = None, kwargs: dict | None = None) -> bool:
     """Whether the double_backward property compares the grad_fn names of ``spec_name``'s gradients for the
     example ``inputs`` (items of conformance.examples: a spec of DEGENERATE is compared unless an input tensor
-    is 0-d or empty, one of COLUMN_MAJOR unless an input is transposed or has one element) and ``kwargs`` (a spec
-    of CIRCULAR unless its mode is circular)."""
+    is 0-d or empty) and ``kwargs`` (a spec of CIRCULAR unless its mode is circular)."""
     if spec_name in UNCOMPARED:
         return False
     if spec_name in CIRCULAR and kwargs is not None and kwargs.get("mode") == "circular":
-        return False
-    if spec_name in COLUMN_MAJOR and inputs is not None and any(_column_major(item) for item in inputs):
         return False
     if spec_name in DEGENERATE and inputs is not None:
         return not any(item.get("kind") == "tensor" and (not item["shape"] or 0 in item["shape"]) for item in inputs

@@ -67,6 +67,33 @@ def restrided(out: np.ndarray, strides: tuple) -> np.ndarray:
     return np.asarray(ArrayHolder(interface, out))
 
 
+def view_strides(shape: tuple, strides: tuple, new_shape: tuple, unit: int = 1) -> tuple | None:
+    """torch's strides for a view of a tensor of ``shape`` and ``strides`` as ``new_shape`` (its computeStride,
+    in the unit of ``strides``; ``unit``: one element's, what a 0-d tensor's view gets), or None when no view
+    exists. The dimensions are walked from the last in chunks that are contiguous among themselves (a size-1
+    dimension never ends one); each new dimension of a chunk, size-1 ones included, gets the chunk's base stride
+    times the elements after it in the chunk. NumPy's reshape gives a size-1 dimension a stride of its own
+    instead: ``x[:, 1:2].view(2, 2, 1)`` of a [4, 6] ``x`` has torch's strides (12, 6, 1), NumPy's (12, 6, 6)."""
+    if not shape:
+        return (unit,) * len(new_shape)
+    new = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    base = strides[-1]
+    numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and strides[d - 1] != numel * base):  # the chunk ends at d
+            while view_d >= 0 and (view_numel < numel or new_shape[view_d] == 1):
+                new[view_d] = view_numel * base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != numel:
+                return None
+            if d > 0:
+                base, numel, view_numel = strides[d - 1], 1, 1
+    return tuple(new) if view_d == -1 else None
+
+
 def empty_view(forward, arrays: tuple, params: dict, out: np.ndarray) -> np.ndarray:
     """A view primitive's empty output ``out``, remade from its input with torch's strides so that NumPy derives
     the view's strides from torch's (``forward(*arrays, **params)`` is how ``out`` was made)."""

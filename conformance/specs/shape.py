@@ -209,4 +209,20 @@ SPECS = [
     OpSpec("atleast_1d", lambda t, x: t.atleast_1d(x), shapes=ONE),
     OpSpec("atleast_2d", lambda t, x: t.atleast_2d(x), shapes=ONE),
     OpSpec("atleast_3d", lambda t, x: t.atleast_3d(x), shapes=ONE),
+    # in-place view ops: the tensor itself takes the view's metadata and a node of its own (TBackward1...)
+    OpSpec("t.inplace", lambda t, x: (x * 1).t_(), shapes=_one(shapes(max_dims=2, min_side=1))),
+    OpSpec("transpose.inplace", lambda t, x, **kw: (x * 1).transpose_(**kw), shapes=ONE, kwargs=_transpose),
+    OpSpec("swapdims.inplace", lambda t, x, **kw: (x * 1).swapdims_(kw["dim0"], kw["dim1"]), shapes=ONE,
+           kwargs=_transpose),
+    OpSpec("swapaxes.inplace", lambda t, x, **kw: (x * 1).swapaxes_(kw["dim0"], kw["dim1"]), shapes=ONE,
+           kwargs=_transpose),
+    OpSpec("squeeze.inplace", lambda t, x, **kw: (x * 1).squeeze_(**kw), shapes=_one(shapes(min_side=1, max_side=2)),
+           kwargs=_squeeze),
+    OpSpec("unsqueeze.inplace", lambda t, x, **kw: (x * 1).unsqueeze_(**kw),
+           kwargs=Kwargs(lambda d: st.fixed_dictionaries({"dim": _dim(d, 1)}), _bad_dim)),
+    OpSpec("as_strided.inplace", lambda t, x: (x * 1).as_strided_((x.numel() - 1, 2), (1, 1)), shapes=ONE,
+           known={"func": "torch.func.vmap has no batching rule for as_strided_ (it warns so): its fallback runs "
+                          "the op per sample and keeps the batched tensor's metadata, so vmap's result has the "
+                          "input's shape ([2, 3] -> [2, 3], where as_strided gives [2, 2, 2]); refgrad's vmap "
+                          "gives as_strided's ([2, 2, 2]), measured 2026-12-07"}),
 ]

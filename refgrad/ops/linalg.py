@@ -6,11 +6,15 @@ so the recorded chain of nodes reads the same as torch's.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from refgrad import dtypes
+from refgrad._strides import torch_strides
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import multilinear
+from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._addmm_checks import check_addbmm, check_addmm, check_addmv, check_baddbmm
 from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._inplace import apply_inplace
@@ -19,22 +23,70 @@ from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.elementwise import _times_scalar
-from refgrad.ops.shape import _t
+from refgrad.ops.shape import _t, view_forward
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
 
 
-def _mm_vjp(c, g):
-    """torch's mm_mat1_backward / mm_mat2_backward: g @ mat2.t() and self.t() @ g. The operands are valid by
-    construction (g has the result's shape and dtype), so mm's argument checks are skipped; the transposed
-    views are internal (see internal_view)."""
+def _column_major(a: np.ndarray) -> bool:
+    """torch's layout test in mm_mat1_backward / mm_mat2_backward: a matrix whose strides (in elements; torch's
+    for an empty one) are (1, size(0)), laid out column by column. A transposed matrix is one, and so is a [1, 1]
+    matrix (strides (1, 1)) however it was made."""
+    strides = torch_strides(a)
+    return strides[0] == 1 and strides[1] == a.shape[0]
+
+
+def _layouts(first: np.ndarray, second: np.ndarray) -> int:
+    """Which operands of a matrix product are column-major: bit 0 the first, bit 1 the second (see _MM)."""
+    return _column_major(first) | _column_major(second) << 1
+
+
+def mat1_grad(g, mat2, column_major) -> Tensor:
+    """torch's mm_mat1_backward without its alpha: g @ mat2.t(), or for a column-major mat1 (mat2 @ g.t()).t(),
+    laid out as mat1 is. The operands are valid by construction (g has the product's shape and dtype), so mm's
+    argument checks are skipped; a holomorphic node's ``mat2`` arrives conjugated (see refgrad/ops/_conjugate.py).
+    Under create_graph each product is recorded by the node its operands' layouts pick (see _MM); without grad
+    mode no node is recorded and there is nothing to pick."""
+    if column_major:
+        first, second = mat2, internal_view(_t, g)
+    else:
+        first, second = g, internal_view(_t, mat2)
+    product = (_MM[_layouts(first._data, second._data)] if _grad_mode.enabled else _mm)(first, second)
+    return _t(product) if column_major else product
+
+
+def mat2_grad(g, mat1, column_major) -> Tensor:
+    """torch's mm_mat2_backward without its alpha: mat1.t() @ g, or for a column-major mat2 (g.t() @ mat1).t()
+    (see mat1_grad)."""
+    if column_major:
+        first, second = internal_view(_t, g), mat1
+    else:
+        first, second = internal_view(_t, mat1), g
+    product = (_MM[_layouts(first._data, second._data)] if _grad_mode.enabled else _mm)(first, second)
+    return _t(product) if column_major else product
+
+
+def _mm_vjp(c, g, layouts=0):
+    """torch's mm gradients: mm_mat1_backward and mm_mat2_backward, each picked by its operand's layout at the
+    forward (``layouts``, see _layouts)."""
     (first, _), (second, _) = c.next_functions  # needs_input_grad(0) and (1), read at once
-    return (_mm(g, internal_view(_t, c.mat2)) if first is not None else None,
-            _mm(internal_view(_t, c.self), g) if second is not None else None)
+    if not layouts and not _grad_mode.enabled:  # the plain case, no column-major operand and no create_graph:
+        # mat1_grad's and mat2_grad's general products, inlined (mm's backward is the mlp benchmark's, issue #15)
+        return (_mm(g, internal_view(_t, c.mat2)) if first is not None else None,
+                _mm(internal_view(_t, c.self), g) if second is not None else None)
+    return (mat1_grad(g, c.mat2, layouts & 1) if first is not None else None,
+            mat2_grad(g, c.self, layouts & 2) if second is not None else None)
 
 
-_mm = Primitive("MmBackward0", np.matmul, _mm_vjp, inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
+def _mm_node(layouts: int) -> Primitive:
+    return Primitive("MmBackward0", np.matmul, _mm_vjp if not layouts else partial(_mm_vjp, layouts=layouts),
+                     inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
+
+
+#: mm by its operands' layouts (index: _layouts): one op whose node's VJP knows which operands were column-major
+_MM = tuple(_mm_node(layouts) for layouts in range(4))
+_mm = _MM[0]
 _mv = Primitive("MvBackward0", np.matmul,
                 lambda c, g: (g.unsqueeze(1) * c.vec.unsqueeze(0) if c.needs_input_grad(0) else None,
                               c.self.t().mv(g) if c.needs_input_grad(1) else None),
@@ -60,8 +112,8 @@ _bmm = Primitive("BmmBackward0", lambda a, b: np.matmul(a, b).astype(b.dtype, co
                  inputs=("self", "mat2"), save=_MM_SAVE, jvp="bilinear")
 # torch squeezes the (1, m) result of vector @ matrix in place: its node is SqueezeBackward4, not a view
 _squeeze_row = Primitive("SqueezeBackward4", lambda a: a[0], lambda c, g: g.unsqueeze(0))
-_reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
-                           lambda c, g: g.reshape(c._input_meta[0][0]), view=True)
+_reshape_alias = Primitive("ReshapeAliasBackward0", view_forward, lambda c, g: g.reshape(c._input_meta[0][0]),
+                           view=True)
 
 
 _BOOL = np.dtype(np.bool_)
@@ -93,7 +145,10 @@ def mm(input, mat2):
     first, second = input._data, mat2._data
     if first.ndim == 2 == second.ndim and first.shape[1] == second.shape[0] and first.dtype is second.dtype \
             and first.dtype is not _BOOL:  # the common case: every check below passes
-        return _mm(input, mat2)
+        size = first.itemsize
+        if first.strides[0] > size and second.strides[0] > size:  # neither can be column-major (_column_major)
+            return _mm(input, mat2)
+        return _MM[_layouts(first, second)](input, mat2)
     if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[0]:
         refuse_before_kernel(_mm, input, mat2)  # torch saves the inputs before its kernel checks them
     if first.ndim != 2:
@@ -107,7 +162,7 @@ def mm(input, mat2):
         _same_dtype("mm", input, mat2)
     if first.dtype is _BOOL:
         _no_bool_kernel("addmm_impl_cpu_", input, mat2)
-    return _mm(input, mat2)
+    return _MM[_layouts(first, second)](input, mat2)
 
 
 @register(method=True)
@@ -260,14 +315,15 @@ def matmul(input, other):
 # --- products built on the above -------------------------------------------------------------------------------
 
 
-def _addmm_vjp(c, g):
+def _addmm_vjp(c, g, layouts=0):
+    """torch's addmm gradients: beta * g, and mm's (see _mm_vjp) times alpha."""
     grads = [None, None, None]
     if c.needs_input_grad(0):
         grads[0] = _scale(g, c.beta)
     if c.needs_input_grad(1):
-        grads[1] = _scale(matmul(g, c.mat2.transpose(-2, -1)), c.alpha)
+        grads[1] = _scale(mat1_grad(g, c.mat2, layouts & 1), c.alpha)
     if c.needs_input_grad(2):
-        grads[2] = _scale(matmul(c.mat1.transpose(-2, -1), g), c.alpha)
+        grads[2] = _scale(mat2_grad(g, c.mat1, layouts & 2), c.alpha)
     return tuple(grads)
 
 
@@ -283,9 +339,14 @@ def _add_scaled(input, product, beta, alpha):
     return scaled + (input * np.asarray(beta, product.dtype) if beta != 1 else input)
 
 
-_addmm = Primitive("AddmmBackward0", lambda s, m1, m2, beta, alpha: _add_scaled(s, m1 @ m2, beta, alpha),
-                   _addmm_vjp, inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)},
-                   jvp=multilinear(1, 2))
+def _addmm_forward(s, m1, m2, beta, alpha):
+    return _add_scaled(s, m1 @ m2, beta, alpha)
+
+
+#: addmm by its matrices' layouts (index: _layouts), as _MM
+_ADDMM = tuple(Primitive("AddmmBackward0", _addmm_forward, partial(_addmm_vjp, layouts=layouts),
+                         inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)},
+                         jvp=multilinear(1, 2)) for layouts in range(4))
 
 
 def _addmv_vjp(c, g):
@@ -338,7 +399,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 def _addmm_checked(input, mat1, mat2, *, beta, alpha, inplace=False):
     check_addmm(input, mat1, mat2, inplace)
-    return _addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+    return _ADDMM[_layouts(mat1._data, mat2._data)](input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 @register("addmm_", namespace="torch.Tensor", method=True)

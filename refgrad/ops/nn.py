@@ -11,6 +11,8 @@ Building blocks used by conv, pooling, normalization and losses:
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from refgrad import dtypes
@@ -19,6 +21,7 @@ from refgrad.ops._contract import contract
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote, wrap_dim
+from refgrad.ops.linalg import _layouts, mat1_grad, mat2_grad
 from refgrad.ops.selection import clamp_min
 from refgrad.ops.unary import abs as tensor_abs
 from refgrad.ops.unary import sgn
@@ -309,15 +312,27 @@ def grid_weight(per_dim: list[np.ndarray]) -> np.ndarray:
 
 # --- linear layers ----------------------------------------------------------------------------------------
 
-def _addmm_vjp(c, g):
+def _addmm_vjp(c, g, layouts=0):
+    """torch's addmm gradients (beta = alpha = 1): g, and mm's (see refgrad.ops.linalg._mm_vjp)."""
     grad_bias = g if c.needs_input_grad(0) else None
-    grad_a = g.mm(c.mat2.t()) if c.needs_input_grad(1) else None
-    grad_b = c.mat1.t().mm(g) if c.needs_input_grad(2) else None
+    grad_a = mat1_grad(g, c.mat2, layouts & 1) if c.needs_input_grad(1) else None
+    grad_b = mat2_grad(g, c.mat1, layouts & 2) if c.needs_input_grad(2) else None
     return grad_bias, grad_a, grad_b
 
 
-_addmm = Primitive("AddmmBackward0", lambda bias, a, b: (bias + a @ b).astype(a.dtype, copy=False), _addmm_vjp,
-                   inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)}, jvp=multilinear(1, 2))
+def _addmm_forward(bias, a, b):
+    return (bias + a @ b).astype(a.dtype, copy=False)
+
+
+#: linear's addmm by its matrices' layouts (index: refgrad.ops.linalg._layouts); the weight's transpose, its mat2,
+#: is column-major whenever the weight is contiguous
+_ADDMM = tuple(Primitive("AddmmBackward0", _addmm_forward, partial(_addmm_vjp, layouts=layouts),
+                         inputs=("self", "mat1", "mat2"), save={"mat1": ("mat2",), "mat2": ("mat1",)},
+                         jvp=multilinear(1, 2)) for layouts in range(4))
+
+
+def _addmm(bias, mat1, mat2):
+    return _ADDMM[_layouts(mat1._data, mat2._data)](bias, mat1, mat2)
 
 
 def _check_same_dtype(*tensors) -> None:

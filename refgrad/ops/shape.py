@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from refgrad._strides import restrided
+from refgrad._strides import restrided, view_strides
 from refgrad.ops._binary_common import _broadcast
 from refgrad.ops._layout import suggested_format
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
@@ -36,12 +36,23 @@ def _shape_args(args) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
 
 
-_view = Primitive("ViewBackward0", lambda a, shape: a.reshape(shape), lambda c, g: g.reshape(c.self_sym_sizes),
-                  view=True)
+def view_forward(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` viewed as ``shape`` (a view exists), with torch's strides: NumPy's reshape gives the same ones except
+    for size-1 dimensions (see refgrad/_strides.py view_strides), which a later stride(), view or mm reads."""
+    out = a.reshape(shape)
+    if 1 in shape and out.size and not (a.flags.c_contiguous and 1 not in a.shape):  # (NumPy's are torch's for
+        # a C-contiguous array without size-1 dimensions: its strides are the standard ones)
+        own = view_strides(a.shape, a.strides, shape, a.itemsize)
+        if own is not None and own != out.strides:
+            return restrided(out, own)
+    return out
+
+
+_view = Primitive("ViewBackward0", view_forward, lambda c, g: g.reshape(c.self_sym_sizes), view=True)
 _unsafe_view = Primitive("UnsafeViewBackward0", lambda a, shape: a.reshape(shape),
                          lambda c, g: g.reshape(c.self_sym_sizes))
-_reshape_alias = Primitive("ReshapeAliasBackward0", lambda a, shape: a.reshape(shape),
-                           lambda c, g: g.reshape(c.self_sym_sizes), view=True)
+_reshape_alias = Primitive("ReshapeAliasBackward0", view_forward, lambda c, g: g.reshape(c.self_sym_sizes),
+                           view=True)
 
 
 def view(self, *shape, dtype=None):
