@@ -378,7 +378,8 @@ class GraphProgram:
         a backward through it: torch's version-counter error, or a normal backward."""
         source = self.tensor(data, "source")
         middle, out = self.fresh(), self.fresh()
-        if not self.step(f"{middle} = {source} * 1", middle):
+        # (CloneBackward0: a node no in-place op below shares its name with, so the version error names which)
+        if not self.step(f"{middle} = {source}.clone()", middle):
             return
         form = _pick(data, ["t.exp({x})", "{x} * {x}", "{x} ** 2", "t.matmul({x}.reshape(-1), {x}.reshape(-1))",
                             "{x} * 3", "{x} + 1"], "op that saves")  # the last saves nothing

@@ -19,7 +19,9 @@ def autograd_message_patterns():
         r"element (\d+) of tensors does not require grad and does not have a grad_fn",
         r"a leaf Variable that requires grad is being used in an in-place operation",
         r"a view of a leaf Variable that requires grad is being used in an in-place operation",
-        r"one of the variables needed for gradient computation has been modified by an inplace operation",
+        r"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        r"\[(\S+) \[([\d, ]*)\]\](?:, which is output (\d+) of ([^,]+),)? is at version (\d+); "
+        r"expected version (\d+) instead",
         r"The differentiated Tensor at index (\d+) appears to not have been used in the graph",
         r"One of the differentiated Tensors appears to not have been used in the graph",
         r"One of the differentiated Tensors does not require grad",

@@ -7,6 +7,7 @@ lives in ``engine.py``; the math of each op lives next to its forward in ``refgr
 from __future__ import annotations
 
 import itertools
+import re
 from types import MappingProxyType
 from typing import Callable
 
@@ -30,6 +31,10 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
                "uint8": "ByteTensor", "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
                "complex128": "ComplexDoubleTensor"}
+#: how the version error names a saved tensor's type (torch 2.13: its legacy type name, but complex tensors by
+#: their CPU type, e.g. CPUComplexDoubleType)
+_STALE_TYPE_NAMES = {**{k: "torch." + v for k, v in _TYPE_NAMES.items()},
+                     "complex64": "CPUComplexFloatType", "complex128": "CPUComplexDoubleType"}
 _sequence = itertools.count()
 
 
@@ -133,14 +138,20 @@ class SavedTensor:
         return tensor
 
     def _stale(self, node, shape, dtype_name: str, version: int):
-        where = ""
-        producer = node if self.is_output else self.grad_fn
+        where = ""  # the node named is the tensor's current one (torch's data_.grad_fn(): the in-place op's, or a
+        # view's regenerated AsStridedBackward0), the reader for a saved output; as "Sub" for SubBackward0, "T1" for
+        # TBackward1 (names without a numbered "Backward" are kept: torch::autograd::CopyBackwards)
+        # (a non-differentiable output, lu's P, is named by no node: torch saved it as a leaf)
+        tensor = self.tensor
+        producer = (node if tensor is None or tensor._grad_fn is not None else None) if self.is_output \
+            else tensor.grad_fn if tensor is not None else self.grad_fn
         if producer is not None and not isinstance(producer, AccumulateGrad):
-            where = f", which is output {self.output_nr} of {producer.name().removesuffix('Backward0')},"
+            name = re.sub(r"Backward(\d+)$", lambda m: "" if m[1] == "0" else m[1], producer.name())
+            where = f", which is output {self.output_nr} of {name},"
         shape = ", ".join(str(n) for n in shape)
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an inplace operation: "
-            f"[torch.{_TYPE_NAMES.get(dtype_name, 'Tensor')} [{shape}]]{where} is at version "
+            f"[{_STALE_TYPE_NAMES.get(dtype_name, 'torch.Tensor')} [{shape}]]{where} is at version "
             f"{version}; expected version {self.version} instead. {_ANOMALY_HINT}")
 
     def release(self) -> None:
@@ -148,6 +159,7 @@ class SavedTensor:
 
 
 _new = object.__new__
+_HAND_WRITTEN = frozenset({"AccumulateGrad", "CopyBackwards", "CopySlices"})  # (see Node.name)
 _NO_HOOKS = MappingProxyType({})  # shared, read-only: a node's hook tables until one is registered
 
 
@@ -200,7 +212,10 @@ class Node:
 
     # --- what torch exposes on a grad_fn -------------------------------------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        """torch's node name: the class name, namespaced for torch's hand-written C++ nodes (checked on torch 2.13:
+        AccumulateGrad, CopyBackwards, CopySlices; the generated ones, XBackward0, are not)."""
+        name = type(self).__name__
+        return "torch::autograd::" + name if name in _HAND_WRITTEN else name
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"

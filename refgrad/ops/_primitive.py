@@ -96,12 +96,14 @@ class Primitive:
         self.node_cls = node_class(grad_fn)
         self.forward_params = _keyword_names(forward)
         self.ufunc = getattr(forward, "ufunc", None)  # round_once(ufunc): the ufunc, called directly outside _NARROW
-        # (name, input index or None for the result, indices of the inputs whose gradient needs it or None)
+        # (name, input index or None for the result, indices of the inputs whose gradient needs it or None), in
+        # the order of the names: torch's nodes unpack their saved variables in that order, so when two are stale
+        # the version error names the first (mm: mat2 before self; addcmul: tensor1 before tensor2)
         self.save_plan = tuple(  # torch saves unconditionally what every input's formula reads
             (name, None if name == "result" else self.inputs.index(name),
              None if consumers is None or set(consumers) >= set(self.inputs)
              else tuple(self.inputs.index(c) for c in consumers))
-            for name, consumers in self.save.items())
+            for name, consumers in sorted(self.save.items()))
         expose_fields(self.node_cls, (*self.save, *(self.forward_params or ())))
 
     def __call__(self, *tensors, cast=None, **params):

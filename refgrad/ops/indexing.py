@@ -436,7 +436,7 @@ def take_along_dim(input, indices, dim=None):
                            f"({idx_shape[bad]}) at non-singleton dimension {bad}") from None
     in_target, idx_target = batch.copy(), batch.copy()
     in_target[dim], idx_target[dim] = input.shape[dim], indices.shape[dim]
-    source = input if tuple(in_target) == input.shape else input.expand(in_target)
+    source = input.expand(in_target)  # (always, as torch: its gather saves this view, ExpandBackward0 below it)
     index = indices if tuple(idx_target) == indices.shape else Tensor._make(
         np.ascontiguousarray(np.broadcast_to(indices._data, idx_target)))
     return gather(source, dim, index)

@@ -93,13 +93,9 @@ _mv = Primitive("MvBackward0", np.matmul,
                 inputs=("self", "vec"), save={"self": ("vec",), "vec": ("self",)}, jvp="bilinear")
 
 
-def _dot_like(name: str) -> Primitive:
-    return Primitive(name, np.dot, lambda c, g: (g * c.other if c.needs_input_grad(0) else None,
-                                                 g * c.self if c.needs_input_grad(1) else None),
-                     inputs=("self", "other"), save={"self": ("other",), "other": ("self",)}, jvp="bilinear")
-
-
-_dot = _dot_like("DotBackward0")
+_dot = Primitive("DotBackward0", np.dot, lambda c, g: (g * c.tensor if c.needs_input_grad(0) else None,
+                                                       g * c.self if c.needs_input_grad(1) else None),
+                 inputs=("self", "tensor"), save={"self": ("tensor",), "tensor": ("self",)}, jvp="bilinear")
 # vdot conjugates its first argument, so it is not holomorphic: d/d self is conj(g) * other
 _vdot = Primitive("VdotBackward0", np.vdot, lambda c, g: (g.conj() * c.other if c.needs_input_grad(0) else None,
                                                           g * c.self if c.needs_input_grad(1) else None),

@@ -161,6 +161,23 @@ def inplace_skips_version_counter():
     return copy
 
 
+def version_error_names_saved_node():
+    """The version error names the node that made a saved tensor when it was saved, not its current one (torch's
+    data_.grad_fn(): after ``y.sub_(1)`` it says "output 0 of Sub"): refgrad's message before this was fixed."""
+    copy = private_refgrad("stalename")
+    saved_tensor = _submodule(copy, "autograd.graph").SavedTensor
+    stale = saved_tensor._stale
+
+    def named_at_save(self, node, *args):
+        tensor, self.tensor = self.tensor, None  # (without the tensor, the message falls back to the saved node)
+        try:
+            return stale(self, node, *args)
+        finally:
+            self.tensor = tensor
+    saved_tensor._stale = named_at_save
+    return copy
+
+
 def accumulate_skips_leaf_check():
     """AccumulateGrad accumulates without reading its leaf's grad_fn: a view made under no_grad whose storage was
     written in place since is not refused when backward reaches it (refgrad's bug before issue #11's fix)."""

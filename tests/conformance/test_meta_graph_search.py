@@ -20,7 +20,8 @@ PROXY = "tests.conformance.broken_engines"
 CASES = {f"{REFGRAD}:{name}": "refgrad" for name in (
     "accumulate_overwrites", "retain_graph_not_enforced", "backward_twice_value_error", "mul_drops_requires_grad",
     "no_grad_ignored", "detach_keeps_graph", "hooks_never_called", "gradient_ignored",
-    "inplace_skips_version_counter", "accumulate_skips_leaf_check", "zerotensor_ordinary", "zerotensor_flag_lost")}
+    "inplace_skips_version_counter", "accumulate_skips_leaf_check", "zerotensor_ordinary", "zerotensor_flag_lost",
+    "version_error_names_saved_node")}
 CASES.update({f"{PROXY}:{name}": "torch" for name in ("backward_overwrites", "no_grad_ignored",
                                                       "backward_twice_message")})
 

@@ -79,7 +79,7 @@ def test_grad_fn_names_follow_torch():
         lambda: rg.fill(x, 1.0), lambda: rg.unsafe_chunk(x, 2), lambda: rg.narrow_copy(x, 0, 0, 1),
         lambda: rg.t_copy(x), lambda: rg.unfold_copy(x, 0, 1, 1), lambda: rg.squeeze_copy(x[:1], 0))}
     assert list(names.values()) == [
-        "Rot90Backward0", "BlockDiagBackward0", "SubBackward0", "CopyBackwards", "UnfoldBackward0",
+        "Rot90Backward0", "BlockDiagBackward0", "SubBackward0", "torch::autograd::CopyBackwards", "UnfoldBackward0",
         "SelectScatterBackward0", "SliceScatterBackward0", "DiagonalScatterBackward0", "ViewBackward0",
         "IndexSelectBackward0", "StackBackward0", "StackBackward0", "ExpandBackward0", "CatBackward0",
         "DiagEmbedBackward0", "SliceBackward0", "FillBackward0", "UnsafeSplitBackward0", "NarrowCopyBackward0",
