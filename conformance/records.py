@@ -22,7 +22,8 @@ Divergence fields (all flat; lists hold one entry per input):
 - reference_error_type, reference_error_message, engine_error_type, engine_error_message (None if no raise)
 - max_abs_err, max_rel_err, rtol, atol: of the first value mismatch (None otherwise)
 - expected (bool), expected_reason: the spec lists this divergence as known
-- shrunk (bool): True in divergences.jsonl, False in pending.jsonl
+- shrunk (bool): True in divergences.jsonl, False in pending.jsonl, and in divergences.jsonl for a flaky
+  divergence (its example did not diverge again when Hypothesis replayed it; ``details`` ends saying so)
 - snippet: standalone Python reproducer (needs only torch and the engine)
 - seed (Hypothesis seed of the run, None if not forced), reproduce_failure (``@reproduce_failure`` blob text),
   nodeid (pytest id), command (CLI line re-running the same op/property/dtype; the Hypothesis database replays
@@ -30,7 +31,7 @@ Divergence fields (all flat; lists hold one entry per input):
 - torch_version, engine, engine_version
 
 Summary fields: record_type "summary", run_id, op, family, property, dtype, examples (run before the first
-divergence, shrinking excluded), diverged (0/1), expected (bool), status (pass | diverged | expected | error |
+divergence, shrinking excluded), diverged (0/1), expected (bool), status (pass | diverged | flaky | expected | error |
 unsupported: the engine lacks the property's API, one record with op/dtype "*", the reason in nodeid), seconds, nodeid,
 engine, engine_version, torch_version.
 """

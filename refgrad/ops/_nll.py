@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd.engine import non_overlapping_and_dense
 from refgrad.autograd.graph import SavedTensor
+from refgrad.ops._layout import channels_last_like
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._round_once import count_nonzero
 from refgrad.ops._util import steps_vector
@@ -123,8 +125,24 @@ def _nll_cotangent_forward(g, x, target, weight, ignore_index, reduction):
     if len(shape) == 2:
         out.put(_flat_positions(shape, safe), values)
     else:
+        if len(shape) == 4:  # (the 2-d kernel's check; its other inputs were checked by the forward)
+            _check_grad_input(x)
         out[_nll_positions(out, safe)] = values
     return out
+
+
+def _check_grad_input(x) -> None:
+    """torch's nll_loss2d_backward writes into zeros_like(self), which keeps the strides of a dense ``x`` (else
+    takes its suggested memory format), and refuses a grad_input that is not contiguous."""
+    if x.flags.c_contiguous:
+        return
+    if not non_overlapping_and_dense(x):
+        if not channels_last_like(x):
+            return
+        n, c, h, w = x.shape
+        if np.empty((n, h, w, c), np.int8).transpose(0, 3, 1, 2).flags.c_contiguous:
+            return
+    raise RuntimeError("grad_input must be contiguous")
 
 
 def _nll_cotangent_vjp(c, gg):
@@ -277,7 +295,7 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
     elif ndim == 4:
         out = _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
     else:
-        folded = input.reshape(shape[0], classes, shape[2], -1)
+        folded = input.contiguous().reshape(shape[0], classes, shape[2], -1)  # (torch folds a contiguous copy)
         out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
                         ignore_index, reduction)
         if out._grad_fn is not None:  # torch saves the target as it folds it: a view, or one of a contiguous copy

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad import dtypes
+from refgrad._strides import ArrayHolder, empty_strided, torch_strides
 from refgrad.ops._binary_common import check_broadcast, require_tensor, type_name
 from refgrad.ops._layout import follows_inputs
 from refgrad.ops._primitive import Primitive
@@ -34,13 +35,12 @@ def _complex_view(a: np.ndarray) -> np.ndarray:
     """The inverse of _parts_view: a float array whose last dimension (2, stride 1) holds the parts, viewed as
     complex items in the same memory (strides in whole complex items, as view_as_complex checks)."""
     kind = np.complex64 if a.dtype == np.float32 else np.complex128
-    if a.size == 0:
-        return np.empty(a.shape[:-1], kind)
-    root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return np.ndarray(a.shape[:-1], kind, buffer=root, offset=offset, strides=a.strides[:-1])
+    if a.size == 0:  # torch's strides halved
+        return empty_strided(a.shape[:-1], [s // 2 for s in torch_strides(a)[:-1]], kind)
+    size = np.dtype(kind).itemsize  # (a size-1 dimension's odd stride is halved down, as torch's)
+    interface = {"data": a.__array_interface__["data"], "version": 3, "shape": a.shape[:-1],
+                 "typestr": np.dtype(kind).str, "strides": tuple(s // a.itemsize // 2 * size for s in a.strides[:-1])}
+    return np.asarray(ArrayHolder(interface, a))
 
 
 # --- real and imaginary parts -------------------------------------------------------------------------------
@@ -73,12 +73,17 @@ def view_as_complex(input):
             raise RuntimeError("view_as_complex: refgrad has no complex32 (NumPy has no such type)")
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
                            f"of scalar type: {type_name(input.dtype)}")
-    if input.ndim == 0 or input.shape[-1] != 2:
+    if input.ndim == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
-    if input.numel() and input.stride(-1) != 1:  # (NumPy gives empty arrays zero strides)
+    strides = input.stride()  # (torch's, an empty tensor's included)
+    if strides[-1] != 1:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    if input.numel() and any(s % 2 for s in input.stride()[:-1]):
+    if any(s % 2 for s, n in zip(strides[:-1], input.shape) if n != 1):  # (a size-1 dim's stride is halved down)
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
     return _view_as_complex(input)
 
 

@@ -12,9 +12,10 @@ import numbers
 import numpy as np
 
 from refgrad import dtypes
-from refgrad._strides import contiguous_strides, empty_strided, torch_strides
+from refgrad._strides import contiguous_strides, empty_strided, restrided, torch_strides
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.autograd.engine import non_overlapping_and_dense
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
 from refgrad.ops._binary_common import (
@@ -526,11 +527,13 @@ sigmoid.__doc__ = "1 / (1 + exp(-input)) (torch.sigmoid)."
 def _clone_forward(a, contiguous=False):
     """torch's preserve_format: a dense tensor keeps its layout, an overlapping (expanded) one becomes contiguous;
     ``contiguous`` (contiguous_format): C-contiguous. An empty tensor is dense: its copy keeps torch's strides."""
-    size = a.size
-    if size > 1:
-        return np.copy(a, order="C" if contiguous or 0 in a.strides else "K")
-    if size:
-        return np.copy(a)
+    if a.size:
+        if contiguous or 0 in a.strides:
+            return np.copy(a, order="C")
+        out = np.copy(a, order="K")
+        if out.strides == a.strides or not non_overlapping_and_dense(a):
+            return out
+        return restrided(out, a.strides)  # (a size-1 dimension's stride too, where NumPy gives it one of its own)
     return empty_strided(a.shape, contiguous_strides(a.shape) if contiguous else torch_strides(a), a.dtype)
 
 

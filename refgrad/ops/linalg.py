@@ -23,7 +23,7 @@ from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
 from refgrad.ops._views import internal_view
 from refgrad.ops.elementwise import _times_scalar
-from refgrad.ops.shape import _t, view_forward
+from refgrad.ops.shape import VIEW_ERROR, _t, view_forward, viewable
 from refgrad.tensor import Tensor
 
 _MM_SAVE = {"self": ("mat2",), "mat2": ("self",)}
@@ -542,10 +542,15 @@ def kron(input, other):
     a_shape = (1,) * (nd - input.ndim) + tuple(input.shape)
     b_shape = (1,) * (nd - other.ndim) + tuple(other.shape)
     # torch interleaves the dims with _unsafe_view (no view of the inputs: the product saves fresh tensors, which
-    # an in-place change of an input doesn't touch)
+    # an in-place change of an input doesn't touch), and _unsafe_view's the product (laid out after the inputs'
+    # strides) to the result's shape: torch's view error when that product's strides don't allow it
     a = input._unsafe_view(tuple(n for d in a_shape for n in (d, 1)))
     b = other._unsafe_view(tuple(n for d in b_shape for n in (1, d)))
-    return (a * b)._unsafe_view(tuple(a_shape[d] * b_shape[d] for d in range(nd)))
+    product = a * b
+    target = tuple(a_shape[d] * b_shape[d] for d in range(nd))
+    if not viewable(product._data, target):
+        raise RuntimeError(VIEW_ERROR)
+    return product._unsafe_view(target)
 
 
 _trace = Primitive("TraceBackward0", np.trace,

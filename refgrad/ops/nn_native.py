@@ -13,7 +13,7 @@ import numpy as np
 
 from refgrad.autograd._jvp import _connect, _transpose, no_forward_rule
 from refgrad.autograd.grad_mode import is_grad_enabled
-from refgrad.ops._layout import c_contiguous
+from refgrad.ops._layout import c_contiguous, channels_last_like
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops.nn import _check_reduction, _reduce_forward, legacy_reduction
@@ -131,7 +131,7 @@ def _dense_in_suggested_format(data) -> bool:
     or 5) dense with the channels last (transposed or sliced inputs raise; torch.nn.functional.group_norm does not)."""
     if data.flags.c_contiguous:
         return True
-    return data.ndim in (4, 5) and np.moveaxis(data, 1, -1).flags.c_contiguous
+    return channels_last_like(data) and np.moveaxis(data, 1, -1).flags.c_contiguous
 
 
 @register()

@@ -55,6 +55,15 @@ _reshape_alias = Primitive("ReshapeAliasBackward0", view_forward, lambda c, g: g
                            view=True)
 
 
+VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension spans across "
+              "two contiguous subspaces). Use .reshape(...) instead.")
+
+
+def viewable(data: np.ndarray, target: tuple) -> bool:
+    """Whether torch can view an array of ``data``'s strides as shape ``target`` (same number of elements)."""
+    return not data.size or data.flags.c_contiguous or np.may_share_memory(data.reshape(target), data)
+
+
 def view(self, *shape, dtype=None):
     """A view with a new shape (torch.Tensor.view), RuntimeError if the strides don't allow one; or of the same
     bytes as another dtype (``view(dtype)``)."""
@@ -66,10 +75,9 @@ def view(self, *shape, dtype=None):
     except RuntimeError:
         refuse_before_kernel(_view, self)
         raise
-    if data.size and not data.flags.c_contiguous and not np.may_share_memory(data.reshape(target), data):
+    if not viewable(data, target):
         refuse_before_kernel(_view, self)
-        raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
-                           "spans across two contiguous subspaces). Use .reshape(...) instead.")
+        raise RuntimeError(VIEW_ERROR)
     return _view(self, shape=target, self_sym_sizes=data.shape)
 
 

@@ -93,3 +93,41 @@ def test_the_second_order_gradients_are_torchs():
     assert results[1][:2] == results[0][:2]
     np.testing.assert_allclose(results[1][2], results[0][2], rtol=1e-15)
     assert results[1][3] == results[0][3] == "NllLossBackward0"
+
+
+def _laid_out(lib, values, layout):
+    """A leaf of ``values`` transposed (Fortran order), channels-last, sliced (``buffer[..., ::2]``) or not."""
+    if layout == "transposed":
+        order = tuple(reversed(range(values.ndim)))
+        x = lib.tensor(values.transpose(order).copy()).permute(order)
+    elif layout == "channels_last":
+        x = lib.tensor(values.transpose(0, 2, 3, 1).copy()).permute(0, 3, 1, 2)
+    elif layout == "sliced":
+        buffer = np.zeros(values.shape[:-1] + (2 * values.shape[-1],))
+        buffer[..., ::2] = values
+        x = lib.tensor(buffer)[..., ::2]
+    else:
+        x = lib.tensor(values)
+    return x.detach().requires_grad_(True)
+
+
+@pytest.mark.parametrize(("shape", "layout"), [
+    (shape, layout) for shape in [(2, 3, 1, 2), (2, 3, 2, 2), (2, 3, 1, 1), (2, 3, 2)]
+    for layout in ["transposed", "channels_last", "sliced"] if layout != "channels_last" or len(shape) == 4])
+def test_spatial_backward_refuses_a_grad_input_that_is_not_contiguous(shape, layout):
+    # torch 2.13's nll_loss2d_backward writes into zeros_like(self) and checks it is contiguous: a transposed or
+    # channels-last 4-d input raises (not one whose non-unit dims are still in order: channels-last (2, 3, 1, 1)),
+    # a sliced one (zeros_like of a non-dense tensor is contiguous) and a 3-d one (folded from a contiguous copy)
+    # do not
+    values = rng.standard_normal(shape)
+    target = rng.integers(0, 3, (shape[0],) + shape[2:]).tolist()
+    outcomes = []
+    for lib in (torch, refgrad):
+        x = _laid_out(lib, values, layout)
+        loss = lib.nn.functional.nll_loss(x, lib.tensor(target), reduction="none")
+        try:
+            grad, = lib.autograd.grad(loss.sum(), x, create_graph=True)
+            outcomes.append(("ok", grad.detach().numpy().tolist()))
+        except RuntimeError as error:
+            outcomes.append(("raised", str(error)))
+    assert outcomes[1] == outcomes[0]

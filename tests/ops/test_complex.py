@@ -151,6 +151,26 @@ def test_errors_match_torch(call):
     assert outcomes[0] == outcomes[1]
 
 
+@pytest.mark.parametrize("make", [
+    lambda m: m.tensor(1.0), lambda m: m.zeros(2, 2).t(), lambda m: m.zeros(3, 4)[:, ::2],
+    lambda m: m.zeros(3, 3)[:, 1:], lambda m: m.zeros(7)[1:].view(3, 2), lambda m: m.zeros(2, 0).t(),
+    lambda m: m.zeros(0, 4)[:, ::2], lambda m: m.zeros(1, 3)[:, :2], lambda m: m.zeros(3, 1, 3)[:, :, :2],
+    lambda m: m.arange(8.0).as_strided((2, 1, 2), (4, 3, 1)), lambda m: m.zeros(3, 0, 2).transpose(0, 1),
+])
+def test_view_as_complex_checks_strides_and_offset_as_torch(make):
+    # torch 2.13's checks in order: one or more dims, a last dim of size 2 and stride 1 (an empty tensor's strides
+    # too), even strides for the other dims of size other than 1 (a size-1 dim's odd stride is halved down), an even
+    # storage offset; the result's strides are the halved ones
+    outcomes = []
+    for m in (refgrad, torch):
+        try:
+            out = m.view_as_complex(make(m))
+            outcomes.append((tuple(out.shape), out.stride(), out.storage_offset(), out.numpy().tolist()))
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
+
+
 def test_conj_bit_and_views():
     for m in (refgrad, torch):
         x = m.tensor([[1 + 2j, 3 - 4j]], requires_grad=True)

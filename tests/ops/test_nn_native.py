@@ -129,7 +129,8 @@ def test_multilabel_margin_is_one_minus_target_plus_other_in_that_order():
     assert grad.tolist() == [-0.5, 0.5]
 
 
-@pytest.mark.parametrize("layout", ["transposed", "sliced", "nlc", "channels_last", "one_row_transposed"])
+@pytest.mark.parametrize("layout", ["transposed", "sliced", "nlc", "channels_last", "one_row_transposed",
+                                    "fortran_1x4x1x2", "fortran_1x4x1x1x2"])
 def test_native_group_norm_refuses_inputs_not_dense_in_their_suggested_format(layout):
     # torch (CPU): TORCH_CHECK(X.is_contiguous(X.suggest_memory_format())); channels_last and a transposed [1, 4]
     # (contiguous: size-1 dims' strides do not count) pass; torch.nn.functional.group_norm makes x contiguous
@@ -139,7 +140,13 @@ def test_native_group_norm_refuses_inputs_not_dense_in_their_suggested_format(la
             "sliced": lambda t: t.tensor(np.repeat(base[:, :, 0], 2, 1))[:, ::2],
             "nlc": lambda t: t.tensor(base.transpose(0, 2, 1).copy()).permute(0, 2, 1),
             "channels_last": lambda t: t.tensor(base.reshape(2, 4, 3, 1)).contiguous(memory_format=t.channels_last),
-            "one_row_transposed": lambda t: t.tensor(base[:1, :, 0].T.copy()).t()}[layout]
+            "one_row_transposed": lambda t: t.tensor(base[:1, :, 0].T.copy()).t(),
+            # channels innermost but not channels-last to torch's suggest_memory_format (a size-1 dim between the
+            # spatial ones breaks its order of strides): these raise (the conformance ci profile, 2026-12-07)
+            "fortran_1x4x1x2": lambda t: t.tensor(base[:1, :, :2].reshape(1, 4, 1, 2).transpose(3, 2, 1, 0).copy())
+            .permute(3, 2, 1, 0),
+            "fortran_1x4x1x1x2": lambda t: t.tensor(base[:1, :, :2].reshape(1, 4, 1, 1, 2).transpose(0, 2, 4, 3, 1)
+                                                    .copy()).permute(0, 4, 1, 3, 2)}[layout]
     outcomes = []
     for t in (torch, rg):
         x = make(t)

@@ -158,6 +158,7 @@ def test_layout_dependent_errors_match_torch(case):
 
 Q = RNG.standard_normal((2, 2, 3, 4))
 LINEAR_W = RNG.standard_normal((4, 7))
+HEAD1 = RNG.standard_normal((1, 1, 3, 1))
 LAYOUT_DEPENDENT_NODES = {  # torch picks its kernel (so the node) by the inputs' layout
     "linear.transposed_batch": lambda t: t.nn.functional.linear(
         t.tensor(X3.transpose(1, 0, 2).copy()).transpose(0, 1).requires_grad_(), t.tensor(LINEAR_W), t.tensor(
@@ -171,6 +172,14 @@ LAYOUT_DEPENDENT_NODES = {  # torch picks its kernel (so the node) by the inputs
         t.tensor(Q.transpose(3, 2, 1, 0).copy()).permute(3, 2, 1, 0).requires_grad_(), t.tensor(Q), t.tensor(Q)),
     "sdpa.sliced_value": lambda t: t.nn.functional.scaled_dot_product_attention(
         t.tensor(Q).requires_grad_(), t.tensor(Q), t.tensor(np.repeat(Q, 2, -1))[..., ::2]),
+    # clone keeps a dense input's strides, a size-1 dimension's too: a cloned Fortran-ordered query of head size 1
+    # keeps its last dimension's stride 3, so takes the math path (the errors property's inplace_input scenario
+    # clones its inputs: refgrad's flash node then saved the float mask, whose in-place change raised)
+    "clone.fortran_head_size_1": lambda t: t.tensor(HEAD1.transpose(3, 2, 1, 0).copy()).permute(3, 2, 1, 0)
+    .requires_grad_().clone(),
+    "sdpa.cloned_fortran_head_size_1": lambda t: t.nn.functional.scaled_dot_product_attention(
+        t.tensor(HEAD1.transpose(3, 2, 1, 0).copy()).permute(3, 2, 1, 0).requires_grad_().clone(), t.tensor(HEAD1),
+        t.tensor(HEAD1), attn_mask=t.tensor(M[:3, :3])),
 }
 
 
