@@ -271,27 +271,33 @@ class Primitive:
         """The node of a call with several outputs ``results`` (a tuple) (one output: made in __call__)."""
         first = results[0]._data
         kind = first.dtype.kind
-        if len(results) == 1:
-            output_meta = _meta(first.shape, first.dtype)
-        else:
-            output_meta = tuple([_meta(r._data.shape, r._data.dtype)[0] for r in results])
         vjp = self.vjp
         if kind == "c" and self.holomorphic:
             vjp = _conjugated(vjp)
+        differentiable = self.differentiable
+        if differentiable and differentiable[-1] != len(differentiable) - 1:  # (lu's L and U after its P)
+            # torch's node has only the differentiable outputs, numbered among themselves (L, U: outputs 0, 1);
+            # the VJP still takes one cotangent per output, None for the others
+            vjp = _spread(vjp, differentiable, len(results))
+            output_meta = tuple([_meta(results[i]._data.shape, results[i]._data.dtype)[0] for i in differentiable])
+        elif len(results) == 1:
+            output_meta = _meta(first.shape, first.dtype)
+        else:
+            output_meta = tuple([_meta(r._data.shape, r._data.dtype)[0] for r in results])
         node = _new(self.node_cls)  # Node.__init__ inlined (a node class made by node_class has no other)
         node._vjp, node.next_functions, node._input_meta, node._output_meta, node._saved, node._params = \
             vjp, edges, input_meta, output_meta, {}, params
         node._sequence_nr = _next_sequence_nr()
         if params and not params.keys() <= node._exposed:  # a parameter only the VJP reads: ctx.<name> from now on
             expose_fields(self.node_cls, params)
-        for i in range(len(results)) if self.differentiable is None else self.differentiable:
+        for nr, i in enumerate(range(len(results)) if differentiable is None else differentiable):
             output = results[i]
             if output._data.dtype.kind in "fc":
                 output._grad_fn = node
                 if output._base is not None:
                     output._view_version = output._version_counter.value
-                if i:
-                    output._output_nr = i
+                if nr:
+                    output._output_nr = nr
         saved = node._saved
         result = results[0]
         for name, index, consumers in self.save_plan:
@@ -344,6 +350,16 @@ def _meta(shape: tuple, numpy_dtype) -> tuple:
             by_shape.clear()
         meta = by_shape[shape] = ((shape, _DTYPE_OF.get(numpy_dtype)),)
     return meta
+
+
+def _spread(vjp: Callable, differentiable: tuple, outputs: int) -> Callable:
+    """``vjp`` of a node whose slots are the ``differentiable`` outputs only, given one cotangent per output."""
+    def spread(ctx, *cotangents):
+        full = [None] * outputs
+        for i, g in zip(differentiable, cotangents):
+            full[i] = g
+        return vjp(ctx, *full)
+    return spread
 
 
 def _conjugated(vjp: Callable) -> Callable:

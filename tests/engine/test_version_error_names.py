@@ -97,3 +97,18 @@ def test_of_two_stale_saved_tensors_the_first_by_name_is_named(name):
         a.add_(1), b.mul_(2), c.sub_(1)
         return out
     assert _message(refgrad, build) == _message(torch, build)
+
+
+@pytest.mark.parametrize("changed", [0, 1, 2])
+def test_outputs_are_numbered_among_the_differentiable_ones(changed):
+    """linalg.lu's P is not differentiable: torch's node has L and U as its outputs 0 and 1 (get_gradient_edge),
+    so changing U in place names "output 1 of LinalgLu" (refgrad numbered them 1 and 2 among all outputs)."""
+    def build(t):
+        a = t.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=t.float64, requires_grad=True)
+        outs = t.linalg.lu(a)
+        outs[changed].mul_(2)
+        return outs[1] + outs[2]
+    assert _message(refgrad, build) == _message(torch, build)
+    a = refgrad.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=refgrad.float64, requires_grad=True)
+    _, lower, upper = refgrad.linalg.lu(a)
+    assert (lower._output_nr, upper._output_nr) == (0, 1)
