@@ -237,8 +237,8 @@ def resolve_neg(input):
 # --- angle and sgn ------------------------------------------------------------------------------------------
 
 def _angle_forward(a):
-    if a.dtype.kind == "c":
-        return np.angle(a).astype(a.real.dtype)
+    if a.dtype.kind == "c":  # (torch's complex angle is contiguous whatever the layout; the real one follows it)
+        return np.angle(a).astype(a.real.dtype, order="C")
     return np.where(np.isnan(a), a, np.where(a < 0, np.pi, 0.0)).astype(a.dtype)
 
 
