@@ -168,10 +168,12 @@ def suggested_format(forward):
     def formatted(*arrays, **params):
         out = forward(*arrays, **params)
         first = out[0] if type(out) is tuple else out
-        if type(first) is not np.ndarray or first.flags.c_contiguous:
+        if type(first) is not np.ndarray:
             return out
-        if channels_last_like(arrays[0]):
+        if channels_last_like(arrays[0]):  # (a C-contiguous result too: group_norm's reshapes)
             first = in_order(first, [1, *range(first.ndim - 1, 1, -1), 0])
+        elif first.flags.c_contiguous:
+            return out
         else:
             first = np.copy(first, order="C")
         return (first, *out[1:]) if type(out) is tuple else first

@@ -3,7 +3,8 @@
 kernels allocate C-contiguous outputs (amax, all/any, count_nonzero, median along a dim, logsigmoid, repeat,
 cdist, pow of a number...), one-operand kernels made of several NumPy calls keep the operand's order (i0,
 special.i1, ndtri, polygamma, nan_to_num of integers, polar), the *_scatter ops keep the input's very strides
-(torch's clone_preserve_strides), masked ops follow the mask's order."""
+(torch's clone_preserve_strides), masked ops follow the mask's order, a pad that only narrows clones in the
+input's order, group_norm writes its input's suggested memory format (channels-last)."""
 import numpy as np
 import pytest
 
@@ -60,6 +61,10 @@ CASES = {
     "select_scatter.1d": lambda t, k: t.select_scatter(_laid(t, (2,), "s" if k == "t" else k),
                                                        t.tensor(1.0, dtype=t.float64), 0, 0),
     "diagonal_scatter": lambda t, k: t.diagonal_scatter(_laid(t, S, k), _laid(t, (2, 3), k), 0, 1, 2),
+    "pad.narrowing": lambda t, k: t.nn.functional.pad(_laid(t, S, k), (-1, 0, 0, -1), value=2.0),
+    "pad.zero": lambda t, k: t.nn.functional.pad(_laid(t, (1, 2, 2), k), (0, 0)),
+    "group_norm.channels_last": lambda t, k: t.nn.functional.group_norm(_laid(t, (2, 3, 2, 4), k).permute(0, 3, 1, 2),
+                                                                        2),
     "masked.normalize": lambda t, k: t.masked.normalize(_laid(t, S, k), 2.0, 0, mask=_laid(t, S, k, "bool")),
     "masked.logaddexp": lambda t, k: t.masked.logaddexp(_laid(t, S, k), _laid(t, S, k),
                                                         input_mask=_laid(t, S, k, "bool")),
