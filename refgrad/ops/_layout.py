@@ -198,17 +198,18 @@ def like_first(forward):
     return cloned
 
 
-def strided_like_first(forward):
+def strided_like_first(forward, overlapping: bool = False):
     """``forward`` with its array result (of its first operand's shape) given its first operand's very strides,
     gaps included, in a buffer of its own: torch's ``clone_preserve_strides``, which the ``*_scatter`` ops
     (select, slice, diagonal) write into (``x[..., ::2]``'s scatter has strides (.., 2)). An operand with internal
-    overlap (a stride 0 from expand) is cloned dense in its memory order instead, as torch does. Nothing to do for
-    a C-contiguous operand (a flag test)."""
+    overlap (a stride 0 from expand) is cloned dense in its memory order instead, as torch does, unless
+    ``overlapping``: the ops that are views in torch (conj, its lazy conjugate; the negative view), whose result
+    has the operand's strides, 0 included. Nothing to do for a C-contiguous operand (a flag test)."""
     def strided(first, *arrays, **params):
         out = forward(first, *arrays, **params)
         if first.flags.c_contiguous or type(out) is not np.ndarray or out.shape != first.shape or out.size < 2:
             return out
-        if any(s <= 0 and n > 1 for n, s in zip(first.shape, first.strides)):
+        if any(s < 0 or (s == 0 and n > 1 and not overlapping) for n, s in zip(first.shape, first.strides)):
             return in_order(out, memory_order(first))
         extent = 1 + sum((n - 1) * s for n, s in zip(first.shape, first.strides)) // first.itemsize
         laid = as_strided(np.empty(extent, out.dtype), first.shape, tuple(s // first.itemsize * out.itemsize

@@ -4,7 +4,8 @@ kernels allocate C-contiguous outputs (amax, all/any, count_nonzero, median alon
 cdist, pow of a number...), one-operand kernels made of several NumPy calls keep the operand's order (i0,
 special.i1, ndtri, polygamma, nan_to_num of integers, polar), the *_scatter ops keep the input's very strides
 (torch's clone_preserve_strides), masked ops follow the mask's order, a pad that only narrows clones in the
-input's order, group_norm writes its input's suggested memory format (channels-last)."""
+input's order, group_norm writes its input's suggested memory format (channels-last), conj (a view in torch)
+keeps the input's strides."""
 import numpy as np
 import pytest
 
@@ -65,6 +66,8 @@ CASES = {
     "pad.zero": lambda t, k: t.nn.functional.pad(_laid(t, (1, 2, 2), k), (0, 0)),
     "group_norm.channels_last": lambda t, k: t.nn.functional.group_norm(_laid(t, (2, 3, 2, 4), k).permute(0, 3, 1, 2),
                                                                         2),
+    "conj": lambda t, k: t.conj(_laid(t, S, k, "complex128")),
+    "conj.1d": lambda t, k: t.conj(_laid(t, (2,), "s" if k == "t" else k, "complex128")),
     "masked.normalize": lambda t, k: t.masked.normalize(_laid(t, S, k), 2.0, 0, mask=_laid(t, S, k, "bool")),
     "masked.logaddexp": lambda t, k: t.masked.logaddexp(_laid(t, S, k), _laid(t, S, k),
                                                         input_mask=_laid(t, S, k, "bool")),
