@@ -475,7 +475,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(data.max()) + 1
     elif data.size and data.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64))
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64, order="C"))  # (as torch)
 
 
 @register(namespace="torch.nn.functional")
