@@ -73,6 +73,8 @@ CASES = {
     "soft_margin_loss.none": lambda t, k: t.nn.functional.soft_margin_loss(_laid(t, S, k), _laid(t, S, "s"),
                                                                          reduction="none"),
     "one_hot": lambda t, k: t.nn.functional.one_hot(_laid(t, (2, 2), k, "int64") % 3, 3),
+    "embedding.width1": lambda t, k: t.nn.functional.embedding((_laid(t, (2, 2), k) * 9).long() % 4,
+                                                               _laid(t, (4, 1), "c")),
     "masked.normalize": lambda t, k: t.masked.normalize(_laid(t, S, k), 2.0, 0, mask=_laid(t, S, k, "bool")),
     "masked.logaddexp": lambda t, k: t.masked.logaddexp(_laid(t, S, k), _laid(t, S, k),
                                                         input_mask=_laid(t, S, k, "bool")),
