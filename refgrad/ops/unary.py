@@ -101,7 +101,7 @@ def _unary(name: str, grad_fn: str, forward: Callable, vjp: Callable, doc: str, 
 
 def _sign_forward(a):
     if a.dtype == np.bool_:
-        return a.copy()
+        return a.copy(order="K")  # (K: the input's order, as torch)
     return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)  # torch: sign(NaN) = 0
 
 
@@ -395,7 +395,8 @@ def special_i1(input, *, out=None):
 # --- rounding -----------------------------------------------------------------------------------------------
 
 def _rounding(name: str, grad_fn: str, np_fn: Callable, kernel: str, doc: str, aliases: tuple = ()):
-    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp, jvp="elementwise")
+    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(order="K"), zeros_vjp,
+                     jvp="elementwise")  # (an integer's copy in its order, as torch's)
 
     def op(input, *, out=None):
         require_tensor(name, input)
@@ -421,7 +422,7 @@ def _round_decimals(a, decimals):
     return (np.rint(a / scale) * scale).astype(a.dtype, copy=False)
 
 
-_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp,
+_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(order="K"), zeros_vjp,
                    jvp="elementwise")
 _round_dec = Primitive("RoundBackward1", _round_decimals, zeros_vjp, jvp="elementwise")
 
@@ -453,7 +454,7 @@ def frac(input, *, out=None):
 
 def _nan_to_num_forward(a, nan, posinf, neginf):
     if not np.issubdtype(a.dtype, np.floating):
-        return a.copy()
+        return a.copy(order="K")
     return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
 
 
