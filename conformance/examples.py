@@ -24,16 +24,15 @@ _REQUIRES_GRAD = st.integers(0, 3).map(lambda k: k != 3)
 _LAYOUT = st.integers(0, 15).map(lambda k: "transposed" if k == 14 else "sliced" if k == 15 else "contiguous")
 
 
-#: Whether tensor inputs are drawn non-contiguous at all: opt-in (CONFORMANCE_LAYOUTS=1) until the tail of ops whose
-#: behaviour on transposed or sliced inputs still differs from torch's is fixed (the ci profile met six on
-#: 2026-12-07: view_as_complex, nll_loss and native_group_norm's double backward, kron's view error...).
-DRAW_LAYOUTS = os.environ.get("CONFORMANCE_LAYOUTS", "") == "1"
+#: Whether tensor inputs are drawn non-contiguous at all: on by default (and in CI); CONFORMANCE_LAYOUTS=0 turns it
+#: off (every input contiguous), e.g. to tell a layout finding from another.
+DRAW_LAYOUTS = os.environ.get("CONFORMANCE_LAYOUTS", "1") != "0"
 
 
 def draw_layout(data: st.DataObject, shape: tuple[int, ...], label: str) -> str:
     """How an input of ``shape`` is laid out in memory: "contiguous" mostly, else "transposed" (2+ dims) or
     "sliced"; tensors without two elements are always contiguous (no draw), and every input is when
-    :data:`DRAW_LAYOUTS` is off (the default)."""
+    :data:`DRAW_LAYOUTS` is off (``CONFORMANCE_LAYOUTS=0``)."""
     if not DRAW_LAYOUTS or len(shape) == 0 or int(np.prod(shape)) < 2:
         return "contiguous"
     layout = data.draw(_LAYOUT, label=label)

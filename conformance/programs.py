@@ -112,17 +112,14 @@ def differentiable_outputs(t, outs, cotangent_items):
 
 
 def program_forward(t, fn, inputs, kwargs, extra, obs):
-    """Forward: outputs' values, shape, dtype, requires_grad, is_leaf, grad_fn name and, when every tensor input is
-    contiguous, memory layout. (Outputs of transposed or sliced inputs still differ from torch's for a tail of ops:
-    default runs of 2026-12-07 met 15, e.g. addr, diff, select_scatter, channel_shuffle; their values are compared,
-    their layouts not yet.)"""
+    """Forward: outputs' values, shape, dtype, requires_grad, is_leaf, grad_fn name and memory layout, whatever the
+    inputs' layouts (a transposed input's order, a sliced one's gaps: see ``python -m conformance.survey_layouts``)."""
     obs["_step"] = "forward"
     args = [make_input(t, item) for item in inputs]
     outs = flatten_outputs(t, fn(t, *args, **kwargs))
     obs["outputs"] = len(outs)
-    laid_out = all(item.get("layout", "contiguous") == "contiguous" for item in inputs if item.get("kind") == "tensor")
     for index, out in enumerate(outs):
-        observe(t, obs, "out[" + str(index) + "]", out, with_layout=laid_out)
+        observe(t, obs, "out[" + str(index) + "]", out, with_layout=True)
 
 
 def program_vjp(t, fn, inputs, kwargs, extra, obs):

@@ -12,12 +12,13 @@ whenever the first operand is C-contiguous with the result's shape, or only one 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from refgrad._strides import torch_order  # (the ordering rule, shared with the *_like factories)
 
 __all__ = ["torch_order", "follow_inputs", "settled", "follows_inputs", "relay", "column_major", "memory_order",
            "in_order", "fft_order", "c_contiguous", "contiguous_result", "channels_last_like", "suggested_format",
-           "like_first"]
+           "like_first", "strided_like_first"]
 
 
 def _effective_strides(array: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -60,13 +61,18 @@ def settled(out: np.ndarray, operands) -> bool:
 def follows_inputs(forward, lead: int = 0):
     """``forward`` (a Primitive's elementwise forward of arrays) with its result in torch's layout
     (:func:`follow_inputs`), the operand at position ``lead`` first (rsub computes ``other - input``: ``other``
-    leads); for ops off the hot paths (a frame and a flag test per call)."""
+    leads); for ops off the hot paths (a frame and a flag test per call). A single operand with dimensions is
+    not taken as :func:`settled`: ``forward`` may be several NumPy calls, whose temporaries are C-ordered
+    (polar of a transposed ``abs`` and a 0-d ``angle``)."""
     def laid_out(*arrays, **params):
         out = forward(*arrays, **params)
-        if type(out) is not np.ndarray:
+        if type(out) is not np.ndarray or out.ndim < 2:
             return out
         operands = arrays if lead == 0 else (arrays[lead], *arrays[:lead], *arrays[lead + 1:])
-        return out if settled(out, operands) else follow_inputs(out, *operands)
+        first = operands[0]
+        if type(first) is np.ndarray and first.shape == out.shape and first.flags.c_contiguous:
+            return out
+        return follow_inputs(out, *operands)
     laid_out.__name__ = getattr(forward, "__name__", "forward")
     laid_out.__wrapped__ = forward
     return laid_out
@@ -166,10 +172,12 @@ def suggested_format(forward):
     def formatted(*arrays, **params):
         out = forward(*arrays, **params)
         first = out[0] if type(out) is tuple else out
-        if type(first) is not np.ndarray or first.flags.c_contiguous:
+        if type(first) is not np.ndarray:
             return out
-        if channels_last_like(arrays[0]):
+        if channels_last_like(arrays[0]):  # (a C-contiguous result too: group_norm's reshapes)
             first = in_order(first, [1, *range(first.ndim - 1, 1, -1), 0])
+        elif first.flags.c_contiguous:
+            return out
         else:
             first = np.copy(first, order="C")
         return (first, *out[1:]) if type(out) is tuple else first
@@ -181,7 +189,9 @@ def suggested_format(forward):
 def like_first(forward):
     """``forward`` with its array result dense in its first operand's memory order (:func:`memory_order`): the
     ops whose kernel writes into ``input.clone()`` (index_fill, index_put, put), where ``ndarray.copy()`` made a
-    C-ordered copy. Nothing to do for a C-contiguous or 1-D operand (a flag test)."""
+    C-ordered copy, and the one-operand elementwise kernels composed of several NumPy calls (i0, special.i1,
+    special.ndtri, polygamma), whose C-ordered temporaries lose a transposed operand's order where torch's
+    TensorIterator keeps it. Nothing to do for a C-contiguous or 1-D operand (a flag test)."""
     def cloned(first, *arrays, **params):
         out = forward(first, *arrays, **params)
         if first.ndim < 2 or first.flags.c_contiguous or type(out) is not np.ndarray or out.shape != first.shape:
@@ -190,3 +200,26 @@ def like_first(forward):
     cloned.__name__ = getattr(forward, "__name__", "forward")
     cloned.__wrapped__ = forward
     return cloned
+
+
+def strided_like_first(forward, overlapping: bool = False):
+    """``forward`` with its array result (of its first operand's shape) given its first operand's very strides,
+    gaps included, in a buffer of its own: torch's ``clone_preserve_strides``, which the ``*_scatter`` ops
+    (select, slice, diagonal) write into (``x[..., ::2]``'s scatter has strides (.., 2)). An operand with internal
+    overlap (a stride 0 from expand) is cloned dense in its memory order instead, as torch does, unless
+    ``overlapping``: the ops that are views in torch (conj, its lazy conjugate; the negative view), whose result
+    has the operand's strides, 0 included. Nothing to do for a C-contiguous operand (a flag test)."""
+    def strided(first, *arrays, **params):
+        out = forward(first, *arrays, **params)
+        if first.flags.c_contiguous or type(out) is not np.ndarray or out.shape != first.shape or out.size < 2:
+            return out
+        if any(s < 0 or (s == 0 and n > 1 and not overlapping) for n, s in zip(first.shape, first.strides)):
+            return in_order(out, memory_order(first))
+        extent = 1 + sum((n - 1) * s for n, s in zip(first.shape, first.strides)) // first.itemsize
+        laid = as_strided(np.empty(extent, out.dtype), first.shape, tuple(s // first.itemsize * out.itemsize
+                                                                          for s in first.strides))
+        np.copyto(laid, out)
+        return laid
+    strided.__name__ = getattr(forward, "__name__", "forward")
+    strided.__wrapped__ = forward
+    return strided

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from refgrad._strides import empty_at
+from refgrad._strides import empty_at, torch_order
 from refgrad.autograd.forward_ad import _state as _forward_ad
 from refgrad.autograd.grad_mode import _state as _grad_mode
+from refgrad.ops._layout import in_order
 from refgrad.ops._primitive import Primitive
 from refgrad.tensor import Tensor
 
@@ -33,7 +34,30 @@ def _take_forward(a, key):
     if key and isinstance(key[0], str):  # ("flat", positions): torch.take on the flattened input
         return a.reshape(-1)[key[1]]
     out = a[key]  # (NumPy lays some advanced-index results out in F order; torch's are C)
+    if a.ndim > 1 and out.ndim > 1 and not a.flags.c_contiguous:
+        order = _index_order(a, key, out.shape)
+        if order is not None:
+            return in_order(out, order)
     return out if out.flags.c_contiguous else out.copy()
+
+
+def _index_order(a, key, shape):
+    """The memory order of torch's ``a[key]`` (slices and integer index arrays): its TensorIterator orders the
+    result like ``a`` restrided to it (0 along the index dims), then like the index arrays; None for other keys."""
+    arrays = [k for k in key if isinstance(k, np.ndarray)]
+    if any(k.dtype == np.bool_ for k in arrays) or not all(isinstance(k, (slice, np.ndarray)) for k in key):
+        return None
+    spots = [i for i, k in enumerate(key) if isinstance(k, np.ndarray)]
+    width = len(np.broadcast_shapes(*(k.shape for k in arrays)))
+    sliced = [(d, (key[d].step or 1) if d < len(key) else 1) for d in range(a.ndim) if d not in spots]
+    src = [a.strides[d] // a.itemsize * step for d, step in sliced]
+    lead = spots[0] if spots == list(range(spots[0], spots[-1] + 1)) else 0
+    src = src[:lead] + [0] * width + src[lead:]
+    operands = [tuple(src)]
+    for k in arrays:
+        strides = [0] * (width - k.ndim) + [s // k.itemsize if n > 1 else 0 for n, s in zip(k.shape, k.strides)]
+        operands.append(tuple([0] * lead + strides + [0] * (len(shape) - lead - width)))
+    return torch_order(shape, operands) if len(src) == len(shape) else None
 
 
 def _add_into_forward(g, shape, key):

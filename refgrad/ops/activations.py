@@ -30,6 +30,7 @@ from refgrad.ops._activation_util import (
     _scalar,
     _sigmoid,
 )
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once
@@ -162,7 +163,7 @@ def _rrelu_slope(lower: float, upper: float, training: bool) -> float:
     return (lower + upper) / 2
 
 
-_rrelu = Primitive("RreluWithNoiseBackward0", _leaky_forward,
+_rrelu = Primitive("RreluWithNoiseBackward0", contiguous_result(_leaky_forward),  # (torch: contiguous)
                    lambda c, g: _rrelu_backward(g, c.self, negative_slope=c.negative_slope), save=("self",),
                    jvp="elementwise")
 _rrelu_inplace = Primitive("RreluWithNoiseBackward1", _leaky_forward,
@@ -489,7 +490,7 @@ def _logsigmoid_second(c, gg):
 # torch's log_sigmoid_backward, an op of its own: LogSigmoidBackwardBackward0 under create_graph
 _logsigmoid_backward = _backward_op("LogSigmoidBackwardBackward0", lambda g, x: g * _sigmoid_forward(-x),
                                     _logsigmoid_second)
-_logsigmoid = Primitive("LogSigmoidBackward0", _logsigmoid_forward,
+_logsigmoid = Primitive("LogSigmoidBackward0", contiguous_result(_logsigmoid_forward),  # (as torch)
                         lambda c, g: _logsigmoid_backward(_zerotensor.materialized(g), c.self),
                         save=("self",), jvp="elementwise")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad.ops._activation_util import _F, _floating_only
+from refgrad.ops._layout import follow_inputs
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import never_flowed
@@ -32,7 +33,9 @@ _join_halves = Primitive("CatBackward0", lambda a, b, dim: np.concatenate([a, b]
 def _glu_forward(a, dim):
     first, second = _halves(a, dim)
     with np.errstate(over="ignore"):
-        return (first / (np.asarray(1, a.dtype) + np.exp(-second))).astype(a.dtype, copy=False)
+        out = (first / (np.asarray(1, a.dtype) + np.exp(-second))).astype(a.dtype, copy=False)
+    view = a[(slice(None),) * dim + (slice(0, first.shape[dim]),)]  # (np.take's halves are C-ordered copies)
+    return follow_inputs(out, view)  # (torch's kernel is elementwise on the halves, views of a: a's order)
 
 
 def _glu_grad(g, a, dim):

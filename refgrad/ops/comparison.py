@@ -113,8 +113,8 @@ def _predicate(np_fn, name: str, integer_value):
         require_tensor(name, input, names=("input",))
         if input.dtype.is_floating_point or input.dtype.is_complex:
             return _result(np_fn(input._data))
-        return _result(np.full(input.shape, integer_value, dtype=bool) if integer_value is not None else
-                       np.asarray(input._data < 0))
+        return _result(np.full_like(input._data, integer_value, dtype=bool) if integer_value is not None else
+                       np.asarray(input._data < 0))  # (full_like: the input's order, as torch's kernel)
     predicate.__name__ = name
     predicate.__doc__ = f"Elementwise {name} test, a bool tensor (torch.{name})."
     return predicate

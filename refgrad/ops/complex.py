@@ -14,7 +14,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad._strides import ArrayHolder, empty_strided, torch_strides
 from refgrad.ops._binary_common import check_broadcast, require_tensor, type_name
-from refgrad.ops._layout import follows_inputs
+from refgrad.ops._layout import follows_inputs, strided_like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -189,7 +189,9 @@ def polar(abs, angle, *, out=None):  # noqa: A002 - torch's parameter names
 
 # --- conjugation --------------------------------------------------------------------------------------------
 
-_conj = Primitive("ConjBackward0", np.conj, lambda c, g: conj(g), holomorphic=False)
+# (torch's conj is a view: the input's strides, which np.conj's copy loses for a sliced or expanded input)
+_conj = Primitive("ConjBackward0", strided_like_first(np.conj, overlapping=True), lambda c, g: conj(g),
+                  holomorphic=False)
 _conj_physical = Primitive("ConjPhysicalBackward0", np.conj, lambda c, g: conj_physical(g), holomorphic=False)
 _neg_view = Primitive("NegViewBackward0", np.negative, lambda c, g: -g, holomorphic=False)
 
@@ -242,8 +244,8 @@ def resolve_neg(input):
 # --- angle and sgn ------------------------------------------------------------------------------------------
 
 def _angle_forward(a):
-    if a.dtype.kind == "c":
-        return np.angle(a).astype(a.real.dtype)
+    if a.dtype.kind == "c":  # (torch's complex angle is contiguous whatever the layout; the real one follows it)
+        return np.angle(a).astype(a.real.dtype, order="C")
     return np.where(np.isnan(a), a, np.where(a < 0, np.pi, 0.0)).astype(a.dtype)
 
 

@@ -492,7 +492,8 @@ def matrix_power(A, n: int, *, out=None):
         if n == 1:
             return A
     if n == 1:
-        return A.clone()
+        import refgrad
+        return A.clone(memory_format=refgrad.contiguous_format)  # (as torch: contiguous)
     if n == 2:
         return matmul(A, A)
     if n == 3:

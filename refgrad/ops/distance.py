@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from refgrad.autograd._jvp import no_forward_rule
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.tensor import Tensor
@@ -76,7 +77,8 @@ _cdist_backward = Primitive("CdistBackwardBackward0", _cdist_backward_forward, _
                             jvp=no_forward_rule("_cdist_backward"),
                             inputs=("grad", "x1", "x2"))
 _cdist = Primitive("CdistBackward0",
-                   lambda x1, x2, p: _norms(_cdist_diff(x1, x2), p, skip_nan_max=True).astype(x1.dtype),
+                   contiguous_result(lambda x1, x2, p: _norms(_cdist_diff(x1, x2), p, skip_nan_max=True).astype(
+                       x1.dtype)),  # (torch: contiguous, whatever the inputs' layouts)
                    lambda c, g: _cdist_backward(g, c.x1, c.x2, p=c.p) if c.result is not None else None,
                    inputs=("x1", "x2"), save=("x1", "x2", "result"),  # torch saves (and checks) the result too
                    jvp=no_forward_rule("_cdist_forward"))

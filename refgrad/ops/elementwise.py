@@ -28,7 +28,7 @@ from refgrad.ops._binary_common import (
     unsupported,
 )
 from refgrad.ops._inplace import INPLACE_UFUNCS
-from refgrad.ops._layout import follows_inputs, relay
+from refgrad.ops._layout import contiguous_result, follows_inputs, relay
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -424,8 +424,8 @@ def _pow_scalar_forward(a, exponent):
 _pow_scalar = Primitive("PowBackward0", _pow_scalar_forward, _pow_scalar_vjp, save=("self",), jvp="elementwise")
 _pow_tensor = Primitive("PowBackward1", follows_inputs(_power), _pow_tensor_vjp, inputs=("self", "exponent"),
                         save=("self", "exponent", "result"), jvp="elementwise")
-_pow_base = Primitive("PowBackward2", lambda e, base: _power(np.asarray(base, e.dtype), e), _pow_base_vjp,
-                      inputs=("exponent",), save=("exponent", "result"), jvp="elementwise")
+_pow_base = Primitive("PowBackward2", contiguous_result(lambda e, base: _power(np.asarray(base, e.dtype), e)),
+                      _pow_base_vjp, inputs=("exponent",), save=("exponent", "result"), jvp="elementwise")
 
 
 @register(method=True, inplace=True)

@@ -13,7 +13,7 @@ from refgrad.autograd._jvp import elementwise_in
 from refgrad.ops import _special_math as special
 from refgrad.ops._addmm_checks import check_addr
 from refgrad.ops._binary_common import binary_operands, constant
-from refgrad.ops._layout import c_contiguous, contiguous_result, follows_inputs
+from refgrad.ops._layout import c_contiguous, contiguous_result, follows_inputs, like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import mul_scalar
@@ -191,7 +191,7 @@ def _addr_forward(a, v1, v2, beta, alpha):
     return (scaled + alpha * np.outer(v1, v2)).astype(np.result_type(a, v1, v2), copy=False)
 
 
-_addr = Primitive("AddrBackward0", _addr_forward, _addr_vjp, inputs=("self", "vec1", "vec2"),
+_addr = Primitive("AddrBackward0", like_first(_addr_forward), _addr_vjp, inputs=("self", "vec1", "vec2"),
                   save={"vec1": ("vec2",), "vec2": ("vec1",)})
 
 

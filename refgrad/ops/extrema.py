@@ -13,6 +13,7 @@ import numpy as np
 
 from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import OPS, register
 from refgrad.ops._round_once import count_nonzero
@@ -198,8 +199,8 @@ def _amax_vjp(c, g):
 
 
 def _amax_like(np_fn, grad_fn):
-    return Primitive(grad_fn, lambda a, dims, keepdim: np.asarray(np_fn(a, axis=dims, keepdims=keepdim)),
-                     _amax_vjp, save=("self", "result"))
+    forward = contiguous_result(lambda a, dims, keepdim: np.asarray(np_fn(a, axis=dims, keepdims=keepdim)))
+    return Primitive(grad_fn, forward, _amax_vjp, save=("self", "result"))
 
 
 _amax, _amin = _amax_like(np.max, "AmaxBackward0"), _amax_like(np.min, "AminBackward0")
@@ -245,7 +246,8 @@ def _aminmax_forward(a, dims, keepdim):
     return np.asarray(np.min(a, axis=dims, keepdims=keepdim)), np.asarray(np.max(a, axis=dims, keepdims=keepdim))
 
 
-_aminmax = Primitive("AminmaxBackward0", _aminmax_forward, _aminmax_vjp, save=("self",), outputs=("min", "max"))
+_aminmax = Primitive("AminmaxBackward0", contiguous_result(_aminmax_forward), _aminmax_vjp, save=("self",),
+                     outputs=("min", "max"))
 
 
 @register(method=True)
@@ -324,6 +326,7 @@ def _median_call(name, full, by_dim, input, dim, keepdim, ignore_nan):
         raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
     data = input._data
     index = _median_index(data, dim, ignore_nan) if data.ndim else np.zeros((), np.int64)
+    index = np.asarray(index, order="C")  # (a reduction's outputs are contiguous in torch, whatever data's layout)
     values = np.take_along_axis(data, index, dim) if data.ndim else data.copy()
     return _with_index(by_dim, input, values, index, dim, keepdim, name)
 

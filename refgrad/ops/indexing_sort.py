@@ -286,7 +286,7 @@ def nonzero(input, *, as_tuple: bool = False):
     if as_tuple:
         if data.ndim == 0:
             return (Tensor._make(np.zeros(1 if data else 0, dtype=np.int64)),)
-        return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(data))
+        return tuple(Tensor._make(np.ascontiguousarray(i, np.int64)) for i in np.nonzero(data))  # (torch: contiguous)
     if data.ndim == 0:
         return Tensor._make(np.zeros((1 if data else 0, 0), dtype=np.int64))
     return Tensor._make(np.argwhere(data).astype(np.int64).reshape(-1, data.ndim))

@@ -12,6 +12,7 @@ import numpy as np
 
 from refgrad.autograd._jvp import no_forward_rule, reduced_elementwise, reduced_elementwise_zero_filled
 from refgrad.ops._binary_common import check_broadcast
+from refgrad.ops._layout import follows_inputs, like_first
 from refgrad.ops._nll import _UINT8, _nll_loss
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
@@ -75,7 +76,9 @@ def _pointwise(name: str, loss_np, slope, norm_first: bool = False, jvp=reduced_
     def forward(x, y, reduction, shape, beta):
         with np.errstate(all="ignore"):
             return _reduce_forward(np.asarray(loss_np(x - y, beta), dtype=x.dtype), reduction)
-    return Primitive(name, forward, vjp, inputs=("self", "target"), save=("self", "target"), jvp=jvp)
+    # (reduction="none": torch's kernel orders its output like its operands; huber's writes into empty_like(input))
+    layout = like_first if name == "HuberLossBackward0" else follows_inputs
+    return Primitive(name, layout(forward), vjp, inputs=("self", "target"), save=("self", "target"), jvp=jvp)
 
 
 def _smooth_slope(c, d):
@@ -327,8 +330,8 @@ def _soft_margin_vjp(c, g):
 
 
 _soft_margin = Primitive("SoftMarginLossBackward0",
-                         lambda x, y, reduction, shape: _reduce_forward(
-                             np.asarray(np.logaddexp(0, -y * x), dtype=x.dtype), reduction),
+                         like_first(lambda x, y, reduction, shape: _reduce_forward(  # (torch: empty_like(input))
+                             np.asarray(np.logaddexp(0, -y * x), dtype=x.dtype), reduction)),
                          _soft_margin_vjp, inputs=("self", "target"), save=("self", "target"))
 
 

@@ -52,8 +52,10 @@ def _dims(dim, ndim: int) -> tuple:
 
 def _mask(input: Tensor, mask: Tensor) -> Tensor:
     """The mask as bool, broadcast to the input's shape."""
-    values = np.broadcast_to(mask._data.astype(bool), input.shape)
-    return Tensor._make(np.ascontiguousarray(values))
+    values = mask._data.astype(bool)  # (in the mask's memory order: torch expands it, and where follows it)
+    if values.shape == tuple(input.shape):
+        return Tensor._make(values)
+    return Tensor._make(np.ascontiguousarray(np.broadcast_to(values, input.shape)))
 
 
 def _identity(input: Tensor, value: float) -> Tensor:

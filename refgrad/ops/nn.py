@@ -18,6 +18,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd._jvp import multilinear, reduced_elementwise
 from refgrad.ops._contract import contract
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote, wrap_dim
@@ -447,7 +448,8 @@ def _embedding_backward(g: Tensor, index: np.ndarray, num_weights: int, padding_
     return sparse_map_adjoint(flat, table, None, (num_weights,), (table.shape[0],)).transpose(1, 2)[0]
 
 
-_embedding = Primitive("EmbeddingBackward0", lambda w, index_tensor, indices, padding_idx: w[indices],
+_embedding = Primitive("EmbeddingBackward0",  # (torch: index_select, then a view: contiguous)
+                       contiguous_result(lambda w, index_tensor, indices, padding_idx: w[indices]),
                        lambda c, g: (_embedding_backward(g, c.index_tensor._data.astype(np.int64),
                                                          c._input_meta[0][0][0], c.padding_idx), None),
                        inputs=("weight", "index_tensor"), save=("index_tensor",),  # torch saves the indices
@@ -490,7 +492,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(data.max()) + 1
     elif data.size and data.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64))
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64, order="C"))  # (as torch)
 
 
 @register(namespace="torch.nn.functional")

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import add_scalar
@@ -75,9 +76,9 @@ def _channel_shuffle_forward(a, groups):
 
 _pixel_shuffle = Primitive("PixelShuffleBackward0", _pixel_shuffle_forward,
                            lambda c, g: _pixel_unshuffle(g, r=c.r))
-_pixel_unshuffle = Primitive("PixelUnshuffleBackward0", _pixel_unshuffle_forward,
+_pixel_unshuffle = Primitive("PixelUnshuffleBackward0", contiguous_result(_pixel_unshuffle_forward),
                              lambda c, g: _pixel_shuffle(g, r=c.r))
-_channel_shuffle = Primitive("ChannelShuffleBackward0", _channel_shuffle_forward,
+_channel_shuffle = Primitive("ChannelShuffleBackward0", contiguous_result(_channel_shuffle_forward),
                              lambda c, g: _channel_shuffle(g, groups=c._input_meta[0][0][1] // c.groups))
 
 

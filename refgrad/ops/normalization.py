@@ -287,8 +287,9 @@ def _group_affine(name, has_weight, has_bias):
         inputs = ("input",) + (("weight",) if has_weight else ()) + (("bias",) if has_bias else ())
         save = tuple(n for n in inputs if n != "bias")
         # torch's forward formula reads the primals (its tangent requires grad when only the bias does)
-        _GROUP_PRIMS[key] = Primitive(name, _group_affine_forward, _group_affine_vjp, inputs=inputs, save=save,
-                                      jvp="transpose_reading_primals")
+        # (torch writes the output in the input's suggested memory format, as batch norm)
+        _GROUP_PRIMS[key] = Primitive(name, suggested_format(_group_affine_forward), _group_affine_vjp,
+                                      inputs=inputs, save=save, jvp="transpose_reading_primals")
     return _GROUP_PRIMS[key]
 
 

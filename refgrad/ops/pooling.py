@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from refgrad.ops._layout import in_order, memory_order
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import checked_scalar
@@ -358,6 +359,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
 def _constant_pad_forward(x, index, nd, out_spatial, in_spatial, value):
     out = _map_np(x, index, None, nd, out_spatial)
+    if x.ndim > 1 and not x.flags.c_contiguous and out.size and (index[:, 0] >= 0).all():
+        return in_order(out, memory_order(x))  # (only narrowing: torch clones a narrowed view, in x's order)
     if value != 0:
         outside = (index[:, 0] < 0).reshape(out_spatial)
         out = np.where(outside, np.asarray(value, x.dtype), out)

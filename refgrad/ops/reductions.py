@@ -461,7 +461,8 @@ def _bool_reduce(np_fn, name):
         if dim is None:
             return Tensor._make(np.asarray(np_fn(input._data)).astype(out_dtype.numpy))
         dims = normalize_dims(dim, input.ndim)
-        return Tensor._make(np.asarray(np_fn(input._data, axis=dims, keepdims=keepdim)).astype(out_dtype.numpy))
+        return Tensor._make(np.asarray(np_fn(input._data, axis=dims, keepdims=keepdim)).astype(out_dtype.numpy,
+                                                                                                order="C"))
     reduce.__name__ = name
     reduce.__doc__ = f"torch.{name}: logical reduction (no gradient)."
     return reduce
@@ -476,4 +477,4 @@ def count_nonzero(input, dim=None):
     """Number of nonzero elements, over ``dim`` (torch.count_nonzero); int64, no gradient."""
     dims = normalize_dims(dim, input.ndim)
     return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dims) if input.ndim else
-                                   np.count_nonzero(input._data)).astype(np.int64))
+                                   np.count_nonzero(input._data)).astype(np.int64, order="C"))  # (contiguous)

@@ -37,7 +37,8 @@ def where(condition, input=None, other=None, *, out=None):
     """Select from input where condition holds, else from other (torch.where); either may be a Python number.
     ``where(condition)`` is ``nonzero(condition, as_tuple=True)``."""
     if input is None and other is None:
-        return tuple(Tensor._make(i) for i in np.nonzero(condition._data))
+        from refgrad.ops.indexing_sort import nonzero
+        return nonzero(condition, as_tuple=True)
     require_tensor("where", condition, names=("condition",))
     if condition.dtype is dtypes.uint8:
         warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "

@@ -8,7 +8,7 @@ import numpy as np
 
 from refgrad._strides import restrided, view_strides
 from refgrad.ops._binary_common import _broadcast
-from refgrad.ops._layout import suggested_format
+from refgrad.ops._layout import contiguous_result, suggested_format
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import normalize_dims, wrap_dim
@@ -554,7 +554,8 @@ def _repeat_vjp(c, g):
     return g.reshape(tuple(split_shape)).sum(tuple(summed)) if summed else g
 
 
-_repeat = Primitive("RepeatBackward0", lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats),
+_repeat = Primitive("RepeatBackward0",  # (torch: contiguous, whatever the input's layout)
+                    contiguous_result(lambda a, repeats, padded_shape: np.tile(a.reshape(padded_shape), repeats)),
                     _repeat_vjp, jvp="linear")
 
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from refgrad import dtypes
+from refgrad.ops._layout import like_first, strided_like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -54,7 +55,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
     return x
 
 
-_copy = Primitive("CopyBackwards", lambda a: a.copy(), lambda c, g: g)
+_copy = Primitive("CopyBackwards", like_first(lambda a: a.copy()), lambda c, g: g)  # (torch: empty_like(input))
 
 
 # --- rot90 --------------------------------------------------------------------------------------------------
@@ -355,6 +356,7 @@ def _embedding(grad_fn: str, view_of):
             grad_src = view_of(g, **c.view_params)
         return grad_input, grad_src
 
+    @strided_like_first  # (torch writes into a clone of input with its strides)
     def forward(a, src, key, view_params):
         return _embed_forward(a, src, key)
 

@@ -13,7 +13,7 @@ import numpy as np
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math_extra as kernels
 from refgrad.ops._binary_common import binary_operands, constant
-from refgrad.ops._layout import follows_inputs
+from refgrad.ops._layout import follows_inputs, like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._scalar_ops import add_scalar, mul_scalar
@@ -68,7 +68,7 @@ _erfcx = Primitive("SpecialErfcxBackward0", kernels.erfcx,
 _i0e = Primitive("SpecialI0EBackward0", kernels.i0e, lambda c, g: g * (i1e(c.self) - sgn(c.self) * c.result),
                  save=("self", "result"))
 _i1e = Primitive("SpecialI1EBackward0", kernels.i1e, _i1e_vjp, save=("self", "result"))
-_ndtri = Primitive("SpecialNdtriBackward0", kernels.ndtri,
+_ndtri = Primitive("SpecialNdtriBackward0", like_first(kernels.ndtri),
                    lambda c, g: g * _SQRT_2PI * exp(c.result * c.result / 2), save=("result",))
 _log_ndtr = Primitive("SpecialLogNdtrBackward0", kernels.log_ndtr,
                       lambda c, g: _zerotensor.materialized(g) * _log_ndtr_derivative(c.self, order=1),

@@ -18,7 +18,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd import zerotensor as _zerotensor
 from refgrad.ops import _special_math as special
-from refgrad.ops._layout import follows_inputs
+from refgrad.ops._layout import follows_inputs, like_first
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._round_once import round_once, sub_mul_once
@@ -101,7 +101,7 @@ def _unary(name: str, grad_fn: str, forward: Callable, vjp: Callable, doc: str, 
 
 def _sign_forward(a):
     if a.dtype == np.bool_:
-        return a.copy()
+        return a.copy(order="K")  # (K: the input's order, as torch)
     return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)  # torch: sign(NaN) = 0
 
 
@@ -330,7 +330,7 @@ def _polygamma_forward(a, n):
     return special.polygamma(n, a)
 
 
-_polygamma = Primitive("PolygammaBackward0", _polygamma_forward,
+_polygamma = Primitive("PolygammaBackward0", like_first(_polygamma_forward),
                        lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",), jvp="elementwise")
 _polygamma_inplace = Primitive("PolygammaBackward1", _polygamma_forward,
                                lambda c, g: g * polygamma(c.n + 1, c.self), save=("self",), jvp="elementwise")
@@ -380,8 +380,8 @@ def _i1_vjp(c, g):
     return g * _where(regular, i0(safe) - c.result / safe, 0.5)
 
 
-_i1 = Primitive("SpecialI1Backward0", special.i1, _i1_vjp, save=("self", "result"), jvp="elementwise")
-i0 = _unary("i0", "I0Backward0", special.i0, lambda c, g: g * _i1(c.self),
+_i1 = Primitive("SpecialI1Backward0", like_first(special.i1), _i1_vjp, save=("self", "result"), jvp="elementwise")
+i0 = _unary("i0", "I0Backward0", like_first(special.i0), lambda c, g: g * _i1(c.self),
             "Modified Bessel function of the first kind, order 0 (torch.i0); NaN at ±inf.", special_names=("i0",))
 
 
@@ -395,7 +395,8 @@ def special_i1(input, *, out=None):
 # --- rounding -----------------------------------------------------------------------------------------------
 
 def _rounding(name: str, grad_fn: str, np_fn: Callable, kernel: str, doc: str, aliases: tuple = ()):
-    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp, jvp="elementwise")
+    prim = Primitive(grad_fn, lambda a: np_fn(a) if a.dtype.kind == "f" else a.copy(order="K"), zeros_vjp,
+                     jvp="elementwise")  # (an integer's copy in its order, as torch's)
 
     def op(input, *, out=None):
         require_tensor(name, input)
@@ -421,7 +422,7 @@ def _round_decimals(a, decimals):
     return (np.rint(a / scale) * scale).astype(a.dtype, copy=False)
 
 
-_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(), zeros_vjp,
+_round = Primitive("RoundBackward0", lambda a: np.rint(a) if a.dtype.kind == "f" else a.copy(order="K"), zeros_vjp,
                    jvp="elementwise")
 _round_dec = Primitive("RoundBackward1", _round_decimals, zeros_vjp, jvp="elementwise")
 
@@ -453,11 +454,11 @@ def frac(input, *, out=None):
 
 def _nan_to_num_forward(a, nan, posinf, neginf):
     if not np.issubdtype(a.dtype, np.floating):
-        return a.copy()
+        return a.copy(order="K")
     return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
 
 
-_nan_to_num = Primitive("NanToNumBackward0", _nan_to_num_forward, lambda c, g: g * isfinite_mask(c.self),
+_nan_to_num = Primitive("NanToNumBackward0", like_first(_nan_to_num_forward), lambda c, g: g * isfinite_mask(c.self),
                         save=("self",), jvp="elementwise")
 
 

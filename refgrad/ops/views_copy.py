@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.ops._layout import contiguous_result
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import wrap_dim
@@ -56,8 +57,9 @@ _unfold = Primitive("UnfoldBackward0_copy", lambda a, dimension, size, step: _un
 _unbind = Primitive("UnbindBackward0_copy",
                     lambda a, dim: tuple(np.take(a, i, axis=dim) for i in range(a.shape[dim])),
                     lambda c, *grads: stack(list(grads), c.dim))
-_split = Primitive("SplitWithSizesBackward0_copy",
-                   lambda a, dim, sizes: tuple(np.split(a, np.cumsum(sizes)[:-1].astype(int), axis=dim)),
+_split = Primitive("SplitWithSizesBackward0_copy",  # (torch's copies are contiguous; np.split's are views)
+                   contiguous_result(lambda a, dim, sizes: tuple(np.split(a, np.cumsum(sizes)[:-1].astype(int),
+                                                                          axis=dim))),
                    lambda c, *grads: cat(list(grads), c.dim))
 
 
