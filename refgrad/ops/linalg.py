@@ -21,6 +21,7 @@ from refgrad.ops._inplace import apply_inplace
 from refgrad.ops._primitive import Primitive, refuse_before_kernel
 from refgrad.ops._registry import register
 from refgrad.ops._util import _scalar, promote, wrap_dim
+from refgrad.ops._layout import follow_inputs
 from refgrad.ops._views import internal_view
 from refgrad.ops.elementwise import _times_scalar
 from refgrad.ops.shape import VIEW_ERROR, _t, view_forward, viewable
@@ -547,6 +548,9 @@ def kron(input, other):
     a = input._unsafe_view(tuple(n for d in a_shape for n in (d, 1)))
     b = other._unsafe_view(tuple(n for d in b_shape for n in (1, d)))
     product = a * b
+    # (mul's fast paths trust NumPy's contiguity flags, which ignore the strides of size-1 dimensions; torch's
+    # order reads them, and here they decide it: a transposed (2, 1) input makes a Fortran-ordered product)
+    product._data = follow_inputs(product._data, a._data, b._data)
     target = tuple(a_shape[d] * b_shape[d] for d in range(nd))
     if not viewable(product._data, target):
         raise RuntimeError(VIEW_ERROR)

