@@ -18,7 +18,7 @@ import numpy as np
 from refgrad import dtypes
 from refgrad.autograd._jvp import multilinear, reduced_elementwise
 from refgrad.ops._contract import contract
-from refgrad.ops._layout import contiguous_result
+from refgrad.ops._layout import contiguous_result, in_order, memory_order
 from refgrad.ops._primitive import Primitive
 from refgrad.ops._registry import register
 from refgrad.ops._util import promote, wrap_dim
@@ -625,7 +625,10 @@ def _bce_logits_forward(x, y, *extra, reduction, has_weight, has_pos_weight):
     loss = (1 - y) * x + log_weight * softplus_neg
     if weight is not None:
         loss = loss * weight
-    return _reduce_forward(np.asarray(loss, dtype=x.dtype), reduction)
+    loss = np.asarray(loss, dtype=x.dtype)
+    if reduction == "none" and y.ndim > 1 and not y.flags.c_contiguous:  # torch writes the elementwise loss in the
+        loss = in_order(loss, memory_order(y))  # target's memory order (checked on torch 2.13, any weights)
+    return _reduce_forward(loss, reduction)
 
 
 def _bce_logits_vjp(c, g):

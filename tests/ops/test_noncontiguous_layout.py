@@ -58,6 +58,8 @@ CASES = {
     "where.condition_only": lambda t, k: t.where(_laid(t, S, k))[1],
     "split_with_sizes_copy": lambda t, k: t.split_with_sizes_copy(_laid(t, S, k), [1, 2], 1)[1],
     "slice_scatter": lambda t, k: t.slice_scatter(_laid(t, S, k), _laid(t, (2, 1, 4), k), 1, 0, 1),
+    "bce_with_logits.none": lambda t, k: t.nn.functional.binary_cross_entropy_with_logits(  # in the target's order,
+        _laid(t, S, k).contiguous(), _laid(t, S, k), reduction="none"),  # not the input's
     "select_scatter": lambda t, k: t.select_scatter(_laid(t, S, k), _laid(t, (2, 4), k), 1, 0),
     "select_scatter.1d": lambda t, k: t.select_scatter(_laid(t, (2,), "s" if k == "t" else k),
                                                        t.tensor(1.0, dtype=t.float64), 0, 0),
