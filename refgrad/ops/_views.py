@@ -33,7 +33,13 @@ def internal_view(primitive: Primitive, input: Tensor, **params) -> Tensor:
 def _take_forward(a, key):
     if key and isinstance(key[0], str):  # ("flat", positions): torch.take on the flattened input
         return a.reshape(-1)[key[1]]
-    out = a[key]  # (NumPy lays some advanced-index results out in F order; torch's are C)
+    out = a[key]  # (NumPy lays some advanced-index results out in F order: torch's gather, index_select... are C)
+    return out if out.flags.c_contiguous else out.copy()
+
+
+def _index_forward(a, key):
+    """``a[key]`` (getitem's IndexBackward0), laid out as torch's index kernel lays it out (:func:`_index_order`)."""
+    out = a[key]
     if a.ndim > 1 and out.ndim > 1 and not a.flags.c_contiguous:
         order = _index_order(a, key, out.shape)
         if order is not None:
@@ -96,8 +102,8 @@ _SAVES_SELF = frozenset({"GatherBackward0", "TakeBackward0", "MaskedSelectBackwa
 def _gather(name: str) -> Primitive:
     """``a[key]`` recorded as ``name``; its gradient adds the cotangent back at ``key``."""
     if name not in _GATHERS:
-        _GATHERS[name] = Primitive(name, _take_forward, _gather_vjp, save=("self",) if name in _SAVES_SELF else (),
-                                   jvp="linear")
+        _GATHERS[name] = Primitive(name, _index_forward if name == "IndexBackward0" else _take_forward, _gather_vjp,
+                                   save=("self",) if name in _SAVES_SELF else (), jvp="linear")
     return _GATHERS[name]
 
 

@@ -200,11 +200,12 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         order = [d for d in range(A.ndim) if d not in (d0, d1)] + [d0, d1]
         values = svdvals(A.permute(order))
         if ord == "nuc":
-            result = values.sum(-1)
+            result = values.sum(-1, keepdim=keepdim)
         else:
-            result = (_amax if ord == 2 else _amin)(values, dims=(values.ndim - 1,), keepdim=False)
-        if keepdim:  # torch restores the reduced dims with a permute
-            result = result.unsqueeze(-1).unsqueeze(-1).permute(tuple(int(i) for i in np.argsort(order)))
+            result = (_amax if ord == 2 else _amin)(values, dims=(values.ndim - 1,), keepdim=keepdim)
+        if keepdim:  # torch reduces with keepdim, then restores the other dim with an unsqueeze and a permute (the
+            # reduction's node saves its [..., 1] result: the version error names that shape)
+            result = result.unsqueeze(-1).permute(tuple(int(i) for i in np.argsort(order)))
         return result
     if ord not in (1, -1, np.inf, -np.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")

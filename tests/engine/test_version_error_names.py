@@ -112,3 +112,16 @@ def test_outputs_are_numbered_among_the_differentiable_ones(changed):
     a = refgrad.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=refgrad.float64, requires_grad=True)
     _, lower, upper = refgrad.linalg.lu(a)
     assert (lower._output_nr, upper._output_nr) == (0, 1)
+
+
+@pytest.mark.parametrize("ord", [2, -2])
+def test_matrix_norm_keepdim_saves_the_kept_reduction(ord):
+    """torch's matrix_norm(ord=±2, keepdim=True) reduces the singular values with keepdim (its Amax/Amin node saves
+    a [..., 1] result), then unsqueezes and permutes: the version error after the output changes in place names that
+    shape (refgrad reduced without keepdim and unsqueezed twice: [3] for torch's [3, 1])."""
+    def build(t):
+        x = t.tensor([[[1.0, 2.0], [3.0, 4.0], [0.5, 0.25]]] * 3, requires_grad=True)
+        out = t.linalg.matrix_norm(x, ord=ord, keepdim=True)
+        out.mul_(2)
+        return out
+    assert _message(refgrad, build) == _message(torch, build)

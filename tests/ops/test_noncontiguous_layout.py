@@ -58,6 +58,10 @@ CASES = {
     "where.condition_only": lambda t, k: t.where(_laid(t, S, k))[1],
     "split_with_sizes_copy": lambda t, k: t.split_with_sizes_copy(_laid(t, S, k), [1, 2], 1)[1],
     "slice_scatter": lambda t, k: t.slice_scatter(_laid(t, S, k), _laid(t, (2, 1, 4), k), 1, 0, 1),
+    "quantile.q_tensor.dim0": lambda t, k: t.quantile(_laid(t, S, k), t.tensor([0.1, 0.5, 0.8], dtype=t.float64), 0),
+    "quantile.dim0": lambda t, k: t.quantile(_laid(t, S, k), 0.5, 0),  # (gather: C whatever its operands' layouts)
+    "gather.laid_index": lambda t, k: t.gather(_laid(t, S, k), 2, _laid(t, (2, 3, 2), k, "int64")),
+    "index_select.dim0": lambda t, k: t.index_select(_laid(t, S, k), 0, t.tensor([1, 0])),
     "bce_with_logits.none": lambda t, k: t.nn.functional.binary_cross_entropy_with_logits(  # in the target's order,
         _laid(t, S, k).contiguous(), _laid(t, S, k), reduction="none"),  # not the input's
     "select_scatter": lambda t, k: t.select_scatter(_laid(t, S, k), _laid(t, (2, 4), k), 1, 0),
