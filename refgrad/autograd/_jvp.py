@@ -84,7 +84,26 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
                     tangent = _under_levels_hidden(lid, lambda t, r=result: t.to(r.dtype), tangent)
             if anchors and not tangent.requires_grad and i < len(anchors) and anchors[i] is not None:
                 tangent = _under_levels_hidden(lid, _connect, tangent, anchors[i])
-            _set_tangent(result, lid, tangent)
+            _set_tangent(result, lid, _like_primal(tangent, result))
+
+
+def _dense(array) -> bool:
+    from refgrad.autograd.engine import non_overlapping_and_dense
+    return non_overlapping_and_dense(array)
+
+
+def _like_primal(tangent, primal):
+    """``tangent`` with its primal's strides: torch gives an op's result's tangent the result's metadata (a copy
+    when they differ), so that an as_strided of the dual reads the same elements in both (``(x * 1).as_strided_``
+    of a transposed ``x``: the product is Fortran-ordered, its tangent of a C-ordered tangent was not). Only for a
+    dense result that is not a view, and a tangent outside any graph (else left as it is)."""
+    data, target = tangent._data, primal._data
+    if data.strides == target.strides or data.shape != target.shape or data.size < 2 or primal._base is not None \
+            or tangent.requires_grad or not _dense(target):
+        return tangent
+    from refgrad.ops._layout import in_order, memory_order  # (the ops import this package)
+    out = in_order(data, memory_order(target))
+    return tangent if out is data else Tensor._make(out)
 
 
 def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):

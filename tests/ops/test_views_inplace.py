@@ -139,3 +139,20 @@ def test_a_view_replays_its_inplace_view_when_regenerated(library):
     assert type(x.grad_fn).__name__ == "AsStridedBackward0" and tuple(x.shape) == (3, 2)
     (x * t.arange(6.0).reshape(3, 2)).sum().backward()
     assert a.grad.tolist() == [[0.0, 4.0, 8.0], [2.0, 6.0, 10.0]]
+
+
+def test_as_strided_reads_a_tangent_laid_out_like_its_primal():
+    import numpy as np
+    """torch gives an op's result's tangent the result's strides (a copy when they differ): ``x * 1`` of a
+    transposed ``x`` is Fortran-ordered, so its tangent is too, and ``as_strided_`` reads both in that order
+    (found by the jvp property in CI with non-contiguous inputs: refgrad's tangent was C-ordered)."""
+    torch = pytest.importorskip("torch")
+
+    def tangent(t):
+        values = np.array([[[-1.0, -41.2, -0.5, -58.9], [76.4, -2.0, 28.2, 0.0]]])
+        x = t.tensor(values.transpose(2, 1, 0).tolist()).permute(2, 1, 0)
+        with t.autograd.forward_ad.dual_level():
+            dual = t.autograd.forward_ad.make_dual(x, t.tensor([[[0.5, -0.78, -0.5, 2.0], [0.5, 9.0, -2.0, 0.5]]]))
+            out = (dual * 1).as_strided_((7, 2), (1, 1))
+            return t.autograd.forward_ad.unpack_dual(out).tangent.tolist()
+    assert tangent(rg) == tangent(torch)
