@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import warnings
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from conformance import programs
+from conformance._survey import collect, first_finding
 from conformance.engines import load_engine
 from conformance.examples import draw_cotangents, draw_inputs
 from conformance.harness import Session, run_one
@@ -52,39 +49,29 @@ def program_grad_fn(t, fn, inputs, kwargs, extra, obs):
         obs[key + ".next"] = None if grad.grad_fn is None else [_name(n) for n, _ in grad.grad_fn.next_functions]
 
 
-class _Found(Exception):
-    pass
-
-
 def _survey_one(session: Session, spec, dtype: str, attempts: int) -> dict:
     found: dict = {}
 
-    @settings(max_examples=attempts, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def trial(data):
+    def body(data) -> bool:
         inputs, kwargs = draw_inputs(data, spec, dtype)
         forward = run_one(session, session.reference.module, programs.program_forward, spec.fn, inputs, kwargs, {})
         if forward["error"]:
-            return
+            return False
         first = [None if item is None else dict(item, requires_grad=True)
                  for item in draw_cotangents(data, forward["obs"])]
         if not any(first):
-            return
+            return False
         extra = {"cotangents": first}
         reference = run_one(session, session.reference.module, program_grad_fn, spec.fn, inputs, kwargs, extra)
         if reference["error"] or all(v == _NO_GRADIENT for k, v in reference["obs"].items() if k.endswith("]")):
-            return
+            return False
         engine = run_one(session, session.engine.module, program_grad_fn, session.engine.wrap(spec.fn), inputs,
                          kwargs, extra)
         found.update(torch=reference["obs"], engine=engine["obs"], engine_error=engine["error"], kwargs=repr(kwargs),
                      shapes=[item.get("shape") for item in inputs])
-        raise _Found
+        return True
 
-    try:
-        trial()
-    except _Found:
-        pass
+    first_finding(attempts, body)
     return found
 
 
@@ -141,17 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="refgrad")
     parser.add_argument("--out", help="also write the rows as JSON lines here")
     args = parser.parse_args(argv)
-    rows = []
-    out = open(args.out, "w") if args.out else None
-    try:
-        for row in survey(set(args.ops.split(",")) if args.ops else None, args.attempts, args.engine):
-            rows.append(row)
-            if out:
-                out.write(json.dumps(row, default=str) + "\n")
-                out.flush()
-    finally:
-        if out:
-            out.close()
+    rows = collect(survey(set(args.ops.split(",")) if args.ops else None, args.attempts, args.engine), args.out)
     print(summarize(rows))
     return 0
 

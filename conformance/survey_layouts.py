@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import warnings
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance import examples, programs
+from conformance._survey import collect, first_finding
 from conformance.engines import load_engine
 from conformance.examples import draw_inputs
 from conformance.harness import Session, run_one
@@ -37,27 +36,20 @@ def program_layouts(t, fn, inputs, kwargs, extra, obs):
             obs[f"out[{index}]"] = (tuple(out.shape), programs.layout(out))
 
 
-class _Found(Exception):
-    pass
-
-
 def _survey_one(session: Session, spec, dtype: str, attempts: int) -> dict:
     found: dict = {"tried": 0}
 
-    @settings(max_examples=attempts, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def trial(data):
+    def body(data) -> bool:
         inputs, kwargs = draw_inputs(data, spec, dtype)
         if all(item.get("layout", "contiguous") == "contiguous" for item in inputs if item["kind"] == "tensor"):
-            return
+            return False
         reference = run_one(session, session.reference.module, program_layouts, spec.fn, inputs, kwargs, {})
         if reference["error"]:
-            return
+            return False
         engine = run_one(session, session.engine.module, program_layouts, session.engine.wrap(spec.fn), inputs,
                          kwargs, {})
         if engine["error"]:
-            return
+            return False
         found["tried"] += 1
         ref, got = reference["obs"], engine["obs"]
         differ = {k: (got.get(k), ref[k]) for k in ref if got.get(k, ref[k])[0] == ref[k][0] and got.get(k) != ref[k]}
@@ -65,12 +57,9 @@ def _survey_one(session: Session, spec, dtype: str, attempts: int) -> dict:
             found.update(differ={k: f"{g[1]} vs {r[1]}" for k, (g, r) in differ.items()}, kwargs=repr(kwargs),
                          inputs=[(item.get("shape"), item.get("dtype"), item.get("layout", "contiguous"))
                                  for item in inputs if item["kind"] == "tensor"])
-            raise _Found
+        return bool(differ)
 
-    try:
-        trial()
-    except _Found:
-        pass
+    first_finding(attempts, body)
     return found
 
 
@@ -125,18 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="refgrad")
     parser.add_argument("--out", help="also write the rows as JSON lines here")
     args = parser.parse_args(argv)
-    rows = []
-    out = open(args.out, "w") if args.out else None
-    try:
-        for row in survey(set(args.ops.split(",")) if args.ops else None, args.attempts, args.all_dtypes,
-                          args.engine):
-            rows.append(row)
-            if out:
-                out.write(json.dumps(row, default=str) + "\n")
-                out.flush()
-    finally:
-        if out:
-            out.close()
+    rows = collect(survey(set(args.ops.split(",")) if args.ops else None, args.attempts, args.all_dtypes,
+                          args.engine), args.out)
     print(summarize(rows))
     return 0
 
