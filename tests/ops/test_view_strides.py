@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import refgrad as rg
+from tests.ops.test_unsqueeze_strides import _outcome  # (one way to build, run and observe a case)
 
 torch = pytest.importorskip("torch")
 
@@ -23,15 +24,6 @@ CODES = [
     "x.view(*x.shape, 1, 1)", "x.view(1, *x.shape)", "x.view(x.shape)", "x.reshape(x.shape)", "x.squeeze()",
     "x.view(*x.shape, 1).squeeze(-1)", "x.view_as(x)", "x.view(1, *x.shape).view(*x.shape, 1)",
 ]
-
-
-def _outcome(t, source, code):
-    x = eval(source, {"t": t})
-    try:
-        y = eval(code, {"x": x})
-    except Exception as e:  # noqa: BLE001 (the error is the outcome compared)
-        return type(e).__name__
-    return tuple(y.shape), y.stride(), y.is_contiguous(), y._is_view()
 
 
 # (unflatten of a 0-d tensor: torch 2.13 raises a RuntimeError "unflatten got an unexpected error" carrying its C++
