@@ -96,14 +96,32 @@ def _like_primal(tangent, primal):
     """``tangent`` with its primal's strides: torch gives an op's result's tangent the result's metadata (a copy
     when they differ), so that an as_strided of the dual reads the same elements in both (``(x * 1).as_strided_``
     of a transposed ``x``: the product is Fortran-ordered, its tangent of a C-ordered tangent was not). Only for a
-    dense result that is not a view, and a tangent outside any graph (else left as it is)."""
+    dense result that is not a view; a tangent in a graph (forward-over-reverse) is copied by a recorded op, as torch's
+    copy_ into the new tensor (CopyBackwards)."""
     data, target = tangent._data, primal._data
     if data.strides == target.strides or data.shape != target.shape or data.size < 2 or primal._base is not None \
-            or tangent.requires_grad or not _dense(target):
+            or not _dense(target):
         return tangent
     from refgrad.ops._layout import in_order, memory_order  # (the ops import this package)
-    out = in_order(data, memory_order(target))
+    order = memory_order(target)
+    if tangent.requires_grad:
+        return _relaid()(tangent, order=tuple(order))
+    out = in_order(data, order)
     return tangent if out is data else Tensor._make(out)
+
+
+def _relaid():
+    """The recorded copy of a tangent into its primal's layout (see :func:`_like_primal`)."""
+    global _RELAID
+    if _RELAID is None:
+        from refgrad.ops._layout import in_order
+        from refgrad.ops._primitive import Primitive
+        _RELAID = Primitive("CopyBackwards", lambda a, order: in_order(a, list(order)), lambda c, g: g,
+                            jvp="linear")
+    return _RELAID
+
+
+_RELAID = None
 
 
 def _zero_terms(prim, tensors, tangents, results, params, cast, outs, lid):

@@ -148,11 +148,12 @@ def test_as_strided_reads_a_tangent_laid_out_like_its_primal():
     (found by the jvp property in CI with non-contiguous inputs: refgrad's tangent was C-ordered)."""
     torch = pytest.importorskip("torch")
 
-    def tangent(t):
+    def tangent(t, requires_grad):  # (requiring grad: the tangent is in a graph, and copied by a recorded op)
         values = np.array([[[-1.0, -41.2, -0.5, -58.9], [76.4, -2.0, 28.2, 0.0]]])
-        x = t.tensor(values.transpose(2, 1, 0).tolist()).permute(2, 1, 0)
+        x = t.tensor(values.transpose(2, 1, 0).tolist()).permute(2, 1, 0).detach().requires_grad_(requires_grad)
         with t.autograd.forward_ad.dual_level():
             dual = t.autograd.forward_ad.make_dual(x, t.tensor([[[0.5, -0.78, -0.5, 2.0], [0.5, 9.0, -2.0, 0.5]]]))
             out = (dual * 1).as_strided_((7, 2), (1, 1))
             return t.autograd.forward_ad.unpack_dual(out).tangent.tolist()
-    assert tangent(rg) == tangent(torch)
+    assert tangent(rg, False) == tangent(torch, False)
+    assert tangent(rg, True) == tangent(torch, True)
