@@ -295,9 +295,10 @@ def _nll_loss(input, target, weight, ignore_index: int, reduction: str) -> Tenso
     elif ndim == 4:
         out = _nll_call(_nll2d, _nll2d_w, input, tdata, weight, ignore_index, reduction)
     else:
-        folded = input.contiguous().reshape(shape[0], classes, shape[2], -1)  # (torch folds a contiguous copy)
-        out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], folded.shape[2], -1), weight,
-                        ignore_index, reduction)
+        # (torch folds a contiguous copy to (N, C, 1, rest), the target to (N, 1, rest): what its node saves)
+        folded = input.contiguous().reshape(shape[0], classes, 1, -1)
+        out = _nll_call(_nll2d, _nll2d_w, folded, tdata.reshape(folded.shape[0], 1, -1), weight, ignore_index,
+                        reduction)
         if out._grad_fn is not None:  # torch saves the target as it folds it: a view, or one of a contiguous copy
             _save_target(out, target.contiguous().view(shape[0], 1, -1))
         return out.view(tuple(target.shape)) if reduction == "none" else out
