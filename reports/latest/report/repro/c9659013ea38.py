@@ -25,14 +25,31 @@ def make_input(t, item):
     """Build one input on module ``t``: a Python scalar, or a tensor from nested-list data.
 
     ``item`` is ``{"kind": "scalar", "value": v}`` or ``{"kind": "tensor", "data": nested list, "shape": [...],
-    "dtype": "float32", "requires_grad": bool}``; size-0 tensors are built with ``t.zeros``.
+    "dtype": "float32", "requires_grad": bool}``, optionally with ``"layout"``: ``"contiguous"`` (the default),
+    ``"transposed"`` (the dimensions' order reversed in memory: Fortran order, ``x.mT`` of a matrix) or
+    ``"sliced"`` (every other element of a buffer twice as long in the last dimension, ``buffer[..., ::2]``).
+    A non-contiguous input is still a leaf and not a view (its buffer is built without grad and detached), so
+    only its strides differ from a contiguous one's. Size-0 tensors are built with ``t.zeros``.
     """
     if item["kind"] == "scalar":
         return item["value"]
     dtype = getattr(t, item["dtype"])
     if 0 in item["shape"]:
         return t.zeros(tuple(item["shape"]), dtype=dtype, requires_grad=item["requires_grad"])
-    return t.tensor(item["data"], dtype=dtype, requires_grad=item["requires_grad"])
+    layout = item.get("layout", "contiguous")
+    if layout == "contiguous":
+        return t.tensor(item["data"], dtype=dtype, requires_grad=item["requires_grad"])
+    values = np.array(item["data"], dtype=object)
+    if layout == "transposed":
+        order = tuple(reversed(range(values.ndim)))
+        x = t.tensor(values.transpose(order).tolist(), dtype=dtype).permute(order)
+    elif layout == "sliced":
+        buffer = np.zeros(values.shape[:-1] + (2 * values.shape[-1],), dtype=object)
+        buffer[..., ::2] = values
+        x = t.tensor(buffer.tolist(), dtype=dtype)[..., ::2]
+    else:
+        raise ValueError("unknown input layout " + repr(layout))
+    return x.detach().requires_grad_(item["requires_grad"])
 
 
 def flatten_outputs(t, result):
@@ -54,10 +71,10 @@ def to_numpy(x):
         return np.array(x.detach().numpy(force=True), copy=True)
 
 
-def observe(t, obs, key, x, full=True):
+def observe(t, obs, key, x, full=True, with_layout=False):
     """Record what a user can see of ``x`` under ``key``: None, a non-tensor's repr, or a tensor's shape,
-    dtype, requires_grad, value (and with ``full``: is_leaf and the grad_fn's class name).
-    An observable whose access raises is recorded as ``"!error <Type>: <message>"``."""
+    dtype, requires_grad, value (and with ``full``: is_leaf and the grad_fn's class name; with ``with_layout``:
+    its :func:`layout`). An observable whose access raises is recorded as ``"!error <Type>: <message>"``."""
     if isinstance(x, np.ndarray):
         obs[key + ".value"] = x.copy()
         return
@@ -74,6 +91,8 @@ def observe(t, obs, key, x, full=True):
     if full:
         getters["is_leaf"] = lambda: bool(x.is_leaf)
         getters["grad_fn"] = lambda: None if x.grad_fn is None else type(x.grad_fn).__name__
+    if with_layout:
+        getters["layout"] = lambda: layout(x)
     for name, getter in getters.items():
         try:
             obs[key + "." + name] = getter()
@@ -115,7 +134,9 @@ def autograd_message_patterns():
         r"element (\d+) of tensors does not require grad and does not have a grad_fn",
         r"a leaf Variable that requires grad is being used in an in-place operation",
         r"a view of a leaf Variable that requires grad is being used in an in-place operation",
-        r"one of the variables needed for gradient computation has been modified by an inplace operation",
+        r"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        r"\[(\S+) \[([\d, ]*)\]\](?:, which is output (\d+) of ([^,]+),)? is at version (\d+); "
+        r"expected version (\d+) instead",
         r"The differentiated Tensor at index (\d+) appears to not have been used in the graph",
         r"One of the differentiated Tensors appears to not have been used in the graph",
         r"One of the differentiated Tensors does not require grad",
