@@ -138,10 +138,11 @@ class SavedTensor:
         return tensor
 
     def _stale(self, node, shape, dtype_name: str, version: int):
-        where = ""  # the node named is the tensor's current one (torch's data_.grad_fn(): the in-place op's, or a
-        # view's regenerated AsStridedBackward0), the reader for a saved output; as "Sub" for SubBackward0, "T1" for
-        # TBackward1 (names without a numbered "Backward" are kept: torch::autograd::CopyBackwards)
-        # (a non-differentiable output, lu's P, is named by no node: torch saved it as a leaf)
+        """torch's version error. It names a saved input by its current node (torch reads ``data_.grad_fn()``: the
+        in-place op's, or a view's regenerated AsStridedBackward0), a saved output by the node reading it, and a
+        non-differentiable output (lu's P, saved by torch as a leaf) by none; "SubBackward0" reads "Sub",
+        "TBackward1" "T1", a name without a numbered "Backward" stays (torch::autograd::CopyBackwards)."""
+        where = ""
         tensor = self.tensor
         producer = (node if tensor is None or tensor._grad_fn is not None else None) if self.is_output \
             else tensor.grad_fn if tensor is not None else self.grad_fn
