@@ -24,9 +24,11 @@ _REQUIRES_GRAD = st.integers(0, 3).map(lambda k: k != 3)
 _LAYOUT = st.integers(0, 15).map(lambda k: "transposed" if k == 14 else "sliced" if k == 15 else "contiguous")
 
 
-#: Whether tensor inputs are drawn non-contiguous at all: on by default (and in CI); CONFORMANCE_LAYOUTS=0 turns it
-#: off (every input contiguous), e.g. to tell a layout finding from another.
-DRAW_LAYOUTS = os.environ.get("CONFORMANCE_LAYOUTS", "1") != "0"
+#: Whether tensor inputs are drawn non-contiguous at all: CONFORMANCE_LAYOUTS=1 turns it on, as `tox -e tests` (CI's
+#: derandomized ci profile, clean with it) does. Off in a plain run (`tox -e report`): random dev runs with it on
+#: still meet one or two new cells each (2026-12-07: seeds 4310-4313 and four fresh-clone runs), mostly torch bugs
+#: and ambiguities already known for contiguous inputs.
+DRAW_LAYOUTS = os.environ.get("CONFORMANCE_LAYOUTS", "") == "1"
 
 
 def draw_layout(data: st.DataObject, shape: tuple[int, ...], label: str) -> str:

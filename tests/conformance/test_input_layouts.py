@@ -44,7 +44,7 @@ def test_the_layout_observable_ignores_sizes_of_one_and_empty_tensors():
 def test_inputs_are_mostly_contiguous_and_sometimes_not(monkeypatch):
     import conformance.examples
 
-    monkeypatch.setattr(conformance.examples, "DRAW_LAYOUTS", True)  # (the default; CONFORMANCE_LAYOUTS=0 opts out)
+    monkeypatch.setattr(conformance.examples, "DRAW_LAYOUTS", True)  # (CONFORMANCE_LAYOUTS=1, as tox -e tests sets it)
     seen = []
 
     @settings(max_examples=300, database=None, derandomize=True, deadline=None)
