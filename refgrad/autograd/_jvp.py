@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refgrad.autograd.engine import non_overlapping_and_dense
 from refgrad.autograd.forward_ad import _set_tangent, _state, _under_levels_hidden, get_tangent
 from refgrad.autograd.grad_mode import enable_grad, is_grad_enabled
 from refgrad.tensor import Tensor
@@ -87,11 +88,6 @@ def propagate(prim, tensors, results: tuple, params: dict, cast) -> None:
             _set_tangent(result, lid, _like_primal(tangent, result))
 
 
-def _dense(array) -> bool:
-    from refgrad.autograd.engine import non_overlapping_and_dense
-    return non_overlapping_and_dense(array)
-
-
 def _like_primal(tangent, primal):
     """``tangent`` with its primal's strides: torch gives an op's result's tangent the result's metadata (a copy
     when they differ), so that an as_strided of the dual reads the same elements in both (``(x * 1).as_strided_``
@@ -100,7 +96,7 @@ def _like_primal(tangent, primal):
     copy_ into the new tensor (CopyBackwards)."""
     data, target = tangent._data, primal._data
     if data.strides == target.strides or data.shape != target.shape or data.size < 2 or primal._base is not None \
-            or not _dense(target):
+            or not non_overlapping_and_dense(target):
         return tangent
     from refgrad.ops._layout import in_order, memory_order  # (the ops import this package)
     order = memory_order(target)
